@@ -1,0 +1,3 @@
+fn main() {
+    tplab_testkit::Suite::new().run()
+}
