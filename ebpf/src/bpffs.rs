@@ -1,0 +1,79 @@
+//! Where pinned maps live, and their removal.
+//!
+//! Pins go under [`PIN_ROOT`], a bpffs tplab mounts itself under /run rather than
+//! /sys/fs/bpf: `ip netns exec` (and tplab's own role shells) remount /sys for the target
+//! netns, which hides /sys/fs/bpf, while /run stays visible, so the agent role can still
+//! read the CT map.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::EbpfError;
+
+/// Root of tplab's pins: `<PIN_ROOT>/<sandbox-id>/ct` is a sandbox's CT map.
+pub const PIN_ROOT: &str = "/run/tplab/bpf";
+
+const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+
+/// Pin directory of a sandbox.
+pub fn pin_dir_for(sandbox_id: &str) -> PathBuf {
+    Path::new(PIN_ROOT).join(sandbox_id)
+}
+
+/// True when `path` is on a bpf filesystem.
+pub fn is_bpffs(path: &Path) -> bool {
+    nix::sys::statfs::statfs(path)
+        .is_ok_and(|s| i64::from(s.filesystem_type().0 as u32) == BPF_FS_MAGIC)
+}
+
+/// Makes sure `dir` is on a bpffs, mounting one at [`PIN_ROOT`] when needed.
+pub fn ensure_bpffs_for(dir: &Path) -> Result<(), EbpfError> {
+    let mut probe = dir.to_path_buf();
+    while !probe.exists() {
+        if !probe.pop() {
+            break;
+        }
+    }
+    if is_bpffs(&probe) {
+        return Ok(());
+    }
+    let root = Path::new(PIN_ROOT);
+    if !dir.starts_with(root) {
+        return Err(EbpfError::Map {
+            action: format!("pinning under {}", dir.display()),
+            detail: format!("not a bpf filesystem; use a directory under {PIN_ROOT}"),
+        });
+    }
+    std::fs::create_dir_all(root)
+        .map_err(|e| EbpfError::io(format!("creating {PIN_ROOT}"), e))?;
+    if !is_bpffs(root) {
+        nix::mount::mount(
+            Some("bpf"),
+            root,
+            Some("bpf"),
+            nix::mount::MsFlags::empty(),
+            None::<&str>,
+        )
+        .map_err(|e| EbpfError::io(format!("mounting bpffs on {PIN_ROOT}"), e.into()))?;
+    }
+    Ok(())
+}
+
+/// Removes a pin directory and everything pinned in it. Missing is fine (idempotent).
+pub fn cleanup_pin_dir(dir: &Path) -> Result<(), EbpfError> {
+    match std::fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(EbpfError::io(format!("removing {}", dir.display()), e)),
+    }
+}
+
+/// Removes the pins of sandbox `sandbox_id` (for `sandbox down --all`, even after SIGKILL).
+pub fn cleanup_pins(sandbox_id: &str) -> Result<(), EbpfError> {
+    if sandbox_id.is_empty() || sandbox_id.contains('/') || sandbox_id.starts_with('.') {
+        return Err(EbpfError::Map {
+            action: "cleaning pins".into(),
+            detail: format!("invalid sandbox id `{sandbox_id}`"),
+        });
+    }
+    cleanup_pin_dir(&pin_dir_for(sandbox_id))
+}

@@ -1,0 +1,9 @@
+//! Pure checks over eBPF facts: packet paths seen by the observer, entries of the CT map.
+
+mod count;
+mod ct;
+mod path;
+
+pub use count::{CountExpr, CountOp, parse_duration};
+pub use ct::{CtQuery, find_ct_entry};
+pub use path::{HopEvidence, HopSpec, Outcome, PathQuery, evaluate_path};

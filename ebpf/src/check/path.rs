@@ -1,0 +1,209 @@
+//! The `packets` check: did a flow really take this path, hop by hop, before and after NAT?
+//!
+//! A hop matches events at its label and direction carrying the query's protocol and
+//! addresses (a hop may override `src`/`dst` to express NAT), not earlier than the first
+//! match of the previous hop.
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::count::{CountExpr, parse_duration};
+use crate::observer::{Direction, PacketEvent};
+use crate::proto::Proto;
+use crate::trace::describe_hop;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathQuery {
+    pub proto: Proto,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    /// Destination port (TCP/UDP); unset matches any.
+    #[serde(default)]
+    pub dport: Option<u16>,
+    /// Observation window the caller should use (default 10 s).
+    #[serde(default = "default_within", with = "duration_text")]
+    pub within: Duration,
+    /// Expected packets per hop (default `>= 1`); a hop may override it.
+    #[serde(default)]
+    pub count: CountExpr,
+    pub path: Vec<HopSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HopSpec {
+    /// Observation point label, e.g. `node:eth0`.
+    pub at: String,
+    pub dir: Direction,
+    /// Source expected at this hop (after SNAT); default: the query's `src`.
+    #[serde(default)]
+    pub src: Option<Ipv4Addr>,
+    /// Destination expected at this hop (after DNAT); default: the query's `dst`.
+    #[serde(default)]
+    pub dst: Option<Ipv4Addr>,
+    #[serde(default)]
+    pub count: Option<CountExpr>,
+}
+
+/// What was seen at a hop (kept as evidence in reports).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HopEvidence {
+    pub at: String,
+    pub dir: Direction,
+    pub count: u64,
+    pub first: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "verdict", rename_all = "lowercase")]
+pub enum Outcome {
+    Pass {
+        evidence: Vec<HopEvidence>,
+    },
+    Fail {
+        message: String,
+        evidence: Vec<HopEvidence>,
+    },
+}
+
+impl Outcome {
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Outcome::Pass { .. })
+    }
+}
+
+fn default_within() -> Duration {
+    Duration::from_secs(10)
+}
+
+mod duration_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", d.as_millis()))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        super::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+impl HopSpec {
+    fn phrase(&self) -> String {
+        match self.dir {
+            Direction::Egress => format!("leaving {}", self.at),
+            Direction::Ingress => format!("entering {}", self.at),
+        }
+    }
+}
+
+/// Evaluates `q` over the events collected during the window.
+pub fn evaluate_path(q: &PathQuery, events: &[PacketEvent]) -> Outcome {
+    let mut evidence: Vec<HopEvidence> = Vec::new();
+    if q.path.is_empty() {
+        return Outcome::Fail {
+            message: "the packets check lists no hop (`path` is empty)".into(),
+            evidence,
+        };
+    }
+    let mut not_before = 0u64;
+    for hop in &q.path {
+        let src = hop.src.unwrap_or(q.src);
+        let dst = hop.dst.unwrap_or(q.dst);
+        let here = |e: &&PacketEvent| {
+            e.label == hop.at
+                && e.dir == hop.dir
+                && e.proto == q.proto
+                && e.ts_ns >= not_before
+                && q.dport.is_none_or(|p| p == e.dport)
+        };
+        let seen: Vec<&PacketEvent> = events
+            .iter()
+            .filter(here)
+            .filter(|e| e.src == src && e.dst == dst)
+            .collect();
+        let expect = hop.count.unwrap_or(q.count);
+        let n = seen.len() as u64;
+        if n == 0 || !expect.matches(n) {
+            let others: Vec<&PacketEvent> = events.iter().filter(here).collect();
+            return Outcome::Fail {
+                message: fail_message(q, hop, &evidence, n, expect, &others, src, dst),
+                evidence,
+            };
+        }
+        not_before = seen[0].ts_ns;
+        evidence.push(HopEvidence {
+            at: hop.at.clone(),
+            dir: hop.dir,
+            count: n,
+            first: describe_hop(seen[0]),
+        });
+    }
+    Outcome::Pass { evidence }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fail_message(
+    q: &PathQuery,
+    hop: &HopSpec,
+    seen_before: &[HopEvidence],
+    n: u64,
+    expect: CountExpr,
+    others: &[&PacketEvent],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+) -> String {
+    let prefix = if seen_before.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<&str> = seen_before.iter().map(|h| h.at.as_str()).collect();
+        let list = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.join(""),
+        };
+        format!("seen on {list}, but ")
+    };
+    let phrase = hop.phrase();
+    if n > 0 {
+        return format!(
+            "{prefix}{n} {} packet(s) {phrase} ({src} -> {dst}), expected {expect}",
+            q.proto
+        );
+    }
+    let mut what = format!("never {phrase}");
+    if hop.src.is_some() {
+        what.push_str(&format!(" with source {src}"));
+    }
+    if hop.dst.is_some() {
+        what.push_str(&format!(" with destination {dst}"));
+    }
+    if hop.src.is_none() && hop.dst.is_none() {
+        what.push_str(&format!(" ({} {src} -> {dst})", q.proto));
+    }
+    let verb = match hop.dir {
+        Direction::Egress => "leaving",
+        Direction::Ingress => "entering",
+    };
+    let hint = if let Some(o) = others.iter().find(|e| e.dst == dst && e.src != src) {
+        if hop.src.is_some() {
+            format!(" (seen {verb} with source {}: NAT missing?)", o.src)
+        } else {
+            format!(" (seen {verb} with source {} instead: unexpected NAT?)", o.src)
+        }
+    } else if let Some(o) = others.iter().find(|e| e.src == src && e.dst != dst) {
+        format!(" (seen {verb} with destination {} instead: DNAT?)", o.dst)
+    } else if seen_before.is_empty() {
+        format!(" (no {} packet there at all: was the traffic sent?)", q.proto)
+    } else {
+        format!(
+            " (no {} packet {verb} there at all: route or forwarding missing?)",
+            q.proto
+        )
+    };
+    format!("{prefix}{what}{hint}")
+}

@@ -1,0 +1,50 @@
+//! `cilium config view`: the sandbox's settings in Cilium's two-column format.
+
+use std::collections::BTreeMap;
+
+/// The sandbox's configuration, with the seed's keys. NAT is iptables' job here,
+/// hence `enable-bpf-masquerade false` and `masquerade true`.
+pub fn sandbox_config(pin_dir: &str) -> BTreeMap<String, String> {
+    let pairs = [
+        ("agent-not-ready-taint-key", "node.cilium.io/agent-not-ready"),
+        ("auto-direct-node-routes", "false"),
+        ("bpf-lb-sock", "false"),
+        ("bpf-root", "/sys/fs/bpf"),
+        ("cluster-id", "0"),
+        ("cluster-name", "tplab-sandbox"),
+        ("cluster-pool-ipv4-cidr", "10.244.0.0/16"),
+        ("cluster-pool-ipv4-mask-size", "25"),
+        ("debug", "false"),
+        ("enable-bpf-masquerade", "false"),
+        ("enable-host-legacy-routing", "true"),
+        ("enable-hubble", "false"),
+        ("enable-ipv4", "true"),
+        ("enable-ipv4-masquerade", "true"),
+        ("enable-ipv6", "false"),
+        ("enable-ipv6-masquerade", "false"),
+        ("enable-l7-proxy", "false"),
+        ("enable-policy", "default"),
+        ("identity-allocation-mode", "crd"),
+        ("ipam", "cluster-pool"),
+        ("ipv4-native-routing-cidr", "10.244.0.0/16"),
+        ("kube-proxy-replacement", "false"),
+        ("masquerade", "true"),
+        ("monitor-aggregation", "none"),
+        ("routing-mode", "native"),
+        ("tunnel-protocol", "disabled"),
+    ];
+    let mut map: BTreeMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    map.insert("tplab-ct-map-pin".into(), format!("{pin_dir}/ct"));
+    map
+}
+
+/// `key<padding>value` lines, values aligned on column 40 as in the seed.
+pub fn format_config(cfg: &BTreeMap<String, String>) -> String {
+    cfg.iter().fold(String::new(), |mut out, (k, v)| {
+        out.push_str(&format!("{k:<38} {v}\n"));
+        out
+    })
+}
