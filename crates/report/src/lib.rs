@@ -1,8 +1,36 @@
 //! The canonical lab report and everything derived from it.
 //!
 //! `schema` is the contract between the runner (which writes `report.json`) and the
-//! renderers / grading exports (which only read it).
+//! renderers / grading exports (which only read it). `chain` is what the runner uses to
+//! make the report tamper-evident; `cli` holds the `tplab report` / `tplab grade` pieces.
 
+pub mod canonical;
+pub mod chain;
+pub mod class_html;
+pub mod cli;
+pub mod evidence;
+pub mod fixture;
+pub mod grade;
+pub mod gradebook;
+pub mod gradescope;
+pub mod integrity;
+pub mod junit;
+pub mod labfile;
+pub mod live;
+pub mod load;
+pub mod points;
+pub mod render;
 pub mod schema;
+pub mod summary;
+pub mod templates;
+mod xml;
 
+pub use chain::{ChainError, EventChain, verify, verify_report};
+pub use class_html::render_class_html;
+pub use cli::{Format, GradeArgs, ReportArgs, run_grade, run_report};
+pub use gradebook::{canvas_csv, flags_csv, moodle_csv};
+pub use gradescope::gradescope_json;
+pub use junit::junit_xml;
+pub use render::{render_html, render_markdown};
 pub use schema::*;
+pub use templates::RenderError;

@@ -1,0 +1,181 @@
+//! `tplab report` and `tplab grade` as clap argument structs the runner mounts.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+
+use crate::class_html::render_class_html;
+use crate::grade::{ClassGrade, grade_files};
+use crate::gradebook::{canvas_csv, flags_csv, moodle_csv};
+use crate::gradescope::gradescope_json;
+use crate::junit::junit_xml;
+use crate::labfile::LabFile;
+use crate::load::{expand_inputs, load_report};
+use crate::render::{render_html, render_markdown};
+use crate::summary::to_text;
+
+/// Output formats of `tplab report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Html,
+    Md,
+    Junit,
+    Gradescope,
+}
+
+/// Render one report.json for a student or an autograder.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The report.json written by `tplab run|check|test --report DIR`.
+    pub report: PathBuf,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "html")]
+    pub format: Format,
+    /// Output file (standard output when absent).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Folder holding template overrides (default: the lab's folder, when it exists).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+}
+
+/// Grade a class from many report files.
+#[derive(Debug, Clone, Args)]
+pub struct GradeArgs {
+    /// Report files, or folders searched recursively for `*.json`.
+    #[arg(required = true)]
+    pub reports: Vec<PathBuf>,
+    /// The lab file the class ran (its sha256 identifies the lab version).
+    #[arg(long)]
+    pub lab: PathBuf,
+    /// Folder for canvas.csv, moodle.csv, flags.csv, summary.html, summary.txt, junit.xml.
+    #[arg(long, short = 'o', default_value = "grades")]
+    pub out: PathBuf,
+    /// Instructor-issued nonces: CSV `student,nonce` (a header line is allowed).
+    #[arg(long)]
+    pub nonces: Option<PathBuf>,
+    /// Folder holding template overrides (default: the lab's folder).
+    #[arg(long)]
+    pub templates: Option<PathBuf>,
+}
+
+/// Runs `tplab report`; returns the process exit status.
+pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
+    let loaded = load_report(&args.report)?;
+    let report = &loaded.report;
+    let templates = args.templates.clone().or_else(|| lab_dir(Path::new(&report.lab.path)));
+    let text = match args.format {
+        Format::Html => render_html(report, templates.as_deref())?,
+        Format::Md => render_markdown(report, templates.as_deref())?,
+        Format::Junit => junit_xml(std::slice::from_ref(report)),
+        Format::Gradescope => {
+            let mut s = serde_json::to_string_pretty(&gradescope_json(report))?;
+            s.push('\n');
+            s
+        }
+    };
+    match &args.output {
+        Some(path) => fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(0)
+}
+
+/// Runs `tplab grade`: 0 when every report loaded and none is flagged, 1 when the gradebook
+/// was written but some file was unreadable or some report is flagged; `Err` when nothing
+/// could be graded (unreadable lab, no input, output folder not writable).
+pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
+    let lab = LabFile::load(&args.lab)?;
+    let nonces = args.nonces.as_deref().map(read_nonces).transpose()?;
+    let paths = expand_inputs(&args.reports)?;
+    if paths.is_empty() {
+        bail!("no report file found in {}", list(&args.reports));
+    }
+    let class = grade_files(&paths, &lab, nonces.as_ref());
+    let templates = args.templates.clone().or_else(|| lab_dir(&args.lab));
+    write_outputs(&class, &args.out, templates.as_deref())?;
+    print!("{}", terminal(&class, &args.out));
+    let clean = class.load_errors.is_empty() && class.flagged().next().is_none();
+    Ok(i32::from(!clean))
+}
+
+/// Writes every gradebook file into `out`.
+pub fn write_outputs(class: &ClassGrade, out: &Path, templates: Option<&Path>) -> anyhow::Result<()> {
+    fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let files = [
+        ("canvas.csv", canvas_csv(class)),
+        ("moodle.csv", moodle_csv(class)),
+        ("flags.csv", flags_csv(class)),
+        ("summary.txt", to_text(&class.summary)),
+        ("summary.html", render_class_html(class, templates)?),
+    ];
+    for (name, text) in files {
+        let path = out.join(name);
+        fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn terminal(class: &ClassGrade, out: &Path) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!(
+        "Graded {} report(s) of {} ({}) against {}\n",
+        class.rows.len(),
+        class.lab.title,
+        class.lab.id,
+        class.lab.path.display()
+    );
+    for err in &class.load_errors {
+        let _ = writeln!(s, "error: {err}");
+    }
+    for row in class.flagged() {
+        for flag in &row.flags {
+            let _ = writeln!(s, "flag: {} ({}): {flag}", row.student, row.path.display());
+        }
+    }
+    s.push('\n');
+    s.push_str(&to_text(&class.summary));
+    let _ = writeln!(
+        s,
+        "\nWrote {0}/canvas.csv, {0}/moodle.csv, {0}/flags.csv, {0}/summary.html, {0}/summary.txt",
+        out.display()
+    );
+    s
+}
+
+/// Reads `student,nonce` lines.
+pub fn read_nonces(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_path(path)
+        .with_context(|| format!("cannot read nonce list {}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: line {}", path.display(), i + 1))?;
+        let (Some(student), Some(nonce)) = (record.get(0), record.get(1)) else {
+            bail!("{}:{}: expected `student,nonce`", path.display(), i + 1);
+        };
+        if i == 0 && student.eq_ignore_ascii_case("student") {
+            continue;
+        }
+        out.insert(student.to_owned(), nonce.to_owned());
+    }
+    Ok(out)
+}
+
+fn lab_dir(lab: &Path) -> Option<PathBuf> {
+    lab.parent()
+        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .filter(|p| p.is_dir())
+        .map(Path::to_path_buf)
+}
+
+fn list(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,122 @@
+//! Grading a class: load, check integrity, keep one report per student, total and summarise.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::integrity::{Flag, check_class, student_key};
+use crate::labfile::LabFile;
+use crate::load::{LoadError, Loaded, load_all};
+use crate::points;
+use crate::summary::{ClassSummary, summarize};
+
+/// One submitted report, graded.
+#[derive(Debug, Clone, Serialize)]
+pub struct GradeRow {
+    pub student: String,
+    pub path: PathBuf,
+    pub score: f64,
+    pub max_score: f64,
+    pub error_points: f64,
+    /// On the lab's full scale (see `points::scaled`).
+    pub grade: f64,
+    /// False for a superseded duplicate: not in the gradebook.
+    pub graded: bool,
+    pub flags: Vec<Flag>,
+}
+
+/// A graded class.
+#[derive(Debug)]
+pub struct ClassGrade {
+    pub lab: LabFile,
+    /// Every report that loaded, in input order.
+    pub rows: Vec<GradeRow>,
+    pub load_errors: Vec<LoadError>,
+    /// The lab's full points (what Canvas calls Points Possible).
+    pub possible: f64,
+    pub summary: ClassSummary,
+}
+
+impl ClassGrade {
+    /// The rows that go to the gradebook, sorted by student.
+    pub fn gradebook(&self) -> Vec<&GradeRow> {
+        let mut rows: Vec<&GradeRow> = self.rows.iter().filter(|r| r.graded).collect();
+        rows.sort_by(|a, b| a.student.cmp(&b.student));
+        rows
+    }
+
+    pub fn flagged(&self) -> impl Iterator<Item = &GradeRow> {
+        self.rows.iter().filter(|r| !r.flags.is_empty())
+    }
+}
+
+/// Grades report files against a lab file.
+pub fn grade_files(
+    paths: &[PathBuf],
+    lab: &LabFile,
+    nonces: Option<&BTreeMap<String, String>>,
+) -> ClassGrade {
+    let (loaded, errors) = load_all(paths);
+    grade_loaded(&loaded, errors, lab, nonces)
+}
+
+/// Grades already loaded reports (`errors`: the files that did not load).
+pub fn grade_loaded(
+    loaded: &[Loaded],
+    load_errors: Vec<LoadError>,
+    lab: &LabFile,
+    nonces: Option<&BTreeMap<String, String>>,
+) -> ClassGrade {
+    let findings = check_class(loaded, lab, nonces);
+    let rows: Vec<GradeRow> = loaded
+        .iter()
+        .zip(findings.flags)
+        .zip(findings.graded)
+        .map(|((l, flags), graded)| GradeRow {
+            student: student_key(l),
+            path: l.path.clone(),
+            score: l.report.score,
+            max_score: l.report.max_score,
+            error_points: l.report.error_points,
+            grade: points::scaled(&l.report),
+            graded,
+            flags,
+        })
+        .collect();
+    let possible = lab_possible(loaded, lab);
+    let kept: Vec<&crate::schema::Report> = loaded
+        .iter()
+        .zip(&rows)
+        .filter(|(_, r)| r.graded)
+        .map(|(l, _)| &l.report)
+        .collect();
+    let grades: Vec<f64> = rows.iter().filter(|r| r.graded).map(|r| r.grade).collect();
+    let summary = summarize(&kept, &grades, possible);
+    ClassGrade {
+        lab: lab.clone(),
+        rows,
+        load_errors,
+        possible,
+        summary,
+    }
+}
+
+/// The most common full points among reports of this very lab file (any report otherwise).
+fn lab_possible(loaded: &[Loaded], lab: &LabFile) -> f64 {
+    let mut counts: BTreeMap<String, (usize, f64)> = BTreeMap::new();
+    let same: Vec<&Loaded> = loaded
+        .iter()
+        .filter(|l| l.report.lab.sha256 == lab.sha256)
+        .collect();
+    let pool = if same.is_empty() { loaded.iter().collect() } else { same };
+    for l in pool {
+        let p = points::round2(points::possible(&l.report));
+        let e = counts.entry(format!("{p:.2}")).or_insert((0, p));
+        e.0 += 1;
+    }
+    counts
+        .into_values()
+        .max_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)))
+        .map_or(0.0, |(_, p)| p)
+}

@@ -1,0 +1,80 @@
+//! Gradebook CSVs: Canvas import form and a Moodle-friendly identifier/grade/feedback file.
+
+use crate::grade::{ClassGrade, GradeRow};
+use crate::points::fmt_points;
+
+/// Canvas's fixed identification columns, before the assignment column.
+pub const CANVAS_COLUMNS: [&str; 5] = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"];
+
+/// Canvas gradebook import: header, `Points Possible` row, one row per student.
+/// The tplab student id goes to `Student`, `SIS User ID` and `SIS Login ID`; `ID` (Canvas's
+/// internal id) and `Section` stay empty, which Canvas accepts when a SIS id matches.
+pub fn canvas_csv(class: &ClassGrade) -> String {
+    let assignment = format!("{} ({})", class.lab.title, class.lab.id);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<&str> = CANVAS_COLUMNS.to_vec();
+    header.push(&assignment);
+    let possible = fmt_points(class.possible);
+    let rows = class.gradebook();
+    // Writing into a Vec cannot fail; errors would only come from the io layer.
+    let _ = w.write_record(&header);
+    let _ = w.write_record(["Points Possible", "", "", "", "", possible.as_str()]);
+    for row in rows {
+        let grade = fmt_points(row.grade);
+        let s = row.student.as_str();
+        let _ = w.write_record([s, "", s, s, "", grade.as_str()]);
+    }
+    finish(w)
+}
+
+/// Moodle grade import: `identifier,grade,feedback` (map `identifier` to the user field
+/// holding the tplab student id, e.g. ID number, in Moodle's import dialog).
+pub fn moodle_csv(class: &ClassGrade) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["identifier", "grade", "feedback"]);
+    for row in class.gradebook() {
+        let grade = fmt_points(row.grade);
+        let _ = w.write_record([row.student.as_str(), grade.as_str(), &feedback(row, class.possible)]);
+    }
+    finish(w)
+}
+
+/// One-line feedback for the student: the raw score and what was not charged. Integrity
+/// flags are for the instructor and go to [`flags_csv`], never to students' feedback.
+pub fn feedback(row: &GradeRow, possible: f64) -> String {
+    let mut parts = vec![format!(
+        "tplab: {} / {} checked points",
+        fmt_points(row.score),
+        fmt_points(row.max_score)
+    )];
+    if row.error_points > 0.0 {
+        parts.push(format!(
+            "{} point(s) could not be checked (not charged; grade scaled to {})",
+            fmt_points(row.error_points),
+            fmt_points(possible)
+        ));
+    }
+    parts.join("; ")
+}
+
+/// Instructor-only list of integrity flags and unreadable files: `student,file,flag`.
+pub fn flags_csv(class: &ClassGrade) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["student", "file", "flag"]);
+    for row in class.flagged() {
+        let path = row.path.display().to_string();
+        for flag in &row.flags {
+            let _ = w.write_record([row.student.as_str(), path.as_str(), &flag.to_string()]);
+        }
+    }
+    for err in &class.load_errors {
+        let path = err.path().display().to_string();
+        let _ = w.write_record(["", path.as_str(), &format!("unreadable: {err}")]);
+    }
+    finish(w)
+}
+
+fn finish(w: csv::Writer<Vec<u8>>) -> String {
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
+}

@@ -1,0 +1,261 @@
+//! Class-wide integrity flags. They point the instructor at reports to look at; they do
+//! not prove anything on their own (docs/grading.md, "What integrity flags mean").
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::chain;
+use crate::labfile::LabFile;
+use crate::live::{LiveKind, live_values};
+use crate::load::Loaded;
+
+/// Why a report deserves a look.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "flag", rename_all = "snake_case")]
+pub enum Flag {
+    /// Made from another lab file (another version, or another lab).
+    OtherLabVersion {
+        report_lab: String,
+        report_version: String,
+        report_sha256: String,
+        expected_sha256: String,
+    },
+    /// The same file bytes were submitted more than once.
+    IdenticalFile { others: Vec<PathBuf> },
+    /// The same student submitted several different reports; only the latest is graded.
+    DuplicateStudent {
+        others: Vec<PathBuf>,
+        graded: bool,
+    },
+    /// Live values identical to another student's report.
+    CopiedEvidence {
+        other_student: String,
+        other_path: PathBuf,
+        shared: Vec<String>,
+    },
+    /// The hash chain does not verify (edited after the fact, or no chain at all).
+    BrokenChain { reason: String },
+    /// The instructor's nonce list says otherwise.
+    NonceMismatch {
+        expected: Option<String>,
+        found: Option<String>,
+    },
+    /// No student id in the report: graded under the file name.
+    MissingStudentId,
+}
+
+impl fmt::Display for Flag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Self::OtherLabVersion {
+                report_lab,
+                report_version,
+                report_sha256,
+                expected_sha256,
+            } => write!(
+                f,
+                "other lab version: report made from {report_lab} v{report_version} (sha256 {}), graded lab is sha256 {}",
+                short(report_sha256),
+                short(expected_sha256)
+            ),
+            Self::IdenticalFile { others } => {
+                write!(f, "byte-identical to {}", list(others))
+            }
+            Self::DuplicateStudent { others, graded } => write!(
+                f,
+                "duplicate submission (also {}); {}",
+                list(others),
+                if *graded {
+                    "this latest one is graded"
+                } else {
+                    "superseded by a later one, not graded"
+                }
+            ),
+            Self::CopiedEvidence {
+                other_student,
+                other_path,
+                shared,
+            } => write!(
+                f,
+                "copied evidence: live values identical to {other_student} ({}): {}",
+                other_path.display(),
+                shared.join(", ")
+            ),
+            Self::BrokenChain { reason } => write!(f, "hash chain: {reason}"),
+            Self::NonceMismatch { expected, found } => match expected {
+                Some(e) => write!(
+                    f,
+                    "nonce mismatch: issued {e}, report has {}",
+                    found.as_deref().unwrap_or("none")
+                ),
+                None => write!(f, "student not in the nonce list"),
+            },
+            Self::MissingStudentId => write!(f, "no student id in the report"),
+        }
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+/// The student a report is graded under (its id, else its file stem).
+pub fn student_key(loaded: &Loaded) -> String {
+    loaded.report.student.id.clone().unwrap_or_else(|| {
+        loaded
+            .path
+            .file_stem()
+            .map_or_else(|| loaded.path.display().to_string(), |s| s.to_string_lossy().into_owned())
+    })
+}
+
+/// Flags for every report (same order as `reports`) and which reports count in the gradebook.
+pub struct Findings {
+    pub flags: Vec<Vec<Flag>>,
+    /// False for superseded duplicate submissions.
+    pub graded: Vec<bool>,
+}
+
+/// Runs every integrity check over a class.
+pub fn check_class(
+    reports: &[Loaded],
+    lab: &LabFile,
+    nonces: Option<&BTreeMap<String, String>>,
+) -> Findings {
+    let mut flags: Vec<Vec<Flag>> = vec![Vec::new(); reports.len()];
+    let mut graded = vec![true; reports.len()];
+    let keys: Vec<String> = reports.iter().map(student_key).collect();
+
+    for (i, loaded) in reports.iter().enumerate() {
+        let report = &loaded.report;
+        if report.student.id.is_none() {
+            flags[i].push(Flag::MissingStudentId);
+        }
+        if report.lab.sha256 != lab.sha256 {
+            flags[i].push(Flag::OtherLabVersion {
+                report_lab: report.lab.id.clone(),
+                report_version: report.lab.version.clone(),
+                report_sha256: report.lab.sha256.clone(),
+                expected_sha256: lab.sha256.clone(),
+            });
+        }
+        if let Err(e) = chain::verify_report(report) {
+            flags[i].push(Flag::BrokenChain {
+                reason: e.to_string(),
+            });
+        }
+        if let Some(list) = nonces {
+            let expected = list.get(&keys[i]).cloned();
+            let found = report.student.nonce.clone();
+            if expected.is_none() || expected != found {
+                flags[i].push(Flag::NonceMismatch { expected, found });
+            }
+        }
+    }
+
+    duplicates(reports, &keys, &mut flags, &mut graded);
+    copied(reports, &keys, &mut flags);
+    Findings { flags, graded }
+}
+
+fn duplicates(reports: &[Loaded], keys: &[String], flags: &mut [Vec<Flag>], graded: &mut [bool]) {
+    let mut by_file: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_student: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, l) in reports.iter().enumerate() {
+        by_file.entry(&l.file_sha256).or_default().push(i);
+        by_student.entry(&keys[i]).or_default().push(i);
+    }
+    let others = |group: &[usize], me: usize| -> Vec<PathBuf> {
+        group
+            .iter()
+            .filter(|&&j| j != me)
+            .map(|&j| reports[j].path.clone())
+            .collect()
+    };
+    for group in by_file.values().filter(|g| g.len() > 1) {
+        for &i in group {
+            flags[i].push(Flag::IdenticalFile {
+                others: others(group, i),
+            });
+        }
+    }
+    for group in by_student.values().filter(|g| g.len() > 1) {
+        // Grade the latest session; ties go to the last file in argument order.
+        let latest = group
+            .iter()
+            .copied()
+            .max_by_key(|&i| (reports[i].report.finished_at, i))
+            .unwrap_or(group[0]);
+        for &i in group {
+            graded[i] = i == latest;
+            let distinct: Vec<usize> = group
+                .iter()
+                .copied()
+                .filter(|&j| reports[j].file_sha256 != reports[i].file_sha256)
+                .collect();
+            // Byte-identical copies are already flagged as such.
+            if !distinct.is_empty() {
+                flags[i].push(Flag::DuplicateStudent {
+                    others: distinct.iter().map(|&j| reports[j].path.clone()).collect(),
+                    graded: graded[i],
+                });
+            }
+        }
+    }
+}
+
+/// Strong live values shared by two different students. Values held by more than half of a
+/// class of 3+ are environment constants (a shared cluster's node MAC), not copying.
+fn copied(reports: &[Loaded], keys: &[String], flags: &mut [Vec<Flag>]) {
+    let mut holders: HashMap<(LiveKind, String), BTreeSet<usize>> = HashMap::new();
+    for (i, l) in reports.iter().enumerate() {
+        for value in live_values(&l.report) {
+            if value.0.is_strong() {
+                holders.entry(value).or_default().insert(i);
+            }
+        }
+    }
+    let students: BTreeSet<&str> = keys.iter().map(String::as_str).collect();
+    let n = students.len();
+    let mut pairs: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
+    for ((kind, value), idx) in &holders {
+        let who: BTreeSet<&str> = idx.iter().map(|&i| keys[i].as_str()).collect();
+        if who.len() < 2 || (n >= 3 && who.len() * 2 > n) {
+            continue;
+        }
+        let idx: Vec<usize> = idx.iter().copied().collect();
+        for (a, &i) in idx.iter().enumerate() {
+            for &j in &idx[a + 1..] {
+                if keys[i] != keys[j] {
+                    pairs
+                        .entry((i, j))
+                        .or_default()
+                        .push(format!("{} {value}", kind.word()));
+                }
+            }
+        }
+    }
+    for ((i, j), mut shared) in pairs {
+        shared.sort();
+        flags[i].push(Flag::CopiedEvidence {
+            other_student: keys[j].clone(),
+            other_path: reports[j].path.clone(),
+            shared: shared.clone(),
+        });
+        flags[j].push(Flag::CopiedEvidence {
+            other_student: keys[i].clone(),
+            other_path: reports[i].path.clone(),
+            shared,
+        });
+    }
+}

@@ -1,0 +1,188 @@
+//! Class summary: per-step pass rates and the most common failures.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::points::fmt_points;
+use crate::schema::{Report, StepStatus, Verdict};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StepRate {
+    pub id: String,
+    pub title: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub error: usize,
+    pub pending: usize,
+    pub total: usize,
+    /// passed / total, 0..=1.
+    pub pass_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CommonFailure {
+    pub step: String,
+    /// Check id, or `question:<id>`.
+    pub check: String,
+    pub name: String,
+    /// `fail` or `error` (errors are the checker's, not the students').
+    pub verdict: String,
+    pub count: usize,
+    /// The most frequent `found` (or error message) for it.
+    pub typical: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Default)]
+pub struct ClassSummary {
+    pub students: usize,
+    pub mean_grade: f64,
+    pub possible: f64,
+    pub steps: Vec<StepRate>,
+    pub failures: Vec<CommonFailure>,
+}
+
+/// How many common failures the summary lists.
+pub const TOP_FAILURES: usize = 10;
+
+/// Summarises the graded reports; `grades` are their scaled grades, same order.
+pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSummary {
+    let mut order: Vec<String> = Vec::new();
+    let mut steps: BTreeMap<String, StepRate> = BTreeMap::new();
+    // (step, check, verdict) -> (name, count, found -> count)
+    type Tally = (String, usize, BTreeMap<String, usize>);
+    let mut fails: BTreeMap<(String, String, &'static str), Tally> = BTreeMap::new();
+
+    for report in reports {
+        for step in &report.steps {
+            let rate = steps.entry(step.id.clone()).or_insert_with(|| {
+                order.push(step.id.clone());
+                StepRate {
+                    id: step.id.clone(),
+                    title: step.title.clone(),
+                    passed: 0,
+                    failed: 0,
+                    error: 0,
+                    pending: 0,
+                    total: 0,
+                    pass_rate: 0.0,
+                }
+            });
+            rate.total += 1;
+            match step.status {
+                StepStatus::Passed => rate.passed += 1,
+                StepStatus::Failed => rate.failed += 1,
+                StepStatus::Error => rate.error += 1,
+                StepStatus::Pending => rate.pending += 1,
+            }
+            let checks = step.checks.iter().map(|c| {
+                let why = if c.verdict == Verdict::Error { &c.message } else { &c.found };
+                (c.id.clone(), c.name.clone(), c.verdict, why.clone())
+            });
+            let questions = step.questions.iter().map(|q| {
+                let given = q.answers.last().cloned().unwrap_or_default();
+                (format!("question:{}", q.id), q.prompt.clone(), q.verdict, given)
+            });
+            for (id, name, verdict, found) in checks.chain(questions) {
+                let word = match verdict {
+                    Verdict::Fail => "fail",
+                    Verdict::Error => "error",
+                    _ => continue,
+                };
+                let entry = fails
+                    .entry((step.id.clone(), id, word))
+                    .or_insert_with(|| (name, 0, BTreeMap::new()));
+                entry.1 += 1;
+                *entry.2.entry(found).or_default() += 1;
+            }
+        }
+    }
+
+    let steps = order
+        .into_iter()
+        .filter_map(|id| steps.remove(&id))
+        .map(|mut s| {
+            #[allow(clippy::cast_precision_loss)]
+            let rate = if s.total == 0 { 0.0 } else { s.passed as f64 / s.total as f64 };
+            s.pass_rate = rate;
+            s
+        })
+        .collect();
+    let mut failures: Vec<CommonFailure> = fails
+        .into_iter()
+        .map(|((step, check, verdict), (name, count, found))| CommonFailure {
+            step,
+            check,
+            name,
+            verdict: verdict.to_owned(),
+            count,
+            typical: found
+                .into_iter()
+                .max_by_key(|(_, n)| *n)
+                .map(|(f, _)| f)
+                .unwrap_or_default(),
+        })
+        .collect();
+    failures.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.check.cmp(&b.check)));
+    failures.truncate(TOP_FAILURES);
+
+    #[allow(clippy::cast_precision_loss)]
+    let mean_grade = if grades.is_empty() {
+        0.0
+    } else {
+        crate::points::round2(grades.iter().sum::<f64>() / grades.len() as f64)
+    };
+    ClassSummary {
+        students: reports.len(),
+        mean_grade,
+        possible,
+        steps,
+        failures,
+    }
+}
+
+/// The summary for a terminal: aligned, plain text.
+pub fn to_text(summary: &ClassSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} student(s), mean grade {} / {}",
+        summary.students,
+        fmt_points(summary.mean_grade),
+        fmt_points(summary.possible)
+    );
+    let width = summary.steps.iter().map(|s| s.title.chars().count()).max().unwrap_or(4).max(4);
+    let _ = writeln!(out, "\n{:<width$}  pass%  passed failed  error pending", "Step");
+    for s in &summary.steps {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>4.0}%  {:>6} {:>6} {:>6} {:>7}",
+            s.title,
+            s.pass_rate * 100.0,
+            s.passed,
+            s.failed,
+            s.error,
+            s.pending
+        );
+    }
+    if !summary.failures.is_empty() {
+        let _ = writeln!(out, "\nMost common failures:");
+        for f in &summary.failures {
+            let _ = writeln!(
+                out,
+                "  {:>4}× {:<5} {} ({}){}",
+                f.count,
+                f.verdict,
+                f.name,
+                f.check,
+                if f.typical.is_empty() {
+                    String::new()
+                } else {
+                    format!(" — typically: {}", f.typical)
+                }
+            );
+        }
+    }
+    out
+}

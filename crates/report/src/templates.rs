@@ -1,0 +1,177 @@
+//! minijinja environment for the report templates: embedded defaults from `templates/`,
+//! each overridable by a file of the same name in a lab's directory.
+
+use std::path::{Path, PathBuf};
+
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
+
+use crate::evidence;
+use crate::points::fmt_points;
+
+/// Template names and their embedded sources.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "report.html.j2",
+        include_str!("../../../templates/report.html.j2"),
+    ),
+    ("report.md.j2", include_str!("../../../templates/report.md.j2")),
+    (
+        "summary.html.j2",
+        include_str!("../../../templates/summary.html.j2"),
+    ),
+];
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("template {name}: {source:#}")]
+    Template {
+        name: String,
+        #[source]
+        source: minijinja::Error,
+    },
+}
+
+/// Builds the environment; `templates_dir` (usually the lab's folder) may override templates.
+pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
+    let mut env = Environment::new();
+    let dir: Option<PathBuf> = templates_dir.map(Path::to_path_buf);
+    env.set_loader(move |name| load(dir.as_deref(), name));
+    // HTML templates escape everything by default; Markdown has its own filters.
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html.j2") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    env.add_filter("pts", |x: f64| fmt_points(x));
+    env.add_filter("pretty_json", |v: Value| -> Result<String, Error> {
+        let json: serde_json::Value = serde_json::to_value(&v)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+        Ok(serde_json::to_string_pretty(&json).unwrap_or_default())
+    });
+    env.add_filter("evidence_blocks", |v: Value| -> Result<Value, Error> {
+        let json: serde_json::Value = serde_json::to_value(&v)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+        Ok(Value::from_serialize(evidence::blocks(&json)))
+    });
+    env.add_filter("dt", |s: String| format_time(&s));
+    env.add_filter("ms", |ms: u64| format_ms(ms));
+    env.add_filter("fence", |s: String, lang: Option<String>| fence(&s, lang.as_deref()));
+    env.add_filter("md_cell", |s: String| md_cell(&s));
+    env.add_filter("md_inline", |s: String| md_inline(&s));
+    env
+}
+
+fn load(dir: Option<&Path>, name: &str) -> Result<Option<String>, Error> {
+    if let Some(dir) = dir {
+        let path = dir.join(name);
+        if path.is_file() {
+            return std::fs::read_to_string(&path).map(Some).map_err(|e| {
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("cannot read template override {}: {e}", path.display()),
+                )
+            });
+        }
+    }
+    Ok(EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, src)| (*src).to_owned()))
+}
+
+/// Renders template `name` with `ctx`.
+pub fn render(
+    templates_dir: Option<&Path>,
+    name: &str,
+    ctx: Value,
+) -> Result<String, RenderError> {
+    let env = environment(templates_dir);
+    let wrap = |source| RenderError::Template {
+        name: name.to_owned(),
+        source,
+    };
+    env.get_template(name).map_err(wrap)?.render(ctx).map_err(wrap)
+}
+
+/// `2026-11-20T08:00:00Z` -> `2026-11-20 08:00:00 UTC`; anything else unchanged.
+fn format_time(s: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(s).map_or_else(
+        |_| s.to_owned(),
+        |t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%Y-%m-%d %H:%M:%S UTC")
+                .to_string()
+        },
+    )
+}
+
+fn format_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        #[allow(clippy::cast_precision_loss)]
+        let s = ms as f64 / 1000.0;
+        format!("{s:.1} s")
+    }
+}
+
+/// A fenced code block whose fence is longer than any backtick run inside.
+fn fence(s: &str, lang: Option<&str>) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let ticks = "`".repeat(longest.max(2) + 1);
+    let body = s.strip_suffix('\n').unwrap_or(s);
+    format!("{ticks}{}\n{body}\n{ticks}", lang.unwrap_or(""))
+}
+
+/// Text safe inside a Markdown table cell.
+fn md_cell(s: &str) -> String {
+    md_inline(s).replace('|', "\\|")
+}
+
+/// Text safe inline in Markdown: one line, HTML and emphasis characters neutralised.
+fn md_inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' => out.push(' '),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '*' | '_' | '`' | '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fence_outgrows_backticks() {
+        assert_eq!(fence("a ``` b", Some("sh")), "````sh\na ``` b\n````");
+        assert_eq!(fence("x\n", None), "```\nx\n```");
+    }
+
+    #[test]
+    fn cells_escape_pipes_and_html() {
+        assert_eq!(md_cell("a|b\n<i>"), "a\\|b &lt;i&gt;");
+    }
+}
