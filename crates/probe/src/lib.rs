@@ -1,1 +1,45 @@
-//! (in progress)
+//! Kernel facts for tplab checks, read straight from the kernel instead of parsing tool
+//! output: links, addresses, routes (all tables), neighbours, BPF programs attached to
+//! interfaces (legacy tc filters *and* TCX) and conntrack entries — in any network
+//! namespace — plus the matchers the `check` blocks evaluate over them.
+//!
+//! Nothing here assumes the sandbox: a namespace is just an optional path, so the same
+//! code runs in a node-side agent on a real cluster.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tplab_probe::ProbeError> {
+//! use tplab_probe::{FactKind, Query, collect, evaluate};
+//! let facts = collect(Some("/run/netns/pod".into()), FactKind::Routes).await?;
+//! let q: Query = serde_yaml::from_str("route: {dst: default, gateway: 10.244.0.201}").unwrap();
+//! println!("{:?}", evaluate(&q, &facts));
+//! # Ok(()) }
+//! ```
+
+mod addrs;
+mod bpf;
+mod collect;
+mod conntrack;
+mod ctparse;
+mod error;
+mod facts;
+mod links;
+mod names;
+mod neigh;
+pub mod query;
+mod render;
+mod routes;
+mod session;
+mod tc;
+mod tcx;
+
+pub use addrs::Address;
+pub use bpf::BpfProgram;
+pub use collect::{collect, collect_many, collect_many_sync};
+pub use conntrack::ConntrackEntry;
+pub use error::ProbeError;
+pub use facts::{FactKind, Facts};
+pub use links::Link;
+pub use neigh::Neighbour;
+pub use query::{Matcher, Outcome, Query, QueryError, evaluate, fields};
+pub use render::render_text;
+pub use routes::Route;

@@ -1,0 +1,76 @@
+//! BPF programs attached to interfaces, from both attachment APIs: legacy tc filters
+//! (netlink, what `tc filter show` lists) and TCX links (bpf syscall, invisible to `tc`).
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProbeError;
+use crate::session::Session;
+use crate::{tc, tcx};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BpfProgram {
+    pub dev: String,
+    pub ifindex: u32,
+    /// `ingress` or `egress`.
+    pub direction: String,
+    /// `tc` (legacy cls_bpf filter) or `tcx` (bpf link / multi-prog API).
+    pub attach: String,
+    /// For tc: the filter's name as `tc` shows it (e.g. `bpf_lxc.o:[from-container]`);
+    /// for tcx: the kernel program name.
+    pub name: String,
+    /// Kernel program name (`bpf_prog_info.name`, at most 15 chars).
+    pub prog_name: Option<String>,
+    pub id: u32,
+    /// Program tag, 16 hex digits as `tc` and `bpftool` print it.
+    pub tag: String,
+    /// tc only: `direct-action` flag.
+    pub direct_action: Option<bool>,
+    /// tc only: filter priority.
+    pub pref: Option<u16>,
+    /// tc only: filter handle, hex (`0x1`).
+    pub handle: Option<String>,
+    /// tc only: chain index.
+    pub chain: Option<u32>,
+    /// Position in the interface's list for this direction (0 = runs first).
+    pub order: u32,
+}
+
+pub async fn collect(s: &mut Session) -> Result<Vec<BpfProgram>, ProbeError> {
+    let links: Vec<(u32, String)> = s
+        .links()
+        .await?
+        .iter()
+        .map(|l| (l.ifindex, l.name.clone()))
+        .collect();
+    let mut out = Vec::new();
+    for (ifindex, name) in &links {
+        out.extend(tc::collect(s, *ifindex, name).await?);
+    }
+    // TCX query is synchronous and per ifindex in this thread's netns.
+    for (ifindex, name) in &links {
+        out.extend(tcx::collect(&s.netns, *ifindex, name)?);
+    }
+    if out.iter().any(|p| p.prog_name.is_none()) {
+        let names = prog_names();
+        for p in &mut out {
+            if p.prog_name.is_none() {
+                p.prog_name = names.get(&p.id).cloned();
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Kernel program names by id; best effort (programs may vanish while we iterate).
+fn prog_names() -> HashMap<u32, String> {
+    aya::programs::loaded_programs()
+        .filter_map(Result::ok)
+        .filter_map(|info| Some((info.id(), info.name_as_str()?.to_string())))
+        .collect()
+}
+
+pub fn tag_hex(tag: &[u8]) -> String {
+    tag.iter().map(|b| format!("{b:02x}")).collect()
+}

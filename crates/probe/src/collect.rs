@@ -1,0 +1,66 @@
+//! Entry points: collect facts of a netns on a dedicated OS thread (setns + a netlink
+//! socket created there), never on a tokio worker.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{ProbeError, ns_label};
+use crate::facts::{FactKind, Facts};
+use crate::session::Session;
+use crate::{addrs, bpf, conntrack, neigh, routes};
+
+/// Collects one kind of facts in `ns` (`None` = the caller's netns).
+pub async fn collect(ns: Option<PathBuf>, kind: FactKind) -> Result<Facts, ProbeError> {
+    let mut v = collect_many(ns, &[kind]).await?;
+    v.pop().ok_or_else(|| unreachable_empty(kind))
+}
+
+/// Collects several kinds on ONE thread and ONE route socket (links dumped once).
+/// The result has one entry per requested kind, in order.
+pub async fn collect_many(
+    ns: Option<PathBuf>,
+    kinds: &[FactKind],
+) -> Result<Vec<Facts>, ProbeError> {
+    let label = ns_label(ns.as_deref());
+    let kinds = kinds.to_vec();
+    let label2 = label.clone();
+    tplab_netns::block_on_in(ns, move || run(label2, kinds))
+        .await
+        .map_err(|e| ProbeError::from_netns(&label, e))?
+}
+
+/// Blocking form of [`collect_many`] for callers outside any async runtime (CLI, agent).
+pub fn collect_many_sync(ns: Option<&Path>, kinds: &[FactKind]) -> Result<Vec<Facts>, ProbeError> {
+    let label = ns_label(ns);
+    let kinds = kinds.to_vec();
+    let label2 = label.clone();
+    tplab_netns::block_on_in_sync(ns, move || run(label2, kinds))
+        .map_err(|e| ProbeError::from_netns(&label, e))?
+}
+
+async fn run(label: String, kinds: Vec<FactKind>) -> Result<Vec<Facts>, ProbeError> {
+    let mut s = Session::open(label)?;
+    let mut out = Vec::with_capacity(kinds.len());
+    for kind in kinds {
+        out.push(collect_in(&mut s, kind).await?);
+    }
+    Ok(out)
+}
+
+async fn collect_in(s: &mut Session, kind: FactKind) -> Result<Facts, ProbeError> {
+    Ok(match kind {
+        FactKind::Links => Facts::Links(s.links().await?.to_vec()),
+        FactKind::Addresses => Facts::Addresses(addrs::collect(s).await?),
+        FactKind::Routes => Facts::Routes(routes::collect(s).await?),
+        FactKind::Neighbours => Facts::Neighbours(neigh::collect(s).await?),
+        FactKind::Bpf => Facts::Bpf(bpf::collect(s).await?),
+        FactKind::Conntrack => Facts::Conntrack(conntrack::collect(&s.netns)?),
+    })
+}
+
+fn unreachable_empty(kind: FactKind) -> ProbeError {
+    ProbeError::Decode {
+        netns: String::new(),
+        action: format!("collecting {kind}"),
+        detail: "no result returned".into(),
+    }
+}

@@ -1,0 +1,333 @@
+//! Evaluating a query over facts: pass with the matched record (for captures), or fail
+//! with what was expected and what was found, in words a student can act on.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::Query;
+use super::describe::{bare, expected};
+use super::fields::field_type;
+use super::matcher::{Matcher, text};
+use crate::facts::{FactKind, Facts};
+use crate::render::summary;
+
+/// Result of one check over facts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Outcome {
+    /// `record` is the matched record (`Null` for a passing `absent` query).
+    Pass { record: Value, evidence: String },
+    /// The student's state is not what the check expects.
+    Fail { expected: String, found: String },
+    /// The checker was given facts of another kind (a caller bug, never the student's).
+    Error { reason: String },
+}
+
+impl Outcome {
+    pub fn is_pass(&self) -> bool {
+        matches!(self, Outcome::Pass { .. })
+    }
+}
+
+const LIST_LIMIT: usize = 8;
+
+fn matches_all(kind: FactKind, ms: &[(&'static str, &Matcher)], r: &Value) -> bool {
+    ms.iter()
+        .all(|(f, m)| m.matches(field_type(kind, f), r.get(*f)))
+}
+
+/// Evaluates `query` over `facts` (which must be of `query.fact_kind()`).
+pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
+    let kind = facts.kind();
+    if query.fact_kind() != kind {
+        return Outcome::Error {
+            reason: format!("a `{}` check was given {kind} facts", query.kind_name()),
+        };
+    }
+    let records = facts.records();
+    let ms = query.matchers();
+    let mut hits = records.iter().filter(|r| matches_all(kind, &ms, r));
+    let first = hits.next();
+    if query.absent() {
+        return match first {
+            None => Outcome::Pass {
+                record: Value::Null,
+                evidence: format!(
+                    "no {} ({} {} checked)",
+                    bare(query),
+                    records.len(),
+                    plural(kind)
+                ),
+            },
+            Some(r) => {
+                let more = hits.count();
+                let extra = if more > 0 {
+                    format!(" (and {more} more)")
+                } else {
+                    String::new()
+                };
+                Outcome::Fail {
+                    expected: format!("no {}", bare(query)),
+                    found: format!("{}{extra}", summary(kind, r)),
+                }
+            }
+        };
+    }
+    match first {
+        Some(r) => Outcome::Pass {
+            record: r.clone(),
+            evidence: summary(kind, r),
+        },
+        None => Outcome::Fail {
+            expected: expected(query),
+            found: found(query, kind, &ms, &records),
+        },
+    }
+}
+
+fn plural(kind: FactKind) -> &'static str {
+    match kind {
+        FactKind::Links => "links",
+        FactKind::Addresses => "addresses",
+        FactKind::Routes => "routes",
+        FactKind::Neighbours => "neighbour entries",
+        FactKind::Bpf => "attached BPF programs",
+        FactKind::Conntrack => "conntrack entries",
+    }
+}
+
+/// Records worth listing: for routes, hide the kernel's `local` table and IPv6 unless the
+/// query is about them (they drown the student's routes).
+fn relevant<'a>(
+    kind: FactKind,
+    ms: &[(&'static str, &Matcher)],
+    records: &'a [Value],
+) -> Vec<&'a Value> {
+    let v6 = ms
+        .iter()
+        .any(|(f, m)| *f == "family" || m.describe().contains(':'));
+    let table = ms.iter().any(|(f, _)| *f == "table");
+    records
+        .iter()
+        .filter(|r| {
+            kind != FactKind::Routes
+                || ((table || r.get("table") != Some(&Value::from("local")))
+                    && (v6 || r.get("family") != Some(&Value::from("inet6"))))
+        })
+        .collect()
+}
+
+fn found(
+    query: &Query,
+    kind: FactKind,
+    ms: &[(&'static str, &Matcher)],
+    records: &[Value],
+) -> String {
+    let shown = relevant(kind, ms, records);
+    if shown.is_empty() {
+        return format!("no {} in this namespace", plural(kind));
+    }
+    let mut parts = vec![format!("no {} in this namespace", bare(query))];
+    if ms.len() >= 2 {
+        let score = |r: &Value| {
+            ms.iter()
+                .filter(|(f, m)| m.matches(field_type(kind, f), r.get(*f)))
+                .count()
+        };
+        if let Some(best) = shown
+            .iter()
+            .copied()
+            .max_by_key(|r| (score(r), std::cmp::Reverse(0)))
+        {
+            if score(best) > 0 {
+                let why: Vec<String> = ms
+                    .iter()
+                    .filter(|(f, m)| !m.matches(field_type(kind, f), best.get(*f)))
+                    .map(|(f, m)| {
+                        let have = best
+                            .get(*f)
+                            .filter(|v| !v.is_null())
+                            .map_or("unset".into(), text_of);
+                        format!(
+                            "{} is {have}, expected {}",
+                            f.replace('_', " "),
+                            m.describe()
+                        )
+                    })
+                    .collect();
+                parts.push(format!(
+                    "closest: {} ({})",
+                    summary(kind, best),
+                    why.join("; ")
+                ));
+            }
+        }
+    }
+    let mut list: Vec<String> = shown
+        .iter()
+        .take(LIST_LIMIT)
+        .map(|r| summary(kind, r))
+        .collect();
+    if shown.len() > LIST_LIMIT {
+        list.push(format!("… {} more", shown.len() - LIST_LIMIT));
+    }
+    parts.push(format!("{}: {}", plural(kind), list.join("; ")));
+    parts.join("; ")
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(","),
+        v => text(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn route(table: &str, dst: &str, gw: Option<&str>, dev: &str, scope: &str) -> Value {
+        json!({"family":"inet","table":table,"dst":dst,"gateway":gw,"dev":dev,"scope":scope,
+               "protocol":"boot","type":"unicast","prefsrc":null,"metric":null})
+    }
+
+    fn routes(v: Vec<Value>) -> Facts {
+        serde_json::from_value(json!({"kind":"routes","records":v})).unwrap()
+    }
+
+    fn q(y: &str) -> Query {
+        serde_yaml::from_str(y).unwrap()
+    }
+
+    #[test]
+    fn pod_default_route_passes_with_record() {
+        let f = routes(vec![
+            route("main", "default", Some("10.244.0.201"), "eth0", "global"),
+            route("main", "10.244.0.201/32", None, "eth0", "link"),
+        ]);
+        let o = evaluate(
+            &q("route: {dst: default, gateway: 10.244.0.201, dev: eth0}"),
+            &f,
+        );
+        let Outcome::Pass { record, evidence } = o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(record["gateway"], "10.244.0.201");
+        assert_eq!(evidence, "default via 10.244.0.201 dev eth0");
+        let host = evaluate(
+            &q("route: {dst: 10.244.0.201/32, dev: eth0, scope: link}"),
+            &f,
+        );
+        assert!(host.is_pass());
+    }
+
+    #[test]
+    fn missing_default_route_says_what_exists() {
+        let f = routes(vec![
+            route("main", "10.244.0.201/32", None, "eth0", "link"),
+            route("local", "10.244.0.213/32", None, "eth0", "host"),
+        ]);
+        let o = evaluate(
+            &q("route: {dst: default, gateway: 10.244.0.201, dev: eth0}"),
+            &f,
+        );
+        let Outcome::Fail { expected, found } = o else {
+            panic!("{o:?}")
+        };
+        assert_eq!(expected, "a default route via 10.244.0.201 dev eth0");
+        assert!(
+            found.starts_with("no default route via 10.244.0.201 dev eth0 in this namespace"),
+            "{found}"
+        );
+        assert!(
+            found.contains("routes: 10.244.0.201 dev eth0 scope link"),
+            "{found}"
+        );
+        assert!(
+            !found.contains("10.244.0.213"),
+            "local table must be hidden: {found}"
+        );
+    }
+
+    #[test]
+    fn wrong_gateway_names_the_difference() {
+        let f = routes(vec![route(
+            "main",
+            "default",
+            Some("10.0.0.1"),
+            "eth0",
+            "global",
+        )]);
+        let Outcome::Fail { found, .. } =
+            evaluate(&q("route: {dst: default, gateway: 10.244.0.201}"), &f)
+        else {
+            panic!()
+        };
+        assert!(found.contains("closest: default via 10.0.0.1 dev eth0 (gateway is 10.0.0.1, expected 10.244.0.201)"), "{found}");
+    }
+
+    #[test]
+    fn empty_facts() {
+        let Outcome::Fail { found, .. } = evaluate(&q("route: {dst: default}"), &routes(vec![]))
+        else {
+            panic!()
+        };
+        assert_eq!(found, "no routes in this namespace");
+    }
+
+    #[test]
+    fn absent_queries() {
+        let f = routes(vec![route(
+            "main",
+            "default",
+            Some("10.0.0.1"),
+            "eth0",
+            "global",
+        )]);
+        assert!(evaluate(&q("route: {dst: 198.51.100.0/24, absent: true}"), &f).is_pass());
+        let Outcome::Fail { expected, found } =
+            evaluate(&q("route: {dst: default, absent: true}"), &f)
+        else {
+            panic!()
+        };
+        assert_eq!(expected, "no default route");
+        assert_eq!(found, "default via 10.0.0.1 dev eth0");
+    }
+
+    #[test]
+    fn conntrack_nat_check() {
+        let e = |snat: bool, reply_dst: &str| {
+            json!({"family":"ipv4","proto":"icmp","src":"10.244.0.213","dst":"203.0.113.10","sport":null,"dport":null,
+              "icmp_type":8,"icmp_code":0,"icmp_id":7,"reply_src":"203.0.113.10","reply_dst":reply_dst,
+              "reply_sport":null,"reply_dport":null,"reply_icmp_type":0,"reply_icmp_id":7,"state":null,
+              "snat":snat,"dnat":false,"assured":false,"seen_reply":true,"status":[],"mark":0,"zone":0,
+              "timeout":29,"id":1})
+        };
+        let query = q(
+            "conntrack: {proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, snat: true, reply_dst: 198.51.100.2}",
+        );
+        let nat: Facts =
+            serde_json::from_value(json!({"kind":"conntrack","records":[e(true, "198.51.100.2")]}))
+                .unwrap();
+        assert!(evaluate(&query, &nat).is_pass());
+        let plain: Facts = serde_json::from_value(
+            json!({"kind":"conntrack","records":[e(false, "10.244.0.213")]}),
+        )
+        .unwrap();
+        let Outcome::Fail { found, .. } = evaluate(&query, &plain) else {
+            panic!()
+        };
+        assert!(found.contains("snat is false, expected true"), "{found}");
+        assert!(
+            found.contains("reply dst is 10.244.0.213, expected 198.51.100.2"),
+            "{found}"
+        );
+    }
+
+    #[test]
+    fn kind_mismatch_is_an_error_not_a_fail() {
+        let o = evaluate(&q("link: {name: eth0}"), &routes(vec![]));
+        assert!(matches!(o, Outcome::Error { .. }));
+    }
+}

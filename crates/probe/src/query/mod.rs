@@ -1,0 +1,293 @@
+//! Check queries over facts: one struct per check kind (`link`, `address`, `route`,
+//! `neighbour`, `bpf_attached`, `conntrack`), each field an optional [`Matcher`] on the
+//! record field of the same name, plus `absent: true` to assert that nothing matches.
+
+mod describe;
+mod eval;
+mod fields;
+mod matcher;
+mod netaddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::facts::FactKind;
+
+pub use eval::{Outcome, evaluate};
+pub use fields::{field_type, fields};
+pub use matcher::{FieldType, Matcher};
+
+macro_rules! query_struct {
+    ($(#[$doc:meta])* $name:ident { $($field:ident $(as $rename:literal)? $(| $alias:literal)*),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// Assert that NO record matches the other fields.
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            pub absent: bool,
+            $(
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                $(#[serde(rename = $rename)])?
+                $(#[serde(alias = $alias)])*
+                pub $field: Option<Matcher>,
+            )*
+        }
+
+        impl $name {
+            /// `(record field, matcher)` for every field the query sets.
+            pub fn matchers(&self) -> Vec<(&'static str, &Matcher)> {
+                let mut out = Vec::new();
+                $(
+                    if let Some(m) = &self.$field {
+                        out.push((query_struct!(@name $field $(, $rename)?), m));
+                    }
+                )*
+                out
+            }
+        }
+    };
+    (@name $field:ident, $rename:literal) => { $rename };
+    (@name $field:ident) => { stringify!($field) };
+}
+
+query_struct!(
+    /// `link:` — e.g. `{mac: "{{ GW_MAC }}", name: {regex: "^lxc"}}`.
+    LinkQuery { name | "dev", ifindex, mac, oper_state | "state", admin_up, mtu, kind,
+        master, peer_ifindex, peer, peer_netns_id, flags }
+);
+query_struct!(
+    /// `address:` — e.g. `{ifname: cilium_host, address: 10.244.0.201}`.
+    AddressQuery { ifname | "dev", ifindex, family, address, prefix_len, scope, peer }
+);
+query_struct!(
+    /// `route:` — e.g. `{dst: default, gateway: 10.244.0.201, dev: eth0}`.
+    RouteQuery { family, table, dst, gateway | "via", dev, scope, protocol, kind as "type",
+        prefsrc, metric }
+);
+query_struct!(
+    /// `neighbour:` — e.g. `{ip: 10.244.0.201, dev: eth0, state: {one_of: [REACHABLE, STALE, PERMANENT]}}`.
+    NeighbourQuery { ip, lladdr | "mac", dev, ifindex, family, state, router }
+);
+query_struct!(
+    /// `bpf_attached:` — e.g. `{dev: lxc1, direction: ingress, name: {regex: from-container}}`,
+    /// matching legacy tc filters and TCX programs alike (narrow with `attach: tc|tcx`).
+    BpfQuery { dev, ifindex, direction, attach, name, prog_name, id, tag, direct_action, pref,
+        handle, chain, order }
+);
+query_struct!(
+    /// `conntrack:` — e.g. `{proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, snat: true,
+    /// reply_dst: 198.51.100.2}`.
+    ConntrackQuery { family, proto, src, dst, sport, dport, icmp_type, icmp_code, icmp_id,
+        reply_src, reply_dst, reply_sport, reply_dport, reply_icmp_type, reply_icmp_id, state,
+        snat, dnat, assured, seen_reply, status, mark, zone, timeout, id }
+);
+
+/// One typed fact check; in YAML/JSON, a single-key map whose key is the kind:
+/// `route: {dst: default}`. (Hand-written serde: serde_yaml 0.9 would otherwise expect
+/// `!route` tags for enums.)
+#[derive(Debug, Clone, PartialEq)]
+pub enum Query {
+    Link(LinkQuery),
+    Address(AddressQuery),
+    Route(RouteQuery),
+    Neighbour(NeighbourQuery),
+    BpfAttached(BpfQuery),
+    Conntrack(ConntrackQuery),
+}
+
+impl<'de> Deserialize<'de> for Query {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let v = serde_json::Value::deserialize(d)?;
+        let serde_json::Value::Object(map) = v else {
+            return Err(D::Error::custom(
+                "a check must be a map like `route: {dst: default}`",
+            ));
+        };
+        let mut it = map.into_iter();
+        match (it.next(), it.next()) {
+            (Some((kind, body)), None) => Query::parse(&kind, body).map_err(D::Error::custom),
+            _ => Err(D::Error::custom(
+                "a check must have exactly one kind key (link, address, route, neighbour, bpf_attached, conntrack)",
+            )),
+        }
+    }
+}
+
+impl Serialize for Query {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+        let mut m = s.serialize_map(Some(1))?;
+        match self {
+            Query::Link(q) => m.serialize_entry("link", q)?,
+            Query::Address(q) => m.serialize_entry("address", q)?,
+            Query::Route(q) => m.serialize_entry("route", q)?,
+            Query::Neighbour(q) => m.serialize_entry("neighbour", q)?,
+            Query::BpfAttached(q) => m.serialize_entry("bpf_attached", q)?,
+            Query::Conntrack(q) => m.serialize_entry("conntrack", q)?,
+        }
+        m.end()
+    }
+}
+
+/// A query that could not be parsed (a lint error for the lab author).
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(
+        "unknown check kind `{0}` (expected one of: link, address, route, neighbour, bpf_attached, conntrack)"
+    )]
+    UnknownKind(String),
+    #[error("invalid `{kind}` check: {message}")]
+    Invalid { kind: String, message: String },
+}
+
+impl Query {
+    /// The check kinds this crate answers (the keys of a `check` item).
+    pub const KINDS: [&'static str; 6] = [
+        "link",
+        "address",
+        "route",
+        "neighbour",
+        "bpf_attached",
+        "conntrack",
+    ];
+
+    /// True when `kind` names a probe check (including the `neighbor` spelling).
+    pub fn is_kind(kind: &str) -> bool {
+        Self::KINDS.contains(&kind) || kind == "neighbor"
+    }
+
+    /// Parses the body of a `kind:` check item (any serde value: YAML or JSON).
+    pub fn parse(kind: &str, body: serde_json::Value) -> Result<Query, QueryError> {
+        if !Self::is_kind(kind) {
+            return Err(QueryError::UnknownKind(kind.to_string()));
+        }
+        let body = if body.is_null() {
+            serde_json::json!({})
+        } else {
+            body
+        };
+        let invalid = |e: serde_json::Error| QueryError::Invalid {
+            kind: kind.to_string(),
+            message: e.to_string(),
+        };
+        Ok(match kind {
+            "link" => Query::Link(serde_json::from_value(body).map_err(invalid)?),
+            "address" => Query::Address(serde_json::from_value(body).map_err(invalid)?),
+            "route" => Query::Route(serde_json::from_value(body).map_err(invalid)?),
+            "bpf_attached" => Query::BpfAttached(serde_json::from_value(body).map_err(invalid)?),
+            "conntrack" => Query::Conntrack(serde_json::from_value(body).map_err(invalid)?),
+            _ => Query::Neighbour(serde_json::from_value(body).map_err(invalid)?),
+        })
+    }
+
+    /// The check kind as written in labs (`route`, `bpf_attached`...).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Query::Link(_) => "link",
+            Query::Address(_) => "address",
+            Query::Route(_) => "route",
+            Query::Neighbour(_) => "neighbour",
+            Query::BpfAttached(_) => "bpf_attached",
+            Query::Conntrack(_) => "conntrack",
+        }
+    }
+
+    /// The facts this query needs.
+    pub fn fact_kind(&self) -> FactKind {
+        match self {
+            Query::Link(_) => FactKind::Links,
+            Query::Address(_) => FactKind::Addresses,
+            Query::Route(_) => FactKind::Routes,
+            Query::Neighbour(_) => FactKind::Neighbours,
+            Query::BpfAttached(_) => FactKind::Bpf,
+            Query::Conntrack(_) => FactKind::Conntrack,
+        }
+    }
+
+    pub fn absent(&self) -> bool {
+        match self {
+            Query::Link(q) => q.absent,
+            Query::Address(q) => q.absent,
+            Query::Route(q) => q.absent,
+            Query::Neighbour(q) => q.absent,
+            Query::BpfAttached(q) => q.absent,
+            Query::Conntrack(q) => q.absent,
+        }
+    }
+
+    /// `(record field, matcher)` pairs set by the query.
+    pub fn matchers(&self) -> Vec<(&'static str, &Matcher)> {
+        match self {
+            Query::Link(q) => q.matchers(),
+            Query::Address(q) => q.matchers(),
+            Query::Route(q) => q.matchers(),
+            Query::Neighbour(q) => q.matchers(),
+            Query::BpfAttached(q) => q.matchers(),
+            Query::Conntrack(q) => q.matchers(),
+        }
+    }
+
+    /// Capturable field names of this query's records.
+    pub fn fields(&self) -> &'static [&'static str] {
+        fields(self.fact_kind())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_yaml_items() {
+        let q: Query =
+            serde_yaml::from_str("route: {dst: default, via: 10.244.0.201, dev: eth0}").unwrap();
+        assert_eq!(q.kind_name(), "route");
+        assert_eq!(q.fact_kind(), FactKind::Routes);
+        let names: Vec<_> = q.matchers().iter().map(|(f, _)| *f).collect();
+        assert_eq!(names, ["dst", "gateway", "dev"]);
+        let q: Query =
+            serde_yaml::from_str("neighbor: {ip: 10.0.0.1, mac: aa:bb:cc:dd:ee:ff}").unwrap();
+        assert_eq!(q.kind_name(), "neighbour");
+        let q = Query::parse(
+            "route",
+            serde_json::json!({"type": "local", "absent": true}),
+        )
+        .unwrap();
+        assert!(q.absent());
+        assert_eq!(q.matchers()[0].0, "type");
+    }
+
+    #[test]
+    fn unknown_fields_and_kinds_are_errors() {
+        let e = Query::parse("route", serde_json::json!({"gw": "1.2.3.4"})).unwrap_err();
+        assert!(e.to_string().contains("unknown field `gw`"), "{e}");
+        assert!(matches!(
+            Query::parse("arp", serde_json::json!({})),
+            Err(QueryError::UnknownKind(_))
+        ));
+        let e = serde_yaml::from_str::<Query>("{route: {}, link: {}}").unwrap_err();
+        assert!(e.to_string().contains("exactly one kind"), "{e}");
+        let e = Query::parse("link", serde_json::json!({"mac": {"regexp": "x"}})).unwrap_err();
+        assert!(e.to_string().contains("unknown matcher"), "{e}");
+    }
+
+    #[test]
+    fn every_query_field_is_a_record_field() {
+        let all = [
+            Query::parse("link", serde_json::json!({})).unwrap(),
+            Query::parse("conntrack", serde_json::json!({})).unwrap(),
+        ];
+        for q in all {
+            assert!(!q.fields().is_empty());
+        }
+        // Round-trip through serde keeps the query.
+        let q = Query::parse(
+            "bpf_attached",
+            serde_json::json!({"dev": "lxc1", "name": {"regex": "from-container"}}),
+        )
+        .unwrap();
+        let back: Query = serde_json::from_value(serde_json::to_value(&q).unwrap()).unwrap();
+        assert_eq!(q, back);
+    }
+}
