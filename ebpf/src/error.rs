@@ -82,7 +82,9 @@ impl EbpfError {
                 io_error,
                 verifier_log,
             } => {
-                if is_perm(&io_error) {
+                // The verifier answers EACCES too: only an empty log means "no privilege".
+                let log = verifier_log.to_string();
+                if is_perm(&io_error) && log.trim().is_empty() {
                     return EbpfError::NoPrivilege {
                         action: format!("load program `{program}`"),
                     };
@@ -90,7 +92,7 @@ impl EbpfError {
                 EbpfError::Verifier {
                     program: program.to_string(),
                     reason: io_error.to_string(),
-                    log: verifier_log.to_string(),
+                    log,
                 }
             }
             ProgramError::SyscallError(e) if is_perm(&e.io_error) => EbpfError::NoPrivilege {

@@ -23,6 +23,7 @@ pub mod observer;
 pub mod proto;
 mod tc_cleanup;
 pub mod trace;
+pub mod verify;
 
 pub use bpffs::{PIN_ROOT, cleanup_pin_dir, cleanup_pins, pin_dir_for};
 pub use cilium::{CiliumCtx, cilium_main, cilium_run};
@@ -32,3 +33,4 @@ pub use error::EbpfError;
 pub use observer::{Direction, ObservePoint, Observer, PacketEvent};
 pub use proto::Proto;
 pub use trace::{Trace, describe_hop};
+pub use verify::verify_object;
