@@ -439,3 +439,92 @@ pub fn reseal(report: &mut Report) {
     sealed.push_at(report.finished_at, crate::chain::SEAL, data);
     report.events = sealed.into_events();
 }
+
+/// One file of a generated class, and what `tplab grade` must say about it.
+#[derive(Debug, Clone)]
+pub struct ClassFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    /// Expected flag names (`broken_chain`, `copied_evidence`, ...); empty for honest reports.
+    pub expect: Vec<&'static str>,
+    /// The file must fail to load.
+    pub unreadable: bool,
+}
+
+/// A class of `count` (>= 100) students with the cases grading must catch: reports edited
+/// after the fact (3), two pairs sharing live values, one from another lab version, one
+/// student who submitted twice, and one truncated upload (the last file).
+pub fn class(count: usize) -> Vec<ClassFile> {
+    assert!(count >= 100, "the scenario uses indices up to 99");
+    let mut files = Vec::with_capacity(count + 1);
+    for i in 0..count {
+        let mut r = student_report(i);
+        let mut expect = Vec::new();
+        match i {
+            10 | 20 | 30 => {
+                // Edited after the session: every failure turned into a pass.
+                for step in &mut r.steps {
+                    for c in &mut step.checks {
+                        if c.verdict != Verdict::Pass {
+                            c.verdict = Verdict::Pass;
+                            c.points = c.max_points;
+                        }
+                    }
+                    step.total();
+                }
+                r.steps[0].checks[0].found = "default via 10.244.0.201 dev eth0 (edited)".into();
+                r.total();
+                expect.push("broken_chain");
+            }
+            40 | 41 | 60 | 61 => {
+                if i % 2 == 1 {
+                    // Copied the evidence of student i-1; the chain is rebuilt so it verifies.
+                    let donor = student_report(i - 1);
+                    r.steps = donor.steps;
+                    r.env = donor.env;
+                    r.total();
+                    reseal(&mut r);
+                }
+                expect.push("copied_evidence");
+            }
+            77 => {
+                r.lab.sha256 = sha256_hex("another version of the lab");
+                r.lab.version = "1.1".into();
+                reseal(&mut r);
+                expect.push("other_lab_version");
+            }
+            _ => {}
+        }
+        let json = serde_json::to_vec_pretty(&r).unwrap_or_default();
+        let name = format!("s{i:04}.json");
+        if i == count - 1 {
+            let cut = json.len() / 2;
+            files.push(ClassFile {
+                name,
+                bytes: json[..cut].to_vec(),
+                expect,
+                unreadable: true,
+            });
+        } else {
+            files.push(ClassFile {
+                name,
+                bytes: json,
+                expect,
+                unreadable: false,
+            });
+        }
+    }
+    // Student 5 ran the lab again later and submitted both reports.
+    let mut again = student_report(5);
+    again.started_at += Duration::hours(2);
+    again.finished_at += Duration::hours(2);
+    reseal(&mut again);
+    files[5].expect.push("duplicate_student");
+    files.push(ClassFile {
+        name: "s0005-retry.json".into(),
+        bytes: serde_json::to_vec_pretty(&again).unwrap_or_default(),
+        expect: vec!["duplicate_student"],
+        unreadable: false,
+    });
+    files
+}

@@ -1,5 +1,8 @@
-//! Gradescope autograder `results.json` (documented format: top-level score, execution_time,
-//! output, tests[] with name, number, score, max_score, status, output, visibility).
+//! Gradescope autograder `results.json` (documented format: top-level `score`,
+//! `execution_time`, `output`, `tests[]` with `name`, `number`, `score`, `max_score`,
+//! `status`, `output`, `visibility`).
+
+use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
@@ -53,11 +56,12 @@ pub fn gradescope_json(report: &Report) -> Value {
         fmt_points(report.max_score)
     );
     if report.error_points > 0.0 {
-        output.push_str(&format!(
+        let _ = write!(
+            output,
             " {} point(s) could not be checked (error verdicts): not charged, your score is scaled to {} points.",
             fmt_points(report.error_points),
             fmt_points(points::possible(report))
-        ));
+        );
     }
     #[allow(clippy::cast_precision_loss)]
     let execution_time = (report.finished_at - report.started_at).num_milliseconds() as f64 / 1000.0;
@@ -72,7 +76,9 @@ pub fn gradescope_json(report: &Report) -> Value {
     })
 }
 
+#[allow(clippy::needless_pass_by_value)]
 fn test(name: &str, number: String, score: f64, max_score: f64, verdict: Verdict, output: String) -> Value {
+    // Owned strings: they move into the JSON value.
     json!({
         "name": name,
         "number": number,

@@ -1,5 +1,5 @@
-//! JUnit XML: one `<testsuite>` per report, one `<testcase>` per check or question.
-//! Shape: the common JUnit XSD (testsuites > testsuite[name tests failures errors skipped
+//! `JUnit` XML: one `<testsuite>` per report, one `<testcase>` per check or question.
+//! Shape: the common `JUnit` XSD (testsuites > testsuite[name tests failures errors skipped
 //! time timestamp hostname id package] > testcase[name classname time]), with points as
 //! `<properties>` (suite totals, and per testcase as pytest/GitLab/Jenkins read them).
 
@@ -75,7 +75,7 @@ fn secs(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
 }
 
-/// JUnit XML for one or many reports.
+/// `JUnit` XML for one or many reports.
 pub fn junit_xml(reports: &[Report]) -> String {
     let mut suites = String::new();
     let (mut tests, mut failures, mut errors, mut skipped, mut total_ms) = (0, 0, 0, 0, 0u64);

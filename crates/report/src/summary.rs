@@ -48,10 +48,10 @@ pub const TOP_FAILURES: usize = 10;
 
 /// Summarises the graded reports; `grades` are their scaled grades, same order.
 pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSummary {
-    let mut order: Vec<String> = Vec::new();
-    let mut steps: BTreeMap<String, StepRate> = BTreeMap::new();
     // (step, check, verdict) -> (name, count, found -> count)
     type Tally = (String, usize, BTreeMap<String, usize>);
+    let mut order: Vec<String> = Vec::new();
+    let mut steps: BTreeMap<String, StepRate> = BTreeMap::new();
     let mut fails: BTreeMap<(String, String, &'static str), Tally> = BTreeMap::new();
 
     for report in reports {
