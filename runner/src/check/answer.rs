@@ -1,0 +1,85 @@
+//! Comparing a student's answer with the value computed live from their environment.
+
+use crate::lab::question::AnswerMatch;
+
+/// True when `given` is an acceptable form of `expected` under `mode`.
+pub fn accepts(mode: AnswerMatch, expected: &str, given: &str) -> bool {
+    let (e, g) = (expected.trim(), given.trim());
+    match mode {
+        AnswerMatch::Exact => e == g,
+        AnswerMatch::Text => collapse(e).eq_ignore_ascii_case(&collapse(g)),
+        AnswerMatch::Mac => match (mac(e), mac(g)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        },
+        AnswerMatch::Ip => match (ip(e), ip(g)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        },
+        AnswerMatch::Number => match (e.parse::<f64>(), g.replace(',', ".").parse::<f64>()) {
+            (Ok(a), Ok(b)) => (a - b).abs() < 1e-9,
+            _ => false,
+        },
+        AnswerMatch::Regex => regex::Regex::new(&format!("^(?:{e})$")).is_ok_and(|r| r.is_match(g)),
+    }
+}
+
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A MAC in `aa:bb:..`, `aa-bb-..`, `aabb.ccdd.eeff` or bare hex form, as 6 bytes.
+fn mac(s: &str) -> Option<[u8; 6]> {
+    let hex: String = s.chars().filter(char::is_ascii_hexdigit).collect();
+    let seps = s
+        .chars()
+        .filter(|c| !c.is_ascii_hexdigit())
+        .all(|c| matches!(c, ':' | '-' | '.'));
+    if hex.len() != 12 || !seps {
+        return None;
+    }
+    let mut out = [0u8; 6];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// An IP address; a `/32` or `/128` suffix is tolerated, other prefixes are kept.
+fn ip(s: &str) -> Option<(std::net::IpAddr, Option<u8>)> {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p.parse::<u8>().ok()?)),
+        None => (s, None),
+    };
+    let addr: std::net::IpAddr = addr.trim().parse().ok()?;
+    let full = if addr.is_ipv4() { 32 } else { 128 };
+    Some((addr, prefix.filter(|p| *p != full)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_in_any_notation() {
+        let e = "f6:93:7d:11:4d:37";
+        assert!(accepts(AnswerMatch::Mac, e, "F6-93-7D-11-4D-37"));
+        assert!(accepts(AnswerMatch::Mac, e, " f693.7d11.4d37 "));
+        assert!(!accepts(AnswerMatch::Mac, e, "f6:93:7d:11:4d:38"));
+        assert!(!accepts(AnswerMatch::Mac, e, "hello"));
+    }
+
+    #[test]
+    fn ips_numbers_text() {
+        assert!(accepts(AnswerMatch::Ip, "10.244.0.201", "10.244.0.201/32"));
+        assert!(!accepts(AnswerMatch::Ip, "10.244.0.201", "10.244.0.201/24"));
+        assert!(accepts(AnswerMatch::Number, "138", " 138 "));
+        assert!(accepts(AnswerMatch::Text, "cilium_host", "Cilium_Host"));
+        assert!(accepts(
+            AnswerMatch::Regex,
+            "lxc[0-9a-f]{12}",
+            "lxcf4cd39e34601"
+        ));
+        assert!(!accepts(AnswerMatch::Exact, "A", "a"));
+    }
+}

@@ -1,0 +1,108 @@
+//! Evaluating a check item: render templates, dispatch on kind, poll until it passes
+//! or its `timeout` runs out.
+
+use std::time::{Duration, Instant};
+
+use super::command;
+use super::facts;
+use super::outcome::Outcome;
+use crate::env::Environment;
+use crate::lab::CheckItem;
+use crate::lab::checks::{CheckSpec, KindSpec};
+use crate::template::{self, Vars};
+
+/// Default pause between two attempts of a polling check.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A check's final outcome with how it was reached.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub name: String,
+    pub kind: String,
+    pub outcome: Outcome,
+    pub attempts: u32,
+    pub duration: Duration,
+    /// The rendered spec (for points, hints); `None` if it could not be rendered.
+    pub spec: Option<CheckSpec>,
+}
+
+/// Renders a check item with the current variables.
+pub fn render(item: &CheckItem, vars: &Vars) -> Result<CheckSpec, String> {
+    let value = template::render_yaml(&item.raw, vars)?;
+    serde_yaml::from_value::<CheckSpec>(value).map_err(|e| e.to_string())
+}
+
+/// Evaluates `item` against `env`, polling per its `timeout`/`interval`.
+pub async fn evaluate(
+    env: &dyn Environment,
+    default_role: &str,
+    item: &CheckItem,
+    vars: &Vars,
+) -> Evaluated {
+    let start = Instant::now();
+    let spec = match render(item, vars) {
+        Ok(spec) => spec,
+        Err(e) => {
+            return Evaluated {
+                name: item.spec.display_name(),
+                kind: item.spec.kind().map_or("check", KindSpec::name).to_string(),
+                outcome: Outcome::error(format!("cannot render this check: {e}")),
+                attempts: 0,
+                duration: start.elapsed(),
+                spec: None,
+            };
+        }
+    };
+    let timeout = spec.timeout.unwrap_or_default();
+    let interval = spec.interval.unwrap_or(DEFAULT_INTERVAL);
+    let mut attempts = 0;
+    let outcome = loop {
+        attempts += 1;
+        let outcome = once(env, default_role, &spec, vars).await;
+        if outcome.passed() || start.elapsed() + interval > timeout {
+            break outcome;
+        }
+        tokio::time::sleep(interval).await;
+    };
+    Evaluated {
+        name: spec.display_name(),
+        kind: spec.kind().map_or("check", KindSpec::name).to_string(),
+        outcome,
+        attempts,
+        duration: start.elapsed(),
+        spec: Some(spec),
+    }
+}
+
+/// One attempt.
+pub async fn once(
+    env: &dyn Environment,
+    default_role: &str,
+    spec: &CheckSpec,
+    vars: &Vars,
+) -> Outcome {
+    let role = spec.target.as_deref().unwrap_or(default_role);
+    match spec.kind() {
+        Some(KindSpec::Command {
+            run,
+            status,
+            stdout,
+            stderr,
+        }) => {
+            command::run_check(
+                env,
+                role,
+                run,
+                *status,
+                stdout.as_ref(),
+                stderr.as_ref(),
+                &spec.capture,
+            )
+            .await
+        }
+        Some(KindSpec::Fact { kind, query }) => {
+            facts::evaluate(env, role, kind, query, &spec.capture, vars).await
+        }
+        None => Outcome::error("this check has no single kind (see `tplab lint`)"),
+    }
+}

@@ -1,0 +1,13 @@
+//! Assertions over facts: evaluation, polling and three-way verdicts
+//! (pass / fail / error — errors are never charged to the student).
+
+pub mod answer;
+pub mod command;
+pub mod eval;
+pub mod facts;
+pub mod kinds;
+pub mod outcome;
+pub mod text;
+
+pub use eval::{Evaluated, evaluate};
+pub use outcome::{Outcome, Verdict};

@@ -1,0 +1,95 @@
+//! Command-line interface definition (clap).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tplab",
+    version,
+    about = "Guided, self-verifying networking labs written in Markdown",
+    long_about = "tplab turns a networking practical written in Markdown into a guided, \
+                  self-verifying lab: it shows each step, runs or waits for the commands, \
+                  checks the real state (netlink, eBPF, command output) and writes a report."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Environment to run in: sandbox (default when the lab supports it), local, kube.
+    #[arg(long, global = true, env = "TPLAB_ENV")]
+    pub env: Option<String>,
+    /// Write the session's report.json into this directory.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+    /// Student identifier recorded in the report.
+    #[arg(long, global = true, env = "TPLAB_STUDENT")]
+    pub student: Option<String>,
+    /// Instructor-issued nonce the report binds to.
+    #[arg(long, global = true, env = "TPLAB_NONCE")]
+    pub nonce: Option<String>,
+    /// Machine-readable output on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Disable colours (NO_COLOR is respected too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Language of tplab's own messages (en, fr); default: the lab's `lang`.
+    #[arg(long, global = true)]
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Follow a lab step by step (guided; `--auto` or no TTY: tplab runs the solutions).
+    Run(RunArgs),
+    /// Evaluate a lab's checks against the current state only.
+    Check(CheckArgs),
+    /// Prove a lab solvable: each step's checks fail before its solution and pass after.
+    Test(TestArgs),
+    /// Validate labs statically, reporting problems as path:line:col.
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Lab file (or a directory holding lab.md).
+    pub lab: PathBuf,
+    /// Never prompt: run every step's commands and solutions, then verify.
+    #[arg(long)]
+    pub auto: bool,
+    /// Start again from the first step instead of resuming saved progress.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Lab file (or a directory holding lab.md).
+    pub lab: PathBuf,
+    /// Only this step (its id); earlier steps are evaluated quietly for their captures.
+    #[arg(long)]
+    pub step: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Lab file (or a directory holding lab.md).
+    pub lab: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Lab files or directories (every lab.md / *.md inside).
+    #[arg(required = true)]
+    pub labs: Vec<PathBuf>,
+    /// Treat warnings as errors.
+    #[arg(long)]
+    pub deny_warnings: bool,
+}

@@ -1,0 +1,43 @@
+//! One file per subcommand; this module dispatches and owns exit codes.
+
+mod check;
+mod common;
+mod lint;
+mod run;
+mod test;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Exit status conventions.
+pub mod status {
+    /// Everything passed.
+    pub const OK: u8 = 0;
+    /// Checks failed, lint errors, a lab not proven solvable.
+    pub const FAILED: u8 = 1;
+    /// Bad usage or a lab that does not parse.
+    pub const USAGE: u8 = 2;
+    /// The environment could not be used (privileges, missing tools, checker errors).
+    pub const ENV: u8 = 3;
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    common::setup_colors(&cli.global);
+    let result = match cli.command {
+        Command::Lint(args) => lint::run(&cli.global, &args),
+        Command::Run(args) => common::block_on(run::run(cli.global.clone(), args)),
+        Command::Check(args) => common::block_on(check::run(cli.global.clone(), args)),
+        Command::Test(args) => common::block_on(test::run(cli.global.clone(), args)),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("{} {e:#}", console::style("error:").red().bold());
+            ExitCode::from(status::ENV)
+        }
+    }
+}

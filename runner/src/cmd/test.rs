@@ -1,0 +1,73 @@
+//! `tplab test <LAB>`: prove the lab solvable.
+
+use super::common;
+use super::status;
+use crate::cli::{Global, TestArgs};
+use crate::session::{Mode, Session, prove};
+
+pub async fn run(global: Global, args: TestArgs) -> anyhow::Result<u8> {
+    let lab = match common::load(&args.lab) {
+        Ok(lab) => lab,
+        Err(code) => return Ok(code),
+    };
+    let env_name = common::env_name(&global, &lab);
+    let env = common::open_env(&env_name, &lab).await?;
+    let printer = common::printer(&global, &lab);
+    let mut session = Session::new(&lab, env.as_ref(), Mode::Test, &common::identity(&global));
+    let proofs = prove::run(&mut session, &printer).await;
+    common::write_report(&global, &mut session.recorder)?;
+    let failing: Vec<&prove::StepProof> =
+        proofs.iter().filter(|p| !p.problems.is_empty()).collect();
+    if global.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "lab": lab.meta.id,
+                "env": env_name,
+                "ok": failing.is_empty(),
+                "steps": proofs,
+            }))?
+        );
+    } else {
+        printer.line("");
+        printer.line(&console::style("── tplab test ──").bold().to_string());
+        for p in &proofs {
+            let mark = if p.problems.is_empty() {
+                console::style("ok  ").green().bold()
+            } else {
+                console::style("FAIL").red().bold()
+            };
+            printer.line(&format!(
+                "  {mark} {:<28} line {:<4} {} check(s), {} problem(s)",
+                p.id,
+                p.line,
+                p.checks,
+                p.problems.len()
+            ));
+        }
+        let verdict = if failing.is_empty() {
+            console::style(format!(
+                "lab `{}` is solvable on `{env_name}`: {} step(s) proven",
+                lab.meta.id,
+                proofs.len()
+            ))
+            .green()
+            .bold()
+        } else {
+            console::style(format!(
+                "lab `{}`: {} of {} step(s) not proven on `{env_name}`",
+                lab.meta.id,
+                failing.len(),
+                proofs.len()
+            ))
+            .red()
+            .bold()
+        };
+        printer.line(&verdict.to_string());
+    }
+    Ok(if failing.is_empty() {
+        status::OK
+    } else {
+        status::FAILED
+    })
+}

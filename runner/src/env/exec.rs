@@ -1,0 +1,98 @@
+//! Running a shell script with a timeout, capturing output, killing the whole process
+//! group it started (and only it) when time is up.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+
+/// Output of a command run by tplab.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOutput {
+    /// Exit status; `None` when killed by a signal or the timeout.
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub duration: Duration,
+    pub timed_out: bool,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+}
+
+/// Output larger than this is truncated (a runaway `ping` must not fill memory).
+const MAX_OUTPUT: usize = 1 << 20;
+
+/// Runs a prepared command (stdin closed) and collects its output.
+pub async fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ExecOutput> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let start = Instant::now();
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    let mut stdout = child.stdout.take().expect("piped");
+    let mut stderr = child.stderr.take().expect("piped");
+    // Drain both pipes concurrently so a chatty command never blocks on a full pipe.
+    let read_out = async {
+        let mut buf = Vec::new();
+        let _ = (&mut stdout)
+            .take(MAX_OUTPUT as u64)
+            .read_to_end(&mut buf)
+            .await;
+        buf
+    };
+    let read_err = async {
+        let mut buf = Vec::new();
+        let _ = (&mut stderr)
+            .take(MAX_OUTPUT as u64)
+            .read_to_end(&mut buf)
+            .await;
+        buf
+    };
+    let waited = tokio::time::timeout(timeout, async {
+        let (out, err, status) = tokio::join!(read_out, read_err, child.wait());
+        (out, err, status)
+    })
+    .await;
+    match waited {
+        Ok((out, err, status)) => Ok(ExecOutput {
+            status: status?.code(),
+            stdout: String::from_utf8_lossy(&out).into_owned(),
+            stderr: String::from_utf8_lossy(&err).into_owned(),
+            duration: start.elapsed(),
+            timed_out: false,
+        }),
+        Err(_) => {
+            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+                // The group we created with process_group(0): the command and its children.
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            let _ = child.wait().await;
+            Ok(ExecOutput {
+                status: None,
+                stdout: String::new(),
+                stderr: format!("timed out after {}", humantime::format_duration(timeout)),
+                duration: start.elapsed(),
+                timed_out: true,
+            })
+        }
+    }
+}
+
+/// A `sh -c script` command with a predictable environment.
+pub fn shell(script: &str) -> Command {
+    let mut cmd = Command::new("/bin/sh");
+    cmd.arg("-c").arg(script);
+    cmd.env("LC_ALL", "C");
+    cmd
+}

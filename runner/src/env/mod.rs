@@ -1,0 +1,73 @@
+//! Environments bind a lab's roles to places where commands run and facts are read.
+//! The engine only sees [`Environment`]; `local`, `sandbox` (and later `kube`) slot in.
+
+pub mod exec;
+pub mod local;
+pub mod registry;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use exec::ExecOutput;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnvError {
+    #[error("environment `{env}` has no role `{role}` (it provides: {available})")]
+    UnknownRole {
+        env: String,
+        role: String,
+        available: String,
+    },
+    #[error("could not start `{command}` on role `{role}`: {source}")]
+    Spawn {
+        role: String,
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Privilege(String),
+    #[error("role `{role}`: {message}")]
+    Role { role: String, message: String },
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Where a lab runs.
+#[async_trait]
+pub trait Environment: Send + Sync {
+    /// `local`, `sandbox`, `kube`.
+    fn name(&self) -> &str;
+    /// Roles this environment binds.
+    fn roles(&self) -> Vec<String>;
+    /// Facts exposed to templates (pod IP, gateway...).
+    fn facts(&self) -> BTreeMap<String, String>;
+    /// Runs `script` with `sh -c` on `role`, capturing its output, killed after `timeout`.
+    async fn exec(
+        &self,
+        role: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<ExecOutput, EnvError>;
+    /// The network namespace where `role`'s kernel facts live (`None`: this process's own).
+    fn netns(&self, role: &str) -> Result<Option<PathBuf>, EnvError>;
+    /// How a student opens a shell on `role` in another terminal.
+    fn shell_hint(&self, role: &str) -> String;
+}
+
+/// Checks that `role` is one of `env`'s roles.
+pub fn ensure_role(env: &dyn Environment, role: &str) -> Result<(), EnvError> {
+    let roles = env.roles();
+    if roles.iter().any(|r| r == role) {
+        Ok(())
+    } else {
+        Err(EnvError::UnknownRole {
+            env: env.name().to_string(),
+            role: role.to_string(),
+            available: roles.join(", "),
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! The YAML body of a `check` block: a list of typed assertions.
+//!
+//! Each item has common keys (name, target, points, hint, timeout, interval, capture,
+//! before, env) and exactly one *kind* key saying what to assert: `run` (a command and
+//! its exit status / output) or a kernel-fact kind (`route`, `neighbour`, `link`,
+//! `address`, `bpf_attached`, `conntrack`, `packets`, `bpf_map`). Unknown keys are
+//! errors, reported by serde_yaml at their line and column.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use super::matchers::{OneOrMany, TextMatch, TextSpec, deserialize_duration};
+
+/// Keys shared by every check kind.
+pub const COMMON_KEYS: &[&str] = &[
+    "name", "id", "target", "points", "hint", "timeout", "interval", "capture", "before", "env",
+];
+/// Keys only meaningful with `run`.
+pub const COMMAND_KEYS: &[&str] = &["run", "status", "stdout", "stderr"];
+
+/// Kinds whose body is evaluated over facts gathered by a probe.
+pub fn fact_kinds() -> &'static [&'static str] {
+    crate::check::kinds::FACT_KINDS
+}
+
+/// What the test mode expects of a check *before* its step's solution runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Before {
+    /// The check must fail before the solution (default): proves the step is needed.
+    #[default]
+    Fail,
+    /// The check must already pass (observing pre-existing state).
+    Pass,
+    /// Not testable that way: either outcome is fine.
+    Any,
+}
+
+#[derive(Debug, Clone)]
+pub enum KindSpec {
+    /// Run a command on the target; assert status / stdout / stderr.
+    Command {
+        run: String,
+        status: Option<i32>,
+        stdout: Option<TextMatch>,
+        stderr: Option<TextMatch>,
+    },
+    /// A fact kind with its (unrendered) query.
+    Fact {
+        kind: String,
+        query: serde_yaml::Value,
+    },
+}
+
+impl KindSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            KindSpec::Command { .. } => "command",
+            KindSpec::Fact { kind, .. } => kind,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CheckSpec {
+    pub name: Option<String>,
+    pub id: Option<String>,
+    pub target: Option<String>,
+    pub points: Option<f64>,
+    /// Progressive hints: first a nudge, then more.
+    pub hints: Vec<String>,
+    pub timeout: Option<Duration>,
+    pub interval: Option<Duration>,
+    /// Variable name -> field of the matched fact (`stdout`, `stderr`, `status` for commands).
+    pub capture: BTreeMap<String, String>,
+    pub before: Before,
+    pub env: Vec<String>,
+    /// Every kind key found, in order (a valid check has exactly one).
+    pub kinds: Vec<KindSpec>,
+    /// Command-only keys given without `run` (reported by lint).
+    pub stray_command_keys: Vec<&'static str>,
+}
+
+impl CheckSpec {
+    pub fn kind(&self) -> Option<&KindSpec> {
+        match self.kinds.as_slice() {
+            [kind] => Some(kind),
+            _ => None,
+        }
+    }
+
+    /// A readable default name when the author gave none.
+    pub fn display_name(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        match self.kind() {
+            Some(KindSpec::Command { run, .. }) => format!("`{}`", run.trim()),
+            Some(KindSpec::Fact { kind, .. }) => format!("{kind} check"),
+            None => "check".into(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(SpecVisitor)
+    }
+}
+
+struct SpecVisitor;
+
+impl<'de> Visitor<'de> for SpecVisitor {
+    type Value = CheckSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a check: a map with one kind key (run, route, neighbour, link, ...)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<CheckSpec, A::Error> {
+        let mut spec = CheckSpec {
+            name: None,
+            id: None,
+            target: None,
+            points: None,
+            hints: Vec::new(),
+            timeout: None,
+            interval: None,
+            capture: BTreeMap::new(),
+            before: Before::Fail,
+            env: Vec::new(),
+            kinds: Vec::new(),
+            stray_command_keys: Vec::new(),
+        };
+        let mut run: Option<String> = None;
+        let mut status = None;
+        let mut stdout = None;
+        let mut stderr = None;
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "name" => spec.name = Some(map.next_value()?),
+                "id" => spec.id = Some(map.next_value()?),
+                "target" => spec.target = Some(map.next_value()?),
+                "points" => {
+                    let p: f64 = map.next_value()?;
+                    if p < 0.0 {
+                        return Err(de::Error::custom("points must not be negative"));
+                    }
+                    spec.points = Some(p);
+                }
+                "hint" => spec.hints = map.next_value::<OneOrMany>()?.0,
+                "timeout" => spec.timeout = map.next_value_seed(DurationSeed)?,
+                "interval" => spec.interval = map.next_value_seed(DurationSeed)?,
+                "capture" => spec.capture = map.next_value()?,
+                "before" => spec.before = map.next_value()?,
+                "env" => spec.env = map.next_value::<OneOrMany>()?.0,
+                "run" => run = Some(map.next_value()?),
+                "status" => status = Some(map.next_value::<i32>()?),
+                "stdout" => stdout = Some(map.next_value::<TextSpec>()?.0),
+                "stderr" => stderr = Some(map.next_value::<TextSpec>()?.0),
+                other => {
+                    if let Some(kind) = fact_kinds().iter().find(|k| **k == other) {
+                        let query = map.next_value_seed(crate::check::kinds::QuerySeed(kind))?;
+                        spec.kinds.push(KindSpec::Fact {
+                            kind: (*kind).to_string(),
+                            query,
+                        });
+                    } else {
+                        return Err(de::Error::unknown_field(other, all_keys()));
+                    }
+                }
+            }
+        }
+        if let Some(run) = run {
+            spec.kinds.insert(
+                0,
+                KindSpec::Command {
+                    run,
+                    status,
+                    stdout,
+                    stderr,
+                },
+            );
+        } else {
+            for (present, key) in [
+                (status.is_some(), "status"),
+                (stdout.is_some(), "stdout"),
+                (stderr.is_some(), "stderr"),
+            ] {
+                if present {
+                    spec.stray_command_keys.push(key);
+                }
+            }
+        }
+        Ok(spec)
+    }
+}
+
+struct DurationSeed;
+
+impl<'de> de::DeserializeSeed<'de> for DurationSeed {
+    type Value = Option<Duration>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        deserialize_duration(d)
+    }
+}
+
+fn all_keys() -> &'static [&'static str] {
+    static KEYS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        COMMON_KEYS
+            .iter()
+            .chain(COMMAND_KEYS)
+            .chain(fact_kinds())
+            .copied()
+            .collect()
+    })
+}
+
+/// Keys valid in a check item, for "did you mean" suggestions.
+pub fn known_keys() -> &'static [&'static str] {
+    all_keys()
+}

@@ -1,0 +1,141 @@
+//! Compiler-style diagnostics: `path:line:col`, the source line, a caret, what was expected.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Chars, Config};
+
+use super::source::Source;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One problem found in a lab file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// Short stable code, e.g. `unknown-key` (tests and docs refer to it).
+    pub code: &'static str,
+    pub message: String,
+    pub source: Arc<Source>,
+    pub span: Range<usize>,
+    /// Label under the caret.
+    pub label: String,
+    /// What was expected / how to fix.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    pub fn error(
+        code: &'static str,
+        source: &Arc<Source>,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            source: Arc::clone(source),
+            span,
+            label: String::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub fn warning(
+        code: &'static str,
+        source: &Arc<Source>,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, source, span, message)
+        }
+    }
+
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    #[must_use]
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn set_label(&mut self, label: impl Into<String>) -> &mut Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn add_note(&mut self, note: impl Into<String>) -> &mut Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `path:line:col` of the start of the span.
+    pub fn location(&self) -> String {
+        let (line, col) = self.source.line_col(self.span.start);
+        format!("{}:{line}:{col}", self.source.path().display())
+    }
+
+    /// Renders like a compiler, with or without ANSI colours.
+    pub fn render(&self, color: bool) -> String {
+        let file = SimpleFile::new(self.source.path().display().to_string(), &self.source.text);
+        let severity = match self.severity {
+            Severity::Error => CsSeverity::Error,
+            Severity::Warning => CsSeverity::Warning,
+        };
+        let mut span = self.span.clone();
+        span.end = span.end.max(span.start).min(self.source.text.len());
+        span.start = span.start.min(span.end);
+        let mut notes = self.notes.clone();
+        notes.push(format!("[{}]", self.code));
+        let diagnostic = CsDiagnostic::new(severity)
+            .with_message(&self.message)
+            .with_labels(vec![Label::primary((), span).with_message(&self.label)])
+            .with_notes(notes);
+        let config = Config {
+            chars: Chars::ascii(),
+            ..Config::default()
+        };
+        let mut buffer = if color {
+            term::termcolor::Buffer::ansi()
+        } else {
+            term::termcolor::Buffer::no_color()
+        };
+        if term::emit(&mut buffer, &config, &file, &diagnostic).is_err() {
+            return format!("{}: {}: {}\n", self.location(), self.code, self.message);
+        }
+        String::from_utf8_lossy(buffer.as_slice()).into_owned()
+    }
+
+    /// Machine-readable form for `tplab lint --json`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let (line, col) = self.source.line_col(self.span.start);
+        serde_json::json!({
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "path": self.source.path().display().to_string(),
+            "line": line,
+            "col": col,
+            "label": self.label,
+            "notes": self.notes,
+        })
+    }
+}

@@ -1,0 +1,226 @@
+//! Value matchers used by check specs: text matchers for command output, numeric
+//! comparisons and durations. Deserialization validates eagerly (bad regex, bad
+//! comparison) so `tplab lint` reports problems at the right line.
+
+use std::fmt;
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+
+/// A numeric comparison such as `>= 3`, `< 10`, `== 2` or a bare number (equality).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cmp {
+    pub op: CmpOp,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let ops = [
+            (">=", CmpOp::Ge),
+            ("<=", CmpOp::Le),
+            ("==", CmpOp::Eq),
+            ("!=", CmpOp::Ne),
+            (">", CmpOp::Gt),
+            ("<", CmpOp::Lt),
+            ("=", CmpOp::Eq),
+        ];
+        let (op, rest) = ops
+            .iter()
+            .find_map(|(p, op)| s.strip_prefix(p).map(|r| (*op, r)))
+            .unwrap_or((CmpOp::Eq, s));
+        let value = rest.trim().parse::<f64>().map_err(|_| {
+            format!("invalid comparison `{s}`: expected an operator (>=, >, <=, <, ==, !=) and a number, e.g. `>= 3`")
+        })?;
+        Ok(Self { op, value })
+    }
+
+    pub fn holds(&self, x: f64) -> bool {
+        match self.op {
+            CmpOp::Eq => (x - self.value).abs() < f64::EPSILON,
+            CmpOp::Ne => (x - self.value).abs() >= f64::EPSILON,
+            CmpOp::Lt => x < self.value,
+            CmpOp::Le => x <= self.value,
+            CmpOp::Gt => x > self.value,
+            CmpOp::Ge => x >= self.value,
+        }
+    }
+}
+
+impl fmt::Display for Cmp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let op = match self.op {
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        };
+        write!(f, "{op} {}", self.value)
+    }
+}
+
+impl<'de> Deserialize<'de> for Cmp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Num(f64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Num(value) => Ok(Cmp {
+                op: CmpOp::Eq,
+                value,
+            }),
+            Raw::Text(s) => Cmp::parse(&s).map_err(de::Error::custom),
+        }
+    }
+}
+
+/// A regex, validated at parse time (template expressions are substituted before
+/// evaluation, so they are neutralised for validation) and compiled when evaluated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern(pub String);
+
+impl Pattern {
+    pub fn compile(&self) -> Result<Regex, String> {
+        Regex::new(&self.0).map_err(|e| format!("invalid regex `{}`: {e}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Regex::new(&crate::template::neutralize(&s))
+            .map_err(|e| de::Error::custom(format!("invalid regex: {e}")))?;
+        Ok(Pattern(s))
+    }
+}
+
+/// One string or a list of strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OneOrMany(pub Vec<String>);
+
+impl<'de> Deserialize<'de> for OneOrMany {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::One(s) => OneOrMany(vec![s]),
+            Raw::Many(v) => OneOrMany(v),
+        })
+    }
+}
+
+/// Matchers over a command's stdout or stderr. A plain string means `contains`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextMatch {
+    #[serde(default)]
+    pub contains: OneOrMany,
+    #[serde(default)]
+    pub not_contains: OneOrMany,
+    pub regex: Option<Pattern>,
+    pub not_regex: Option<Pattern>,
+    pub equals: Option<String>,
+    /// Number of non-empty lines.
+    pub lines: Option<Cmp>,
+    /// The first number found in the text.
+    pub number: Option<Cmp>,
+    pub empty: Option<bool>,
+}
+
+/// `stdout:`/`stderr:` value: a plain string (shorthand for `contains`) or a matcher map.
+/// A visitor (not an untagged enum) keeps serde_yaml's error locations for bad keys.
+#[derive(Debug, Clone, Default)]
+pub struct TextSpec(pub TextMatch);
+
+impl<'de> Deserialize<'de> for TextSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = TextSpec;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string (contains) or a map of matchers (contains, not_contains, regex, not_regex, equals, lines, number, empty)")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<TextSpec, E> {
+                Ok(TextSpec(TextMatch {
+                    contains: OneOrMany(vec![s.to_string()]),
+                    ..TextMatch::default()
+                }))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<TextSpec, A::Error> {
+                TextMatch::deserialize(de::value::MapAccessDeserializer::new(map)).map(TextSpec)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `5s`, `500ms`, `2m` or a number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if secs >= 0.0 {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+    }
+    humantime::parse_duration(s)
+        .map_err(|_| format!("invalid duration `{s}`: expected e.g. `500ms`, `5s`, `2m`"))
+}
+
+pub fn deserialize_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Num(f64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Num(n)) if n >= 0.0 => Ok(Some(Duration::from_secs_f64(n))),
+        Some(Raw::Num(n)) => Err(de::Error::custom(format!(
+            "invalid duration `{n}`: must not be negative"
+        ))),
+        Some(Raw::Text(s)) => parse_duration(&s).map(Some).map_err(de::Error::custom),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comparisons() {
+        assert!(Cmp::parse(">= 3").unwrap().holds(3.0));
+        assert!(!Cmp::parse("<3").unwrap().holds(3.0));
+        assert!(Cmp::parse("2").unwrap().holds(2.0));
+        assert!(Cmp::parse("about 3").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("5x").is_err());
+    }
+}

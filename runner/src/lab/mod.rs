@@ -1,0 +1,16 @@
+//! The lab format: Markdown + YAML front matter + fenced blocks with meaning.
+//! See `docs/lab-format.md`.
+
+pub mod checks;
+pub mod diag;
+pub mod info;
+pub mod matchers;
+pub mod model;
+pub mod parse;
+pub mod question;
+pub mod source;
+pub mod transcript;
+
+pub use diag::{Diagnostic, Severity};
+pub use model::*;
+pub use parse::{Parsed, parse, parse_file};

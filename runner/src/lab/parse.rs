@@ -1,0 +1,754 @@
+//! Markdown -> [`Lab`]. Resilient: collects every problem as a [`Diagnostic`] and keeps
+//! going, so `tplab lint` reports them all at once.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag};
+use sha2::{Digest, Sha256};
+
+use super::checks::CheckSpec;
+use super::diag::Diagnostic;
+use super::info::{self, Info};
+use super::matchers::parse_duration;
+use super::model::{
+    CheckItem, CommandBlock, ExpectStatus, FrontMatter, Item, ItemKind, Lab, QuestionItem, RunMode,
+    Step, TranscriptBlock,
+};
+use super::question::QuestionSpec;
+use super::source::Source;
+use super::transcript;
+
+/// Languages that make a fenced block a command when it has attributes.
+pub const COMMAND_LANGS: &[&str] = &["sh", "bash", "shell"];
+/// Block kinds with meaning for tplab.
+pub const BLOCK_KINDS: &[&str] = &[
+    "sh", "bash", "shell", "console", "check", "question", "hint",
+];
+const COMMAND_ATTRS: &[&str] = &[
+    "target", "solution", "env", "run", "timeout", "status", "id",
+];
+const TRANSCRIPT_ATTRS: &[&str] = &["target", "solution", "env", "run", "timeout", "id"];
+const CHECK_ATTRS: &[&str] = &["env", "id"];
+const QUESTION_ATTRS: &[&str] = &["env", "id"];
+const HINT_ATTRS: &[&str] = &[];
+
+/// Result of parsing: the lab (absent only when the front matter is unusable) and problems.
+pub struct Parsed {
+    pub lab: Option<Lab>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads and parses a lab file.
+pub fn parse_file(path: &std::path::Path) -> std::io::Result<Parsed> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(parse(path, text))
+}
+
+pub fn parse(path: impl Into<std::path::PathBuf>, text: String) -> Parsed {
+    let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
+    let source = Arc::new(Source::new(path, text));
+    let mut parser = LabParser {
+        source: Arc::clone(&source),
+        diagnostics: Vec::new(),
+        meta: None,
+        meta_span: 0..0,
+        intro: Vec::new(),
+        steps: Vec::new(),
+    };
+    parser.run();
+    let LabParser {
+        diagnostics,
+        meta,
+        meta_span,
+        intro,
+        steps,
+        ..
+    } = parser;
+    let lab = meta.map(|meta| Lab {
+        source,
+        meta,
+        meta_span,
+        intro,
+        steps,
+        sha256,
+    });
+    Parsed { lab, diagnostics }
+}
+
+struct LabParser {
+    source: Arc<Source>,
+    diagnostics: Vec<Diagnostic>,
+    meta: Option<FrontMatter>,
+    meta_span: Range<usize>,
+    intro: Vec<Item>,
+    steps: Vec<Step>,
+}
+
+impl LabParser {
+    fn text(&self) -> &str {
+        &self.source.text
+    }
+
+    fn error(
+        &mut self,
+        code: &'static str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::error(code, &self.source, span, message));
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn items(&mut self) -> &mut Vec<Item> {
+        match self.steps.last_mut() {
+            Some(step) => &mut step.items,
+            None => &mut self.intro,
+        }
+    }
+
+    fn push_prose(&mut self, range: Range<usize>) {
+        let text = self.text()[range.clone()].to_string();
+        let items = self.items();
+        if let Some(Item {
+            span,
+            kind: ItemKind::Prose(prose),
+        }) = items.last_mut()
+        {
+            prose.push_str("\n\n");
+            prose.push_str(&text);
+            span.end = range.end;
+            return;
+        }
+        items.push(Item {
+            span: range,
+            kind: ItemKind::Prose(text),
+        });
+    }
+
+    fn run(&mut self) {
+        let options = Options::ENABLE_YAML_STYLE_METADATA_BLOCKS
+            | Options::ENABLE_HEADING_ATTRIBUTES
+            | Options::ENABLE_TABLES
+            | Options::ENABLE_STRIKETHROUGH;
+        let source = Arc::clone(&self.source);
+        let text = source.text.as_str();
+        if !text.starts_with("---") {
+            self.error("front-matter-missing", 0..text.find('\n').unwrap_or(text.len()), "missing front matter").set_label("expected `---` on the first line")
+                .add_note("a lab starts with YAML front matter between `---` lines, with at least `id` and `title`");
+        }
+        let events: Vec<(Event<'_>, Range<usize>)> =
+            Parser::new_ext(text, options).into_offset_iter().collect();
+        let mut i = 0;
+        let mut details: Option<usize> = None;
+        while i < events.len() {
+            let (event, range) = &events[i];
+            let range = range.clone();
+            match event {
+                Event::Start(Tag::MetadataBlock(MetadataBlockKind::YamlStyle)) => {
+                    let body = match events.get(i + 1) {
+                        Some((Event::Text(_), r)) => r.clone(),
+                        _ => range.start..range.start,
+                    };
+                    let end = skip_to_end(&events, i);
+                    let body = body.start..self.body_end(body.start, range.end);
+                    self.front_matter(body);
+                    i = end;
+                }
+                Event::Start(Tag::HtmlBlock) => {
+                    let end = skip_to_end(&events, i);
+                    let html: String = events[i..end]
+                        .iter()
+                        .filter_map(|(e, _)| match e {
+                            Event::Html(t) => Some(t.as_ref()),
+                            _ => None,
+                        })
+                        .collect();
+                    self.html(&mut details, range, &html);
+                    i = end;
+                }
+                Event::Html(html) | Event::InlineHtml(html) => {
+                    let html = html.to_string();
+                    self.html(&mut details, range, &html);
+                    i += 1;
+                }
+                // Everything between <details> and </details> belongs to the hint.
+                Event::Start(_) if details.is_some() => i = skip_to_end(&events, i),
+                Event::Start(Tag::Heading { level, id, .. }) if *level <= HeadingLevel::H2 => {
+                    let end = skip_to_end(&events, i);
+                    let title: String = events[i..end]
+                        .iter()
+                        .filter_map(|(e, _)| match e {
+                            Event::Text(t) | Event::Code(t) => Some(t.as_ref()),
+                            _ => None,
+                        })
+                        .collect();
+                    if *level == HeadingLevel::H2 {
+                        let id = id
+                            .as_ref()
+                            .map_or_else(|| slug(&title), ToString::to_string);
+                        self.steps.push(Step {
+                            id,
+                            title: title.trim().to_string(),
+                            span: source.line_range(range.start),
+                            items: Vec::new(),
+                        });
+                    } else {
+                        self.push_prose(range);
+                    }
+                    i = end;
+                }
+                Event::Start(Tag::CodeBlock(kind)) => {
+                    let end = skip_to_end(&events, i);
+                    let body: String = events[i..end]
+                        .iter()
+                        .filter_map(|(e, _)| match e {
+                            Event::Text(t) => Some(t.as_ref()),
+                            _ => None,
+                        })
+                        .collect();
+                    let body_start = events[i..end]
+                        .iter()
+                        .find_map(|(e, r)| matches!(e, Event::Text(_)).then_some(r.start))
+                        .unwrap_or_else(|| next_line(text, range.start));
+                    let info_str = match kind {
+                        CodeBlockKind::Fenced(info) => info.to_string(),
+                        CodeBlockKind::Indented => String::new(),
+                    };
+                    let info_start = text[range.start..]
+                        .find(|c: char| c != '`' && c != '~' && c != ' ')
+                        .map_or(range.start, |o| range.start + o);
+                    self.code_block(range, &info_str, info_start, body, body_start);
+                    i = end;
+                }
+                Event::Start(_) => {
+                    let end = skip_to_end(&events, i);
+                    self.push_prose(range);
+                    i = end;
+                }
+                _ => i += 1,
+            }
+        }
+        if let Some(start) = details {
+            self.error(
+                "unclosed-details",
+                source.line_range(start),
+                "`<details>` hint is never closed",
+            )
+            .set_label("opened here")
+            .add_note("expected a matching `</details>`");
+        }
+        if self.meta.is_none()
+            && text.starts_with("---")
+            && !self
+                .diagnostics
+                .iter()
+                .any(|d| d.code.starts_with("front-matter"))
+        {
+            self.error("front-matter-missing", 0..3, "front matter is not closed")
+                .set_label("opened here")
+                .add_note("expected a closing `---` line after the YAML");
+        }
+    }
+
+    fn html(&mut self, details: &mut Option<usize>, range: Range<usize>, html: &str) {
+        if details.is_none() && html.contains("<details") {
+            *details = Some(range.start);
+        }
+        match *details {
+            Some(start) if html.contains("</details>") => {
+                let hint = strip_details(&self.text()[start..range.end]);
+                self.items().push(Item {
+                    span: start..range.end,
+                    kind: ItemKind::Hint(hint),
+                });
+                *details = None;
+            }
+            Some(_) => {}
+            None => self.push_prose(range),
+        }
+    }
+
+    /// End of a metadata body: the start of the closing `---` line.
+    fn body_end(&self, start: usize, block_end: usize) -> usize {
+        let region = &self.text()[start..block_end];
+        region.rfind("\n---").map_or(block_end, |i| start + i + 1)
+    }
+
+    fn front_matter(&mut self, body: Range<usize>) {
+        self.meta_span = body.clone();
+        let yaml = self.text()[body.clone()].to_string();
+        match serde_yaml::from_str::<FrontMatter>(&yaml) {
+            Ok(meta) => {
+                self.meta = Some(meta);
+            }
+            Err(e) => {
+                let span = self.yaml_error_span(&e, body.start);
+                let msg = clean_yaml_error(&e);
+                let code = if msg.contains("unknown field") {
+                    "front-matter-unknown-key"
+                } else if msg.contains("missing field") {
+                    "front-matter-missing-key"
+                } else {
+                    "front-matter-invalid"
+                };
+                let diag = self.error(code, span, format!("invalid front matter: {msg}"));
+                diag.notes.push(
+                    "front matter keys: id, title, lang, version, description, authors, roles, environments, vars, scoring".into(),
+                );
+            }
+        }
+    }
+
+    /// Maps a serde_yaml error inside a body starting at `base` to a file span.
+    fn yaml_error_span(&self, e: &serde_yaml::Error, base: usize) -> Range<usize> {
+        match e.location() {
+            Some(loc) => {
+                let offset = base + loc.index();
+                let offset = offset.min(self.text().len());
+                offset..token_end(self.text(), offset)
+            }
+            None => {
+                // No location (e.g. missing field): point at the key named in the message, or the body.
+                base..self.source.line_range(base).end
+            }
+        }
+    }
+
+    fn code_block(
+        &mut self,
+        span: Range<usize>,
+        info_str: &str,
+        info_start: usize,
+        body: String,
+        body_start: usize,
+    ) {
+        let info = match info::parse(info_str) {
+            Ok(info) => info,
+            Err(e) => {
+                let s = info_start + e.span.start..info_start + e.span.end.max(e.span.start + 1);
+                self.error("bad-attributes", s, e.message);
+                return;
+            }
+        };
+        let lang = info.lang.as_str();
+        let active = matches!(lang, "check" | "question" | "hint")
+            || (info.has_attrs && (COMMAND_LANGS.contains(&lang) || lang == "console"));
+        if !active {
+            if info.has_attrs {
+                let s = info_start..info_start + lang.len().max(1);
+                let diag = self.error(
+                    "unknown-block-kind",
+                    s,
+                    format!("unknown block kind `{lang}`"),
+                );
+                diag.label = "attributes are only meaningful on tplab blocks".into();
+                diag.notes
+                    .push(format!("expected one of: {}", BLOCK_KINDS.join(", ")));
+                return;
+            }
+            if let Some(suggestion) = near_miss(lang) {
+                let s = info_start..info_start + lang.len();
+                let diag = self.error(
+                    "unknown-block-kind",
+                    s,
+                    format!("unknown block kind `{lang}`"),
+                );
+                diag.label = format!("did you mean `{suggestion}`?");
+                diag.notes
+                    .push(format!("expected one of: {}", BLOCK_KINDS.join(", ")));
+                return;
+            }
+            self.items().push(Item {
+                span,
+                kind: ItemKind::Code {
+                    lang: lang.to_string(),
+                    text: body,
+                },
+            });
+            return;
+        }
+        let allowed = match lang {
+            "check" => CHECK_ATTRS,
+            "question" => QUESTION_ATTRS,
+            "hint" => HINT_ATTRS,
+            "console" => TRANSCRIPT_ATTRS,
+            _ => COMMAND_ATTRS,
+        };
+        for attr in &info.attrs {
+            if !allowed.contains(&attr.key.as_str()) {
+                let s = info_start + attr.span.start..info_start + attr.span.end;
+                let diag = self.error(
+                    "unknown-attribute",
+                    s,
+                    format!("unknown attribute `{}` on a `{lang}` block", attr.key),
+                );
+                diag.notes.push(if allowed.is_empty() {
+                    format!("`{lang}` blocks take no attributes")
+                } else {
+                    format!("expected one of: {}", allowed.join(", "))
+                });
+            }
+        }
+        if self.steps.is_empty() && lang != "hint" {
+            let s = self.source.line_range(span.start);
+            self.error(
+                "outside-step",
+                s,
+                format!("`{lang}` block outside any step"),
+            )
+            .add_note("put it under a `## Step title` heading");
+            return;
+        }
+        let attr_span = |key: &str| {
+            info.get(key)
+                .map(|a| info_start + a.span.start..info_start + a.span.end)
+        };
+        let env: Vec<String> = info
+            .value("env")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let timeout = match info.value("timeout").map(parse_duration) {
+            Some(Err(msg)) => {
+                self.error(
+                    "bad-duration",
+                    attr_span("timeout").unwrap_or(span.clone()),
+                    msg,
+                );
+                None
+            }
+            Some(Ok(d)) => Some(d),
+            None => None,
+        };
+        let run = match info.value("run") {
+            None | Some("auto") => RunMode::Auto,
+            Some("never") => RunMode::Never,
+            Some(other) => {
+                self.error(
+                    "bad-attribute-value",
+                    attr_span("run").unwrap_or(span.clone()),
+                    format!("invalid `run={other}`"),
+                )
+                .add_note("expected `run=auto` (default) or `run=never`");
+                RunMode::Auto
+            }
+        };
+        let target = info.value("target").unwrap_or_default().to_string();
+        let kind = match lang {
+            "check" => ItemKind::Checks(self.check_items(&body, body_start, &env)),
+            "question" => match self.question(&body, body_start) {
+                Some(q) => ItemKind::Question(Box::new(q)),
+                None => return,
+            },
+            "hint" => ItemKind::Hint(body.trim_end().to_string()),
+            "console" => match transcript::parse(&body) {
+                Ok(commands) => {
+                    if commands.is_empty() {
+                        let s = self.source.line_range(span.start);
+                        self.error("empty-transcript", s, "`console` block has no `$ command` line")
+                            .add_note("a transcript starts each command with `$ `, followed by its expected output");
+                        return;
+                    }
+                    ItemKind::Transcript(TranscriptBlock {
+                        target,
+                        commands,
+                        solution: info.flag("solution"),
+                        run,
+                        env,
+                        timeout,
+                        body_start,
+                    })
+                }
+                Err(e) => {
+                    let line = self.source.line_col(body_start).0 + e.line_in_body;
+                    let offset = self.source.offset_of(line, e.col);
+                    let end = self.source.line_range(offset).end;
+                    self.error("bad-transcript", offset..end, e.message);
+                    return;
+                }
+            },
+            _ => {
+                let status = match info.value("status") {
+                    None => ExpectStatus::Code(0),
+                    Some("any") => ExpectStatus::Any,
+                    Some(v) => match v.parse() {
+                        Ok(code) => ExpectStatus::Code(code),
+                        Err(_) => {
+                            self.error(
+                                "bad-attribute-value",
+                                attr_span("status").unwrap_or(span.clone()),
+                                format!("invalid `status={v}`"),
+                            )
+                            .add_note("expected an exit status number or `any`");
+                            ExpectStatus::Code(0)
+                        }
+                    },
+                };
+                if body.trim().is_empty() {
+                    let s = self.source.line_range(span.start);
+                    self.error("empty-command", s, "command block is empty");
+                    return;
+                }
+                ItemKind::Command(CommandBlock {
+                    target,
+                    script: body,
+                    solution: info.flag("solution"),
+                    run,
+                    env,
+                    timeout,
+                    status,
+                    body_start,
+                })
+            }
+        };
+        let _: &Info = &info;
+        self.items().push(Item { span, kind });
+    }
+
+    fn question(&mut self, body: &str, body_start: usize) -> Option<QuestionItem> {
+        match serde_yaml::from_str::<QuestionSpec>(body) {
+            Ok(spec) => Some(QuestionItem { spec, body_start }),
+            Err(e) => {
+                let span = self.yaml_error_span(&e, body_start);
+                let msg = clean_yaml_error(&e);
+                let code = if msg.contains("unknown field") {
+                    "unknown-key"
+                } else {
+                    "bad-question"
+                };
+                self.error(code, span, format!("invalid question: {msg}"))
+                    .add_note("question keys: prompt, answer (required), match, points, attempts, explain, hint, id, env");
+                None
+            }
+        }
+    }
+
+    fn check_items(
+        &mut self,
+        body: &str,
+        body_start: usize,
+        block_env: &[String],
+    ) -> Vec<CheckItem> {
+        let values: Vec<serde_yaml::Value> = match serde_yaml::from_str::<serde_yaml::Value>(body) {
+            Ok(serde_yaml::Value::Sequence(seq)) => seq,
+            Ok(serde_yaml::Value::Null) => {
+                let s = self.source.line_range(body_start.saturating_sub(1));
+                self.error("empty-check", s, "`check` block is empty")
+                    .add_note(
+                        "expected a YAML list of checks, e.g. `- run: ping -c1 {{ world_ip }}`",
+                    );
+                return Vec::new();
+            }
+            Ok(_) => {
+                let s = body_start..self.source.line_range(body_start).end;
+                self.error("check-not-a-list", s, "a `check` block must be a YAML list")
+                    .add_note(
+                        "expected items starting with `- `, e.g. `- run: ping -c1 {{ world_ip }}`",
+                    );
+                return Vec::new();
+            }
+            Err(e) => {
+                let span = self.yaml_error_span(&e, body_start);
+                let diag = self.error(
+                    "yaml-syntax",
+                    span,
+                    format!("invalid YAML in check block: {}", clean_yaml_error(&e)),
+                );
+                if body.contains("{{") {
+                    diag.notes.push(
+                        "a value starting with `{{` must be quoted: `gateway: \"{{ gw }}\"`".into(),
+                    );
+                }
+                return Vec::new();
+            }
+        };
+        let starts = item_starts(body);
+        if starts.len() != values.len() {
+            // Flow-style or unusual layout: validate the whole list at once.
+            return match serde_yaml::from_str::<Vec<CheckSpec>>(body) {
+                Ok(specs) => specs
+                    .into_iter()
+                    .zip(values)
+                    .map(|(spec, raw)| CheckItem {
+                        span: body_start..body_start + body.len(),
+                        raw,
+                        spec,
+                        block_env: block_env.to_vec(),
+                    })
+                    .collect(),
+                Err(e) => {
+                    let span = self.yaml_error_span(&e, body_start);
+                    self.check_error(&e, span);
+                    Vec::new()
+                }
+            };
+        }
+        let mut items = Vec::new();
+        for (n, raw) in values.into_iter().enumerate() {
+            let start = starts[n];
+            let end = starts.get(n + 1).copied().unwrap_or(body.len());
+            // Replace the leading "- " by spaces so columns stay true.
+            let mut item_text = body[start..end].to_string();
+            if let Some(dash) = item_text.find('-') {
+                item_text.replace_range(dash..=dash, " ");
+            }
+            let base = body_start + start;
+            match serde_yaml::from_str::<CheckSpec>(&item_text) {
+                Ok(spec) => items.push(CheckItem {
+                    span: base..body_start + end,
+                    raw,
+                    spec,
+                    block_env: block_env.to_vec(),
+                }),
+                Err(e) => {
+                    let span = self.yaml_error_span(&e, base);
+                    self.check_error(&e, span);
+                }
+            }
+        }
+        items
+    }
+
+    fn check_error(&mut self, e: &serde_yaml::Error, span: Range<usize>) {
+        let msg = clean_yaml_error(e);
+        let code = if msg.contains("unknown field") {
+            "unknown-key"
+        } else if msg.contains("invalid regex") {
+            "bad-regex"
+        } else if msg.contains("invalid comparison") {
+            "bad-comparison"
+        } else if msg.contains("invalid duration") {
+            "bad-duration"
+        } else {
+            "bad-check"
+        };
+        self.error(code, span, format!("invalid check: {msg}"));
+    }
+}
+
+/// Byte offsets (within `body`) of each top-level `- ` sequence item.
+fn item_starts(body: &str) -> Vec<usize> {
+    let mut starts = Vec::new();
+    let mut offset = 0;
+    let indent = body
+        .lines()
+        .find(|l| l.trim_start().starts_with('-'))
+        .map_or(0, |l| l.len() - l.trim_start().len());
+    for line in body.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let this_indent = line.len() - trimmed.len();
+        if this_indent == indent && (trimmed.starts_with("- ") || trimmed.trim_end() == "-") {
+            starts.push(offset);
+        }
+        offset += line.len();
+    }
+    starts
+}
+
+fn skip_to_end(events: &[(Event<'_>, Range<usize>)], start: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, (event, _)) in events.iter().enumerate().skip(start) {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    events.len()
+}
+
+fn next_line(text: &str, offset: usize) -> usize {
+    text[offset..]
+        .find('\n')
+        .map_or(text.len(), |i| offset + i + 1)
+}
+
+fn token_end(text: &str, offset: usize) -> usize {
+    let rest = &text[offset..];
+    let len = rest
+        .find(|c: char| c.is_whitespace() || c == ':' || c == ',' || c == '}' || c == ']')
+        .unwrap_or(rest.len());
+    offset + len.max(1).min(rest.len())
+}
+
+/// serde_yaml messages end with "at line X column Y"; we print the location ourselves.
+pub fn clean_yaml_error(e: &serde_yaml::Error) -> String {
+    let msg = e.to_string();
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg,
+    }
+}
+
+fn strip_details(html: &str) -> String {
+    let mut text = html.to_string();
+    for tag in ["<details>", "</details>"] {
+        text = text.replace(tag, "");
+    }
+    if let (Some(a), Some(b)) = (text.find("<summary"), text.find("</summary>")) {
+        if a < b {
+            text.replace_range(a..b + "</summary>".len(), "");
+        }
+    }
+    text.trim().to_string()
+}
+
+/// A step id from a title: lowercase ASCII, words joined by `-`.
+pub fn slug(title: &str) -> String {
+    let ascii = deunicode::deunicode(title).to_lowercase();
+    let mut out = String::new();
+    for word in ascii.split(|c: char| !c.is_ascii_alphanumeric()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('-');
+        }
+        out.push_str(word);
+    }
+    if out.is_empty() { "step".into() } else { out }
+}
+
+fn near_miss(lang: &str) -> Option<&'static str> {
+    if lang.len() < 3 {
+        return None;
+    }
+    ["check", "question", "hint", "console"]
+        .into_iter()
+        .find(|k| {
+            *k != lang
+                && strsim::levenshtein(k, lang) <= 2
+                && !["bash", "shell", "text", "json", "yaml", "html"].contains(&lang)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(
+            slug("Vu du Pod : la table de routage"),
+            "vu-du-pod-la-table-de-routage"
+        );
+        assert_eq!(slug("Étape 1"), "etape-1");
+    }
+
+    #[test]
+    fn item_starts_split_top_level_items() {
+        let body = "- run: a\n  status: 0\n- route:\n    dst: default\n";
+        assert_eq!(item_starts(body), vec![0, 21]);
+    }
+}

@@ -1,0 +1,44 @@
+//! `question` blocks: a YAML body asking the student something whose answer is
+//! computed live (a template over captured variables and environment facts).
+
+use serde::Deserialize;
+
+use super::matchers::OneOrMany;
+
+/// How an answer is compared with the expected value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnswerMatch {
+    /// Trimmed, case-insensitive, inner whitespace collapsed.
+    #[default]
+    Text,
+    /// Byte for byte after trimming.
+    Exact,
+    /// A MAC address in any usual notation (`:`/`-`/`.` separated, any case).
+    Mac,
+    /// An IP address, optionally with a prefix length.
+    Ip,
+    /// A number (integer or decimal).
+    Number,
+    /// The expected value is a regex the answer must match fully.
+    Regex,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionSpec {
+    pub id: Option<String>,
+    pub prompt: String,
+    /// Template computing the expected answer, e.g. `"{{ GW_MAC }}"`.
+    pub answer: String,
+    #[serde(default, rename = "match")]
+    pub mode: AnswerMatch,
+    pub points: Option<f64>,
+    pub attempts: Option<u32>,
+    /// Shown after the question is settled (right, or out of attempts).
+    pub explain: Option<String>,
+    #[serde(default)]
+    pub hint: OneOrMany,
+    #[serde(default)]
+    pub env: OneOrMany,
+}

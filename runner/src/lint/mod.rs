@@ -1,0 +1,320 @@
+//! Static validation of a parsed lab (`tplab lint`): everything that can be known
+//! without running it. Parse-time problems come from [`crate::lab::parse`]; this adds
+//! the cross-cutting ones (roles, ids, variables and captures, check shapes).
+
+mod vars;
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+
+use crate::check::kinds;
+use crate::env::registry;
+use crate::lab::checks::KindSpec;
+use crate::lab::transcript::is_identifier;
+use crate::lab::{Diagnostic, ItemKind, Lab};
+
+/// Lints a parsed lab; returns the problems found (parse problems are separate).
+pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
+    let mut linter = Linter {
+        lab,
+        out: Vec::new(),
+    };
+    linter.front_matter();
+    linter.steps();
+    vars::check(lab, &mut linter.out);
+    linter.out
+}
+
+struct Linter<'a> {
+    lab: &'a Lab,
+    out: Vec<Diagnostic>,
+}
+
+impl Linter<'_> {
+    fn error(
+        &mut self,
+        code: &'static str,
+        span: Range<usize>,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.out
+            .push(Diagnostic::error(code, &self.lab.source, span, msg));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    fn warning(
+        &mut self,
+        code: &'static str,
+        span: Range<usize>,
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.out
+            .push(Diagnostic::warning(code, &self.lab.source, span, msg));
+        self.out.last_mut().expect("just pushed")
+    }
+
+    /// Span of the first occurrence of `needle` inside `within`, or the first line of it.
+    fn find(&self, within: &Range<usize>, needle: &str) -> Range<usize> {
+        let text = &self.lab.source.text[within.clone()];
+        match text.find(needle) {
+            Some(i) => within.start + i..within.start + i + needle.len(),
+            None => self.lab.source.line_range(within.start),
+        }
+    }
+
+    fn front_matter(&mut self) {
+        let meta = &self.lab.meta;
+        let span = self.lab.meta_span.clone();
+        for env in &meta.environments {
+            if !registry::ENVIRONMENTS.contains(&env.as_str()) {
+                let s = self.find(&span, env);
+                self.error(
+                    "unknown-environment",
+                    s,
+                    format!("unknown environment `{env}`"),
+                )
+                .add_note(format!(
+                    "expected one of: {}",
+                    registry::ENVIRONMENTS.join(", ")
+                ));
+            }
+        }
+        for role in &meta.roles {
+            let bound: Vec<&str> = meta
+                .environments
+                .iter()
+                .filter(|e| !registry::roles(e).contains(&role.as_str()))
+                .map(String::as_str)
+                .collect();
+            if !bound.is_empty()
+                && meta
+                    .environments
+                    .iter()
+                    .all(|e| registry::ENVIRONMENTS.contains(&e.as_str()))
+            {
+                let s = self.find(&span, role);
+                self.error(
+                    "unknown-role",
+                    s,
+                    format!(
+                        "role `{role}` is not provided by environment `{}`",
+                        bound.join("`, `")
+                    ),
+                )
+                .add_note(format!(
+                    "`{}` provides: {}",
+                    bound[0],
+                    registry::roles(bound[0]).join(", ")
+                ));
+            }
+        }
+        if meta.id.trim().is_empty()
+            || !meta
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            let s = self.find(&span, "id:");
+            self.error("bad-lab-id", s, format!("invalid lab id `{}`", meta.id))
+                .add_note("expected letters, digits, `-` or `_` (it names report files)");
+        }
+        if self.lab.steps.is_empty() {
+            self.error("no-steps", span, "the lab has no steps")
+                .add_note("each step is a `## Title` heading followed by its text and blocks");
+        }
+    }
+
+    fn steps(&mut self) {
+        let mut seen: HashMap<&str, Range<usize>> = HashMap::new();
+        let mut ids: HashMap<String, Range<usize>> = HashMap::new();
+        for step in &self.lab.steps {
+            if let Some(first) = seen.get(step.id.as_str()) {
+                let line = self.lab.line_of(first.start);
+                self.error(
+                    "duplicate-step-id",
+                    step.span.clone(),
+                    format!("duplicate step id `{}`", step.id),
+                )
+                .set_label(format!("first used at line {line}"))
+                .add_note("give one of them an explicit id: `## Title {#my-id}`");
+            } else {
+                seen.insert(&step.id, step.span.clone());
+            }
+            let mut gradable = false;
+            for item in &step.items {
+                match &item.kind {
+                    ItemKind::Command(c) => self.target(&c.target, &item.span),
+                    ItemKind::Transcript(t) => {
+                        self.target(&t.target, &item.span);
+                        gradable = true;
+                    }
+                    ItemKind::Checks(checks) => {
+                        for check in checks {
+                            gradable = true;
+                            self.check(check, &mut ids, &step.id);
+                        }
+                    }
+                    ItemKind::Question(q) => {
+                        gradable = true;
+                        if let Some(id) = &q.spec.id {
+                            self.unique_id(&mut ids, &step.id, id, &item.span);
+                        }
+                        if q.spec.attempts == Some(0) {
+                            let s = self.find(&item.span, "attempts");
+                            self.error("bad-question", s, "`attempts` must be at least 1");
+                        }
+                        self.envs(&q.spec.env.0, &item.span);
+                    }
+                    _ => {}
+                }
+                if let ItemKind::Command(c) = &item.kind {
+                    self.envs(&c.env, &item.span);
+                }
+                if let ItemKind::Transcript(t) = &item.kind {
+                    self.envs(&t.env, &item.span);
+                }
+            }
+            if !gradable {
+                self.warning("step-without-checks", step.span.clone(), format!("step `{}` has no check, transcript or question", step.id))
+                    .add_note("nothing verifies this step; add a ```check block if the student must achieve something");
+            }
+        }
+    }
+
+    fn unique_id(
+        &mut self,
+        ids: &mut HashMap<String, Range<usize>>,
+        step: &str,
+        id: &str,
+        span: &Range<usize>,
+    ) {
+        let key = format!("{step}/{id}");
+        let s = self.find(span, id);
+        if let Some(first) = ids.get(&key) {
+            let line = self.lab.line_of(first.start);
+            self.error(
+                "duplicate-id",
+                s,
+                format!("duplicate id `{id}` in step `{step}`"),
+            )
+            .set_label(format!("first used at line {line}"));
+        } else {
+            ids.insert(key, s);
+        }
+    }
+
+    fn target(&mut self, target: &str, span: &Range<usize>) {
+        if target.is_empty() || self.lab.meta.roles.iter().any(|r| r == target) {
+            return;
+        }
+        let s = self.find(span, &format!("target={target}"));
+        let roles = self.lab.meta.roles.join(", ");
+        self.error("unknown-role", s, format!("unknown role `{target}`"))
+            .add_note(format!("roles declared in the front matter: {roles}"));
+    }
+
+    fn envs(&mut self, envs: &[String], span: &Range<usize>) {
+        for env in envs {
+            if !registry::ENVIRONMENTS.contains(&env.as_str()) {
+                let s = self.find(span, env);
+                self.error(
+                    "unknown-environment",
+                    s,
+                    format!("unknown environment `{env}`"),
+                )
+                .add_note(format!(
+                    "expected one of: {}",
+                    registry::ENVIRONMENTS.join(", ")
+                ));
+            }
+        }
+    }
+
+    fn check(
+        &mut self,
+        check: &crate::lab::CheckItem,
+        ids: &mut HashMap<String, Range<usize>>,
+        step: &str,
+    ) {
+        let spec = &check.spec;
+        let span = &check.span;
+        match spec.kinds.len() {
+            0 => {
+                let s = self.lab.source.line_range(span.start);
+                self.error("check-without-kind", s, "this check says nothing to assert")
+                    .add_note(format!(
+                        "expected exactly one of: run, {}",
+                        kinds::FACT_KINDS.join(", ")
+                    ));
+            }
+            1 => {}
+            _ => {
+                let names: Vec<&str> = spec.kinds.iter().map(KindSpec::name).collect();
+                let s = self.find(span, spec.kinds[1].name().trim_start_matches("command"));
+                self.error(
+                    "check-multiple-kinds",
+                    s,
+                    format!("one check asserts several things: {}", names.join(", ")),
+                )
+                .add_note("split them into separate list items (`- ...`)");
+            }
+        }
+        for key in &spec.stray_command_keys {
+            let s = self.find(span, &format!("{key}:"));
+            self.error(
+                "key-without-run",
+                s,
+                format!("`{key}` only applies to a `run:` check"),
+            )
+            .add_note("add `run: <command>` or remove the key");
+        }
+        if let Some(target) = &spec.target {
+            if !target.contains("{{") {
+                self.target(target, span);
+            }
+        }
+        if let Some(id) = &spec.id {
+            self.unique_id(ids, step, id, span);
+        }
+        self.envs(&spec.env, span);
+        let kind = spec.kind().map_or("", KindSpec::name);
+        let fields = kinds::capturable_fields(kind);
+        for (var, field) in &spec.capture {
+            if !is_identifier(var) {
+                let s = self.find(span, var);
+                self.error(
+                    "bad-capture-name",
+                    s,
+                    format!("invalid variable name `{var}`"),
+                )
+                .add_note("expected letters, digits and `_`, not starting with a digit");
+            }
+            if !fields.is_empty() && !fields.contains(&field.as_str()) {
+                let s = self.find(span, field);
+                self.error(
+                    "unknown-capture-field",
+                    s,
+                    format!("a `{kind}` check has no field `{field}` to capture"),
+                )
+                .add_note(format!("expected one of: {}", fields.join(", ")));
+            }
+        }
+        if let Some(KindSpec::Command { stdout, stderr, .. }) = spec.kind() {
+            for m in [stdout, stderr].into_iter().flatten() {
+                for re in [&m.regex, &m.not_regex].into_iter().flatten() {
+                    let names: BTreeSet<String> = vars::regex_groups(&re.0);
+                    for name in names {
+                        if !is_identifier(&name) {
+                            let s = self.find(span, &name);
+                            self.error(
+                                "bad-capture-name",
+                                s,
+                                format!("invalid capture group `{name}`"),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

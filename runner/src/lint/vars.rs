@@ -1,0 +1,170 @@
+//! Variable flow: every `{{ var }}` must be defined before use — by the front matter,
+//! the environments' facts, or a capture earlier in the lab.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+
+use crate::env::registry;
+use crate::lab::checks::KindSpec;
+use crate::lab::transcript::Pattern;
+use crate::lab::{Diagnostic, Item, ItemKind, Lab};
+use crate::template;
+
+/// Named capture groups of a regex (templates neutralised first).
+pub fn regex_groups(re: &str) -> BTreeSet<String> {
+    regex::Regex::new(&template::neutralize(re))
+        .map(|r| r.capture_names().flatten().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
+/// Variables an item defines for what follows it.
+pub fn definitions(item: &Item) -> Vec<String> {
+    match &item.kind {
+        ItemKind::Transcript(t) => t.commands.iter().flat_map(|c| c.captures.clone()).collect(),
+        ItemKind::Checks(checks) => checks
+            .iter()
+            .flat_map(|c| {
+                let mut names: Vec<String> = c.spec.capture.keys().cloned().collect();
+                if let Some(KindSpec::Command { stdout, stderr, .. }) = c.spec.kind() {
+                    for m in [stdout, stderr].into_iter().flatten() {
+                        if let Some(re) = &m.regex {
+                            names.extend(regex_groups(&re.0));
+                        }
+                    }
+                }
+                names
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Template texts an item renders.
+pub fn template_texts(item: &Item) -> Vec<String> {
+    match &item.kind {
+        ItemKind::Prose(p) => vec![p.clone()],
+        ItemKind::Code { text, .. } | ItemKind::Hint(text) => vec![text.clone()],
+        ItemKind::Command(c) => vec![c.script.clone()],
+        ItemKind::Transcript(t) => t
+            .commands
+            .iter()
+            .flat_map(|c| {
+                std::iter::once(c.command.clone()).chain(c.expected.iter().filter_map(
+                    |p| match p {
+                        Pattern::Line { text, .. } => Some(text.clone()),
+                        Pattern::AnyLines => None,
+                    },
+                ))
+            })
+            .collect(),
+        ItemKind::Checks(checks) => {
+            let mut out = Vec::new();
+            for c in checks {
+                template::yaml_strings(&c.raw, &mut out);
+            }
+            out
+        }
+        ItemKind::Question(q) => {
+            let s = &q.spec;
+            let mut out = vec![s.prompt.clone(), s.answer.clone()];
+            out.extend(s.explain.clone());
+            out.extend(s.hint.0.iter().cloned());
+            out
+        }
+    }
+}
+
+pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
+    let mut defined: BTreeSet<String> = registry::BUILTIN_VARS
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+    defined.extend(lab.meta.vars.keys().cloned());
+    for env in &lab.meta.environments {
+        defined.extend(registry::facts(env).iter().map(|s| (*s).to_string()));
+    }
+    let items: Vec<&Item> = lab
+        .intro
+        .iter()
+        .chain(lab.steps.iter().flat_map(|s| s.items.iter()))
+        .collect();
+    // Where each capture is first defined, to tell "defined later" from "never defined".
+    let mut later: HashMap<String, usize> = HashMap::new();
+    for item in &items {
+        for name in definitions(item) {
+            later.entry(name).or_insert(item.span.start);
+        }
+    }
+    for item in items {
+        for text in template_texts(item) {
+            match template::variables(&text) {
+                Err(msg) => out.push(
+                    Diagnostic::error(
+                        "template-syntax",
+                        &lab.source,
+                        locate(lab, &item.span, "{{"),
+                        format!("template error: {msg}"),
+                    )
+                    .note("templates use minijinja syntax: `{{ variable }}`"),
+                ),
+                Ok(used) => {
+                    for var in used.difference(&defined) {
+                        let span = locate_var(lab, &item.span, var);
+                        let diag = if let Some(def) = later.get(var) {
+                            let line = lab.line_of(*def);
+                            Diagnostic::error(
+                                "capture-before-definition",
+                                &lab.source,
+                                span,
+                                format!("`{var}` is used before it is captured"),
+                            )
+                            .label(format!("captured later, at line {line}"))
+                            .note("move this use after the step that captures it")
+                        } else {
+                            let mut known: Vec<&String> = defined.iter().collect();
+                            known.sort();
+                            Diagnostic::error(
+                                "undefined-variable",
+                                &lab.source,
+                                span,
+                                format!("undefined variable `{var}`"),
+                            )
+                            .note(format!(
+                                "defined here: {}",
+                                known
+                                    .iter()
+                                    .map(|s| s.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ))
+                        };
+                        out.push(diag);
+                    }
+                }
+            }
+        }
+        defined.extend(definitions(item));
+    }
+}
+
+fn locate(lab: &Lab, within: &Range<usize>, needle: &str) -> Range<usize> {
+    let text = &lab.source.text[within.clone()];
+    match text.find(needle) {
+        Some(i) => within.start + i..within.start + i + needle.len(),
+        None => lab.source.line_range(within.start),
+    }
+}
+
+/// The first `var` inside a `{{ }}` / `{% %}` of the item.
+fn locate_var(lab: &Lab, within: &Range<usize>, var: &str) -> Range<usize> {
+    let text = &lab.source.text[within.clone()];
+    let pattern = format!(r"\{{[{{%][^}}]*?\b({})\b", regex::escape(var));
+    if let Some(m) = regex::Regex::new(&pattern)
+        .ok()
+        .and_then(|r| r.captures(text))
+        .and_then(|c| c.get(1))
+    {
+        return within.start + m.start()..within.start + m.end();
+    }
+    locate(lab, within, var)
+}

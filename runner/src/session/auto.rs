@@ -1,0 +1,63 @@
+//! `tplab run --auto` (and `run` without a TTY): tplab plays the student, running
+//! every step's commands and solutions, then verifying; it never prompts.
+
+use super::Session;
+use super::plan::{Action, GradableKind};
+use crate::lab::{ExpectStatus, RunMode};
+use crate::ui::printer::Printer;
+
+/// Runs steps `from..` to the end. Questions are answered with the live expected value.
+pub async fn run(session: &mut Session<'_>, printer: &Printer, from: usize) {
+    let total = session.lab.steps.len();
+    for step in from..total {
+        printer.step_header(session, step);
+        for action in session.actions(step) {
+            match action {
+                Action::Command(block) if block.run == RunMode::Auto => {
+                    printer.command_start(
+                        &session
+                            .render(&block.script)
+                            .unwrap_or_else(|_| block.script.clone()),
+                        session.role(&block.target),
+                    );
+                    match session.run_command(step, block).await {
+                        Ok(out) => {
+                            printer.command_output(&out);
+                            if let ExpectStatus::Code(code) = block.status {
+                                if out.status != Some(code) {
+                                    printer.warn(&format!(
+                                        "the command exited with {:?}, expected {code}",
+                                        out.status
+                                    ));
+                                }
+                            }
+                        }
+                        Err(e) => printer.warn(&format!("could not run the command: {e}")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        for g in session.gradables(step) {
+            if let GradableKind::Question(q) = g.kind {
+                match session.expected_answer(q) {
+                    Ok(expected) => {
+                        printer.question_auto(&q.spec.prompt, &expected);
+                        session.recorder.record_question(
+                            step,
+                            &g.id,
+                            vec![expected.clone()],
+                            true,
+                            &expected,
+                        );
+                    }
+                    Err(e) => printer.warn(&format!("question `{}`: {e}", g.id)),
+                }
+                continue;
+            }
+            let evaluated = session.verify(step, &g).await;
+            printer.verdict(&evaluated, &[]);
+        }
+        session.recorder.settle(step);
+    }
+}

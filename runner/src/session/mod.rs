@@ -1,0 +1,247 @@
+//! Runs a lab's steps against an environment: commands, checks, transcripts and
+//! questions, with variables and captures flowing from one step to the next.
+//!
+//! [`Session`] holds the primitives; the drivers ([`auto`], [`prove`], [`inspect`] and
+//! the guided UI in `crate::ui::guided`) decide the order and the interaction.
+
+pub mod auto;
+pub mod inspect;
+pub mod plan;
+pub mod progress;
+pub mod prove;
+pub mod record;
+
+use std::time::Duration;
+
+use crate::check::{self, Evaluated, Outcome};
+use crate::env::{EnvError, Environment, ExecOutput};
+use crate::lab::{CommandBlock, Lab, QuestionItem, TranscriptBlock};
+use crate::template::{self, Vars};
+use plan::{Gradable, GradableKind};
+use record::Recorder;
+
+/// Default time a lab command may take.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Guided, interactive.
+    Run,
+    /// Non-interactive: tplab runs the solutions itself.
+    Auto,
+    /// Evaluate checks against the current state only.
+    Check,
+    /// Prove the lab solvable (fail before, pass after).
+    Test,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Run => "run",
+            Mode::Auto => "auto",
+            Mode::Check => "check",
+            Mode::Test => "test",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub student: Option<String>,
+    pub nonce: Option<String>,
+}
+
+/// A short random id for this session (scratch paths, names that must not collide).
+fn session_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    format!("{:08x}", h.finish() & 0xffff_ffff)
+}
+
+pub struct Session<'a> {
+    pub lab: &'a Lab,
+    pub env: &'a dyn Environment,
+    pub vars: Vars,
+    pub recorder: Recorder,
+    pub mode: Mode,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(lab: &'a Lab, env: &'a dyn Environment, mode: Mode, who: &Identity) -> Self {
+        let facts = env.facts();
+        let mut vars = Vars::new();
+        vars.insert("lab_id".into(), lab.meta.id.clone());
+        vars.insert("student".into(), who.student.clone().unwrap_or_default());
+        vars.insert("env".into(), env.name().to_string());
+        vars.insert("session_id".into(), session_id());
+        vars.extend(lab.meta.vars.clone());
+        vars.extend(facts.clone());
+        let student = tplab_report::Student {
+            id: who.student.clone(),
+            nonce: who.nonce.clone(),
+        };
+        let recorder = Recorder::new(lab, env.name(), facts, mode.as_str(), student);
+        Self {
+            lab,
+            env,
+            vars,
+            recorder,
+            mode,
+        }
+    }
+
+    pub fn env_name(&self) -> &str {
+        self.env.name()
+    }
+
+    pub fn role<'b>(&'b self, target: &'b str) -> &'b str {
+        if target.is_empty() {
+            self.lab.meta.default_role()
+        } else {
+            target
+        }
+    }
+
+    pub fn gradables(&self, step: usize) -> Vec<Gradable<'a>> {
+        plan::gradables(&self.lab.steps[step], &self.lab.meta, self.env.name())
+    }
+
+    pub fn actions(&self, step: usize) -> Vec<plan::Action<'a>> {
+        plan::actions(&self.lab.steps[step], self.env.name())
+    }
+
+    /// Renders a template with the session's variables.
+    pub fn render(&self, text: &str) -> Result<String, String> {
+        template::render(text, &self.vars)
+    }
+
+    /// Runs a command block (tplab runs it for the student) and records it.
+    pub async fn run_command(
+        &mut self,
+        step: usize,
+        block: &CommandBlock,
+    ) -> Result<ExecOutput, EnvError> {
+        let script = self
+            .render(&block.script)
+            .map_err(|e| EnvError::Setup(format!("cannot render the command: {e}")))?;
+        let role = self.role(&block.target).to_string();
+        let out = self
+            .env
+            .exec(&role, &script, block.timeout.unwrap_or(COMMAND_TIMEOUT))
+            .await?;
+        self.recorder
+            .record_command(step, &role, script.trim_end(), "tplab", Some(&out));
+        Ok(out)
+    }
+
+    /// Runs a transcript's commands for the student (output shown; judged in `verify`).
+    pub async fn run_transcript_commands(
+        &mut self,
+        step: usize,
+        block: &TranscriptBlock,
+    ) -> Vec<(String, Result<ExecOutput, EnvError>)> {
+        let role = self.role(&block.target).to_string();
+        let mut out = Vec::new();
+        for cmd in &block.commands {
+            let command = match self.render(&cmd.command) {
+                Ok(c) => c,
+                Err(e) => {
+                    out.push((cmd.command.clone(), Err(EnvError::Setup(e))));
+                    continue;
+                }
+            };
+            let res = self
+                .env
+                .exec(&role, &command, block.timeout.unwrap_or(COMMAND_TIMEOUT))
+                .await;
+            if let Ok(o) = &res {
+                self.recorder
+                    .record_command(step, &role, &command, "tplab", Some(o));
+            }
+            out.push((command, res));
+        }
+        out
+    }
+
+    /// Evaluates a check or transcript now (polling as the check says), records it,
+    /// and makes its captures available to what follows.
+    pub async fn verify(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
+        let evaluated = self.evaluate(g).await;
+        self.recorder
+            .record_check(step, &g.id, g.max_points, &evaluated);
+        if evaluated.outcome.passed() {
+            self.vars.extend(evaluated.outcome.captures.clone());
+        }
+        evaluated
+    }
+
+    /// Evaluates without recording (used for the "before" pass of `tplab test`).
+    pub async fn evaluate(&self, g: &Gradable<'_>) -> Evaluated {
+        let default_role = self.lab.meta.default_role();
+        match g.kind {
+            GradableKind::Check(item) => {
+                check::evaluate(self.env, default_role, item, &self.vars).await
+            }
+            GradableKind::Transcript(t) => {
+                let start = std::time::Instant::now();
+                let role = self.role(&t.target);
+                let outcome = check::command::run_transcript(
+                    self.env,
+                    role,
+                    &t.commands,
+                    t.timeout.unwrap_or(COMMAND_TIMEOUT),
+                    &self.vars,
+                )
+                .await;
+                Evaluated {
+                    name: t
+                        .commands
+                        .iter()
+                        .map(|c| format!("`{}`", c.command))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    kind: "transcript".into(),
+                    outcome,
+                    attempts: 1,
+                    duration: start.elapsed(),
+                    spec: None,
+                }
+            }
+            GradableKind::Question(_) => Evaluated {
+                name: "question".into(),
+                kind: "question".into(),
+                outcome: Outcome::error("questions are answered, not evaluated"),
+                attempts: 0,
+                duration: Duration::ZERO,
+                spec: None,
+            },
+        }
+    }
+
+    /// The live expected answer of a question.
+    pub fn expected_answer(&self, q: &QuestionItem) -> Result<String, String> {
+        let value = self.render(&q.spec.answer)?;
+        let value = value.trim().to_string();
+        if value.is_empty() {
+            return Err(format!(
+                "the answer template `{}` rendered empty",
+                q.spec.answer
+            ));
+        }
+        Ok(value)
+    }
+
+    pub fn attempts(&self, q: &QuestionItem) -> u32 {
+        q.spec
+            .attempts
+            .unwrap_or(self.lab.meta.scoring.attempts)
+            .max(1)
+    }
+
+    /// Judges one answer.
+    pub fn judge(&self, q: &QuestionItem, expected: &str, given: &str) -> bool {
+        check::answer::accepts(q.spec.mode, expected, given)
+    }
+}

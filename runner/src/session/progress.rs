@@ -1,0 +1,70 @@
+//! Saved progress, so quitting and re-running resumes at the same step.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::Session;
+use crate::template::Vars;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Progress {
+    pub lab_id: String,
+    pub lab_sha256: String,
+    pub env: String,
+    /// Index of the next step to do.
+    pub next_step: usize,
+    /// Variables captured so far (so later steps can use them).
+    pub vars: Vars,
+    pub report: tplab_report::Report,
+}
+
+/// Where progress of a lab is kept: `$TPLAB_STATE_DIR` or `~/.local/state/tplab`.
+pub fn path(lab_id: &str, env: &str, student: Option<&str>) -> PathBuf {
+    let base = std::env::var_os("TPLAB_STATE_DIR").map_or_else(
+        || {
+            let home =
+                std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+            home.join(".local/state/tplab")
+        },
+        PathBuf::from,
+    );
+    let who = student.unwrap_or("default");
+    base.join(format!("{lab_id}.{env}.{who}.progress.json"))
+}
+
+pub fn save(session: &Session<'_>, next_step: usize) {
+    let progress = Progress {
+        lab_id: session.lab.meta.id.clone(),
+        lab_sha256: session.lab.sha256.clone(),
+        env: session.env.name().to_string(),
+        next_step,
+        vars: session.vars.clone(),
+        report: session.recorder.report.clone(),
+    };
+    let path = path(
+        &progress.lab_id,
+        &progress.env,
+        session.recorder.report.student.id.as_deref(),
+    );
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Ok(json) = serde_json::to_vec_pretty(&progress) {
+        let tmp = path.with_extension("tmp");
+        if std::fs::write(&tmp, json).is_ok() {
+            let _ = std::fs::rename(tmp, path);
+        }
+    }
+}
+
+/// Loads saved progress when it belongs to this very lab file.
+pub fn load(lab_id: &str, sha256: &str, env: &str, student: Option<&str>) -> Option<Progress> {
+    let text = std::fs::read(path(lab_id, env, student)).ok()?;
+    let progress: Progress = serde_json::from_slice(&text).ok()?;
+    (progress.lab_sha256 == sha256 && progress.env == env).then_some(progress)
+}
+
+pub fn clear(lab_id: &str, env: &str, student: Option<&str>) {
+    let _ = std::fs::remove_file(path(lab_id, env, student));
+}

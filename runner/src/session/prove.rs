@@ -1,0 +1,137 @@
+//! `tplab test`: the author's proof that a lab is solvable. For each step, its checks
+//! must fail before the step's commands run (unless marked `before: pass|any`) and
+//! pass after; commands must exit as declared.
+
+use super::Session;
+use super::plan::{Action, GradableKind};
+use crate::check::{self, Verdict};
+use crate::lab::checks::Before;
+use crate::lab::{ExpectStatus, RunMode};
+use crate::ui::printer::Printer;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepProof {
+    pub id: String,
+    pub title: String,
+    pub line: usize,
+    /// Checks that failed before the solution, as they should.
+    pub failed_before: usize,
+    /// Checks that passed after the solution.
+    pub passed_after: usize,
+    pub checks: usize,
+    pub problems: Vec<String>,
+}
+
+pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof> {
+    let mut proofs = Vec::new();
+    for step in 0..session.lab.steps.len() {
+        let lab_step = &session.lab.steps[step];
+        let mut proof = StepProof {
+            id: lab_step.id.clone(),
+            title: lab_step.title.clone(),
+            line: session.lab.line_of(lab_step.span.start),
+            failed_before: 0,
+            passed_after: 0,
+            checks: 0,
+            problems: Vec::new(),
+        };
+        printer.step_header(session, step);
+        let gradables = session.gradables(step);
+        // 1. Before: one attempt each, nothing recorded.
+        for g in &gradables {
+            let (before, name) = match g.kind {
+                GradableKind::Check(item) => (item.spec.before, item.spec.display_name()),
+                GradableKind::Transcript(_) => (Before::Any, g.id.clone()),
+                GradableKind::Question(_) => continue,
+            };
+            proof.checks += 1;
+            let verdict = match g.kind {
+                GradableKind::Check(item) => match check::eval::render(item, &session.vars) {
+                    // A check that cannot even be rendered yet cannot pass yet.
+                    Err(_) => Verdict::Fail,
+                    Ok(spec) => {
+                        check::eval::once(
+                            session.env,
+                            session.lab.meta.default_role(),
+                            &spec,
+                            &session.vars,
+                        )
+                        .await
+                        .verdict
+                    }
+                },
+                _ => session.evaluate(g).await.outcome.verdict,
+            };
+            match (before, verdict) {
+                (_, Verdict::Error) => proof.problems.push(format!("before the solution, {name}: the checker could not run")),
+                (Before::Fail, Verdict::Pass) => proof.problems.push(format!(
+                    "{name} already passes before the step's commands run (if this observes pre-existing state, mark it `before: pass` or `before: any`)"
+                )),
+                (Before::Pass, Verdict::Fail) => proof.problems.push(format!("{name} should pass before the solution (`before: pass`) but fails")),
+                (_, Verdict::Fail) => proof.failed_before += 1,
+                _ => {}
+            }
+        }
+        // 2. The solution: every command tplab may run.
+        for action in session.actions(step) {
+            if let Action::Command(block) = action {
+                if block.run != RunMode::Auto {
+                    continue;
+                }
+                let shown = session
+                    .render(&block.script)
+                    .unwrap_or_else(|_| block.script.clone());
+                printer.command_start(&shown, session.role(&block.target));
+                match session.run_command(step, block).await {
+                    Ok(out) => {
+                        printer.command_output(&out);
+                        if let ExpectStatus::Code(code) = block.status {
+                            if out.status != Some(code) {
+                                let line = session.lab.line_of(block.body_start);
+                                proof.problems.push(format!(
+                                    "command at line {line} exited with {} instead of {code}",
+                                    out.status
+                                        .map_or_else(|| "a signal".to_string(), |s| s.to_string())
+                                ));
+                            }
+                        }
+                    }
+                    Err(e) => proof.problems.push(format!("command could not run: {e}")),
+                }
+            }
+        }
+        // 3. After: everything must pass.
+        for g in &gradables {
+            if let GradableKind::Question(q) = g.kind {
+                match session.expected_answer(q) {
+                    Ok(expected) => session.recorder.record_question(
+                        step,
+                        &g.id,
+                        vec![expected.clone()],
+                        true,
+                        &expected,
+                    ),
+                    Err(e) => proof.problems.push(format!("question `{}`: {e}", g.id)),
+                }
+                continue;
+            }
+            let evaluated = session.verify(step, g).await;
+            printer.verdict(&evaluated, &[]);
+            match evaluated.outcome.verdict {
+                Verdict::Pass => proof.passed_after += 1,
+                Verdict::Fail => proof.problems.push(format!(
+                    "{} fails after the solution: expected {}, found {}",
+                    evaluated.name, evaluated.outcome.expected, evaluated.outcome.found
+                )),
+                Verdict::Error | Verdict::Skipped => proof.problems.push(format!(
+                    "{} could not be checked after the solution: {}",
+                    evaluated.name, evaluated.outcome.message
+                )),
+            }
+        }
+        session.recorder.settle(step);
+        printer.proof(&proof);
+        proofs.push(proof);
+    }
+    proofs
+}

@@ -1,0 +1,127 @@
+//! minijinja templating of commands, checks, questions and prose.
+//!
+//! Undefined variables are errors (strict mode): a lab that renders an empty string
+//! where a MAC address was expected would fail in a confusing way.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use minijinja::{Environment, UndefinedBehavior};
+
+/// Variables visible to templates.
+pub type Vars = BTreeMap<String, String>;
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_keep_trailing_newline(true);
+    env
+}
+
+/// True when `s` contains template syntax worth rendering.
+pub fn has_template(s: &str) -> bool {
+    s.contains("{{") || s.contains("{%")
+}
+
+/// Renders `s` with `vars`.
+pub fn render(s: &str, vars: &Vars) -> Result<String, String> {
+    if !has_template(s) {
+        return Ok(s.to_string());
+    }
+    environment().render_str(s, vars).map_err(|e| describe(&e))
+}
+
+/// Variables a template reads that it does not define itself, or a syntax error.
+pub fn variables(s: &str) -> Result<BTreeSet<String>, String> {
+    if !has_template(s) {
+        return Ok(BTreeSet::new());
+    }
+    let env = environment();
+    let tmpl = env.template_from_str(s).map_err(|e| describe(&e))?;
+    Ok(tmpl.undeclared_variables(false).into_iter().collect())
+}
+
+/// Replaces template expressions by a neutral literal so the rest can be validated
+/// (e.g. as a regex) before variables are known.
+pub fn neutralize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("}}") {
+            Some(end) => {
+                out.push('x');
+                rest = &rest[start + end + 2..];
+            }
+            None => {
+                rest = &rest[start..];
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Renders every string inside a YAML value.
+pub fn render_yaml(value: &serde_yaml::Value, vars: &Vars) -> Result<serde_yaml::Value, String> {
+    use serde_yaml::Value;
+    Ok(match value {
+        Value::String(s) => Value::String(render(s, vars)?),
+        Value::Sequence(seq) => Value::Sequence(
+            seq.iter()
+                .map(|v| render_yaml(v, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Mapping(map) => Value::Mapping(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), render_yaml(v, vars)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+        Value::Tagged(t) => Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+            tag: t.tag.clone(),
+            value: render_yaml(&t.value, vars)?,
+        })),
+        other => other.clone(),
+    })
+}
+
+/// Every string inside a YAML value (for static analysis).
+pub fn yaml_strings(value: &serde_yaml::Value, out: &mut Vec<String>) {
+    use serde_yaml::Value;
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Sequence(seq) => seq.iter().for_each(|v| yaml_strings(v, out)),
+        Value::Mapping(map) => map.values().for_each(|v| yaml_strings(v, out)),
+        Value::Tagged(t) => yaml_strings(&t.value, out),
+        _ => {}
+    }
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut msg = e.kind().to_string();
+    if let Some(detail) = e.detail() {
+        msg.push_str(": ");
+        msg.push_str(detail);
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_and_lists_variables() {
+        let vars = Vars::from([("ip".to_string(), "10.0.0.1".to_string())]);
+        assert_eq!(render("ping {{ ip }}", &vars).unwrap(), "ping 10.0.0.1");
+        assert!(render("ping {{ nope }}", &vars).is_err());
+        let used = variables("{{ a }} {% if b %}{{ c | upper }}{% endif %}").unwrap();
+        assert_eq!(used.into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert!(variables("{{ a ").is_err());
+    }
+
+    #[test]
+    fn neutralizes_expressions() {
+        assert_eq!(neutralize("at {{ MAC }} on"), "at x on");
+    }
+}

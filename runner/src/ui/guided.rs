@@ -1,0 +1,458 @@
+//! Guided mode (`tplab run` on a terminal): show a step, let the student run its
+//! commands (or have tplab run them), check on request or watch continuously, give
+//! progressive hints, ask the questions, save progress after every step.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use console::{Term, style};
+use dialoguer::{Input, Select, theme::ColorfulTheme};
+
+use super::printer::Printer;
+use crate::check::{Evaluated, Verdict};
+use crate::lab::{ItemKind, QuestionItem, RunMode};
+use crate::session::plan::{Action, Gradable, GradableKind};
+use crate::session::{Session, progress};
+
+enum Choice {
+    RunForMe,
+    Watch,
+    CheckNow,
+    Hint,
+    Solution,
+    Skip,
+    Quit,
+}
+
+/// Runs the guided session from step `from`. Returns when the lab is done or the student quits.
+pub async fn run(
+    session: &mut Session<'_>,
+    printer: &Printer,
+    from: usize,
+    report_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    let theme = ColorfulTheme::default();
+    if from == 0 {
+        show_intro(session, printer);
+    }
+    for step in from..session.lab.steps.len() {
+        printer.step_header(session, step);
+        show_step(session, printer, step);
+        let mut hints_shown = 0usize;
+        let mut check_hint_level = 0usize;
+        loop {
+            let gradables = checkables(session, step);
+            if gradables.is_empty() {
+                break;
+            }
+            let (choice, labels) = menu(session, printer, step);
+            let picked = Select::with_theme(&theme)
+                .with_prompt(printer.text.what_next)
+                .items(&labels)
+                .default(0)
+                .interact_opt()?;
+            let Some(picked) = picked else {
+                return quit(session, printer, step, report_dir);
+            };
+            match &choice[picked] {
+                Choice::RunForMe => {
+                    run_actions(session, printer, step).await;
+                    if check_all(session, printer, step, &mut check_hint_level).await {
+                        break;
+                    }
+                }
+                Choice::Watch => {
+                    if watch(session, printer, step).await? {
+                        break;
+                    }
+                }
+                Choice::CheckNow => {
+                    if check_all(session, printer, step, &mut check_hint_level).await {
+                        break;
+                    }
+                }
+                Choice::Hint => {
+                    let hints: Vec<String> = session.lab.steps[step]
+                        .hints()
+                        .map(|h| session.render(h).unwrap_or_else(|_| h.to_string()))
+                        .collect();
+                    match hints.get(hints_shown) {
+                        Some(h) => {
+                            printer.line(
+                                &style(format!(
+                                    "{} {}/{}:",
+                                    printer.text.hint,
+                                    hints_shown + 1,
+                                    hints.len()
+                                ))
+                                .cyan()
+                                .bold()
+                                .to_string(),
+                            );
+                            printer.prose(h);
+                            hints_shown += 1;
+                        }
+                        None => printer.line(&style("—").dim().to_string()),
+                    }
+                }
+                Choice::Solution => show_solution(session, printer, step),
+                Choice::Skip => break,
+                Choice::Quit => return quit(session, printer, step, report_dir),
+            }
+        }
+        ask_questions(session, printer, step, &theme)?;
+        session.recorder.settle(step);
+        progress::save(session, step + 1);
+        if let Some(dir) = report_dir {
+            let _ = session.recorder.write(dir);
+        }
+    }
+    printer.line(&style(printer.text.done).green().bold().to_string());
+    progress::clear(
+        &session.lab.meta.id,
+        session.env.name(),
+        session.recorder.report.student.id.as_deref(),
+    );
+    Ok(())
+}
+
+fn quit(
+    session: &mut Session<'_>,
+    printer: &Printer,
+    step: usize,
+    report_dir: Option<&Path>,
+) -> anyhow::Result<()> {
+    progress::save(session, step);
+    if let Some(dir) = report_dir {
+        let _ = session.recorder.write(dir);
+    }
+    printer.line(&format!("{}", style(printer.text.quit).dim()));
+    Ok(())
+}
+
+fn show_intro(session: &Session<'_>, printer: &Printer) {
+    for item in &session.lab.intro {
+        if let ItemKind::Prose(p) = &item.kind {
+            printer.prose(&session.render(p).unwrap_or_else(|_| p.clone()));
+        }
+    }
+}
+
+/// The step's text, code and commands in document order (solutions and checks hidden).
+fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
+    for item in &session.lab.steps[step].items {
+        match &item.kind {
+            ItemKind::Prose(p) => printer.prose(&session.render(p).unwrap_or_else(|_| p.clone())),
+            ItemKind::Code { text, .. } => {
+                for l in session
+                    .render(text)
+                    .unwrap_or_else(|_| text.clone())
+                    .lines()
+                {
+                    printer.line(&format!("    {}", style(l).cyan()));
+                }
+                printer.line("");
+            }
+            ItemKind::Command(c)
+                if !c.solution && crate::session::plan::applies(&c.env, session.env_name()) =>
+            {
+                let role = session.role(&c.target);
+                printer.command_start(
+                    &session
+                        .render(&c.script)
+                        .unwrap_or_else(|_| c.script.clone()),
+                    role,
+                );
+                printer.line(
+                    &style(format!(
+                        "    ({} {})",
+                        printer.text.open_shell,
+                        session.env.shell_hint(role)
+                    ))
+                    .dim()
+                    .to_string(),
+                );
+            }
+            ItemKind::Transcript(t)
+                if !t.solution && crate::session::plan::applies(&t.env, session.env_name()) =>
+            {
+                let role = session.role(&t.target);
+                for c in &t.commands {
+                    printer.command_start(
+                        &session
+                            .render(&c.command)
+                            .unwrap_or_else(|_| c.command.clone()),
+                        role,
+                    );
+                }
+                printer.line(
+                    &style(format!(
+                        "    ({} {})",
+                        printer.text.open_shell,
+                        session.env.shell_hint(role)
+                    ))
+                    .dim()
+                    .to_string(),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn checkables<'a>(session: &Session<'a>, step: usize) -> Vec<Gradable<'a>> {
+    session
+        .gradables(step)
+        .into_iter()
+        .filter(|g| !matches!(g.kind, GradableKind::Question(_)))
+        .collect()
+}
+
+fn menu(session: &Session<'_>, printer: &Printer, step: usize) -> (Vec<Choice>, Vec<&'static str>) {
+    let t = &printer.text;
+    let mut choices = Vec::new();
+    let mut labels = Vec::new();
+    let runnable = session.actions(step).iter().any(|a| match a {
+        Action::Command(c) => c.run == RunMode::Auto,
+        Action::Transcript(t) => t.run == RunMode::Auto,
+    });
+    if runnable {
+        choices.push(Choice::RunForMe);
+        labels.push(t.run_for_me);
+    }
+    choices.extend([Choice::Watch, Choice::CheckNow, Choice::Hint]);
+    labels.extend([t.i_run_them, t.check_now, t.show_hint]);
+    if session.lab.steps[step]
+        .items
+        .iter()
+        .any(|i| matches!(&i.kind, ItemKind::Command(c) if c.solution))
+    {
+        choices.push(Choice::Solution);
+        labels.push(t.show_solution);
+    }
+    choices.extend([Choice::Skip, Choice::Quit]);
+    labels.extend([t.skip_step, t.quit]);
+    (choices, labels)
+}
+
+async fn run_actions(session: &mut Session<'_>, printer: &Printer, step: usize) {
+    for action in session.actions(step) {
+        match action {
+            Action::Command(block) if block.run == RunMode::Auto => {
+                printer.command_start(
+                    &session
+                        .render(&block.script)
+                        .unwrap_or_else(|_| block.script.clone()),
+                    session.role(&block.target),
+                );
+                match session.run_command(step, block).await {
+                    Ok(out) => printer.command_output(&out),
+                    Err(e) => printer.warn(&e.to_string()),
+                }
+            }
+            Action::Transcript(block) if block.run == RunMode::Auto => {
+                let role = session.role(&block.target).to_string();
+                for (command, result) in session.run_transcript_commands(step, block).await {
+                    printer.command_start(&command, &role);
+                    match result {
+                        Ok(out) => printer.command_output(&out),
+                        Err(e) => printer.warn(&e.to_string()),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Evaluates every check of the step; on failure shows the next hint level.
+async fn check_all(
+    session: &mut Session<'_>,
+    printer: &Printer,
+    step: usize,
+    level: &mut usize,
+) -> bool {
+    let mut all = true;
+    for g in checkables(session, step) {
+        let e = session.verify(step, &g).await;
+        let hints = if e.outcome.verdict == Verdict::Fail {
+            next_hint(&e, *level)
+        } else {
+            Vec::new()
+        };
+        printer.verdict(&e, &hints);
+        all &= e.outcome.verdict != Verdict::Fail;
+    }
+    if all {
+        printer.line(&style(printer.text.all_good).green().to_string());
+    } else {
+        *level += 1;
+    }
+    all
+}
+
+fn next_hint(e: &Evaluated, level: usize) -> Vec<String> {
+    let hints = e.spec.as_ref().map(|s| s.hints.clone()).unwrap_or_default();
+    if hints.is_empty() {
+        return Vec::new();
+    }
+    vec![hints[level.min(hints.len() - 1)].clone()]
+}
+
+/// Re-checks every second, ticking items as they become right, until all pass
+/// (true) or the student presses Enter (false).
+async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> anyhow::Result<bool> {
+    let term = Term::stdout();
+    printer.line(&style(printer.text.watching).dim().to_string());
+    let mut drawn = 0usize;
+    loop {
+        let mut lines = Vec::new();
+        let mut all = true;
+        for g in checkables(session, step) {
+            let e = session.verify(step, &g).await;
+            let mark = match e.outcome.verdict {
+                Verdict::Pass => style("✔").green().bold(),
+                Verdict::Fail => {
+                    all = false;
+                    style("…").yellow().bold()
+                }
+                Verdict::Error => style("⚠").yellow().bold(),
+                Verdict::Skipped => style("·").dim(),
+            };
+            lines.push(format!("  {mark} {}", e.name));
+        }
+        if !printer.quiet {
+            let _ = term.clear_last_lines(drawn);
+            for l in &lines {
+                let _ = term.write_line(l);
+            }
+            drawn = lines.len();
+        }
+        if all {
+            printer.line(&style(printer.text.all_good).green().to_string());
+            return Ok(true);
+        }
+        if enter_pressed(Duration::from_secs(1)).await {
+            return Ok(false);
+        }
+    }
+}
+
+/// Waits up to `wait` for a line on stdin (consumed if present).
+async fn enter_pressed(wait: Duration) -> bool {
+    tokio::task::spawn_blocking(move || {
+        use std::os::fd::AsFd;
+        let stdin = std::io::stdin();
+        let mut fds = [nix::poll::PollFd::new(
+            stdin.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)) {
+            Ok(n) if n > 0 => {
+                let mut line = String::new();
+                let _ = stdin.read_line(&mut line);
+                true
+            }
+            _ => false,
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn show_solution(session: &Session<'_>, printer: &Printer, step: usize) {
+    for item in &session.lab.steps[step].items {
+        if let ItemKind::Command(c) = &item.kind {
+            if c.solution {
+                printer.command_start(
+                    &session
+                        .render(&c.script)
+                        .unwrap_or_else(|_| c.script.clone()),
+                    session.role(&c.target),
+                );
+            }
+        }
+    }
+}
+
+fn ask_questions(
+    session: &mut Session<'_>,
+    printer: &Printer,
+    step: usize,
+    theme: &ColorfulTheme,
+) -> anyhow::Result<()> {
+    for g in session.gradables(step) {
+        let GradableKind::Question(q) = g.kind else {
+            continue;
+        };
+        ask(session, printer, step, &g.id, q, theme)?;
+    }
+    Ok(())
+}
+
+fn ask(
+    session: &mut Session<'_>,
+    printer: &Printer,
+    step: usize,
+    id: &str,
+    q: &QuestionItem,
+    theme: &ColorfulTheme,
+) -> anyhow::Result<()> {
+    let t = printer.text;
+    let expected = match session.expected_answer(q) {
+        Ok(e) => e,
+        Err(e) => {
+            printer.warn(&format!("{}: {e}", t.question));
+            return Ok(());
+        }
+    };
+    let prompt = session
+        .render(&q.spec.prompt)
+        .unwrap_or_else(|_| q.spec.prompt.clone());
+    let attempts = session.attempts(q);
+    let mut answers = Vec::new();
+    let mut correct = false;
+    printer.line(
+        &style(format!("{} · {prompt}", t.question))
+            .bold()
+            .to_string(),
+    );
+    for attempt in 1..=attempts {
+        let answer: String = Input::with_theme(theme)
+            .with_prompt(t.your_answer)
+            .allow_empty(true)
+            .interact_text()?;
+        answers.push(answer.clone());
+        if session.judge(q, &expected, &answer) {
+            printer.line(&style(format!("✔ {}", t.correct)).green().bold().to_string());
+            correct = true;
+            break;
+        }
+        let left = attempts - attempt;
+        printer.line(&format!(
+            "{} ({left} {})",
+            style(format!("✘ {}", t.wrong)).red().bold(),
+            t.attempts_left
+        ));
+        if let Some(h) = q.spec.hint.0.get((attempt - 1) as usize) {
+            printer.line(&format!(
+                "  {} {}",
+                style(format!("{}:", t.hint)).cyan().bold(),
+                session.render(h).unwrap_or_else(|_| h.clone())
+            ));
+        }
+    }
+    if !correct {
+        printer.line(&format!("{} {}", t.the_answer_was, style(&expected).bold()));
+    }
+    if let Some(explain) = &q.spec.explain {
+        printer.prose(&session.render(explain).unwrap_or_else(|_| explain.clone()));
+    }
+    let _ = std::io::stdout().flush();
+    session
+        .recorder
+        .record_question(step, id, answers, correct, &expected);
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! tplab's own interface strings in English and French (from the lab's `lang`,
+//! overridable with `--lang`). Lab text itself is the author's.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Fr,
+}
+
+impl Lang {
+    pub fn from_code(code: &str) -> Lang {
+        if code.to_ascii_lowercase().starts_with("fr") {
+            Lang::Fr
+        } else {
+            Lang::En
+        }
+    }
+}
+
+macro_rules! strings {
+    ($($key:ident => $en:expr, $fr:expr;)*) => {
+        /// Interface strings.
+        #[derive(Debug, Clone, Copy)]
+        pub struct Text {
+            $(pub $key: &'static str,)*
+        }
+
+        pub fn text(lang: Lang) -> Text {
+            match lang {
+                Lang::En => Text { $($key: $en,)* },
+                Lang::Fr => Text { $($key: $fr,)* },
+            }
+        }
+    };
+}
+
+strings! {
+    step => "Step", "Étape";
+    points => "points", "points";
+    expected => "expected", "attendu";
+    found => "found", "trouvé";
+    checker_error => "could not check (not counted against you)", "vérification impossible (non comptée contre vous)";
+    hint => "Hint", "Indice";
+    run_for_me => "Run the commands for me", "Lancer les commandes pour moi";
+    i_run_them => "I'll type them in my own shell (watch mode)", "Je les tape dans mon propre terminal (mode surveillance)";
+    check_now => "Check now", "Vérifier maintenant";
+    show_hint => "Show a hint", "Afficher un indice";
+    show_solution => "Show the solution", "Afficher la solution";
+    skip_step => "Skip this step", "Passer cette étape";
+    quit => "Quit (progress is saved)", "Quitter (la progression est sauvegardée)";
+    next_step => "Next step", "Étape suivante";
+    what_next => "What do you want to do?", "Que voulez-vous faire ?";
+    your_answer => "Your answer", "Votre réponse";
+    correct => "Correct!", "Correct !";
+    wrong => "Not quite.", "Pas tout à fait.";
+    attempts_left => "attempts left", "essais restants";
+    the_answer_was => "The answer was", "La réponse était";
+    open_shell => "Open a shell in another terminal with", "Ouvrez un terminal à part avec";
+    watching => "Watching your environment (re-checked every second). Press Enter to stop watching.", "Je surveille votre environnement (vérifié chaque seconde). Appuyez sur Entrée pour arrêter.";
+    all_good => "All checks pass for this step.", "Toutes les vérifications de cette étape passent.";
+    summary => "Summary", "Bilan";
+    score => "Score", "Score";
+    report_written => "Report written to", "Rapport écrit dans";
+    resuming => "Resuming at step", "Reprise à l'étape";
+    commands_to_run => "Commands for this step", "Commandes de cette étape";
+    on_role => "on", "sur";
+    done => "Lab complete.", "TP terminé.";
+    question => "Question", "Question";
+}

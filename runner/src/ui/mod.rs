@@ -1,0 +1,6 @@
+//! Talking to the student: terminal rendering, prompts, guided mode.
+
+pub mod guided;
+pub mod i18n;
+pub mod printer;
+pub mod prose;

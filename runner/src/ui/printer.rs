@@ -1,0 +1,204 @@
+//! Line-oriented output shared by every mode: step headers, command output, verdicts,
+//! summaries. Colour follows the terminal, `NO_COLOR` and `--no-color`.
+
+use console::{Term, style};
+
+use super::i18n::{self, Lang, Text};
+use super::prose;
+use crate::check::{Evaluated, Verdict};
+use crate::env::ExecOutput;
+use crate::session::Session;
+use crate::session::prove::StepProof;
+
+pub struct Printer {
+    /// `--json`: machine output goes to stdout, so human output is silenced.
+    pub quiet: bool,
+    pub text: Text,
+    pub lang: Lang,
+    pub width: usize,
+}
+
+impl Printer {
+    pub fn new(quiet: bool, lang: Lang) -> Self {
+        let width = Term::stdout()
+            .size_checked()
+            .map_or(80, |(_, w)| usize::from(w));
+        Self {
+            quiet,
+            text: i18n::text(lang),
+            lang,
+            width,
+        }
+    }
+
+    pub fn line(&self, s: &str) {
+        if !self.quiet {
+            println!("{s}");
+        }
+    }
+
+    pub fn prose(&self, markdown: &str) {
+        if !self.quiet {
+            println!("{}", prose::render(markdown, self.width));
+        }
+    }
+
+    pub fn step_header(&self, session: &Session<'_>, step: usize) {
+        let s = &session.lab.steps[step];
+        let r = &session.recorder.report;
+        let total = session.lab.steps.len();
+        let header = format!(
+            "── {} {}/{total} · {} ── [{} {}/{}]",
+            self.text.step,
+            step + 1,
+            s.title,
+            self.text.score,
+            fmt_points(r.score),
+            fmt_points(r.max_score)
+        );
+        self.line("");
+        self.line(&style(header).bold().to_string());
+    }
+
+    pub fn command_start(&self, command: &str, role: &str) {
+        let mut lines = command.trim_end().lines();
+        let first = lines.next().unwrap_or_default();
+        self.line(&format!(
+            "{} {}",
+            style(format!("[{role}]$")).dim(),
+            style(first).bold()
+        ));
+        for l in lines {
+            self.line(&format!("   {}", style(l).bold()));
+        }
+    }
+
+    pub fn command_output(&self, out: &ExecOutput) {
+        for l in out.stdout.lines().take(40) {
+            self.line(&format!("  {l}"));
+        }
+        for l in out.stderr.lines().take(20) {
+            self.line(&format!("  {}", style(l).yellow()));
+        }
+        if out.stdout.lines().count() > 40 {
+            self.line(&style("  [...]").dim().to_string());
+        }
+    }
+
+    pub fn warn(&self, msg: &str) {
+        self.line(&format!("{} {msg}", style("warning:").yellow().bold()));
+    }
+
+    pub fn error(&self, msg: &str) {
+        eprintln!("{} {msg}", style("error:").red().bold());
+    }
+
+    /// One verdict line, with expected/found on failure and the next hint if any.
+    pub fn verdict(&self, e: &Evaluated, hints: &[String]) {
+        let (mark, name) = match e.outcome.verdict {
+            Verdict::Pass => (style("✔").green().bold(), style(&e.name).green()),
+            Verdict::Fail => (style("✘").red().bold(), style(&e.name).red()),
+            Verdict::Error => (style("⚠").yellow().bold(), style(&e.name).yellow()),
+            Verdict::Skipped => (style("·").dim(), style(&e.name).dim()),
+        };
+        self.line(&format!("  {mark} {name}"));
+        match e.outcome.verdict {
+            Verdict::Fail => {
+                if !e.outcome.message.is_empty() {
+                    self.line(&format!("      {}", e.outcome.message));
+                }
+                self.line(&format!(
+                    "      {}: {}",
+                    self.text.expected, e.outcome.expected
+                ));
+                self.line(&format!("      {}: {}", self.text.found, e.outcome.found));
+                for h in hints {
+                    self.line(&format!(
+                        "      {} {}",
+                        style(format!("{}:", self.text.hint)).cyan().bold(),
+                        h
+                    ));
+                }
+            }
+            Verdict::Error => {
+                self.line(&format!(
+                    "      {}: {}",
+                    self.text.checker_error, e.outcome.message
+                ));
+            }
+            _ => {}
+        }
+    }
+
+    pub fn question_auto(&self, prompt: &str, answer: &str) {
+        self.line(&format!(
+            "  {} {prompt} → {answer}",
+            style("?").cyan().bold()
+        ));
+    }
+
+    pub fn proof(&self, p: &StepProof) {
+        if p.problems.is_empty() {
+            self.line(&format!(
+                "  {} step `{}`: {} check(s) failed before and {} passed after the solution",
+                style("ok").green().bold(),
+                p.id,
+                p.failed_before,
+                p.passed_after
+            ));
+        } else {
+            for problem in &p.problems {
+                self.line(&format!("  {} {problem}", style("problem:").red().bold()));
+            }
+        }
+    }
+
+    pub fn summary(&self, session: &Session<'_>, report_path: Option<&std::path::Path>) {
+        let r = &session.recorder.report;
+        self.line("");
+        self.line(
+            &style(format!("── {} ──", self.text.summary))
+                .bold()
+                .to_string(),
+        );
+        for s in &r.steps {
+            let mark = match s.status {
+                tplab_report::StepStatus::Passed => style("✔").green(),
+                tplab_report::StepStatus::Failed => style("✘").red(),
+                tplab_report::StepStatus::Error => style("⚠").yellow(),
+                tplab_report::StepStatus::Pending => style("·").dim(),
+            };
+            self.line(&format!(
+                "  {mark} {:<50} {}/{}",
+                s.title,
+                fmt_points(s.score),
+                fmt_points(s.max_score)
+            ));
+        }
+        self.line(&format!(
+            "  {}: {}/{} {}",
+            self.text.score,
+            fmt_points(r.score),
+            fmt_points(r.max_score),
+            self.text.points
+        ));
+        if r.error_points > 0.0 {
+            self.line(&format!(
+                "  ({} {} not counted: checker errors)",
+                fmt_points(r.error_points),
+                self.text.points
+            ));
+        }
+        if let Some(p) = report_path {
+            self.line(&format!("  {} {}", self.text.report_written, p.display()));
+        }
+    }
+}
+
+pub fn fmt_points(p: f64) -> String {
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.1}")
+    }
+}

@@ -1,0 +1,210 @@
+//! Markdown prose rendered for the terminal: headings, emphasis, inline code, lists,
+//! block quotes and code blocks, wrapped to the terminal width.
+
+use console::{Style, measure_text_width};
+use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+/// Renders Markdown for a terminal of `width` columns.
+pub fn render(markdown: &str, width: usize) -> String {
+    let width = width.clamp(40, 100);
+    let mut out = String::new();
+    let mut line = String::new();
+    let mut styles: Vec<Mark> = Vec::new();
+    let mut lists: Vec<Option<u64>> = Vec::new();
+    let mut quote = 0usize;
+    let mut in_code = false;
+    let mut link: Option<String> = None;
+    let flush = |out: &mut String, line: &mut String, quote: usize| {
+        if !line.trim().is_empty() {
+            let prefix = "│ ".repeat(quote);
+            out.push_str(&prefix);
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        line.clear();
+    };
+    let style = |styles: &[Mark]| styles.iter().fold(Style::new(), |acc, m| m.apply(acc));
+    for event in Parser::new_ext(
+        markdown,
+        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
+    ) {
+        match event {
+            Event::Start(Tag::Heading { level, .. }) => {
+                flush(&mut out, &mut line, quote);
+                styles.push(if level <= HeadingLevel::H2 {
+                    Mark::Title
+                } else {
+                    Mark::Bold
+                });
+            }
+            Event::End(TagEnd::Heading(_)) => {
+                styles.pop();
+                flush(&mut out, &mut line, quote);
+                out.push('\n');
+            }
+            Event::Start(Tag::Paragraph) => {}
+            Event::End(TagEnd::Paragraph) => {
+                flush(&mut out, &mut line, quote);
+                out.push('\n');
+            }
+            Event::Start(Tag::Emphasis) => styles.push(Mark::Italic),
+            Event::Start(Tag::Strong) => styles.push(Mark::Bold),
+            Event::Start(Tag::Strikethrough) => styles.push(Mark::Dim),
+            Event::End(TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough) => {
+                styles.pop();
+            }
+            Event::Start(Tag::BlockQuote(_)) => quote += 1,
+            Event::End(TagEnd::BlockQuote(_)) => {
+                flush(&mut out, &mut line, quote);
+                quote = quote.saturating_sub(1);
+            }
+            Event::Start(Tag::List(start)) => {
+                flush(&mut out, &mut line, quote);
+                lists.push(start);
+            }
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+                if lists.is_empty() {
+                    out.push('\n');
+                }
+            }
+            Event::Start(Tag::Item) => {
+                flush(&mut out, &mut line, quote);
+                let depth = lists.len().saturating_sub(1);
+                let bullet = match lists.last_mut() {
+                    Some(Some(n)) => {
+                        let b = format!("{n}.");
+                        *n += 1;
+                        b
+                    }
+                    _ => "•".to_string(),
+                };
+                line.push_str(&format!("{}{bullet} ", "  ".repeat(depth)));
+            }
+            Event::End(TagEnd::Item) => flush(&mut out, &mut line, quote),
+            Event::Start(Tag::CodeBlock(_)) => {
+                flush(&mut out, &mut line, quote);
+                in_code = true;
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code = false;
+                out.push('\n');
+            }
+            Event::Start(Tag::Link { dest_url, .. }) => {
+                link = Some(dest_url.to_string());
+                styles.push(Mark::Underline);
+            }
+            Event::End(TagEnd::Link) => {
+                styles.pop();
+                if let Some(url) = link.take() {
+                    if !url.starts_with('#') {
+                        line.push_str(&format!(" ({url})"));
+                    }
+                }
+            }
+            Event::Text(text) if in_code => {
+                for l in text.lines() {
+                    out.push_str(&format!("    {}\n", Style::new().cyan().apply_to(l)));
+                }
+            }
+            Event::Text(text) => {
+                push_wrapped(&mut out, &mut line, &text, &style(&styles), width, quote)
+            }
+            Event::Code(code) => {
+                let styled = Style::new()
+                    .cyan()
+                    .apply_to(format!("`{code}`"))
+                    .to_string();
+                if measure_text_width(&line) + code.len() + 2 > width {
+                    flush(&mut out, &mut line, quote);
+                }
+                line.push_str(&styled);
+            }
+            Event::SoftBreak => line.push(' '),
+            Event::HardBreak => flush(&mut out, &mut line, quote),
+            Event::Rule => {
+                flush(&mut out, &mut line, quote);
+                out.push_str(&"─".repeat(width.min(60)));
+                out.push_str("\n\n");
+            }
+            Event::Html(html) | Event::InlineHtml(html) => {
+                // Keep the text of simple inline HTML (<ins>, <b>...), drop the tags.
+                let text = regex::Regex::new(r"<[^>]+>")
+                    .expect("valid")
+                    .replace_all(&html, "");
+                if !text.trim().is_empty() {
+                    push_wrapped(&mut out, &mut line, &text, &style(&styles), width, quote);
+                }
+            }
+            _ => {}
+        }
+    }
+    flush(&mut out, &mut line, quote);
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out
+}
+
+/// Inline styles stacked while walking the Markdown.
+#[derive(Clone, Copy)]
+enum Mark {
+    Title,
+    Bold,
+    Italic,
+    Underline,
+    Dim,
+}
+
+impl Mark {
+    fn apply(self, style: Style) -> Style {
+        match self {
+            Mark::Title => style.bold().underlined(),
+            Mark::Bold => style.bold(),
+            Mark::Italic => style.italic(),
+            Mark::Underline => style.underlined(),
+            Mark::Dim => style.dim(),
+        }
+    }
+}
+
+fn push_wrapped(
+    out: &mut String,
+    line: &mut String,
+    text: &str,
+    style: &Style,
+    width: usize,
+    quote: usize,
+) {
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        if measure_text_width(line) + measure_text_width(word) > width.saturating_sub(2 * quote)
+            && !line.trim().is_empty()
+        {
+            let prefix = "│ ".repeat(quote);
+            out.push_str(&prefix);
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line.clear();
+        }
+        line.push_str(&style.apply_to(word).to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_plain_text_readably() {
+        console::set_colors_enabled(false);
+        let md = "# Title\n\nSome *text* with `code`.\n\n- one\n- two\n\n```\nroute -n\n```\n";
+        let out = render(md, 80);
+        assert!(out.contains("Title"));
+        assert!(out.contains("Some text with `code`."));
+        assert!(out.contains("• one"));
+        assert!(out.contains("    route -n"));
+    }
+}
