@@ -55,7 +55,8 @@ pub fn report_digest(report: &Report) -> String {
     sha256_hex(canonical_json(&value))
 }
 
-fn event_hash(prev: &str, seq: u64, at: &DateTime<Utc>, kind: &str, data: &Value) -> Option<String> {
+/// The hash of one event given its predecessor's hash.
+pub fn event_hash(prev: &str, seq: u64, at: &DateTime<Utc>, kind: &str, data: &Value) -> Option<String> {
     let body = json!({ "seq": seq, "at": serde_json::to_value(at).ok()?, "kind": kind, "data": data });
     Some(sha256_hex(format!("{prev}{}", canonical_json(&body))))
 }
