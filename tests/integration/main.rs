@@ -1,3 +1,17 @@
+//! tplab's integration tests: one binary, a fluent harness (`harness.rs`), one module
+//! per feature. Root-only tests are reported as ignored, with the reason, when not root.
+
+mod engine;
+mod harness;
+mod interactive;
+mod lint;
+
+use tplab_testkit::Suite;
+
 fn main() {
-    tplab_testkit::Suite::new().run()
+    let suite = Suite::new();
+    let suite = lint::register(suite);
+    let suite = engine::register(suite);
+    let suite = interactive::register(suite);
+    suite.run();
 }

@@ -128,7 +128,9 @@ pub async fn run_check(
             "stderr" => out.stderr.trim().to_string(),
             "status" => out.status.map(|s| s.to_string()).unwrap_or_default(),
             other => {
-                return Outcome::error(format!("a command check has no field `{other}` to capture"));
+                return Outcome::error(format!(
+                    "a command check has no field `{other}` to capture"
+                ));
             }
         };
         captures.insert(var.clone(), value);

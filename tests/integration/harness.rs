@@ -1,0 +1,240 @@
+//! A small fluent harness: build a `tplab` invocation, run it, assert on what a user
+//! sees (exit code, stdout, stderr, files).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use tplab_testkit::{Failed, fail};
+
+/// Repository root (the workspace), so tests can name `labs/...` and `tests/fixtures/...`.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("tests/fixtures").join(rel)
+}
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tplab"))
+}
+
+/// A temporary directory removed on drop.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("tplab-it-")
+        .tempdir()
+        .expect("tempdir")
+}
+
+#[must_use]
+pub struct Tplab {
+    cmd: Command,
+    shown: Vec<String>,
+}
+
+/// Starts building `tplab ARGS...`, run from the repository root without colours.
+pub fn tplab<I, S>(args: I) -> Tplab
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut cmd = Command::new(bin());
+    let mut shown = Vec::new();
+    for a in args {
+        shown.push(a.as_ref().to_string_lossy().into_owned());
+        cmd.arg(a);
+    }
+    cmd.current_dir(root())
+        .env("NO_COLOR", "1")
+        .env_remove("TPLAB_ENV")
+        .stdin(Stdio::null());
+    Tplab { cmd, shown }
+}
+
+impl Tplab {
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn run(mut self) -> Output {
+        let out = self.cmd.output().expect("run tplab");
+        Output {
+            command: format!("tplab {}", self.shown.join(" ")),
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+pub struct Output {
+    pub command: String,
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    fn context(&self) -> String {
+        format!(
+            "`{}` exited {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+
+    pub fn code(&self, expected: i32) -> Result<&Self, Failed> {
+        if self.code == expected {
+            Ok(self)
+        } else {
+            Err(fail(format!(
+                "expected exit code {expected}; {}",
+                self.context()
+            )))
+        }
+    }
+
+    pub fn success(&self) -> Result<&Self, Failed> {
+        self.code(0)
+    }
+
+    pub fn stdout_has(&self, needle: &str) -> Result<&Self, Failed> {
+        if self.stdout.contains(needle) {
+            Ok(self)
+        } else {
+            Err(fail(format!("stdout lacks {needle:?}; {}", self.context())))
+        }
+    }
+
+    pub fn stderr_has(&self, needle: &str) -> Result<&Self, Failed> {
+        if self.stderr.contains(needle) {
+            Ok(self)
+        } else {
+            Err(fail(format!("stderr lacks {needle:?}; {}", self.context())))
+        }
+    }
+
+    pub fn json(&self) -> Result<serde_json::Value, Failed> {
+        serde_json::from_str(&self.stdout)
+            .map_err(|e| fail(format!("stdout is not JSON ({e}); {}", self.context())))
+    }
+}
+
+/// A terminal program driven through tmux on a private server socket.
+pub struct Tmux {
+    socket: String,
+    session: String,
+}
+
+impl Tmux {
+    /// Starts `command` in a detached 120x50 tmux session.
+    pub fn start(command: &str) -> Result<Tmux, Failed> {
+        let id = format!(
+            "{:x}",
+            std::process::id() ^ (Instant::now().elapsed().subsec_nanos())
+        );
+        let t = Tmux {
+            socket: format!("tplab-test-{id}"),
+            session: "t".into(),
+        };
+        let ok = Command::new("tmux")
+            .args([
+                "-L",
+                &t.socket,
+                "new-session",
+                "-d",
+                "-s",
+                &t.session,
+                "-x",
+                "120",
+                "-y",
+                "50",
+                command,
+            ])
+            .status()
+            .map_err(|e| {
+                fail(format!(
+                    "tmux: {e} (install it with `apt-get install tmux`)"
+                ))
+            })?
+            .success();
+        if !ok {
+            return Err(fail("tmux new-session failed"));
+        }
+        Ok(t)
+    }
+
+    pub fn send(&self, keys: &[&str]) -> Result<(), Failed> {
+        let mut args = vec!["-L", &self.socket, "send-keys", "-t", &self.session];
+        args.extend_from_slice(keys);
+        Command::new("tmux")
+            .args(&args)
+            .status()
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Types text literally, then Enter.
+    pub fn type_line(&self, text: &str) -> Result<(), Failed> {
+        self.send(&["-l", text])?;
+        self.send(&["Enter"])
+    }
+
+    pub fn screen(&self) -> String {
+        Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "capture-pane",
+                "-p",
+                "-J",
+                "-t",
+                &self.session,
+                "-S",
+                "-2000",
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Waits until the screen shows `needle` `count` times (bounded).
+    pub fn wait_for_n(
+        &self,
+        needle: &str,
+        count: usize,
+        limit: Duration,
+    ) -> Result<String, Failed> {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.matches(needle).count() >= count {
+                return Ok(screen);
+            }
+            if start.elapsed() > limit {
+                return Err(fail(format!(
+                    "timed out waiting for {needle:?} x{count}; screen:\n{screen}"
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn wait_for(&self, needle: &str, limit: Duration) -> Result<String, Failed> {
+        self.wait_for_n(needle, 1, limit)
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // Our private server only: never touches other tmux sessions.
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
