@@ -37,9 +37,17 @@ pub fn from_messages(msgs: &[LinkMessage]) -> Vec<Link> {
             .find(|(x, _)| *x == i)
             .map(|(_, n)| n.clone())
     };
+    let admin_up: Vec<(u32, bool)> = links.iter().map(|l| (l.ifindex, l.admin_up)).collect();
     for l in &mut links {
         if l.peer_netns_id.is_none() {
             l.peer = l.peer_ifindex.and_then(name);
+            // `ip link` marks a link whose same-netns peer/lower link is down `M-DOWN`.
+            let peer_up = l
+                .peer_ifindex
+                .and_then(|p| admin_up.iter().find(|(i, _)| *i == p));
+            if peer_up.is_some_and(|(_, up)| !up) {
+                l.flags.push("M-DOWN".into());
+            }
         }
     }
     // The master's name needs the whole table too.
@@ -74,10 +82,7 @@ fn from_message(msg: &LinkMessage) -> Link {
             LinkAttribute::Address(a) if !a.is_empty() => link.mac = Some(names::mac(a)),
             LinkAttribute::OperState(s) => link.oper_state = names::oper_state(u8::from(*s)),
             LinkAttribute::Mtu(m) => link.mtu = *m,
-            // IFLA_LINK == own index means "no lower link" on some drivers.
-            LinkAttribute::Link(i) if *i != 0 && *i != msg.header.index => {
-                link.peer_ifindex = Some(*i);
-            }
+            LinkAttribute::Link(i) if *i != 0 => link.peer_ifindex = Some(*i),
             LinkAttribute::LinkNetNsId(id) => link.peer_netns_id = Some(*id),
             LinkAttribute::LinkInfo(infos) => {
                 link.kind = infos.iter().find_map(|i| match i {
@@ -87,6 +92,11 @@ fn from_message(msg: &LinkMessage) -> Link {
             }
             _ => {}
         }
+    }
+    // IFLA_LINK == own index means "no lower link" (unless the peer is in another netns,
+    // where the same number is a different interface).
+    if link.peer_netns_id.is_none() && link.peer_ifindex == Some(link.ifindex) {
+        link.peer_ifindex = None;
     }
     link
 }

@@ -1,0 +1,25 @@
+//! Root tests: tplab's kernel facts must equal what iproute2, tc, bpftool and conntrack
+//! report for the same (randomised) state. Every namespace is `tpt-probe-*` and deleted
+//! on exit, taking its links, filters, iptables rules and conntrack table with it.
+
+mod netlink;
+mod support;
+
+use tplab_testkit::Suite;
+
+fn main() {
+    Suite::new()
+        .root_test(
+            "links_addresses_routes_neighbours_equal_iproute2",
+            netlink::links_addresses_routes_neighbours_equal_iproute2,
+        )
+        .root_test(
+            "missing_netns_is_not_found",
+            netlink::missing_netns_is_not_found,
+        )
+        .root_test(
+            "async_collect_in_current_netns",
+            netlink::async_collect_in_current_netns,
+        )
+        .run();
+}
