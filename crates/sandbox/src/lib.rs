@@ -1,1 +1,42 @@
-//! (in progress)
+//! The built-in sandbox: the seed lab's Cilium topology (a pod, its node with `lxc…`,
+//! `cilium_host` and MASQUERADE, and a "world" serving HTTP) in local network namespaces,
+//! built in-process over netlink.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), tplab_sandbox::SandboxError> {
+//! use tplab_sandbox::{Role, Sandbox, SandboxConfig, SandboxGuard};
+//! tplab_sandbox::install_signal_cleanup()?;            // Ctrl-C / SIGTERM tear down
+//! let sb = SandboxGuard::new(Sandbox::up(SandboxConfig::default()).await?);
+//! let out = sb.command(&Role::Pod, "ping -c1 203.0.113.10")?.output().await;
+//! # let _ = out; Ok(()) }
+//! ```
+//! Every `main()` linking this crate must call [`dispatch_if_daemon`] first.
+
+mod cleanup;
+mod config;
+mod daemon;
+mod error;
+mod facts;
+mod guard;
+mod ids;
+mod iptables;
+mod netlink;
+mod roles;
+mod sandbox;
+mod signals;
+mod state;
+mod tools;
+mod topology;
+
+pub use cleanup::{DownReport, down_all, down_matching, teardown};
+pub use config::{PodConfig, SandboxConfig};
+pub use daemon::{DAEMON_MARKER, dispatch_if_daemon};
+pub use error::{Result, SandboxError};
+pub use guard::SandboxGuard;
+pub use ids::{NETNS_PREFIX, netns_name, valid_id};
+pub use iptables::rules as iptables_rules;
+pub use roles::{BASE_PATH, Role};
+pub use sandbox::{Sandbox, SandboxSummary};
+pub use signals::{install_signal_cleanup, live_ids, teardown_registered};
+pub use state::{BPF_PIN_DIR, Phase, PodState, STATE_DIR, SandboxState};
+pub use tools::{check_privileges, debian_package, has_tool, install_command, missing_tools};

@@ -1,0 +1,173 @@
+//! The sandbox's addresses, names and sizes; defaults are the seed lab's values.
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, SandboxError};
+
+/// One pod: its own netns, an `eth0` with a /32 address, and an `lxc…` peer on the node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodConfig {
+    /// Pod name: role `pod:<name>`, netns `tplab-<id>-<name>`. The first pod is role `pod`.
+    pub name: String,
+    pub ip: Ipv4Addr,
+    /// Interface name inside the pod.
+    #[serde(default = "default_if")]
+    pub if_name: String,
+    /// Node-side veth name; `None` draws `lxc` + 12 random hex digits, as Cilium does.
+    #[serde(default)]
+    pub lxc_name: Option<String>,
+}
+
+/// The whole topology. `Default` reproduces the seed (`TP-ebpf-network-deep-dive.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    pub pods: Vec<PodConfig>,
+    /// Gateway of every pod, held by `cilium_host` as a /32.
+    pub gateway_ip: Ipv4Addr,
+    /// Pod CIDR masqueraded when leaving the node's uplink.
+    pub pod_cidr: Ipv4Addr,
+    pub pod_cidr_prefix: u8,
+    /// Node uplink (`eth0` in the node netns) and its default gateway (the world side).
+    pub node_if: String,
+    pub node_ip: Ipv4Addr,
+    pub node_prefix: u8,
+    pub node_gateway: Ipv4Addr,
+    /// The "internet" address served by the world netns (documentation range only).
+    pub world_ip: Ipv4Addr,
+    pub http_port: u16,
+    pub mtu: u32,
+    /// Adds KUBE-* chains beside the MASQUERADE rule, like a kube-proxy node.
+    pub kube_rules: bool,
+}
+
+fn default_if() -> String {
+    "eth0".into()
+}
+
+impl Default for PodConfig {
+    fn default() -> Self {
+        PodConfig {
+            name: "pod".into(),
+            ip: Ipv4Addr::new(10, 244, 0, 213),
+            if_name: default_if(),
+            lxc_name: None,
+        }
+    }
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            pods: vec![PodConfig::default()],
+            gateway_ip: Ipv4Addr::new(10, 244, 0, 201),
+            pod_cidr: Ipv4Addr::new(10, 244, 0, 0),
+            pod_cidr_prefix: 16,
+            node_if: "eth0".into(),
+            node_ip: Ipv4Addr::new(198, 51, 100, 2),
+            node_prefix: 24,
+            node_gateway: Ipv4Addr::new(198, 51, 100, 1),
+            world_ip: Ipv4Addr::new(203, 0, 113, 10),
+            http_port: 80,
+            mtu: 1500,
+            kube_rules: true,
+        }
+    }
+}
+
+/// Names the kernel accepts for an interface (IFNAMSIZ - 1, no '/', ':' or whitespace).
+pub(crate) fn valid_ifname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace())
+}
+
+/// Pod names become netns suffixes and role names: keep them short and plain.
+pub(crate) fn valid_pod_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 16
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !matches!(name, "node" | "world" | "agent" | "local")
+}
+
+impl PodConfig {
+    pub(crate) fn validate(&self) -> Result<()> {
+        if !valid_pod_name(&self.name) {
+            return Err(SandboxError::Config(format!(
+                "pod name `{}`: use 1-16 characters among [a-z0-9-], not a role name",
+                self.name
+            )));
+        }
+        if !valid_ifname(&self.if_name) {
+            return Err(SandboxError::Config(format!(
+                "pod `{}`: bad interface name `{}`",
+                self.name, self.if_name
+            )));
+        }
+        if let Some(lxc) = &self.lxc_name
+            && !valid_ifname(lxc)
+        {
+            return Err(SandboxError::Config(format!(
+                "pod `{}`: bad lxc name `{lxc}`",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl SandboxConfig {
+    /// Checks what the kernel would reject later, with a message naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.pods.is_empty() {
+            return Err(SandboxError::Config("at least one pod is needed".into()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut ips = std::collections::BTreeSet::new();
+        for pod in &self.pods {
+            pod.validate()?;
+            if !names.insert(&pod.name) {
+                return Err(SandboxError::Config(format!(
+                    "duplicate pod `{}`",
+                    pod.name
+                )));
+            }
+            if !ips.insert(pod.ip) || pod.ip == self.gateway_ip {
+                return Err(SandboxError::Config(format!(
+                    "pod `{}`: address {} is already used",
+                    pod.name, pod.ip
+                )));
+            }
+        }
+        if self.pod_cidr_prefix > 32 || self.node_prefix > 32 {
+            return Err(SandboxError::Config("prefix lengths must be <= 32".into()));
+        }
+        if !valid_ifname(&self.node_if) {
+            return Err(SandboxError::Config(format!(
+                "bad node interface `{}`",
+                self.node_if
+            )));
+        }
+        if !(68..=65535).contains(&self.mtu) {
+            return Err(SandboxError::Config(format!(
+                "mtu {} out of range",
+                self.mtu
+            )));
+        }
+        Ok(())
+    }
+
+    /// `10.244.0.0/16` as text, for iptables rules and facts.
+    pub fn pod_cidr_text(&self) -> String {
+        format!("{}/{}", self.pod_cidr, self.pod_cidr_prefix)
+    }
+}

@@ -1,0 +1,233 @@
+//! The world's HTTP server: a small detached process that re-executes the current binary.
+//! Every `main()` linking this crate calls [`dispatch_if_daemon`] first; with our private
+//! marker as argv[1] it serves HTTP and never returns.
+//!
+//! The parent binds the listening socket inside the world netns and hands it over as fd 3,
+//! so the server is reachable as soon as `up` returns (no readiness race). The daemon also
+//! exits by itself when its world netns disappears (e.g. `down --all` after a SIGKILL).
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::error::{Result, SandboxError};
+
+/// argv[1] of the daemon process; also how teardown recognises it in /proc/PID/cmdline.
+pub const DAEMON_MARKER: &str = "__tplab-sandbox-daemon";
+/// The fd number the listener is passed on.
+const LISTENER_FD: i32 = 3;
+
+/// Call first thing in `main()`: turns this process into the sandbox daemon when asked to.
+pub fn dispatch_if_daemon() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) != Some(DAEMON_MARKER) {
+        return;
+    }
+    let code = match run(&args[2..]) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{DAEMON_MARKER}: {e}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// Parsed daemon arguments: `http --id ID (--fd N | --bind ADDR) [--watch PATH]`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Args {
+    id: String,
+    fd: Option<i32>,
+    bind: Option<String>,
+    watch: Option<PathBuf>,
+}
+
+fn parse(args: &[String]) -> std::result::Result<Args, String> {
+    let mut it = args.iter();
+    if it.next().map(String::as_str) != Some("http") {
+        return Err("expected `http`".into());
+    }
+    let mut out = Args::default();
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--id" => out.id.clone_from(value),
+            "--fd" => out.fd = Some(value.parse().map_err(|_| format!("bad fd {value}"))?),
+            "--bind" => out.bind = Some(value.clone()),
+            "--watch" => out.watch = Some(PathBuf::from(value)),
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    Ok(out)
+}
+
+fn run(args: &[String]) -> std::result::Result<(), String> {
+    let args = parse(args)?;
+    let listener = match (args.fd, &args.bind) {
+        // SAFETY: the parent passed this fd open for us, and nothing else owns it.
+        (Some(fd), _) => unsafe { TcpListener::from_raw_fd(fd) },
+        (None, Some(addr)) => TcpListener::bind(addr).map_err(|e| format!("bind {addr}: {e}"))?,
+        (None, None) => return Err("need --fd or --bind".into()),
+    };
+    if let Some(watch) = args.watch {
+        std::thread::spawn(move || {
+            while watch.exists() {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            std::process::exit(0);
+        });
+    }
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        std::thread::spawn(move || {
+            let _ = serve(conn);
+        });
+    }
+    Ok(())
+}
+
+/// Answers one request with 200 and a body telling the client the address it came from,
+/// which shows the node's MASQUERADE at work.
+fn serve(mut conn: TcpStream) -> std::io::Result<()> {
+    conn.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
+        let n = conn.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let head = buf.starts_with(b"HEAD ");
+    let peer = conn
+        .peer_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.ip().to_string());
+    let local = conn
+        .local_addr()
+        .map_or_else(|_| "?".to_string(), |a| a.ip().to_string());
+    let body = format!("hello from the tplab world ({local})\nyou came from {peer}\n");
+    let mut resp = format!(
+        "HTTP/1.1 200 OK\r\nServer: tplab-world\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    if !head {
+        resp.push_str(&body);
+    }
+    conn.write_all(resp.as_bytes())
+}
+
+/// Starts the daemon on `listener` (already bound in the world netns); returns its pid.
+pub(crate) fn spawn_http(id: &str, listener: &TcpListener, watch: &std::path::Path) -> Result<u32> {
+    let exe = std::env::current_exe()
+        .map_err(|e| SandboxError::Daemon(format!("locating the current executable: {e}")))?;
+    let fd = listener.as_raw_fd();
+    let mut cmd = Command::new(exe);
+    cmd.arg(DAEMON_MARKER)
+        .args([
+            "http",
+            "--id",
+            id,
+            "--fd",
+            &LISTENER_FD.to_string(),
+            "--watch",
+        ])
+        .arg(watch)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe syscalls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            // Own session: a terminal's Ctrl-C must not reach it; teardown stops it.
+            libc::setsid();
+            if fd == LISTENER_FD {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            } else if libc::dup2(fd, LISTENER_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd
+        .spawn()
+        .map_err(|e| SandboxError::Daemon(format!("spawning the HTTP daemon: {e}")))?;
+    let pid = child.id();
+    // The child is reaped by `reap` at teardown (or by init once we exit).
+    std::mem::forget(child);
+    Ok(pid)
+}
+
+/// Command line of `pid` as arguments (empty when gone or unreadable).
+fn cmdline(pid: u32) -> Vec<String> {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            b.split(|c| *c == 0)
+                .filter(|s| !s.is_empty())
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The sandbox id a daemon process serves, if `pid` is one of ours.
+pub(crate) fn daemon_id(pid: u32) -> Option<String> {
+    let args = cmdline(pid);
+    if args.get(1).map(String::as_str) != Some(DAEMON_MARKER) {
+        return None;
+    }
+    let pos = args.iter().position(|a| a == "--id")?;
+    args.get(pos + 1).cloned()
+}
+
+/// Every running daemon: (pid, sandbox id).
+pub(crate) fn scan() -> Vec<(u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| daemon_id(pid).map(|id| (pid, id)))
+        .collect()
+}
+
+/// Stops daemon `pid` if (and only if) it still is sandbox `id`'s daemon.
+pub(crate) fn stop(pid: u32, id: &str) -> bool {
+    if daemon_id(pid).as_deref() != Some(id) {
+        return false;
+    }
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    let target = nix::unistd::Pid::from_raw(raw);
+    if nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL).is_err() {
+        return false;
+    }
+    // Reap it when it is our child; ECHILD otherwise (init reaps it).
+    let _ = nix::sys::wait::waitpid(target, None);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_args() {
+        let a: Vec<String> = ["http", "--id", "ab12", "--fd", "3", "--watch", "/x"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let p = parse(&a).unwrap();
+        assert_eq!(p.id, "ab12");
+        assert_eq!(p.fd, Some(3));
+        assert!(parse(&a[..2]).is_err());
+        assert!(parse(&["nope".to_string()]).is_err());
+    }
+}

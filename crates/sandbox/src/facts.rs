@@ -1,0 +1,65 @@
+//! Environment facts a lab's templates and checks use (`{{ gateway_ip }}`, `{{ lxc_name }}`).
+
+use std::collections::BTreeMap;
+
+use crate::state::SandboxState;
+use crate::topology::{CILIUM_HOST, WORLD_IF};
+
+/// Facts of a sandbox, from its state (no kernel access needed).
+pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
+    let cfg = &state.config;
+    let mut f = BTreeMap::new();
+    let mut put = |k: &str, v: String| {
+        f.insert(k.to_string(), v);
+    };
+    put("env", "sandbox".into());
+    put("sandbox", state.id.clone());
+    put("gateway_ip", cfg.gateway_ip.to_string());
+    put("pod_cidr", cfg.pod_cidr_text());
+    put("cilium_host_if", CILIUM_HOST.into());
+    put("cilium_host_mac", state.cilium_host_mac.clone());
+    put("node_ip", cfg.node_ip.to_string());
+    put("node_prefix", cfg.node_prefix.to_string());
+    put("node_if", cfg.node_if.clone());
+    put("node_mac", state.node_mac.clone());
+    put("node_gateway", cfg.node_gateway.to_string());
+    put("node_netns", state.node_netns.clone());
+    put("world_ip", cfg.world_ip.to_string());
+    put("world_if", WORLD_IF.into());
+    put("world_netns", state.world_netns.clone());
+    put("http_port", cfg.http_port.to_string());
+    let url = if cfg.http_port == 80 {
+        format!("http://{}/", cfg.world_ip)
+    } else {
+        format!("http://{}:{}/", cfg.world_ip, cfg.http_port)
+    };
+    put("world_url", url);
+    put(
+        "pods",
+        state
+            .pods
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    for (i, pod) in state.pods.iter().enumerate() {
+        if i == 0 {
+            put("pod_name", pod.name.clone());
+            put("pod_ip", pod.ip.to_string());
+            put("pod_if", pod.if_name.clone());
+            put("pod_mac", pod.mac.clone());
+            put("pod_netns", pod.netns.clone());
+            put("lxc_name", pod.lxc_name.clone());
+            put("lxc_mac", pod.lxc_mac.clone());
+        }
+        let p = format!("pod.{}.", pod.name);
+        put(&format!("{p}ip"), pod.ip.to_string());
+        put(&format!("{p}if"), pod.if_name.clone());
+        put(&format!("{p}mac"), pod.mac.clone());
+        put(&format!("{p}netns"), pod.netns.clone());
+        put(&format!("{p}lxc_name"), pod.lxc_name.clone());
+        put(&format!("{p}lxc_mac"), pod.lxc_mac.clone());
+    }
+    f
+}

@@ -1,0 +1,393 @@
+//! The `Sandbox` handle: bring up, attach, run commands in roles, tear down.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus};
+
+use serde::Serialize;
+
+use crate::cleanup::{self, DownReport};
+use crate::config::{PodConfig, SandboxConfig};
+use crate::error::{Result, SandboxError};
+use crate::ids::{self, mac_text, netns_name, random_mac};
+use crate::roles::{self, Role};
+use crate::state::{self, Phase, PodState, SandboxState};
+use crate::topology::{self, NodeMacs};
+use crate::{daemon, iptables, signals, tools};
+
+/// A sandbox that exists on this machine (built by this process or attached by id).
+/// Dropping it does nothing; use [`Sandbox::down`] or a [`crate::SandboxGuard`].
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    state: SandboxState,
+}
+
+/// One line of `tplab sandbox status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SandboxSummary {
+    pub id: String,
+    pub phase: Phase,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub pods: Vec<String>,
+    /// Every netns of the sandbox still exists.
+    pub netns_ok: bool,
+    /// The world HTTP daemon is running.
+    pub daemon_ok: bool,
+}
+
+impl SandboxSummary {
+    /// Up, complete and serving.
+    pub fn healthy(&self) -> bool {
+        self.phase == Phase::Up && self.netns_ok && self.daemon_ok
+    }
+}
+
+fn plan_pod(id: &str, pod: &PodConfig) -> PodState {
+    PodState {
+        name: pod.name.clone(),
+        netns: netns_name(id, &pod.name),
+        ip: pod.ip,
+        if_name: pod.if_name.clone(),
+        mac: mac_text(&random_mac()),
+        lxc_name: pod.lxc_name.clone().unwrap_or_else(ids::lxc_name),
+        lxc_mac: mac_text(&random_mac()),
+    }
+}
+
+fn plan(id: &str, config: &SandboxConfig, macs: &NodeMacs) -> SandboxState {
+    SandboxState {
+        format: state::STATE_FORMAT.into(),
+        id: id.to_string(),
+        phase: Phase::Building,
+        created_at: chrono::Utc::now(),
+        owner_pid: std::process::id(),
+        config: config.clone(),
+        node_netns: netns_name(id, "node"),
+        world_netns: netns_name(id, "world"),
+        pods: config.pods.iter().map(|p| plan_pod(id, p)).collect(),
+        cilium_host_mac: mac_text(&macs.cilium_host),
+        node_mac: mac_text(&macs.node),
+        daemon_pid: None,
+    }
+}
+
+/// Reserves an id (the requested one, or a fresh random one) by creating its state file.
+fn reserve(
+    requested: Option<&str>,
+    config: &SandboxConfig,
+    macs: &NodeMacs,
+) -> Result<SandboxState> {
+    if let Some(id) = requested {
+        if !ids::valid_id(id) {
+            return Err(SandboxError::BadId { id: id.to_string() });
+        }
+        if tplab_netns::list()
+            .iter()
+            .any(|n| ids::id_of_netns(n) == Some(id))
+        {
+            return Err(SandboxError::IdTaken { id: id.to_string() });
+        }
+        let st = plan(id, config, macs);
+        state::reserve(&st)?;
+        return Ok(st);
+    }
+    let mut last = None;
+    for _ in 0..16 {
+        let id = ids::new_id();
+        if tplab_netns::list()
+            .iter()
+            .any(|n| ids::id_of_netns(n) == Some(id.as_str()))
+        {
+            continue;
+        }
+        let st = plan(&id, config, macs);
+        match state::reserve(&st) {
+            Ok(()) => return Ok(st),
+            Err(e @ SandboxError::IdTaken { .. }) => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| SandboxError::Config("could not draw a free sandbox id".into())))
+}
+
+/// Creates the named netns concurrently (each creation pays a kernel netns setup).
+fn create_netns(names: &[String]) -> Result<()> {
+    std::thread::scope(|s| {
+        let handles: Vec<_> = names
+            .iter()
+            .map(|n| s.spawn(move || tplab_netns::create(n).map(|_| ())))
+            .collect();
+        let mut result = Ok(());
+        for h in handles {
+            let r = h
+                .join()
+                .unwrap_or(Err(tplab_netns::NetnsError::ThreadPanicked));
+            if let Err(e) = r
+                && result.is_ok()
+            {
+                result = Err(SandboxError::from(e));
+            }
+        }
+        result
+    })
+}
+
+fn make_bin_dirs(state: &SandboxState) -> Result<()> {
+    let mut roles: Vec<Role> = Role::ALL.to_vec();
+    roles.extend(
+        state
+            .pods
+            .iter()
+            .skip(1)
+            .map(|p| Role::NamedPod(p.name.clone())),
+    );
+    for role in roles {
+        let dir = bin_dir_of(&state.id, &role);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| SandboxError::io(format!("creating {}", dir.display()), e))?;
+    }
+    Ok(())
+}
+
+fn bin_dir_of(id: &str, role: &Role) -> PathBuf {
+    state::sandbox_dir(id).join("bin").join(role.dir_name())
+}
+
+/// The build proper; on error the caller tears the reserved id down.
+fn build(state: &mut SandboxState, macs: &NodeMacs) -> Result<()> {
+    create_netns(std::slice::from_ref(&state.node_netns))?;
+    // iptables-restore is the slowest piece (~25 ms, mostly its exit): start it first.
+    let restore = iptables::start(&state.config, &state.node_netns)?;
+    let result = (|| {
+        let mut others: Vec<String> = state.pods.iter().map(|p| p.netns.clone()).collect();
+        others.push(state.world_netns.clone());
+        create_netns(&others)?;
+        make_bin_dirs(state)?;
+        let listener = topology::build(state, macs)?;
+        let watch = tplab_netns::path_of(&state.world_netns);
+        let pid = daemon::spawn_http(&state.id, &listener, &watch)?;
+        state.daemon_pid = Some(pid);
+        state::save(state)
+    })();
+    match result {
+        Ok(()) => restore.finish()?,
+        Err(e) => {
+            restore.abort();
+            return Err(e);
+        }
+    }
+    state.phase = Phase::Up;
+    state::save(state)
+}
+
+impl Sandbox {
+    /// Builds a sandbox with a fresh random id. Async wrapper of [`Sandbox::up_blocking`]
+    /// (the work runs on dedicated threads, never `setns` on a tokio worker).
+    pub async fn up(config: SandboxConfig) -> Result<Sandbox> {
+        tokio::task::spawn_blocking(move || Sandbox::up_blocking(&config))
+            .await
+            .map_err(|_| SandboxError::Netns(tplab_netns::NetnsError::ThreadPanicked))?
+    }
+
+    /// Builds a sandbox with a fresh random id.
+    pub fn up_blocking(config: &SandboxConfig) -> Result<Sandbox> {
+        Sandbox::up_with_id(None, config)
+    }
+
+    /// Builds a sandbox with the given id (tests use it to know what to look for), or a
+    /// random one with `None`. Fails with `IdTaken` if the id exists.
+    pub fn up_with_id(id: Option<&str>, config: &SandboxConfig) -> Result<Sandbox> {
+        tools::check_privileges("sandbox up")?;
+        config.validate()?;
+        let _permit = signals::build_permit()?;
+        let macs = NodeMacs {
+            cilium_host: random_mac(),
+            cilium_net: random_mac(),
+            node: random_mac(),
+            world: random_mac(),
+        };
+        let mut st = reserve(id, config, &macs)?;
+        signals::register(&st.id);
+        match build(&mut st, &macs) {
+            Ok(()) => Ok(Sandbox { state: st }),
+            Err(e) => {
+                cleanup::teardown(&st.id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Finds a sandbox by id through its state file.
+    pub fn attach(id: &str) -> Result<Sandbox> {
+        if !ids::valid_id(id) {
+            return Err(SandboxError::BadId { id: id.to_string() });
+        }
+        Ok(Sandbox {
+            state: state::load(id)?,
+        })
+    }
+
+    /// Every sandbox with a readable state file, oldest first.
+    pub fn list() -> Vec<SandboxSummary> {
+        let mut out: Vec<SandboxSummary> = state::ids_on_disk()
+            .iter()
+            .filter_map(|id| state::load(id).ok())
+            .map(|st| summary(&st))
+            .collect();
+        out.sort_by_key(|s| s.created_at);
+        out
+    }
+
+    /// Health of this sandbox now.
+    pub fn status(&self) -> SandboxSummary {
+        summary(&self.state)
+    }
+
+    pub fn id(&self) -> &str {
+        &self.state.id
+    }
+
+    pub fn config(&self) -> &SandboxConfig {
+        &self.state.config
+    }
+
+    pub fn state(&self) -> &SandboxState {
+        &self.state
+    }
+
+    /// Netns file of a role (`None` for `local`, or an unknown pod).
+    pub fn netns_path(&self, role: &Role) -> Option<PathBuf> {
+        let name = match role {
+            Role::Pod => &self.state.pods.first()?.netns,
+            Role::NamedPod(n) => &self.state.pods.iter().find(|p| &p.name == n)?.netns,
+            Role::Node | Role::Agent => &self.state.node_netns,
+            Role::World => &self.state.world_netns,
+            Role::Local => return None,
+        };
+        Some(tplab_netns::path_of(name))
+    }
+
+    /// Directory prepended to the role's PATH (drop shims such as `cilium` there).
+    pub fn bin_dir(&self, role: &Role) -> PathBuf {
+        bin_dir_of(&self.state.id, role)
+    }
+
+    /// Facts for templates and checks (`pod_ip`, `gateway_ip`, `lxc_name`, `lxc_mac`, ...).
+    pub fn facts(&self) -> BTreeMap<String, String> {
+        crate::facts::facts(&self.state)
+    }
+
+    fn check_role(&self, role: &Role) -> Result<()> {
+        if let Role::NamedPod(n) = role
+            && !self.state.pods.iter().any(|p| &p.name == n)
+        {
+            return Err(SandboxError::NoSuchPod {
+                id: self.state.id.clone(),
+                pod: n.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `program args...` in the role, with the role's environment (no shell).
+    pub fn std_command_argv<S: AsRef<std::ffi::OsStr>>(
+        &self,
+        role: &Role,
+        program: impl AsRef<std::ffi::OsStr>,
+        args: &[S],
+    ) -> Result<Command> {
+        self.check_role(role)?;
+        let mut cmd = Command::new(program);
+        cmd.args(args);
+        roles::apply_env(&mut cmd, &self.state.id, role, &self.bin_dir(role));
+        if let Some(ns) = self.netns_path(role) {
+            roles::enter_netns(&mut cmd, &ns)?;
+        }
+        Ok(cmd)
+    }
+
+    /// `sh -c <script>` in the role (std flavour).
+    pub fn std_command(&self, role: &Role, script: &str) -> Result<Command> {
+        self.std_command_argv(role, "sh", &["-c", script])
+    }
+
+    /// `sh -c <script>` in the role, for tokio.
+    pub fn command(&self, role: &Role, script: &str) -> Result<tokio::process::Command> {
+        self.std_command(role, script)
+            .map(tokio::process::Command::from)
+    }
+
+    /// An interactive shell in the role (prompt `[tplab <role>] <cwd># `); blocks until
+    /// it exits. It gets the terminal's foreground, so Ctrl-C stays inside the shell.
+    pub fn shell(&self, role: &Role) -> Result<ExitStatus> {
+        let bash = tools::has_tool("bash");
+        let mut cmd = if bash {
+            self.std_command_argv(role, "bash", &["--norc", "--noprofile", "-i"])?
+        } else {
+            self.std_command_argv(role, "sh", &["-i"])?
+        };
+        let prompt = if bash {
+            format!("[tplab {role}] \\w# ")
+        } else {
+            format!("[tplab {role}] # ")
+        };
+        cmd.env("PS1", prompt);
+        roles::foreground_child(&mut cmd);
+        let status = cmd
+            .status()
+            .map_err(|e| SandboxError::io(format!("starting a shell in role {role}"), e));
+        roles::reclaim_terminal();
+        status
+    }
+
+    /// Adds a pod to the running sandbox (e.g. a second pod 10.244.0.214 on the node);
+    /// it becomes role `pod:<name>`.
+    pub fn add_pod(&mut self, pod: &PodConfig) -> Result<()> {
+        tools::check_privileges("sandbox up")?;
+        pod.validate()?;
+        let mut config = self.state.config.clone();
+        config.pods.push(pod.clone());
+        config.validate()?;
+        let planned = plan_pod(&self.state.id, pod);
+        create_netns(std::slice::from_ref(&planned.netns))?;
+        let mut next = self.state.clone();
+        next.config = config;
+        next.pods.push(planned.clone());
+        // Save first so a crash from here on leaves a teardown-able record.
+        let result = state::save(&next)
+            .and_then(|()| topology::add_pod(&next, &planned))
+            .and_then(|()| {
+                let dir = bin_dir_of(&next.id, &Role::NamedPod(planned.name.clone()));
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| SandboxError::io(format!("creating {}", dir.display()), e))
+            });
+        if let Err(e) = result {
+            // Deleting the pod netns also deletes its veth pair and the node route.
+            let _ = tplab_netns::delete(&planned.netns);
+            let _ = state::save(&self.state);
+            return Err(e);
+        }
+        self.state = next;
+        Ok(())
+    }
+
+    /// Tears the sandbox down (netns, daemon, state, pin dir).
+    pub fn down(self) -> DownReport {
+        cleanup::teardown(&self.state.id)
+    }
+}
+
+fn summary(st: &SandboxState) -> SandboxSummary {
+    let mut names = vec![st.node_netns.as_str(), st.world_netns.as_str()];
+    names.extend(st.pods.iter().map(|p| p.netns.as_str()));
+    SandboxSummary {
+        id: st.id.clone(),
+        phase: st.phase,
+        created_at: st.created_at,
+        pods: st.pods.iter().map(|p| p.name.clone()).collect(),
+        netns_ok: names.iter().all(|n| topology::netns_exists(n)),
+        daemon_ok: st
+            .daemon_pid
+            .is_some_and(|pid| daemon::daemon_id(pid).as_deref() == Some(st.id.as_str())),
+    }
+}
