@@ -1,4 +1,6 @@
-/* Observer event layout, mirrored by ebpf/src/observer/raw.rs. */
+/* Observer event layout, mirrored by ebpf/src/observer/event.rs (RawEvent).
+ * No netns id here: bpf_get_netns_cookie(skb) in tc follows skb->sk (init_net when the
+ * skb has no socket), so each observation point loads its own instance with its id. */
 #pragma once
 #include <linux/types.h>
 
@@ -7,7 +9,7 @@
 
 struct pkt_event {
 	__u64 ts_ns;        /* bpf_ktime_get_ns (CLOCK_MONOTONIC) */
-	__u64 netns_cookie; /* bpf_get_netns_cookie: same value as SO_NETNS_COOKIE */
+	__u32 point_id;     /* which observation point (set per loaded instance) */
 	__u32 ifindex;
 	__u32 skb_len;      /* bytes on the wire at tc, L2 header included */
 	__be32 saddr;
@@ -21,5 +23,5 @@ struct pkt_event {
 	__u8 tcp_flags;
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u8 pad[3];
+	__u8 pad[7];
 };

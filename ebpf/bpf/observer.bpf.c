@@ -2,11 +2,15 @@
 /* tplab's packet observer: TCX programs attached FIRST on chosen interfaces, one per
  * direction, pushing one event per IPv4 packet into a ring buffer. They return
  * TC_ACT_UNSPEC so the next program (e.g. the datapath) still runs: pure observation.
- * Events carry the netns cookie + ifindex, since ifindexes repeat across namespaces. */
+ * One instance is loaded per observation point (ifindexes repeat across namespaces);
+ * events carry that point's id. */
 #include "parse.h"
 #include "event.h"
 
 #define TC_ACT_UNSPEC (-1)
+
+/* Set by the loader: index of the observation point this instance serves. */
+volatile const __u32 tplab_point_id = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -37,7 +41,7 @@ static __always_inline int observe(struct __sk_buff *skb, __u8 dir)
 		return TC_ACT_UNSPEC;
 	}
 	e->ts_ns = bpf_ktime_get_ns();
-	e->netns_cookie = bpf_get_netns_cookie(skb);
+	e->point_id = tplab_point_id;
 	e->ifindex = skb->ifindex;
 	e->skb_len = skb->len;
 	e->saddr = f.saddr;
@@ -51,9 +55,7 @@ static __always_inline int observe(struct __sk_buff *skb, __u8 dir)
 	e->tcp_flags = f.tcp_flags;
 	e->icmp_type = f.icmp_type;
 	e->icmp_code = f.icmp_code;
-	e->pad[0] = 0;
-	e->pad[1] = 0;
-	e->pad[2] = 0;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	bpf_ringbuf_submit(e, 0);
 	return TC_ACT_UNSPEC;
 }

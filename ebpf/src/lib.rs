@@ -12,6 +12,7 @@
 //!
 //! The C sources and their committed objects live in `ebpf/bpf/`; `ebpf/build.sh` rebuilds them.
 
+pub mod attached;
 pub mod bpffs;
 pub mod check;
 pub mod cilium;
@@ -34,3 +35,4 @@ pub use observer::{Direction, ObservePoint, Observer, PacketEvent};
 pub use proto::Proto;
 pub use trace::{Trace, describe_hop};
 pub use verify::verify_object;
+pub use attached::{TcxProgram, tcx_programs};

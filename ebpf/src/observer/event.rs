@@ -31,6 +31,7 @@ pub struct PacketEvent {
     pub label: String,
     pub ifname: String,
     pub ifindex: u32,
+    /// The point's netns cookie (`SO_NETNS_COOKIE`), identifying the namespace.
     pub netns_cookie: u64,
     pub dir: Direction,
     pub proto: Proto,
@@ -57,7 +58,7 @@ pub struct PacketEvent {
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct RawEvent {
     pub ts_ns: u64,
-    pub netns_cookie: u64,
+    pub point_id: u32,
     pub ifindex: u32,
     pub skb_len: u32,
     pub saddr: [u8; 4],
@@ -71,7 +72,7 @@ pub(crate) struct RawEvent {
     pub tcp_flags: u8,
     pub icmp_type: u8,
     pub icmp_code: u8,
-    pub pad: [u8; 3],
+    pub pad: [u8; 7],
 }
 
 const _: () = assert!(std::mem::size_of::<RawEvent>() == 48);
@@ -87,14 +88,14 @@ impl RawEvent {
         Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<Self>()) })
     }
 
-    pub(crate) fn into_event(self, label: String, ifname: String) -> PacketEvent {
+    pub(crate) fn into_event(self, label: String, ifname: String, netns_cookie: u64) -> PacketEvent {
         let proto = Proto::from_number(self.proto);
         let icmp = proto == Proto::Icmp;
         PacketEvent {
             label,
             ifname,
             ifindex: self.ifindex,
-            netns_cookie: self.netns_cookie,
+            netns_cookie,
             dir: if self.dir == 0 {
                 Direction::Ingress
             } else {

@@ -29,10 +29,11 @@ const HOOKS: [(&str, TcAttachType, &str); 2] = [
     (PROG_OBS_EGRESS, TcAttachType::Egress, "egress"),
 ];
 
-/// A running observer. Events arrive in kernel submission order.
+/// A running observer. Events arrive in timestamp order per read batch.
 pub struct Observer {
-    bpf: Option<Ebpf>,
-    lost: Option<PerCpuArray<MapData, u64>>,
+    /// One loaded instance per point: dropping them detaches the TCX links.
+    instances: Vec<Ebpf>,
+    lost: Vec<PerCpuArray<MapData, u64>>,
     rx: mpsc::UnboundedReceiver<PacketEvent>,
     stop: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
@@ -40,47 +41,41 @@ pub struct Observer {
 }
 
 impl Observer {
-    /// Loads the observer and attaches it on both hooks of every point.
+    /// Loads one observer instance per point (its index baked in as `tplab_point_id`)
+    /// and attaches it first on both hooks of the point's interface.
     pub fn start(points: Vec<ObservePoint>) -> Result<Observer, EbpfError> {
-        let mut bpf = EbpfLoader::new()
-            .load(OBSERVER)
-            .map_err(|e| EbpfError::from_object("observer.bpf.o", &e))?;
-        let mut prog_ids = Vec::new();
-        for (name, _, _) in HOOKS {
-            let prog = classifier(&mut bpf, name)?;
-            prog.load().map_err(|e| EbpfError::from_load(name, e))?;
-            if let Ok(info) = prog.info() {
-                prog_ids.push(info.id());
-            }
-        }
+        let mut instances = Vec::new();
         let mut resolved = Vec::new();
-        for point in points {
-            // TCX attach resolves the ifindex in the caller's netns: do it on a thread there,
-            // moving the loaded object in and back out.
+        let mut rings = Vec::new();
+        let mut lost = Vec::new();
+        let mut prog_ids = Vec::new();
+        for (idx, point) in points.into_iter().enumerate() {
+            let id = u32::try_from(idx).unwrap_or(u32::MAX);
+            // TCX attach resolves the ifindex in the caller's netns: work on a thread there.
             let ns = point.netns.clone();
-            let (back, res) = tplab_netns::run_in(Some(&ns), move || {
-                let res = attach_point(&mut bpf, &point);
-                (bpf, res)
-            })?;
-            bpf = back;
-            resolved.push(res?);
+            let (mut bpf, res, ids) = tplab_netns::run_in(Some(&ns), move || load_and_attach(id, &point))??;
+            prog_ids.extend(ids);
+            resolved.push(res);
+            rings.push(
+                bpf.take_map(MAP_OBS_RING)
+                    .and_then(|m| RingBuf::try_from(m).ok())
+                    .ok_or_else(|| EbpfError::MissingMap {
+                        map: MAP_OBS_RING.into(),
+                        object: "observer.bpf.o".into(),
+                    })?,
+            );
+            lost.extend(
+                bpf.take_map(MAP_OBS_LOST)
+                    .and_then(|m| PerCpuArray::try_from(m).ok()),
+            );
+            instances.push(bpf);
         }
-        let ring = bpf
-            .take_map(MAP_OBS_RING)
-            .and_then(|m| RingBuf::try_from(m).ok())
-            .ok_or_else(|| EbpfError::MissingMap {
-                map: MAP_OBS_RING.into(),
-                object: "observer.bpf.o".into(),
-            })?;
-        let lost = bpf
-            .take_map(MAP_OBS_LOST)
-            .and_then(|m| PerCpuArray::try_from(m).ok());
         let (tx, rx) = mpsc::unbounded_channel();
         let stop = Arc::new(AtomicBool::new(false));
-        let reader = reader::spawn(ring, resolved, tx, Arc::clone(&stop))
+        let reader = reader::spawn(rings, resolved, tx, Arc::clone(&stop))
             .map_err(|e| EbpfError::io("spawning the observer reader thread", e))?;
         Ok(Observer {
-            bpf: Some(bpf),
+            instances,
             lost,
             rx,
             stop,
@@ -113,9 +108,10 @@ impl Observer {
     /// Events the kernel could not queue (ring buffer full). Zero means lossless.
     pub fn lost(&self) -> u64 {
         self.lost
-            .as_ref()
-            .and_then(|m| m.get(&0, 0).ok())
-            .map_or(0, |v| v.iter().sum())
+            .iter()
+            .filter_map(|m| m.get(&0, 0).ok())
+            .map(|v| v.iter().sum::<u64>())
+            .sum()
     }
 
     /// Kernel ids of the observer programs (for "nothing left behind" checks).
@@ -131,7 +127,7 @@ impl Observer {
 
     fn shutdown(&mut self) {
         // Detach first, then let the reader drain what was already submitted.
-        drop(self.bpf.take());
+        self.instances.clear();
         self.stop.store(true, Ordering::Release);
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
@@ -154,10 +150,22 @@ fn classifier<'a>(bpf: &'a mut Ebpf, name: &str) -> Result<&'a mut SchedClassifi
         })
 }
 
-fn attach_point(bpf: &mut Ebpf, point: &ObservePoint) -> Result<ResolvedPoint, EbpfError> {
+fn load_and_attach(
+    id: u32,
+    point: &ObservePoint,
+) -> Result<(Ebpf, ResolvedPoint, Vec<u32>), EbpfError> {
     let resolved = resolve_here(point)?;
+    let mut bpf = EbpfLoader::new()
+        .override_global("tplab_point_id", &id, true)
+        .load(OBSERVER)
+        .map_err(|e| EbpfError::from_object("observer.bpf.o", &e))?;
+    let mut ids = Vec::new();
     for (name, hook, dir) in HOOKS {
-        let prog = classifier(bpf, name)?;
+        let prog = classifier(&mut bpf, name)?;
+        prog.load().map_err(|e| EbpfError::from_load(name, e))?;
+        if let Ok(info) = prog.info() {
+            ids.push(info.id());
+        }
         let opts = TcAttachOptions::TcxOrder(LinkOrder::first());
         prog.attach_with_options(&point.ifname, hook, opts)
             .map_err(|e| {
@@ -184,7 +192,7 @@ fn attach_point(bpf: &mut Ebpf, point: &ObservePoint) -> Result<ResolvedPoint, E
                 }
             })?;
     }
-    Ok(resolved)
+    Ok((bpf, resolved, ids))
 }
 
 /// TCX exists from Linux 6.6.

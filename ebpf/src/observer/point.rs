@@ -16,20 +16,19 @@ pub struct ObservePoint {
     pub label: String,
 }
 
-/// A point resolved inside its netns: the (netns cookie, ifindex) pair events carry.
+/// A point checked inside its netns, with the netns cookie reported in its events.
 #[derive(Debug, Clone)]
 pub(crate) struct ResolvedPoint {
     pub label: String,
     pub ifname: String,
     pub netns_cookie: u64,
-    pub ifindex: u32,
 }
 
 const SO_NETNS_COOKIE: libc::c_int = 71;
 
 /// Resolves `ifname` and the netns cookie, from a thread already inside the netns.
 pub(crate) fn resolve_here(point: &ObservePoint) -> Result<ResolvedPoint, EbpfError> {
-    let ifindex = nix::net::if_::if_nametoindex(point.ifname.as_str()).map_err(|_| {
+    nix::net::if_::if_nametoindex(point.ifname.as_str()).map_err(|_| {
         EbpfError::NoInterface {
             ifname: point.ifname.clone(),
             netns: point.netns.display().to_string(),
@@ -39,7 +38,6 @@ pub(crate) fn resolve_here(point: &ObservePoint) -> Result<ResolvedPoint, EbpfEr
         label: point.label.clone(),
         ifname: point.ifname.clone(),
         netns_cookie: netns_cookie_here(&point.netns)?,
-        ifindex,
     })
 }
 

@@ -1,5 +1,6 @@
-//! The ring-buffer reader thread: polls the map fd, decodes records, labels them and
-//! forwards them on an unbounded channel (so a slow consumer never makes the kernel drop).
+//! The ring-buffer reader thread: polls every point's ring buffer, decodes records,
+//! orders each batch by timestamp, labels them and forwards them on an unbounded channel
+//! (so a slow consumer never makes the kernel drop).
 
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use super::event::{PacketEvent, RawEvent};
 use super::point::ResolvedPoint;
 
 pub(crate) fn spawn(
-    mut ring: RingBuf<MapData>,
+    mut rings: Vec<RingBuf<MapData>>,
     points: Vec<ResolvedPoint>,
     tx: UnboundedSender<PacketEvent>,
     stop: Arc<AtomicBool>,
@@ -20,34 +21,38 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name("tplab-observer".into())
         .spawn(move || {
-            let fd = ring.as_raw_fd();
+            let mut pfds: Vec<libc::pollfd> = rings
+                .iter()
+                .map(|r| libc::pollfd {
+                    fd: r.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect();
             loop {
                 // Read the flag before draining so events submitted before stop() are kept.
                 let stopping = stop.load(Ordering::Acquire);
-                while let Some(item) = ring.next() {
-                    let Some(raw) = RawEvent::decode(&item) else {
-                        continue;
+                let mut batch: Vec<RawEvent> = Vec::new();
+                for ring in &mut rings {
+                    while let Some(item) = ring.next() {
+                        batch.extend(RawEvent::decode(&item));
+                    }
+                }
+                batch.sort_by_key(|r| r.ts_ns);
+                for raw in batch {
+                    let ev = match points.get(raw.point_id as usize) {
+                        Some(p) => raw.into_event(p.label.clone(), p.ifname.clone(), p.netns_cookie),
+                        None => raw.into_event(format!("?{}", raw.point_id), String::new(), 0),
                     };
-                    let (label, ifname) = points
-                        .iter()
-                        .find(|p| p.ifindex == raw.ifindex && p.netns_cookie == raw.netns_cookie)
-                        .map_or_else(
-                            || (format!("?:{}", raw.ifindex), String::new()),
-                            |p| (p.label.clone(), p.ifname.clone()),
-                        );
                     // A closed receiver just means nobody listens any more.
-                    let _ = tx.send(raw.into_event(label, ifname));
+                    let _ = tx.send(ev);
                 }
                 if stopping {
                     return;
                 }
-                let mut pfd = libc::pollfd {
-                    fd,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd; a short timeout lets us notice stop().
-                unsafe { libc::poll(&raw mut pfd, 1, 50) };
+                let n = libc::nfds_t::try_from(pfds.len()).unwrap_or(0);
+                // SAFETY: valid pollfd array; a short timeout lets us notice stop().
+                unsafe { libc::poll(pfds.as_mut_ptr(), n, 50) };
             }
         })
 }

@@ -95,6 +95,12 @@ impl Topo {
             vec!["ip", "-n", p, "route", "add", GW_IP, "dev", "eth0", "scope", "link"],
             vec!["ip", "-n", p, "route", "add", "default", "via", GW_IP, "dev", "eth0"],
             vec!["ip", "-n", n, "link", "set", "lo", "up"],
+            // The gateway address lives on cilium_host (a veth pair, as in Cilium); proxy-ARP on the lxc
+            // answers for it.
+            vec!["ip", "-n", n, "link", "add", "cilium_host", "type", "veth", "peer", "name", "cilium_net"],
+            vec!["ip", "-n", n, "link", "set", "cilium_net", "up"],
+            vec!["ip", "-n", n, "addr", "add", "10.244.0.201/32", "dev", "cilium_host"],
+            vec!["ip", "-n", n, "link", "set", "cilium_host", "up"],
             vec!["ip", "-n", n, "link", "set", lxc, "up"],
             vec!["ip", "-n", n, "route", "add", "10.244.0.213/32", "dev", lxc],
             vec!["ip", "-n", n, "addr", "add", "198.51.100.2/24", "dev", "eth0"],
@@ -168,6 +174,59 @@ impl Topo {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         Err("the world HTTP server did not start".into())
+    }
+}
+
+/// A tcpdump writing to a pcap, stopped with SIGTERM so it flushes.
+pub struct Tcpdump {
+    child: Child,
+    pub pcap: PathBuf,
+    log: PathBuf,
+}
+
+impl Tcpdump {
+    pub fn start(ns: &str, ifname: &str, filter: &str) -> Result<Tcpdump, String> {
+        let base = std::env::temp_dir().join(format!("{ns}-{ifname}-{}", rand_hex(4)));
+        let pcap = base.with_extension("pcap");
+        let log = base.with_extension("log");
+        let logf = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, "tcpdump", "--immediate-mode", "-i", ifname, "-n", "-U", "-w"])
+            .arg(&pcap)
+            .arg(filter)
+            .stdout(Stdio::null())
+            .stderr(logf)
+            .spawn()
+            .map_err(|e| format!("spawning tcpdump: {e}"))?;
+        let dump = Tcpdump { child, pcap, log };
+        for _ in 0..100 {
+            if std::fs::read_to_string(&dump.log).is_ok_and(|l| l.contains("listening on")) {
+                return Ok(dump);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Err("tcpdump did not start listening".into())
+    }
+
+    /// Stops tcpdump and returns the lines of its capture.
+    pub fn finish(mut self) -> Result<String, String> {
+        let pid = i32::try_from(self.child.id()).map_err(|e| e.to_string())?;
+        std::thread::sleep(std::time::Duration::from_millis(300)); // let it write the tail
+        // SAFETY: signalling our own child by PID.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let _ = self.child.wait();
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let out = sh(&["tcpdump", "-n", "-r", &self.pcap.display().to_string()])?;
+        Ok(format!("{out}\n# tcpdump log:\n{log}"))
+    }
+}
+
+impl Drop for Tcpdump {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.pcap);
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
