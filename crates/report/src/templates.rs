@@ -62,6 +62,7 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
     env.add_filter("fence", |s: String, lang: Option<String>| fence(&s, lang.as_deref()));
     env.add_filter("md_cell", |s: String| md_cell(&s));
     env.add_filter("md_inline", |s: String| md_inline(&s));
+    env.add_filter("strip_ansi", |s: String| strip_ansi(&s));
     env
 }
 
@@ -136,6 +137,42 @@ fn fence(s: &str, lang: Option<&str>) -> String {
     format!("{ticks}{}\n{body}\n{ticks}", lang.unwrap_or(""))
 }
 
+/// Removes terminal escape sequences (colours, cursor moves) from captured output.
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            // CSI: ESC [ params final-byte(@..~)
+            Some('[') => {
+                chars.next();
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            // OSC: ESC ] ... BEL or ESC \
+            Some(']') => {
+                chars.next();
+                while let Some(c) = chars.next() {
+                    if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                        break;
+                    }
+                }
+            }
+            _ => {
+                chars.next();
+            }
+        }
+    }
+    out
+}
+
 /// Text safe inside a Markdown table cell.
 fn md_cell(s: &str) -> String {
     md_inline(s).replace('|', "\\|")
@@ -168,6 +205,11 @@ mod tests {
     fn fence_outgrows_backticks() {
         assert_eq!(fence("a ``` b", Some("sh")), "````sh\na ``` b\n````");
         assert_eq!(fence("x\n", None), "```\nx\n```");
+    }
+
+    #[test]
+    fn ansi_sequences_are_removed() {
+        assert_eq!(strip_ansi("a\u{1b}[1;31mred\u{1b}[0m b\u{1b}]0;title\u{7}c"), "ared bc");
     }
 
     #[test]

@@ -62,6 +62,7 @@ fn html_is_self_contained_escaped_and_printable() {
     assert!(!html.contains("http://") && !html.contains("https://"));
     assert!(html.contains("@media print"));
     assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(!html.contains('\u{1b}'), "terminal escapes are stripped");
 }
 
 #[test]
@@ -95,6 +96,7 @@ fn markdown_is_pasteable() {
     assert!(md.contains("````console\n$ route -n\n"));
     assert!(md.contains("```json\n{\n  \"route\""));
     assert!(md.contains("Captured: `GW_MAC` = `"));
+    assert!(!md.contains('\u{1b}'), "terminal escapes are stripped");
 }
 
 #[test]

@@ -1,0 +1,159 @@
+//! The HTML reports opened in a real headless Chromium: the DOM holds the title, a step
+//! and a verdict; a screenshot and a PDF print are produced and are not blank.
+//! Skipped (ignored, with the reason) when `/usr/bin/chromium` is not installed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use tplab_testkit::{Failed, Suite, check, fail};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const MISSING: &str = "needs Debian's chromium (`apt-get install chromium`) at /usr/bin/chromium";
+
+/// Runs chromium headless with a private profile, killing it after 90 s.
+fn chromium(profile: &Path, args: &[String]) -> Result<Output, Failed> {
+    let child = Command::new(CHROMIUM)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot start {CHROMIUM}: {e}")))?;
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    // Read output on a thread so a full pipe cannot block chromium.
+    let waiter = std::thread::spawn(move || child.wait_with_output());
+    while !waiter.is_finished() {
+        if Instant::now() > deadline {
+            // Only the chromium we started, by its pid.
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+            return Err(fail("chromium did not finish within 90 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    waiter
+        .join()
+        .map_err(|_| fail("chromium waiter panicked"))?
+        .map_err(|e| fail(format!("chromium: {e}")))
+}
+
+fn url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    if bytes.len() < 24 || &bytes[..8] != b"\x89PNG\r\n\x1a\n" || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
+    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
+    Some((w, h))
+}
+
+fn render_to(dir: &Path, name: &str, html: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, html).expect("write html");
+    path
+}
+
+fn student_report_in_browser() -> Result<(), Failed> {
+    let out = common::out_dir("browser");
+    let report = common::mixed();
+    let html = tplab_report::render_html(&report, None).map_err(fail)?;
+    let page = render_to(&out, "report.html", &html);
+    let profile = tempfile::tempdir().map_err(fail)?;
+
+    let dom = chromium(profile.path(), &["--dump-dom".into(), url(&page)])?;
+    check!(dom.status.success(), "chromium --dump-dom failed: {}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    check!(dom.contains("<title>eBPF Network Deep Dive — s0003 — tplab report</title>"), "title not in DOM");
+    check!(dom.contains("1. Vu du Pod"), "step heading not in DOM");
+    check!(dom.contains("<span class=\"badge fail\">fail</span>"), "fail verdict not in DOM");
+    check!(dom.contains("<span class=\"badge pass\">pass</span>"), "pass verdict not in DOM");
+    check!(!dom.contains("<script>alert"), "student input became markup");
+
+    let png = out.join("report.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = chromium(
+        profile.path(),
+        &[format!("--screenshot={}", png.display()), "--window-size=1200,2000".into(), url(&page)],
+    )?;
+    check!(shot.status.success(), "screenshot failed: {}", String::from_utf8_lossy(&shot.stderr));
+    let bytes = std::fs::read(&png).map_err(|e| fail(format!("no screenshot at {}: {e}", png.display())))?;
+    check!(png_size(&bytes) == Some((1200, 2000)), "unexpected PNG header/size: {:?}", png_size(&bytes));
+    // A blank 1200x2000 page compresses to a few KiB; the report is text, tables and badges.
+    check!(bytes.len() > 40_000, "screenshot looks blank ({} bytes)", bytes.len());
+
+    let pdf = out.join("report.pdf");
+    let _ = std::fs::remove_file(&pdf);
+    let print = chromium(
+        profile.path(),
+        &[format!("--print-to-pdf={}", pdf.display()), "--no-pdf-header-footer".into(), url(&page)],
+    )?;
+    check!(print.status.success(), "print failed: {}", String::from_utf8_lossy(&print.stderr));
+    let bytes = std::fs::read(&pdf).map_err(|e| fail(format!("no PDF at {}: {e}", pdf.display())))?;
+    check!(bytes.starts_with(b"%PDF"), "not a PDF");
+    // Page objects, not the `/Type /Pages` tree node.
+    let pages = bytes
+        .windows(12)
+        .filter(|w| w.starts_with(b"/Type /Page") && w[11] != b's')
+        .count();
+    check!(pages >= 2, "printed report has {pages} page object(s)");
+    Ok(())
+}
+
+fn class_summary_in_browser() -> Result<(), Failed> {
+    let out = common::out_dir("browser");
+    let dir = tempfile::tempdir().map_err(fail)?;
+    let lab_path = dir.path().join("lab.md");
+    std::fs::write(&lab_path, tplab_report::fixture::LAB_MD).map_err(fail)?;
+    let mut paths = Vec::new();
+    for f in tplab_report::fixture::class(100) {
+        let p = dir.path().join(&f.name);
+        std::fs::write(&p, &f.bytes).map_err(fail)?;
+        paths.push(p);
+    }
+    let lab = tplab_report::labfile::LabFile::load(&lab_path).map_err(fail)?;
+    let class = tplab_report::grade::grade_files(&paths, &lab, None);
+    let html = tplab_report::render_class_html(&class, None).map_err(fail)?;
+    let page = render_to(&out, "summary.html", &html);
+    let profile = tempfile::tempdir().map_err(fail)?;
+    let dom = chromium(profile.path(), &["--dump-dom".into(), url(&page)])?;
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    check!(dom.contains("eBPF Network Deep Dive — class summary"), "summary title not in DOM");
+    check!(dom.contains("Vu depuis le Cilium-agent"), "step row not in DOM");
+    check!(dom.contains("copied evidence"), "integrity flags not in DOM");
+    Ok(())
+}
+
+fn main() {
+    let present = Path::new(CHROMIUM).exists();
+    let mut suite = Suite::new();
+    let trials: [(&str, fn() -> Result<(), Failed>); 2] = [
+        ("html report renders in headless chromium", student_report_in_browser),
+        ("class summary renders in headless chromium", class_summary_in_browser),
+    ];
+    for (name, f) in trials {
+        let trial = libtest_mimic::Trial::test(name, f).with_ignored_flag(!present);
+        if !present && !std::env::args().any(|a| a == "--list") {
+            eprintln!("ignored `{name}`: {MISSING}");
+        }
+        suite = suite.trial(trial);
+    }
+    suite.run();
+}
