@@ -36,11 +36,18 @@ fn fingerprint(objdump: &str, obj: &Path) -> Result<String, Failed> {
         return Err(fail(String::from_utf8_lossy(&out.stderr)));
     }
     // The first lines name the file; drop them.
-    Ok(String::from_utf8_lossy(&out.stdout)
+    let mut text: String = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.contains(&*obj.to_string_lossy()))
         .collect::<Vec<_>>()
-        .join("\n"))
+        .join("\n");
+    // Map definitions (type, max_entries...) live in BTF types, not in `.maps` bytes.
+    if let Ok(btf) = Command::new("bpftool").args(["btf", "dump", "file"]).arg(obj).output() {
+        if btf.status.success() {
+            text.push_str(&String::from_utf8_lossy(&btf.stdout));
+        }
+    }
+    Ok(text)
 }
 
 fn objects_match_sources(objdump: &str) -> Result<(), Failed> {
