@@ -23,15 +23,23 @@ pub enum ChainError {
         expected: u64,
         found: u64,
     },
-    #[error("event #{index} ({kind}): prev does not match the previous hash (events removed, inserted or edited)")]
+    #[error(
+        "event #{index} ({kind}): prev does not match the previous hash (events removed, inserted or edited)"
+    )]
     BrokenLink { index: usize, kind: String },
-    #[error("event #{index} ({kind}): hash does not match its content (event edited after the fact)")]
+    #[error(
+        "event #{index} ({kind}): hash does not match its content (event edited after the fact)"
+    )]
     BadHash { index: usize, kind: String },
-    #[error("first event does not start from this report's anchor (lab sha256, student id or nonce changed)")]
+    #[error(
+        "first event does not start from this report's anchor (lab sha256, student id or nonce changed)"
+    )]
     Anchor,
     #[error("no `seal` event: the chain does not cover the report's verdicts")]
     Unsealed,
-    #[error("the seal does not match the report: steps, scores or identity edited after the session")]
+    #[error(
+        "the seal does not match the report: steps, scores or identity edited after the session"
+    )]
     SealMismatch,
     #[error("event #{index} ({kind}): timestamp is not serialisable")]
     Timestamp { index: usize, kind: String },
@@ -56,8 +64,15 @@ pub fn report_digest(report: &Report) -> String {
 }
 
 /// The hash of one event given its predecessor's hash.
-pub fn event_hash(prev: &str, seq: u64, at: &DateTime<Utc>, kind: &str, data: &Value) -> Option<String> {
-    let body = json!({ "seq": seq, "at": serde_json::to_value(at).ok()?, "kind": kind, "data": data });
+pub fn event_hash(
+    prev: &str,
+    seq: u64,
+    at: &DateTime<Utc>,
+    kind: &str,
+    data: &Value,
+) -> Option<String> {
+    let body =
+        json!({ "seq": seq, "at": serde_json::to_value(at).ok()?, "kind": kind, "data": data });
     Some(sha256_hex(format!("{prev}{}", canonical_json(&body))))
 }
 

@@ -22,7 +22,10 @@ struct Row {
 }
 
 /// Renders `summary.html.j2` for a graded class.
-pub fn render_class_html(class: &ClassGrade, templates_dir: Option<&Path>) -> Result<String, RenderError> {
+pub fn render_class_html(
+    class: &ClassGrade,
+    templates_dir: Option<&Path>,
+) -> Result<String, RenderError> {
     let rows: Vec<Row> = class
         .rows
         .iter()

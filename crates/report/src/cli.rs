@@ -67,7 +67,10 @@ pub struct GradeArgs {
 pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
     let loaded = load_report(&args.report)?;
     let report = &loaded.report;
-    let templates = args.templates.clone().or_else(|| lab_dir(Path::new(&report.lab.path)));
+    let templates = args
+        .templates
+        .clone()
+        .or_else(|| lab_dir(Path::new(&report.lab.path)));
     let text = match args.format {
         Format::Html => render_html(report, templates.as_deref())?,
         Format::Md => render_markdown(report, templates.as_deref())?,
@@ -79,7 +82,9 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
         }
     };
     match &args.output {
-        Some(path) => fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => std::io::stdout().write_all(text.as_bytes())?,
     }
     Ok(0)
@@ -104,7 +109,11 @@ pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
 }
 
 /// Writes every gradebook file into `out`.
-pub fn write_outputs(class: &ClassGrade, out: &Path, templates: Option<&Path>) -> anyhow::Result<()> {
+pub fn write_outputs(
+    class: &ClassGrade,
+    out: &Path,
+    templates: Option<&Path>,
+) -> anyhow::Result<()> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let files = [
         ("canvas.csv", canvas_csv(class)),
@@ -171,11 +180,21 @@ pub fn read_nonces(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
 
 fn lab_dir(lab: &Path) -> Option<PathBuf> {
     lab.parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .filter(|p| p.is_dir())
         .map(Path::to_path_buf)
 }
 
 fn list(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -24,7 +24,9 @@ pub fn blocks(evidence: &Value) -> Vec<Block> {
             let mut scalars = Vec::new();
             for (key, value) in map {
                 match value {
-                    Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                    Value::Array(items)
+                        if items.iter().all(Value::is_object) && !items.is_empty() =>
+                    {
                         out.push(table(key, items));
                     }
                     Value::Object(_) => out.push(kv(key, value)),
@@ -142,7 +144,9 @@ mod tests {
 
     #[test]
     fn path_becomes_a_table() {
-        let b = blocks(&json!({"path": [{"dev": "eth0", "dir": "egress"}, {"dev": "lxc1", "dir": "ingress", "netns": "node"}]}));
+        let b = blocks(
+            &json!({"path": [{"dev": "eth0", "dir": "egress"}, {"dev": "lxc1", "dir": "ingress", "netns": "node"}]}),
+        );
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].columns, ["dev", "dir", "netns"]);
         assert_eq!(b[0].rows[0], ["eth0", "egress", ""]);
@@ -154,6 +158,9 @@ mod tests {
         let b = blocks(&json!({"conntrack": {"orig": {"src": "10.0.0.1"}, "nat": "snat"}, "n": 3}));
         assert_eq!(b[0].rows, vec![vec!["n".to_owned(), "3".to_owned()]]);
         assert_eq!(b[1].title, "conntrack");
-        assert!(b[1].rows.contains(&vec!["orig.src".to_owned(), "10.0.0.1".to_owned()]));
+        assert!(
+            b[1].rows
+                .contains(&vec!["orig.src".to_owned(), "10.0.0.1".to_owned()])
+        );
     }
 }

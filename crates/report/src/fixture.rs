@@ -122,7 +122,11 @@ fn check(
         name: name.to_owned(),
         kind: kind.to_owned(),
         verdict,
-        points: if verdict == Verdict::Pass { points } else { 0.0 },
+        points: if verdict == Verdict::Pass {
+            points
+        } else {
+            0.0
+        },
         max_points: points,
         expected: expected.to_owned(),
         found,
@@ -241,7 +245,10 @@ pub fn student_report(index: usize) -> Report {
         answers: if q_ok {
             vec![live.gw_mac.clone()]
         } else {
-            vec!["ff:ff:ff:ff:ff:ff".into(), "<script>alert(1)</script>".into()]
+            vec![
+                "ff:ff:ff:ff:ff:ff".into(),
+                "<script>alert(1)</script>".into(),
+            ]
         },
         verdict: if q_ok { Verdict::Pass } else { Verdict::Fail },
         points: if q_ok { 2.0 } else { 0.0 },
@@ -411,7 +418,11 @@ pub fn reseal(report: &mut Report) {
         report.student.nonce.as_deref(),
     );
     let mut at = report.started_at;
-    chain.push_at(at, "session", json!({"mode": report.mode, "env": report.env.name}));
+    chain.push_at(
+        at,
+        "session",
+        json!({"mode": report.mode, "env": report.env.name}),
+    );
     for step in &report.steps {
         for c in &step.checks {
             at += Duration::seconds(30);

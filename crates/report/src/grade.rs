@@ -109,7 +109,11 @@ fn lab_possible(loaded: &[Loaded], lab: &LabFile) -> f64 {
         .iter()
         .filter(|l| l.report.lab.sha256 == lab.sha256)
         .collect();
-    let pool = if same.is_empty() { loaded.iter().collect() } else { same };
+    let pool = if same.is_empty() {
+        loaded.iter().collect()
+    } else {
+        same
+    };
     for l in pool {
         let p = points::round2(points::possible(&l.report));
         let e = counts.entry(format!("{p:.2}")).or_insert((0, p));

@@ -34,7 +34,11 @@ pub fn moodle_csv(class: &ClassGrade) -> String {
     let _ = w.write_record(["identifier", "grade", "feedback"]);
     for row in class.gradebook() {
         let grade = fmt_points(row.grade);
-        let _ = w.write_record([row.student.as_str(), grade.as_str(), &feedback(row, class.possible)]);
+        let _ = w.write_record([
+            row.student.as_str(),
+            grade.as_str(),
+            &feedback(row, class.possible),
+        ]);
     }
     finish(w)
 }

@@ -27,23 +27,54 @@ pub fn gradescope_json(report: &Report) -> Value {
                     "Expected: {}\nFound: {}{}",
                     c.expected,
                     c.found,
-                    if c.message.is_empty() { String::new() } else { format!("\n{}", c.message) }
+                    if c.message.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\n{}", c.message)
+                    }
                 ),
                 Verdict::Error => format!(
                     "ERROR (not charged): the checker could not run: {}. These {} point(s) are left out of your total and flagged for the instructor.",
                     c.message,
                     fmt_points(c.max_points)
                 ),
-                Verdict::Skipped => format!("Not evaluated: {}", if c.message.is_empty() { "step not reached" } else { &c.message }),
+                Verdict::Skipped => format!(
+                    "Not evaluated: {}",
+                    if c.message.is_empty() {
+                        "step not reached"
+                    } else {
+                        &c.message
+                    }
+                ),
             };
-            tests.push(test(&format!("{} — {}", step.title, c.name), next(), c.points, c.max_points, c.verdict, output));
+            tests.push(test(
+                &format!("{} — {}", step.title, c.name),
+                next(),
+                c.points,
+                c.max_points,
+                c.verdict,
+                output,
+            ));
         }
         for q in &step.questions {
             let output = match q.verdict {
-                Verdict::Error => "ERROR (not charged): the expected answer could not be computed.".to_owned(),
-                _ => format!("Answers: {}\nExpected: {}", q.answers.join(" | "), q.expected),
+                Verdict::Error => {
+                    "ERROR (not charged): the expected answer could not be computed.".to_owned()
+                }
+                _ => format!(
+                    "Answers: {}\nExpected: {}",
+                    q.answers.join(" | "),
+                    q.expected
+                ),
             };
-            tests.push(test(&format!("{} — {}", step.title, q.prompt), next(), q.points, q.max_points, q.verdict, output));
+            tests.push(test(
+                &format!("{} — {}", step.title, q.prompt),
+                next(),
+                q.points,
+                q.max_points,
+                q.verdict,
+                output,
+            ));
         }
     }
     let mut output = format!(
@@ -64,7 +95,8 @@ pub fn gradescope_json(report: &Report) -> Value {
         );
     }
     #[allow(clippy::cast_precision_loss)]
-    let execution_time = (report.finished_at - report.started_at).num_milliseconds() as f64 / 1000.0;
+    let execution_time =
+        (report.finished_at - report.started_at).num_milliseconds() as f64 / 1000.0;
     json!({
         "score": points::scaled(report),
         "max_score": points::possible(report),
@@ -77,7 +109,14 @@ pub fn gradescope_json(report: &Report) -> Value {
 }
 
 #[allow(clippy::needless_pass_by_value)]
-fn test(name: &str, number: String, score: f64, max_score: f64, verdict: Verdict, output: String) -> Value {
+fn test(
+    name: &str,
+    number: String,
+    score: f64,
+    max_score: f64,
+    verdict: Verdict,
+    output: String,
+) -> Value {
     // Owned strings: they move into the JSON value.
     json!({
         "name": name,

@@ -26,10 +26,7 @@ pub enum Flag {
     /// The same file bytes were submitted more than once.
     IdenticalFile { others: Vec<PathBuf> },
     /// The same student submitted several different reports; only the latest is graded.
-    DuplicateStudent {
-        others: Vec<PathBuf>,
-        graded: bool,
-    },
+    DuplicateStudent { others: Vec<PathBuf>, graded: bool },
     /// Live values identical to another student's report.
     CopiedEvidence {
         other_student: String,
@@ -112,10 +109,10 @@ fn short(sha: &str) -> &str {
 /// The student a report is graded under (its id, else its file stem).
 pub fn student_key(loaded: &Loaded) -> String {
     loaded.report.student.id.clone().unwrap_or_else(|| {
-        loaded
-            .path
-            .file_stem()
-            .map_or_else(|| loaded.path.display().to_string(), |s| s.to_string_lossy().into_owned())
+        loaded.path.file_stem().map_or_else(
+            || loaded.path.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        )
     })
 }
 

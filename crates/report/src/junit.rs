@@ -31,12 +31,19 @@ fn cases(report: &Report) -> Vec<Case> {
                 Verdict::Skipped => c.message.clone(),
                 Verdict::Pass => String::new(),
             };
-            let mut body = format!("check: {} ({})\nexpected: {}\nfound: {}\n", c.id, c.kind, c.expected, c.found);
+            let mut body = format!(
+                "check: {} ({})\nexpected: {}\nfound: {}\n",
+                c.id, c.kind, c.expected, c.found
+            );
             if !c.message.is_empty() {
                 let _ = writeln!(body, "message: {}", c.message);
             }
             if !c.evidence.is_null() {
-                let _ = writeln!(body, "evidence: {}", serde_json::to_string_pretty(&c.evidence).unwrap_or_default());
+                let _ = writeln!(
+                    body,
+                    "evidence: {}",
+                    serde_json::to_string_pretty(&c.evidence).unwrap_or_default()
+                );
             }
             out.push(Case {
                 name: c.name.clone(),
@@ -60,10 +67,15 @@ fn cases(report: &Report) -> Vec<Case> {
                 max_points: q.max_points,
                 message: match q.verdict {
                     Verdict::Fail => format!("expected {}; answered {answers}", q.expected),
-                    Verdict::Error => "the expected answer could not be computed (not charged)".into(),
+                    Verdict::Error => {
+                        "the expected answer could not be computed (not charged)".into()
+                    }
                     _ => String::new(),
                 },
-                body: format!("prompt: {}\nanswers: {answers}\nexpected: {}\n", q.prompt, q.expected),
+                body: format!(
+                    "prompt: {}\nanswers: {answers}\nexpected: {}\n",
+                    q.prompt, q.expected
+                ),
             });
         }
     }
@@ -82,8 +94,13 @@ pub fn junit_xml(reports: &[Report]) -> String {
     for (index, report) in reports.iter().enumerate() {
         let cases = cases(report);
         let count = |v| cases.iter().filter(|c| c.verdict == v).count();
-        let (f, e, s) = (count(Verdict::Fail), count(Verdict::Error), count(Verdict::Skipped));
-        let ms = u64::try_from((report.finished_at - report.started_at).num_milliseconds()).unwrap_or(0);
+        let (f, e, s) = (
+            count(Verdict::Fail),
+            count(Verdict::Error),
+            count(Verdict::Skipped),
+        );
+        let ms =
+            u64::try_from((report.finished_at - report.started_at).num_milliseconds()).unwrap_or(0);
         tests += cases.len();
         failures += f;
         errors += e;
@@ -109,10 +126,17 @@ pub fn junit_xml(reports: &[Report]) -> String {
             ("score", fmt_points(report.score)),
             ("max_score", fmt_points(report.max_score)),
             ("error_points", fmt_points(report.error_points)),
-            ("tool", format!("{} {}", report.tool.name, report.tool.version)),
+            (
+                "tool",
+                format!("{} {}", report.tool.name, report.tool.version),
+            ),
         ];
         for (name, value) in props {
-            let _ = writeln!(suites, r#"      <property name="{name}" value="{}"/>"#, attr(&value));
+            let _ = writeln!(
+                suites,
+                r#"      <property name="{name}" value="{}"/>"#,
+                attr(&value)
+            );
         }
         suites.push_str("    </properties>\n");
         for c in &cases {

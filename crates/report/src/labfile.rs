@@ -25,7 +25,9 @@ pub enum LabFileError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: no YAML front matter (the file must start with a `---` line and close it with another)")]
+    #[error(
+        "{path}: no YAML front matter (the file must start with a `---` line and close it with another)"
+    )]
     NoFrontMatter { path: PathBuf },
     #[error("{path}: front matter: {source}")]
     Yaml {

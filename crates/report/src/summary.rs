@@ -77,12 +77,21 @@ pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSum
                 StepStatus::Pending => rate.pending += 1,
             }
             let checks = step.checks.iter().map(|c| {
-                let why = if c.verdict == Verdict::Error { &c.message } else { &c.found };
+                let why = if c.verdict == Verdict::Error {
+                    &c.message
+                } else {
+                    &c.found
+                };
                 (c.id.clone(), c.name.clone(), c.verdict, why.clone())
             });
             let questions = step.questions.iter().map(|q| {
                 let given = q.answers.last().cloned().unwrap_or_default();
-                (format!("question:{}", q.id), q.prompt.clone(), q.verdict, given)
+                (
+                    format!("question:{}", q.id),
+                    q.prompt.clone(),
+                    q.verdict,
+                    given,
+                )
             });
             for (id, name, verdict, found) in checks.chain(questions) {
                 let word = match verdict {
@@ -104,25 +113,31 @@ pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSum
         .filter_map(|id| steps.remove(&id))
         .map(|mut s| {
             #[allow(clippy::cast_precision_loss)]
-            let rate = if s.total == 0 { 0.0 } else { s.passed as f64 / s.total as f64 };
+            let rate = if s.total == 0 {
+                0.0
+            } else {
+                s.passed as f64 / s.total as f64
+            };
             s.pass_rate = rate;
             s
         })
         .collect();
     let mut failures: Vec<CommonFailure> = fails
         .into_iter()
-        .map(|((step, check, verdict), (name, count, found))| CommonFailure {
-            step,
-            check,
-            name,
-            verdict: verdict.to_owned(),
-            count,
-            typical: found
-                .into_iter()
-                .max_by_key(|(_, n)| *n)
-                .map(|(f, _)| f)
-                .unwrap_or_default(),
-        })
+        .map(
+            |((step, check, verdict), (name, count, found))| CommonFailure {
+                step,
+                check,
+                name,
+                verdict: verdict.to_owned(),
+                count,
+                typical: found
+                    .into_iter()
+                    .max_by_key(|(_, n)| *n)
+                    .map(|(f, _)| f)
+                    .unwrap_or_default(),
+            },
+        )
         .collect();
     failures.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.check.cmp(&b.check)));
     failures.truncate(TOP_FAILURES);
@@ -152,8 +167,18 @@ pub fn to_text(summary: &ClassSummary) -> String {
         fmt_points(summary.mean_grade),
         fmt_points(summary.possible)
     );
-    let width = summary.steps.iter().map(|s| s.title.chars().count()).max().unwrap_or(4).max(4);
-    let _ = writeln!(out, "\n{:<width$}  pass%  passed failed  error pending", "Step");
+    let width = summary
+        .steps
+        .iter()
+        .map(|s| s.title.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "\n{:<width$}  pass%  passed failed  error pending",
+        "Step"
+    );
     for s in &summary.steps {
         let _ = writeln!(
             out,

@@ -14,7 +14,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "report.html.j2",
         include_str!("../../../templates/report.html.j2"),
     ),
-    ("report.md.j2", include_str!("../../../templates/report.md.j2")),
+    (
+        "report.md.j2",
+        include_str!("../../../templates/report.md.j2"),
+    ),
     (
         "summary.html.j2",
         include_str!("../../../templates/summary.html.j2"),
@@ -59,7 +62,9 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
     });
     env.add_filter("dt", |s: String| format_time(&s));
     env.add_filter("ms", |ms: u64| format_ms(ms));
-    env.add_filter("fence", |s: String, lang: Option<String>| fence(&s, lang.as_deref()));
+    env.add_filter("fence", |s: String, lang: Option<String>| {
+        fence(&s, lang.as_deref())
+    });
     env.add_filter("md_cell", |s: String| md_cell(&s));
     env.add_filter("md_inline", |s: String| md_inline(&s));
     env.add_filter("strip_ansi", |s: String| strip_ansi(&s));
@@ -85,17 +90,16 @@ fn load(dir: Option<&Path>, name: &str) -> Result<Option<String>, Error> {
 }
 
 /// Renders template `name` with `ctx`.
-pub fn render(
-    templates_dir: Option<&Path>,
-    name: &str,
-    ctx: Value,
-) -> Result<String, RenderError> {
+pub fn render(templates_dir: Option<&Path>, name: &str, ctx: Value) -> Result<String, RenderError> {
     let env = environment(templates_dir);
     let wrap = |source| RenderError::Template {
         name: name.to_owned(),
         source,
     };
-    env.get_template(name).map_err(wrap)?.render(ctx).map_err(wrap)
+    env.get_template(name)
+        .map_err(wrap)?
+        .render(ctx)
+        .map_err(wrap)
 }
 
 /// `2026-11-20T08:00:00Z` -> `2026-11-20 08:00:00 UTC`; anything else unchanged.
@@ -209,7 +213,10 @@ mod tests {
 
     #[test]
     fn ansi_sequences_are_removed() {
-        assert_eq!(strip_ansi("a\u{1b}[1;31mred\u{1b}[0m b\u{1b}]0;title\u{7}c"), "ared bc");
+        assert_eq!(
+            strip_ansi("a\u{1b}[1;31mred\u{1b}[0m b\u{1b}]0;title\u{7}c"),
+            "ared bc"
+        );
     }
 
     #[test]

@@ -79,34 +79,76 @@ fn student_report_in_browser() -> Result<(), Failed> {
     let profile = tempfile::tempdir().map_err(fail)?;
 
     let dom = chromium(profile.path(), &["--dump-dom".into(), url(&page)])?;
-    check!(dom.status.success(), "chromium --dump-dom failed: {}", String::from_utf8_lossy(&dom.stderr));
+    check!(
+        dom.status.success(),
+        "chromium --dump-dom failed: {}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
     let dom = String::from_utf8_lossy(&dom.stdout);
-    check!(dom.contains("<title>eBPF Network Deep Dive — s0003 — tplab report</title>"), "title not in DOM");
+    check!(
+        dom.contains("<title>eBPF Network Deep Dive — s0003 — tplab report</title>"),
+        "title not in DOM"
+    );
     check!(dom.contains("1. Vu du Pod"), "step heading not in DOM");
-    check!(dom.contains("<span class=\"badge fail\">fail</span>"), "fail verdict not in DOM");
-    check!(dom.contains("<span class=\"badge pass\">pass</span>"), "pass verdict not in DOM");
-    check!(!dom.contains("<script>alert"), "student input became markup");
+    check!(
+        dom.contains("<span class=\"badge fail\">fail</span>"),
+        "fail verdict not in DOM"
+    );
+    check!(
+        dom.contains("<span class=\"badge pass\">pass</span>"),
+        "pass verdict not in DOM"
+    );
+    check!(
+        !dom.contains("<script>alert"),
+        "student input became markup"
+    );
 
     let png = out.join("report.png");
     let _ = std::fs::remove_file(&png);
     let shot = chromium(
         profile.path(),
-        &[format!("--screenshot={}", png.display()), "--window-size=1200,2000".into(), url(&page)],
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=1200,2000".into(),
+            url(&page),
+        ],
     )?;
-    check!(shot.status.success(), "screenshot failed: {}", String::from_utf8_lossy(&shot.stderr));
-    let bytes = std::fs::read(&png).map_err(|e| fail(format!("no screenshot at {}: {e}", png.display())))?;
-    check!(png_size(&bytes) == Some((1200, 2000)), "unexpected PNG header/size: {:?}", png_size(&bytes));
+    check!(
+        shot.status.success(),
+        "screenshot failed: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let bytes = std::fs::read(&png)
+        .map_err(|e| fail(format!("no screenshot at {}: {e}", png.display())))?;
+    check!(
+        png_size(&bytes) == Some((1200, 2000)),
+        "unexpected PNG header/size: {:?}",
+        png_size(&bytes)
+    );
     // A blank 1200x2000 page compresses to a few KiB; the report is text, tables and badges.
-    check!(bytes.len() > 40_000, "screenshot looks blank ({} bytes)", bytes.len());
+    check!(
+        bytes.len() > 40_000,
+        "screenshot looks blank ({} bytes)",
+        bytes.len()
+    );
 
     let pdf = out.join("report.pdf");
     let _ = std::fs::remove_file(&pdf);
     let print = chromium(
         profile.path(),
-        &[format!("--print-to-pdf={}", pdf.display()), "--no-pdf-header-footer".into(), url(&page)],
+        &[
+            format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer".into(),
+            url(&page),
+        ],
     )?;
-    check!(print.status.success(), "print failed: {}", String::from_utf8_lossy(&print.stderr));
-    let bytes = std::fs::read(&pdf).map_err(|e| fail(format!("no PDF at {}: {e}", pdf.display())))?;
+    check!(
+        print.status.success(),
+        "print failed: {}",
+        String::from_utf8_lossy(&print.stderr)
+    );
+    let bytes =
+        std::fs::read(&pdf).map_err(|e| fail(format!("no PDF at {}: {e}", pdf.display())))?;
     check!(bytes.starts_with(b"%PDF"), "not a PDF");
     // Page objects, not the `/Type /Pages` tree node.
     let pages = bytes
@@ -135,18 +177,35 @@ fn class_summary_in_browser() -> Result<(), Failed> {
     let profile = tempfile::tempdir().map_err(fail)?;
     let dom = chromium(profile.path(), &["--dump-dom".into(), url(&page)])?;
     let dom = String::from_utf8_lossy(&dom.stdout);
-    check!(dom.contains("eBPF Network Deep Dive — class summary"), "summary title not in DOM");
-    check!(dom.contains("Vu depuis le Cilium-agent"), "step row not in DOM");
-    check!(dom.contains("copied evidence"), "integrity flags not in DOM");
+    check!(
+        dom.contains("eBPF Network Deep Dive — class summary"),
+        "summary title not in DOM"
+    );
+    check!(
+        dom.contains("Vu depuis le Cilium-agent"),
+        "step row not in DOM"
+    );
+    check!(
+        dom.contains("copied evidence"),
+        "integrity flags not in DOM"
+    );
     Ok(())
 }
+
+type Body = fn() -> Result<(), Failed>;
 
 fn main() {
     let present = Path::new(CHROMIUM).exists();
     let mut suite = Suite::new();
-    let trials: [(&str, fn() -> Result<(), Failed>); 2] = [
-        ("html report renders in headless chromium", student_report_in_browser),
-        ("class summary renders in headless chromium", class_summary_in_browser),
+    let trials: [(&str, Body); 2] = [
+        (
+            "html report renders in headless chromium",
+            student_report_in_browser,
+        ),
+        (
+            "class summary renders in headless chromium",
+            class_summary_in_browser,
+        ),
     ];
     for (name, f) in trials {
         let trial = libtest_mimic::Trial::test(name, f).with_ignored_flag(!present);

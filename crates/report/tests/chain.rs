@@ -14,15 +14,29 @@ fn roundtrip(r: &Report) -> Report {
 #[test]
 fn a_runner_built_chain_verifies_after_a_round_trip() {
     let mut report = student_report(1);
-    let mut chain = EventChain::new(&report.lab.sha256, Some("s0001"), report.student.nonce.as_deref());
+    let mut chain = EventChain::new(
+        &report.lab.sha256,
+        Some("s0001"),
+        report.student.nonce.as_deref(),
+    );
     chain.push("session", json!({"mode": "run"}));
-    chain.push("check", json!({"check": "vu-du-pod/1", "verdict": "pass", "ratio": 0.1}));
+    chain.push(
+        "check",
+        json!({"check": "vu-du-pod/1", "verdict": "pass", "ratio": 0.1}),
+    );
     chain.seal(&report);
     report.events = chain.into_events();
     let back = roundtrip(&report);
     verify(&back.events).expect("links verify");
     verify_report(&back).expect("anchored and sealed");
-    assert_eq!(back.events[0].prev, anchor(&report.lab.sha256, Some("s0001"), report.student.nonce.as_deref()));
+    assert_eq!(
+        back.events[0].prev,
+        anchor(
+            &report.lab.sha256,
+            Some("s0001"),
+            report.student.nonce.as_deref()
+        )
+    );
 }
 
 #[test]
@@ -37,14 +51,20 @@ fn editing_an_event_breaks_its_hash() {
     let mut r = student_report(2);
     r.events[2].data["verdict"] = json!("pass");
     r.events[2].data["points"] = json!(99);
-    assert!(matches!(verify_report(&r), Err(ChainError::BadHash { index: 2, .. })));
+    assert!(matches!(
+        verify_report(&r),
+        Err(ChainError::BadHash { index: 2, .. })
+    ));
 }
 
 #[test]
 fn removing_an_event_is_seen() {
     let mut r = student_report(2);
     r.events.remove(3);
-    assert!(matches!(verify(&r.events), Err(ChainError::Sequence { index: 3, .. })));
+    assert!(matches!(
+        verify(&r.events),
+        Err(ChainError::Sequence { index: 3, .. })
+    ));
 }
 
 #[test]
@@ -54,7 +74,10 @@ fn rehashing_from_the_middle_still_breaks_the_next_link() {
     e.data = json!({"forged": true});
     // A forger recomputes this event's hash but not the following ones.
     e.hash = event_hash(&e.prev, e.seq, &e.at, &e.kind, &e.data).unwrap();
-    assert!(matches!(verify(&r.events), Err(ChainError::BrokenLink { index: 4, .. })));
+    assert!(matches!(
+        verify(&r.events),
+        Err(ChainError::BrokenLink { index: 4, .. })
+    ));
 }
 
 #[test]
@@ -73,7 +96,11 @@ fn a_report_without_events_is_unsealed() {
     r.events.clear();
     assert_eq!(verify_report(&r), Err(ChainError::Unsealed));
     r.events = {
-        let mut c = EventChain::new(&r.lab.sha256, r.student.id.as_deref(), r.student.nonce.as_deref());
+        let mut c = EventChain::new(
+            &r.lab.sha256,
+            r.student.id.as_deref(),
+            r.student.nonce.as_deref(),
+        );
         c.push("session", json!({}));
         c.into_events()
     };

@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use tplab_report::fixture::{LAB_MD, class, student_report};
@@ -34,11 +35,19 @@ fn write_class(count: usize) -> Class {
             expect.insert(f.name.clone(), f.expect.clone());
         }
     }
-    Class { _dir: dir, root, expect, unreadable }
+    Class {
+        _dir: dir,
+        root,
+        expect,
+        unreadable,
+    }
 }
 
 fn flag_name(flag: &tplab_report::integrity::Flag) -> String {
-    serde_json::to_value(flag).unwrap()["flag"].as_str().unwrap().to_owned()
+    serde_json::to_value(flag).unwrap()["flag"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 fn name(p: &Path) -> String {
@@ -94,20 +103,31 @@ fn run_grade_writes_gradebooks_and_reports_problems() {
     let mut lines = canvas.lines();
     assert_eq!(
         lines.next(),
-        Some("Student,ID,SIS User ID,SIS Login ID,Section,eBPF Network Deep Dive (ebpf-network-deep-dive)")
+        Some(
+            "Student,ID,SIS User ID,SIS Login ID,Section,eBPF Network Deep Dive (ebpf-network-deep-dive)"
+        )
     );
     assert_eq!(lines.next(), Some("Points Possible,,,,,16"));
     let first = student_report(0);
-    assert_eq!(lines.next(), Some(format!("s0000,,s0000,s0000,,{}", first.score).as_str()));
+    assert_eq!(
+        lines.next(),
+        Some(format!("s0000,,s0000,s0000,,{}", first.score).as_str())
+    );
     assert_eq!(canvas.lines().count(), 2 + 199);
 
     let moodle = std::fs::read_to_string(out.join("moodle.csv")).unwrap();
     assert!(moodle.starts_with("identifier,grade,feedback\n"));
     assert_eq!(moodle.lines().count(), 1 + 199);
-    assert!(!moodle.contains("copied"), "flags stay out of students' feedback");
+    assert!(
+        !moodle.contains("copied"),
+        "flags stay out of students' feedback"
+    );
 
     let flags = std::fs::read_to_string(out.join("flags.csv")).unwrap();
-    assert!(flags.contains("s0010.json,\"hash chain: the seal does not match"), "{flags}");
+    assert!(
+        flags.contains("s0010.json,\"hash chain: the seal does not match"),
+        "{flags}"
+    );
     assert!(flags.contains("copied evidence: live values identical to s0041"));
     assert!(flags.contains("other lab version"));
     assert!(flags.contains("s0199.json,\"unreadable: "), "{flags}");
@@ -128,11 +148,23 @@ fn malformed_files_give_one_clear_error_each() {
     let reports = c.root.join("reports");
     let good = serde_json::to_string_pretty(&student_report(0)).unwrap();
     std::fs::write(reports.join("empty.json"), "  \n").unwrap();
-    std::fs::write(reports.join("garbage.json"), "{\"schema\": \"tplab.report/1\",\n  oops }").unwrap();
-    std::fs::write(reports.join("future.json"), r#"{"schema": "tplab.report/9"}"#).unwrap();
+    std::fs::write(
+        reports.join("garbage.json"),
+        "{\"schema\": \"tplab.report/1\",\n  oops }",
+    )
+    .unwrap();
+    std::fs::write(
+        reports.join("future.json"),
+        r#"{"schema": "tplab.report/9"}"#,
+    )
+    .unwrap();
     std::fs::write(
         reports.join("extra.json"),
-        good.replacen("\"mode\": \"run\"", "\"mode\": \"run\",\n  \"grade\": 20", 1),
+        good.replacen(
+            "\"mode\": \"run\"",
+            "\"mode\": \"run\",\n  \"grade\": 20",
+            1,
+        ),
     )
     .unwrap();
     let lab = LabFile::load(&c.root.join("lab.md")).unwrap();
@@ -144,9 +176,17 @@ fn malformed_files_give_one_clear_error_each() {
         .collect();
     assert_eq!(msgs.len(), 5, "{msgs:#?}");
     assert!(msgs["empty.json"].ends_with("empty.json: empty file"));
-    assert!(msgs["garbage.json"].contains("garbage.json:2:3: not a tplab.report/1 report"), "{}", msgs["garbage.json"]);
+    assert!(
+        msgs["garbage.json"].contains("garbage.json:2:3: not a tplab.report/1 report"),
+        "{}",
+        msgs["garbage.json"]
+    );
     assert!(msgs["future.json"].contains("schema is \"tplab.report/9\""));
-    assert!(msgs["extra.json"].contains("unknown field `grade`"), "{}", msgs["extra.json"]);
+    assert!(
+        msgs["extra.json"].contains("unknown field `grade`"),
+        "{}",
+        msgs["extra.json"]
+    );
     assert!(msgs["s0099.json"].contains("truncated JSON (ends at line"));
     // Everyone else was graded.
     assert_eq!(graded.gradebook().len(), 99);
@@ -162,20 +202,29 @@ fn nonce_list_flags_mismatches_and_strangers() {
         match i {
             7 => text.push_str("s0007,not-the-issued-one\n"),
             8 => {} // not in the list
-            _ => text.push_str(&format!("s{i:04},{nonce}\n")),
+            _ => {
+                let _ = writeln!(text, "s{i:04},{nonce}");
+            }
         }
     }
     std::fs::write(&list, text).unwrap();
     let nonces = tplab_report::cli::read_nonces(&list).unwrap();
     let lab = LabFile::load(&c.root.join("lab.md")).unwrap();
-    let graded = grade_files(&expand_inputs(&[c.root.join("reports")]).unwrap(), &lab, Some(&nonces));
+    let graded = grade_files(
+        &expand_inputs(&[c.root.join("reports")]).unwrap(),
+        &lab,
+        Some(&nonces),
+    );
     let nonce_flagged: BTreeSet<String> = graded
         .flagged()
         .filter(|r| r.flags.iter().any(|f| flag_name(f) == "nonce_mismatch"))
         .map(|r| r.student.clone())
         .collect();
     // s0041 and s0061 copied their neighbour's report but kept their own nonce: not here.
-    assert_eq!(nonce_flagged, BTreeSet::from(["s0007".to_owned(), "s0008".to_owned()]));
+    assert_eq!(
+        nonce_flagged,
+        BTreeSet::from(["s0007".to_owned(), "s0008".to_owned()])
+    );
 }
 
 #[test]
@@ -192,5 +241,12 @@ fn byte_identical_submissions_are_flagged() {
         .map(|r| r.flags.iter().map(flag_name).collect())
         .collect();
     assert_eq!(s3, vec![vec!["identical_file".to_owned()]; 2]);
-    assert_eq!(graded.gradebook().iter().filter(|r| r.student == "s0003").count(), 1);
+    assert_eq!(
+        graded
+            .gradebook()
+            .iter()
+            .filter(|r| r.student == "s0003")
+            .count(),
+        1
+    );
 }

@@ -23,7 +23,11 @@ fn html_shows_identity_scores_and_every_step() {
         assert!(html.contains(needle), "missing {needle:?}");
     }
     for step in &r.steps {
-        assert!(html.contains(&format!("id=\"step-{}\"", step.id)), "step {}", step.id);
+        assert!(
+            html.contains(&format!("id=\"step-{}\"", step.id)),
+            "step {}",
+            step.id
+        );
         assert!(html.contains(&step.title), "title {}", step.title);
     }
     assert!(html.contains(&format!("Score {} / {}", r.score, r.max_score)));
@@ -34,11 +38,16 @@ fn html_has_a_badge_and_details_per_verdict() {
     let r = common::mixed();
     let html = render_html(&r, None).unwrap();
     for v in ["pass", "fail", "error", "skipped"] {
-        assert!(html.contains(&format!("<span class=\"badge {v}\">{v}</span>")), "badge {v}");
+        assert!(
+            html.contains(&format!("<span class=\"badge {v}\">{v}</span>")),
+            "badge {v}"
+        );
     }
     // Expected / found of the failing check, and the error explained as not charged.
     assert!(html.contains("no neighbour entry for 10.244.0.201 | nothing"));
-    assert!(html.contains("Not charged: the checker could not look (checker could not run: BPF_PROG_QUERY"));
+    assert!(html.contains(
+        "Not charged: the checker could not look (checker could not run: BPF_PROG_QUERY"
+    ));
     assert!(html.contains("excluded from the total, flagged for the instructor"));
     // Commands and their output.
     assert!(html.contains("<pre class=\"cmd\">route -n</pre>"));
@@ -50,7 +59,10 @@ fn html_has_a_badge_and_details_per_verdict() {
     assert!(html.contains(&format!("<code>{lxc}</code>")));
     // Answers and captures.
     assert!(html.contains("1. &lt;script&gt;alert(1)&lt;&#x2f;script&gt;"));
-    assert!(html.contains(&format!("<td>GW_MAC</td><td><code>{}</code></td>", r.steps[0].captures["GW_MAC"])));
+    assert!(html.contains(&format!(
+        "<td>GW_MAC</td><td><code>{}</code></td>",
+        r.steps[0].captures["GW_MAC"]
+    )));
 }
 
 #[test]
@@ -109,7 +121,10 @@ fn templates_next_to_the_lab_override_embedded_ones() {
     .unwrap();
     let r = common::mixed();
     let md = render_markdown(&r, Some(dir.path())).unwrap();
-    assert_eq!(md, format!("custom ebpf-network-deep-dive {}/{}", r.score, r.max_score));
+    assert_eq!(
+        md,
+        format!("custom ebpf-network-deep-dive {}/{}", r.score, r.max_score)
+    );
     // No override for HTML in that folder: the embedded template is used.
     let html = render_html(&r, Some(dir.path())).unwrap();
     assert!(html.contains("<!DOCTYPE html>"));

@@ -22,7 +22,11 @@ pub fn mixed() -> Report {
     for step in &mut r.steps {
         for c in &mut step.checks {
             c.verdict = verdicts[n % verdicts.len()];
-            c.points = if c.verdict == Verdict::Pass { c.max_points } else { 0.0 };
+            c.points = if c.verdict == Verdict::Pass {
+                c.max_points
+            } else {
+                0.0
+            };
             match c.verdict {
                 Verdict::Fail => {
                     c.found = "no neighbour entry for 10.244.0.201 | nothing".into();
@@ -30,7 +34,8 @@ pub fn mixed() -> Report {
                 }
                 Verdict::Error => {
                     c.found = String::new();
-                    c.message = "checker could not run: BPF_PROG_QUERY on lxc failed (EPERM)".into();
+                    c.message =
+                        "checker could not run: BPF_PROG_QUERY on lxc failed (EPERM)".into();
                 }
                 Verdict::Skipped => c.message = "step not reached".into(),
                 Verdict::Pass => {}
@@ -40,11 +45,16 @@ pub fn mixed() -> Report {
         for q in &mut step.questions {
             q.verdict = Verdict::Fail;
             q.points = 0.0;
-            q.answers = vec!["<script>alert(1)</script>".into(), "ff:ff:ff:ff:ff:ff".into()];
+            q.answers = vec![
+                "<script>alert(1)</script>".into(),
+                "ff:ff:ff:ff:ff:ff".into(),
+            ];
         }
         finish_step(step);
     }
-    r.steps[0].commands[0].stdout.push_str("```not a fence``` \u{1b}[31mred\u{1b}[0m\n");
+    r.steps[0].commands[0]
+        .stdout
+        .push_str("```not a fence``` \u{1b}[31mred\u{1b}[0m\n");
     r.total();
     reseal(&mut r);
     r
