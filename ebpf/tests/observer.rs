@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{NODE_IP, POD_IP, Topo, WORLD_IP};
-use tplab_ebpf::check::{CtQuery, PathQuery, evaluate_path, find_ct_entry};
+use tplab_ebpf::check::{CtQuery, PathQuery, evaluate_path, find_ct_entry, run_packets_check};
 use tplab_ebpf::{Datapath, Direction, ObservePoint, Observer, PacketEvent, Proto, Trace};
 use tplab_testkit::{Failed, Suite, check, fail};
 
@@ -148,13 +148,11 @@ fn packets_check_pass_then_fail_without_nat() -> Result<(), Failed> {
 
 fn packets_check_fails_without_route() -> Result<(), Failed> {
     let t = Topo::new().map_err(fail)?;
-    let q = query(REAL_PATH)?;
+    let mut q = query(REAL_PATH)?;
+    q.within = Duration::from_secs(2);
     t.exec(&t.node, &["ip", "route", "del", "default"]).map_err(fail)?;
-    let obs = Observer::start(points(&t)).map_err(fail)?;
-    t.ping_lossy(2);
-    std::thread::sleep(Duration::from_millis(200));
-    let evs = obs.stop();
-    let outcome = evaluate_path(&q, &evs);
+    let (outcome, evs) =
+        run_packets_check(points(&t), &q, || t.ping_lossy(2)).map_err(fail)?;
     let tplab_ebpf::check::Outcome::Fail { message, .. } = outcome else {
         return Err(fail("must fail without a route"));
     };
@@ -163,6 +161,11 @@ fn packets_check_fails_without_route() -> Result<(), Failed> {
             && message.contains("route or forwarding missing?"),
         "message: {message}"
     );
+    check!(evs.iter().all(|e| e.label != "node:eth0" || e.proto != Proto::Icmp), "{evs:?}");
+    // Put the route back: the same live check now passes.
+    t.exec(&t.node, &["ip", "route", "add", "default", "via", common::WORLD_GW]).map_err(fail)?;
+    let (outcome, _) = run_packets_check(points(&t), &q, || t.ping_lossy(1)).map_err(fail)?;
+    check!(outcome.is_pass(), "{outcome:?}");
     Ok(())
 }
 

@@ -134,3 +134,6 @@ pub fn cilium_run(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

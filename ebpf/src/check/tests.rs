@@ -1,0 +1,188 @@
+//! Unit tests of the pure checks over synthetic events.
+
+use std::net::Ipv4Addr;
+
+use super::*;
+use crate::ct::{CtDirection, CtEntry};
+use crate::observer::{Direction, PacketEvent};
+use crate::proto::Proto;
+
+const POD: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 213);
+const NODE: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+const WORLD: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 10);
+
+fn ev(label: &str, dir: Direction, src: Ipv4Addr, ts: u64) -> PacketEvent {
+    PacketEvent {
+        label: label.into(),
+        ifname: String::new(),
+        ifindex: 2,
+        netns_cookie: 1,
+        dir,
+        proto: Proto::Icmp,
+        src,
+        dst: WORLD,
+        sport: 0,
+        dport: 0,
+        icmp_type: Some(8),
+        icmp_code: Some(0),
+        icmp_id: Some(7),
+        tcp_flags: 0,
+        len: 98,
+        ip_len: 84,
+        ts_ns: ts,
+    }
+}
+
+fn query() -> PathQuery {
+    serde_yaml::from_str(
+        "{proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, within: 10s, count: '>= 1', path: [\
+         {at: 'pod:eth0', dir: egress}, {at: 'node:lxc', dir: ingress}, \
+         {at: 'node:eth0', dir: egress, src: 198.51.100.2}]}",
+    )
+    .expect("valid query")
+}
+
+#[test]
+fn real_path_passes_with_evidence() {
+    let evs = [
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:lxc", Direction::Ingress, POD, 2),
+        ev("node:eth0", Direction::Egress, NODE, 3),
+    ];
+    let Outcome::Pass { evidence } = evaluate_path(&query(), &evs) else {
+        panic!("must pass");
+    };
+    assert_eq!(evidence.len(), 3);
+    assert_eq!(evidence[2].at, "node:eth0");
+    assert!(evidence[2].first.contains("198.51.100.2 -> 203.0.113.10"));
+}
+
+#[test]
+fn missing_nat_names_the_hop_and_the_source_seen() {
+    let evs = [
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:lxc", Direction::Ingress, POD, 2),
+        ev("node:eth0", Direction::Egress, POD, 3),
+    ];
+    let Outcome::Fail { message, evidence } = evaluate_path(&query(), &evs) else {
+        panic!("must fail");
+    };
+    assert_eq!(
+        message,
+        "seen on pod:eth0 and node:lxc, but never leaving node:eth0 with source 198.51.100.2 \
+         (seen leaving with source 10.244.0.213: NAT missing?)"
+    );
+    assert_eq!(evidence.len(), 2);
+}
+
+#[test]
+fn nothing_sent_and_wrong_order_and_counts() {
+    let Outcome::Fail { message, .. } = evaluate_path(&query(), &[]) else {
+        panic!("must fail");
+    };
+    assert!(message.starts_with("never leaving pod:eth0 (icmp 10.244.0.213 -> 203.0.113.10)"));
+    assert!(message.contains("was the traffic sent?"));
+    // A hop seen only BEFORE the previous one does not count.
+    let evs = [
+        ev("node:lxc", Direction::Ingress, POD, 1),
+        ev("pod:eth0", Direction::Egress, POD, 2),
+    ];
+    let Outcome::Fail { message, .. } = evaluate_path(&query(), &evs) else {
+        panic!("must fail");
+    };
+    assert!(message.contains("never entering node:lxc"), "{message}");
+    assert!(message.contains("route or forwarding missing?"), "{message}");
+    let mut q = query();
+    q.count = CountExpr::parse("== 2").expect("count");
+    let evs = [
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:lxc", Direction::Ingress, POD, 2),
+    ];
+    let Outcome::Fail { message, .. } = evaluate_path(&q, &evs) else {
+        panic!("must fail");
+    };
+    assert!(message.contains("1 icmp packet(s) leaving pod:eth0"), "{message}");
+    assert!(message.ends_with("expected == 2"), "{message}");
+}
+
+#[test]
+fn queries_reject_unknown_keys_and_bad_values() {
+    let bad = "{proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, path: [], colour: red}";
+    assert!(serde_yaml::from_str::<PathQuery>(bad).is_err());
+    let bad = "{proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, path: [{at: x, dir: up}]}";
+    assert!(serde_yaml::from_str::<PathQuery>(bad).is_err());
+    let bad = "{proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, count: 'about 3', path: []}";
+    let err = serde_yaml::from_str::<PathQuery>(bad).expect_err("bad count");
+    assert!(err.to_string().contains("invalid count"), "{err}");
+    let q: PathQuery = serde_yaml::from_str(
+        "{proto: tcp, src: 10.244.0.213, dst: 203.0.113.10, dport: 80, count: 3, path: []}",
+    )
+    .expect("defaults");
+    assert_eq!(q.within, std::time::Duration::from_secs(10));
+    assert_eq!(q.count, CountExpr { op: CountOp::Eq, value: 3 });
+    assert!(matches!(evaluate_path(&q, &[]), Outcome::Fail { .. }));
+}
+
+#[test]
+fn counts_and_durations_parse() {
+    for (text, n, ok) in [(">= 1", 1, true), ("200", 200, true), ("< 5", 5, false), ("==0", 0, true)] {
+        assert_eq!(CountExpr::parse(text).expect(text).matches(n), ok, "{text}");
+    }
+    assert!(CountExpr::parse("lots").is_err());
+    assert_eq!(parse_duration("500ms"), Ok(std::time::Duration::from_millis(500)));
+    assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
+    assert_eq!(parse_duration("10"), Ok(std::time::Duration::from_secs(10)));
+    assert!(parse_duration("soon").is_err());
+    assert!(parse_duration("5h").is_err());
+}
+
+fn entry(proto: Proto, dst: Ipv4Addr) -> CtEntry {
+    CtEntry {
+        proto,
+        direction: CtDirection::Out,
+        related: false,
+        src: POD,
+        dst,
+        sport: 51724,
+        dport: 0,
+        expires: 0,
+        rx_packets: 0,
+        rx_bytes: 0,
+        rx_flags_seen: 0,
+        last_rx_report: 0,
+        tx_packets: 1,
+        tx_bytes: 98,
+        tx_flags_seen: 0,
+        last_tx_report: 0,
+        flags: 0,
+        rev_nat: 0,
+        source_security_id: 42837,
+        ifindex: 0,
+    }
+}
+
+#[test]
+fn ct_query_finds_or_explains() {
+    let entries = [entry(Proto::Icmp, WORLD), entry(Proto::Tcp, NODE)];
+    let q = CtQuery {
+        proto: Proto::Icmp,
+        src: Some(POD),
+        dst: Some(WORLD),
+        dport: None,
+        direction: Some(CtDirection::Out),
+        related: false,
+    };
+    assert_eq!(find_ct_entry(&q, &entries).expect("found").dst, WORLD);
+    let q = CtQuery {
+        proto: Proto::Tcp,
+        dst: Some(WORLD),
+        ..q
+    };
+    let err = find_ct_entry(&q, &entries).expect_err("missing");
+    assert!(err.contains("TCP OUT 10.244.0.213 -> 203.0.113.10"), "{err}");
+    assert!(err.contains("10.244.0.213 -> 198.51.100.2"), "{err}");
+    assert!(find_ct_entry(&q, &[]).expect_err("empty").contains("empty"));
+    let yaml = "{proto: icmp, dst: 203.0.113.10, direction: out}";
+    assert!(serde_yaml::from_str::<CtQuery>(yaml).is_ok());
+    assert!(serde_yaml::from_str::<CtQuery>("{proto: icmp, dest: 1.2.3.4}").is_err());
+}
