@@ -2,6 +2,7 @@
 //! report for the same (randomised) state. Every namespace is `tpt-probe-*` and deleted
 //! on exit, taking its links, filters, iptables rules and conntrack table with it.
 
+mod bpf;
 mod netlink;
 mod support;
 
@@ -20,6 +21,10 @@ fn main() {
         .root_test(
             "async_collect_in_current_netns",
             netlink::async_collect_in_current_netns,
+        )
+        .root_test(
+            "tc_and_tcx_programs_equal_tc_and_bpftool",
+            bpf::tc_and_tcx_programs_equal_tc_and_bpftool,
         )
         .run();
 }
