@@ -22,7 +22,7 @@ pub fn pin_dir_for(sandbox_id: &str) -> PathBuf {
 /// True when `path` is on a bpf filesystem.
 pub fn is_bpffs(path: &Path) -> bool {
     nix::sys::statfs::statfs(path)
-        .is_ok_and(|s| i64::from(s.filesystem_type().0 as u32) == BPF_FS_MAGIC)
+        .is_ok_and(|s| s.filesystem_type().0 & 0xffff_ffff == BPF_FS_MAGIC)
 }
 
 /// Makes sure `dir` is on a bpffs, mounting one at [`PIN_ROOT`] when needed.
@@ -43,8 +43,7 @@ pub fn ensure_bpffs_for(dir: &Path) -> Result<(), EbpfError> {
             detail: format!("not a bpf filesystem; use a directory under {PIN_ROOT}"),
         });
     }
-    std::fs::create_dir_all(root)
-        .map_err(|e| EbpfError::io(format!("creating {PIN_ROOT}"), e))?;
+    std::fs::create_dir_all(root).map_err(|e| EbpfError::io(format!("creating {PIN_ROOT}"), e))?;
     if !is_bpffs(root) {
         nix::mount::mount(
             Some("bpf"),

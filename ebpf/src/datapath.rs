@@ -36,7 +36,7 @@ pub struct Datapath {
     pub node_netns: PathBuf,
     pub lxc_ifname: String,
     pub pin_dir: PathBuf,
-    /// Kernel ids of the two loaded programs (from_container, to_container).
+    /// Kernel ids of the two loaded programs (`from_container`, `to_container`).
     pub prog_ids: Vec<u32>,
 }
 

@@ -26,6 +26,7 @@ mod tc_cleanup;
 pub mod trace;
 pub mod verify;
 
+pub use attached::{TcxProgram, tcx_programs};
 pub use bpffs::{PIN_ROOT, cleanup_pin_dir, cleanup_pins, pin_dir_for};
 pub use cilium::{CiliumCtx, cilium_main, cilium_run};
 pub use ct::{CtDirection, CtEntry, ct_entries};
@@ -35,4 +36,3 @@ pub use observer::{Direction, ObservePoint, Observer, PacketEvent};
 pub use proto::Proto;
 pub use trace::{Trace, describe_hop};
 pub use verify::verify_object;
-pub use attached::{TcxProgram, tcx_programs};

@@ -68,7 +68,11 @@ fn remove_clsact_if_empty(netns: &Path, ifname: &str) -> Result<(), EbpfError> {
         tokio::spawn(conn);
         let mut has_clsact = false;
         let mut qdiscs = handle.qdisc().get().index(index).execute();
-        while let Some(msg) = qdiscs.try_next().await.map_err(|e| nl_err("listing qdiscs", &e))? {
+        while let Some(msg) = qdiscs
+            .try_next()
+            .await
+            .map_err(|e| nl_err("listing qdiscs", &e))?
+        {
             if msg.header.index == index
                 && msg
                     .attributes

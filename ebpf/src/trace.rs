@@ -19,8 +19,9 @@ pub fn describe_hop(ev: &PacketEvent) -> String {
         format!("{} ({})", ev.label, ev.ifname)
     };
     format!(
-        "[{:>12.6}] {place:<22} {verb:<6} {} -> {}  {}  {} bytes",
-        ev.ts_ns as f64 / 1e9,
+        "[{:>5}.{:06}] {place:<22} {verb:<6} {} -> {}  {}  {} bytes",
+        ev.ts_ns / 1_000_000_000,
+        ev.ts_ns % 1_000_000_000 / 1000,
         ev.src,
         ev.dst,
         ev.l4_summary(),

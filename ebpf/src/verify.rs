@@ -20,7 +20,10 @@ pub fn verify_object(object: &[u8], object_name: &str) -> Result<Vec<String>, Eb
             other => {
                 return Err(EbpfError::Object {
                     object: object_name.into(),
-                    detail: format!("unsupported program type for `{name}`: {:?}", other.prog_type()),
+                    detail: format!(
+                        "unsupported program type for `{name}`: {:?}",
+                        other.prog_type()
+                    ),
                 });
             }
         };

@@ -42,11 +42,21 @@ fn ping_makes_icmp_out_entry() -> Result<(), Failed> {
         .iter()
         .find(|e| e.proto == Proto::Icmp && e.dst.to_string() == WORLD_IP && !e.related)
         .ok_or_else(|| fail(format!("no ICMP entry to {WORLD_IP}: {entries:?}")))?;
-    check!(e.direction == CtDirection::Out, "direction {:?}", e.direction);
+    check!(
+        e.direction == CtDirection::Out,
+        "direction {:?}",
+        e.direction
+    );
     check!(e.src.to_string() == POD_IP, "src {}", e.src);
     check!(e.sport != 0 && e.dport == 0, "echo id as sport: {e:?}");
-    check!(e.tx_packets == 2 && e.rx_packets == 2, "2 requests + 2 replies: {e:?}");
-    check!(e.tx_bytes == 196 && e.rx_bytes == 196, "98 bytes each as in the seed: {e:?}");
+    check!(
+        e.tx_packets == 2 && e.rx_packets == 2,
+        "2 requests + 2 replies: {e:?}"
+    );
+    check!(
+        e.tx_bytes == 196 && e.rx_bytes == 196,
+        "98 bytes each as in the seed: {e:?}"
+    );
     check!(e.source_security_id == 42837, "identity {e:?}");
     // The agent command over the same state.
     let (code, out, _) = run_cilium(&t, &["bpf", "ct", "list", "global"], None);
@@ -82,21 +92,41 @@ fn http_makes_tcp_out_entry_with_flags() -> Result<(), Failed> {
     let mut t = Topo::new().map_err(fail)?;
     let dp = attach(&t)?;
     t.http_server().map_err(fail)?;
-    t.exec(&t.pod, &["wget", "-q", "-T", "5", "-O", "/dev/null", &format!("http://{WORLD_IP}/")])
-        .map_err(fail)?;
+    t.exec(
+        &t.pod,
+        &[
+            "wget",
+            "-q",
+            "-T",
+            "5",
+            "-O",
+            "/dev/null",
+            &format!("http://{WORLD_IP}/"),
+        ],
+    )
+    .map_err(fail)?;
     std::thread::sleep(Duration::from_millis(300)); // let the FIN/ACK exchange finish
     let entries = ct_entries(&t.pin_dir).map_err(fail)?;
     let e = entries
         .iter()
         .find(|e| e.proto == Proto::Tcp && e.dport == 80)
         .ok_or_else(|| fail(format!("no TCP :80 entry: {entries:?}")))?;
-    check!(e.direction == CtDirection::Out && e.src.to_string() == POD_IP, "{e:?}");
+    check!(
+        e.direction == CtDirection::Out && e.src.to_string() == POD_IP,
+        "{e:?}"
+    );
     check!(e.tx_flags_seen & 0x13 == 0x13, "SYN|ACK|FIN sent: {e:?}");
-    check!(e.rx_flags_seen & 0x13 == 0x13, "SYN|ACK|FIN received: {e:?}");
+    check!(
+        e.rx_flags_seen & 0x13 == 0x13,
+        "SYN|ACK|FIN received: {e:?}"
+    );
     check!(e.flags == 0x13, "RxClosing TxClosing SeenNonSyn: {e:?}");
     check!(e.tx_packets >= 4 && e.rx_packets >= 3, "{e:?}");
     let (_, out, _) = run_cilium(&t, &["bpf", "ct", "list", "global"], None);
-    let line = out.lines().find(|l| l.starts_with("TCP OUT")).unwrap_or_default();
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("TCP OUT"))
+        .unwrap_or_default();
     check!(
         line.contains(&format!("-> {WORLD_IP}:80 expires="))
             && line.contains("[ RxClosing TxClosing SeenNonSyn ]"),
@@ -112,7 +142,9 @@ fn monitor_prints_the_flow() -> Result<(), Failed> {
         let pod = t.pod.clone();
         move || {
             std::thread::sleep(Duration::from_millis(700));
-            let _ = sh(&["ip", "netns", "exec", &pod, "ping", "-c", "3", "-i", "0.2", WORLD_IP]);
+            let _ = sh(&[
+                "ip", "netns", "exec", &pod, "ping", "-c", "3", "-i", "0.2", WORLD_IP,
+            ]);
         }
     });
     let (code, out, err) = run_cilium(&t, &["monitor"], Some(Duration::from_secs(3)));
@@ -120,7 +152,10 @@ fn monitor_prints_the_flow() -> Result<(), Failed> {
     check!(code == 0, "monitor exit {code}: {err}");
     let req: Vec<&str> = out.lines().filter(|l| l.contains("EchoRequest")).collect();
     let rep: Vec<&str> = out.lines().filter(|l| l.contains("EchoReply")).collect();
-    check!(req.len() == 3 && rep.len() == 3, "3 requests, 3 replies:\n{out}");
+    check!(
+        req.len() == 3 && rep.len() == 3,
+        "3 requests, 3 replies:\n{out}"
+    );
     check!(
         req[0].starts_with("-> stack flow 0x")
             && req[0].contains("identity 42837->world state new ifindex 0 orig-ip 0.0.0.0: ")
@@ -135,7 +170,10 @@ fn monitor_prints_the_flow() -> Result<(), Failed> {
         "reply line: {}",
         rep[0]
     );
-    check!(err.contains("Initializing dissection cache"), "stderr: {err}");
+    check!(
+        err.contains("Initializing dissection cache"),
+        "stderr: {err}"
+    );
     dp.detach().map_err(fail)
 }
 
@@ -151,14 +189,20 @@ fn nat_list_and_config_view() -> Result<(), Failed> {
     let (code, out, _) = run_cilium(&t, &["config", "view"], None);
     check!(code == 0, "config view exit {code}");
     check!(
-        out.lines().any(|l| l == "enable-bpf-masquerade                  false")
-            && out.lines().any(|l| l == "masquerade                             true"),
+        out.lines()
+            .any(|l| l == "enable-bpf-masquerade                  false")
+            && out
+                .lines()
+                .any(|l| l == "masquerade                             true"),
         "config view: {out}"
     );
     let (code, out, _) = run_cilium(&t, &["--help"], None);
     check!(code == 0 && out.contains("NOT Cilium"), "help: {out}");
     let (code, _, err) = run_cilium(&t, &["bpf", "ct", "list", "global"], None);
-    check!(code == 1 && err.contains("not pinned"), "ct list without datapath: {err}");
+    check!(
+        code == 1 && err.contains("not pinned"),
+        "ct list without datapath: {err}"
+    );
     Ok(())
 }
 
@@ -184,15 +228,23 @@ fn detach_after_kill_leaves_nothing() -> Result<(), Failed> {
     // As after a SIGKILL: no in-process state, only the netns, ifname and sandbox id.
     let ids = dp.prog_ids.clone();
     drop(dp);
-    check!(still_loaded(&ids)?.len() == 2, "filters keep the programs alive");
+    check!(
+        still_loaded(&ids)?.len() == 2,
+        "filters keep the programs alive"
+    );
     tplab_ebpf::detach_all(&t.node_path(), &t.lxc).map_err(fail)?;
     tplab_ebpf::cleanup_pins(&t.id).map_err(fail)?;
     // Idempotent.
     tplab_ebpf::detach_all(&t.node_path(), &t.lxc).map_err(fail)?;
     tplab_ebpf::cleanup_pins(&t.id).map_err(fail)?;
-    tplab_ebpf::detach_all(std::path::Path::new("/run/netns/tpt-ebpf-missing"), "lxc0").map_err(fail)?;
+    tplab_ebpf::detach_all(std::path::Path::new("/run/netns/tpt-ebpf-missing"), "lxc0")
+        .map_err(fail)?;
     std::thread::sleep(Duration::from_millis(200)); // programs are freed after an RCU grace period
-    check!(still_loaded(&ids)?.is_empty(), "programs left: {:?}", still_loaded(&ids)?);
+    check!(
+        still_loaded(&ids)?.is_empty(),
+        "programs left: {:?}",
+        still_loaded(&ids)?
+    );
     let net = t.exec(&t.node, &["bpftool", "-j", "net"]).map_err(fail)?;
     check!(
         !net.contains("from_container") && !net.contains("to_container"),
@@ -209,8 +261,11 @@ fn detach_after_kill_leaves_nothing() -> Result<(), Failed> {
 }
 
 fn bad_object_reports_verifier_log() -> Result<(), Failed> {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/bad.bpf.o"))
-        .map_err(fail)?;
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/bad.bpf.o"
+    ))
+    .map_err(fail)?;
     match tplab_ebpf::verify_object(&bytes, "bad.bpf.o") {
         Err(tplab_ebpf::EbpfError::Verifier { program, log, .. }) => {
             check!(program == "tplab_bad", "program {program}");
@@ -224,19 +279,38 @@ fn bad_object_reports_verifier_log() -> Result<(), Failed> {
 fn good_objects_pass_the_verifier() -> Result<(), Failed> {
     let a = tplab_ebpf::verify_object(tplab_ebpf::objects::FROM_CONTAINER, "from_container.bpf.o")
         .map_err(fail)?;
-    let b = tplab_ebpf::verify_object(tplab_ebpf::objects::OBSERVER, "observer.bpf.o").map_err(fail)?;
+    let b =
+        tplab_ebpf::verify_object(tplab_ebpf::objects::OBSERVER, "observer.bpf.o").map_err(fail)?;
     check!(a.len() == 2 && b.len() == 2, "{a:?} {b:?}");
     Ok(())
 }
 
 fn main() {
     Suite::new()
-        .root_test("ping makes an ICMP OUT CT entry like the seed", ping_makes_icmp_out_entry)
-        .root_test("HTTP makes a TCP OUT CT entry with flags", http_makes_tcp_out_entry_with_flags)
+        .root_test(
+            "ping makes an ICMP OUT CT entry like the seed",
+            ping_makes_icmp_out_entry,
+        )
+        .root_test(
+            "HTTP makes a TCP OUT CT entry with flags",
+            http_makes_tcp_out_entry_with_flags,
+        )
         .root_test("cilium monitor prints the flow", monitor_prints_the_flow)
-        .root_test("cilium bpf nat list fails, config view shows masquerade", nat_list_and_config_view)
-        .root_test("detach after a kill leaves nothing", detach_after_kill_leaves_nothing)
-        .root_test("bad object reports the verifier log", bad_object_reports_verifier_log)
-        .root_test("committed objects pass the verifier", good_objects_pass_the_verifier)
+        .root_test(
+            "cilium bpf nat list fails, config view shows masquerade",
+            nat_list_and_config_view,
+        )
+        .root_test(
+            "detach after a kill leaves nothing",
+            detach_after_kill_leaves_nothing,
+        )
+        .root_test(
+            "bad object reports the verifier log",
+            bad_object_reports_verifier_log,
+        )
+        .root_test(
+            "committed objects pass the verifier",
+            good_objects_pass_the_verifier,
+        )
         .run()
 }

@@ -28,7 +28,19 @@ fn tool(names: &[&str]) -> Option<String> {
 /// The kernel-relevant text of an object: disassembly with relocations plus data sections.
 fn fingerprint(objdump: &str, obj: &Path) -> Result<String, Failed> {
     let out = Command::new(objdump)
-        .args(["-d", "-r", "-s", "-j", "classifier", "-j", ".rodata", "-j", ".maps", "-j", "license"])
+        .args([
+            "-d",
+            "-r",
+            "-s",
+            "-j",
+            "classifier",
+            "-j",
+            ".rodata",
+            "-j",
+            ".maps",
+            "-j",
+            "license",
+        ])
         .arg(obj)
         .output()
         .map_err(fail)?;
@@ -42,10 +54,13 @@ fn fingerprint(objdump: &str, obj: &Path) -> Result<String, Failed> {
         .collect::<Vec<_>>()
         .join("\n");
     // Map definitions (type, max_entries...) live in BTF types, not in `.maps` bytes.
-    if let Ok(btf) = Command::new("bpftool").args(["btf", "dump", "file"]).arg(obj).output() {
-        if btf.status.success() {
-            text.push_str(&String::from_utf8_lossy(&btf.stdout));
-        }
+    if let Ok(btf) = Command::new("bpftool")
+        .args(["btf", "dump", "file"])
+        .arg(obj)
+        .output()
+        && btf.status.success()
+    {
+        text.push_str(&String::from_utf8_lossy(&btf.stdout));
     }
     Ok(text)
 }
@@ -66,7 +81,9 @@ fn objects_match_sources(objdump: &str) -> Result<(), Failed> {
     let mut stale = Vec::new();
     for rel in OBJECTS {
         let committed = root.join(rel);
-        let fresh = tmp.path().join(Path::new(rel).file_name().unwrap_or_default());
+        let fresh = tmp
+            .path()
+            .join(Path::new(rel).file_name().unwrap_or_default());
         if fingerprint(objdump, &committed)? != fingerprint(objdump, &fresh)? {
             stale.push(rel);
         }
@@ -84,11 +101,17 @@ fn main() {
     let clang = tool(&["clang", "clang-14"]);
     let objdump = tool(&["llvm-objdump", "llvm-objdump-14"]);
     let trial = match (clang, objdump) {
-        (Some(_), Some(objdump)) => libtest_mimic::Trial::test("committed objects match their C sources", move || {
-            objects_match_sources(&objdump)
-        }),
+        (Some(_), Some(objdump)) => {
+            libtest_mimic::Trial::test("committed objects match their C sources", move || {
+                objects_match_sources(&objdump)
+            })
+        }
         (clang, _) => {
-            let missing = if clang.is_none() { "clang" } else { "llvm-objdump" };
+            let missing = if clang.is_none() {
+                "clang"
+            } else {
+                "llvm-objdump"
+            };
             eprintln!(
                 "ignored `committed objects match their C sources`: {missing} not found (apt-get install clang llvm libbpf-dev)"
             );

@@ -59,8 +59,10 @@ fn observer_counts_exactly_n() -> Result<(), Failed> {
     let dp = Datapath::attach(&t.node_path(), &t.lxc, &t.pin_dir).map_err(fail)?;
     let obs = Observer::start(points(&t)).map_err(fail)?;
     // tcpdump on node eth0 as an independent witness.
-    let dump = common::Tcpdump::start(&t.node, "eth0", "icmp[icmptype] == icmp-echo").map_err(fail)?;
-    t.ping(u32::try_from(N).unwrap_or(200), "0.01").map_err(fail)?;
+    let dump =
+        common::Tcpdump::start(&t.node, "eth0", "icmp[icmptype] == icmp-echo").map_err(fail)?;
+    t.ping(u32::try_from(N).unwrap_or(200), "0.01")
+        .map_err(fail)?;
     std::thread::sleep(Duration::from_millis(300));
     let lost = obs.lost();
     let evs = obs.stop();
@@ -85,7 +87,10 @@ fn observer_counts_exactly_n() -> Result<(), Failed> {
         related: false,
     };
     let e = find_ct_entry(&q, &ct).map_err(fail)?;
-    check!(e.tx_packets == N as u64 && e.rx_packets == N as u64, "CT counts {e:?}");
+    check!(
+        e.tx_packets == N as u64 && e.rx_packets == N as u64,
+        "CT counts {e:?}"
+    );
     let out = dump.finish().map_err(fail)?;
     let dumped = out.lines().filter(|l| l.contains("echo request")).count();
     check!(
@@ -106,7 +111,14 @@ fn packets_check_pass_then_fail_without_nat() -> Result<(), Failed> {
     let evs = obs.drain();
     if std::env::var_os("TPLAB_DEBUG").is_some() {
         for e in &evs {
-            eprintln!("{} {} {} {:x} {}", e.label, e.ifindex, e.dir, e.netns_cookie, e.l4_summary());
+            eprintln!(
+                "{} {} {} {:x} {}",
+                e.label,
+                e.ifindex,
+                e.dir,
+                e.netns_cookie,
+                e.l4_summary()
+            );
         }
     }
     let outcome = evaluate_path(&q, &evs);
@@ -150,9 +162,9 @@ fn packets_check_fails_without_route() -> Result<(), Failed> {
     let t = Topo::new().map_err(fail)?;
     let mut q = query(REAL_PATH)?;
     q.within = Duration::from_secs(2);
-    t.exec(&t.node, &["ip", "route", "del", "default"]).map_err(fail)?;
-    let (outcome, evs) =
-        run_packets_check(points(&t), &q, || t.ping_lossy(2)).map_err(fail)?;
+    t.exec(&t.node, &["ip", "route", "del", "default"])
+        .map_err(fail)?;
+    let (outcome, evs) = run_packets_check(points(&t), &q, || t.ping_lossy(2)).map_err(fail)?;
     let tplab_ebpf::check::Outcome::Fail { message, .. } = outcome else {
         return Err(fail("must fail without a route"));
     };
@@ -161,9 +173,17 @@ fn packets_check_fails_without_route() -> Result<(), Failed> {
             && message.contains("route or forwarding missing?"),
         "message: {message}"
     );
-    check!(evs.iter().all(|e| e.label != "node:eth0" || e.proto != Proto::Icmp), "{evs:?}");
+    check!(
+        evs.iter()
+            .all(|e| e.label != "node:eth0" || e.proto != Proto::Icmp),
+        "{evs:?}"
+    );
     // Put the route back: the same live check now passes.
-    t.exec(&t.node, &["ip", "route", "add", "default", "via", common::WORLD_GW]).map_err(fail)?;
+    t.exec(
+        &t.node,
+        &["ip", "route", "add", "default", "via", common::WORLD_GW],
+    )
+    .map_err(fail)?;
     let (outcome, _) = run_packets_check(points(&t), &q, || t.ping_lossy(1)).map_err(fail)?;
     check!(outcome.is_pass(), "{outcome:?}");
     Ok(())
@@ -178,10 +198,15 @@ fn observer_detaches_on_drop() -> Result<(), Failed> {
     check!(ids.len() == 6, "2 programs per point: {ids:?}");
     let tcx = tplab_ebpf::tcx_programs(&t.node_path(), &t.lxc).map_err(fail)?;
     let names: Vec<&str> = tcx.iter().map(|p| p.name.as_str()).collect();
-    check!(names == ["tplab_obs_ing", "tplab_obs_egr"], "TCX on lxc: {tcx:?}");
+    check!(
+        names == ["tplab_obs_ing", "tplab_obs_egr"],
+        "TCX on lxc: {tcx:?}"
+    );
     drop(obs);
     check!(
-        tplab_ebpf::tcx_programs(&t.node_path(), &t.lxc).map_err(fail)?.is_empty(),
+        tplab_ebpf::tcx_programs(&t.node_path(), &t.lxc)
+            .map_err(fail)?
+            .is_empty(),
         "TCX links left after drop"
     );
     for ns in [&t.pod, &t.node] {
@@ -209,9 +234,18 @@ fn observer_detaches_on_drop() -> Result<(), Failed> {
 
 fn main() {
     Suite::new()
-        .root_test("observer counts exactly N packets on each hop, like tcpdump", observer_counts_exactly_n)
-        .root_test("packets check passes, then fails without NAT", packets_check_pass_then_fail_without_nat)
-        .root_test("packets check fails without route", packets_check_fails_without_route)
+        .root_test(
+            "observer counts exactly N packets on each hop, like tcpdump",
+            observer_counts_exactly_n,
+        )
+        .root_test(
+            "packets check passes, then fails without NAT",
+            packets_check_pass_then_fail_without_nat,
+        )
+        .root_test(
+            "packets check fails without route",
+            packets_check_fails_without_route,
+        )
         .root_test("observer detaches on drop", observer_detaches_on_drop)
         .run()
 }

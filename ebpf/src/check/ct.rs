@@ -47,7 +47,8 @@ pub fn find_ct_entry<'a>(q: &CtQuery, entries: &'a [CtEntry]) -> Result<&'a CtEn
     let want = format!(
         "{} {}{} -> {}",
         q.proto.cilium_name(),
-        q.direction.map_or(String::new(), |d| format!("{d:?} ").to_uppercase()),
+        q.direction
+            .map_or(String::new(), |d| format!("{d:?} ").to_uppercase()),
         q.src.map_or("*".into(), |a| a.to_string()),
         q.dst.map_or("*".into(), |a| a.to_string()),
     );

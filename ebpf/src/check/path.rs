@@ -4,6 +4,7 @@
 //! addresses (a hop may override `src`/`dst` to express NAT), not earlier than the first
 //! match of the previous hop.
 
+use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
@@ -177,13 +178,13 @@ fn fail_message(
     }
     let mut what = format!("never {phrase}");
     if hop.src.is_some() {
-        what.push_str(&format!(" with source {src}"));
+        let _ = write!(what, " with source {src}");
     }
     if hop.dst.is_some() {
-        what.push_str(&format!(" with destination {dst}"));
+        let _ = write!(what, " with destination {dst}");
     }
     if hop.src.is_none() && hop.dst.is_none() {
-        what.push_str(&format!(" ({} {src} -> {dst})", q.proto));
+        let _ = write!(what, " ({} {src} -> {dst})", q.proto);
     }
     let verb = match hop.dir {
         Direction::Egress => "leaving",
@@ -193,12 +194,18 @@ fn fail_message(
         if hop.src.is_some() {
             format!(" (seen {verb} with source {}: NAT missing?)", o.src)
         } else {
-            format!(" (seen {verb} with source {} instead: unexpected NAT?)", o.src)
+            format!(
+                " (seen {verb} with source {} instead: unexpected NAT?)",
+                o.src
+            )
         }
     } else if let Some(o) = others.iter().find(|e| e.src == src && e.dst != dst) {
         format!(" (seen {verb} with destination {} instead: DNAT?)", o.dst)
     } else if seen_before.is_empty() {
-        format!(" (no {} packet there at all: was the traffic sent?)", q.proto)
+        format!(
+            " (no {} packet there at all: was the traffic sent?)",
+            q.proto
+        )
     } else {
         format!(
             " (no {} packet {verb} there at all: route or forwarding missing?)",

@@ -91,7 +91,10 @@ fn nothing_sent_and_wrong_order_and_counts() {
         panic!("must fail");
     };
     assert!(message.contains("never entering node:lxc"), "{message}");
-    assert!(message.contains("route or forwarding missing?"), "{message}");
+    assert!(
+        message.contains("route or forwarding missing?"),
+        "{message}"
+    );
     let mut q = query();
     q.count = CountExpr::parse("== 2").expect("count");
     let evs = [
@@ -101,7 +104,10 @@ fn nothing_sent_and_wrong_order_and_counts() {
     let Outcome::Fail { message, .. } = evaluate_path(&q, &evs) else {
         panic!("must fail");
     };
-    assert!(message.contains("1 icmp packet(s) leaving pod:eth0"), "{message}");
+    assert!(
+        message.contains("1 icmp packet(s) leaving pod:eth0"),
+        "{message}"
+    );
     assert!(message.ends_with("expected == 2"), "{message}");
 }
 
@@ -119,18 +125,35 @@ fn queries_reject_unknown_keys_and_bad_values() {
     )
     .expect("defaults");
     assert_eq!(q.within, std::time::Duration::from_secs(10));
-    assert_eq!(q.count, CountExpr { op: CountOp::Eq, value: 3 });
+    assert_eq!(
+        q.count,
+        CountExpr {
+            op: CountOp::Eq,
+            value: 3
+        }
+    );
     assert!(matches!(evaluate_path(&q, &[]), Outcome::Fail { .. }));
 }
 
 #[test]
 fn counts_and_durations_parse() {
-    for (text, n, ok) in [(">= 1", 1, true), ("200", 200, true), ("< 5", 5, false), ("==0", 0, true)] {
+    for (text, n, ok) in [
+        (">= 1", 1, true),
+        ("200", 200, true),
+        ("< 5", 5, false),
+        ("==0", 0, true),
+    ] {
         assert_eq!(CountExpr::parse(text).expect(text).matches(n), ok, "{text}");
     }
     assert!(CountExpr::parse("lots").is_err());
-    assert_eq!(parse_duration("500ms"), Ok(std::time::Duration::from_millis(500)));
-    assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
+    assert_eq!(
+        parse_duration("500ms"),
+        Ok(std::time::Duration::from_millis(500))
+    );
+    assert_eq!(
+        parse_duration("2m"),
+        Ok(std::time::Duration::from_secs(120))
+    );
     assert_eq!(parse_duration("10"), Ok(std::time::Duration::from_secs(10)));
     assert!(parse_duration("soon").is_err());
     assert!(parse_duration("5h").is_err());
@@ -179,7 +202,10 @@ fn ct_query_finds_or_explains() {
         ..q
     };
     let err = find_ct_entry(&q, &entries).expect_err("missing");
-    assert!(err.contains("TCP OUT 10.244.0.213 -> 203.0.113.10"), "{err}");
+    assert!(
+        err.contains("TCP OUT 10.244.0.213 -> 203.0.113.10"),
+        "{err}"
+    );
     assert!(err.contains("10.244.0.213 -> 198.51.100.2"), "{err}");
     assert!(find_ct_entry(&q, &[]).expect_err("empty").contains("empty"));
     let yaml = "{proto: icmp, dst: 203.0.113.10, direction: out}";

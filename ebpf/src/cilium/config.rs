@@ -1,12 +1,16 @@
 //! `cilium config view`: the sandbox's settings in Cilium's two-column format.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 /// The sandbox's configuration, with the seed's keys. NAT is iptables' job here,
 /// hence `enable-bpf-masquerade false` and `masquerade true`.
 pub fn sandbox_config(pin_dir: &str) -> BTreeMap<String, String> {
     let pairs = [
-        ("agent-not-ready-taint-key", "node.cilium.io/agent-not-ready"),
+        (
+            "agent-not-ready-taint-key",
+            "node.cilium.io/agent-not-ready",
+        ),
         ("auto-direct-node-routes", "false"),
         ("bpf-lb-sock", "false"),
         ("bpf-root", "/sys/fs/bpf"),
@@ -44,7 +48,7 @@ pub fn sandbox_config(pin_dir: &str) -> BTreeMap<String, String> {
 /// `key<padding>value` lines, values aligned on column 40 as in the seed.
 pub fn format_config(cfg: &BTreeMap<String, String>) -> String {
     cfg.iter().fold(String::new(), |mut out, (k, v)| {
-        out.push_str(&format!("{k:<38} {v}\n"));
+        let _ = writeln!(out, "{k:<38} {v}");
         out
     })
 }

@@ -39,7 +39,12 @@ pub struct CiliumCtx {
 
 impl CiliumCtx {
     /// A context with the seed's identity/endpoint numbers.
-    pub fn new(pin_dir: PathBuf, node_netns: PathBuf, lxc_ifname: String, pod_ip: Ipv4Addr) -> Self {
+    pub fn new(
+        pin_dir: PathBuf,
+        node_netns: PathBuf,
+        lxc_ifname: String,
+        pod_ip: Ipv4Addr,
+    ) -> Self {
         CiliumCtx {
             pin_dir,
             node_netns,
@@ -113,7 +118,7 @@ pub fn cilium_run(
         ["bpf", "nat", "list"] => {
             let (text, any) = nat_list_report();
             let _ = err.write_all(text.as_bytes());
-            if any { 0 } else { 1 }
+            i32::from(!any)
         }
         ["monitor", rest @ ..] if rest.iter().all(|a| a.starts_with('-')) => {
             monitor::run_monitor(ctx, out, err, monitor_for)

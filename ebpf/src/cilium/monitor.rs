@@ -10,10 +10,12 @@ use super::CiliumCtx;
 use crate::observer::{Direction, ObservePoint, Observer, PacketEvent};
 use crate::proto::Proto;
 
+type FlowKey = (Proto, [u8; 4], [u8; 4], u16, u16);
+
 /// Per-stream state: which flows were already seen (`state new` vs `established`).
 #[derive(Debug, Default)]
 pub struct MonitorState {
-    seen: HashSet<(Proto, [u8; 4], [u8; 4], u16, u16)>,
+    seen: HashSet<FlowKey>,
 }
 
 /// The monitor line for an event observed on the lxc (None for other points).
@@ -81,7 +83,7 @@ fn summary(ev: &PacketEvent) -> String {
 }
 
 /// Stable 32-bit FNV-1a of the flow key (Cilium shows a per-flow hash here).
-fn flow_hash(key: &(Proto, [u8; 4], [u8; 4], u16, u16)) -> u32 {
+fn flow_hash(key: &FlowKey) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     let mut feed = |b: u8| {
         h ^= u32::from(b);
@@ -89,7 +91,11 @@ fn flow_hash(key: &(Proto, [u8; 4], [u8; 4], u16, u16)) -> u32 {
     };
     feed(key.0.number());
     key.1.iter().chain(key.2.iter()).for_each(|b| feed(*b));
-    key.3.to_be_bytes().iter().chain(key.4.to_be_bytes().iter()).for_each(|b| feed(*b));
+    key.3
+        .to_be_bytes()
+        .iter()
+        .chain(key.4.to_be_bytes().iter())
+        .for_each(|b| feed(*b));
     h
 }
 

@@ -1,6 +1,8 @@
 //! `cilium bpf nat list`: the sandbox, like the seed's cluster, has no BPF NAT map
 //! (masquerading is iptables' job), so this reports the missing pinned maps.
 
+use std::fmt::Write as _;
+
 /// Where Cilium pins its SNAT maps.
 pub const SNAT_MAPS: [&str; 2] = [
     "/sys/fs/bpf/tc/globals/cilium_snat_v4_external",
@@ -15,9 +17,10 @@ pub fn nat_list_report() -> (String, bool) {
         if std::path::Path::new(path).exists() {
             any = true;
         } else {
-            err.push_str(&format!(
-                "Unable to open {path}: Unable to get object {path}: no such file or directory. Skipping.\n"
-            ));
+            let _ = writeln!(
+                err,
+                "Unable to open {path}: Unable to get object {path}: no such file or directory. Skipping."
+            );
         }
     }
     (err, any)

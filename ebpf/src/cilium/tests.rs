@@ -63,15 +63,24 @@ fn ct_lines_match_the_seed_byte_for_byte() {
          RxFlagsSeen=0x00 LastRxReport=0 TxPackets=1 TxBytes=74 TxFlagsSeen=0x02 \
          LastTxReport=17755035 Flags=0x0010 [ SeenNonSyn ] RevNAT=0 SourceSecurityID=42837 IfIndex=0 "
     );
-    let plain = CtEntry { flags: 0, ..related };
+    let plain = CtEntry {
+        flags: 0,
+        ..related
+    };
     assert!(format_ct_entry(&plain).contains("Flags=0x0000 [ ] RevNAT=0"));
 }
 
 #[test]
 fn config_view_has_the_seed_columns() {
     let text = format_config(&sandbox_config("/run/tplab/bpf/x"));
-    assert!(text.lines().any(|l| l == "enable-bpf-masquerade                  false"));
-    assert!(text.lines().any(|l| l == "masquerade                             true"));
+    assert!(
+        text.lines()
+            .any(|l| l == "enable-bpf-masquerade                  false")
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "masquerade                             true")
+    );
     assert!(text.contains("/run/tplab/bpf/x/ct"));
 }
 
@@ -127,19 +136,31 @@ fn monitor_lines_match_the_seed_shape() {
          orig-ip 1.0.0.1: 1.0.0.1:80 -> 10.244.0.213:59242 tcp SYN, ACK"
     );
     let fin = monitor_line(&tcp_event(Direction::Ingress, 0x11, true), &ctx, &mut st);
-    assert!(fin.contains("state established") && fin.ends_with("tcp ACK, FIN"), "{fin}");
+    assert!(
+        fin.contains("state established") && fin.ends_with("tcp ACK, FIN"),
+        "{fin}"
+    );
     // Same flow, same flow id.
     assert_eq!(syn.split(' ').nth(3), fin.split(' ').nth(3));
 }
 
 #[test]
 fn unknown_commands_and_help() {
-    let ctx = CiliumCtx::new("/nonexistent".into(), "/x".into(), "lxc0".into(), Ipv4Addr::LOCALHOST);
+    let ctx = CiliumCtx::new(
+        "/nonexistent".into(),
+        "/x".into(),
+        "lxc0".into(),
+        Ipv4Addr::LOCALHOST,
+    );
     let run = |args: &[&str]| {
         let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = cilium_run(&args, &ctx, &mut out, &mut err, None);
-        (code, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
     };
     let (code, out, _) = run(&[]);
     assert_eq!(code, 0);

@@ -16,7 +16,7 @@ use raw::{RawCtKey, RawCtValue, TUPLE_F_IN, TUPLE_F_RELATED};
 /// File name of the CT map inside a pin directory.
 pub const CT_PIN_NAME: &str = "ct";
 
-/// Entry flag bits (same as Cilium's ct_entry bitfield as printed by `bpf ct list`).
+/// Entry flag bits (same as Cilium's `ct_entry` bitfield as printed by `bpf ct list`).
 pub const FLAG_RX_CLOSING: u16 = 0x01;
 pub const FLAG_TX_CLOSING: u16 = 0x02;
 pub const FLAG_SEEN_NON_SYN: u16 = 0x10;
@@ -39,7 +39,7 @@ pub struct CtEntry {
     pub dst: Ipv4Addr,
     pub sport: u16,
     pub dport: u16,
-    /// Absolute expiry, seconds of CLOCK_MONOTONIC.
+    /// Absolute expiry, seconds of `CLOCK_MONOTONIC`.
     pub expires: u32,
     pub rx_packets: u64,
     pub rx_bytes: u64,
@@ -115,7 +115,7 @@ pub fn ct_entries(pin_dir: &Path) -> Result<Vec<CtEntry>, EbpfError> {
     let hash: HashMap<_, RawCtKey, RawCtValue> =
         HashMap::try_from(map).map_err(|e| map_err(&path, &e))?;
     let mut out = Vec::new();
-    for item in hash.iter() {
+    for item in &hash {
         let (k, v) = item.map_err(|e| map_err(&path, &e))?;
         out.push(CtEntry::from_raw(&k, &v));
     }

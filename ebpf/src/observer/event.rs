@@ -49,7 +49,7 @@ pub struct PacketEvent {
     pub len: u32,
     /// IPv4 total length.
     pub ip_len: u16,
-    /// CLOCK_MONOTONIC nanoseconds.
+    /// `CLOCK_MONOTONIC` nanoseconds.
     pub ts_ns: u64,
 }
 
@@ -88,7 +88,12 @@ impl RawEvent {
         Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<Self>()) })
     }
 
-    pub(crate) fn into_event(self, label: String, ifname: String, netns_cookie: u64) -> PacketEvent {
+    pub(crate) fn into_event(
+        self,
+        label: String,
+        ifname: String,
+        netns_cookie: u64,
+    ) -> PacketEvent {
         let proto = Proto::from_number(self.proto);
         let icmp = proto == Proto::Icmp;
         PacketEvent {

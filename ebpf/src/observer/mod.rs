@@ -53,7 +53,8 @@ impl Observer {
             let id = u32::try_from(idx).unwrap_or(u32::MAX);
             // TCX attach resolves the ifindex in the caller's netns: work on a thread there.
             let ns = point.netns.clone();
-            let (mut bpf, res, ids) = tplab_netns::run_in(Some(&ns), move || load_and_attach(id, &point))??;
+            let (mut bpf, res, ids) =
+                tplab_netns::run_in(Some(&ns), move || load_and_attach(id, &point))??;
             prog_ids.extend(ids);
             resolved.push(res);
             rings.push(

@@ -28,11 +28,9 @@ const SO_NETNS_COOKIE: libc::c_int = 71;
 
 /// Resolves `ifname` and the netns cookie, from a thread already inside the netns.
 pub(crate) fn resolve_here(point: &ObservePoint) -> Result<ResolvedPoint, EbpfError> {
-    nix::net::if_::if_nametoindex(point.ifname.as_str()).map_err(|_| {
-        EbpfError::NoInterface {
-            ifname: point.ifname.clone(),
-            netns: point.netns.display().to_string(),
-        }
+    nix::net::if_::if_nametoindex(point.ifname.as_str()).map_err(|_| EbpfError::NoInterface {
+        ifname: point.ifname.clone(),
+        netns: point.netns.display().to_string(),
     })?;
     Ok(ResolvedPoint {
         label: point.label.clone(),

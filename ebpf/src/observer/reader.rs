@@ -41,7 +41,9 @@ pub(crate) fn spawn(
                 batch.sort_by_key(|r| r.ts_ns);
                 for raw in batch {
                     let ev = match points.get(raw.point_id as usize) {
-                        Some(p) => raw.into_event(p.label.clone(), p.ifname.clone(), p.netns_cookie),
+                        Some(p) => {
+                            raw.into_event(p.label.clone(), p.ifname.clone(), p.netns_cookie)
+                        }
                         None => raw.into_event(format!("?{}", raw.point_id), String::new(), 0),
                     };
                     // A closed receiver just means nobody listens any more.

@@ -28,7 +28,11 @@ fn rand_hex(n: usize) -> String {
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
         let _ = std::io::Read::read_exact(&mut f, &mut buf);
     }
-    buf.iter().map(|b| format!("{b:02x}")).collect::<String>()[..n].to_string()
+    let hex: String = buf.iter().fold(String::new(), |mut s, b| {
+        let _ = std::fmt::Write::write_fmt(&mut s, format_args!("{b:02x}"));
+        s
+    });
+    hex[..n].to_string()
 }
 
 /// Runs a command, failing with its stderr.
@@ -74,7 +78,8 @@ impl Topo {
         Self::ns_path(&self.pod)
     }
 
-    /// `ip netns exec <ns> args...`
+    /// `ip netns exec <ns> args...` (a method so call sites read `t.exec(&t.node, ..)`).
+    #[allow(clippy::unused_self)]
     pub fn exec(&self, ns: &str, args: &[&str]) -> Result<String, String> {
         let mut v = vec!["ip", "netns", "exec", ns];
         v.extend_from_slice(args);
@@ -87,35 +92,105 @@ impl Topo {
             sh(&["ip", "netns", "add", ns])?;
         }
         let steps: Vec<Vec<&str>> = vec![
-            vec!["ip", "-n", n, "link", "add", lxc, "type", "veth", "peer", "name", "eth0", "netns", p],
-            vec!["ip", "-n", n, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", w],
+            vec![
+                "ip", "-n", n, "link", "add", lxc, "type", "veth", "peer", "name", "eth0", "netns",
+                p,
+            ],
+            vec![
+                "ip", "-n", n, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0",
+                "netns", w,
+            ],
             vec!["ip", "-n", p, "link", "set", "lo", "up"],
-            vec!["ip", "-n", p, "addr", "add", "10.244.0.213/32", "dev", "eth0"],
+            vec![
+                "ip",
+                "-n",
+                p,
+                "addr",
+                "add",
+                "10.244.0.213/32",
+                "dev",
+                "eth0",
+            ],
             vec!["ip", "-n", p, "link", "set", "eth0", "up"],
-            vec!["ip", "-n", p, "route", "add", GW_IP, "dev", "eth0", "scope", "link"],
-            vec!["ip", "-n", p, "route", "add", "default", "via", GW_IP, "dev", "eth0"],
+            vec![
+                "ip", "-n", p, "route", "add", GW_IP, "dev", "eth0", "scope", "link",
+            ],
+            vec![
+                "ip", "-n", p, "route", "add", "default", "via", GW_IP, "dev", "eth0",
+            ],
             vec!["ip", "-n", n, "link", "set", "lo", "up"],
             // The gateway address lives on cilium_host (a veth pair, as in Cilium); proxy-ARP on the lxc
             // answers for it.
-            vec!["ip", "-n", n, "link", "add", "cilium_host", "type", "veth", "peer", "name", "cilium_net"],
+            vec![
+                "ip",
+                "-n",
+                n,
+                "link",
+                "add",
+                "cilium_host",
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "cilium_net",
+            ],
             vec!["ip", "-n", n, "link", "set", "cilium_net", "up"],
-            vec!["ip", "-n", n, "addr", "add", "10.244.0.201/32", "dev", "cilium_host"],
+            vec![
+                "ip",
+                "-n",
+                n,
+                "addr",
+                "add",
+                "10.244.0.201/32",
+                "dev",
+                "cilium_host",
+            ],
             vec!["ip", "-n", n, "link", "set", "cilium_host", "up"],
             vec!["ip", "-n", n, "link", "set", lxc, "up"],
             vec!["ip", "-n", n, "route", "add", "10.244.0.213/32", "dev", lxc],
-            vec!["ip", "-n", n, "addr", "add", "198.51.100.2/24", "dev", "eth0"],
+            vec![
+                "ip",
+                "-n",
+                n,
+                "addr",
+                "add",
+                "198.51.100.2/24",
+                "dev",
+                "eth0",
+            ],
             vec!["ip", "-n", n, "link", "set", "eth0", "up"],
             vec!["ip", "-n", n, "route", "add", "default", "via", WORLD_GW],
             vec!["ip", "-n", w, "link", "set", "lo", "up"],
-            vec!["ip", "-n", w, "addr", "add", "198.51.100.1/24", "dev", "eth0"],
-            vec!["ip", "-n", w, "addr", "add", "203.0.113.10/32", "dev", "eth0"],
+            vec![
+                "ip",
+                "-n",
+                w,
+                "addr",
+                "add",
+                "198.51.100.1/24",
+                "dev",
+                "eth0",
+            ],
+            vec![
+                "ip",
+                "-n",
+                w,
+                "addr",
+                "add",
+                "203.0.113.10/32",
+                "dev",
+                "eth0",
+            ],
             vec!["ip", "-n", w, "link", "set", "eth0", "up"],
         ];
         for s in steps {
             sh(&s)?;
         }
         self.exec(n, &["sysctl", "-qw", "net.ipv4.ip_forward=1"])?;
-        self.exec(n, &["sysctl", "-qw", &format!("net.ipv4.conf.{lxc}.proxy_arp=1")])?;
+        self.exec(
+            n,
+            &["sysctl", "-qw", &format!("net.ipv4.conf.{lxc}.proxy_arp=1")],
+        )?;
         self.masquerade(true)?;
         Ok(())
     }
@@ -123,21 +198,46 @@ impl Topo {
     /// Adds (or flushes) the node's MASQUERADE rule.
     pub fn masquerade(&self, on: bool) -> Result<(), String> {
         if on {
-            self.exec(&self.node, &[
-                "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.244.0.0/16", "-o", "eth0",
-                "-j", "MASQUERADE",
-            ])
+            self.exec(
+                &self.node,
+                &[
+                    "iptables",
+                    "-t",
+                    "nat",
+                    "-A",
+                    "POSTROUTING",
+                    "-s",
+                    "10.244.0.0/16",
+                    "-o",
+                    "eth0",
+                    "-j",
+                    "MASQUERADE",
+                ],
+            )
             .map(drop)
         } else {
-            self.exec(&self.node, &["iptables", "-t", "nat", "-F"]).map(drop)
+            self.exec(&self.node, &["iptables", "-t", "nat", "-F"])
+                .map(drop)
         }
     }
 
     /// Pings the world from the pod (`count` echo requests every `interval` s).
     pub fn ping(&self, count: u32, interval: &str) -> Result<String, String> {
-        self.exec(&self.pod, &[
-            "ping", "-n", "-q", "-c", &count.to_string(), "-i", interval, "-W", "1", WORLD_IP,
-        ])
+        self.exec(
+            &self.pod,
+            &[
+                "ping",
+                "-n",
+                "-q",
+                "-c",
+                &count.to_string(),
+                "-i",
+                interval,
+                "-W",
+                "1",
+                WORLD_IP,
+            ],
+        )
     }
 
     /// Like [`Topo::ping`] but a failure (no reply) is not an error.
@@ -162,11 +262,27 @@ impl Topo {
     /// `python3 -m http.server 80` in the world, waits until it answers.
     pub fn http_server(&mut self) -> Result<(), String> {
         let world = self.world.clone();
-        self.spawn(&world, &["python3", "-m", "http.server", "80", "--bind", WORLD_IP])?;
+        self.spawn(
+            &world,
+            &["python3", "-m", "http.server", "80", "--bind", WORLD_IP],
+        )?;
         for _ in 0..50 {
-            if self.exec(&world, &["sh", "-c", "exec 3<>/dev/tcp/203.0.113.10/80"]).is_ok()
+            if self
+                .exec(&world, &["sh", "-c", "exec 3<>/dev/tcp/203.0.113.10/80"])
+                .is_ok()
                 || self
-                    .exec(&world, &["wget", "-q", "-T", "1", "-O", "/dev/null", "http://203.0.113.10/"])
+                    .exec(
+                        &world,
+                        &[
+                            "wget",
+                            "-q",
+                            "-T",
+                            "1",
+                            "-O",
+                            "/dev/null",
+                            "http://203.0.113.10/",
+                        ],
+                    )
                     .is_ok()
             {
                 return Ok(());
@@ -191,7 +307,18 @@ impl Tcpdump {
         let log = base.with_extension("log");
         let logf = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let child = Command::new("ip")
-            .args(["netns", "exec", ns, "tcpdump", "--immediate-mode", "-i", ifname, "-n", "-U", "-w"])
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "tcpdump",
+                "--immediate-mode",
+                "-i",
+                ifname,
+                "-n",
+                "-U",
+                "-w",
+            ])
             .arg(&pcap)
             .arg(filter)
             .stdout(Stdio::null())
