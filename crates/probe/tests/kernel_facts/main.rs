@@ -3,6 +3,7 @@
 //! on exit, taking its links, filters, iptables rules and conntrack table with it.
 
 mod bpf;
+mod conntrack;
 mod netlink;
 mod support;
 
@@ -25,6 +26,10 @@ fn main() {
         .root_test(
             "tc_and_tcx_programs_equal_tc_and_bpftool",
             bpf::tc_and_tcx_programs_equal_tc_and_bpftool,
+        )
+        .root_test(
+            "conntrack_equals_conntrack_tool_and_nat_checks",
+            conntrack::conntrack_equals_conntrack_tool_and_nat_checks,
         )
         .run();
 }
