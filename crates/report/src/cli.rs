@@ -83,7 +83,7 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
     };
     match &args.output {
         Some(path) => {
-            fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?
+            fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
         }
         None => std::io::stdout().write_all(text.as_bytes())?,
     }
