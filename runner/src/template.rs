@@ -10,11 +10,14 @@ use minijinja::{Environment, UndefinedBehavior};
 /// Variables visible to templates.
 pub type Vars = BTreeMap<String, String>;
 
-fn environment() -> Environment<'static> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(true);
-    env
+fn environment() -> &'static Environment<'static> {
+    static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        env
+    })
 }
 
 /// True when `s` contains template syntax worth rendering.
@@ -35,8 +38,8 @@ pub fn variables(s: &str) -> Result<BTreeSet<String>, String> {
     if !has_template(s) {
         return Ok(BTreeSet::new());
     }
-    let env = environment();
-    let tmpl = env.template_from_str(s).map_err(|e| describe(&e))?;
+    let tmpl = environment()
+        .template_from_str(s).map_err(|e| describe(&e))?;
     Ok(tmpl.undeclared_variables(false).into_iter().collect())
 }
 

@@ -1,6 +1,7 @@
 //! tplab's integration tests: one binary, a fluent harness (`harness.rs`), one module
 //! per feature. Root-only tests are reported as ignored, with the reason, when not root.
 
+mod docs;
 mod engine;
 mod harness;
 mod interactive;
@@ -12,6 +13,7 @@ fn main() {
     let suite = Suite::new();
     let suite = lint::register(suite);
     let suite = engine::register(suite);
+    let suite = docs::register(suite);
     let suite = interactive::register(suite);
     suite.run();
 }

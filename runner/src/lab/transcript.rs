@@ -4,13 +4,21 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::OnceLock;
+
 use regex::Regex;
 
 /// One expected output line.
 #[derive(Debug, Clone)]
 pub enum Pattern {
-    /// A line, compiled to an anchored regex; `text` is the original for messages.
-    Line { text: String, regex: Regex },
+    /// A line: `text` is the original (for messages), `source` its anchored regex,
+    /// compiled on first use (parsing a lab must stay fast; the regex always compiles
+    /// because literal parts are escaped and capture names validated).
+    Line {
+        text: String,
+        source: String,
+        regex: OnceLock<Regex>,
+    },
     /// `...`: zero or more lines.
     AnyLines,
 }
@@ -85,7 +93,7 @@ pub fn parse(body: &str) -> Result<Vec<TranscriptCommand>, TranscriptError> {
             cmd.expected.push(Pattern::AnyLines);
             continue;
         }
-        let (regex, names) = compile_line(line).map_err(|(message, col)| TranscriptError {
+        let (source, names) = compile_line(line).map_err(|(message, col)| TranscriptError {
             message,
             line_in_body: n,
             col,
@@ -97,7 +105,8 @@ pub fn parse(body: &str) -> Result<Vec<TranscriptCommand>, TranscriptError> {
         }
         cmd.expected.push(Pattern::Line {
             text: line.to_string(),
-            regex,
+            source,
+            regex: OnceLock::new(),
         });
     }
     // Trailing empty lines of the block are not expectations.
@@ -110,8 +119,19 @@ pub fn parse(body: &str) -> Result<Vec<TranscriptCommand>, TranscriptError> {
     Ok(commands)
 }
 
-/// Compiles one expected line; returns the regex and the capture names it defines.
-fn compile_line(line: &str) -> Result<(Regex, Vec<String>), (String, usize)> {
+impl Pattern {
+    fn regex(&self) -> Option<&Regex> {
+        match self {
+            Pattern::Line { source, regex, .. } => {
+                Some(regex.get_or_init(|| Regex::new(source).expect("escaped literal parts always compile")))
+            }
+            Pattern::AnyLines => None,
+        }
+    }
+}
+
+/// Translates one expected line; returns the regex source and the capture names it defines.
+fn compile_line(line: &str) -> Result<(String, Vec<String>), (String, usize)> {
     let mut re = String::from("^");
     let mut names = Vec::new();
     let mut rest = line;
@@ -153,9 +173,7 @@ fn compile_line(line: &str) -> Result<(Regex, Vec<String>), (String, usize)> {
     }
     re.push_str(&regex::escape(rest));
     re.push('$');
-    Regex::new(&re)
-        .map(|r| (r, names))
-        .map_err(|e| (format!("cannot compile expected line: {e}"), 1))
+    Ok((re, names))
 }
 
 pub fn is_identifier(s: &str) -> bool {
@@ -221,7 +239,8 @@ fn walk(
         Pattern::AnyLines => {
             (li..=lines.len()).any(|next| walk(patterns, lines, pi + 1, next, caps, memo, best))
         }
-        Pattern::Line { regex, .. } => {
+        pattern @ Pattern::Line { .. } => {
+            let regex = pattern.regex().expect("a line pattern");
             let Some(line) = lines.get(li) else {
                 return false;
             };

@@ -83,21 +83,18 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
     for env in &lab.meta.environments {
         defined.extend(registry::facts(env).iter().map(|s| (*s).to_string()));
     }
-    let items: Vec<&Item> = lab
-        .intro
-        .iter()
-        .chain(lab.steps.iter().flat_map(|s| s.items.iter()))
-        .collect();
+    let units = units(lab);
     // Where each capture is first defined, to tell "defined later" from "never defined".
     let mut later: HashMap<String, usize> = HashMap::new();
-    for item in &items {
-        for name in definitions(item) {
-            later.entry(name).or_insert(item.span.start);
+    for unit in &units {
+        for name in &unit.defines {
+            later.entry(name.clone()).or_insert(unit.span.start);
         }
     }
-    for item in items {
-        for text in template_texts(item) {
-            match template::variables(&text) {
+    for unit in units {
+        let item = &unit;
+        for text in &unit.texts {
+            match template::variables(text) {
                 Err(msg) => out.push(
                     Diagnostic::error(
                         "template-syntax",
@@ -143,8 +140,45 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
-        defined.extend(definitions(item));
+        defined.extend(unit.defines);
     }
+}
+
+/// The smallest pieces with their own uses and definitions, in document order: items,
+/// except that each entry of a check block is its own unit (a check may use what the
+/// previous entry of the same block captured).
+struct Unit {
+    span: Range<usize>,
+    texts: Vec<String>,
+    defines: Vec<String>,
+}
+
+fn units(lab: &Lab) -> Vec<Unit> {
+    let mut out = Vec::new();
+    for item in lab.intro.iter().chain(lab.steps.iter().flat_map(|s| s.items.iter())) {
+        if let ItemKind::Checks(checks) = &item.kind {
+            for c in checks {
+                let mut texts = Vec::new();
+                template::yaml_strings(&c.raw, &mut texts);
+                let single = Item {
+                    span: c.span.clone(),
+                    kind: ItemKind::Checks(vec![c.clone()]),
+                };
+                out.push(Unit {
+                    span: c.span.clone(),
+                    texts,
+                    defines: definitions(&single),
+                });
+            }
+            continue;
+        }
+        out.push(Unit {
+            span: item.span.clone(),
+            texts: template_texts(item),
+            defines: definitions(item),
+        });
+    }
+    out
 }
 
 fn locate(lab: &Lab, within: &Range<usize>, needle: &str) -> Range<usize> {

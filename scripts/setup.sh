@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs (idempotently) the Debian packages tplab, its sandbox and its tests use.
+# Run as root on Debian 12+. Safe to run again: installs only what is missing.
+set -euo pipefail
+
+packages=(
+  iproute2          # ip, tc (checks cross-checked against iproute2)
+  iptables          # iptables-restore/-save in the sandbox's node namespace
+  conntrack         # conntrack -L (students' command, cross-checks)
+  iputils-ping      # ping
+  net-tools         # route, arp, ifconfig (the seed's commands)
+  wget curl         # HTTP from the sandbox pod
+  bpftool           # bpftool prog/net (cross-checks, students)
+  clang llvm libbpf-dev  # rebuilding/verifying the committed eBPF objects
+  tcpdump           # observer cross-check
+  iperf3            # observer overhead benchmark
+  tmux              # pseudo-terminal tests of the guided mode
+  chromium          # headless rendering test of the HTML report
+  procps psmisc     # ps, fuser (diagnostics)
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/setup.sh must run as root (it installs Debian packages): sudo $0" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# BPF filesystem for pinned maps (mounted on most systems already).
+if ! mountpoint -q /sys/fs/bpf; then
+  mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+fi
+echo "tplab dependencies: ok"

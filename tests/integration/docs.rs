@@ -1,0 +1,47 @@
+//! The documentation's examples are complete labs: each must lint clean and be
+//! proven solvable, so the docs cannot drift from the tool.
+
+use tplab_testkit::Suite;
+
+use crate::harness::{fail, root, tempdir, tplab, Failed};
+
+pub fn register(suite: Suite) -> Suite {
+    suite.test("docs::lab_format_examples_are_runnable", lab_format_examples)
+}
+
+/// The ````markdown blocks of a page.
+fn examples(page: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in page.lines() {
+        match &mut current {
+            None if line.trim_end() == "````markdown" => current = Some(String::new()),
+            Some(_) if line.trim_end() == "````" => out.push(current.take().unwrap_or_default()),
+            Some(text) => {
+                text.push_str(line);
+                text.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+fn lab_format_examples() -> Result<(), Failed> {
+    let page = std::fs::read_to_string(root().join("docs/lab-format.md")).map_err(|e| fail(e.to_string()))?;
+    let labs = examples(&page);
+    if labs.len() < 8 {
+        return Err(fail(format!("expected at least 8 examples, found {}", labs.len())));
+    }
+    let dir = tempdir();
+    for (n, lab) in labs.iter().enumerate() {
+        let path = dir.path().join(format!("example-{n}.md"));
+        std::fs::write(&path, lab).map_err(|e| fail(e.to_string()))?;
+        tplab(["lint".as_ref(), path.as_os_str()]).run().success().map_err(|e| fail(format!("example {n} does not lint: {e:?}")))?;
+        tplab(["test".as_ref(), path.as_os_str(), "--env".as_ref(), "local".as_ref()])
+            .run()
+            .success()
+            .map_err(|e| fail(format!("example {n} is not solvable: {e:?}\n{lab}")))?;
+    }
+    Ok(())
+}
