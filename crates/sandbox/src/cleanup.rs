@@ -65,6 +65,7 @@ impl std::fmt::Display for DownReport {
 /// Removes everything of sandbox `id`, whatever state it is in. Never fails: what could
 /// not be removed is listed in `errors`.
 pub fn teardown(id: &str) -> DownReport {
+    let t0 = std::time::Instant::now();
     let mut report = DownReport::default();
     let recorded = state::load(id).ok().and_then(|s| s.daemon_pid);
     // Daemons first: their listening socket would keep the world netns alive.
@@ -83,6 +84,7 @@ pub fn teardown(id: &str) -> DownReport {
             report.processes.push(pid);
         }
     }
+    crate::trace::mark(t0, "daemon stopped");
     let prefix = format!("{NETNS_PREFIX}{id}-");
     for ns in tplab_netns::list()
         .into_iter()
@@ -93,6 +95,7 @@ pub fn teardown(id: &str) -> DownReport {
             Err(e) => report.errors.push(format!("deleting netns {ns}: {e}")),
         }
     }
+    crate::trace::mark(t0, "netns deleted");
     for path in [
         Path::new(BPF_PIN_DIR).join(id),
         state::sandbox_dir(id),
@@ -105,6 +108,7 @@ pub fn teardown(id: &str) -> DownReport {
         report.sandboxes.push(id.to_string());
     }
     crate::signals::forget(id);
+    crate::trace::mark(t0, "files removed");
     report
 }
 

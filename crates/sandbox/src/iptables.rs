@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 use crate::config::SandboxConfig;
 use crate::error::{Result, SandboxError};
+use crate::nftgen::GenWatch;
 
 const KUBE_FILTER: &str = r#":KUBE-FIREWALL - [0:0]
 :KUBE-FORWARD - [0:0]
@@ -68,6 +69,8 @@ pub fn rules(cfg: &SandboxConfig) -> String {
 pub(crate) struct Restore {
     child: Child,
     netns: String,
+    watch: Option<GenWatch>,
+    commits: usize,
 }
 
 /// Starts `iptables-restore` in the node netns and feeds it the rules.
@@ -77,7 +80,11 @@ pub(crate) fn start(cfg: &SandboxConfig, netns: &str) -> Result<Restore> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .env("PATH", crate::roles::BASE_PATH);
-    let ns_file = tplab_netns::prepare_std_command(&mut cmd, &tplab_netns::path_of(netns))?;
+    let path = tplab_netns::path_of(netns);
+    // Subscribed before the spawn so no commit event can be missed; optional (fallback:
+    // wait for the exit).
+    let watch = GenWatch::open(&path).ok();
+    let ns_file = tplab_netns::prepare_std_command(&mut cmd, &path)?;
     let spawn_err = |message: String| SandboxError::Iptables {
         netns: netns.to_string(),
         message,
@@ -99,12 +106,38 @@ pub(crate) fn start(cfg: &SandboxConfig, netns: &str) -> Result<Restore> {
     Ok(Restore {
         child,
         netns: netns.to_string(),
+        watch,
+        commits: text.lines().filter(|l| l.trim() == "COMMIT").count(),
     })
 }
 
 impl Restore {
-    /// Waits for the rules to be committed.
-    pub(crate) fn finish(self) -> Result<()> {
+    /// Waits for the rules to be committed: every `COMMIT` seen as an nftables generation
+    /// from our child, or the child's exit, whichever comes first. A child still closing
+    /// its sockets is reaped on a background thread.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        if let Some(watch) = self.watch.take() {
+            let pid = self.child.id();
+            let mut seen = 0;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                seen += watch.poll_commits(pid, 2);
+                if seen >= self.commits {
+                    let mut child = self.child;
+                    // Closing sockets is slow (RCU); reap and close off the critical path.
+                    std::thread::spawn(move || {
+                        let _ = child.wait();
+                        drop(watch);
+                    });
+                    return Ok(());
+                }
+                match self.child.try_wait() {
+                    Ok(Some(_)) => break,
+                    Ok(None) if std::time::Instant::now() < deadline => {}
+                    _ => break,
+                }
+            }
+        }
         let out = self
             .child
             .wait_with_output()

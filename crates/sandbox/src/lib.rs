@@ -21,12 +21,14 @@ mod guard;
 mod ids;
 mod iptables;
 mod netlink;
+mod nftgen;
 mod roles;
 mod sandbox;
 mod signals;
 mod state;
 mod tools;
 mod topology;
+mod trace;
 
 pub use cleanup::{DownReport, down_all, down_matching, teardown};
 pub use config::{PodConfig, SandboxConfig};

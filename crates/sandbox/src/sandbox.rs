@@ -13,7 +13,7 @@ use crate::ids::{self, mac_text, netns_name, random_mac};
 use crate::roles::{self, Role};
 use crate::state::{self, Phase, PodState, SandboxState};
 use crate::topology::{self, NodeMacs};
-use crate::{daemon, iptables, signals, tools};
+use crate::{daemon, iptables, signals, tools, trace};
 
 /// A sandbox that exists on this machine (built by this process or attached by id).
 /// Dropping it does nothing; use [`Sandbox::down`] or a [`crate::SandboxGuard`].
@@ -132,41 +132,30 @@ fn create_netns(names: &[String]) -> Result<()> {
     })
 }
 
-fn make_bin_dirs(state: &SandboxState) -> Result<()> {
-    let mut roles: Vec<Role> = Role::ALL.to_vec();
-    roles.extend(
-        state
-            .pods
-            .iter()
-            .skip(1)
-            .map(|p| Role::NamedPod(p.name.clone())),
-    );
-    for role in roles {
-        let dir = bin_dir_of(&state.id, &role);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| SandboxError::io(format!("creating {}", dir.display()), e))?;
-    }
-    Ok(())
-}
-
 fn bin_dir_of(id: &str, role: &Role) -> PathBuf {
     state::sandbox_dir(id).join("bin").join(role.dir_name())
 }
 
 /// The build proper; on error the caller tears the reserved id down.
 fn build(state: &mut SandboxState, macs: &NodeMacs) -> Result<()> {
-    create_netns(std::slice::from_ref(&state.node_netns))?;
-    // iptables-restore is the slowest piece (~25 ms, mostly its exit): start it first.
+    let t0 = std::time::Instant::now();
+    let mut all: Vec<String> = state.pods.iter().map(|p| p.netns.clone()).collect();
+    all.push(state.node_netns.clone());
+    all.push(state.world_netns.clone());
+    create_netns(&all)?;
+    trace::mark(t0, "netns created");
+    let listener = topology::build(state, macs)?;
+    trace::mark(t0, "links, addresses, routes");
+    // iptables-restore only after the node's links exist: while it exits it holds the
+    // netns' nftables commit mutex, which link registration in that netns also takes
+    // (under the global RTNL), so overlapping them serialises everything.
     let restore = iptables::start(&state.config, &state.node_netns)?;
+    trace::mark(t0, "iptables-restore spawned");
     let result = (|| {
-        let mut others: Vec<String> = state.pods.iter().map(|p| p.netns.clone()).collect();
-        others.push(state.world_netns.clone());
-        create_netns(&others)?;
-        make_bin_dirs(state)?;
-        let listener = topology::build(state, macs)?;
         let watch = tplab_netns::path_of(&state.world_netns);
         let pid = daemon::spawn_http(&state.id, &listener, &watch)?;
         state.daemon_pid = Some(pid);
+        trace::mark(t0, "daemon spawned");
         state::save(state)
     })();
     match result {
@@ -176,6 +165,7 @@ fn build(state: &mut SandboxState, macs: &NodeMacs) -> Result<()> {
             return Err(e);
         }
     }
+    trace::mark(t0, "iptables rules committed");
     state.phase = Phase::Up;
     state::save(state)
 }
@@ -267,9 +257,18 @@ impl Sandbox {
         Some(tplab_netns::path_of(name))
     }
 
-    /// Directory prepended to the role's PATH (drop shims such as `cilium` there).
+    /// Directory prepended to the role's PATH (drop shims such as `cilium` there). It is
+    /// not created until [`Sandbox::ensure_bin_dir`] is called; removed by teardown.
     pub fn bin_dir(&self, role: &Role) -> PathBuf {
         bin_dir_of(&self.state.id, role)
+    }
+
+    /// Creates (if needed) and returns the role's bin dir.
+    pub fn ensure_bin_dir(&self, role: &Role) -> Result<PathBuf> {
+        let dir = self.bin_dir(role);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| SandboxError::io(format!("creating {}", dir.display()), e))?;
+        Ok(dir)
     }
 
     /// Facts for templates and checks (`pod_ip`, `gateway_ip`, `lxc_name`, `lxc_mac`, ...).
@@ -354,13 +353,7 @@ impl Sandbox {
         next.config = config;
         next.pods.push(planned.clone());
         // Save first so a crash from here on leaves a teardown-able record.
-        let result = state::save(&next)
-            .and_then(|()| topology::add_pod(&next, &planned))
-            .and_then(|()| {
-                let dir = bin_dir_of(&next.id, &Role::NamedPod(planned.name.clone()));
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| SandboxError::io(format!("creating {}", dir.display()), e))
-            });
+        let result = state::save(&next).and_then(|()| topology::add_pod(&next, &planned));
         if let Err(e) = result {
             // Deleting the pod netns also deletes its veth pair and the node route.
             let _ = tplab_netns::delete(&planned.netns);
