@@ -2,7 +2,7 @@
 //! (collect facts over netlink + evaluate the query) N times and prints the mean time
 //! per check, plus the batched form (one thread/socket per netns for all its kinds).
 //!
-//! Usage: probe_bench <pod-netns> <node-netns> <gw-ip> <pod-ip> <world-ip> <lxc> <iterations>
+//! Usage: `probe_bench` <pod-netns> <node-netns> <gw-ip> <pod-ip> <world-ip> <lxc> <iterations>
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -15,7 +15,7 @@ pub struct BpfProgram {
     pub ifindex: u32,
     /// `ingress` or `egress`.
     pub direction: String,
-    /// `tc` (legacy cls_bpf filter) or `tcx` (bpf link / multi-prog API).
+    /// `tc` (legacy `cls_bpf` filter) or `tcx` (bpf link / multi-prog API).
     pub attach: String,
     /// For tc: the filter's name as `tc` shows it (e.g. `bpf_lxc.o:[from-container]`);
     /// for tcx: the kernel program name.
@@ -72,5 +72,9 @@ fn prog_names() -> HashMap<u32, String> {
 }
 
 pub fn tag_hex(tag: &[u8]) -> String {
-    tag.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    tag.iter().fold(String::with_capacity(16), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }

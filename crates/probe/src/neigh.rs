@@ -22,7 +22,7 @@ pub struct Neighbour {
     pub state: String,
     /// Every NUD state bit set, as `ip -j neigh` lists them.
     pub states: Vec<String>,
-    /// NTF_ROUTER (IPv6 neighbours that are routers).
+    /// `NTF_ROUTER` (IPv6 neighbours that are routers).
     pub router: bool,
 }
 
@@ -50,7 +50,7 @@ fn from_message(m: &NeighbourMessage, links: &[crate::links::Link]) -> Option<Ne
     for a in &m.attributes {
         match a {
             NeighbourAttribute::Destination(NeighbourAddress::Inet(v4)) => {
-                ip = Some(v4.to_string())
+                ip = Some(v4.to_string());
             }
             NeighbourAttribute::Destination(NeighbourAddress::Inet6(v6)) => {
                 ip = Some(v6.to_string());

@@ -53,7 +53,7 @@ fn ct_flags(r: &Value) -> String {
     f.join(",")
 }
 
-fn push_opt(out: &mut Vec<String>, key: &str, v: String) {
+fn push_opt(out: &mut Vec<String>, key: &str, v: &str) {
     if !v.is_empty() {
         out.push(format!("{key} {v}"));
     }
@@ -69,8 +69,8 @@ pub fn summary(kind: FactKind, r: &Value) -> String {
                 p.push(ty);
             }
             p.push(short_dst(&s(r, "dst")).to_string());
-            push_opt(&mut p, "via", s(r, "gateway"));
-            push_opt(&mut p, "dev", s(r, "dev"));
+            push_opt(&mut p, "via", &s(r, "gateway"));
+            push_opt(&mut p, "dev", &s(r, "dev"));
             let table = s(r, "table");
             if table != "main" {
                 p.push(format!("table {table}"));
@@ -83,13 +83,13 @@ pub fn summary(kind: FactKind, r: &Value) -> String {
             if scope != "global" {
                 p.push(format!("scope {scope}"));
             }
-            push_opt(&mut p, "src", s(r, "prefsrc"));
-            push_opt(&mut p, "metric", s(r, "metric"));
+            push_opt(&mut p, "src", &s(r, "prefsrc"));
+            push_opt(&mut p, "metric", &s(r, "metric"));
         }
         FactKind::Neighbours => {
             p.push(s(r, "ip"));
-            push_opt(&mut p, "dev", s(r, "dev"));
-            push_opt(&mut p, "lladdr", s(r, "lladdr"));
+            push_opt(&mut p, "dev", &s(r, "dev"));
+            push_opt(&mut p, "lladdr", &s(r, "lladdr"));
             p.push(s(r, "state"));
         }
         FactKind::Links => {
@@ -100,17 +100,17 @@ pub fn summary(kind: FactKind, r: &Value) -> String {
                 format!("{}@{peer}", s(r, "name"))
             };
             p.push(format!("{}: {name}", s(r, "ifindex")));
-            push_opt(&mut p, "kind", s(r, "kind"));
-            push_opt(&mut p, "state", s(r, "oper_state"));
-            push_opt(&mut p, "mtu", s(r, "mtu"));
-            push_opt(&mut p, "mac", s(r, "mac"));
-            push_opt(&mut p, "master", s(r, "master"));
-            push_opt(&mut p, "peer-ifindex", s(r, "peer_ifindex"));
+            push_opt(&mut p, "kind", &s(r, "kind"));
+            push_opt(&mut p, "state", &s(r, "oper_state"));
+            push_opt(&mut p, "mtu", &s(r, "mtu"));
+            push_opt(&mut p, "mac", &s(r, "mac"));
+            push_opt(&mut p, "master", &s(r, "master"));
+            push_opt(&mut p, "peer-ifindex", &s(r, "peer_ifindex"));
         }
         FactKind::Addresses => {
             p.push(format!("{}/{}", s(r, "address"), s(r, "prefix_len")));
-            push_opt(&mut p, "dev", s(r, "ifname"));
-            push_opt(&mut p, "scope", s(r, "scope"));
+            push_opt(&mut p, "dev", &s(r, "ifname"));
+            push_opt(&mut p, "scope", &s(r, "scope"));
         }
         FactKind::Bpf => {
             p.push(format!(
@@ -120,8 +120,8 @@ pub fn summary(kind: FactKind, r: &Value) -> String {
                 s(r, "attach")
             ));
             p.push(s(r, "name"));
-            push_opt(&mut p, "id", s(r, "id"));
-            push_opt(&mut p, "tag", s(r, "tag"));
+            push_opt(&mut p, "id", &s(r, "id"));
+            push_opt(&mut p, "tag", &s(r, "tag"));
             if r.get("direct_action") == Some(&Value::Bool(true)) {
                 p.push("direct-action".into());
             }

@@ -85,10 +85,6 @@ fn from_message(
         id: 0,
         tag: String::new(),
         direct_action: Some(false),
-        #[expect(
-            clippy::cast_possible_truncation,
-            reason = "tcm_info's high 16 bits are the priority"
-        )]
         pref: Some((m.header.info >> 16) as u16),
         handle: Some(format!(
             "{:#x}",

@@ -22,10 +22,8 @@ fn phrase(kind: FactKind, field: &str, m: &Matcher) -> String {
     match (kind, field) {
         (FactKind::Routes, "gateway") => format!("via {d}"),
         (FactKind::Routes | FactKind::Neighbours | FactKind::Bpf, "dev") => format!("dev {d}"),
-        (FactKind::Addresses, "ifname") => format!("on {d}"),
-        (FactKind::Links, "name") => format!("named {d}"),
-        (FactKind::Bpf, "name") => format!("named {d}"),
-        (FactKind::Bpf, "direction") => format!("on {d}"),
+        (FactKind::Addresses, "ifname") | (FactKind::Bpf, "direction") => format!("on {d}"),
+        (FactKind::Links | FactKind::Bpf, "name") => format!("named {d}"),
         (FactKind::Bpf, "attach") => format!("attached with {d}"),
         (FactKind::Conntrack, "snat") => flag("source-NATed", "not source-NATed"),
         (FactKind::Conntrack, "dnat") => flag("destination-NATed", "not destination-NATed"),

@@ -138,29 +138,28 @@ fn found(
             .iter()
             .copied()
             .max_by_key(|r| (score(r), std::cmp::Reverse(0)))
+            && score(best) > 0
         {
-            if score(best) > 0 {
-                let why: Vec<String> = ms
-                    .iter()
-                    .filter(|(f, m)| !m.matches(field_type(kind, f), best.get(*f)))
-                    .map(|(f, m)| {
-                        let have = best
-                            .get(*f)
-                            .filter(|v| !v.is_null())
-                            .map_or("unset".into(), text_of);
-                        format!(
-                            "{} is {have}, expected {}",
-                            f.replace('_', " "),
-                            m.describe()
-                        )
-                    })
-                    .collect();
-                parts.push(format!(
-                    "closest: {} ({})",
-                    summary(kind, best),
-                    why.join("; ")
-                ));
-            }
+            let why: Vec<String> = ms
+                .iter()
+                .filter(|(f, m)| !m.matches(field_type(kind, f), best.get(*f)))
+                .map(|(f, m)| {
+                    let have = best
+                        .get(*f)
+                        .filter(|v| !v.is_null())
+                        .map_or("unset".into(), text_of);
+                    format!(
+                        "{} is {have}, expected {}",
+                        f.replace('_', " "),
+                        m.describe()
+                    )
+                })
+                .collect();
+            parts.push(format!(
+                "closest: {} ({})",
+                summary(kind, best),
+                why.join("; ")
+            ));
         }
     }
     let mut list: Vec<String> = shown
@@ -192,6 +191,7 @@ mod tests {
                "protocol":"boot","type":"unicast","prefsrc":null,"metric":null})
     }
 
+    #[allow(clippy::needless_pass_by_value, reason = "test helper")]
     fn routes(v: Vec<Value>) -> Facts {
         serde_json::from_value(json!({"kind":"routes","records":v})).unwrap()
     }

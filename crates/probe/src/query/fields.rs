@@ -113,8 +113,8 @@ pub fn field_type(kind: FactKind, field: &str) -> FieldType {
             _,
             "oper_state" | "kind" | "flags" | "family" | "scope" | "protocol" | "type" | "state"
             | "states" | "direction" | "attach" | "proto" | "status" | "tag",
-        ) => Keyword,
-        (FactKind::Routes, "table") => Keyword,
+        )
+        | (FactKind::Routes, "table") => Keyword,
         _ => Text,
     }
 }

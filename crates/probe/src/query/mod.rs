@@ -83,9 +83,13 @@ query_struct!(
 );
 
 /// One typed fact check; in YAML/JSON, a single-key map whose key is the kind:
-/// `route: {dst: default}`. (Hand-written serde: serde_yaml 0.9 would otherwise expect
+/// `route: {dst: default}`. (Hand-written serde: `serde_yaml` 0.9 would otherwise expect
 /// `!route` tags for enums.)
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a handful of short-lived queries per step"
+)]
 pub enum Query {
     Link(LinkQuery),
     Address(AddressQuery),

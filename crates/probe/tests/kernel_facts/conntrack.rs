@@ -1,5 +1,5 @@
 //! Conntrack entries of a router netns (MASQUERADE for the pod subnet) must equal what
-//! `conntrack -L` reports; NAT checks pass on NATed flows and fail with a clear message
+//! `conntrack -L` reports; NAT checks pass on `NATed` flows and fail with a clear message
 //! once the NAT rule is removed.
 
 use serde_json::Value;
@@ -148,11 +148,11 @@ fn build(rng: &mut Rng) -> Result<Lab, Failed> {
         "iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED,NEW -j ACCEPT",
     )?;
     Ok(Lab {
+        topo,
         pod,
         gw,
         node_out,
         world,
-        topo,
     })
 }
 
