@@ -16,6 +16,7 @@ use crate::junit::junit_xml;
 use crate::labfile::LabFile;
 use crate::load::{expand_inputs, load_report};
 use crate::render::{render_html, render_markdown};
+use crate::roster::read_roster;
 use crate::summary::to_text;
 
 /// Output formats of `tplab report`.
@@ -52,7 +53,8 @@ pub struct GradeArgs {
     /// The lab file the class ran (its sha256 identifies the lab version).
     #[arg(long)]
     pub lab: PathBuf,
-    /// Folder for canvas.csv, moodle.csv, flags.csv, summary.html, summary.txt, junit.xml.
+    /// Folder for canvas.csv, moodle.csv, flags.csv, summary.html, summary.txt, junit.xml,
+    /// grades.json.
     #[arg(long, short = 'o', default_value = "grades")]
     pub out: PathBuf,
     /// Instructor-issued nonces: CSV `student,nonce` (a header line is allowed).
@@ -61,6 +63,9 @@ pub struct GradeArgs {
     /// Folder holding template overrides (default: the lab's folder).
     #[arg(long)]
     pub templates: Option<PathBuf>,
+    /// Canvas gradebook export (CSV) giving names, ids and sections for canvas.csv.
+    #[arg(long)]
+    pub roster: Option<PathBuf>,
 }
 
 /// Runs `tplab report`; returns the process exit status.
@@ -100,7 +105,10 @@ pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
     if paths.is_empty() {
         bail!("no report file found in {}", list(&args.reports));
     }
-    let class = grade_files(&paths, &lab, nonces.as_ref());
+    let mut class = grade_files(&paths, &lab, nonces.as_ref());
+    if let Some(path) = &args.roster {
+        class.set_roster(read_roster(path)?);
+    }
     let templates = args.templates.clone().or_else(|| lab_dir(&args.lab));
     write_outputs(&class, &args.out, templates.as_deref())?;
     print!("{}", terminal(&class, &args.out));
@@ -121,12 +129,31 @@ pub fn write_outputs(
         ("flags.csv", flags_csv(class)),
         ("summary.txt", to_text(&class.summary)),
         ("summary.html", render_class_html(class, templates)?),
+        ("junit.xml", junit_xml(&class.graded_reports())),
+        ("grades.json", grades_json(class)?),
     ];
     for (name, text) in files {
         let path = out.join(name);
         fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Machine-readable results: every row with its flags, and the unreadable files.
+fn grades_json(class: &ClassGrade) -> anyhow::Result<String> {
+    let errors: Vec<serde_json::Value> = class
+        .load_errors
+        .iter()
+        .map(|e| serde_json::json!({"path": e.path(), "error": e.to_string()}))
+        .collect();
+    let value = serde_json::json!({
+        "lab": {"id": class.lab.id, "title": class.lab.title, "sha256": class.lab.sha256},
+        "possible": class.possible,
+        "rows": class.rows,
+        "unreadable": errors,
+        "summary": class.summary,
+    });
+    Ok(serde_json::to_string_pretty(&value)? + "\n")
 }
 
 fn terminal(class: &ClassGrade, out: &Path) -> String {
@@ -150,7 +177,7 @@ fn terminal(class: &ClassGrade, out: &Path) -> String {
     s.push_str(&to_text(&class.summary));
     let _ = writeln!(
         s,
-        "\nWrote {0}/canvas.csv, {0}/moodle.csv, {0}/flags.csv, {0}/summary.html, {0}/summary.txt",
+        "\nWrote {0}/canvas.csv, moodle.csv, flags.csv, summary.html, summary.txt, junit.xml, grades.json",
         out.display()
     );
     s

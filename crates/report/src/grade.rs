@@ -9,6 +9,8 @@ use crate::integrity::{Flag, check_class, student_key};
 use crate::labfile::LabFile;
 use crate::load::{LoadError, Loaded, load_all};
 use crate::points;
+use crate::roster::RosterEntry;
+use crate::schema::Report;
 use crate::summary::{ClassSummary, summarize};
 
 /// One submitted report, graded.
@@ -36,6 +38,10 @@ pub struct ClassGrade {
     /// The lab's full points (what Canvas calls Points Possible).
     pub possible: f64,
     pub summary: ClassSummary,
+    /// The reports behind `rows`, same order.
+    pub reports: Vec<Report>,
+    /// Canvas roster, when given: identity columns and row order of canvas.csv.
+    pub roster: Option<Vec<RosterEntry>>,
 }
 
 impl ClassGrade {
@@ -44,6 +50,26 @@ impl ClassGrade {
         let mut rows: Vec<&GradeRow> = self.rows.iter().filter(|r| r.graded).collect();
         rows.sort_by(|a, b| a.student.cmp(&b.student));
         rows
+    }
+
+    /// Uses a Canvas roster for canvas.csv, flagging reports of students not in it.
+    pub fn set_roster(&mut self, roster: Vec<RosterEntry>) {
+        for row in &mut self.rows {
+            if !roster.iter().any(|e| e.matches(&row.student)) {
+                row.flags.push(Flag::NotInRoster);
+            }
+        }
+        self.roster = Some(roster);
+    }
+
+    /// The reports that count, for class-wide exports (`JUnit`).
+    pub fn graded_reports(&self) -> Vec<Report> {
+        self.reports
+            .iter()
+            .zip(&self.rows)
+            .filter(|(_, r)| r.graded)
+            .map(|(rep, _)| rep.clone())
+            .collect()
     }
 
     pub fn flagged(&self) -> impl Iterator<Item = &GradeRow> {
@@ -58,17 +84,17 @@ pub fn grade_files(
     nonces: Option<&BTreeMap<String, String>>,
 ) -> ClassGrade {
     let (loaded, errors) = load_all(paths);
-    grade_loaded(&loaded, errors, lab, nonces)
+    grade_loaded(loaded, errors, lab, nonces)
 }
 
 /// Grades already loaded reports (`errors`: the files that did not load).
 pub fn grade_loaded(
-    loaded: &[Loaded],
+    loaded: Vec<Loaded>,
     load_errors: Vec<LoadError>,
     lab: &LabFile,
     nonces: Option<&BTreeMap<String, String>>,
 ) -> ClassGrade {
-    let findings = check_class(loaded, lab, nonces);
+    let findings = check_class(&loaded, lab, nonces);
     let rows: Vec<GradeRow> = loaded
         .iter()
         .zip(findings.flags)
@@ -84,8 +110,8 @@ pub fn grade_loaded(
             flags,
         })
         .collect();
-    let possible = lab_possible(loaded, lab);
-    let kept: Vec<&crate::schema::Report> = loaded
+    let possible = lab_possible(&loaded, lab);
+    let kept: Vec<&Report> = loaded
         .iter()
         .zip(&rows)
         .filter(|(_, r)| r.graded)
@@ -99,6 +125,8 @@ pub fn grade_loaded(
         load_errors,
         possible,
         summary,
+        reports: loaded.into_iter().map(|l| l.report).collect(),
+        roster: None,
     }
 }
 

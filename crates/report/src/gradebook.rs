@@ -19,10 +19,32 @@ pub fn canvas_csv(class: &ClassGrade) -> String {
     // Writing into a Vec cannot fail; errors would only come from the io layer.
     let _ = w.write_record(&header);
     let _ = w.write_record(["Points Possible", "", "", "", "", possible.as_str()]);
-    for row in rows {
-        let grade = fmt_points(row.grade);
-        let s = row.student.as_str();
-        let _ = w.write_record([s, "", s, s, "", grade.as_str()]);
+    match &class.roster {
+        None => {
+            for row in rows {
+                let grade = fmt_points(row.grade);
+                let s = row.student.as_str();
+                let _ = w.write_record([s, "", s, s, "", grade.as_str()]);
+            }
+        }
+        // Roster order and identity; no report leaves the cell empty (Canvas keeps the grade).
+        Some(roster) => {
+            for e in roster {
+                let grade = rows
+                    .iter()
+                    .find(|r| e.matches(&r.student))
+                    .map(|r| fmt_points(r.grade))
+                    .unwrap_or_default();
+                let _ = w.write_record([
+                    e.student.as_str(),
+                    &e.id,
+                    &e.sis_user_id,
+                    &e.sis_login_id,
+                    &e.section,
+                    &grade,
+                ]);
+            }
+        }
     }
     finish(w)
 }

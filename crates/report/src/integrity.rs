@@ -42,6 +42,8 @@ pub enum Flag {
     },
     /// No student id in the report: graded under the file name.
     MissingStudentId,
+    /// With a roster: no roster student has this id (the row cannot be imported).
+    NotInRoster,
 }
 
 impl fmt::Display for Flag {
@@ -98,6 +100,7 @@ impl fmt::Display for Flag {
                 None => write!(f, "student not in the nonce list"),
             },
             Self::MissingStudentId => write!(f, "no student id in the report"),
+            Self::NotInRoster => write!(f, "student id not in the Canvas roster"),
         }
     }
 }

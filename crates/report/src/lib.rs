@@ -20,6 +20,7 @@ pub mod live;
 pub mod load;
 pub mod points;
 pub mod render;
+pub mod roster;
 pub mod schema;
 pub mod summary;
 pub mod templates;

@@ -1,5 +1,6 @@
 //! docs/report-format.md stays true: its full example parses, validates against the JSON
 //! Schema, verifies its hash chain, and its totals follow the points policy.
+#![allow(clippy::float_cmp)] // exact: the same sums in the same order
 
 use serde_json::Value;
 use tplab_report::{Report, points, verify_report};
@@ -20,7 +21,8 @@ fn the_full_example_is_a_valid_verified_report() {
     let report: Report = serde_json::from_str(text).expect("the example parses as tplab.report/1");
     verify_report(&report).expect("the example's chain verifies");
 
-    let schema: Value = serde_json::from_str(include_str!("../../../docs/report.schema.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../docs/report.schema.json")).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let instance: Value = serde_json::from_str(text).unwrap();
     assert!(validator.is_valid(&instance));
@@ -33,17 +35,27 @@ fn the_full_example_is_a_valid_verified_report() {
     assert_eq!(recomputed.score, report.score);
     assert_eq!(recomputed.max_score, report.max_score);
     assert_eq!(recomputed.error_points, report.error_points);
-    assert!(report.error_points > 0.0, "the example shows an error verdict");
-    assert!((points::scaled(&report) - 5.0).abs() < 1e-9, "as the Points section says");
+    assert!(
+        report.error_points > 0.0,
+        "the example shows an error verdict"
+    );
+    assert!(
+        (points::scaled(&report) - 5.0).abs() < 1e-9,
+        "as the Points section says"
+    );
 }
 
 #[test]
 fn every_schema_field_is_documented() {
-    let schema: Value = serde_json::from_str(include_str!("../../../docs/report.schema.json")).unwrap();
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../docs/report.schema.json")).unwrap();
     let mut names = Vec::new();
     collect(&schema, &mut names);
     for name in names {
-        assert!(DOC.contains(&format!("`{name}`")), "docs/report-format.md does not document `{name}`");
+        assert!(
+            DOC.contains(&format!("`{name}`")),
+            "docs/report-format.md does not document `{name}`"
+        );
     }
 }
 

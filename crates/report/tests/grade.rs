@@ -96,6 +96,7 @@ fn run_grade_writes_gradebooks_and_reports_problems() {
         out: out.clone(),
         nonces: None,
         templates: None,
+        roster: None,
     };
     assert_eq!(run_grade(&args).unwrap(), 1, "flags and a bad file: exit 1");
 
@@ -137,6 +138,12 @@ fn run_grade_writes_gradebooks_and_reports_problems() {
     assert!(html.contains("Pass rate per step"));
     assert!(html.contains("Vu du Node"));
     assert!(html.contains("truncated JSON"));
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert_eq!(junit.matches("<testsuite ").count(), 199);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("grades.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"].as_array().unwrap().len(), 200);
+    assert_eq!(json["unreadable"].as_array().unwrap().len(), 1);
     let text = std::fs::read_to_string(out.join("summary.txt")).unwrap();
     assert!(text.starts_with("199 student(s), mean grade "));
     assert!(text.contains("Most common failures:"));
@@ -249,4 +256,44 @@ fn byte_identical_submissions_are_flagged() {
             .count(),
         1
     );
+}
+
+#[test]
+fn a_canvas_roster_fills_identity_columns() {
+    let c = write_class(100);
+    let roster = c.root.join("roster.csv");
+    std::fs::write(
+        &roster,
+        "\u{feff}Student,ID,SIS User ID,SIS Login ID,Section,Other (1)\n    Points Possible,,,,,10\n\
+         \"Durand, Alice\",1001,s0000,alice,TP-A,7\nBob Martin,1002,s0001,bob,TP-B,\nNo Report,1003,s9999,nobody,TP-B,\n",
+    )
+    .unwrap();
+    let out = c.root.join("grades");
+    let args = GradeArgs {
+        reports: vec![c.root.join("reports")],
+        lab: c.root.join("lab.md"),
+        out: out.clone(),
+        nonces: None,
+        templates: None,
+        roster: Some(roster),
+    };
+    run_grade(&args).unwrap();
+    let canvas = std::fs::read_to_string(out.join("canvas.csv")).unwrap();
+    let lines: Vec<&str> = canvas.lines().collect();
+    assert_eq!(lines.len(), 5, "{canvas}");
+    assert_eq!(lines[1], "Points Possible,,,,,16");
+    let s0 = student_report(0).score;
+    let s1 = student_report(1).score;
+    assert_eq!(
+        lines[2],
+        format!("\"Durand, Alice\",1001,s0000,alice,TP-A,{s0}")
+    );
+    assert_eq!(lines[3], format!("Bob Martin,1002,s0001,bob,TP-B,{s1}"));
+    assert_eq!(lines[4], "No Report,1003,s9999,nobody,TP-B,");
+    let flags = std::fs::read_to_string(out.join("flags.csv")).unwrap();
+    assert!(
+        flags.contains("s0002,"),
+        "students missing from the roster are flagged"
+    );
+    assert!(flags.contains("student id not in the Canvas roster"));
 }
