@@ -131,10 +131,9 @@ impl Restore {
                     });
                     return Ok(());
                 }
-                match self.child.try_wait() {
-                    Ok(Some(_)) => break,
-                    Ok(None) if std::time::Instant::now() < deadline => {}
-                    _ => break,
+                let running = matches!(self.child.try_wait(), Ok(None));
+                if !running || std::time::Instant::now() >= deadline {
+                    break;
                 }
             }
         }

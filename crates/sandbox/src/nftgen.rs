@@ -2,7 +2,7 @@
 //!
 //! On this kernel an nftables netlink socket's close waits for an RCU grace period, so
 //! `iptables-restore` exits 15-25 ms after its rules are live. Every nftables commit
-//! multicasts NFT_MSG_NEWGEN carrying the committing process' pid; counting those from our
+//! multicasts `NFT_MSG_NEWGEN` carrying the committing process' pid; counting those from our
 //! child (one per `COMMIT` section) tells us the rules are in place.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -36,9 +36,10 @@ impl GenWatch {
                 }
                 let owned = OwnedFd::from_raw_fd(fd);
                 let mut addr: libc::sockaddr_nl = std::mem::zeroed();
-                addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+                addr.nl_family = libc::sa_family_t::try_from(libc::AF_NETLINK).unwrap_or_default();
                 addr.nl_groups = 1 << (NFNLGRP_NFTABLES - 1);
-                let len = std::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+                let len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_nl>())
+                    .unwrap_or_default();
                 if libc::bind(fd, (&raw const addr).cast(), len) != 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -84,7 +85,7 @@ fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
-/// Counts NFT_MSG_NEWGEN messages from `pid` in a datagram of netlink messages.
+/// Counts `NFT_MSG_NEWGEN` messages from `pid` in a datagram of netlink messages.
 fn count_newgen(buf: &[u8], pid: u32) -> usize {
     let mut count = 0;
     let mut off = 0;
@@ -103,7 +104,7 @@ fn count_newgen(buf: &[u8], pid: u32) -> usize {
     count
 }
 
-/// NFTA_GEN_PROC_PID (big endian) among the attributes.
+/// `NFTA_GEN_PROC_PID` (big endian) among the attributes.
 fn gen_pid(attrs: &[u8]) -> Option<u32> {
     let mut off = 0;
     while let (Some(len), Some(kind)) = (u16_at(attrs, off), u16_at(attrs, off + 2)) {
