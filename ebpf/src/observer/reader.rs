@@ -53,8 +53,10 @@ pub(crate) fn spawn(
                     return;
                 }
                 let n = libc::nfds_t::try_from(pfds.len()).unwrap_or(0);
-                // SAFETY: valid pollfd array; a short timeout lets us notice stop().
-                unsafe { libc::poll(pfds.as_mut_ptr(), n, 50) };
+                // The programs submit without wakeups (cheaper at high rates), so this is mostly a
+                // 10 ms timer; it also lets us notice stop().
+                // SAFETY: valid pollfd array.
+                unsafe { libc::poll(pfds.as_mut_ptr(), n, 10) };
             }
         })
 }
