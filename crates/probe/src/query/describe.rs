@@ -107,7 +107,7 @@ pub fn expected(q: &Query) -> String {
         .collect();
     let mut s = format!("{} {head}", article(&head));
     if !rest.is_empty() {
-        if kind == FactKind::Routes {
+        if matches!(kind, FactKind::Routes | FactKind::Addresses) {
             s.push(' ');
             s.push_str(&rest.join(" "));
         } else {

@@ -96,8 +96,8 @@ fn plural(kind: FactKind) -> &'static str {
     }
 }
 
-/// Records worth listing: for routes, hide the kernel's `local` table and IPv6 unless the
-/// query is about them (they drown the student's routes).
+/// Records worth listing: hide the kernel's `local` route table and IPv6 routes,
+/// addresses and neighbours unless the query is about them (they drown the student's).
 fn relevant<'a>(
     kind: FactKind,
     ms: &[(&'static str, &Matcher)],
@@ -110,9 +110,9 @@ fn relevant<'a>(
     records
         .iter()
         .filter(|r| {
-            kind != FactKind::Routes
-                || ((table || r.get("table") != Some(&Value::from("local")))
-                    && (v6 || r.get("family") != Some(&Value::from("inet6"))))
+            let local = kind == FactKind::Routes && r.get("table") == Some(&Value::from("local"));
+            let inet6 = r.get("family") == Some(&Value::from("inet6"));
+            (table || !local) && (v6 || !inet6)
         })
         .collect()
 }
@@ -134,11 +134,16 @@ fn found(
                 .filter(|(f, m)| m.matches(field_type(kind, f), r.get(*f)))
                 .count()
         };
-        if let Some(best) = shown
+        // The first best-scoring record; only worth showing when it is really close
+        // (half the fields or more).
+        let best = shown
             .iter()
-            .copied()
-            .max_by_key(|r| (score(r), std::cmp::Reverse(0)))
+            .enumerate()
+            .max_by_key(|(i, r)| (score(r), std::cmp::Reverse(*i)))
+            .map(|(_, r)| *r);
+        if let Some(best) = best
             && score(best) > 0
+            && score(best) * 2 >= ms.len()
         {
             let why: Vec<String> = ms
                 .iter()

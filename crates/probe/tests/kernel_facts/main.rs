@@ -5,6 +5,7 @@
 mod bpf;
 mod conntrack;
 mod netlink;
+mod seed;
 mod support;
 
 use tplab_testkit::Suite;
@@ -30,6 +31,10 @@ fn main() {
         .root_test(
             "conntrack_equals_conntrack_tool_and_nat_checks",
             conntrack::conntrack_equals_conntrack_tool_and_nat_checks,
+        )
+        .root_test(
+            "seed_observations_are_checks",
+            seed::seed_observations_are_checks,
         )
         .run();
 }
