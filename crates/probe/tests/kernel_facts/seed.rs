@@ -180,7 +180,7 @@ pub fn seed_observations_are_checks() -> Result<(), Failed> {
     // Routage sur le Node
     pass(
         &node_p,
-        &format!("route: {{dst: default, gateway: 198.51.100.2, dev: eth0}}"),
+        "route: {dst: default, gateway: 198.51.100.2, dev: eth0}",
     )?;
     pass(&node_p, &format!("route: {{dst: {pod_ip}, dev: {lxc}}}"))?;
     pass(
