@@ -43,6 +43,9 @@ pub struct Global {
     /// Language of tplab's own messages (en, fr); default: the lab's `lang`.
     #[arg(long, global = true)]
     pub lang: Option<String>,
+    /// Use this running sandbox (see `tplab sandbox status`) instead of a fresh one.
+    #[arg(long, global = true, env = "TPLAB_SANDBOX", value_name = "ID")]
+    pub sandbox: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,6 +58,54 @@ pub enum Command {
     Test(TestArgs),
     /// Validate labs statically, reporting problems as path:line:col.
     Lint(LintArgs),
+    /// The built-in sandbox: the seed's topology in local network namespaces.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Print kernel facts of a role (links, addresses, routes, neighbours, bpf, conntrack).
+    Probe(ProbeArgs),
+    /// The sandbox's implementation of a few Cilium agent commands (not Cilium).
+    Cilium(CiliumArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Bring a sandbox up and leave it running.
+    Up,
+    /// Tear a sandbox down (the only one, or ID); `--all` removes every leftover.
+    Down {
+        /// Sandbox id (default: the only one up).
+        id: Option<String>,
+        /// Remove every sandbox and every leftover, even after a crash or SIGKILL.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List sandboxes and their health.
+    Status,
+    /// An interactive shell in a role (pod, node, agent, world).
+    Shell {
+        role: String,
+    },
+    /// Run a command in a role: `tplab sandbox exec pod -- ip route`.
+    Exec {
+        role: String,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        command: Vec<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Role whose network namespace to read (sandbox roles; `local` for this machine).
+    pub role: String,
+    /// links, addresses, routes, neighbours, bpf, conntrack (or all).
+    pub kind: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CiliumArgs {
+    /// e.g. `bpf ct list global`, `monitor`, `bpf nat list`, `config view`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,24 +1,193 @@
-//! Fact-based kinds (route, neighbour, link, address, bpf_attached, conntrack, packets,
-//! bpf_map): gathered in the role's network namespace, matched in-process.
+//! Fact-based kinds: kernel facts read in the role's network namespace (`route`,
+//! `neighbour`, `link`, `address`, `bpf_attached`, `conntrack`), packets seen by the
+//! eBPF observer (`packets`) and the sandbox datapath's CT map (`bpf_map`).
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tplab_probe::Query;
 
 use super::outcome::Outcome;
+use super::kinds;
 use crate::env::Environment;
-use crate::template::Vars;
+use crate::template::{self, Vars};
 
 pub async fn evaluate(
     env: &dyn Environment,
     role: &str,
     kind: &str,
-    _query: &serde_yaml::Value,
-    _capture: &BTreeMap<String, String>,
-    _vars: &Vars,
+    query: &serde_yaml::Value,
+    capture: &BTreeMap<String, String>,
+    vars: &Vars,
 ) -> Outcome {
-    if let Err(e) = env.netns(role) {
-        return Outcome::error(e.to_string());
+    // The caller rendered the whole item already; render again is a no-op for plain text.
+    let rendered = match template::render_yaml(query, vars) {
+        Ok(v) => v,
+        Err(e) => return Outcome::error(format!("cannot render this check: {e}")),
+    };
+    let json = match serde_json::to_value(&rendered) {
+        Ok(j) => j,
+        Err(e) => return Outcome::error(e.to_string()),
+    };
+    let mut outcome = match kind {
+        "packets" => packets(env, role, json).await,
+        "bpf_map" => bpf_map(env, json).await,
+        _ => probe(env, role, kind, json).await,
+    };
+    if outcome.passed() {
+        if let Some(record) = outcome.evidence.get("record").cloned() {
+            for (var, field) in capture {
+                match record.get(field) {
+                    Some(v) if !v.is_null() => {
+                        outcome.captures.insert(var.clone(), scalar_text(v));
+                    }
+                    _ => {
+                        return Outcome::error(format!("the matched {kind} has no `{field}` to capture into {var}"));
+                    }
+                }
+            }
+        }
     }
-    Outcome::error(format!(
-        "check kind `{kind}` is not available in this build of tplab"
-    ))
+    outcome
+}
+
+/// Text of a JSON scalar (lists joined with commas).
+pub fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(scalar_text).collect::<Vec<_>>().join(","),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+async fn probe(env: &dyn Environment, role: &str, kind: &str, json: Value) -> Outcome {
+    let query = match Query::parse(kind, json) {
+        Ok(q) => q,
+        Err(e) => return Outcome::error(format!("after substituting variables, {e}")),
+    };
+    let ns = match env.netns(role) {
+        Ok(ns) => ns,
+        Err(e) => return Outcome::error(e.to_string()),
+    };
+    let facts = match tplab_probe::collect(ns, query.fact_kind()).await {
+        Ok(f) => f,
+        Err(e) => return Outcome::error(format!("reading {} on role `{role}`: {e}", query.fact_kind().noun())),
+    };
+    match tplab_probe::evaluate(&query, &facts) {
+        tplab_probe::Outcome::Pass { record, evidence } => {
+            Outcome::pass(format!("{kind} on {role}"), evidence.clone())
+                .with_evidence(json!({ "role": role, "kind": kind, "record": record, "summary": evidence }))
+        }
+        tplab_probe::Outcome::Fail { expected, found } => Outcome::fail(expected, found)
+            .with_evidence(json!({ "role": role, "kind": kind, "facts": facts.records().into_iter().take(20).collect::<Vec<_>>() })),
+        tplab_probe::Outcome::Error { reason } => Outcome::error(reason),
+    }
+}
+
+async fn bpf_map(env: &dyn Environment, json: Value) -> Outcome {
+    let query: tplab_ebpf::check::CtQuery = match serde_json::from_value(json) {
+        Ok(q) => q,
+        Err(e) => return Outcome::error(format!("after substituting variables, invalid bpf_map check: {e}")),
+    };
+    let Some(pin_dir) = env.bpf_pin_dir() else {
+        return Outcome::error(format!("environment `{}` has no tplab eBPF datapath to read", env.name()));
+    };
+    let entries = match tokio::task::spawn_blocking(move || tplab_ebpf::ct_entries(&pin_dir)).await {
+        Ok(Ok(entries)) => entries,
+        Ok(Err(e)) => return Outcome::error(format!("reading the CT map: {e}")),
+        Err(e) => return Outcome::error(e.to_string()),
+    };
+    match tplab_ebpf::check::find_ct_entry(&query, &entries) {
+        Ok(entry) => {
+            let line = tplab_ebpf::cilium::format_ct_entry(entry);
+            let record = serde_json::to_value(entry).unwrap_or(Value::Null);
+            Outcome::pass("a CT map entry for the flow", line.clone())
+                .with_evidence(json!({ "kind": "bpf_map", "record": record, "summary": line }))
+        }
+        Err(found) => Outcome::fail(
+            format!(
+                "an entry in the sandbox's CT map for {} {} -> {}",
+                query.proto.cilium_name(),
+                query.src.map_or("*".into(), |a| a.to_string()),
+                query.dst.map_or("*".into(), |a| a.to_string())
+            ),
+            found,
+        ),
+    }
+}
+
+async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outcome {
+    let (query, trigger) = match kinds::packets_query(json) {
+        Ok(q) => q,
+        Err(e) => return Outcome::error(format!("after substituting variables, invalid packets check: {e}")),
+    };
+    // Observation points from the hops: `role:ifname`.
+    let mut points = Vec::new();
+    for hop in &query.path {
+        let Some((role, ifname)) = hop.at.split_once(':') else {
+            return Outcome::error(format!("hop `{}`: expected `role:interface`, e.g. `node:eth0`", hop.at));
+        };
+        let netns = match env.netns(role) {
+            Ok(Some(ns)) => ns,
+            Ok(None) => std::path::PathBuf::from("/proc/self/ns/net"),
+            Err(e) => return Outcome::error(e.to_string()),
+        };
+        if !points.iter().any(|p: &tplab_ebpf::ObservePoint| p.label == hop.at) {
+            points.push(tplab_ebpf::ObservePoint {
+                netns,
+                ifname: ifname.to_string(),
+                label: hop.at.clone(),
+            });
+        }
+    }
+    let observer = tokio::task::spawn_blocking(move || tplab_ebpf::Observer::start(points)).await;
+    let mut observer = match observer {
+        Ok(Ok(o)) => o,
+        Ok(Err(e)) => return Outcome::error(format!("starting the eBPF observer: {e}")),
+        Err(e) => return Outcome::error(e.to_string()),
+    };
+    let start = Instant::now();
+    let mut events = Vec::new();
+    if let Some(t) = &trigger {
+        let role = t.target.as_deref().unwrap_or(default_role);
+        if let Err(e) = env.exec(role, &t.run, query.within + Duration::from_secs(5)).await {
+            return Outcome::error(format!("sending the traffic: {e}"));
+        }
+    }
+    let outcome = loop {
+        events.extend(observer.drain());
+        let outcome = tplab_ebpf::check::evaluate_path(&query, &events);
+        if outcome.is_pass() || start.elapsed() >= query.within {
+            events.extend(observer.stop());
+            break tplab_ebpf::check::evaluate_path(&query, &events);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let hops: Vec<String> = events.iter().take(50).map(tplab_ebpf::describe_hop).collect();
+    match outcome {
+        tplab_ebpf::check::Outcome::Pass { .. } => {
+            let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+            Outcome::pass(describe_path(&query), format!("{} packet(s) observed on the path", events.len()))
+                .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
+        }
+        _ => {
+            let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+            let found = evidence.get("found").or_else(|| evidence.get("reason")).map_or_else(|| evidence.to_string(), scalar_text);
+            Outcome::fail(describe_path(&query), found).with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
+        }
+    }
+}
+
+fn describe_path(q: &tplab_ebpf::check::PathQuery) -> String {
+    let hops: Vec<String> = q.path.iter().map(|h| format!("{} {:?}", h.at, h.dir).to_lowercase()).collect();
+    format!(
+        "{} {} -> {} seen {} within {}s",
+        q.proto.cilium_name(),
+        q.src,
+        q.dst,
+        hops.join(", then "),
+        q.within.as_secs()
+    )
 }

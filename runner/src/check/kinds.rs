@@ -1,9 +1,16 @@
-//! Registry of fact-based check kinds: which keys exist and how their bodies are validated.
+//! Registry of fact-based check kinds: which keys exist, how their bodies are validated
+//! (statically, before any variable is known) and which fields `capture` may name.
 
+use serde::de::{DeserializeSeed, Deserializer, Error as _};
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer};
+use tplab_probe::{FactKind, Query};
 
-/// Kinds evaluated over facts gathered by a probe or the eBPF observer.
+use crate::template;
+
+/// Kinds answered by the kernel-fact probes (netlink, bpf syscall, ctnetlink).
+pub const PROBE_KINDS: &[&str] = &["link", "address", "route", "neighbour", "bpf_attached", "conntrack"];
+
+/// Every fact kind a `check` item may use.
 pub const FACT_KINDS: &[&str] = &[
     "link",
     "address",
@@ -15,15 +22,84 @@ pub const FACT_KINDS: &[&str] = &[
     "bpf_map",
 ];
 
-/// Deserializes a fact kind's body, validating it against the kind's query type so
-/// unknown keys are reported where they are.
+/// Deserializes a fact kind's body and validates it against the kind's query type.
 pub struct QuerySeed<'a>(pub &'a str);
 
 impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
     type Value = serde_yaml::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        serde_yaml::Value::deserialize(d)
+        let value = serde_yaml::Value::deserialize(d)?;
+        validate(self.0, &value).map_err(D::Error::custom)?;
+        Ok(value)
+    }
+}
+
+/// Values tried in place of `{{ ... }}` when validating before variables are known:
+/// one of them suits whatever the field expects (a prefix, an address, a number, text).
+const PLACEHOLDERS: &[&str] = &["0.0.0.0/0", "0.0.0.0", "1", "x"];
+
+/// Validates a kind's (unrendered) body.
+pub fn validate(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
+    let mut first_error = None;
+    for placeholder in PLACEHOLDERS {
+        let neutral = substitute(value, placeholder);
+        match parse_json(kind, &neutral) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+        if !has_template(value) {
+            break;
+        }
+    }
+    Err(first_error.unwrap_or_default())
+}
+
+fn parse_json(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
+    let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    match kind {
+        "packets" => packets_query(json).map(|_| ()),
+        "bpf_map" => serde_json::from_value::<tplab_ebpf::check::CtQuery>(json)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        _ => Query::parse(kind, json).map(|_| ()).map_err(|e| e.to_string()),
+    }
+}
+
+/// A `packets` body: the eBPF path query plus an optional `trigger` (traffic that
+/// tplab sends while observing: `{target: pod, run: "ping -c 3 ..."}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    #[serde(default)]
+    pub target: Option<String>,
+    pub run: String,
+}
+
+pub fn packets_query(mut json: serde_json::Value) -> Result<(tplab_ebpf::check::PathQuery, Option<Trigger>), String> {
+    let trigger = match json.as_object_mut().and_then(|m| m.remove("trigger")) {
+        Some(t) => Some(serde_json::from_value::<Trigger>(t).map_err(|e| format!("trigger: {e}"))?),
+        None => None,
+    };
+    let query = serde_json::from_value(json).map_err(|e| e.to_string())?;
+    Ok((query, trigger))
+}
+
+fn has_template(value: &serde_yaml::Value) -> bool {
+    let mut strings = Vec::new();
+    template::yaml_strings(value, &mut strings);
+    strings.iter().any(|s| template::has_template(s))
+}
+
+fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value {
+    use serde_yaml::Value;
+    match value {
+        Value::String(s) if template::has_template(s) => Value::String(placeholder.to_string()),
+        Value::Sequence(seq) => Value::Sequence(seq.iter().map(|v| substitute(v, placeholder)).collect()),
+        Value::Mapping(map) => Value::Mapping(map.iter().map(|(k, v)| (k.clone(), substitute(v, placeholder))).collect()),
+        other => other.clone(),
     }
 }
 
@@ -31,6 +107,20 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
 pub fn capturable_fields(kind: &str) -> &'static [&'static str] {
     match kind {
         "command" => &["stdout", "stderr", "status"],
-        _ => &[],
+        "bpf_map" => &["proto", "src", "dst", "sport", "dport", "direction", "rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "flags"],
+        "packets" => &[],
+        other => fact_kind(other).map_or(&[], tplab_probe::fields),
     }
+}
+
+pub fn fact_kind(kind: &str) -> Option<FactKind> {
+    Some(match kind {
+        "link" => FactKind::Links,
+        "address" => FactKind::Addresses,
+        "route" => FactKind::Routes,
+        "neighbour" | "neighbor" => FactKind::Neighbours,
+        "bpf_attached" => FactKind::Bpf,
+        "conntrack" => FactKind::Conntrack,
+        _ => return None,
+    })
 }

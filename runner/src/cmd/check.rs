@@ -28,7 +28,7 @@ pub async fn run(global: Global, args: CheckArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let env_name = common::env_name(&global, &lab);
-    let env = common::open_env(&env_name, &lab).await?;
+    let env = common::open_env(&env_name, &lab, &global, common::Need::Existing).await?;
     let printer = common::printer(&global, &lab);
     let mut session = Session::new(&lab, env.as_ref(), Mode::Check, &common::identity(&global));
     let shown = inspect::run(&mut session, &printer, only).await;

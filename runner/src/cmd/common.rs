@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 
 use super::status;
 use crate::cli::Global;
-use crate::env::{Environment, local::LocalEnv};
+use crate::env::{Environment, local::LocalEnv, sandbox::SandboxEnv};
 use crate::lab::{self, Diagnostic, Lab};
 use crate::ui::i18n::Lang;
 use crate::ui::printer::Printer;
@@ -90,8 +90,17 @@ pub fn env_name(global: &Global, lab: &Lab) -> String {
     }
 }
 
+/// Whether a command needs a fresh environment or the current state of an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// `run`/`test`: a fresh sandbox unless `--sandbox ID` names one to reuse.
+    Fresh,
+    /// `check`: the state the student built, in an existing sandbox.
+    Existing,
+}
+
 /// Opens an environment by name.
-pub async fn open_env(name: &str, lab: &Lab) -> anyhow::Result<Box<dyn Environment>> {
+pub async fn open_env(name: &str, lab: &Lab, global: &Global, need: Need) -> anyhow::Result<Box<dyn Environment>> {
     if !lab.meta.environments.iter().any(|e| e == name) {
         bail!(
             "lab `{}` does not support environment `{name}` (it supports: {})",
@@ -101,6 +110,19 @@ pub async fn open_env(name: &str, lab: &Lab) -> anyhow::Result<Box<dyn Environme
     }
     match name {
         "local" => Ok(Box::new(LocalEnv)),
+        "sandbox" => {
+            if need == Need::Existing || global.sandbox.is_some() {
+                return Ok(Box::new(SandboxEnv::existing(global.sandbox.as_deref())?));
+            }
+            crate::env::sandbox::install_signal_cleanup()?;
+            let env = SandboxEnv::create().await?;
+            eprintln!(
+                "{} sandbox {} is up for this session (it is removed at the end)",
+                console::style("tplab:").dim(),
+                env.id()
+            );
+            Ok(Box::new(env))
+        }
         other => bail!("environment `{other}` is not available in this build of tplab"),
     }
 }

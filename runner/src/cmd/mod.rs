@@ -1,9 +1,12 @@
 //! One file per subcommand; this module dispatches and owns exit codes.
 
 mod check;
+mod cilium;
 mod common;
 mod lint;
+mod probe;
 mod run;
+mod sandbox;
 mod test;
 
 use std::process::ExitCode;
@@ -32,6 +35,9 @@ pub fn main() -> ExitCode {
         Command::Run(args) => common::block_on(run::run(cli.global.clone(), args)),
         Command::Check(args) => common::block_on(check::run(cli.global.clone(), args)),
         Command::Test(args) => common::block_on(test::run(cli.global.clone(), args)),
+        Command::Sandbox(cmd) => common::block_on(sandbox::run(cli.global.clone(), cmd)),
+        Command::Probe(args) => common::block_on(probe::run(cli.global.clone(), args)),
+        Command::Cilium(args) => cilium::run(&cli.global, &args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -14,7 +14,7 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let env_name = common::env_name(&global, &lab);
-    let env = common::open_env(&env_name, &lab).await?;
+    let env = common::open_env(&env_name, &lab, &global, common::Need::Fresh).await?;
     let printer = common::printer(&global, &lab);
     let interactive =
         !args.auto && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();

@@ -4,6 +4,7 @@
 pub mod exec;
 pub mod local;
 pub mod registry;
+pub mod sandbox;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -56,6 +57,10 @@ pub trait Environment: Send + Sync {
     fn netns(&self, role: &str) -> Result<Option<PathBuf>, EnvError>;
     /// How a student opens a shell on `role` in another terminal.
     fn shell_hint(&self, role: &str) -> String;
+    /// Where the environment's eBPF datapath pins its maps (sandbox only).
+    fn bpf_pin_dir(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 /// Checks that `role` is one of `env`'s roles.

@@ -1,0 +1,232 @@
+//! The `sandbox` environment: the seed's topology in local network namespaces
+//! (crate `tplab-sandbox`) plus tplab's eBPF datapath on the pod's lxc (crate
+//! `tplab-ebpf`), and a `cilium` shim in the agent role answering over that state.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tplab_sandbox::{Role, Sandbox, SandboxConfig};
+
+use super::{exec, EnvError, Environment, ExecOutput};
+
+pub struct SandboxEnv {
+    sandbox: Sandbox,
+    /// Created by this process: torn down when dropped.
+    owned: bool,
+    torn_down: bool,
+}
+
+impl SandboxEnv {
+    /// Brings a fresh sandbox up (with its datapath and shims); torn down on drop.
+    pub async fn create() -> Result<Self, EnvError> {
+        let sandbox = Sandbox::up(SandboxConfig::default())
+            .await
+            .map_err(|e| EnvError::Setup(e.to_string()))?;
+        let env = SandboxEnv {
+            sandbox,
+            owned: true,
+            torn_down: false,
+        };
+        let sandbox = env.sandbox.clone();
+        tokio::task::spawn_blocking(move || equip(&sandbox))
+            .await
+            .map_err(|e| EnvError::Setup(e.to_string()))??;
+        Ok(env)
+    }
+
+    /// Uses an existing sandbox: `id`, or the only one up.
+    pub fn existing(id: Option<&str>) -> Result<Self, EnvError> {
+        let sandbox = find(id)?;
+        Ok(SandboxEnv {
+            sandbox,
+            owned: false,
+            torn_down: false,
+        })
+    }
+
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    pub fn id(&self) -> &str {
+        self.sandbox.id()
+    }
+
+    /// Keeps the sandbox up after this process ends (`tplab sandbox up`).
+    pub fn keep(mut self) -> Sandbox {
+        self.owned = false;
+        self.sandbox.clone()
+    }
+
+    /// Tears the sandbox down now (if this process owns it).
+    pub fn teardown(&mut self) {
+        if self.owned && !self.torn_down {
+            self.torn_down = true;
+            for e in teardown(self.sandbox.id()) {
+                eprintln!("tplab: sandbox teardown: {e}");
+            }
+        }
+    }
+}
+
+impl Drop for SandboxEnv {
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}
+
+/// Finds a sandbox by id, or the only one that is up.
+pub fn find(id: Option<&str>) -> Result<Sandbox, EnvError> {
+    if let Some(id) = id {
+        return Sandbox::attach(id).map_err(|e| EnvError::Setup(e.to_string()));
+    }
+    let up: Vec<_> = Sandbox::list().into_iter().filter(tplab_sandbox::SandboxSummary::healthy).collect();
+    match up.as_slice() {
+        [one] => Sandbox::attach(&one.id).map_err(|e| EnvError::Setup(e.to_string())),
+        [] => Err(EnvError::Setup("no sandbox is up: start one with `tplab sandbox up`".into())),
+        many => Err(EnvError::Setup(format!(
+            "{} sandboxes are up ({}): choose one with `--sandbox ID`",
+            many.len(),
+            many.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// Attaches the eBPF datapath to the pod's lxc and installs the agent's `cilium` shim.
+fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
+    let facts = sandbox.facts();
+    let node = sandbox
+        .netns_path(&Role::Node)
+        .ok_or_else(|| EnvError::Setup("the sandbox has no node namespace".into()))?;
+    let lxc = facts.get("lxc_name").cloned().unwrap_or_default();
+    tplab_ebpf::Datapath::attach(&node, &lxc, &tplab_ebpf::pin_dir_for(sandbox.id()))
+        .map_err(|e| EnvError::Setup(format!("attaching the sandbox datapath to {lxc}: {e}")))?;
+    let bin = sandbox
+        .ensure_bin_dir(&Role::Agent)
+        .map_err(|e| EnvError::Setup(e.to_string()))?;
+    let exe = std::env::current_exe().map_err(|e| EnvError::Setup(format!("locating tplab: {e}")))?;
+    let shim = bin.join("cilium");
+    let script = format!(
+        "#!/bin/sh\n# tplab sandbox shim: answers a few Cilium agent commands over the sandbox's eBPF state (not Cilium).\nexec '{}' cilium --sandbox {} \"$@\"\n",
+        exe.display(),
+        sandbox.id()
+    );
+    std::fs::write(&shim, script).map_err(|e| EnvError::Setup(format!("writing {}: {e}", shim.display())))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| EnvError::Setup(format!("chmod {}: {e}", shim.display())))?;
+    Ok(())
+}
+
+/// Removes one sandbox and its eBPF pins; returns the problems met.
+pub fn teardown(id: &str) -> Vec<String> {
+    let mut errors = tplab_sandbox::teardown(id).errors;
+    if let Err(e) = tplab_ebpf::cleanup_pins(id) {
+        errors.push(e.to_string());
+    }
+    errors
+}
+
+/// Removes every leftover of every sandbox (after a SIGKILL too), eBPF pins included.
+pub fn teardown_all() -> tplab_sandbox::DownReport {
+    let mut report = tplab_sandbox::down_all();
+    if let Ok(dir) = std::fs::read_dir(tplab_ebpf::PIN_ROOT) {
+        for entry in dir.filter_map(Result::ok) {
+            let path = entry.path();
+            // Only our per-sandbox pin dirs (they hold the `ct` map); bpffs also holds
+            // entries of its own and of iproute2 (`ip`, `tc`, `xdp`, `*.debug`).
+            let ours = entry.file_name().to_str().is_some_and(tplab_sandbox::valid_id) && path.join("ct").exists();
+            if !ours {
+                continue;
+            }
+            match tplab_ebpf::cleanup_pin_dir(&path) {
+                Ok(()) => report.files.push(path),
+                Err(e) => report.errors.push(e.to_string()),
+            }
+        }
+    }
+    report
+}
+
+/// Ctrl-C / SIGTERM / SIGHUP: tear down what this process built, then exit 128+signal.
+pub fn install_signal_cleanup() -> Result<(), EnvError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mk = |kind| signal(kind).map_err(|e| EnvError::Setup(format!("installing a signal handler: {e}")));
+    let (mut int, mut term, mut hup) = (mk(SignalKind::interrupt())?, mk(SignalKind::terminate())?, mk(SignalKind::hangup())?);
+    tokio::spawn(async move {
+        let code = tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+            _ = hup.recv() => 129,
+        };
+        let _ = tokio::task::spawn_blocking(|| {
+            let ids = tplab_sandbox::live_ids();
+            tplab_sandbox::teardown_registered();
+            for id in ids {
+                let _ = tplab_ebpf::cleanup_pins(&id);
+            }
+        })
+        .await;
+        std::process::exit(code);
+    });
+    Ok(())
+}
+
+fn role(name: &str) -> Result<Role, EnvError> {
+    name.parse::<Role>().map_err(|e| EnvError::Role {
+        role: name.to_string(),
+        message: e.to_string(),
+    })
+}
+
+#[async_trait]
+impl Environment for SandboxEnv {
+    fn name(&self) -> &str {
+        "sandbox"
+    }
+
+    fn roles(&self) -> Vec<String> {
+        let mut roles: Vec<String> = Role::ALL.iter().map(Role::name).collect();
+        roles.extend(self.sandbox.state().pods.iter().skip(1).map(|p| format!("pod:{}", p.name)));
+        roles
+    }
+
+    fn facts(&self) -> BTreeMap<String, String> {
+        self.sandbox.facts()
+    }
+
+    async fn exec(&self, role_name: &str, script: &str, timeout: Duration) -> Result<ExecOutput, EnvError> {
+        let r = role(role_name)?;
+        let mut cmd = self.sandbox.command(&r, script).map_err(|e| EnvError::Role {
+            role: role_name.to_string(),
+            message: e.to_string(),
+        })?;
+        cmd.env("LC_ALL", "C");
+        exec::run(cmd, timeout).await.map_err(|source| EnvError::Spawn {
+            role: role_name.to_string(),
+            command: script.lines().next().unwrap_or_default().to_string(),
+            source,
+        })
+    }
+
+    fn netns(&self, role_name: &str) -> Result<Option<PathBuf>, EnvError> {
+        let r = role(role_name)?;
+        if r == Role::Local {
+            return Ok(None);
+        }
+        self.sandbox.netns_path(&r).map(Some).ok_or_else(|| EnvError::Role {
+            role: role_name.to_string(),
+            message: format!("sandbox `{}` has no such role", self.sandbox.id()),
+        })
+    }
+
+    fn shell_hint(&self, role: &str) -> String {
+        format!("`sudo tplab sandbox shell {role}`")
+    }
+
+    fn bpf_pin_dir(&self) -> Option<PathBuf> {
+        Some(tplab_ebpf::pin_dir_for(self.sandbox.id()))
+    }
+}
