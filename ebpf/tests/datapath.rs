@@ -260,6 +260,82 @@ fn detach_after_kill_leaves_nothing() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `target/debug/examples/ebpf_tool`, built by `cargo test` beside this test binary.
+fn tool() -> Result<std::path::PathBuf, Failed> {
+    let exe = std::env::current_exe().map_err(fail)?;
+    let dir = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .ok_or_else(|| fail("exe dir"))?;
+    let tool = dir.join("examples/ebpf_tool");
+    check!(
+        tool.exists(),
+        "{} missing (built by `cargo test`)",
+        tool.display()
+    );
+    Ok(tool)
+}
+
+fn other_processes_attach_read_and_detach() -> Result<(), Failed> {
+    let t = Topo::new().map_err(fail)?;
+    let tool = tool()?;
+    let (ns, pin) = (
+        t.node_path().display().to_string(),
+        t.pin_dir.display().to_string(),
+    );
+    // The loader process exits; its filters and the pinned map stay.
+    sh(&[&tool.display().to_string(), "attach", &ns, &t.lxc, &pin]).map_err(fail)?;
+    t.ping(3, "0.1").map_err(fail)?;
+    // Another process (the agent-role shim) reads the CT map from the pin.
+    let out = sh(&[
+        &tool.display().to_string(),
+        "cilium",
+        &ns,
+        &t.lxc,
+        &pin,
+        "bpf",
+        "ct",
+        "list",
+        "global",
+    ])
+    .map_err(fail)?;
+    check!(
+        out.lines()
+            .any(|l| l.starts_with(&format!("ICMP OUT {POD_IP}:"))
+                && l.contains(&format!("-> {WORLD_IP}:0 "))
+                && l.contains("TxPackets=3 ")),
+        "ct list from another process:\n{out}"
+    );
+    // And, from inside the node netns like `ip netns exec` (which remounts /sys).
+    let out = t
+        .exec(
+            &t.node,
+            &[
+                &tool.display().to_string(),
+                "cilium",
+                &ns,
+                &t.lxc,
+                &pin,
+                "bpf",
+                "ct",
+                "list",
+                "global",
+            ],
+        )
+        .map_err(fail)?;
+    check!(
+        out.contains(WORLD_IP),
+        "ct list inside ip netns exec:\n{out}"
+    );
+    sh(&[&tool.display().to_string(), "detach", &ns, &t.lxc, &pin]).map_err(fail)?;
+    let tc = t
+        .exec(&t.node, &["tc", "filter", "show", "dev", &t.lxc, "ingress"])
+        .map_err(fail)?;
+    check!(tc.trim().is_empty(), "filters left: {tc}");
+    check!(!t.pin_dir.exists(), "pin dir left");
+    Ok(())
+}
+
 fn bad_object_reports_verifier_log() -> Result<(), Failed> {
     let bytes = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -303,6 +379,10 @@ fn main() {
         .root_test(
             "detach after a kill leaves nothing",
             detach_after_kill_leaves_nothing,
+        )
+        .root_test(
+            "other processes attach, read the pin and detach",
+            other_processes_attach_read_and_detach,
         )
         .root_test(
             "bad object reports the verifier log",
