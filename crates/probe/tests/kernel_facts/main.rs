@@ -5,6 +5,7 @@
 mod bpf;
 mod conntrack;
 mod netlink;
+mod privilege;
 mod seed;
 mod support;
 
@@ -35,6 +36,10 @@ fn main() {
         .root_test(
             "seed_observations_are_checks",
             seed::seed_observations_are_checks,
+        )
+        .root_test(
+            "unprivileged_caller_gets_permission_errors",
+            privilege::unprivileged_caller_gets_permission_errors,
         )
         .run();
 }
