@@ -73,34 +73,41 @@ pub fn parse_report(path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
             path: path.to_owned(),
         });
     }
-    // Check the schema tag first so a future version gets a clear message, not a field error.
-    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
-        let found = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
-        if found != SCHEMA {
-            return Err(LoadError::Schema {
-                path: path.to_owned(),
-                found: found.to_owned(),
+    let schema_error = |found: &str| LoadError::Schema {
+        path: path.to_owned(),
+        found: found.to_owned(),
+    };
+    let report: Report = match serde_json::from_slice(bytes) {
+        Ok(report) => report,
+        Err(source) => {
+            // Another schema version fails on its fields; say so rather than name a field.
+            if let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) {
+                let found = value.get("schema").and_then(|s| s.as_str()).unwrap_or("");
+                if found != SCHEMA {
+                    return Err(schema_error(found));
+                }
+            }
+            let (line, column) = (source.line(), source.column());
+            return Err(if source.is_eof() {
+                LoadError::Truncated {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    source,
+                }
+            } else {
+                LoadError::Invalid {
+                    path: path.to_owned(),
+                    line,
+                    column,
+                    source,
+                }
             });
         }
+    };
+    if report.schema != SCHEMA {
+        return Err(schema_error(&report.schema));
     }
-    let report: Report = serde_json::from_slice(bytes).map_err(|source| {
-        let (line, column) = (source.line(), source.column());
-        if source.is_eof() {
-            LoadError::Truncated {
-                path: path.to_owned(),
-                line,
-                column,
-                source,
-            }
-        } else {
-            LoadError::Invalid {
-                path: path.to_owned(),
-                line,
-                column,
-                source,
-            }
-        }
-    })?;
     Ok(Loaded {
         path: path.to_owned(),
         file_sha256: sha256_hex(bytes),
