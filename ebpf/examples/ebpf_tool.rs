@@ -1,8 +1,11 @@
-//! Small driver for the benchmark and for manual poking (run as root):
-//!   ebpf_tool attach  NODE_NETNS LXC PIN_DIR
-//!   ebpf_tool detach  NODE_NETNS LXC PIN_DIR
-//!   ebpf_tool observe SECONDS NETNS:IFNAME:LABEL...   (prints events per label, lost)
-//!   ebpf_tool cilium  NODE_NETNS LXC PIN_DIR ARGS...  (the sandbox `cilium` commands)
+//! Small driver for the benchmark, the cross-process tests and manual poking (run as root):
+//!
+//! ```text
+//! ebpf_tool attach  NODE_NETNS LXC PIN_DIR
+//! ebpf_tool detach  NODE_NETNS LXC PIN_DIR
+//! ebpf_tool observe SECONDS NETNS:IFNAME:LABEL...   (prints events per label, lost, cpu)
+//! ebpf_tool cilium  NODE_NETNS LXC PIN_DIR ARGS...  (the sandbox `cilium` commands)
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -70,6 +73,7 @@ fn run(args: &[String]) -> Result<i32, String> {
                 libc::getrusage(libc::RUSAGE_SELF, &raw mut ru);
                 ru
             };
+            #[allow(clippy::cast_precision_loss)] // seconds of CPU: tiny values
             let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
             println!("cpu {:.2}", secs(ru.ru_utime) + secs(ru.ru_stime));
             Ok(0)
