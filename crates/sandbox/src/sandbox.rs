@@ -110,8 +110,25 @@ fn reserve(
     Err(last.unwrap_or_else(|| SandboxError::Config("could not draw a free sandbox id".into())))
 }
 
+/// True when /run/netns is already a mount point (set up by an earlier `create`).
+fn run_dir_mounted() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| {
+        m.lines()
+            .any(|l| l.split(' ').nth(4) == Some(tplab_netns::NETNS_RUN_DIR))
+    })
+}
+
 /// Creates the named netns concurrently (each creation pays a kernel netns setup).
 fn create_netns(names: &[String]) -> Result<()> {
+    // The first `create` on a machine turns /run/netns into a shared bind mount; doing
+    // that from several threads at once could stack mounts, so it goes alone.
+    let names = match names.split_first() {
+        Some((first, rest)) if !run_dir_mounted() => {
+            tplab_netns::create(first)?;
+            rest
+        }
+        _ => names,
+    };
     std::thread::scope(|s| {
         let handles: Vec<_> = names
             .iter()
