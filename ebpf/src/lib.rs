@@ -32,7 +32,7 @@ pub use cilium::{CiliumCtx, cilium_main, cilium_run};
 pub use ct::{CtDirection, CtEntry, ct_entries};
 pub use datapath::{Datapath, DatapathOptions, detach_all};
 pub use error::EbpfError;
-pub use observer::{Direction, ObservePoint, Observer, PacketEvent};
+pub use observer::{Direction, ObservePoint, Observer, PacketEvent, sandbox_points};
 pub use proto::Proto;
 pub use trace::{Trace, describe_hop};
 pub use verify::verify_object;

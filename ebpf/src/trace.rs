@@ -69,3 +69,66 @@ impl Trace {
         lines
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(label: &str, dir: Direction, src: [u8; 4], ts: u64) -> PacketEvent {
+        PacketEvent {
+            label: label.into(),
+            ifname: if label == "node:lxc" {
+                "lxc1234".into()
+            } else {
+                "eth0".into()
+            },
+            ifindex: 2,
+            netns_cookie: 1,
+            dir,
+            proto: Proto::Icmp,
+            src: Ipv4Addr::from(src),
+            dst: Ipv4Addr::new(203, 0, 113, 10),
+            sport: 0,
+            dport: 0,
+            icmp_type: Some(8),
+            icmp_code: Some(0),
+            icmp_id: Some(51724),
+            tcp_flags: 0,
+            len: 98,
+            ip_len: 84,
+            ts_ns: ts,
+        }
+    }
+
+    #[test]
+    fn life_of_a_packet_shows_routing_and_nat() {
+        let mut t = Trace::new();
+        let pod = [10, 244, 0, 213];
+        let mut lines = t.describe(&ev("pod:eth0", Direction::Egress, pod, 1_000_001_000));
+        lines.extend(t.describe(&ev("node:lxc", Direction::Ingress, pod, 1_000_002_000)));
+        lines.extend(t.describe(&ev(
+            "node:eth0",
+            Direction::Egress,
+            [198, 51, 100, 2],
+            1_000_003_000,
+        )));
+        assert_eq!(lines.len(), 5, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("[    1.000001] pod:eth0"),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[0].contains(
+                "leaves 10.244.0.213 -> 203.0.113.10  icmp echo-request id 51724  84 bytes"
+            )
+        );
+        assert!(lines[1].contains("node:lxc (lxc1234)") && lines[1].contains("enters"));
+        assert!(
+            lines[2]
+                .contains("routing: forwarded from node:lxc to node:eth0 (route to 203.0.113.10)")
+        );
+        assert!(lines[3].contains("NAT: source 10.244.0.213 -> 198.51.100.2"));
+        assert!(lines[4].contains("node:eth0") && lines[4].contains("leaves 198.51.100.2"));
+    }
+}

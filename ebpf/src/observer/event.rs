@@ -123,6 +123,11 @@ impl RawEvent {
 }
 
 impl PacketEvent {
+    /// True when `addr` is the source or the destination (for `tplab trace --to ADDR`).
+    pub fn involves(&self, addr: Ipv4Addr) -> bool {
+        self.src == addr || self.dst == addr
+    }
+
     /// Short text of the L4 part: `icmp echo-request id 7`, `tcp 40000 -> 80 [SYN]`.
     pub fn l4_summary(&self) -> String {
         match self.proto {

@@ -18,7 +18,7 @@ use aya::{Ebpf, EbpfLoader};
 use tokio::sync::mpsc;
 
 pub use event::{Direction, PacketEvent, tcp_flag_names};
-pub use point::ObservePoint;
+pub use point::{ObservePoint, sandbox_points};
 use point::{ResolvedPoint, resolve_here};
 
 use crate::error::{EbpfError, error_chain};

@@ -71,3 +71,32 @@ fn netns_cookie_here(ns: &Path) -> Result<u64, EbpfError> {
     }
     Ok(cookie)
 }
+
+impl ObservePoint {
+    pub fn new(
+        netns: impl Into<PathBuf>,
+        ifname: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
+        ObservePoint {
+            netns: netns.into(),
+            ifname: ifname.into(),
+            label: label.into(),
+        }
+    }
+}
+
+/// The seed's hops with the labels checks use: `pod:eth0`, `node:lxc`, `node:<uplink>`
+/// (the uplink label is `node:eth0` for the usual `eth0`).
+pub fn sandbox_points(
+    pod_netns: &Path,
+    node_netns: &Path,
+    lxc: &str,
+    uplink: &str,
+) -> Vec<ObservePoint> {
+    vec![
+        ObservePoint::new(pod_netns, "eth0", "pod:eth0"),
+        ObservePoint::new(node_netns, lxc, "node:lxc"),
+        ObservePoint::new(node_netns, uplink, format!("node:{uplink}")),
+    ]
+}
