@@ -14,11 +14,15 @@ impl SandboxGuard {
         }
     }
 
-    /// Disarms the guard: the sandbox stays up (e.g. `tplab sandbox up`).
+    /// Disarms the guard: the sandbox outlives this process (e.g. `tplab sandbox up`),
+    /// so a later signal's cleanup leaves it alone too.
     pub fn keep(mut self) -> Sandbox {
-        self.sandbox
+        let sb = self
+            .sandbox
             .take()
-            .expect("guard holds a sandbox until dropped")
+            .expect("guard holds a sandbox until dropped");
+        sb.persist();
+        sb
     }
 }
 

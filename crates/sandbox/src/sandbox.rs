@@ -381,6 +381,12 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Lets the sandbox outlive this process: the signal cleanup of
+    /// [`crate::install_signal_cleanup`] no longer tears it down.
+    pub fn persist(&self) {
+        signals::forget(&self.state.id);
+    }
+
     /// Tears the sandbox down (netns, daemon, state, pin dir).
     pub fn down(self) -> DownReport {
         cleanup::teardown(&self.state.id)
