@@ -35,6 +35,8 @@ pub enum ChainError {
         "first event does not start from this report's anchor (lab sha256, student id or nonce changed)"
     )]
     Anchor,
+    #[error("no events: this report carries no hash chain")]
+    Empty,
     #[error("no `seal` event: the chain does not cover the report's verdicts")]
     Unsealed,
     #[error(
@@ -167,10 +169,9 @@ pub fn verify(events: &[Event]) -> Result<(), ChainError> {
 }
 
 /// Full check of a report's chain: links, anchor (lab sha, student, nonce) and seal.
-/// An empty chain is reported as [`ChainError::Unsealed`].
 pub fn verify_report(report: &Report) -> Result<(), ChainError> {
     verify(&report.events)?;
-    let first = report.events.first().ok_or(ChainError::Unsealed)?;
+    let first = report.events.first().ok_or(ChainError::Empty)?;
     let expected = anchor(
         &report.lab.sha256,
         report.student.id.as_deref(),

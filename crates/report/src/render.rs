@@ -41,7 +41,7 @@ fn derive(report: &Report) -> Derived {
     let count = |v| verdicts.iter().filter(|x| **x == v).count();
     let (chain, chain_ok) = match chain::verify_report(report) {
         Ok(()) => (format!("verified ({} events)", report.events.len()), true),
-        Err(e) => (e.to_string(), false),
+        Err(e) => (format!("NOT verified: {e}"), false),
     };
     Derived {
         scaled: points::scaled(report),

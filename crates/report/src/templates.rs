@@ -179,15 +179,30 @@ pub fn strip_ansi(s: &str) -> String {
 
 /// Text safe inside a Markdown table cell.
 fn md_cell(s: &str) -> String {
-    md_inline(s).replace('|', "\\|")
+    md_text(s, true)
 }
 
 /// Text safe inline in Markdown: one line, HTML and emphasis characters neutralised.
 fn md_inline(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    md_text(s, false)
+}
+
+/// Balanced `code spans` are kept as code (labs write commands that way); everything else
+/// is escaped. In table cells `|` is escaped everywhere, code spans included (GFM).
+fn md_text(s: &str, cell: bool) -> String {
+    let one_line = s.replace("\r\n", " ").replace(['\n', '\r'], " ");
+    let ticks = one_line.matches('`').count();
+    let keep_code = ticks > 0 && ticks % 2 == 0;
+    let mut out = String::with_capacity(one_line.len());
+    let mut in_code = false;
+    for c in one_line.chars() {
         match c {
-            '\n' | '\r' => out.push(' '),
+            '`' if keep_code => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '|' if cell => out.push_str("\\|"),
+            _ if in_code => out.push(c),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
@@ -222,5 +237,14 @@ mod tests {
     #[test]
     fn cells_escape_pipes_and_html() {
         assert_eq!(md_cell("a|b\n<i>"), "a\\|b &lt;i&gt;");
+    }
+
+    #[test]
+    fn balanced_code_spans_stay_code() {
+        assert_eq!(
+            md_cell("`a <b> | c` exits *0*"),
+            "`a <b> \\| c` exits \\*0\\*"
+        );
+        assert_eq!(md_inline("odd ` tick <x>"), "odd \\` tick &lt;x&gt;");
     }
 }

@@ -91,10 +91,10 @@ fn another_student_or_nonce_breaks_the_anchor() {
 }
 
 #[test]
-fn a_report_without_events_is_unsealed() {
+fn a_report_without_events_or_seal_does_not_verify() {
     let mut r = student_report(5);
     r.events.clear();
-    assert_eq!(verify_report(&r), Err(ChainError::Unsealed));
+    assert_eq!(verify_report(&r), Err(ChainError::Empty));
     r.events = {
         let mut c = EventChain::new(
             &r.lab.sha256,
