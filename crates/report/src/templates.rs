@@ -192,7 +192,7 @@ fn md_inline(s: &str) -> String {
 fn md_text(s: &str, cell: bool) -> String {
     let one_line = s.replace("\r\n", " ").replace(['\n', '\r'], " ");
     let ticks = one_line.matches('`').count();
-    let keep_code = ticks > 0 && ticks % 2 == 0;
+    let keep_code = ticks > 0 && ticks.is_multiple_of(2);
     let mut out = String::with_capacity(one_line.len());
     let mut in_code = false;
     for c in one_line.chars() {
