@@ -80,6 +80,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn not_root_says_how_to_run() {
+        let msg = SandboxError::NotRoot {
+            action: "sandbox up".into(),
+        }
+        .to_string();
+        assert!(msg.contains("needs root"), "{msg}");
+        assert!(msg.contains("`sudo tplab sandbox up`"), "{msg}");
+    }
+
+    #[test]
     fn maps_tools_to_packages() {
         assert_eq!(debian_package("route"), "net-tools");
         assert_eq!(debian_package("iptables-save"), "iptables");

@@ -172,6 +172,32 @@ pub fn fixed_id_and_bad_config() -> R {
     Ok(())
 }
 
+/// The async API as the runner uses it: `up` on a tokio runtime, tokio commands, guard.
+pub fn async_up_and_tokio_commands() -> R {
+    let rt = tokio::runtime::Runtime::new().map_err(|e| fail(e.to_string()))?;
+    rt.block_on(async {
+        let sb = SandboxGuard::new(
+            Sandbox::up(SandboxConfig::default())
+                .await
+                .map_err(|e| fail(e.to_string()))?,
+        );
+        let out = sb
+            .command(&Role::Pod, "wget -qO- -T 5 http://203.0.113.10/")
+            .map_err(|e| fail(e.to_string()))?
+            .output()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        check!(
+            String::from_utf8_lossy(&out.stdout).contains("198.51.100.2"),
+            "{out:?}"
+        );
+        let id = sb.id().to_string();
+        drop(sb);
+        check!(leftovers(&id).is_empty(), "leftovers {:?}", leftovers(&id));
+        Ok(())
+    })
+}
+
 /// The real `down_all`: run alone (the caller holds the suite's exclusive lock).
 pub fn down_all_removes_everything() -> R {
     let sb = sandbox()?.keep();

@@ -86,6 +86,10 @@ fn main() {
             shared(lifecycle::fixed_id_and_bad_config),
         )
         .root_test(
+            "async up and tokio commands",
+            shared(lifecycle::async_up_and_tokio_commands),
+        )
+        .root_test(
             "SIGTERM during up leaves nothing",
             shared(signals::sigterm_leaves_nothing),
         )
