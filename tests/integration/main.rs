@@ -6,6 +6,7 @@ mod engine;
 mod harness;
 mod interactive;
 mod lint;
+mod sandbox;
 
 use tplab_testkit::Suite;
 
@@ -15,5 +16,6 @@ fn main() {
     let suite = engine::register(suite);
     let suite = docs::register(suite);
     let suite = interactive::register(suite);
+    let suite = sandbox::register(suite);
     suite.run();
 }

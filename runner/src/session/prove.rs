@@ -37,7 +37,8 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
         };
         printer.step_header(session, step);
         let gradables = session.gradables(step);
-        // 1. Before: one attempt each, nothing recorded.
+        // 1. Before: one attempt each, nothing recorded; captures flow within the pass.
+        let mut scratch = session.vars.clone();
         for g in &gradables {
             let (before, name) = match g.kind {
                 GradableKind::Check(item) => (item.spec.before, item.spec.display_name()),
@@ -45,25 +46,20 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
                 GradableKind::Question(_) => continue,
             };
             proof.checks += 1;
-            let verdict = match g.kind {
-                GradableKind::Check(item) => match check::eval::render(item, &session.vars) {
-                    // A check that cannot even be rendered yet cannot pass yet.
-                    Err(_) => Verdict::Fail,
-                    Ok(spec) => {
-                        check::eval::once(
-                            session.env,
-                            session.lab.meta.default_role(),
-                            &spec,
-                            &session.vars,
-                        )
-                        .await
-                        .verdict
-                    }
+            let outcome = match g.kind {
+                // A check that cannot even be rendered yet cannot pass yet.
+                GradableKind::Check(item) => match check::eval::render(item, &scratch) {
+                    Err(e) => check::Outcome::fail("", e),
+                    Ok(spec) => check::eval::once(session.env, session.lab.meta.default_role(), &spec, &scratch).await,
                 },
-                _ => session.evaluate(g).await.outcome.verdict,
+                _ => session.evaluate(g).await.outcome,
             };
+            if outcome.passed() {
+                scratch.extend(outcome.captures.clone());
+            }
+            let verdict = outcome.verdict;
             match (before, verdict) {
-                (_, Verdict::Error) => proof.problems.push(format!("before the solution, {name}: the checker could not run")),
+                (_, Verdict::Error) => proof.problems.push(format!("before the solution, {name}: the checker could not run ({})", outcome.message)),
                 (Before::Fail, Verdict::Pass) => proof.problems.push(format!(
                     "{name} already passes before the step's commands run (if this observes pre-existing state, mark it `before: pass` or `before: any`)"
                 )),

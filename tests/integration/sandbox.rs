@@ -1,0 +1,165 @@
+//! The sandbox through the CLI (root): the seed's observations hold as fact checks,
+//! and break with clear messages when the state is altered; runs killed by SIGTERM or
+//! SIGKILL leave nothing behind (after `sandbox down --all` for SIGKILL).
+
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tplab_testkit::Suite;
+
+use crate::harness::{bin, fail, root, tplab, Failed};
+
+/// Sandbox tests share machine-wide state (and one uses `down --all`): one at a time.
+pub static SANDBOX_LOCK: Mutex<()> = Mutex::new(());
+
+pub fn register(suite: Suite) -> Suite {
+    suite
+        .root_test("sandbox::seed_observations_hold_and_break", seed_observations)
+        .root_test("sandbox::sigterm_leaves_nothing", || killed_run("TERM"))
+        .root_test("sandbox::sigkill_then_down_all_leaves_nothing", || killed_run("KILL"))
+        .root_test("sandbox::two_sandboxes_side_by_side", two_sandboxes)
+}
+
+const LAB: &str = "tests/fixtures/labs/seed-observations.md";
+
+/// A sandbox brought up through the CLI, removed on drop.
+struct Up {
+    id: String,
+}
+
+impl Up {
+    fn new() -> Result<Up, Failed> {
+        let out = tplab(["sandbox", "up", "--json"]).run();
+        out.success()?;
+        let id = out.json()?["id"].as_str().ok_or_else(|| fail("no id"))?.to_string();
+        Ok(Up { id })
+    }
+
+    fn exec(&self, role: &str, script: &str) -> crate::harness::Output {
+        tplab(["sandbox", "exec", role, "--sandbox", &self.id, "--", "sh", "-c", script]).run()
+    }
+
+    fn check(&self, step: &str) -> crate::harness::Output {
+        tplab(["check", LAB, "--sandbox", &self.id, "--step", step]).run()
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = tplab(["sandbox", "down", &self.id]).run();
+    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    SANDBOX_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn seed_observations() -> Result<(), Failed> {
+    let _l = lock();
+    let sb = Up::new()?;
+    sb.exec("pod", "ping -c 2 -W 2 203.0.113.10").success()?;
+    for step in ["pod", "node", "routing"] {
+        sb.check(step).success()?;
+    }
+    let lxc = sb.exec("node", "ip -o link | grep -o 'lxc[0-9a-f]*' | head -1").stdout.trim().to_string();
+
+    // Route deleted: the default-route check fails and says what it found instead.
+    sb.exec("pod", "ip route del default").success()?;
+    sb.check("pod")
+        .code(1)?
+        .stdout_has("✘ default route via the gateway on eth0")?
+        .stdout_has("expected: ")?;
+    sb.exec("pod", "ip route add default via 10.244.0.201 dev eth0").success()?;
+
+    // ARP answering off on the lxc: the pod cannot learn the gateway MAC any more.
+    // (The gateway IP is local to the node, on cilium_host, so the kernel answers for it
+    // whatever proxy_arp says; arp_ignore=8 is what actually stops the replies.)
+    let conf = format!("/proc/sys/net/ipv4/conf/{lxc}");
+    sb.exec("node", &format!("echo 0 > {conf}/proxy_arp; echo 8 > {conf}/arp_ignore")).success()?;
+    sb.exec("pod", "ip neigh flush dev eth0; ping -c 1 -W 1 203.0.113.10 || true").success()?;
+    sb.check("pod")
+        .code(1)?
+        .stdout_has("✘ the gateway's MAC is known (ARP)")?
+        .stdout_has("✘ the pod reaches the \"internet\"")?;
+    sb.exec("node", &format!("echo 1 > {conf}/proxy_arp; echo 0 > {conf}/arp_ignore")).success()?;
+    sb.exec("pod", "ping -c 1 -W 2 203.0.113.10").success()?;
+
+    // Filter detached: no BPF program on the lxc's ingress any more.
+    sb.exec("node", &format!("tc filter del dev {lxc} ingress")).success()?;
+    sb.check("node").code(1)?.stdout_has("✘ a BPF program on the lxc's ingress")?;
+
+    // NAT rule removed: new flows leave un-translated, replies never come back.
+    sb.exec("node", "iptables -t nat -F POSTROUTING && conntrack -F").success()?;
+    sb.exec("pod", "ping -c 1 -W 1 203.0.113.10 || true").success()?;
+    sb.check("routing")
+        .code(1)?
+        .stdout_has("✘ the kernel's conntrack shows the ping source-NATed to the node")?;
+    Ok(())
+}
+
+/// Network namespaces of one sandbox id still present.
+fn leftovers(id: &str) -> Vec<String> {
+    let mut left: Vec<String> = tplab_netns::list().into_iter().filter(|n| n.starts_with(&format!("tplab-{id}-"))).collect();
+    for path in [format!("/run/tplab/sandboxes/{id}.json"), format!("/run/tplab/bpf/{id}")] {
+        if std::path::Path::new(&path).exists() {
+            left.push(path);
+        }
+    }
+    left
+}
+
+fn killed_run(signal: &str) -> Result<(), Failed> {
+    let _l = lock();
+    let mut child = Command::new(bin())
+        .args(["run", "--auto", LAB])
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(e.to_string()))?;
+    // Learn the sandbox id from the first line on stderr, then kill at a random point.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("piped"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).map_err(|e| fail(e.to_string()))?;
+    let id = line
+        .split_whitespace()
+        .skip_while(|w| *w != "sandbox")
+        .nth(1)
+        .ok_or_else(|| fail(format!("no sandbox id in {line:?}")))?
+        .to_string();
+    let delay = Duration::from_millis(u64::from(std::process::id() % 7) * 60 + u64::from(Instant::now().elapsed().subsec_nanos() % 200));
+    std::thread::sleep(delay);
+    let pid = child.id().to_string();
+    Command::new("kill").args([&format!("-{signal}"), &pid]).status().map_err(|e| fail(e.to_string()))?;
+    let _ = child.wait();
+    if signal == "KILL" {
+        tplab(["sandbox", "down", "--all"]).run().success()?;
+    }
+    let left = leftovers(&id);
+    if !left.is_empty() {
+        let _ = tplab(["sandbox", "down", "--all"]).run();
+        return Err(fail(format!("after SIG{signal} at {delay:?}, left behind: {left:?}")));
+    }
+    Ok(())
+}
+
+fn two_sandboxes() -> Result<(), Failed> {
+    let _l = lock();
+    let a = Up::new()?;
+    let b = Up::new()?;
+    if a.id == b.id {
+        return Err(fail("two sandboxes got the same id"));
+    }
+    for sb in [&a, &b] {
+        sb.exec("pod", "ping -c 1 -W 2 203.0.113.10").success()?;
+        sb.check("routing").success()?;
+    }
+    // Breaking one leaves the other intact.
+    a.exec("pod", "ip route del default").success()?;
+    a.check("pod").code(1)?;
+    b.check("pod").success()?;
+    Ok(())
+}
