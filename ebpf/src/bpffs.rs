@@ -45,14 +45,22 @@ pub fn ensure_bpffs_for(dir: &Path) -> Result<(), EbpfError> {
     }
     std::fs::create_dir_all(root).map_err(|e| EbpfError::io(format!("creating {PIN_ROOT}"), e))?;
     if !is_bpffs(root) {
+        // bpffs defaults to 1777; only root should create pins here.
         nix::mount::mount(
             Some("bpf"),
             root,
             Some("bpf"),
             nix::mount::MsFlags::empty(),
-            None::<&str>,
+            Some("mode=0755"),
         )
         .map_err(|e| EbpfError::io(format!("mounting bpffs on {PIN_ROOT}"), e.into()))?;
+    }
+    // An older mount may have kept bpffs' default 1777: tighten it.
+    if let Ok(meta) = std::fs::metadata(root) {
+        use std::os::unix::fs::PermissionsExt;
+        if meta.permissions().mode() & 0o002 != 0 {
+            let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755));
+        }
     }
     Ok(())
 }

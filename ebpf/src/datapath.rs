@@ -58,6 +58,11 @@ impl Datapath {
         pin_dir: &Path,
         opts: &DatapathOptions,
     ) -> Result<Self, EbpfError> {
+        if !tplab_netns::have_privileges() {
+            return Err(EbpfError::NoPrivilege {
+                action: format!("attach the datapath to {lxc_ifname}"),
+            });
+        }
         ensure_bpffs_for(pin_dir)?;
         std::fs::create_dir_all(pin_dir)
             .map_err(|e| EbpfError::io(format!("creating pin dir {}", pin_dir.display()), e))?;

@@ -44,6 +44,11 @@ impl Observer {
     /// Loads one observer instance per point (its index baked in as `tplab_point_id`)
     /// and attaches it first on both hooks of the point's interface.
     pub fn start(points: Vec<ObservePoint>) -> Result<Observer, EbpfError> {
+        if !tplab_netns::have_privileges() {
+            return Err(EbpfError::NoPrivilege {
+                action: "start the packet observer".into(),
+            });
+        }
         let mut instances = Vec::new();
         let mut resolved = Vec::new();
         let mut rings = Vec::new();
