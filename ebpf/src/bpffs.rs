@@ -33,10 +33,13 @@ pub fn ensure_bpffs_for(dir: &Path) -> Result<(), EbpfError> {
             break;
         }
     }
+    let root = Path::new(PIN_ROOT);
     if is_bpffs(&probe) {
+        if dir.starts_with(root) {
+            tighten(root);
+        }
         return Ok(());
     }
-    let root = Path::new(PIN_ROOT);
     if !dir.starts_with(root) {
         return Err(EbpfError::Map {
             action: format!("pinning under {}", dir.display()),
@@ -55,14 +58,18 @@ pub fn ensure_bpffs_for(dir: &Path) -> Result<(), EbpfError> {
         )
         .map_err(|e| EbpfError::io(format!("mounting bpffs on {PIN_ROOT}"), e.into()))?;
     }
-    // An older mount may have kept bpffs' default 1777: tighten it.
-    if let Ok(meta) = std::fs::metadata(root) {
-        use std::os::unix::fs::PermissionsExt;
-        if meta.permissions().mode() & 0o002 != 0 {
-            let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755));
-        }
-    }
+    tighten(root);
     Ok(())
+}
+
+/// A mount made by someone else may have kept bpffs' default 1777: only root should pin.
+fn tighten(root: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(root)
+        && meta.permissions().mode() & 0o002 != 0
+    {
+        let _ = std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755));
+    }
 }
 
 /// Removes a pin directory and everything pinned in it. Missing is fine (idempotent).
