@@ -127,6 +127,13 @@ impl EventChain {
         self.push(SEAL, data);
     }
 
+    /// Seals the chain against the final report and stores the events in it: the last call
+    /// the runner makes before writing `report.json`.
+    pub fn finish(mut self, report: &mut Report) {
+        self.seal(report);
+        report.events = self.events;
+    }
+
     pub fn events(&self) -> &[Event] {
         &self.events
     }

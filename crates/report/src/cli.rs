@@ -31,11 +31,12 @@ pub enum Format {
 /// Render one report.json for a student or an autograder.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// The report.json written by `tplab run|check|test --report DIR`.
+    /// The report.json written by `tplab run|check|test --report DIR` (or that DIR).
     pub report: PathBuf,
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value = "html")]
-    pub format: Format,
+    /// Output format [default: from the output file's extension (.html, .md, .xml, .json),
+    /// else html].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
     /// Output file (standard output when absent).
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
@@ -70,13 +71,22 @@ pub struct GradeArgs {
 
 /// Runs `tplab report`; returns the process exit status.
 pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
-    let loaded = load_report(&args.report)?;
+    let path = if args.report.is_dir() {
+        args.report.join("report.json")
+    } else {
+        args.report.clone()
+    };
+    let loaded = load_report(&path)?;
     let report = &loaded.report;
     let templates = args
         .templates
         .clone()
         .or_else(|| lab_dir(Path::new(&report.lab.path)));
-    let text = match args.format {
+    let format = args
+        .format
+        .or_else(|| args.output.as_deref().and_then(format_of))
+        .unwrap_or(Format::Html);
+    let text = match format {
         Format::Html => render_html(report, templates.as_deref())?,
         Format::Md => render_markdown(report, templates.as_deref())?,
         Format::Junit => junit_xml(std::slice::from_ref(report)),
@@ -203,6 +213,17 @@ pub fn read_nonces(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
         out.insert(student.to_owned(), nonce.to_owned());
     }
     Ok(out)
+}
+
+/// The format an output file name implies.
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()? {
+        "html" | "htm" => Some(Format::Html),
+        "md" | "markdown" => Some(Format::Md),
+        "xml" => Some(Format::Junit),
+        "json" => Some(Format::Gradescope),
+        _ => None,
+    }
 }
 
 fn lab_dir(lab: &Path) -> Option<PathBuf> {

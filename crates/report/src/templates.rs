@@ -1,6 +1,7 @@
 //! minijinja environment for the report templates: embedded defaults from `templates/`,
 //! each overridable by a file of the same name in a lab's directory.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
@@ -68,6 +69,9 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
     env.add_filter("md_cell", |s: String| md_cell(&s));
     env.add_filter("md_inline", |s: String| md_inline(&s));
     env.add_filter("strip_ansi", |s: String| strip_ansi(&s));
+    env.add_filter("clip", |s: String, max: Option<usize>| {
+        clip(&s, max.unwrap_or(MAX_LINES))
+    });
     env
 }
 
@@ -139,6 +143,20 @@ fn fence(s: &str, lang: Option<&str>) -> String {
     let ticks = "`".repeat(longest.max(2) + 1);
     let body = s.strip_suffix('\n').unwrap_or(s);
     format!("{ticks}{}\n{body}\n{ticks}", lang.unwrap_or(""))
+}
+
+/// Lines of command output shown per command; the report.json keeps everything.
+pub const MAX_LINES: usize = 300;
+
+/// The first `max` lines, and how many were left out.
+fn clip(s: &str, max: usize) -> String {
+    let total = s.lines().count();
+    if total <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.lines().take(max).flat_map(|l| [l, "\n"]).collect();
+    let _ = writeln!(out, "… ({} more lines in report.json)", total - max);
+    out
 }
 
 /// Removes terminal escape sequences (colours, cursor moves) from captured output.
@@ -224,6 +242,13 @@ mod tests {
     fn fence_outgrows_backticks() {
         assert_eq!(fence("a ``` b", Some("sh")), "````sh\na ``` b\n````");
         assert_eq!(fence("x\n", None), "```\nx\n```");
+    }
+
+    #[test]
+    fn long_output_is_clipped() {
+        let text = "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n";
+        assert_eq!(clip(text, 3), "0\n1\n2\n… (7 more lines in report.json)\n");
+        assert_eq!(clip("a\nb\n", 3), "a\nb\n");
     }
 
     #[test]

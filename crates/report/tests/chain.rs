@@ -40,6 +40,22 @@ fn a_runner_built_chain_verifies_after_a_round_trip() {
 }
 
 #[test]
+fn finish_seals_and_stores_the_chain() {
+    let mut report = student_report(6);
+    report.events.clear();
+    let mut chain = EventChain::new(
+        &report.lab.sha256,
+        report.student.id.as_deref(),
+        report.student.nonce.as_deref(),
+    );
+    chain.push("session", json!({"mode": "auto"}));
+    chain.finish(&mut report);
+    assert_eq!(report.events.len(), 2);
+    assert_eq!(report.events[1].kind, "seal");
+    verify_report(&roundtrip(&report)).expect("finished chain verifies");
+}
+
+#[test]
 fn editing_a_verdict_breaks_the_seal() {
     let mut r = roundtrip(&student_report(2));
     r.steps[1].checks[0].points += 1.0;
