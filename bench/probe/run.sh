@@ -52,7 +52,7 @@ ip netns exec "$POD" ping -c 2 -i 0.2 -W 1 $WORLD_IP >/dev/null
 
 echo "== tplab in-process =="
 "$BIN" /run/netns/$POD /run/netns/$NODE $GW $POD_IP $WORLD_IP "$LXC" "$N" > "$TMP/inproc"
-grep -v '^[A-Z_]*[ =]' "$TMP/inproc"
+grep -vE '^(CHECK |INPROC_|BATCHED_)' "$TMP/inproc"
 
 echo "== verify.sh (ip / tc / conntrack + grep), mean of $N runs =="
 bench/probe/verify.sh "$POD" "$NODE" $GW $POD_IP $WORLD_IP "$LXC" || { echo "verify.sh failed on a correct state"; exit 1; }
@@ -74,5 +74,5 @@ awk 'NR==FNR { sh[$1] = $2; next }
   "$TMP/shell" "$TMP/inproc"
 BA_US=$(sed -n 's/^BATCHED_PER_CHECK_US=//p' "$TMP/inproc")
 echo "  batched (one thread + socket per netns for the step): ${BA_US} us per check"
-echo "  note: a conntrack dump walks the kernel's global conntrack hash" \
-     "($(cat /proc/sys/net/netfilter/nf_conntrack_buckets) buckets) whoever asks; both sides pay it."
+echo "  note: tplab reads conntrack from procfs (RCU walk); conntrack -L dumps over ctnetlink," \
+     "a locked walk of the kernel's global hash ($(cat /proc/sys/net/netfilter/nf_conntrack_buckets) buckets)."

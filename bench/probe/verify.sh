@@ -12,7 +12,7 @@ want 1 && { ip netns exec "$POD" ip route | grep -q "^default via $GW dev eth0" 
 # 2. pod has a neighbour entry (MAC) for the gateway
 want 2 && { [ -n "$(gw_mac)" ] || { echo "FAIL 2 neighbour"; fail=1; }; }
 # 3. the node link holding the gateway MAC is an lxc interface (MAC captured in step 2)
-want 3 && { MAC=${MAC:-$(gw_mac)}; ip netns exec "$NODE" ip link | grep -B1 -i "link/ether $MAC" | grep -q ': lxc' || { echo "FAIL 3 lxc link"; fail=1; }; }
+want 3 && { MAC=${MAC:-$(gw_mac)}; ip netns exec "$NODE" ip link 2>/dev/null | grep -B1 -i "link/ether $MAC" | grep -q ': lxc' || { echo "FAIL 3 lxc link"; fail=1; }; }
 # 4. cilium_host holds the gateway IP
 want 4 && { ip netns exec "$NODE" ip addr show cilium_host | grep -q "inet $GW/" || { echo "FAIL 4 cilium_host"; fail=1; }; }
 # 5. a BPF program on lxc ingress

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::conntrack::{ConntrackEntry, ConntrackSource};
 use crate::error::{ProbeError, ns_label};
 use crate::facts::{FactKind, Facts};
 use crate::session::Session;
@@ -37,6 +38,17 @@ pub fn collect_many_sync(ns: Option<&Path>, kinds: &[FactKind]) -> Result<Vec<Fa
         .map_err(|e| ProbeError::from_netns(&label, e))?
 }
 
+/// Conntrack entries of `ns` from a chosen source (the fact kind uses `Auto`).
+pub fn collect_conntrack_sync(
+    ns: Option<&Path>,
+    source: ConntrackSource,
+) -> Result<Vec<ConntrackEntry>, ProbeError> {
+    let label = ns_label(ns);
+    let label2 = label.clone();
+    tplab_netns::run_in(ns, move || conntrack::collect(&label2, source))
+        .map_err(|e| ProbeError::from_netns(&label, e))?
+}
+
 async fn run(label: String, kinds: Vec<FactKind>) -> Result<Vec<Facts>, ProbeError> {
     let mut s = Session::open(label)?;
     let mut out = Vec::with_capacity(kinds.len());
@@ -53,7 +65,9 @@ async fn collect_in(s: &mut Session, kind: FactKind) -> Result<Facts, ProbeError
         FactKind::Routes => Facts::Routes(routes::collect(s).await?),
         FactKind::Neighbours => Facts::Neighbours(neigh::collect(s).await?),
         FactKind::Bpf => Facts::Bpf(bpf::collect(s).await?),
-        FactKind::Conntrack => Facts::Conntrack(conntrack::collect(&s.netns)?),
+        FactKind::Conntrack => {
+            Facts::Conntrack(conntrack::collect(&s.netns, ConntrackSource::Auto)?)
+        }
     })
 }
 

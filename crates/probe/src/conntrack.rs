@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ctparse;
 use crate::error::ProbeError;
+use crate::{ctparse, ctproc};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConntrackEntry {
@@ -31,12 +31,13 @@ pub struct ConntrackEntry {
     pub dnat: bool,
     pub assured: bool,
     pub seen_reply: bool,
-    /// Every `IPS_*` status bit set.
+    /// `IPS_*` status bits set (from procfs: derived from the tuples and flags).
     pub status: Vec<String>,
     pub mark: u32,
     pub zone: u16,
     /// Seconds left.
     pub timeout: Option<u32>,
+    /// Kernel conntrack id (only known when read over ctnetlink).
     pub id: Option<u32>,
 }
 
@@ -48,8 +49,38 @@ const NLMSG_ERROR: u16 = 2;
 const NLMSG_DONE: u16 = 3;
 const HDR: usize = 16;
 
-/// Dumps every conntrack entry (all families) of the calling thread's netns.
-pub fn collect(netns: &str) -> Result<Vec<ConntrackEntry>, ProbeError> {
+/// Where conntrack entries are read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConntrackSource {
+    /// procfs when the kernel exposes it (fast), else ctnetlink.
+    #[default]
+    Auto,
+    /// `/proc/thread-self/net/nf_conntrack` only.
+    Procfs,
+    /// A ctnetlink dump only (exact status bits and ids).
+    Netlink,
+}
+
+/// Conntrack entries (all families) of the calling thread's netns.
+pub fn collect(netns: &str, source: ConntrackSource) -> Result<Vec<ConntrackEntry>, ProbeError> {
+    if source != ConntrackSource::Netlink {
+        match std::fs::read_to_string(ctproc::PATH) {
+            Ok(text) => return Ok(ctproc::parse(&text)),
+            Err(e)
+                if source == ConntrackSource::Procfs
+                    || e.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                return Err(ct_error(netns, e));
+            }
+            // No procfs view (CONFIG_NF_CONNTRACK_PROCFS=n, module not loaded): ask netlink.
+            Err(_) => {}
+        }
+    }
+    dump(netns)
+}
+
+/// Dumps every conntrack entry over ctnetlink.
+fn dump(netns: &str) -> Result<Vec<ConntrackEntry>, ProbeError> {
     let action = "dumping conntrack";
     let net = |e| ProbeError::netlink(netns, action, None, e);
     let mut sock =

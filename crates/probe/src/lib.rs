@@ -20,6 +20,7 @@ mod bpf;
 mod collect;
 mod conntrack;
 mod ctparse;
+mod ctproc;
 mod error;
 mod facts;
 mod links;
@@ -34,8 +35,8 @@ mod tcx;
 
 pub use addrs::Address;
 pub use bpf::BpfProgram;
-pub use collect::{collect, collect_many, collect_many_sync};
-pub use conntrack::ConntrackEntry;
+pub use collect::{collect, collect_conntrack_sync, collect_many, collect_many_sync};
+pub use conntrack::{ConntrackEntry, ConntrackSource};
 pub use error::ProbeError;
 pub use facts::{FactKind, Facts};
 pub use links::Link;

@@ -12,10 +12,18 @@ const NOBODY: libc::uid_t = 65534;
 /// Runs `f` on a thread whose uids (and so capabilities) are dropped to `nobody`.
 fn as_nobody<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> Result<R, Failed> {
     std::thread::spawn(move || {
-        // SAFETY: raw syscall on this thread only (glibc's setresuid would change every thread).
-        let rc = unsafe { libc::syscall(libc::SYS_setresuid, NOBODY, NOBODY, NOBODY) };
+        // SAFETY: raw syscalls act on this thread only (glibc's wrappers would change every
+        // thread). Groups and gids first (root group may read root-owned 0440 files).
+        let rc = unsafe {
+            libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>())
+                | libc::syscall(libc::SYS_setresgid, NOBODY, NOBODY, NOBODY)
+                | libc::syscall(libc::SYS_setresuid, NOBODY, NOBODY, NOBODY)
+        };
         if rc != 0 {
-            return Err(format!("setresuid: {}", std::io::Error::last_os_error()));
+            return Err(format!(
+                "dropping privileges: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         Ok(f())
     })
