@@ -10,7 +10,17 @@
 //! let out = sb.command(&Role::Pod, "ping -c1 203.0.113.10")?.output().await;
 //! # let _ = out; Ok(()) }
 //! ```
-//! Every `main()` linking this crate must call [`dispatch_if_daemon`] first.
+//! Every `main()` linking this crate must call [`dispatch_if_daemon`] first: the world's
+//! HTTP server is this same binary re-executed with [`DAEMON_MARKER`] as argv[1].
+//!
+//! Lifecycle: the state of each sandbox is `/run/tplab/sandboxes/<id>.json`
+//! ([`Sandbox::attach`], [`Sandbox::list`]); its netns are `tplab-<id>-{pod,node,world}`.
+//! [`Sandbox::down`] / [`teardown`] remove one sandbox, [`down_all`] every leftover of any
+//! (netns, daemons, state, `/sys/fs/bpf/tplab/<id>`), also after a SIGKILL.
+//! [`install_signal_cleanup`] tears down what this process built on SIGINT/SIGTERM/SIGHUP
+//! (exit 130/143/129); [`Sandbox::persist`] exempts a sandbox meant to outlive the process.
+//! Nothing is ever changed in the host's netns: links are created inside the sandbox's
+//! namespaces, sysctls are written from threads inside them, iptables runs in the node netns.
 
 mod cleanup;
 mod config;
