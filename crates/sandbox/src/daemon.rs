@@ -1,6 +1,6 @@
 //! The world's HTTP server: a small detached process that re-executes the current binary.
 //! Every `main()` linking this crate calls [`dispatch_if_daemon`] first; with our private
-//! marker as argv[1] it serves HTTP and never returns.
+//! marker as `argv[1]` it serves HTTP and never returns.
 //!
 //! The parent binds the listening socket inside the world netns and hands it over as fd 3,
 //! so the server is reachable as soon as `up` returns (no readiness race). The daemon also
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::error::{Result, SandboxError};
 
-/// argv[1] of the daemon process; also how teardown recognises it in /proc/PID/cmdline.
+/// `argv[1]` of the daemon process; also how teardown recognises it in /proc/PID/cmdline.
 pub const DAEMON_MARKER: &str = "__tplab-sandbox-daemon";
 /// The fd number the listener is passed on.
 const LISTENER_FD: i32 = 3;

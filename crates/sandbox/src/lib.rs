@@ -11,7 +11,7 @@
 //! # let _ = out; Ok(()) }
 //! ```
 //! Every `main()` linking this crate must call [`dispatch_if_daemon`] first: the world's
-//! HTTP server is this same binary re-executed with [`DAEMON_MARKER`] as argv[1].
+//! HTTP server is this same binary re-executed with [`DAEMON_MARKER`] as `argv[1]`.
 //!
 //! Lifecycle: the state of each sandbox is `/run/tplab/sandboxes/<id>.json`
 //! ([`Sandbox::attach`], [`Sandbox::list`]); its netns are `tplab-<id>-{pod,node,world}`.
