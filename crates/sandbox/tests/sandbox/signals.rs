@@ -46,7 +46,7 @@ fn spawn_child(id: &str) -> Result<Child, tplab_testkit::Failed> {
 fn kill_at_random(
     sig: nix::sys::signal::Signal,
     rounds: usize,
-) -> Result<Vec<String>, tplab_testkit::Failed> {
+) -> Result<Vec<(String, std::process::ExitStatus)>, tplab_testkit::Failed> {
     let mut ids = Vec::new();
     for _ in 0..rounds {
         let id = test_id("k");
@@ -66,25 +66,29 @@ fn kill_at_random(
                 "child exit {status:?}"
             );
         }
-        ids.push(id);
+        ids.push((id, status));
     }
     Ok(ids)
 }
 
 pub fn sigterm_leaves_nothing() -> R {
-    for id in kill_at_random(nix::sys::signal::Signal::SIGTERM, 8)? {
+    let mut handled = 0;
+    for (id, status) in kill_at_random(nix::sys::signal::Signal::SIGTERM, 8)? {
+        handled += usize::from(status.code() == Some(143));
         let left = leftovers(&id);
         if !left.is_empty() {
             tplab_sandbox::teardown(&id);
             return Err(fail(format!("after SIGTERM, {id} left {left:?}")));
         }
     }
+    // The handler must have run (exit 143) at least once, or this proves nothing.
+    check!(handled > 0, "no SIGTERM reached the cleanup handler");
     Ok(())
 }
 
 pub fn sigkill_then_down_leaves_nothing() -> R {
     let mut hit = 0;
-    for id in kill_at_random(nix::sys::signal::Signal::SIGKILL, 8)? {
+    for (id, _) in kill_at_random(nix::sys::signal::Signal::SIGKILL, 8)? {
         // Scoped to this id (the real down_all is tested alone).
         let report = tplab_sandbox::down_matching(&id);
         check!(report.errors.is_empty(), "down errors: {report}");
