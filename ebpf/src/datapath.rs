@@ -4,16 +4,17 @@
 //! keeps running after `tplab sandbox up` exits); [`detach_all`] and
 //! [`crate::cleanup_pins`] remove them, idempotently, even after a SIGKILL.
 
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
 use aya::EbpfLoader;
-use aya::programs::tc::{NlOptions, TcAttachOptions, TcHandle};
 use aya::programs::{SchedClassifier, TcAttachType};
 
 use crate::bpffs::{cleanup_pin_dir, ensure_bpffs_for};
 use crate::ct::CT_PIN_NAME;
 use crate::error::{EbpfError, error_chain};
 use crate::objects::{FROM_CONTAINER, MAP_CT, PROG_FROM_CONTAINER, PROG_TO_CONTAINER};
+use crate::tc_attach::add_bpf_filter;
 use crate::tc_cleanup;
 
 /// Tunables of the datapath.
@@ -40,9 +41,19 @@ pub struct Datapath {
     pub prog_ids: Vec<u32>,
 }
 
-const HOOKS: [(&str, TcAttachType, &str); 2] = [
-    (PROG_FROM_CONTAINER, TcAttachType::Ingress, "ingress"),
-    (PROG_TO_CONTAINER, TcAttachType::Egress, "egress"),
+const HOOKS: [(&str, TcAttachType, &str, &str); 2] = [
+    (
+        PROG_FROM_CONTAINER,
+        TcAttachType::Ingress,
+        "ingress",
+        FILTER_FROM_CONTAINER,
+    ),
+    (
+        PROG_TO_CONTAINER,
+        TcAttachType::Egress,
+        "egress",
+        FILTER_TO_CONTAINER,
+    ),
 ];
 
 impl Datapath {
@@ -96,16 +107,29 @@ pub fn detach_all(netns: &Path, ifname: &str) -> Result<(), EbpfError> {
     if !netns.exists() {
         return Ok(());
     }
-    tc_cleanup::remove_filters(netns, ifname, &[PROG_FROM_CONTAINER, PROG_TO_CONTAINER])
+    tc_cleanup::remove_filters(
+        netns,
+        ifname,
+        &[
+            FILTER_FROM_CONTAINER,
+            FILTER_TO_CONTAINER,
+            PROG_FROM_CONTAINER,
+            PROG_TO_CONTAINER,
+        ],
+    )
 }
 
+/// Filter names as `tc filter show` prints them (Cilium's loader style, tplab's object).
+pub const FILTER_FROM_CONTAINER: &str = "tplab_lxc.o:[from-container]";
+pub const FILTER_TO_CONTAINER: &str = "tplab_lxc.o:[to-container]";
+
 fn attach_here(ns: &Path, ifname: &str, pins: &Path, sec: u32) -> Result<Vec<u32>, EbpfError> {
-    if nix::net::if_::if_nametoindex(ifname).is_err() {
+    let Ok(ifindex) = nix::net::if_::if_nametoindex(ifname) else {
         return Err(EbpfError::NoInterface {
             ifname: ifname.into(),
             netns: ns.display().to_string(),
         });
-    }
+    };
     let mut bpf = EbpfLoader::new()
         .map_pin_path(MAP_CT, pins.join(CT_PIN_NAME))
         .override_global("tplab_security_id", &sec, true)
@@ -118,8 +142,12 @@ fn attach_here(ns: &Path, ifname: &str, pins: &Path, sec: u32) -> Result<Vec<u32
             return Err(attach_err(PROG_FROM_CONTAINER, ifname, "clsact", ns, text));
         }
     }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| EbpfError::io("building a runtime for netlink", e))?;
     let mut ids = Vec::new();
-    for (name, hook, dir) in HOOKS {
+    for (name, hook, dir, filter) in HOOKS {
         let prog: &mut SchedClassifier = bpf
             .program_mut(name)
             .and_then(|p| p.try_into().ok())
@@ -129,20 +157,17 @@ fn attach_here(ns: &Path, ifname: &str, pins: &Path, sec: u32) -> Result<Vec<u32
             })?;
         prog.load().map_err(|e| EbpfError::from_load(name, e))?;
         // Replace, never stack: drop an older filter of ours on this hook first.
-        let _ = aya::programs::tc::qdisc_detach_program(ifname, hook, name);
-        let opts = TcAttachOptions::Netlink(NlOptions {
-            priority: 1,
-            handle: TcHandle::new(0, 1),
-            classid: None,
-        });
-        let link_id = prog
-            .attach_with_options(ifname, hook, opts)
-            .map_err(|e| attach_err(name, ifname, dir, ns, error_chain(&e)))?;
-        let link = prog
-            .take_link(link_id)
-            .map_err(|e| attach_err(name, ifname, dir, ns, error_chain(&e)))?;
-        // The filter must outlive this process: dropping the link would remove it.
-        std::mem::forget(link);
+        for old in [filter, name] {
+            let _ = aya::programs::tc::qdisc_detach_program(ifname, hook, old);
+        }
+        let fd = prog
+            .fd()
+            .map_err(|e| attach_err(name, ifname, dir, ns, error_chain(&e)))?
+            .as_fd()
+            .as_raw_fd();
+        // The filter holds its own reference: it outlives this process on purpose.
+        rt.block_on(add_bpf_filter(ifindex, dir == "egress", fd, filter))
+            .map_err(|e| attach_err(name, ifname, dir, ns, e))?;
         if let Ok(info) = prog.info() {
             ids.push(info.id());
         }

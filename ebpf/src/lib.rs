@@ -22,6 +22,7 @@ pub mod error;
 pub mod objects;
 pub mod observer;
 pub mod proto;
+mod tc_attach;
 mod tc_cleanup;
 pub mod trace;
 pub mod verify;
@@ -30,7 +31,9 @@ pub use attached::{TcxProgram, tcx_programs};
 pub use bpffs::{PIN_ROOT, cleanup_pin_dir, cleanup_pins, pin_dir_for};
 pub use cilium::{CiliumCtx, cilium_main, cilium_run};
 pub use ct::{CtDirection, CtEntry, ct_entries};
-pub use datapath::{Datapath, DatapathOptions, detach_all};
+pub use datapath::{
+    Datapath, DatapathOptions, FILTER_FROM_CONTAINER, FILTER_TO_CONTAINER, detach_all,
+};
 pub use error::EbpfError;
 pub use observer::{Direction, ObservePoint, Observer, PacketEvent, sandbox_points};
 pub use proto::Proto;

@@ -78,13 +78,17 @@ fn ping_makes_icmp_out_entry() -> Result<(), Failed> {
         .exec(&t.node, &["tc", "filter", "show", "dev", &t.lxc, "ingress"])
         .map_err(fail)?;
     check!(
-        tc.contains("from_container") && tc.contains("direct-action") && tc.contains("pref 1"),
+        tc.contains("filter protocol all pref 1 bpf chain 0 handle 0x1 tplab_lxc.o:[from-container] direct-action")
+            && tc.contains("name from_container"),
         "tc filter show: {tc}"
     );
     let tc = t
         .exec(&t.node, &["tc", "filter", "show", "dev", &t.lxc, "egress"])
         .map_err(fail)?;
-    check!(tc.contains("to_container"), "egress filter: {tc}");
+    check!(
+        tc.contains("tplab_lxc.o:[to-container]"),
+        "egress filter: {tc}"
+    );
     dp.detach().map_err(fail)
 }
 

@@ -228,7 +228,7 @@ fn observer_detaches_on_drop() -> Result<(), Failed> {
     let tc = t
         .exec(&t.node, &["tc", "filter", "show", "dev", &t.lxc, "ingress"])
         .map_err(fail)?;
-    check!(tc.contains("from_container"), "datapath filter: {tc}");
+    check!(tc.contains("[from-container]"), "datapath filter: {tc}");
     dp.detach().map_err(fail)
 }
 
