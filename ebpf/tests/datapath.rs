@@ -251,7 +251,9 @@ fn detach_after_kill_leaves_nothing() -> Result<(), Failed> {
     );
     let net = t.exec(&t.node, &["bpftool", "-j", "net"]).map_err(fail)?;
     check!(
-        !net.contains("from_container") && !net.contains("to_container"),
+        !net.contains("from_container")
+            && !net.contains("to_container")
+            && !net.contains("-container]"),
         "bpftool net: {net}"
     );
     let qd = t
