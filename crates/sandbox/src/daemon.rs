@@ -124,11 +124,12 @@ fn serve(mut conn: TcpStream) -> std::io::Result<()> {
 
 /// Starts the daemon on `listener` (already bound in the world netns); returns its pid.
 pub(crate) fn spawn_http(id: &str, listener: &TcpListener, watch: &std::path::Path) -> Result<u32> {
-    let exe = std::env::current_exe()
-        .map_err(|e| SandboxError::Daemon(format!("locating the current executable: {e}")))?;
+    // /proc/self/exe still works when the binary was replaced on disk (e.g. rebuilt).
+    let name = std::env::current_exe().map_or_else(|_| "tplab".into(), |p| p.display().to_string());
     let fd = listener.as_raw_fd();
-    let mut cmd = Command::new(exe);
-    cmd.arg(DAEMON_MARKER)
+    let mut cmd = Command::new("/proc/self/exe");
+    cmd.arg0(name)
+        .arg(DAEMON_MARKER)
         .args([
             "http",
             "--id",
