@@ -1,13 +1,11 @@
 //! BPF programs attached to interfaces, from both attachment APIs: legacy tc filters
 //! (netlink, what `tc filter show` lists) and TCX links (bpf syscall, invisible to `tc`).
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProbeError;
 use crate::session::Session;
-use crate::{tc, tcx};
+use crate::{bpfinfo, tc, tcx};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BpfProgram {
@@ -52,23 +50,12 @@ pub async fn collect(s: &mut Session) -> Result<Vec<BpfProgram>, ProbeError> {
     for (ifindex, name) in &links {
         out.extend(tcx::collect(&s.netns, *ifindex, name)?);
     }
-    if out.iter().any(|p| p.prog_name.is_none()) {
-        let names = prog_names();
-        for p in &mut out {
-            if p.prog_name.is_none() {
-                p.prog_name = names.get(&p.id).cloned();
-            }
+    for p in &mut out {
+        if p.prog_name.is_none() {
+            p.prog_name = bpfinfo::prog_name(p.id);
         }
     }
     Ok(out)
-}
-
-/// Kernel program names by id; best effort (programs may vanish while we iterate).
-fn prog_names() -> HashMap<u32, String> {
-    aya::programs::loaded_programs()
-        .filter_map(Result::ok)
-        .filter_map(|info| Some((info.id(), info.name_as_str()?.to_string())))
-        .collect()
 }
 
 pub fn tag_hex(tag: &[u8]) -> String {

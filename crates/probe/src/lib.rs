@@ -17,6 +17,7 @@
 
 mod addrs;
 mod bpf;
+mod bpfinfo;
 mod collect;
 mod conntrack;
 mod ctparse;
