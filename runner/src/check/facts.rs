@@ -129,6 +129,12 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
         let Some((role, ifname)) = hop.at.split_once(':') else {
             return Outcome::error(format!("hop `{}`: expected `role:interface`, e.g. `node:eth0`", hop.at));
         };
+        // `lxc` names the pod's veth peer on the node, whatever its generated name.
+        let ifname = if ifname == "lxc" {
+            env.facts().get("lxc_name").cloned().unwrap_or_else(|| ifname.to_string())
+        } else {
+            ifname.to_string()
+        };
         let netns = match env.netns(role) {
             Ok(Some(ns)) => ns,
             Ok(None) => std::path::PathBuf::from("/proc/self/ns/net"),
@@ -137,7 +143,7 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
         if !points.iter().any(|p: &tplab_ebpf::ObservePoint| p.label == hop.at) {
             points.push(tplab_ebpf::ObservePoint {
                 netns,
-                ifname: ifname.to_string(),
+                ifname,
                 label: hop.at.clone(),
             });
         }
@@ -174,7 +180,7 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
         }
         _ => {
             let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
-            let found = evidence.get("found").or_else(|| evidence.get("reason")).map_or_else(|| evidence.to_string(), scalar_text);
+            let found = evidence.get("message").map_or_else(|| evidence.to_string(), scalar_text);
             Outcome::fail(describe_path(&query), found).with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
         }
     }

@@ -45,6 +45,10 @@ async fn up(global: &Global) -> anyhow::Result<u8> {
 }
 
 fn down(global: &Global, id: Option<&str>, all: bool) -> u8 {
+    if let Err(e) = tplab_sandbox::check_privileges("sandbox down") {
+        eprintln!("{} {e}", console::style("error:").red().bold());
+        return status::ENV;
+    }
     let report = if all {
         sb::teardown_all()
     } else {

@@ -57,6 +57,8 @@ impl SandboxEnv {
     /// Keeps the sandbox up after this process ends (`tplab sandbox up`).
     pub fn keep(mut self) -> Sandbox {
         self.owned = false;
+        // Unregister it from this process's signal teardown: it must outlive us.
+        self.sandbox.persist();
         self.sandbox.clone()
     }
 
