@@ -30,6 +30,7 @@ pub fn blocks(evidence: &Value) -> Vec<Block> {
                         out.push(table(key, items));
                     }
                     Value::Object(_) => out.push(kv(key, value)),
+                    _ if is_empty(value) => {}
                     _ => scalars.push(vec![key.clone(), scalar(value)]),
                 }
             }
@@ -56,9 +57,19 @@ pub fn blocks(evidence: &Value) -> Vec<Block> {
     }
 }
 
+/// Null and empty strings say nothing in a key/value list (tables keep their cells).
+fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
 fn kv(title: &str, value: &Value) -> Block {
     let mut rows = Vec::new();
     flatten("", value, &mut rows);
+    rows.retain(|(_, v)| !v.is_empty());
     Block {
         title: title.to_owned(),
         columns: vec!["field".into(), "value".into()],

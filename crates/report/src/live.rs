@@ -14,6 +14,8 @@ pub enum LiveKind {
     Nonce,
     Mac,
     Interface,
+    /// A network namespace with a random part (`tplab-26e789-pod`, `cni-1794…`).
+    Netns,
     Ip,
 }
 
@@ -28,6 +30,7 @@ impl LiveKind {
             Self::Nonce => "nonce",
             Self::Mac => "MAC",
             Self::Interface => "interface",
+            Self::Netns => "netns",
             Self::Ip => "IP",
         }
     }
@@ -97,6 +100,9 @@ fn classify(token: &str) -> Option<LiveKind> {
     if is_random_ifname(token) {
         return Some(LiveKind::Interface);
     }
+    if is_random_netns(token) {
+        return Some(LiveKind::Netns);
+    }
     None
 }
 
@@ -120,6 +126,18 @@ fn is_random_ifname(token: &str) -> bool {
     })
 }
 
+/// The sandbox's `tplab-<hex id>-<role>` and CNI's `cni-<uuid>` namespace names.
+fn is_random_netns(token: &str) -> bool {
+    let hex = |s: &str| s.chars().all(|c| c.is_ascii_hexdigit());
+    if let Some(rest) = token.strip_prefix("tplab-") {
+        let id = rest.split('-').next().unwrap_or("");
+        return id.len() >= 6 && hex(id) && id.chars().any(|c| c.is_ascii_digit());
+    }
+    token.strip_prefix("cni-").is_some_and(|uuid| {
+        uuid.len() == 36 && uuid.split('-').count() == 5 && hex(&uuid.replace('-', ""))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +153,27 @@ mod tests {
         assert!(out.contains(&(LiveKind::Interface, "lxcf4cd39e34601".into())));
         assert!(out.contains(&(LiveKind::Ip, "10.244.0.213".into())));
         assert!(!out.iter().any(|(_, v)| v == "ff:ff:ff:ff:ff:ff"));
+    }
+
+    #[test]
+    fn finds_random_netns_names() {
+        let mut out = BTreeSet::new();
+        scan(
+            "link-netns cni-17945243-a306-236e-f504-5197df7b88d9 in tplab-26e789-node, not tplab-pod",
+            &mut out,
+        );
+        let netns: Vec<&str> = out
+            .iter()
+            .filter(|(k, _)| *k == LiveKind::Netns)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(
+            netns,
+            [
+                "cni-17945243-a306-236e-f504-5197df7b88d9",
+                "tplab-26e789-node"
+            ]
+        );
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
     env.add_filter("md_cell", |s: String| md_cell(&s));
     env.add_filter("md_inline", |s: String| md_inline(&s));
     env.add_filter("strip_ansi", |s: String| strip_ansi(&s));
+    env.add_filter("code_spans", |s: String| {
+        Value::from_safe_string(code_spans(&s))
+    });
     env.add_filter("clip", |s: String, max: Option<usize>| {
         clip(&s, max.unwrap_or(MAX_LINES))
     });
@@ -143,6 +146,29 @@ fn fence(s: &str, lang: Option<&str>) -> String {
     let ticks = "`".repeat(longest.max(2) + 1);
     let body = s.strip_suffix('\n').unwrap_or(s);
     format!("{ticks}{}\n{body}\n{ticks}", lang.unwrap_or(""))
+}
+
+/// HTML-escaped text whose balanced `code spans` become `<code>` elements.
+fn code_spans(s: &str) -> String {
+    let ticks = s.matches('`').count();
+    let keep = ticks > 0 && ticks.is_multiple_of(2);
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut open = false;
+    for c in s.chars() {
+        match c {
+            '`' if keep => {
+                out.push_str(if open { "</code>" } else { "<code>" });
+                open = !open;
+            }
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Lines of command output shown per command; the report.json keeps everything.
@@ -242,6 +268,15 @@ mod tests {
     fn fence_outgrows_backticks() {
         assert_eq!(fence("a ``` b", Some("sh")), "````sh\na ``` b\n````");
         assert_eq!(fence("x\n", None), "```\nx\n```");
+    }
+
+    #[test]
+    fn code_spans_become_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            code_spans("`a<b` & `c`"),
+            "<code>a&lt;b</code> &amp; <code>c</code>"
+        );
+        assert_eq!(code_spans("odd ` <i>"), "odd ` &lt;i&gt;");
     }
 
     #[test]

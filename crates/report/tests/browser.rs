@@ -159,6 +159,60 @@ fn student_report_in_browser() -> Result<(), Failed> {
     Ok(())
 }
 
+/// The report of a real sandbox run (captured fixture, see `tests/runner_report.rs`).
+fn sandbox_report_in_browser() -> Result<(), Failed> {
+    let out = common::out_dir("browser");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/seed-observations.sandbox.json"
+    );
+    let report = tplab_report::load::load_report(Path::new(path))
+        .map_err(fail)?
+        .report;
+    let html = tplab_report::render_html(&report, None).map_err(fail)?;
+    let page = render_to(&out, "sandbox.html", &html);
+    let profile = tempfile::tempdir().map_err(fail)?;
+    let dom = chromium(profile.path(), &["--dump-dom".into(), url(&page)])?;
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    check!(dom.contains("<h1>Every observation of the seed's Pod, Node and routing sections, as fact checks</h1>"), "title not in DOM");
+    check!(dom.contains("2. Vu du Node"), "step heading not in DOM");
+    check!(
+        dom.contains("<span class=\"badge pass\">pass</span>"),
+        "verdict not in DOM"
+    );
+    check!(
+        dom.contains(&report.env.facts["lxc_name"]),
+        "lxc name not in DOM"
+    );
+    let png = out.join("sandbox.png");
+    let _ = std::fs::remove_file(&png);
+    let shot = chromium(
+        profile.path(),
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=1200,2000".into(),
+            url(&page),
+        ],
+    )?;
+    check!(
+        shot.status.success(),
+        "screenshot failed: {}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let bytes = std::fs::read(&png).map_err(|e| fail(format!("no screenshot: {e}")))?;
+    check!(
+        png_size(&bytes) == Some((1200, 2000)),
+        "unexpected PNG: {:?}",
+        png_size(&bytes)
+    );
+    check!(
+        bytes.len() > 40_000,
+        "screenshot looks blank ({} bytes)",
+        bytes.len()
+    );
+    Ok(())
+}
+
 fn class_summary_in_browser() -> Result<(), Failed> {
     let out = common::out_dir("browser");
     let dir = tempfile::tempdir().map_err(fail)?;
@@ -197,10 +251,14 @@ type Body = fn() -> Result<(), Failed>;
 fn main() {
     let present = Path::new(CHROMIUM).exists();
     let mut suite = Suite::new();
-    let trials: [(&str, Body); 2] = [
+    let trials: [(&str, Body); 3] = [
         (
             "html report renders in headless chromium",
             student_report_in_browser,
+        ),
+        (
+            "a real sandbox run's report renders in headless chromium",
+            sandbox_report_in_browser,
         ),
         (
             "class summary renders in headless chromium",

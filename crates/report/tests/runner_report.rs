@@ -51,3 +51,75 @@ fn a_runner_report_loads_validates_and_renders() {
     assert_eq!(v["tests"].as_array().unwrap().len(), 7);
     assert!(roxmltree::Document::parse(&junit_xml(std::slice::from_ref(r))).is_ok());
 }
+
+const SANDBOX: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/seed-observations.sandbox.json"
+);
+
+/// Captured from `tplab run --auto --env sandbox --student bob
+/// tests/fixtures/labs/seed-observations.md`: real netlink, tc and conntrack evidence.
+#[test]
+fn a_real_sandbox_report_renders_its_evidence() {
+    let r = load_report(Path::new(SANDBOX))
+        .expect("sandbox report loads")
+        .report;
+    let facts = &r.env.facts;
+    let html = render_html(&r, None).unwrap();
+    for step in &r.steps {
+        assert!(
+            html.contains(&format!("{}</span>", step.title)),
+            "{}",
+            step.title
+        );
+    }
+    // Live values from the sandbox: the lxc veth, its MAC (the pod's gateway MAC), the NAT.
+    assert!(html.contains(&format!("<code>{}</code>", facts["lxc_name"])));
+    assert!(html.contains(&format!("<code>{}</code>", facts["lxc_mac"])));
+    assert!(
+        html.contains("<code>from_container</code>"),
+        "attached program shown"
+    );
+    assert!(html.contains("<code>conntrack</code>"));
+    assert!(
+        html.contains(&format!("<code>{}</code>", facts["node_ip"])),
+        "SNAT reply address"
+    );
+    assert!(html.contains("<code>ping -c 1 -W 2 203.0.113.10</code> exits with status 0"));
+    let md = render_markdown(&r, None).unwrap();
+    assert!(md.contains("## 2. Vu du Node — ✅ pass"));
+}
+
+#[test]
+fn copying_a_real_sandbox_report_is_flagged() {
+    use tplab_report::integrity::{Flag, check_class};
+    use tplab_report::labfile::LabFile;
+    use tplab_report::load::parse_report;
+
+    let bytes = std::fs::read(SANDBOX).unwrap();
+    let bob = parse_report(Path::new("bob.json"), &bytes).unwrap();
+    let mut carol = bob.clone();
+    carol.path = "carol.json".into();
+    carol.report.student.id = Some("carol".into());
+    carol.file_sha256 = "different".into();
+    let lab = LabFile {
+        path: "seed-observations.md".into(),
+        id: "seed-observations".into(),
+        title: String::new(),
+        version: None,
+        sha256: bob.report.lab.sha256.clone(),
+    };
+    let findings = check_class(&[bob, carol], &lab, None);
+    for flags in &findings.flags {
+        let shared = flags
+            .iter()
+            .find_map(|f| match f {
+                Flag::CopiedEvidence { shared, .. } => Some(shared.join(" ")),
+                _ => None,
+            })
+            .expect("copied evidence flagged");
+        assert!(shared.contains("interface lxc"), "{shared}");
+        assert!(shared.contains("netns tplab-"), "{shared}");
+        assert!(shared.contains("MAC "), "{shared}");
+    }
+}
