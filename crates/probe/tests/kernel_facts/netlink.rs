@@ -69,7 +69,9 @@ fn build(rng: &mut Rng, topo: &Topo) -> Result<(), Failed> {
             a,
             &format!("ip route add 198.51.100.{i}/32 dev {l} scope link"),
         )?;
-        let table = rng.range(100, 250);
+        // One table range per link: two default routes with the same table and metric
+        // would collide (EEXIST).
+        let table = 100 + 30 * (i as u64) + rng.range(0, 29);
         let metric = rng.range(0, 50);
         sh(
             a,
