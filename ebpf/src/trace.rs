@@ -36,9 +36,10 @@ pub struct Trace {
 }
 
 /// Identity of a packet flow that survives NAT of one side: protocol + ICMP id or the
-/// port of the side NAT does not rewrite (the remote end). Good enough for a live view.
+/// port of the side NAT does not rewrite (the remote end), plus the ICMP type so an
+/// echo reply is not compared with its request. Good enough for a live view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowId(Proto, u16, u16);
+struct FlowId(Proto, u16, u16, Option<u8>);
 
 impl Trace {
     pub fn new() -> Self {
@@ -47,7 +48,12 @@ impl Trace {
 
     /// Lines for this event: optional routing/NAT notes, then the hop itself.
     pub fn describe(&mut self, ev: &PacketEvent) -> Vec<String> {
-        let id = FlowId(ev.proto, ev.icmp_id.unwrap_or(ev.sport), ev.dport);
+        let id = FlowId(
+            ev.proto,
+            ev.icmp_id.unwrap_or(ev.sport),
+            ev.dport,
+            ev.icmp_type,
+        );
         let mut lines = Vec::new();
         if let Some((label, dir, src, dst)) = self.last.get(&id) {
             if *dir == Direction::Ingress && ev.dir == Direction::Egress && *label != ev.label {
@@ -130,5 +136,16 @@ mod tests {
         );
         assert!(lines[3].contains("NAT: source 10.244.0.213 -> 198.51.100.2"));
         assert!(lines[4].contains("node:eth0") && lines[4].contains("leaves 198.51.100.2"));
+        // The echo reply is its own leg: no bogus NAT line against the request.
+        let mut reply = ev(
+            "node:eth0",
+            Direction::Ingress,
+            [203, 0, 113, 10],
+            1_000_004_000,
+        );
+        reply.dst = Ipv4Addr::new(198, 51, 100, 2);
+        reply.icmp_type = Some(0);
+        let lines = t.describe(&reply);
+        assert_eq!(lines.len(), 1, "{lines:#?}");
     }
 }

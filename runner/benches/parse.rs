@@ -5,7 +5,9 @@ use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 fn generate(steps: usize) -> String {
-    let mut s = String::from("---\nid: big\ntitle: Big lab\nenvironments: [local]\nroles: [local]\n---\n\n# Big lab\n");
+    let mut s = String::from(
+        "---\nid: big\ntitle: Big lab\nenvironments: [local]\nroles: [local]\n---\n\n# Big lab\n",
+    );
     for i in 0..steps {
         let _ = write!(
             s,
@@ -31,7 +33,10 @@ fn main() {
         let lab = parsed.lab.expect("parses");
         let diags = tplab::lint::lint(&lab);
         let done = start.elapsed();
-        assert!(parsed.diagnostics.is_empty() && diags.iter().all(|d| !d.is_error()), "generated lab must be clean");
+        assert!(
+            parsed.diagnostics.is_empty() && diags.iter().all(|d| !d.is_error()),
+            "generated lab must be clean"
+        );
         parse.push(parsed_at);
         total.push(done);
     }
@@ -39,7 +44,17 @@ fn main() {
         v.sort();
         v[v.len() / 2]
     };
-    println!("lab: 500 steps, {} KiB, {} lines", text.len() / 1024, text.lines().count());
-    println!("parse          median {:>8.2} ms", median(&mut parse).as_secs_f64() * 1e3);
-    println!("parse + lint   median {:>8.2} ms   (target < 50 ms)", median(&mut total).as_secs_f64() * 1e3);
+    println!(
+        "lab: 500 steps, {} KiB, {} lines",
+        text.len() / 1024,
+        text.lines().count()
+    );
+    println!(
+        "parse          median {:>8.2} ms",
+        median(&mut parse).as_secs_f64() * 1e3
+    );
+    println!(
+        "parse + lint   median {:>8.2} ms   (target < 50 ms)",
+        median(&mut total).as_secs_f64() * 1e3
+    );
 }

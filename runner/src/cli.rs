@@ -65,6 +65,28 @@ pub enum Command {
     Probe(ProbeArgs),
     /// The sandbox's implementation of a few Cilium agent commands (not Cilium).
     Cilium(CiliumArgs),
+    /// Render a report.json as HTML, Markdown, JUnit XML or Gradescope JSON.
+    Report(tplab_report::ReportArgs),
+    /// Grade a class from students' reports: gradebooks, integrity flags, summary.
+    Grade(tplab_report::GradeArgs),
+    /// Follow packets live through the sandbox: pod eth0 -> lxc -> routing -> node eth0.
+    Trace(TraceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Role whose traffic to follow (default: pod).
+    #[arg(long, default_value = "pod")]
+    pub from: String,
+    /// Only packets to or from this address (default: any).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Send this command's traffic from the `--from` role while tracing (e.g. "ping -c 3 203.0.113.10").
+    #[arg(long)]
+    pub run: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,9 +104,7 @@ pub enum SandboxCommand {
     /// List sandboxes and their health.
     Status,
     /// An interactive shell in a role (pod, node, agent, world).
-    Shell {
-        role: String,
-    },
+    Shell { role: String },
     /// Run a command in a role: `tplab sandbox exec pod -- ip route`.
     Exec {
         role: String,

@@ -39,7 +39,8 @@ pub fn variables(s: &str) -> Result<BTreeSet<String>, String> {
         return Ok(BTreeSet::new());
     }
     let tmpl = environment()
-        .template_from_str(s).map_err(|e| describe(&e))?;
+        .template_from_str(s)
+        .map_err(|e| describe(&e))?;
     Ok(tmpl.undeclared_variables(false).into_iter().collect())
 }
 

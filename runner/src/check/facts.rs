@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tplab_probe::Query;
 
-use super::outcome::Outcome;
 use super::kinds;
+use super::outcome::Outcome;
 use crate::env::Environment;
 use crate::template::{self, Vars};
 
@@ -43,7 +43,9 @@ pub async fn evaluate(
                         outcome.captures.insert(var.clone(), scalar_text(v));
                     }
                     _ => {
-                        return Outcome::error(format!("the matched {kind} has no `{field}` to capture into {var}"));
+                        return Outcome::error(format!(
+                            "the matched {kind} has no `{field}` to capture into {var}"
+                        ));
                     }
                 }
             }
@@ -73,7 +75,12 @@ async fn probe(env: &dyn Environment, role: &str, kind: &str, json: Value) -> Ou
     };
     let facts = match tplab_probe::collect(ns, query.fact_kind()).await {
         Ok(f) => f,
-        Err(e) => return Outcome::error(format!("reading {} on role `{role}`: {e}", query.fact_kind().noun())),
+        Err(e) => {
+            return Outcome::error(format!(
+                "reading {} on role `{role}`: {e}",
+                query.fact_kind().noun()
+            ));
+        }
     };
     match tplab_probe::evaluate(&query, &facts) {
         tplab_probe::Outcome::Pass { record, evidence } => {
@@ -89,12 +96,20 @@ async fn probe(env: &dyn Environment, role: &str, kind: &str, json: Value) -> Ou
 async fn bpf_map(env: &dyn Environment, json: Value) -> Outcome {
     let query: tplab_ebpf::check::CtQuery = match serde_json::from_value(json) {
         Ok(q) => q,
-        Err(e) => return Outcome::error(format!("after substituting variables, invalid bpf_map check: {e}")),
+        Err(e) => {
+            return Outcome::error(format!(
+                "after substituting variables, invalid bpf_map check: {e}"
+            ));
+        }
     };
     let Some(pin_dir) = env.bpf_pin_dir() else {
-        return Outcome::error(format!("environment `{}` has no tplab eBPF datapath to read", env.name()));
+        return Outcome::error(format!(
+            "environment `{}` has no tplab eBPF datapath to read",
+            env.name()
+        ));
     };
-    let entries = match tokio::task::spawn_blocking(move || tplab_ebpf::ct_entries(&pin_dir)).await {
+    let entries = match tokio::task::spawn_blocking(move || tplab_ebpf::ct_entries(&pin_dir)).await
+    {
         Ok(Ok(entries)) => entries,
         Ok(Err(e)) => return Outcome::error(format!("reading the CT map: {e}")),
         Err(e) => return Outcome::error(e.to_string()),
@@ -121,17 +136,27 @@ async fn bpf_map(env: &dyn Environment, json: Value) -> Outcome {
 async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outcome {
     let (query, trigger) = match kinds::packets_query(json) {
         Ok(q) => q,
-        Err(e) => return Outcome::error(format!("after substituting variables, invalid packets check: {e}")),
+        Err(e) => {
+            return Outcome::error(format!(
+                "after substituting variables, invalid packets check: {e}"
+            ));
+        }
     };
     // Observation points from the hops: `role:ifname`.
     let mut points = Vec::new();
     for hop in &query.path {
         let Some((role, ifname)) = hop.at.split_once(':') else {
-            return Outcome::error(format!("hop `{}`: expected `role:interface`, e.g. `node:eth0`", hop.at));
+            return Outcome::error(format!(
+                "hop `{}`: expected `role:interface`, e.g. `node:eth0`",
+                hop.at
+            ));
         };
         // `lxc` names the pod's veth peer on the node, whatever its generated name.
         let ifname = if ifname == "lxc" {
-            env.facts().get("lxc_name").cloned().unwrap_or_else(|| ifname.to_string())
+            env.facts()
+                .get("lxc_name")
+                .cloned()
+                .unwrap_or_else(|| ifname.to_string())
         } else {
             ifname.to_string()
         };
@@ -140,7 +165,10 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
             Ok(None) => std::path::PathBuf::from("/proc/self/ns/net"),
             Err(e) => return Outcome::error(e.to_string()),
         };
-        if !points.iter().any(|p: &tplab_ebpf::ObservePoint| p.label == hop.at) {
+        if !points
+            .iter()
+            .any(|p: &tplab_ebpf::ObservePoint| p.label == hop.at)
+        {
             points.push(tplab_ebpf::ObservePoint {
                 netns,
                 ifname,
@@ -158,7 +186,10 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
     let mut events = Vec::new();
     if let Some(t) = &trigger {
         let role = t.target.as_deref().unwrap_or(default_role);
-        if let Err(e) = env.exec(role, &t.run, query.within + Duration::from_secs(5)).await {
+        if let Err(e) = env
+            .exec(role, &t.run, query.within + Duration::from_secs(5))
+            .await
+        {
             return Outcome::error(format!("sending the traffic: {e}"));
         }
     }
@@ -171,23 +202,37 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let hops: Vec<String> = events.iter().take(50).map(tplab_ebpf::describe_hop).collect();
+    let hops: Vec<String> = events
+        .iter()
+        .take(50)
+        .map(tplab_ebpf::describe_hop)
+        .collect();
     match outcome {
         tplab_ebpf::check::Outcome::Pass { .. } => {
             let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
-            Outcome::pass(describe_path(&query), format!("{} packet(s) observed on the path", events.len()))
-                .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
+            Outcome::pass(
+                describe_path(&query),
+                format!("{} packet(s) observed on the path", events.len()),
+            )
+            .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
         }
         _ => {
             let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
-            let found = evidence.get("message").map_or_else(|| evidence.to_string(), scalar_text);
-            Outcome::fail(describe_path(&query), found).with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
+            let found = evidence
+                .get("message")
+                .map_or_else(|| evidence.to_string(), scalar_text);
+            Outcome::fail(describe_path(&query), found)
+                .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
         }
     }
 }
 
 fn describe_path(q: &tplab_ebpf::check::PathQuery) -> String {
-    let hops: Vec<String> = q.path.iter().map(|h| format!("{} {:?}", h.at, h.dir).to_lowercase()).collect();
+    let hops: Vec<String> = q
+        .path
+        .iter()
+        .map(|h| format!("{} {:?}", h.at, h.dir).to_lowercase())
+        .collect();
     format!(
         "{} {} -> {} seen {} within {}s",
         q.proto.cilium_name(),

@@ -1,14 +1,21 @@
 //! Registry of fact-based check kinds: which keys exist, how their bodies are validated
 //! (statically, before any variable is known) and which fields `capture` may name.
 
-use serde::de::{DeserializeSeed, Deserializer, Error as _};
 use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, Error as _};
 use tplab_probe::{FactKind, Query};
 
 use crate::template;
 
 /// Kinds answered by the kernel-fact probes (netlink, bpf syscall, ctnetlink).
-pub const PROBE_KINDS: &[&str] = &["link", "address", "route", "neighbour", "bpf_attached", "conntrack"];
+pub const PROBE_KINDS: &[&str] = &[
+    "link",
+    "address",
+    "route",
+    "neighbour",
+    "bpf_attached",
+    "conntrack",
+];
 
 /// Every fact kind a `check` item may use.
 pub const FACT_KINDS: &[&str] = &[
@@ -64,7 +71,9 @@ fn parse_json(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
         "bpf_map" => serde_json::from_value::<tplab_ebpf::check::CtQuery>(json)
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        _ => Query::parse(kind, json).map(|_| ()).map_err(|e| e.to_string()),
+        _ => Query::parse(kind, json)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
     }
 }
 
@@ -78,7 +87,9 @@ pub struct Trigger {
     pub run: String,
 }
 
-pub fn packets_query(mut json: serde_json::Value) -> Result<(tplab_ebpf::check::PathQuery, Option<Trigger>), String> {
+pub fn packets_query(
+    mut json: serde_json::Value,
+) -> Result<(tplab_ebpf::check::PathQuery, Option<Trigger>), String> {
     let trigger = match json.as_object_mut().and_then(|m| m.remove("trigger")) {
         Some(t) => Some(serde_json::from_value::<Trigger>(t).map_err(|e| format!("trigger: {e}"))?),
         None => None,
@@ -97,8 +108,14 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
     use serde_yaml::Value;
     match value {
         Value::String(s) if template::has_template(s) => Value::String(placeholder.to_string()),
-        Value::Sequence(seq) => Value::Sequence(seq.iter().map(|v| substitute(v, placeholder)).collect()),
-        Value::Mapping(map) => Value::Mapping(map.iter().map(|(k, v)| (k.clone(), substitute(v, placeholder))).collect()),
+        Value::Sequence(seq) => {
+            Value::Sequence(seq.iter().map(|v| substitute(v, placeholder)).collect())
+        }
+        Value::Mapping(map) => Value::Mapping(
+            map.iter()
+                .map(|(k, v)| (k.clone(), substitute(v, placeholder)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -107,7 +124,19 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
 pub fn capturable_fields(kind: &str) -> &'static [&'static str] {
     match kind {
         "command" => &["stdout", "stderr", "status"],
-        "bpf_map" => &["proto", "src", "dst", "sport", "dport", "direction", "rx_packets", "tx_packets", "rx_bytes", "tx_bytes", "flags"],
+        "bpf_map" => &[
+            "proto",
+            "src",
+            "dst",
+            "sport",
+            "dport",
+            "direction",
+            "rx_packets",
+            "tx_packets",
+            "rx_bytes",
+            "tx_bytes",
+            "flags",
+        ],
         "packets" => &[],
         other => fact_kind(other).map_or(&[], tplab_probe::fields),
     }

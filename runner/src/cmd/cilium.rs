@@ -9,7 +9,9 @@ use crate::env::sandbox as sb;
 pub fn run(global: &Global, args: &CiliumArgs) -> anyhow::Result<u8> {
     let sandbox = sb::find(global.sandbox.as_deref())?;
     let facts = sandbox.facts();
-    let node = sandbox.netns_path(&Role::Node).ok_or_else(|| anyhow::anyhow!("the sandbox has no node namespace"))?;
+    let node = sandbox
+        .netns_path(&Role::Node)
+        .ok_or_else(|| anyhow::anyhow!("the sandbox has no node namespace"))?;
     let pod_ip = facts
         .get("pod_ip")
         .and_then(|ip| ip.parse().ok())

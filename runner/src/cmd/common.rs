@@ -100,7 +100,12 @@ pub enum Need {
 }
 
 /// Opens an environment by name.
-pub async fn open_env(name: &str, lab: &Lab, global: &Global, need: Need) -> anyhow::Result<Box<dyn Environment>> {
+pub async fn open_env(
+    name: &str,
+    lab: &Lab,
+    global: &Global,
+    need: Need,
+) -> anyhow::Result<Box<dyn Environment>> {
     if !lab.meta.environments.iter().any(|e| e == name) {
         bail!(
             "lab `{}` does not support environment `{name}` (it supports: {})",

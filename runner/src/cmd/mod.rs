@@ -8,6 +8,7 @@ mod probe;
 mod run;
 mod sandbox;
 mod test;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,10 @@ pub mod status {
     pub const ENV: u8 = 3;
 }
 
+fn exit_code(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(status::ENV)
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     common::setup_colors(&cli.global);
@@ -38,6 +43,9 @@ pub fn main() -> ExitCode {
         Command::Sandbox(cmd) => common::block_on(sandbox::run(cli.global.clone(), cmd)),
         Command::Probe(args) => common::block_on(probe::run(cli.global.clone(), args)),
         Command::Cilium(args) => cilium::run(&cli.global, &args),
+        Command::Report(args) => tplab_report::run_report(&args).map(exit_code),
+        Command::Grade(args) => tplab_report::run_grade(&args).map(exit_code),
+        Command::Trace(args) => common::block_on(trace::run(cli.global.clone(), args)),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -10,7 +10,14 @@ use tplab_sandbox::Role;
 
 pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
     let kinds: Vec<FactKind> = if args.kind == "all" {
-        vec![FactKind::Links, FactKind::Addresses, FactKind::Routes, FactKind::Neighbours, FactKind::Bpf, FactKind::Conntrack]
+        vec![
+            FactKind::Links,
+            FactKind::Addresses,
+            FactKind::Routes,
+            FactKind::Neighbours,
+            FactKind::Bpf,
+            FactKind::Conntrack,
+        ]
     } else {
         match FactKind::parse(&args.kind) {
             Some(k) => vec![k],
@@ -35,7 +42,12 @@ pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
     if global.json {
         let out: serde_json::Map<String, serde_json::Value> = facts
             .iter()
-            .map(|f| (f.kind().name().to_string(), serde_json::Value::Array(f.records())))
+            .map(|f| {
+                (
+                    f.kind().name().to_string(),
+                    serde_json::Value::Array(f.records()),
+                )
+            })
             .collect();
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

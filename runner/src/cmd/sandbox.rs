@@ -8,7 +8,11 @@ use tplab_sandbox::{Role, Sandbox};
 pub async fn run(global: Global, cmd: SandboxCommand) -> anyhow::Result<u8> {
     match cmd {
         SandboxCommand::Up => up(&global).await,
-        SandboxCommand::Down { id, all } => Ok(down(&global, id.as_deref().or(global.sandbox.as_deref()), all)),
+        SandboxCommand::Down { id, all } => Ok(down(
+            &global,
+            id.as_deref().or(global.sandbox.as_deref()),
+            all,
+        )),
         SandboxCommand::Status => Ok(status_cmd(&global)),
         SandboxCommand::Shell { role } => {
             let sandbox = sb::find(global.sandbox.as_deref())?;
@@ -33,13 +37,24 @@ async fn up(global: &Global) -> anyhow::Result<u8> {
     let facts = tplab_sandbox::Sandbox::facts(env.sandbox());
     let sandbox = env.keep();
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "id": sandbox.id(), "facts": facts }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "id": sandbox.id(), "facts": facts })
+            )?
+        );
     } else {
-        println!("sandbox {} is up ({} ms)", sandbox.id(), start.elapsed().as_millis());
+        println!(
+            "sandbox {} is up ({} ms)",
+            sandbox.id(),
+            start.elapsed().as_millis()
+        );
         for (k, v) in &facts {
             println!("  {k:<16} {v}");
         }
-        println!("open a shell with `tplab sandbox shell pod` (roles: pod, node, agent, world); remove it with `tplab sandbox down`");
+        println!(
+            "open a shell with `tplab sandbox shell pod` (roles: pod, node, agent, world); remove it with `tplab sandbox down`"
+        );
     }
     Ok(status::OK)
 }
@@ -69,7 +84,10 @@ fn down(global: &Global, id: Option<&str>, all: bool) -> u8 {
         }
     };
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
     } else if report.is_empty() && report.errors.is_empty() {
         println!("nothing to remove");
     } else {
@@ -89,21 +107,39 @@ fn down(global: &Global, id: Option<&str>, all: bool) -> u8 {
     for e in &report.errors {
         eprintln!("{} {e}", console::style("error:").red().bold());
     }
-    if report.errors.is_empty() { status::OK } else { status::ENV }
+    if report.errors.is_empty() {
+        status::OK
+    } else {
+        status::ENV
+    }
 }
 
 fn status_cmd(global: &Global) -> u8 {
     let list = Sandbox::list();
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
         return status::OK;
     }
     if list.is_empty() {
         println!("no sandbox (start one with `tplab sandbox up`)");
     }
     for s in &list {
-        let health = if s.healthy() { console::style("healthy").green() } else { console::style("degraded").yellow() };
-        println!("{}  {:?}  {}  created {}  pods: {}", s.id, s.phase, health, s.created_at.format("%H:%M:%S"), s.pods.join(", "));
+        let health = if s.healthy() {
+            console::style("healthy").green()
+        } else {
+            console::style("degraded").yellow()
+        };
+        println!(
+            "{}  {:?}  {}  created {}  pods: {}",
+            s.id,
+            s.phase,
+            health,
+            s.created_at.format("%H:%M:%S"),
+            s.pods.join(", ")
+        );
     }
     status::OK
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tplab_sandbox::{Role, Sandbox, SandboxConfig};
 
-use super::{exec, EnvError, Environment, ExecOutput};
+use super::{EnvError, Environment, ExecOutput, exec};
 
 pub struct SandboxEnv {
     sandbox: Sandbox,
@@ -84,14 +84,22 @@ pub fn find(id: Option<&str>) -> Result<Sandbox, EnvError> {
     if let Some(id) = id {
         return Sandbox::attach(id).map_err(|e| EnvError::Setup(e.to_string()));
     }
-    let up: Vec<_> = Sandbox::list().into_iter().filter(tplab_sandbox::SandboxSummary::healthy).collect();
+    let up: Vec<_> = Sandbox::list()
+        .into_iter()
+        .filter(tplab_sandbox::SandboxSummary::healthy)
+        .collect();
     match up.as_slice() {
         [one] => Sandbox::attach(&one.id).map_err(|e| EnvError::Setup(e.to_string())),
-        [] => Err(EnvError::Setup("no sandbox is up: start one with `tplab sandbox up`".into())),
+        [] => Err(EnvError::Setup(
+            "no sandbox is up: start one with `tplab sandbox up`".into(),
+        )),
         many => Err(EnvError::Setup(format!(
             "{} sandboxes are up ({}): choose one with `--sandbox ID`",
             many.len(),
-            many.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|s| s.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -108,14 +116,16 @@ fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
     let bin = sandbox
         .ensure_bin_dir(&Role::Agent)
         .map_err(|e| EnvError::Setup(e.to_string()))?;
-    let exe = std::env::current_exe().map_err(|e| EnvError::Setup(format!("locating tplab: {e}")))?;
+    let exe =
+        std::env::current_exe().map_err(|e| EnvError::Setup(format!("locating tplab: {e}")))?;
     let shim = bin.join("cilium");
     let script = format!(
         "#!/bin/sh\n# tplab sandbox shim: answers a few Cilium agent commands over the sandbox's eBPF state (not Cilium).\nexec '{}' cilium --sandbox {} \"$@\"\n",
         exe.display(),
         sandbox.id()
     );
-    std::fs::write(&shim, script).map_err(|e| EnvError::Setup(format!("writing {}: {e}", shim.display())))?;
+    std::fs::write(&shim, script)
+        .map_err(|e| EnvError::Setup(format!("writing {}: {e}", shim.display())))?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| EnvError::Setup(format!("chmod {}: {e}", shim.display())))?;
@@ -139,7 +149,11 @@ pub fn teardown_all() -> tplab_sandbox::DownReport {
             let path = entry.path();
             // Only our per-sandbox pin dirs (they hold the `ct` map); bpffs also holds
             // entries of its own and of iproute2 (`ip`, `tc`, `xdp`, `*.debug`).
-            let ours = entry.file_name().to_str().is_some_and(tplab_sandbox::valid_id) && path.join("ct").exists();
+            let ours = entry
+                .file_name()
+                .to_str()
+                .is_some_and(tplab_sandbox::valid_id)
+                && path.join("ct").exists();
             if !ours {
                 continue;
             }
@@ -154,9 +168,15 @@ pub fn teardown_all() -> tplab_sandbox::DownReport {
 
 /// Ctrl-C / SIGTERM / SIGHUP: tear down what this process built, then exit 128+signal.
 pub fn install_signal_cleanup() -> Result<(), EnvError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mk = |kind| signal(kind).map_err(|e| EnvError::Setup(format!("installing a signal handler: {e}")));
-    let (mut int, mut term, mut hup) = (mk(SignalKind::interrupt())?, mk(SignalKind::terminate())?, mk(SignalKind::hangup())?);
+    use tokio::signal::unix::{SignalKind, signal};
+    let mk = |kind| {
+        signal(kind).map_err(|e| EnvError::Setup(format!("installing a signal handler: {e}")))
+    };
+    let (mut int, mut term, mut hup) = (
+        mk(SignalKind::interrupt())?,
+        mk(SignalKind::terminate())?,
+        mk(SignalKind::hangup())?,
+    );
     tokio::spawn(async move {
         let code = tokio::select! {
             _ = int.recv() => 130,
@@ -191,7 +211,14 @@ impl Environment for SandboxEnv {
 
     fn roles(&self) -> Vec<String> {
         let mut roles: Vec<String> = Role::ALL.iter().map(Role::name).collect();
-        roles.extend(self.sandbox.state().pods.iter().skip(1).map(|p| format!("pod:{}", p.name)));
+        roles.extend(
+            self.sandbox
+                .state()
+                .pods
+                .iter()
+                .skip(1)
+                .map(|p| format!("pod:{}", p.name)),
+        );
         roles
     }
 
@@ -199,18 +226,28 @@ impl Environment for SandboxEnv {
         self.sandbox.facts()
     }
 
-    async fn exec(&self, role_name: &str, script: &str, timeout: Duration) -> Result<ExecOutput, EnvError> {
+    async fn exec(
+        &self,
+        role_name: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<ExecOutput, EnvError> {
         let r = role(role_name)?;
-        let mut cmd = self.sandbox.command(&r, script).map_err(|e| EnvError::Role {
-            role: role_name.to_string(),
-            message: e.to_string(),
-        })?;
+        let mut cmd = self
+            .sandbox
+            .command(&r, script)
+            .map_err(|e| EnvError::Role {
+                role: role_name.to_string(),
+                message: e.to_string(),
+            })?;
         cmd.env("LC_ALL", "C");
-        exec::run(cmd, timeout).await.map_err(|source| EnvError::Spawn {
-            role: role_name.to_string(),
-            command: script.lines().next().unwrap_or_default().to_string(),
-            source,
-        })
+        exec::run(cmd, timeout)
+            .await
+            .map_err(|source| EnvError::Spawn {
+                role: role_name.to_string(),
+                command: script.lines().next().unwrap_or_default().to_string(),
+                source,
+            })
     }
 
     fn netns(&self, role_name: &str) -> Result<Option<PathBuf>, EnvError> {
@@ -218,10 +255,13 @@ impl Environment for SandboxEnv {
         if r == Role::Local {
             return Ok(None);
         }
-        self.sandbox.netns_path(&r).map(Some).ok_or_else(|| EnvError::Role {
-            role: role_name.to_string(),
-            message: format!("sandbox `{}` has no such role", self.sandbox.id()),
-        })
+        self.sandbox
+            .netns_path(&r)
+            .map(Some)
+            .ok_or_else(|| EnvError::Role {
+                role: role_name.to_string(),
+                message: format!("sandbox `{}` has no such role", self.sandbox.id()),
+            })
     }
 
     fn shell_hint(&self, role: &str) -> String {

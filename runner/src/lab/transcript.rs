@@ -123,7 +123,9 @@ impl Pattern {
     fn regex(&self) -> Option<&Regex> {
         match self {
             Pattern::Line { source, regex, .. } => {
-                Some(regex.get_or_init(|| Regex::new(source).expect("escaped literal parts always compile")))
+                Some(regex.get_or_init(|| {
+                    Regex::new(source).expect("escaped literal parts always compile")
+                }))
             }
             Pattern::AnyLines => None,
         }

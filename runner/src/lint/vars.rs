@@ -155,7 +155,11 @@ struct Unit {
 
 fn units(lab: &Lab) -> Vec<Unit> {
     let mut out = Vec::new();
-    for item in lab.intro.iter().chain(lab.steps.iter().flat_map(|s| s.items.iter())) {
+    for item in lab
+        .intro
+        .iter()
+        .chain(lab.steps.iter().flat_map(|s| s.items.iter()))
+    {
         if let ItemKind::Checks(checks) = &item.kind {
             for c in checks {
                 let mut texts = Vec::new();

@@ -50,7 +50,15 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
                 // A check that cannot even be rendered yet cannot pass yet.
                 GradableKind::Check(item) => match check::eval::render(item, &scratch) {
                     Err(e) => check::Outcome::fail("", e),
-                    Ok(spec) => check::eval::once(session.env, session.lab.meta.default_role(), &spec, &scratch).await,
+                    Ok(spec) => {
+                        check::eval::once(
+                            session.env,
+                            session.lab.meta.default_role(),
+                            &spec,
+                            &scratch,
+                        )
+                        .await
+                    }
                 },
                 _ => session.evaluate(g).await.outcome,
             };
