@@ -6,21 +6,18 @@ use serde_json::Value;
 use crate::facts::{FactKind, Facts};
 
 fn s(r: &Value, f: &str) -> String {
-    match r.get(f) {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(x)) => x.clone(),
-        Some(Value::Array(a)) => a.iter().map(|v| s(v, "")).collect::<Vec<_>>().join(","),
-        Some(Value::Bool(b)) => {
-            if *b {
-                "yes".into()
-            } else {
-                "no".into()
-            }
-        }
-        Some(v) => v.to_string(),
+    r.get(f).map(text).unwrap_or_default()
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(x) => x.clone(),
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(","),
+        Value::Bool(true) => "yes".into(),
+        Value::Bool(false) => "no".into(),
+        v => v.to_string(),
     }
-    .trim_matches('"')
-    .to_string()
 }
 
 /// Host routes print without their `/32` (`/128`), as `ip route` does.
@@ -318,5 +315,9 @@ mod tests {
             "10.244.0.201  eth0   f6:93:7d:11:4d:37  REACHABLE"
         );
         assert_eq!(lines[2], "10.1.1.1      eth10                     FAILED");
+        let links: Facts = serde_json::from_value(json!({"kind": "links", "records": [
+            {"ifindex":1,"name":"lo","mac":null,"oper_state":"UNKNOWN","admin_up":true,"mtu":65536,"kind":null,
+             "master":null,"peer_ifindex":null,"peer":null,"peer_netns_id":null,"flags":["LOOPBACK","UP"]}]})).unwrap();
+        assert!(render_text(&links).contains("LOOPBACK,UP"));
     }
 }

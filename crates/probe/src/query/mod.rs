@@ -232,6 +232,16 @@ impl Query {
         }
     }
 
+    /// What the query expects, as a student-readable sentence
+    /// ("a default route via 10.244.0.201 dev eth0"; "no ..." for `absent` queries).
+    pub fn describe(&self) -> String {
+        if self.absent() {
+            format!("no {}", describe::bare(self))
+        } else {
+            describe::expected(self)
+        }
+    }
+
     /// Capturable field names of this query's records.
     pub fn fields(&self) -> &'static [&'static str] {
         fields(self.fact_kind())
