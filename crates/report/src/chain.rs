@@ -138,6 +138,14 @@ impl EventChain {
         &self.events
     }
 
+    /// Continues a chain saved unsealed (a resumed session): appends after its last event.
+    pub fn resume(lab_sha256: &str, student_id: Option<&str>, nonce: Option<&str>, events: Vec<Event>) -> Self {
+        let head = events
+            .last()
+            .map_or_else(|| anchor(lab_sha256, student_id, nonce), |e| e.hash.clone());
+        Self { events, head }
+    }
+
     pub fn into_events(self) -> Vec<Event> {
         self.events
     }

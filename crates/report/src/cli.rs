@@ -109,7 +109,9 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
 /// was written but some file was unreadable or some report is flagged; `Err` when nothing
 /// could be graded (unreadable lab, no input, output folder not writable).
 pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
-    let lab = LabFile::load(&args.lab)?;
+    // A lab is a file, or a folder holding lab.md (as everywhere else in tplab).
+    let lab_path = if args.lab.is_dir() { args.lab.join("lab.md") } else { args.lab.clone() };
+    let lab = LabFile::load(&lab_path)?;
     let nonces = args.nonces.as_deref().map(read_nonces).transpose()?;
     let paths = expand_inputs(&args.reports)?;
     if paths.is_empty() {
@@ -119,7 +121,7 @@ pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
     if let Some(path) = &args.roster {
         class.set_roster(read_roster(path)?);
     }
-    let templates = args.templates.clone().or_else(|| lab_dir(&args.lab));
+    let templates = args.templates.clone().or_else(|| lab_dir(&lab_path));
     write_outputs(&class, &args.out, templates.as_deref())?;
     print!("{}", terminal(&class, &args.out));
     let clean = class.load_errors.is_empty() && class.flagged().next().is_none();

@@ -15,24 +15,6 @@ use crate::template::{self, Vars};
 /// Default time a checking command may take.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Debian packages of tools labs commonly need, for "command not found" errors.
-pub fn package_of(tool: &str) -> Option<&'static str> {
-    Some(match tool {
-        "ping" => "iputils-ping",
-        "route" | "arp" | "ifconfig" | "netstat" => "net-tools",
-        "iptables" | "iptables-save" | "iptables-restore" => "iptables",
-        "conntrack" => "conntrack",
-        "wget" => "wget",
-        "curl" => "curl",
-        "ip" | "tc" | "ss" => "iproute2",
-        "bpftool" => "bpftool",
-        "tcpdump" => "tcpdump",
-        "nft" => "nftables",
-        "iperf3" => "iperf3",
-        _ => return None,
-    })
-}
-
 /// If the shell said a tool is missing, the checker could not run: an error verdict.
 pub fn missing_tool(out: &ExecOutput) -> Option<String> {
     if out.status != Some(127) {
@@ -47,9 +29,11 @@ pub fn missing_tool(out: &ExecOutput) -> Option<String> {
         .next()?
         .trim()
         .to_string();
-    Some(match package_of(&tool) {
-        Some(pkg) => format!("`{tool}` is not installed: install it with `apt-get install {pkg}`"),
-        None => format!("`{tool}` is not installed on this machine"),
+    let pkg = tplab_sandbox::debian_package(&tool);
+    Some(if pkg == tool {
+        format!("`{tool}` is not installed on this machine")
+    } else {
+        format!("`{tool}` is not installed: install it with `apt-get install {pkg}`")
     })
 }
 

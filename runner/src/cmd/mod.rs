@@ -4,6 +4,7 @@ mod check;
 mod cilium;
 mod common;
 mod lint;
+mod preflight;
 mod probe;
 mod run;
 mod sandbox;
@@ -28,6 +29,11 @@ pub mod status {
     pub const ENV: u8 = 3;
 }
 
+fn usage_error(e: &anyhow::Error) -> u8 {
+    eprintln!("{} {e:#}", console::style("error:").red().bold());
+    status::USAGE
+}
+
 fn exit_code(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(status::ENV)
 }
@@ -43,8 +49,9 @@ pub fn main() -> ExitCode {
         Command::Sandbox(cmd) => common::block_on(sandbox::run(cli.global.clone(), cmd)),
         Command::Probe(args) => common::block_on(probe::run(cli.global.clone(), args)),
         Command::Cilium(args) => cilium::run(&cli.global, &args),
-        Command::Report(args) => tplab_report::run_report(&args).map(exit_code),
-        Command::Grade(args) => tplab_report::run_grade(&args).map(exit_code),
+        // Nothing could be rendered/graded at all: a usage-level failure (docs/grading.md).
+        Command::Report(args) => Ok(tplab_report::run_report(&args).map_or_else(|e| usage_error(&e), exit_code)),
+        Command::Grade(args) => Ok(tplab_report::run_grade(&args).map_or_else(|e| usage_error(&e), exit_code)),
         Command::Trace(args) => common::block_on(trace::run(cli.global.clone(), args)),
     };
     match result {

@@ -14,6 +14,8 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let env_name = common::env_name(&global, &lab);
+    let interactive = !args.auto && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    super::preflight::check_tools(&lab, &env_name, interactive);
     let env = common::open_env(&env_name, &lab, &global, common::Need::Fresh).await?;
     let printer = common::printer(&global, &lab);
     let interactive =
@@ -39,7 +41,7 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
             if saved.next_step < lab.steps.len() {
                 from = saved.next_step;
                 session.vars.extend(saved.vars);
-                session.recorder.report = saved.report;
+                session.recorder.resume(saved.report);
                 printer.line(&format!(
                     "{} {}/{}",
                     printer.text.resuming,

@@ -11,6 +11,7 @@ pub async fn run(global: Global, args: TestArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let env_name = common::env_name(&global, &lab);
+    super::preflight::check_tools(&lab, &env_name, false);
     let env = common::open_env(&env_name, &lab, &global, common::Need::Fresh).await?;
     let printer = common::printer(&global, &lab);
     let mut session = Session::new(&lab, env.as_ref(), Mode::Test, &common::identity(&global));

@@ -40,7 +40,7 @@ pub fn save(session: &Session<'_>, next_step: usize) {
         env: session.env.name().to_string(),
         next_step,
         vars: session.vars.clone(),
-        report: session.recorder.report.clone(),
+        report: session.recorder.snapshot(),
     };
     let path = path(
         &progress.lab_id,

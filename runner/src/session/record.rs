@@ -4,7 +4,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use serde_json::json;
 use tplab_report::{
+    EventChain,
     CheckReport, CommandReport, EnvInfo, LabInfo, QuestionReport, Report, SCHEMA, StepReport,
     StepStatus, Student, Tool, Verdict,
 };
@@ -16,6 +18,8 @@ use crate::lab::Lab;
 
 pub struct Recorder {
     pub report: Report,
+    /// Hash chain over what happened (tamper-evidence; see docs/grading.md).
+    chain: EventChain,
 }
 
 impl Recorder {
@@ -107,7 +111,24 @@ impl Recorder {
             events: Vec::new(),
         };
         report.total();
-        Self { report }
+        let mut chain = EventChain::new(&report.lab.sha256, report.student.id.as_deref(), report.student.nonce.as_deref());
+        chain.push("start", json!({ "mode": report.mode, "env": report.env.name, "facts": report.env.facts }));
+        Self { report, chain }
+    }
+
+    /// Continues a saved session: its report and its (unsealed) chain.
+    pub fn resume(&mut self, mut saved: Report) {
+        let events = std::mem::take(&mut saved.events);
+        self.chain = EventChain::resume(&saved.lab.sha256, saved.student.id.as_deref(), saved.student.nonce.as_deref(), events);
+        self.chain.push("resume", json!({ "mode": self.report.mode }));
+        self.report = saved;
+    }
+
+    /// The report with its chain, unsealed (what progress files keep).
+    pub fn snapshot(&self) -> Report {
+        let mut r = self.report.clone();
+        r.events = self.chain.events().to_vec();
+        r
     }
 
     fn step(&mut self, step: usize) -> &mut StepReport {
@@ -129,6 +150,10 @@ impl Recorder {
             attempts: e.attempts,
             duration_ms: u64::try_from(e.duration.as_millis()).unwrap_or(u64::MAX),
         };
+        self.chain.push(
+            "check",
+            json!({ "step": self.report.steps[step].id, "id": id, "verdict": entry.verdict, "points": entry.points, "found": entry.found, "evidence": entry.evidence }),
+        );
         let s = self.step(step);
         match s.checks.iter_mut().find(|c| c.id == id) {
             Some(slot) => *slot = entry,
@@ -179,6 +204,10 @@ impl Recorder {
                 u64::try_from(o.duration.as_millis()).unwrap_or(u64::MAX)
             }),
         };
+        self.chain.push(
+            "command",
+            json!({ "step": self.report.steps[step].id, "target": entry.target, "command": entry.command, "by": entry.by, "status": entry.status }),
+        );
         self.step(step).commands.push(entry);
     }
 
@@ -219,7 +248,10 @@ impl Recorder {
         std::fs::create_dir_all(dir)?;
         let path = dir.join("report.json");
         let tmp = dir.join(".report.json.tmp");
-        let json = serde_json::to_vec_pretty(&self.report).map_err(std::io::Error::other)?;
+        // Seal a copy: the live chain keeps growing if the session goes on.
+        let mut report = self.report.clone();
+        self.chain.clone().finish(&mut report);
+        let json = serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?;
         std::fs::write(&tmp, json)?;
         std::fs::rename(&tmp, &path)?;
         Ok(path)
