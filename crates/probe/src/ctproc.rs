@@ -24,8 +24,9 @@ struct Tuple {
 impl Tuple {
     fn set(&mut self, k: &str, v: &str) {
         match k {
-            "src" => self.src = Some(v.to_string()),
-            "dst" => self.dst = Some(v.to_string()),
+            // procfs prints IPv6 uncompressed (`%pI6`); normalise like ctnetlink's bytes.
+            "src" => self.src = Some(canonical_ip(v)),
+            "dst" => self.dst = Some(canonical_ip(v)),
             "sport" => self.sport = v.parse().ok(),
             "dport" => self.dport = v.parse().ok(),
             "type" => self.icmp_type = v.parse().ok(),
@@ -34,6 +35,11 @@ impl Tuple {
             _ => {}
         }
     }
+}
+
+fn canonical_ip(v: &str) -> String {
+    v.parse::<std::net::IpAddr>()
+        .map_or_else(|_| v.to_string(), |ip| ip.to_string())
 }
 
 /// Parses one line; `None` for lines that do not look like conntrack entries.
@@ -180,6 +186,16 @@ mod tests {
         assert!(!u.seen_reply && u.snat);
         let p = line("ipv4     2 udp      17 29 src=10.0.0.2 dst=203.0.113.9 sport=5000 dport=53 src=203.0.113.9 dst=10.0.0.2 sport=53 dport=1024 mark=0 use=1").unwrap();
         assert!(p.snat, "a port-only rewrite is SNAT too");
+    }
+
+    #[test]
+    fn ipv6_is_compressed() {
+        let e = line("ipv6     10 udp      17 29 src=2001:0db8:0000:0000:0000:0000:0000:0001 dst=2001:0db8:0000:0000:0000:0000:0000:0002 sport=5000 dport=53 [UNREPLIED] src=2001:0db8:0000:0000:0000:0000:0000:0002 dst=2001:0db8:0000:0000:0000:0000:0000:0001 sport=53 dport=5000 mark=0 use=1").unwrap();
+        assert_eq!(
+            (e.family.as_str(), e.src.as_str(), e.reply_src.as_str()),
+            ("ipv6", "2001:db8::1", "2001:db8::2")
+        );
+        assert!(!e.snat && !e.dnat);
     }
 
     #[test]

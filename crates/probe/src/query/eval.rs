@@ -107,12 +107,17 @@ fn relevant<'a>(
         .iter()
         .any(|(f, m)| *f == "family" || m.describe().contains(':'));
     let table = ms.iter().any(|(f, _)| *f == "table");
+    let state = ms.iter().any(|(f, _)| *f == "state");
     records
         .iter()
         .filter(|r| {
             let local = kind == FactKind::Routes && r.get("table") == Some(&Value::from("local"));
             let inet6 = r.get("family") == Some(&Value::from("inet6"));
-            (table || !local) && (v6 || !inet6)
+            // NOARP neighbour entries (loopback, multicast) are kernel bookkeeping.
+            let noarp = kind == FactKind::Neighbours
+                && !state
+                && r.get("state") == Some(&Value::from("NOARP"));
+            (table || !local) && (v6 || !inet6) && !noarp
         })
         .collect()
 }

@@ -41,7 +41,7 @@ fn reference(ns: &str) -> Result<Vec<Row>, Failed> {
         let get = |v: &[(String, String)], k: &str| {
             v.iter().find(|(kk, _)| kk == k).map(|(_, x)| x.clone())
         };
-        let icmp = proto == "icmp";
+        let icmp = proto.starts_with("icmp");
         rows.push(vec![
             Some(proto),
             get(&orig, "src"),
@@ -66,7 +66,7 @@ fn ours(records: &[Value]) -> Vec<Row> {
     records
         .iter()
         .map(|e| {
-            let icmp = e["proto"] == "icmp";
+            let icmp = e["proto"].as_str().is_some_and(|p| p.starts_with("icmp"));
             let pick = |a: &str, b: &str| s(e, if icmp { a } else { b });
             vec![
                 s(e, "proto"),
@@ -99,6 +99,10 @@ struct Lab {
 fn build(rng: &mut Rng) -> Result<Lab, Failed> {
     let topo = Topo::new(rng, 3, "tpt-probe-")?;
     let (c, r, w) = (topo.ns(0), topo.ns(1), topo.ns(2));
+    // No DAD on new links: IPv6 neighbour discovery would otherwise wait ~2 s.
+    for ns in [c, r, w] {
+        sh(ns, "sysctl -qw net.ipv6.conf.default.accept_dad=0")?;
+    }
     let k = rng.range(1, 250);
     let pod = format!("10.244.{k}.{}", rng.range(2, 250));
     let gw = format!("10.244.{k}.1");
@@ -147,6 +151,24 @@ fn build(rng: &mut Rng) -> Result<Lab, Failed> {
         r,
         "iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED,NEW -j ACCEPT",
     )?;
+    // IPv6 too (procfs prints IPv6 uncompressed: both readers must still agree).
+    sh(
+        c,
+        "ip addr add 2001:db8:1::2/64 dev eth0 nodad && ip -6 route add default via 2001:db8:1::1",
+    )?;
+    sh(
+        r,
+        "ip addr add 2001:db8:1::1/64 dev lxc0 nodad && ip addr add 2001:db8:2::1/64 dev eth1 nodad",
+    )?;
+    sh(r, "sysctl -qw net.ipv6.conf.all.forwarding=1")?;
+    sh(
+        r,
+        "ip6tables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED,NEW -j ACCEPT",
+    )?;
+    sh(
+        w,
+        "ip addr add 2001:db8:2::2/64 dev eth0 nodad && ip -6 route add 2001:db8:1::/64 via 2001:db8:2::1",
+    )?;
     Ok(Lab {
         topo,
         pod,
@@ -162,6 +184,7 @@ fn traffic(rng: &mut Rng, lab: &Lab) -> Result<(), Failed> {
     sh(c, &format!("ping -c {n} -i 0.01 -W 1 {}", lab.world))?;
     sh(c, &format!("ping -c 1 -W 1 {}", lab.gw))?;
     sh(r, &format!("ping -c 1 -W 1 {}", lab.world))?;
+    sh(c, "ping -6 -c 1 -W 2 2001:db8:2::2")?;
     for _ in 0..rng.range(1, 3) {
         let port = rng.range(1024, 60000);
         sh(
@@ -231,6 +254,20 @@ pub fn conntrack_equals_conntrack_tool_and_nat_checks() -> Result<(), Failed> {
     last?;
 
     let facts = probe(&lab.topo.path(1), &[FactKind::Conntrack])?.remove(0);
+    check!(
+        facts
+            .records()
+            .iter()
+            .any(|e| e["family"] == "ipv6" && e["proto"] == "icmpv6"),
+        "the IPv6 flow is tracked and reported"
+    );
+    check!(
+        facts
+            .records()
+            .iter()
+            .any(|e| e["proto"] == "udp" && e["seen_reply"] == false),
+        "unreplied UDP flows are reported"
+    );
     let nat = Query::parse(
         "conntrack",
         serde_json::json!({"proto": "icmp", "src": lab.pod, "dst": lab.world, "snat": true, "reply_dst": lab.node_out}),

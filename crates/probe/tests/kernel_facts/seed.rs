@@ -12,6 +12,13 @@ use tplab_testkit::{Failed, check, fail};
 
 use crate::support::{Rng, Topo, sh};
 
+/// `TPT_PROBE_VERBOSE=1` prints every check and message (the harness does not capture).
+fn say(text: &str) {
+    if std::env::var_os("TPT_PROBE_VERBOSE").is_some() {
+        eprintln!("{text}");
+    }
+}
+
 fn run(ns: &Path, yaml: &str) -> Result<Outcome, Failed> {
     let q: Query = serde_yaml::from_str(yaml).map_err(|e| fail(format!("{yaml}: {e}")))?;
     let facts =
@@ -22,7 +29,7 @@ fn run(ns: &Path, yaml: &str) -> Result<Outcome, Failed> {
 fn pass(ns: &Path, yaml: &str) -> Result<Value, Failed> {
     match run(ns, yaml)? {
         Outcome::Pass { record, evidence } => {
-            eprintln!("pass  {yaml}\n      {evidence}");
+            say(&format!("pass  {yaml}\n      {evidence}"));
             Ok(record)
         }
         other => Err(fail(format!("{yaml}: {other:?}"))),
@@ -32,7 +39,9 @@ fn pass(ns: &Path, yaml: &str) -> Result<Value, Failed> {
 fn fails(ns: &Path, yaml: &str) -> Result<(String, String), Failed> {
     match run(ns, yaml)? {
         Outcome::Fail { expected, found } => {
-            eprintln!("fail  {yaml}\n      expected {expected}\n      found    {found}");
+            say(&format!(
+                "fail  {yaml}\n      expected {expected}\n      found    {found}"
+            ));
             Ok((expected, found))
         }
         other => Err(fail(format!("{yaml} should fail: {other:?}"))),
