@@ -3,10 +3,13 @@
 
 use tplab_testkit::Suite;
 
-use crate::harness::{fail, root, tempdir, tplab, Failed};
+use crate::harness::{Failed, fail, root, tempdir, tplab};
 
 pub fn register(suite: Suite) -> Suite {
-    suite.test("docs::lab_format_examples_are_runnable", lab_format_examples)
+    suite.test(
+        "docs::lab_format_examples_are_runnable",
+        lab_format_examples,
+    )
 }
 
 /// The ````markdown blocks of a page.
@@ -28,20 +31,32 @@ fn examples(page: &str) -> Vec<String> {
 }
 
 fn lab_format_examples() -> Result<(), Failed> {
-    let page = std::fs::read_to_string(root().join("docs/lab-format.md")).map_err(|e| fail(e.to_string()))?;
+    let page = std::fs::read_to_string(root().join("docs/lab-format.md"))
+        .map_err(|e| fail(e.to_string()))?;
     let labs = examples(&page);
     if labs.len() < 8 {
-        return Err(fail(format!("expected at least 8 examples, found {}", labs.len())));
+        return Err(fail(format!(
+            "expected at least 8 examples, found {}",
+            labs.len()
+        )));
     }
     let dir = tempdir();
     for (n, lab) in labs.iter().enumerate() {
         let path = dir.path().join(format!("example-{n}.md"));
         std::fs::write(&path, lab).map_err(|e| fail(e.to_string()))?;
-        tplab(["lint".as_ref(), path.as_os_str()]).run().success().map_err(|e| fail(format!("example {n} does not lint: {e:?}")))?;
-        tplab(["test".as_ref(), path.as_os_str(), "--env".as_ref(), "local".as_ref()])
+        tplab(["lint".as_ref(), path.as_os_str()])
             .run()
             .success()
-            .map_err(|e| fail(format!("example {n} is not solvable: {e:?}\n{lab}")))?;
+            .map_err(|e| fail(format!("example {n} does not lint: {e:?}")))?;
+        tplab([
+            "test".as_ref(),
+            path.as_os_str(),
+            "--env".as_ref(),
+            "local".as_ref(),
+        ])
+        .run()
+        .success()
+        .map_err(|e| fail(format!("example {n} is not solvable: {e:?}\n{lab}")))?;
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod engine;
 mod harness;
 mod interactive;
 mod lint;
+mod reports;
 mod sandbox;
 
 use tplab_testkit::Suite;
@@ -17,5 +18,6 @@ fn main() {
     let suite = docs::register(suite);
     let suite = interactive::register(suite);
     let suite = sandbox::register(suite);
+    let suite = reports::register(suite);
     suite.run();
 }

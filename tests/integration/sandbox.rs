@@ -8,16 +8,21 @@ use std::time::{Duration, Instant};
 
 use tplab_testkit::Suite;
 
-use crate::harness::{bin, fail, root, tplab, Failed};
+use crate::harness::{Failed, bin, fail, root, tplab};
 
 /// Sandbox tests share machine-wide state (and one uses `down --all`): one at a time.
 pub static SANDBOX_LOCK: Mutex<()> = Mutex::new(());
 
 pub fn register(suite: Suite) -> Suite {
     suite
-        .root_test("sandbox::seed_observations_hold_and_break", seed_observations)
+        .root_test(
+            "sandbox::seed_observations_hold_and_break",
+            seed_observations,
+        )
         .root_test("sandbox::sigterm_leaves_nothing", || killed_run("TERM"))
-        .root_test("sandbox::sigkill_then_down_all_leaves_nothing", || killed_run("KILL"))
+        .root_test("sandbox::sigkill_then_down_all_leaves_nothing", || {
+            killed_run("KILL")
+        })
         .root_test("sandbox::two_sandboxes_side_by_side", two_sandboxes)
 }
 
@@ -32,12 +37,26 @@ impl Up {
     fn new() -> Result<Up, Failed> {
         let out = tplab(["sandbox", "up", "--json"]).run();
         out.success()?;
-        let id = out.json()?["id"].as_str().ok_or_else(|| fail("no id"))?.to_string();
+        let id = out.json()?["id"]
+            .as_str()
+            .ok_or_else(|| fail("no id"))?
+            .to_string();
         Ok(Up { id })
     }
 
     fn exec(&self, role: &str, script: &str) -> crate::harness::Output {
-        tplab(["sandbox", "exec", role, "--sandbox", &self.id, "--", "sh", "-c", script]).run()
+        tplab([
+            "sandbox",
+            "exec",
+            role,
+            "--sandbox",
+            &self.id,
+            "--",
+            "sh",
+            "-c",
+            script,
+        ])
+        .run()
     }
 
     fn check(&self, step: &str) -> crate::harness::Output {
@@ -52,7 +71,9 @@ impl Drop for Up {
 }
 
 fn lock() -> std::sync::MutexGuard<'static, ()> {
-    SANDBOX_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SANDBOX_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn seed_observations() -> Result<(), Failed> {
@@ -62,7 +83,11 @@ fn seed_observations() -> Result<(), Failed> {
     for step in ["pod", "node", "routing"] {
         sb.check(step).success()?;
     }
-    let lxc = sb.exec("node", "ip -o link | grep -o 'lxc[0-9a-f]*' | head -1").stdout.trim().to_string();
+    let lxc = sb
+        .exec("node", "ip -o link | grep -o 'lxc[0-9a-f]*' | head -1")
+        .stdout
+        .trim()
+        .to_string();
 
     // Route deleted: the default-route check fails and says what it found instead.
     sb.exec("pod", "ip route del default").success()?;
@@ -70,28 +95,46 @@ fn seed_observations() -> Result<(), Failed> {
         .code(1)?
         .stdout_has("✘ default route via the gateway on eth0")?
         .stdout_has("expected: ")?;
-    sb.exec("pod", "ip route add default via 10.244.0.201 dev eth0").success()?;
+    sb.exec("pod", "ip route add default via 10.244.0.201 dev eth0")
+        .success()?;
 
     // ARP answering off on the lxc: the pod cannot learn the gateway MAC any more.
     // (The gateway IP is local to the node, on cilium_host, so the kernel answers for it
     // whatever proxy_arp says; arp_ignore=8 is what actually stops the replies.)
     let conf = format!("/proc/sys/net/ipv4/conf/{lxc}");
-    sb.exec("node", &format!("echo 0 > {conf}/proxy_arp; echo 8 > {conf}/arp_ignore")).success()?;
-    sb.exec("pod", "ip neigh flush dev eth0; ping -c 1 -W 1 203.0.113.10 || true").success()?;
+    sb.exec(
+        "node",
+        &format!("echo 0 > {conf}/proxy_arp; echo 8 > {conf}/arp_ignore"),
+    )
+    .success()?;
+    sb.exec(
+        "pod",
+        "ip neigh flush dev eth0; ping -c 1 -W 1 203.0.113.10 || true",
+    )
+    .success()?;
     sb.check("pod")
         .code(1)?
         .stdout_has("✘ the gateway's MAC is known (ARP)")?
         .stdout_has("✘ the pod reaches the \"internet\"")?;
-    sb.exec("node", &format!("echo 1 > {conf}/proxy_arp; echo 0 > {conf}/arp_ignore")).success()?;
+    sb.exec(
+        "node",
+        &format!("echo 1 > {conf}/proxy_arp; echo 0 > {conf}/arp_ignore"),
+    )
+    .success()?;
     sb.exec("pod", "ping -c 1 -W 2 203.0.113.10").success()?;
 
     // Filter detached: no BPF program on the lxc's ingress any more.
-    sb.exec("node", &format!("tc filter del dev {lxc} ingress")).success()?;
-    sb.check("node").code(1)?.stdout_has("✘ a BPF program on the lxc's ingress")?;
+    sb.exec("node", &format!("tc filter del dev {lxc} ingress"))
+        .success()?;
+    sb.check("node")
+        .code(1)?
+        .stdout_has("✘ a BPF program on the lxc's ingress")?;
 
     // NAT rule removed: new flows leave un-translated, replies never come back.
-    sb.exec("node", "iptables -t nat -F POSTROUTING && conntrack -F").success()?;
-    sb.exec("pod", "ping -c 1 -W 1 203.0.113.10 || true").success()?;
+    sb.exec("node", "iptables -t nat -F POSTROUTING && conntrack -F")
+        .success()?;
+    sb.exec("pod", "ping -c 1 -W 1 203.0.113.10 || true")
+        .success()?;
     sb.check("routing")
         .code(1)?
         .stdout_has("✘ the kernel's conntrack shows the ping source-NATed to the node")?;
@@ -100,8 +143,14 @@ fn seed_observations() -> Result<(), Failed> {
 
 /// Network namespaces of one sandbox id still present.
 fn leftovers(id: &str) -> Vec<String> {
-    let mut left: Vec<String> = tplab_netns::list().into_iter().filter(|n| n.starts_with(&format!("tplab-{id}-"))).collect();
-    for path in [format!("/run/tplab/sandboxes/{id}.json"), format!("/run/tplab/bpf/{id}")] {
+    let mut left: Vec<String> = tplab_netns::list()
+        .into_iter()
+        .filter(|n| n.starts_with(&format!("tplab-{id}-")))
+        .collect();
+    for path in [
+        format!("/run/tplab/sandboxes/{id}.json"),
+        format!("/run/tplab/bpf/{id}"),
+    ] {
         if std::path::Path::new(&path).exists() {
             left.push(path);
         }
@@ -130,10 +179,16 @@ fn killed_run(signal: &str) -> Result<(), Failed> {
         .nth(1)
         .ok_or_else(|| fail(format!("no sandbox id in {line:?}")))?
         .to_string();
-    let delay = Duration::from_millis(u64::from(std::process::id() % 7) * 60 + u64::from(Instant::now().elapsed().subsec_nanos() % 200));
+    let delay = Duration::from_millis(
+        u64::from(std::process::id() % 7) * 60
+            + u64::from(Instant::now().elapsed().subsec_nanos() % 200),
+    );
     std::thread::sleep(delay);
     let pid = child.id().to_string();
-    Command::new("kill").args([&format!("-{signal}"), &pid]).status().map_err(|e| fail(e.to_string()))?;
+    Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .map_err(|e| fail(e.to_string()))?;
     let _ = child.wait();
     if signal == "KILL" {
         tplab(["sandbox", "down", "--all"]).run().success()?;
@@ -141,7 +196,9 @@ fn killed_run(signal: &str) -> Result<(), Failed> {
     let left = leftovers(&id);
     if !left.is_empty() {
         let _ = tplab(["sandbox", "down", "--all"]).run();
-        return Err(fail(format!("after SIG{signal} at {delay:?}, left behind: {left:?}")));
+        return Err(fail(format!(
+            "after SIG{signal} at {delay:?}, left behind: {left:?}"
+        )));
     }
     Ok(())
 }
