@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use tplab_probe::{FactKind, Outcome, Query, collect_many_sync, evaluate};
+use tplab_probe::{FactKind, Outcome, Query, collect_for_sync, collect_many_sync, evaluate};
 
 fn check(ns: &Path, yaml: &str) -> Result<Outcome, String> {
     let q: Query = serde_yaml::from_str(yaml).map_err(|e| format!("{yaml}: {e}"))?;
-    let facts = collect_many_sync(Some(ns), &[q.fact_kind()]).map_err(|e| e.to_string())?;
-    Ok(evaluate(&q, &facts[0]))
+    let facts = collect_for_sync(Some(ns), &q).map_err(|e| e.to_string())?;
+    Ok(evaluate(&q, &facts))
 }
 
 fn main() -> Result<(), String> {

@@ -35,11 +35,22 @@ pub struct BpfProgram {
     pub order: u32,
 }
 
-pub async fn collect(s: &mut Session) -> Result<Vec<BpfProgram>, ProbeError> {
+/// Which programs to collect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BpfScope {
+    /// Only this interface (a fast path for checks naming one); `None` = every link.
+    pub dev: Option<String>,
+    /// Fail with [`ProbeError::TcxUnsupported`] on kernels without TCX. Otherwise such
+    /// kernels simply have no TCX programs and the tc filter list is complete.
+    pub require_tcx: bool,
+}
+
+pub async fn collect(s: &mut Session, scope: &BpfScope) -> Result<Vec<BpfProgram>, ProbeError> {
     let links: Vec<(u32, String)> = s
         .links()
         .await?
         .iter()
+        .filter(|l| scope.dev.as_ref().is_none_or(|d| *d == l.name))
         .map(|l| (l.ifindex, l.name.clone()))
         .collect();
     let mut out = Vec::new();
@@ -48,7 +59,11 @@ pub async fn collect(s: &mut Session) -> Result<Vec<BpfProgram>, ProbeError> {
     }
     // TCX query is synchronous and per ifindex in this thread's netns.
     for (ifindex, name) in &links {
-        out.extend(tcx::collect(&s.netns, *ifindex, name)?);
+        match tcx::collect(&s.netns, *ifindex, name) {
+            Ok(progs) => out.extend(progs),
+            Err(ProbeError::TcxUnsupported { .. }) if !scope.require_tcx => break,
+            Err(e) => return Err(e),
+        }
     }
     for p in &mut out {
         if p.prog_name.is_none() {

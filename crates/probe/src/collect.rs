@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::bpf::BpfScope;
 use crate::conntrack::{ConntrackEntry, ConntrackSource};
 use crate::error::{ProbeError, ns_label};
 use crate::facts::{FactKind, Facts};
+use crate::query::{Matcher, Query};
 use crate::session::Session;
 use crate::{addrs, bpf, conntrack, neigh, routes};
 
@@ -49,6 +51,67 @@ pub fn collect_conntrack_sync(
         .map_err(|e| ProbeError::from_netns(&label, e))?
 }
 
+/// Collects what `query` needs, and only that: a `bpf_attached` check naming one `dev`
+/// queries that interface alone (the whole namespace is listed again if nothing is
+/// found, so a failure still shows what exists), and one requiring `attach: tcx` errors
+/// on kernels without TCX instead of reporting "nothing attached".
+pub async fn collect_for(ns: Option<PathBuf>, query: &Query) -> Result<Facts, ProbeError> {
+    let label = ns_label(ns.as_deref());
+    let label2 = label.clone();
+    let job = Job::for_query(query);
+    tplab_netns::block_on_in(ns, move || async move {
+        let mut s = Session::open(label2)?;
+        job.run(&mut s).await
+    })
+    .await
+    .map_err(|e| ProbeError::from_netns(&label, e))?
+}
+
+/// Blocking form of [`collect_for`].
+pub fn collect_for_sync(ns: Option<&Path>, query: &Query) -> Result<Facts, ProbeError> {
+    let label = ns_label(ns);
+    let label2 = label.clone();
+    let job = Job::for_query(query);
+    tplab_netns::block_on_in_sync(ns, move || async move {
+        let mut s = Session::open(label2)?;
+        job.run(&mut s).await
+    })
+    .map_err(|e| ProbeError::from_netns(&label, e))?
+}
+
+enum Job {
+    Kind(FactKind),
+    Bpf(BpfScope),
+}
+
+impl Job {
+    fn for_query(query: &Query) -> Job {
+        let Query::BpfAttached(q) = query else {
+            return Job::Kind(query.fact_kind());
+        };
+        let plain = |m: &Option<Matcher>| m.as_ref().and_then(Matcher::plain);
+        Job::Bpf(BpfScope {
+            dev: plain(&q.dev),
+            require_tcx: !q.absent
+                && plain(&q.attach).is_some_and(|a| a.eq_ignore_ascii_case("tcx")),
+        })
+    }
+
+    async fn run(self, s: &mut Session) -> Result<Facts, ProbeError> {
+        match self {
+            Job::Kind(kind) => collect_in(s, kind).await,
+            Job::Bpf(scope) => {
+                let mut progs = bpf::collect(s, &scope).await?;
+                if progs.is_empty() && scope.dev.is_some() {
+                    let all = BpfScope { dev: None, ..scope };
+                    progs = bpf::collect(s, &all).await?;
+                }
+                Ok(Facts::Bpf(progs))
+            }
+        }
+    }
+}
+
 async fn run(label: String, kinds: Vec<FactKind>) -> Result<Vec<Facts>, ProbeError> {
     let mut s = Session::open(label)?;
     let mut out = Vec::with_capacity(kinds.len());
@@ -64,7 +127,7 @@ async fn collect_in(s: &mut Session, kind: FactKind) -> Result<Facts, ProbeError
         FactKind::Addresses => Facts::Addresses(addrs::collect(s).await?),
         FactKind::Routes => Facts::Routes(routes::collect(s).await?),
         FactKind::Neighbours => Facts::Neighbours(neigh::collect(s).await?),
-        FactKind::Bpf => Facts::Bpf(bpf::collect(s).await?),
+        FactKind::Bpf => Facts::Bpf(bpf::collect(s, &BpfScope::default()).await?),
         FactKind::Conntrack => {
             Facts::Conntrack(conntrack::collect(&s.netns, ConntrackSource::Auto)?)
         }

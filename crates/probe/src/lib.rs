@@ -36,7 +36,9 @@ mod tcx;
 
 pub use addrs::Address;
 pub use bpf::BpfProgram;
-pub use collect::{collect, collect_conntrack_sync, collect_many, collect_many_sync};
+pub use collect::{
+    collect, collect_conntrack_sync, collect_for, collect_for_sync, collect_many, collect_many_sync,
+};
 pub use conntrack::{ConntrackEntry, ConntrackSource};
 pub use error::ProbeError;
 pub use facts::{FactKind, Facts};

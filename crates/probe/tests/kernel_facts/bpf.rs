@@ -297,6 +297,31 @@ pub fn tc_and_tcx_programs_equal_tc_and_bpftool() -> Result<(), Failed> {
         }
     }
 
+    // A check naming one interface collects that interface only...
+    let q = Query::parse(
+        "bpf_attached",
+        serde_json::json!({"dev": "p0", "direction": "ingress"}),
+    )
+    .map_err(fail)?;
+    let one = tplab_probe::collect_for_sync(Some(&topo.path(0)), &q).map_err(fail)?;
+    check!(
+        !one.is_empty() && one.records().iter().all(|p| p["dev"] == "p0"),
+        "dev-scoped facts: {one:?}"
+    );
+    // ...and lists the whole namespace when nothing is there, so the failure says what exists.
+    let q = Query::parse("bpf_attached", serde_json::json!({"dev": "nope0"})).map_err(fail)?;
+    let all = tplab_probe::collect_for_sync(Some(&topo.path(0)), &q).map_err(fail)?;
+    check!(
+        all.len() == facts.len(),
+        "fallback lists every program ({} vs {})",
+        all.len(),
+        facts.len()
+    );
+    match evaluate(&q, &all) {
+        Outcome::Fail { found, .. } => check!(found.contains("p0 ingress (tc)"), "found: {found}"),
+        other => return Err(fail(format!("dev nope0: {other:?}"))),
+    }
+
     // TCX links are fd-owned: once the holder is gone they are no longer reported.
     drop(holder);
     let after = probe(&topo.path(0), &[FactKind::Bpf])?.remove(0);

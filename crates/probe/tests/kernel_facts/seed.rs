@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use tplab_probe::{Outcome, Query, collect_many_sync, evaluate};
+use tplab_probe::{Outcome, Query, collect_for_sync, evaluate};
 use tplab_testkit::{Failed, check, fail};
 
 use crate::support::{Rng, Topo, sh};
@@ -21,9 +21,8 @@ fn say(text: &str) {
 
 fn run(ns: &Path, yaml: &str) -> Result<Outcome, Failed> {
     let q: Query = serde_yaml::from_str(yaml).map_err(|e| fail(format!("{yaml}: {e}")))?;
-    let facts =
-        collect_many_sync(Some(ns), &[q.fact_kind()]).map_err(|e| fail(format!("{yaml}: {e}")))?;
-    Ok(evaluate(&q, &facts[0]))
+    let facts = collect_for_sync(Some(ns), &q).map_err(|e| fail(format!("{yaml}: {e}")))?;
+    Ok(evaluate(&q, &facts))
 }
 
 fn pass(ns: &Path, yaml: &str) -> Result<Value, Failed> {
