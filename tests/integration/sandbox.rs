@@ -122,7 +122,8 @@ fn seed_observations() -> Result<(), Failed> {
         &format!("echo 1 > {conf}/proxy_arp; echo 0 > {conf}/arp_ignore"),
     )
     .success()?;
-    sb.exec("pod", "ping -c 1 -W 2 203.0.113.10").success()?;
+    // The entry was FAILED: resolution restarts with the next packet (about a second).
+    sb.exec("pod", "ping -c 3 -W 3 203.0.113.10").success()?;
 
     // Filter detached: no BPF program on the lxc's ingress any more.
     sb.exec("node", &format!("tc filter del dev {lxc} ingress"))
