@@ -141,3 +141,37 @@ fn unreachable_empty(kind: FactKind) -> ProbeError {
         detail: "no result returned".into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(yaml: &str) -> Option<BpfScope> {
+        let q: Query = serde_yaml::from_str(yaml).unwrap();
+        match Job::for_query(&q) {
+            Job::Bpf(s) => Some(s),
+            Job::Kind(_) => None,
+        }
+    }
+
+    #[test]
+    fn bpf_checks_are_scoped() {
+        assert_eq!(
+            scope("bpf_attached: {dev: lxc1, attach: TCX}"),
+            Some(BpfScope {
+                dev: Some("lxc1".into()),
+                require_tcx: true
+            })
+        );
+        // A regex on dev cannot narrow the dump; an absent TCX program needs no TCX support.
+        assert_eq!(
+            scope("bpf_attached: {dev: {regex: '^lxc'}}"),
+            Some(BpfScope::default())
+        );
+        assert_eq!(
+            scope("bpf_attached: {attach: tcx, absent: true}"),
+            Some(BpfScope::default())
+        );
+        assert_eq!(scope("route: {dst: default}"), None);
+    }
+}
