@@ -39,6 +39,18 @@ pub async fn evaluate(
     item: &CheckItem,
     vars: &Vars,
 ) -> Evaluated {
+    evaluate_with(env, default_role, item, vars, true).await
+}
+
+/// Like [`evaluate`]; `poll: false` makes a single attempt whatever the check's
+/// `timeout` (watch mode re-checks every second anyway).
+pub async fn evaluate_with(
+    env: &dyn Environment,
+    default_role: &str,
+    item: &CheckItem,
+    vars: &Vars,
+    poll: bool,
+) -> Evaluated {
     let start = Instant::now();
     let spec = match render(item, vars) {
         Ok(spec) => spec,
@@ -53,7 +65,7 @@ pub async fn evaluate(
             };
         }
     };
-    let timeout = spec.timeout.unwrap_or_default();
+    let timeout = if poll { spec.timeout.unwrap_or_default() } else { Duration::ZERO };
     let interval = spec.interval.unwrap_or(DEFAULT_INTERVAL);
     let mut attempts = 0;
     let outcome = loop {

@@ -22,6 +22,11 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         !args.auto && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let mode = if interactive { Mode::Run } else { Mode::Auto };
     let who = common::identity(&global);
+    // Every session leaves a report: `--report DIR`, else next to the saved progress.
+    let report_dir = global
+        .report
+        .clone()
+        .unwrap_or_else(|| progress::reports_dir(&lab.meta.id, who.student.as_deref()));
     let mut session = Session::new(&lab, env.as_ref(), mode, &who);
     printer.line(
         &console::style(format!(
@@ -50,7 +55,7 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
                 ));
             }
         }
-        guided::run(&mut session, &printer, from, global.report.as_deref()).await?;
+        guided::run(&mut session, &printer, from, Some(&report_dir)).await?;
     } else {
         for item in &lab.intro {
             if let crate::lab::ItemKind::Prose(p) = &item.kind {
@@ -59,7 +64,13 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         }
         auto::run(&mut session, &printer, 0).await;
     }
-    let path = common::write_report(&global, &mut session.recorder)?;
+    session.recorder.finish();
+    let path = Some(
+        session
+            .recorder
+            .write(&report_dir)
+            .map_err(|e| anyhow::anyhow!("writing the report into {}: {e}", report_dir.display()))?,
+    );
     if global.json {
         println!(
             "{}",

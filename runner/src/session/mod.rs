@@ -169,6 +169,19 @@ impl<'a> Session<'a> {
     /// and makes its captures available to what follows.
     pub async fn verify(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
         let evaluated = self.evaluate(g).await;
+        self.settle_check(step, g, evaluated)
+    }
+
+    /// One attempt, no polling (watch mode), recorded like [`Session::verify`].
+    pub async fn verify_once(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
+        let evaluated = match g.kind {
+            GradableKind::Check(item) => check::eval::evaluate_with(self.env, self.lab.meta.default_role(), item, &self.vars, false).await,
+            _ => self.evaluate(g).await,
+        };
+        self.settle_check(step, g, evaluated)
+    }
+
+    fn settle_check(&mut self, step: usize, g: &Gradable<'_>, evaluated: Evaluated) -> Evaluated {
         self.recorder
             .record_check(step, &g.id, g.max_points, &evaluated);
         if evaluated.outcome.passed() {

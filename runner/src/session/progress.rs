@@ -19,18 +19,27 @@ pub struct Progress {
     pub report: tplab_report::Report,
 }
 
-/// Where progress of a lab is kept: `$TPLAB_STATE_DIR` or `~/.local/state/tplab`.
-pub fn path(lab_id: &str, env: &str, student: Option<&str>) -> PathBuf {
-    let base = std::env::var_os("TPLAB_STATE_DIR").map_or_else(
+/// Where tplab keeps state: `$TPLAB_STATE_DIR` or `~/.local/state/tplab`.
+fn state_dir() -> PathBuf {
+    std::env::var_os("TPLAB_STATE_DIR").map_or_else(
         || {
             let home =
                 std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
             home.join(".local/state/tplab")
         },
         PathBuf::from,
-    );
+    )
+}
+
+/// Where progress of a lab is kept.
+pub fn path(lab_id: &str, env: &str, student: Option<&str>) -> PathBuf {
     let who = student.unwrap_or("default");
-    base.join(format!("{lab_id}.{env}.{who}.progress.json"))
+    state_dir().join(format!("{lab_id}.{env}.{who}.progress.json"))
+}
+
+/// Default folder of a lab's report when `--report` is not given.
+pub fn reports_dir(lab_id: &str, student: Option<&str>) -> PathBuf {
+    state_dir().join("reports").join(format!("{lab_id}-{}", student.unwrap_or("default")))
 }
 
 pub fn save(session: &Session<'_>, next_step: usize) {

@@ -310,7 +310,7 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> any
         let mut lines = Vec::new();
         let mut all = true;
         for g in checkables(session, step) {
-            let e = session.verify(step, &g).await;
+            let e = session.verify_once(step, &g).await;
             let mark = match e.outcome.verdict {
                 Verdict::Pass => style("✔").green().bold(),
                 Verdict::Fail => {
