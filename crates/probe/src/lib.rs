@@ -46,4 +46,4 @@ pub use links::Link;
 pub use neigh::Neighbour;
 pub use query::{Matcher, Outcome, Query, QueryError, evaluate, fields};
 pub use render::render_text;
-pub use routes::Route;
+pub use routes::{NextHop, Route};

@@ -68,6 +68,19 @@ pub fn summary(kind: FactKind, r: &Value) -> String {
             p.push(short_dst(&s(r, "dst")).to_string());
             push_opt(&mut p, "via", &s(r, "gateway"));
             push_opt(&mut p, "dev", &s(r, "dev"));
+            for h in r
+                .get("nexthops")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                p.push(format!(
+                    "nexthop via {} dev {} weight {}",
+                    s(h, "gateway"),
+                    s(h, "dev"),
+                    s(h, "weight")
+                ));
+            }
             let table = s(r, "table");
             if table != "main" {
                 p.push(format!("table {table}"));

@@ -26,6 +26,17 @@ pub struct Route {
     pub kind: String,
     pub prefsrc: Option<String>,
     pub metric: Option<u32>,
+    /// ECMP routes: one entry per path (then `gateway`/`dev` are unset, as with `ip route`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nexthops: Vec<NextHop>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NextHop {
+    pub gateway: Option<String>,
+    pub dev: Option<String>,
+    /// `ip route`'s weight (`rtnh_hops + 1`).
+    pub weight: u16,
 }
 
 pub async fn collect(s: &mut Session) -> Result<Vec<Route>, ProbeError> {
@@ -76,6 +87,7 @@ fn from_message(m: &RouteMessage, links: &[crate::links::Link]) -> Option<Route>
         kind: names::route_type(u8::from(m.header.kind)),
         prefsrc: None,
         metric: None,
+        nexthops: Vec::new(),
     };
     for a in &m.attributes {
         match a {
@@ -85,6 +97,19 @@ fn from_message(m: &RouteMessage, links: &[crate::links::Link]) -> Option<Route>
             RouteAttribute::Oif(i) => r.dev = Some(name_of(links, *i)),
             RouteAttribute::PrefSource(p) => r.prefsrc = addr(p),
             RouteAttribute::Priority(p) => r.metric = Some(*p),
+            RouteAttribute::MultiPath(hops) => {
+                r.nexthops = hops
+                    .iter()
+                    .map(|h| NextHop {
+                        gateway: h.attributes.iter().find_map(|a| match a {
+                            RouteAttribute::Gateway(g) => addr(g),
+                            _ => None,
+                        }),
+                        dev: (h.interface_index != 0).then(|| name_of(links, h.interface_index)),
+                        weight: u16::from(h.hops) + 1,
+                    })
+                    .collect();
+            }
             _ => {}
         }
     }

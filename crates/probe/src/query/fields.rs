@@ -28,6 +28,7 @@ const ADDRESS: &[&str] = &[
 ];
 const ROUTE: &[&str] = &[
     "family", "table", "dst", "gateway", "dev", "scope", "protocol", "type", "prefsrc", "metric",
+    "nexthops",
 ];
 const NEIGHBOUR: &[&str] = &[
     "ip", "lladdr", "dev", "ifindex", "family", "state", "states", "router",

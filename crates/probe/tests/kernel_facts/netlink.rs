@@ -90,6 +90,17 @@ fn build(rng: &mut Rng, topo: &Topo) -> Result<(), Failed> {
                 &format!("ip route add 192.0.2.{}/32 via {gw} dev {l} onlink", i * 8),
             )?;
         }
+        if rng.coin() {
+            // An ECMP route over this link, with two weighted gateways.
+            let w = rng.range(1, 5);
+            sh(
+                a,
+                &format!(
+                    "ip route add 192.0.2.{}/32 nexthop via {gw} dev {l} onlink weight {w} nexthop via {net}.2 dev {l} onlink",
+                    i * 8 + 1
+                ),
+            )?;
+        }
     }
     Ok(())
 }
@@ -237,6 +248,7 @@ fn route_rows_ip(ns: &str) -> Result<Vec<Row>, Failed> {
                 or("type", "unicast"),
                 s(r, "prefsrc"),
                 s(r, "metric"),
+                nexthops(r),
             ]);
         }
     }
@@ -252,9 +264,28 @@ fn route_rows_ours(v: &[Value]) -> Vec<Row> {
             ]
             .iter()
             .map(|k| s(r, k))
+            .chain([nexthops(r)])
             .collect()
         })
         .collect()
+}
+
+/// ECMP paths as one comparable string (`ip -j` and tplab use the same field names).
+fn nexthops(r: &Value) -> Option<String> {
+    let hops = r.get("nexthops")?.as_array()?;
+    Some(
+        hops.iter()
+            .map(|h| {
+                format!(
+                    "{:?}/{:?}/{:?}",
+                    s(h, "gateway"),
+                    s(h, "dev"),
+                    s(h, "weight")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 fn neigh_rows_ip(ns: &str) -> Result<Vec<Row>, Failed> {
