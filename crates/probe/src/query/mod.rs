@@ -273,6 +273,15 @@ mod tests {
     }
 
     #[test]
+    fn yaml_scalars_stay_what_authors_wrote() {
+        // YAML 1.1 would read this MAC as a base-60 number; serde_yaml (YAML 1.2) must not.
+        let q: Query = serde_yaml::from_str("link: {mac: 12:34:56:12:34:56, mtu: 1500}").unwrap();
+        let v = serde_json::to_value(&q).unwrap();
+        assert_eq!(v["link"]["mac"], "12:34:56:12:34:56");
+        assert_eq!(v["link"]["mtu"], 1500);
+    }
+
+    #[test]
     fn unknown_fields_and_kinds_are_errors() {
         let e = Query::parse("route", serde_json::json!({"gw": "1.2.3.4"})).unwrap_err();
         assert!(e.to_string().contains("unknown field `gw`"), "{e}");
