@@ -25,8 +25,12 @@ fn build(rng: &mut Rng, topo: &Topo) -> Result<(), Failed> {
         links.push(format!("x{i}"));
         links.push(format!("y{i}"));
     }
-    // A VLAN on top of a0 when the kernel has the module (kind + lower link coverage).
+    // Other link kinds when the kernel has their modules (kind, lower link and master
+    // coverage); missing modules just leave them out.
     let _ = sh(a, "ip link add link a0 name a0.7 type vlan id 7");
+    let _ = sh(a, "ip link add link a0 name mv0 type macvlan mode bridge");
+    let _ = sh(a, "ip link add vx0 type vxlan id 42 dstport 4789 dev a0");
+    let bridge = sh(a, "ip link add br0 type bridge && ip link set br0 up").is_ok();
     let mut up = Vec::new();
     for (i, l) in links.iter().enumerate() {
         if rng.coin() {
@@ -101,6 +105,10 @@ fn build(rng: &mut Rng, topo: &Topo) -> Result<(), Failed> {
                 ),
             )?;
         }
+    }
+    // Enslaved last: a bridge port refuses some of the routes added above.
+    if bridge && rng.coin() {
+        sh(a, "ip link set y0 master br0")?;
     }
     Ok(())
 }
