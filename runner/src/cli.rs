@@ -37,7 +37,7 @@ pub struct Global {
     /// Machine-readable output on stdout.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Disable colours (NO_COLOR is respected too).
+    /// Disable colours (`NO_COLOR` is respected too).
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Language of tplab's own messages (en, fr); default: the lab's `lang`.
@@ -65,7 +65,7 @@ pub enum Command {
     Probe(ProbeArgs),
     /// The sandbox's implementation of a few Cilium agent commands (not Cilium).
     Cilium(CiliumArgs),
-    /// Render a report.json as HTML, Markdown, JUnit XML or Gradescope JSON.
+    /// Render a report.json as HTML, Markdown, `JUnit` XML or Gradescope JSON.
     Report(tplab_report::ReportArgs),
     /// Grade a class from students' reports: gradebooks, integrity flags, summary.
     Grade(tplab_report::GradeArgs),

@@ -51,15 +51,12 @@ pub fn neutralize(s: &str) -> String {
     let mut rest = s;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
-        match rest[start..].find("}}") {
-            Some(end) => {
-                out.push('x');
-                rest = &rest[start + end + 2..];
-            }
-            None => {
-                rest = &rest[start..];
-                break;
-            }
+        if let Some(end) = rest[start..].find("}}") {
+            out.push('x');
+            rest = &rest[start + end + 2..];
+        } else {
+            rest = &rest[start..];
+            break;
         }
     }
     out.push_str(rest);

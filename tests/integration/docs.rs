@@ -12,7 +12,7 @@ pub fn register(suite: Suite) -> Suite {
     )
 }
 
-/// The ````markdown blocks of a page.
+/// The `markdown` example blocks (four-backtick fences) of a page.
 fn examples(page: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut current: Option<String> = None;

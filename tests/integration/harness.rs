@@ -52,16 +52,17 @@ where
     cmd.current_dir(root())
         .env("NO_COLOR", "1")
         .env_remove("TPLAB_ENV")
+        .env_remove("TPLAB_SANDBOX")
+        // Progress and default reports stay out of the tester's home.
+        .env(
+            "TPLAB_STATE_DIR",
+            std::env::temp_dir().join(format!("tplab-it-state-{}", std::process::id())),
+        )
         .stdin(Stdio::null());
     Tplab { cmd, shown }
 }
 
 impl Tplab {
-    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
-        self.cmd.env(key, value);
-        self
-    }
-
     pub fn run(mut self) -> Output {
         let out = self.cmd.output().expect("run tplab");
         Output {

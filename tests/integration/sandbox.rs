@@ -226,31 +226,59 @@ fn two_sandboxes() -> Result<(), Failed> {
 fn agent_probe_trace() -> Result<(), Failed> {
     let _l = lock();
     let sb = Up::new()?;
-    sb.exec("pod", "ping -c 2 -W 2 203.0.113.10 && wget -qO- http://203.0.113.10/").success()?;
+    sb.exec(
+        "pod",
+        "ping -c 2 -W 2 203.0.113.10 && wget -qO- http://203.0.113.10/",
+    )
+    .success()?;
     // The seed's agent commands, typed in the agent role, answered from the real BPF map.
     let ct = sb.exec("agent", "cilium bpf ct list global | grep 203.0.113.10");
-    ct.success()?.stdout_has("ICMP OUT 10.244.0.213:")?.stdout_has("TCP OUT 10.244.0.213:")?.stdout_has("-> 203.0.113.10:80")?;
-    sb.exec("agent", "cilium bpf nat list").code(1)?.stderr_has("cilium_snat_v4_external")?;
+    ct.success()?
+        .stdout_has("ICMP OUT 10.244.0.213:")?
+        .stdout_has("TCP OUT 10.244.0.213:")?
+        .stdout_has("-> 203.0.113.10:80")?;
+    sb.exec("agent", "cilium bpf nat list")
+        .code(1)?
+        .stderr_has("cilium_snat_v4_external")?;
     sb.exec("agent", "cilium config view | grep -i masq")
         .success()?
         .stdout_has("enable-bpf-masquerade")?
         .stdout_has("false")?;
-    sb.exec("agent", "cilium help").success()?.stdout_has("not Cilium")?;
+    sb.exec("agent", "cilium help")
+        .success()?
+        .stdout_has("not Cilium")?;
     // tplab probe agrees with iproute2 on the pod's default route.
     let probe = tplab(["probe", "pod", "routes", "--json", "--sandbox", &sb.id]).run();
     let facts = probe.success()?.json()?;
     let ip = sb.exec("pod", "ip -j route show default");
-    let ip: serde_json::Value = serde_json::from_str(&ip.stdout).map_err(|e| fail(e.to_string()))?;
+    let ip: serde_json::Value =
+        serde_json::from_str(&ip.stdout).map_err(|e| fail(e.to_string()))?;
     let gw = ip[0]["gateway"].as_str().unwrap_or_default().to_string();
-    let found = facts["routes"].as_array().into_iter().flatten().any(|r| r["dst"] == "default" && r["gateway"] == gw.as_str());
+    let found = facts["routes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["dst"] == "default" && r["gateway"] == gw.as_str());
     if !found || gw != "10.244.0.201" {
-        return Err(fail(format!("probe and ip -j disagree: gateway {gw:?}, probe {facts:#}")));
+        return Err(fail(format!(
+            "probe and ip -j disagree: gateway {gw:?}, probe {facts:#}"
+        )));
     }
     // A live trace shows the hops and the SNAT on the node's eth0.
-    tplab(["trace", "--sandbox", &sb.id, "--to", "203.0.113.10", "--duration", "3", "--run", "ping -c 2 -i 0.3 203.0.113.10"])
-        .run()
-        .success()?
-        .stdout_has("pod:eth0")?
-        .stdout_has("NAT: source 10.244.0.213 -> 198.51.100.2")?;
+    tplab([
+        "trace",
+        "--sandbox",
+        &sb.id,
+        "--to",
+        "203.0.113.10",
+        "--duration",
+        "3",
+        "--run",
+        "ping -c 2 -i 0.3 203.0.113.10",
+    ])
+    .run()
+    .success()?
+    .stdout_has("pod:eth0")?
+    .stdout_has("NAT: source 10.244.0.213 -> 198.51.100.2")?;
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `run:` checks and `console` transcripts: run a command on a role, judge its result.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::json;
@@ -135,7 +136,7 @@ pub async fn run_check(
             3,
         );
         if !tail.is_empty() {
-            found.push_str(&format!(" (output: {tail})"));
+            let _ = write!(found, " (output: {tail})");
         }
         Outcome::fail(expected, found).with_evidence(evidence)
     }

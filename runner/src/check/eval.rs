@@ -65,7 +65,11 @@ pub async fn evaluate_with(
             };
         }
     };
-    let timeout = if poll { spec.timeout.unwrap_or_default() } else { Duration::ZERO };
+    let timeout = if poll {
+        spec.timeout.unwrap_or_default()
+    } else {
+        Duration::ZERO
+    };
     let interval = spec.interval.unwrap_or(DEFAULT_INTERVAL);
     let mut attempts = 0;
     let outcome = loop {

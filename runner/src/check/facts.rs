@@ -35,18 +35,18 @@ pub async fn evaluate(
         "bpf_map" => bpf_map(env, json).await,
         _ => probe(env, role, kind, json).await,
     };
-    if outcome.passed() {
-        if let Some(record) = outcome.evidence.get("record").cloned() {
-            for (var, field) in capture {
-                match record.get(field) {
-                    Some(v) if !v.is_null() => {
-                        outcome.captures.insert(var.clone(), scalar_text(v));
-                    }
-                    _ => {
-                        return Outcome::error(format!(
-                            "the matched {kind} has no `{field}` to capture into {var}"
-                        ));
-                    }
+    if outcome.passed()
+        && let Some(record) = outcome.evidence.get("record").cloned()
+    {
+        for (var, field) in capture {
+            match record.get(field) {
+                Some(v) if !v.is_null() => {
+                    outcome.captures.insert(var.clone(), scalar_text(v));
+                }
+                _ => {
+                    return Outcome::error(format!(
+                        "the matched {kind} has no `{field}` to capture into {var}"
+                    ));
                 }
             }
         }
@@ -207,23 +207,20 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
         .take(50)
         .map(tplab_ebpf::describe_hop)
         .collect();
-    match outcome {
-        tplab_ebpf::check::Outcome::Pass { .. } => {
-            let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
-            Outcome::pass(
-                describe_path(&query),
-                format!("{} packet(s) observed on the path", events.len()),
-            )
+    if let tplab_ebpf::check::Outcome::Pass { .. } = outcome {
+        let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+        Outcome::pass(
+            describe_path(&query),
+            format!("{} packet(s) observed on the path", events.len()),
+        )
+        .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
+    } else {
+        let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+        let found = evidence
+            .get("message")
+            .map_or_else(|| evidence.to_string(), scalar_text);
+        Outcome::fail(describe_path(&query), found)
             .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
-        }
-        _ => {
-            let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
-            let found = evidence
-                .get("message")
-                .map_or_else(|| evidence.to_string(), scalar_text);
-            Outcome::fail(describe_path(&query), found)
-                .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
-        }
     }
 }
 

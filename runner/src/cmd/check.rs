@@ -12,9 +12,10 @@ pub async fn run(global: Global, args: CheckArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let only = match &args.step {
-        Some(id) => match lab.steps.iter().position(|s| &s.id == id) {
-            Some(i) => Some(i),
-            None => {
+        Some(id) => {
+            if let Some(i) = lab.steps.iter().position(|s| &s.id == id) {
+                Some(i)
+            } else {
                 let ids: Vec<&str> = lab.steps.iter().map(|s| s.id.as_str()).collect();
                 eprintln!(
                     "{} no step `{id}` in {} (steps: {})",
@@ -24,7 +25,7 @@ pub async fn run(global: Global, args: CheckArgs) -> anyhow::Result<u8> {
                 );
                 return Ok(status::USAGE);
             }
-        },
+        }
         None => None,
     };
     let env_name = common::env_name(&global, &lab);

@@ -50,8 +50,12 @@ pub fn main() -> ExitCode {
         Command::Probe(args) => common::block_on(probe::run(cli.global.clone(), args)),
         Command::Cilium(args) => cilium::run(&cli.global, &args),
         // Nothing could be rendered/graded at all: a usage-level failure (docs/grading.md).
-        Command::Report(args) => Ok(tplab_report::run_report(&args).map_or_else(|e| usage_error(&e), exit_code)),
-        Command::Grade(args) => Ok(tplab_report::run_grade(&args).map_or_else(|e| usage_error(&e), exit_code)),
+        Command::Report(args) => {
+            Ok(tplab_report::run_report(&args).map_or_else(|e| usage_error(&e), exit_code))
+        }
+        Command::Grade(args) => {
+            Ok(tplab_report::run_grade(&args).map_or_else(|e| usage_error(&e), exit_code))
+        }
         Command::Trace(args) => common::block_on(trace::run(cli.global.clone(), args)),
     };
     match result {

@@ -9,8 +9,29 @@ use crate::session::plan::applies;
 
 /// Tools whose Debian package is known (see `tplab_sandbox::debian_package`).
 const KNOWN_TOOLS: &[&str] = &[
-    "ping", "arping", "route", "arp", "ifconfig", "netstat", "iptables", "iptables-save", "iptables-restore", "nft",
-    "conntrack", "wget", "curl", "tc", "ip", "ss", "bpftool", "tcpdump", "nc", "dig", "traceroute", "ethtool", "iperf3",
+    "ping",
+    "arping",
+    "route",
+    "arp",
+    "ifconfig",
+    "netstat",
+    "iptables",
+    "iptables-save",
+    "iptables-restore",
+    "nft",
+    "conntrack",
+    "wget",
+    "curl",
+    "tc",
+    "ip",
+    "ss",
+    "bpftool",
+    "tcpdump",
+    "nc",
+    "dig",
+    "traceroute",
+    "ethtool",
+    "iperf3",
 ];
 
 /// Programs the lab's commands start (first word of each pipeline segment), limited
@@ -21,9 +42,14 @@ pub fn tools_used(lab: &Lab, env: &str) -> Vec<String> {
         for item in &step.items {
             match &item.kind {
                 ItemKind::Command(c) if applies(&c.env, env) => scripts.push(&c.script),
-                ItemKind::Transcript(t) if applies(&t.env, env) => scripts.extend(t.commands.iter().map(|c| c.command.as_str())),
+                ItemKind::Transcript(t) if applies(&t.env, env) => {
+                    scripts.extend(t.commands.iter().map(|c| c.command.as_str()))
+                }
                 ItemKind::Checks(checks) => {
-                    for c in checks.iter().filter(|c| applies(&c.block_env, env) && applies(&c.spec.env, env)) {
+                    for c in checks
+                        .iter()
+                        .filter(|c| applies(&c.block_env, env) && applies(&c.spec.env, env))
+                    {
                         if let Some(KindSpec::Command { run, .. }) = c.spec.kind() {
                             scripts.push(run);
                         }
@@ -36,15 +62,19 @@ pub fn tools_used(lab: &Lab, env: &str) -> Vec<String> {
     let mut tools = BTreeSet::new();
     for script in scripts {
         for segment in script.split(['\n', '|', ';', '&', '(', ')']) {
-            let mut words = segment.split_whitespace().skip_while(|w| w.contains('=') || *w == "sudo" || *w == "exec");
+            let mut words = segment
+                .split_whitespace()
+                .skip_while(|w| w.contains('=') || *w == "sudo" || *w == "exec");
             let mut first = words.next();
             if first == Some("timeout") {
-                first = words.find(|w| !w.starts_with('-') && w.parse::<f64>().is_err() && !w.ends_with('s'));
+                first = words.find(|w| {
+                    !w.starts_with('-') && w.parse::<f64>().is_err() && !w.ends_with('s')
+                });
             }
-            if let Some(tool) = first {
-                if KNOWN_TOOLS.contains(&tool) {
-                    tools.insert(tool.to_string());
-                }
+            if let Some(tool) = first
+                && KNOWN_TOOLS.contains(&tool)
+            {
+                tools.insert(tool.to_string());
             }
         }
     }
@@ -57,7 +87,10 @@ pub fn check_tools(lab: &Lab, env: &str, interactive: bool) {
     let Some(install) = tplab_sandbox::install_command(&missing) else {
         return;
     };
-    let list: Vec<String> = missing.iter().map(|(t, p)| format!("{t} (package {p})")).collect();
+    let list: Vec<String> = missing
+        .iter()
+        .map(|(t, p)| format!("{t} (package {p})"))
+        .collect();
     eprintln!(
         "{} this lab uses tools that are not installed: {}",
         console::style("warning:").yellow().bold(),
@@ -76,7 +109,10 @@ pub fn check_tools(lab: &Lab, env: &str, interactive: bool) {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            eprintln!("{} installation failed; run `sudo {install}` yourself", console::style("error:").red().bold());
+            eprintln!(
+                "{} installation failed; run `sudo {install}` yourself",
+                console::style("error:").red().bold()
+            );
         }
     } else {
         eprintln!("  install them with: sudo {install}");
@@ -91,6 +127,9 @@ mod tests {
     fn finds_tools_in_pipelines() {
         let text = "---\nid: t\ntitle: T\nenvironments: [local]\nroles: [local]\n---\n\n## S\n\n```sh {target=local}\nping -c1 x && route -n | grep 0.0.0.0\nLC_ALL=C arp -an; timeout 5 conntrack -L\n```\n\n```check\n- run: iptables-save | grep -c KUBE\n```\n";
         let lab = crate::lab::parse("t.md", text.to_string()).lab.unwrap();
-        assert_eq!(tools_used(&lab, "local"), ["arp", "conntrack", "iptables-save", "ping", "route"]);
+        assert_eq!(
+            tools_used(&lab, "local"),
+            ["arp", "conntrack", "iptables-save", "ping", "route"]
+        );
     }
 }

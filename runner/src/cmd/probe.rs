@@ -18,18 +18,15 @@ pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
             FactKind::Bpf,
             FactKind::Conntrack,
         ]
+    } else if let Some(k) = FactKind::parse(&args.kind) {
+        vec![k]
     } else {
-        match FactKind::parse(&args.kind) {
-            Some(k) => vec![k],
-            None => {
-                eprintln!(
-                    "{} unknown fact kind `{}`: expected links, addresses, routes, neighbours, bpf, conntrack or all",
-                    console::style("error:").red().bold(),
-                    args.kind
-                );
-                return Ok(status::USAGE);
-            }
-        }
+        eprintln!(
+            "{} unknown fact kind `{}`: expected links, addresses, routes, neighbours, bpf, conntrack or all",
+            console::style("error:").red().bold(),
+            args.kind
+        );
+        return Ok(status::USAGE);
     };
     let ns = if args.role == "local" && global.sandbox.is_none() {
         None

@@ -14,7 +14,8 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let env_name = common::env_name(&global, &lab);
-    let interactive = !args.auto && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let interactive =
+        !args.auto && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     super::preflight::check_tools(&lab, &env_name, interactive);
     let env = common::open_env(&env_name, &lab, &global, common::Need::Fresh).await?;
     let printer = common::printer(&global, &lab);
@@ -42,18 +43,17 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
             progress::clear(&lab.meta.id, &env_name, who.student.as_deref());
         } else if let Some(saved) =
             progress::load(&lab.meta.id, &lab.sha256, &env_name, who.student.as_deref())
+            && saved.next_step < lab.steps.len()
         {
-            if saved.next_step < lab.steps.len() {
-                from = saved.next_step;
-                session.vars.extend(saved.vars);
-                session.recorder.resume(saved.report);
-                printer.line(&format!(
-                    "{} {}/{}",
-                    printer.text.resuming,
-                    from + 1,
-                    lab.steps.len()
-                ));
-            }
+            from = saved.next_step;
+            session.vars.extend(saved.vars);
+            session.recorder.resume(saved.report);
+            printer.line(&format!(
+                "{} {}/{}",
+                printer.text.resuming,
+                from + 1,
+                lab.steps.len()
+            ));
         }
         guided::run(&mut session, &printer, from, Some(&report_dir)).await?;
     } else {
@@ -65,12 +65,10 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         auto::run(&mut session, &printer, 0).await;
     }
     session.recorder.finish();
-    let path = Some(
-        session
-            .recorder
-            .write(&report_dir)
-            .map_err(|e| anyhow::anyhow!("writing the report into {}: {e}", report_dir.display()))?,
-    );
+    let path =
+        Some(session.recorder.write(&report_dir).map_err(|e| {
+            anyhow::anyhow!("writing the report into {}: {e}", report_dir.display())
+        })?);
     if global.json {
         println!(
             "{}",

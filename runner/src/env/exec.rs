@@ -61,31 +61,30 @@ pub async fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ExecOut
         (out, err, status)
     })
     .await;
-    match waited {
-        Ok((out, err, status)) => Ok(ExecOutput {
+    if let Ok((out, err, status)) = waited {
+        Ok(ExecOutput {
             status: status?.code(),
             stdout: String::from_utf8_lossy(&out).into_owned(),
             stderr: String::from_utf8_lossy(&err).into_owned(),
             duration: start.elapsed(),
             timed_out: false,
-        }),
-        Err(_) => {
-            if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-                // The group we created with process_group(0): the command and its children.
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-            }
-            let _ = child.wait().await;
-            Ok(ExecOutput {
-                status: None,
-                stdout: String::new(),
-                stderr: format!("timed out after {}", humantime::format_duration(timeout)),
-                duration: start.elapsed(),
-                timed_out: true,
-            })
+        })
+    } else {
+        if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+            // The group we created with process_group(0): the command and its children.
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
         }
+        let _ = child.wait().await;
+        Ok(ExecOutput {
+            status: None,
+            stdout: String::new(),
+            stderr: format!("timed out after {}", humantime::format_duration(timeout)),
+            duration: start.elapsed(),
+            timed_out: true,
+        })
     }
 }
 

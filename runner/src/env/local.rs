@@ -13,7 +13,7 @@ pub struct LocalEnv;
 
 #[async_trait]
 impl Environment for LocalEnv {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "local"
     }
 

@@ -3,6 +3,7 @@
 //! `tplab-ebpf`), and a `cilium` shim in the agent role answering over that state.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -126,7 +127,6 @@ fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
     );
     std::fs::write(&shim, script)
         .map_err(|e| EnvError::Setup(format!("writing {}: {e}", shim.display())))?;
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| EnvError::Setup(format!("chmod {}: {e}", shim.display())))?;
     Ok(())
@@ -205,7 +205,7 @@ fn role(name: &str) -> Result<Role, EnvError> {
 
 #[async_trait]
 impl Environment for SandboxEnv {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "sandbox"
     }
 

@@ -150,7 +150,7 @@ pub struct TextMatch {
 }
 
 /// `stdout:`/`stderr:` value: a plain string (shorthand for `contains`) or a matcher map.
-/// A visitor (not an untagged enum) keeps serde_yaml's error locations for bad keys.
+/// A visitor (not an untagged enum) keeps `serde_yaml`'s error locations for bad keys.
 #[derive(Debug, Clone, Default)]
 pub struct TextSpec(pub TextMatch);
 
@@ -179,10 +179,10 @@ impl<'de> Deserialize<'de> for TextSpec {
 /// `5s`, `500ms`, `2m` or a number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>() {
-        if secs >= 0.0 {
-            return Ok(Duration::from_secs_f64(secs));
-        }
+    if let Ok(secs) = s.parse::<f64>()
+        && secs >= 0.0
+    {
+        return Ok(Duration::from_secs_f64(secs));
     }
     humantime::parse_duration(s)
         .map_err(|_| format!("invalid duration `{s}`: expected e.g. `500ms`, `5s`, `2m`"))

@@ -301,7 +301,7 @@ impl LabParser {
         }
     }
 
-    /// Maps a serde_yaml error inside a body starting at `base` to a file span.
+    /// Maps a `serde_yaml` error inside a body starting at `base` to a file span.
     fn yaml_error_span(&self, e: &serde_yaml::Error, base: usize) -> Range<usize> {
         match e.location() {
             Some(loc) => {
@@ -477,9 +477,10 @@ impl LabParser {
                 let status = match info.value("status") {
                     None => ExpectStatus::Code(0),
                     Some("any") => ExpectStatus::Any,
-                    Some(v) => match v.parse() {
-                        Ok(code) => ExpectStatus::Code(code),
-                        Err(_) => {
+                    Some(v) => {
+                        if let Ok(code) = v.parse() {
+                            ExpectStatus::Code(code)
+                        } else {
                             self.error(
                                 "bad-attribute-value",
                                 attr_span("status").unwrap_or(span.clone()),
@@ -488,7 +489,7 @@ impl LabParser {
                             .add_note("expected an exit status number or `any`");
                             ExpectStatus::Code(0)
                         }
-                    },
+                    }
                 };
                 if body.trim().is_empty() {
                     let s = self.source.line_range(span.start);
@@ -682,7 +683,7 @@ fn token_end(text: &str, offset: usize) -> usize {
     offset + len.max(1).min(rest.len())
 }
 
-/// serde_yaml messages end with "at line X column Y"; we print the location ourselves.
+/// `serde_yaml` messages end with "at line X column Y"; we print the location ourselves.
 pub fn clean_yaml_error(e: &serde_yaml::Error) -> String {
     let msg = e.to_string();
     match msg.find(" at line ") {
@@ -696,10 +697,10 @@ fn strip_details(html: &str) -> String {
     for tag in ["<details>", "</details>"] {
         text = text.replace(tag, "");
     }
-    if let (Some(a), Some(b)) = (text.find("<summary"), text.find("</summary>")) {
-        if a < b {
-            text.replace_range(a..b + "</summary>".len(), "");
-        }
+    if let (Some(a), Some(b)) = (text.find("<summary"), text.find("</summary>"))
+        && a < b
+    {
+        text.replace_range(a..b + "</summary>".len(), "");
     }
     text.trim().to_string()
 }

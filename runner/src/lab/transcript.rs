@@ -3,6 +3,7 @@
 //! and `[..NAME..]` matches like `[..]` and captures the text as variable `NAME`.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use std::sync::OnceLock;
 
@@ -165,10 +166,9 @@ fn compile_line(line: &str) -> Result<(String, Vec<String>), (String, usize)> {
             ));
         }
         if names.iter().any(|n| n == name) {
-            re.push_str(&format!("(?P={name})"));
             return Err((format!("capture `{name}` appears twice in one line"), col));
         }
-        re.push_str(&format!("(?P<{name}>.+?)"));
+        let _ = write!(re, "(?P<{name}>.+?)");
         names.push(name.to_string());
         col += name.chars().count() + 6;
         rest = &after[end + 3..];

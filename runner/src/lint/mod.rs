@@ -268,10 +268,10 @@ impl Linter<'_> {
             )
             .add_note("add `run: <command>` or remove the key");
         }
-        if let Some(target) = &spec.target {
-            if !target.contains("{{") {
-                self.target(target, span);
-            }
+        if let Some(target) = &spec.target
+            && !target.contains("{{")
+        {
+            self.target(target, span);
         }
         if let Some(id) = &spec.id {
             self.unique_id(ids, step, id, span);

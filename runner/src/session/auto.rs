@@ -23,13 +23,13 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer, from: usize) {
                     match session.run_command(step, block).await {
                         Ok(out) => {
                             printer.command_output(&out);
-                            if let ExpectStatus::Code(code) = block.status {
-                                if out.status != Some(code) {
-                                    printer.warn(&format!(
-                                        "the command exited with {:?}, expected {code}",
-                                        out.status
-                                    ));
-                                }
+                            if let ExpectStatus::Code(code) = block.status
+                                && out.status != Some(code)
+                            {
+                                printer.warn(&format!(
+                                    "the command exited with {:?}, expected {code}",
+                                    out.status
+                                ));
                             }
                         }
                         Err(e) => printer.warn(&format!("could not run the command: {e}")),

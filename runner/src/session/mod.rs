@@ -175,7 +175,16 @@ impl<'a> Session<'a> {
     /// One attempt, no polling (watch mode), recorded like [`Session::verify`].
     pub async fn verify_once(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
         let evaluated = match g.kind {
-            GradableKind::Check(item) => check::eval::evaluate_with(self.env, self.lab.meta.default_role(), item, &self.vars, false).await,
+            GradableKind::Check(item) => {
+                check::eval::evaluate_with(
+                    self.env,
+                    self.lab.meta.default_role(),
+                    item,
+                    &self.vars,
+                    false,
+                )
+                .await
+            }
             _ => self.evaluate(g).await,
         };
         self.settle_check(step, g, evaluated)

@@ -39,7 +39,9 @@ pub fn path(lab_id: &str, env: &str, student: Option<&str>) -> PathBuf {
 
 /// Default folder of a lab's report when `--report` is not given.
 pub fn reports_dir(lab_id: &str, student: Option<&str>) -> PathBuf {
-    state_dir().join("reports").join(format!("{lab_id}-{}", student.unwrap_or("default")))
+    state_dir()
+        .join("reports")
+        .join(format!("{lab_id}-{}", student.unwrap_or("default")))
 }
 
 pub fn save(session: &Session<'_>, next_step: usize) {

@@ -89,15 +89,15 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
                 match session.run_command(step, block).await {
                     Ok(out) => {
                         printer.command_output(&out);
-                        if let ExpectStatus::Code(code) = block.status {
-                            if out.status != Some(code) {
-                                let line = session.lab.line_of(block.body_start);
-                                proof.problems.push(format!(
-                                    "command at line {line} exited with {} instead of {code}",
-                                    out.status
-                                        .map_or_else(|| "a signal".to_string(), |s| s.to_string())
-                                ));
-                            }
+                        if let ExpectStatus::Code(code) = block.status
+                            && out.status != Some(code)
+                        {
+                            let line = session.lab.line_of(block.body_start);
+                            proof.problems.push(format!(
+                                "command at line {line} exited with {} instead of {code}",
+                                out.status
+                                    .map_or_else(|| "a signal".to_string(), |s| s.to_string())
+                            ));
                         }
                     }
                     Err(e) => proof.problems.push(format!("command could not run: {e}")),

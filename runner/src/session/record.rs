@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde_json::json;
 use tplab_report::{
-    EventChain,
-    CheckReport, CommandReport, EnvInfo, LabInfo, QuestionReport, Report, SCHEMA, StepReport,
-    StepStatus, Student, Tool, Verdict,
+    CheckReport, CommandReport, EnvInfo, EventChain, LabInfo, QuestionReport, Report, SCHEMA,
+    StepReport, StepStatus, Student, Tool, Verdict,
 };
 
 use super::plan::{self, GradableKind};
@@ -111,16 +110,29 @@ impl Recorder {
             events: Vec::new(),
         };
         report.total();
-        let mut chain = EventChain::new(&report.lab.sha256, report.student.id.as_deref(), report.student.nonce.as_deref());
-        chain.push("start", json!({ "mode": report.mode, "env": report.env.name, "facts": report.env.facts }));
+        let mut chain = EventChain::new(
+            &report.lab.sha256,
+            report.student.id.as_deref(),
+            report.student.nonce.as_deref(),
+        );
+        chain.push(
+            "start",
+            json!({ "mode": report.mode, "env": report.env.name, "facts": report.env.facts }),
+        );
         Self { report, chain }
     }
 
     /// Continues a saved session: its report and its (unsealed) chain.
     pub fn resume(&mut self, mut saved: Report) {
         let events = std::mem::take(&mut saved.events);
-        self.chain = EventChain::resume(&saved.lab.sha256, saved.student.id.as_deref(), saved.student.nonce.as_deref(), events);
-        self.chain.push("resume", json!({ "mode": self.report.mode }));
+        self.chain = EventChain::resume(
+            &saved.lab.sha256,
+            saved.student.id.as_deref(),
+            saved.student.nonce.as_deref(),
+            events,
+        );
+        self.chain
+            .push("resume", json!({ "mode": self.report.mode }));
         self.report = saved;
     }
 

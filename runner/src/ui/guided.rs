@@ -53,7 +53,8 @@ pub async fn run(
                 .default(0)
                 .interact_opt()?;
             let Some(picked) = picked else {
-                return quit(session, printer, step, report_dir);
+                quit(session, printer, step, report_dir);
+                return Ok(());
             };
             match &choice[picked] {
                 Choice::RunForMe => {
@@ -98,7 +99,10 @@ pub async fn run(
                 }
                 Choice::Solution => show_solution(session, printer, step),
                 Choice::Skip => break,
-                Choice::Quit => return quit(session, printer, step, report_dir),
+                Choice::Quit => {
+                    quit(session, printer, step, report_dir);
+                    return Ok(());
+                }
             }
         }
         ask_questions(session, printer, step, &theme)?;
@@ -117,18 +121,12 @@ pub async fn run(
     Ok(())
 }
 
-fn quit(
-    session: &mut Session<'_>,
-    printer: &Printer,
-    step: usize,
-    report_dir: Option<&Path>,
-) -> anyhow::Result<()> {
+fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: Option<&Path>) {
     progress::save(session, step);
     if let Some(dir) = report_dir {
         let _ = session.recorder.write(dir);
     }
     printer.line(&format!("{}", style(printer.text.quit).dim()));
-    Ok(())
 }
 
 fn show_intro(session: &Session<'_>, printer: &Printer) {
@@ -364,15 +362,15 @@ async fn enter_pressed(wait: Duration) -> bool {
 
 fn show_solution(session: &Session<'_>, printer: &Printer, step: usize) {
     for item in &session.lab.steps[step].items {
-        if let ItemKind::Command(c) = &item.kind {
-            if c.solution {
-                printer.command_start(
-                    &session
-                        .render(&c.script)
-                        .unwrap_or_else(|_| c.script.clone()),
-                    session.role(&c.target),
-                );
-            }
+        if let ItemKind::Command(c) = &item.kind
+            && c.solution
+        {
+            printer.command_start(
+                &session
+                    .render(&c.script)
+                    .unwrap_or_else(|_| c.script.clone()),
+                session.role(&c.target),
+            );
         }
     }
 }

@@ -1,12 +1,15 @@
 //! Markdown prose rendered for the terminal: headings, emphasis, inline code, lists,
 //! block quotes and code blocks, wrapped to the terminal width.
 
+use std::fmt::Write as _;
+
 use console::{Style, measure_text_width};
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// Renders Markdown for a terminal of `width` columns.
 pub fn render(markdown: &str, width: usize) -> String {
     let width = width.clamp(40, 100);
+    let tags = regex::Regex::new(r"<[^>]+>").expect("valid");
     let mut out = String::new();
     let mut line = String::new();
     let mut styles: Vec<Mark> = Vec::new();
@@ -42,7 +45,6 @@ pub fn render(markdown: &str, width: usize) -> String {
                 flush(&mut out, &mut line, quote);
                 out.push('\n');
             }
-            Event::Start(Tag::Paragraph) => {}
             Event::End(TagEnd::Paragraph) => {
                 flush(&mut out, &mut line, quote);
                 out.push('\n');
@@ -79,9 +81,9 @@ pub fn render(markdown: &str, width: usize) -> String {
                     }
                     _ => "•".to_string(),
                 };
-                line.push_str(&format!("{}{bullet} ", "  ".repeat(depth)));
+                let _ = write!(line, "{}{bullet} ", "  ".repeat(depth));
             }
-            Event::End(TagEnd::Item) => flush(&mut out, &mut line, quote),
+            Event::End(TagEnd::Item) | Event::HardBreak => flush(&mut out, &mut line, quote),
             Event::Start(Tag::CodeBlock(_)) => {
                 flush(&mut out, &mut line, quote);
                 in_code = true;
@@ -96,19 +98,19 @@ pub fn render(markdown: &str, width: usize) -> String {
             }
             Event::End(TagEnd::Link) => {
                 styles.pop();
-                if let Some(url) = link.take() {
-                    if !url.starts_with('#') {
-                        line.push_str(&format!(" ({url})"));
-                    }
+                if let Some(url) = link.take()
+                    && !url.starts_with('#')
+                {
+                    let _ = write!(line, " ({url})");
                 }
             }
             Event::Text(text) if in_code => {
                 for l in text.lines() {
-                    out.push_str(&format!("    {}\n", Style::new().cyan().apply_to(l)));
+                    let _ = writeln!(out, "    {}", Style::new().cyan().apply_to(l));
                 }
             }
             Event::Text(text) => {
-                push_wrapped(&mut out, &mut line, &text, &style(&styles), width, quote)
+                push_wrapped(&mut out, &mut line, &text, &style(&styles), width, quote);
             }
             Event::Code(code) => {
                 let styled = Style::new()
@@ -121,7 +123,6 @@ pub fn render(markdown: &str, width: usize) -> String {
                 line.push_str(&styled);
             }
             Event::SoftBreak => line.push(' '),
-            Event::HardBreak => flush(&mut out, &mut line, quote),
             Event::Rule => {
                 flush(&mut out, &mut line, quote);
                 out.push_str(&"─".repeat(width.min(60)));
@@ -129,9 +130,7 @@ pub fn render(markdown: &str, width: usize) -> String {
             }
             Event::Html(html) | Event::InlineHtml(html) => {
                 // Keep the text of simple inline HTML (<ins>, <b>...), drop the tags.
-                let text = regex::Regex::new(r"<[^>]+>")
-                    .expect("valid")
-                    .replace_all(&html, "");
+                let text = tags.replace_all(&html, "");
                 if !text.trim().is_empty() {
                     push_wrapped(&mut out, &mut line, &text, &style(&styles), width, quote);
                 }
