@@ -49,7 +49,8 @@ impl Environment for LocalEnv {
         Ok(None)
     }
 
+    /// Commands run in the student's own terminal: nothing to open.
     fn shell_hint(&self, _role: &str) -> String {
-        "your usual terminal".into()
+        String::new()
     }
 }

@@ -162,15 +162,7 @@ fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
                         .unwrap_or_else(|_| c.script.clone()),
                     role,
                 );
-                printer.line(
-                    &style(format!(
-                        "    ({} {})",
-                        printer.text.open_shell,
-                        session.env.shell_hint(role)
-                    ))
-                    .dim()
-                    .to_string(),
-                );
+                shell_hint(session, printer, role);
             }
             ItemKind::Transcript(t)
                 if !t.solution && crate::session::plan::applies(&t.env, session.env_name()) =>
@@ -184,18 +176,18 @@ fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
                         role,
                     );
                 }
-                printer.line(
-                    &style(format!(
-                        "    ({} {})",
-                        printer.text.open_shell,
-                        session.env.shell_hint(role)
-                    ))
-                    .dim()
-                    .to_string(),
-                );
+                shell_hint(session, printer, role);
             }
             _ => {}
         }
+    }
+}
+
+/// "Open a shell in another terminal with `sudo tplab sandbox shell pod`" (when relevant).
+fn shell_hint(session: &Session<'_>, printer: &Printer, role: &str) {
+    let hint = session.env.shell_hint(role);
+    if !hint.is_empty() {
+        printer.line(&style(format!("    ({} {hint})", printer.text.open_shell)).dim().to_string());
     }
 }
 
