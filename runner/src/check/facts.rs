@@ -73,7 +73,7 @@ async fn probe(env: &dyn Environment, role: &str, kind: &str, json: Value) -> Ou
         Ok(ns) => ns,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    let facts = match tplab_probe::collect(ns, query.fact_kind()).await {
+    let facts = match tplab_probe::collect_for(ns, &query).await {
         Ok(f) => f,
         Err(e) => {
             return Outcome::error(format!(
