@@ -195,7 +195,28 @@ fn killed_run(signal: &str) -> Result<(), Failed> {
     if signal == "KILL" {
         tplab(["sandbox", "down", "--all"]).run().success()?;
     }
-    let left = leftovers(&id);
+    let mut left = leftovers(&id);
+    // Nothing of tplab's in the kernel either (programs go once their netns is gone).
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let progs = Command::new("bpftool")
+            .args(["prog", "show"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let ours: Vec<&str> = progs
+            .lines()
+            .filter(|l| l.contains("from_container") || l.contains("to_container"))
+            .collect();
+        if ours.is_empty() {
+            break;
+        }
+        if Instant::now() > deadline {
+            left.push(format!("bpftool prog: {ours:?}"));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     if !left.is_empty() {
         let _ = tplab(["sandbox", "down", "--all"]).run();
         return Err(fail(format!(
