@@ -7,27 +7,14 @@ use tplab_probe::{FactKind, Query};
 
 use crate::template;
 
-/// Kinds answered by the kernel-fact probes (netlink, bpf syscall, ctnetlink).
-pub const PROBE_KINDS: &[&str] = &[
-    "link",
-    "address",
-    "route",
-    "neighbour",
-    "bpf_attached",
-    "conntrack",
-];
+/// Kinds evaluated by the eBPF crate rather than the kernel-fact probes.
+const EBPF_KINDS: [&str; 2] = ["packets", "bpf_map"];
 
-/// Every fact kind a `check` item may use.
-pub const FACT_KINDS: &[&str] = &[
-    "link",
-    "address",
-    "route",
-    "neighbour",
-    "bpf_attached",
-    "conntrack",
-    "packets",
-    "bpf_map",
-];
+/// Every fact kind a `check` item may use: the probe's kinds, then the eBPF ones.
+pub fn fact_kinds() -> &'static [&'static str] {
+    static KINDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| Query::KINDS.iter().chain(EBPF_KINDS.iter()).copied().collect())
+}
 
 /// Deserializes a fact kind's body and validates it against the kind's query type.
 pub struct QuerySeed<'a>(pub &'a str);

@@ -10,14 +10,7 @@ use tplab_sandbox::Role;
 
 pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
     let kinds: Vec<FactKind> = if args.kind == "all" {
-        vec![
-            FactKind::Links,
-            FactKind::Addresses,
-            FactKind::Routes,
-            FactKind::Neighbours,
-            FactKind::Bpf,
-            FactKind::Conntrack,
-        ]
+        FactKind::ALL.to_vec()
     } else if let Some(k) = FactKind::parse(&args.kind) {
         vec![k]
     } else {

@@ -24,7 +24,7 @@ pub const COMMAND_KEYS: &[&str] = &["run", "status", "stdout", "stderr"];
 
 /// Kinds whose body is evaluated over facts gathered by a probe.
 pub fn fact_kinds() -> &'static [&'static str] {
-    crate::check::kinds::FACT_KINDS
+    crate::check::kinds::fact_kinds()
 }
 
 /// What the test mode expects of a check *before* its step's solution runs.

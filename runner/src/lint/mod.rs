@@ -244,7 +244,7 @@ impl Linter<'_> {
                 self.error("check-without-kind", s, "this check says nothing to assert")
                     .add_note(format!(
                         "expected exactly one of: run, {}",
-                        kinds::FACT_KINDS.join(", ")
+                        kinds::fact_kinds().join(", ")
                     ));
             }
             1 => {}

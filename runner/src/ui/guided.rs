@@ -187,7 +187,11 @@ fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
 fn shell_hint(session: &Session<'_>, printer: &Printer, role: &str) {
     let hint = session.env.shell_hint(role);
     if !hint.is_empty() {
-        printer.line(&style(format!("    ({} {hint})", printer.text.open_shell)).dim().to_string());
+        printer.line(
+            &style(format!("    ({} {hint})", printer.text.open_shell))
+                .dim()
+                .to_string(),
+        );
     }
 }
 
