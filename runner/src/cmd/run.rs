@@ -5,8 +5,13 @@ use std::io::IsTerminal;
 use super::common;
 use super::status;
 use crate::cli::{Global, RunArgs};
-use crate::session::{Mode, Session, auto, progress};
+use crate::env::Environment;
+use crate::env::sandbox::SandboxEnv;
+use crate::lab::Lab;
+use crate::session::progress::{self, Progress};
+use crate::session::{Mode, Session, auto};
 use crate::ui::guided;
+use crate::ui::printer::Printer;
 
 pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
     let lab = match common::load(&args.lab) {
@@ -16,13 +21,23 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
     let env_name = common::env_name(&global, &lab);
     let interactive =
         !args.auto && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    super::preflight::check_tools(&lab, &env_name, interactive);
-    let env = common::open_env(&env_name, &lab, &global, common::Need::Fresh).await?;
-    let printer = common::printer(&global, &lab);
-    let interactive =
-        !args.auto && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     let mode = if interactive { Mode::Run } else { Mode::Auto };
     let who = common::identity(&global);
+    let printer = common::printer(&global, &lab);
+    super::preflight::check_tools(&lab, &env_name, interactive);
+
+    // Saved progress (guided mode only), and the environment its captures came from.
+    let mut saved = None;
+    if interactive {
+        if args.restart {
+            progress::clear(&lab.meta.id, &env_name, who.student.as_deref());
+        } else {
+            saved = progress::load(&lab.meta.id, &lab.sha256, &env_name, who.student.as_deref())
+                .filter(|p| p.next_step < lab.steps.len());
+        }
+    }
+    let (env, saved) = open(&global, &lab, &env_name, saved, &printer).await?;
+
     // Every session leaves a report: `--report DIR`, else next to the saved progress.
     let report_dir = global
         .report
@@ -30,30 +45,17 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| progress::reports_dir(&lab.meta.id, who.student.as_deref()));
     let mut session = Session::new(&lab, env.as_ref(), mode, &who);
     printer.line(
-        &console::style(format!(
-            "{} — {} ({})",
-            lab.meta.title, lab.meta.id, env_name
-        ))
-        .bold()
-        .to_string(),
+        &console::style(format!("{} — {} ({})", lab.meta.title, lab.meta.id, env_name))
+            .bold()
+            .to_string(),
     );
     if interactive {
         let mut from = 0;
-        if args.restart {
-            progress::clear(&lab.meta.id, &env_name, who.student.as_deref());
-        } else if let Some(saved) =
-            progress::load(&lab.meta.id, &lab.sha256, &env_name, who.student.as_deref())
-            && saved.next_step < lab.steps.len()
-        {
+        if let Some(saved) = saved {
             from = saved.next_step;
             session.vars.extend(saved.vars);
             session.recorder.resume(saved.report);
-            printer.line(&format!(
-                "{} {}/{}",
-                printer.text.resuming,
-                from + 1,
-                lab.steps.len()
-            ));
+            printer.line(&format!("{} {}/{}", printer.text.resuming, from + 1, lab.steps.len()));
         }
         guided::run(&mut session, &printer, from, Some(&report_dir)).await?;
     } else {
@@ -65,17 +67,41 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         auto::run(&mut session, &printer, 0).await;
     }
     session.recorder.finish();
-    let path =
-        Some(session.recorder.write(&report_dir).map_err(|e| {
-            anyhow::anyhow!("writing the report into {}: {e}", report_dir.display())
-        })?);
+    let path = session
+        .recorder
+        .write(&report_dir)
+        .map_err(|e| anyhow::anyhow!("writing the report into {}: {e}", report_dir.display()))?;
     if global.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&session.recorder.report)?
-        );
+        println!("{}", serde_json::to_string_pretty(&session.recorder.report)?);
     } else {
-        printer.summary(&session, path.as_deref());
+        printer.summary(&session, Some(&path));
     }
     Ok(status::OK)
+}
+
+/// Opens the environment. Resuming a sandbox session re-adopts the sandbox the student
+/// left (its MACs and names are in the captures); if it is gone, start over.
+async fn open(
+    global: &Global,
+    lab: &Lab,
+    env_name: &str,
+    saved: Option<Progress>,
+    printer: &Printer,
+) -> anyhow::Result<(Box<dyn Environment>, Option<Progress>)> {
+    if let Some(p) = &saved {
+        if env_name == "sandbox" && global.sandbox.is_none() {
+            if let Some(id) = &p.env_handle {
+                match SandboxEnv::adopt(id) {
+                    Ok(env) => return Ok((Box::new(env), saved)),
+                    Err(e) => {
+                        printer.warn(&format!("{e}: your saved progress used it, starting the lab again"));
+                        let env = common::open_env(env_name, lab, global, common::Need::Fresh).await?;
+                        return Ok((env, None));
+                    }
+                }
+            }
+        }
+    }
+    let env = common::open_env(env_name, lab, global, common::Need::Fresh).await?;
+    Ok((env, saved))
 }

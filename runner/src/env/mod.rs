@@ -57,6 +57,12 @@ pub trait Environment: Send + Sync {
     fn netns(&self, role: &str) -> Result<Option<PathBuf>, EnvError>;
     /// How a student opens a shell on `role` in another terminal.
     fn shell_hint(&self, role: &str) -> String;
+    /// What identifies this very environment instance for a later session (sandbox id).
+    fn handle(&self) -> Option<String> {
+        None
+    }
+    /// Keep the environment after this process ends (the student quit; they will resume).
+    fn keep_alive(&self) {}
     /// Where the environment's eBPF datapath pins its maps (sandbox only).
     fn bpf_pin_dir(&self) -> Option<PathBuf> {
         None

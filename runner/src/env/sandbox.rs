@@ -3,6 +3,7 @@
 //! `tplab-ebpf`), and a `cilium` shim in the agent role answering over that state.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -14,8 +15,8 @@ use super::{EnvError, Environment, ExecOutput, exec};
 
 pub struct SandboxEnv {
     sandbox: Sandbox,
-    /// Created by this process: torn down when dropped.
-    owned: bool,
+    /// Created (or adopted) by this process: torn down when dropped.
+    owned: AtomicBool,
     torn_down: bool,
 }
 
@@ -27,7 +28,7 @@ impl SandboxEnv {
             .map_err(|e| EnvError::Setup(e.to_string()))?;
         let env = SandboxEnv {
             sandbox,
-            owned: true,
+            owned: AtomicBool::new(true),
             torn_down: false,
         };
         let sandbox = env.sandbox.clone();
@@ -42,7 +43,22 @@ impl SandboxEnv {
         let sandbox = find(id)?;
         Ok(SandboxEnv {
             sandbox,
-            owned: false,
+            owned: AtomicBool::new(false),
+            torn_down: false,
+        })
+    }
+
+    /// Takes over a sandbox kept by an earlier session (resume): torn down at the end.
+    pub fn adopt(id: &str) -> Result<Self, EnvError> {
+        let sandbox = Sandbox::attach(id).map_err(|e| EnvError::Setup(e.to_string()))?;
+        if !sandbox.status().healthy() {
+            return Err(EnvError::Setup(format!("sandbox {id} is not healthy any more")));
+        }
+        install_signal_cleanup()?;
+        ADOPTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(id.to_string());
+        Ok(SandboxEnv {
+            sandbox,
+            owned: AtomicBool::new(true),
             torn_down: false,
         })
     }
@@ -56,8 +72,8 @@ impl SandboxEnv {
     }
 
     /// Keeps the sandbox up after this process ends (`tplab sandbox up`).
-    pub fn keep(mut self) -> Sandbox {
-        self.owned = false;
+    pub fn keep(self) -> Sandbox {
+        self.owned.store(false, Ordering::SeqCst);
         // Unregister it from this process's signal teardown: it must outlive us.
         self.sandbox.persist();
         self.sandbox.clone()
@@ -65,7 +81,7 @@ impl SandboxEnv {
 
     /// Tears the sandbox down now (if this process owns it).
     pub fn teardown(&mut self) {
-        if self.owned && !self.torn_down {
+        if self.owned.load(Ordering::SeqCst) && !self.torn_down {
             self.torn_down = true;
             for e in teardown(self.sandbox.id()) {
                 eprintln!("tplab: sandbox teardown: {e}");
@@ -166,7 +182,11 @@ pub fn teardown_all() -> tplab_sandbox::DownReport {
     report
 }
 
-/// Ctrl-C / SIGTERM / SIGHUP: tear down what this process built, then exit 128+signal.
+/// Sandboxes this process adopted from an earlier session (torn down on a signal too).
+static ADOPTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Ctrl-C / SIGTERM / SIGHUP: tear down what this process built or adopted, then exit
+/// 128+signal. Installing it twice is harmless (the first handler to run exits).
 pub fn install_signal_cleanup() -> Result<(), EnvError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mk = |kind| {
@@ -188,6 +208,10 @@ pub fn install_signal_cleanup() -> Result<(), EnvError> {
             tplab_sandbox::teardown_registered();
             for id in ids {
                 let _ = tplab_ebpf::cleanup_pins(&id);
+            }
+            let adopted = std::mem::take(&mut *ADOPTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            for id in adopted {
+                let _ = teardown(&id);
             }
         })
         .await;
@@ -270,5 +294,14 @@ impl Environment for SandboxEnv {
 
     fn bpf_pin_dir(&self) -> Option<PathBuf> {
         Some(tplab_ebpf::pin_dir_for(self.sandbox.id()))
+    }
+
+    fn handle(&self) -> Option<String> {
+        Some(self.sandbox.id().to_string())
+    }
+
+    fn keep_alive(&self) {
+        self.owned.store(false, Ordering::SeqCst);
+        self.sandbox.persist();
     }
 }

@@ -16,6 +16,9 @@ pub struct Progress {
     pub next_step: usize,
     /// Variables captured so far (so later steps can use them).
     pub vars: Vars,
+    /// The environment instance the captures came from (sandbox id), kept for resuming.
+    #[serde(default)]
+    pub env_handle: Option<String>,
     pub report: tplab_report::Report,
 }
 
@@ -51,6 +54,7 @@ pub fn save(session: &Session<'_>, next_step: usize) {
         env: session.env.name().to_string(),
         next_step,
         vars: session.vars.clone(),
+        env_handle: session.env.handle(),
         report: session.recorder.snapshot(),
     };
     let path = path(

@@ -122,6 +122,8 @@ pub async fn run(
 }
 
 fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: Option<&Path>) {
+    // The student will come back: keep their environment (and its live values) up.
+    session.env.keep_alive();
     progress::save(session, step);
     if let Some(dir) = report_dir {
         let _ = session.recorder.write(dir);
