@@ -129,6 +129,9 @@ fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: O
         let _ = session.recorder.write(dir);
     }
     printer.line(&format!("{}", style(printer.text.quit).dim()));
+    if let Some(handle) = session.env.handle() {
+        printer.line(&format!("{} {handle} — `tplab sandbox down {handle}`", printer.text.kept_env));
+    }
 }
 
 fn show_intro(session: &Session<'_>, printer: &Printer) {

@@ -66,4 +66,5 @@ strings! {
     on_role => "on", "sur";
     done => "Lab complete.", "TP terminé.";
     question => "Question", "Question";
+    kept_env => "Your sandbox stays up until you come back (`tplab run` resumes here); to remove it:", "Votre sandbox reste en place jusqu'à votre retour (`tplab run` reprend ici) ; pour la supprimer :";
 }
