@@ -8,6 +8,7 @@ mod interactive;
 mod lint;
 mod reports;
 mod sandbox;
+mod seed_lab;
 
 use tplab_testkit::Suite;
 
@@ -19,5 +20,6 @@ fn main() {
     let suite = interactive::register(suite);
     let suite = sandbox::register(suite);
     let suite = reports::register(suite);
+    let suite = seed_lab::register(suite);
     suite.run();
 }
