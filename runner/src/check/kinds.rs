@@ -13,7 +13,13 @@ const EBPF_KINDS: [&str; 2] = ["packets", "bpf_map"];
 /// Every fact kind a `check` item may use: the probe's kinds, then the eBPF ones.
 pub fn fact_kinds() -> &'static [&'static str] {
     static KINDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
-    KINDS.get_or_init(|| Query::KINDS.iter().chain(EBPF_KINDS.iter()).copied().collect())
+    KINDS.get_or_init(|| {
+        Query::KINDS
+            .iter()
+            .chain(EBPF_KINDS.iter())
+            .copied()
+            .collect()
+    })
 }
 
 /// Deserializes a fact kind's body and validates it against the kind's query type.

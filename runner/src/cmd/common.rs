@@ -121,10 +121,12 @@ pub async fn open_env(
             }
             crate::env::sandbox::install_signal_cleanup()?;
             let env = SandboxEnv::create().await?;
+            let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));
             eprintln!(
-                "{} sandbox {} is up for this session (it is removed at the end)",
+                "{} sandbox {} {}",
                 console::style("tplab:").dim(),
-                env.id()
+                env.id(),
+                crate::ui::i18n::text(lang).sandbox_up
             );
             Ok(Box::new(env))
         }

@@ -45,9 +45,12 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         .unwrap_or_else(|| progress::reports_dir(&lab.meta.id, who.student.as_deref()));
     let mut session = Session::new(&lab, env.as_ref(), mode, &who);
     printer.line(
-        &console::style(format!("{} — {} ({})", lab.meta.title, lab.meta.id, env_name))
-            .bold()
-            .to_string(),
+        &console::style(format!(
+            "{} — {} ({})",
+            lab.meta.title, lab.meta.id, env_name
+        ))
+        .bold()
+        .to_string(),
     );
     if interactive {
         let mut from = 0;
@@ -55,7 +58,12 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
             from = saved.next_step;
             session.vars.extend(saved.vars);
             session.recorder.resume(saved.report);
-            printer.line(&format!("{} {}/{}", printer.text.resuming, from + 1, lab.steps.len()));
+            printer.line(&format!(
+                "{} {}/{}",
+                printer.text.resuming,
+                from + 1,
+                lab.steps.len()
+            ));
         }
         guided::run(&mut session, &printer, from, Some(&report_dir)).await?;
     } else {
@@ -72,7 +80,10 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         .write(&report_dir)
         .map_err(|e| anyhow::anyhow!("writing the report into {}: {e}", report_dir.display()))?;
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&session.recorder.report)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&session.recorder.report)?
+        );
     } else {
         printer.summary(&session, Some(&path));
     }
@@ -94,8 +105,11 @@ async fn open(
                 match SandboxEnv::adopt(id) {
                     Ok(env) => return Ok((Box::new(env), saved)),
                     Err(e) => {
-                        printer.warn(&format!("{e}: your saved progress used it, starting the lab again"));
-                        let env = common::open_env(env_name, lab, global, common::Need::Fresh).await?;
+                        printer.warn(&format!(
+                            "{e}: your saved progress used it, starting the lab again"
+                        ));
+                        let env =
+                            common::open_env(env_name, lab, global, common::Need::Fresh).await?;
                         return Ok((env, None));
                     }
                 }

@@ -3,9 +3,9 @@
 //! `tplab-ebpf`), and a `cilium` shim in the agent role answering over that state.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -52,10 +52,15 @@ impl SandboxEnv {
     pub fn adopt(id: &str) -> Result<Self, EnvError> {
         let sandbox = Sandbox::attach(id).map_err(|e| EnvError::Setup(e.to_string()))?;
         if !sandbox.status().healthy() {
-            return Err(EnvError::Setup(format!("sandbox {id} is not healthy any more")));
+            return Err(EnvError::Setup(format!(
+                "sandbox {id} is not healthy any more"
+            )));
         }
         install_signal_cleanup()?;
-        ADOPTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(id.to_string());
+        ADOPTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(id.to_string());
         Ok(SandboxEnv {
             sandbox,
             owned: AtomicBool::new(true),
@@ -209,7 +214,11 @@ pub fn install_signal_cleanup() -> Result<(), EnvError> {
             for id in ids {
                 let _ = tplab_ebpf::cleanup_pins(&id);
             }
-            let adopted = std::mem::take(&mut *ADOPTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            let adopted = std::mem::take(
+                &mut *ADOPTED
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
             for id in adopted {
                 let _ = teardown(&id);
             }

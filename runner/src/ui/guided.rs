@@ -130,7 +130,10 @@ fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: O
     }
     printer.line(&format!("{}", style(printer.text.quit).dim()));
     if let Some(handle) = session.env.handle() {
-        printer.line(&format!("{} {handle} — `tplab sandbox down {handle}`", printer.text.kept_env));
+        printer.line(&format!(
+            "{} {handle} — `tplab sandbox down {handle}`",
+            printer.text.kept_env
+        ));
     }
 }
 
