@@ -118,16 +118,42 @@ pub struct OneOrMany(pub Vec<String>);
 
 impl<'de> Deserialize<'de> for OneOrMany {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            One(String),
-            Many(Vec<String>),
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = OneOrMany;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a text or a list of texts")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<OneOrMany, E> {
+                Ok(OneOrMany(vec![s.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<OneOrMany, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<serde_yaml::Value>()? {
+                    match item {
+                        serde_yaml::Value::String(s) => out.push(s),
+                        serde_yaml::Value::Number(n) => out.push(n.to_string()),
+                        serde_yaml::Value::Mapping(_) => {
+                            return Err(de::Error::custom(
+                                "a list item here must be text, but YAML read a `key: value` map: put text containing `: ` in quotes",
+                            ));
+                        }
+                        other => {
+                            return Err(de::Error::custom(format!(
+                                "expected text in this list, found {other:?}"
+                            )));
+                        }
+                    }
+                }
+                Ok(OneOrMany(out))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, _map: A) -> Result<OneOrMany, A::Error> {
+                Err(de::Error::custom(
+                    "expected text, but YAML read a `key: value` map: put text containing `: ` in quotes",
+                ))
+            }
         }
-        Ok(match Raw::deserialize(d)? {
-            Raw::One(s) => OneOrMany(vec![s]),
-            Raw::Many(v) => OneOrMany(v),
-        })
+        d.deserialize_any(V)
     }
 }
 

@@ -180,6 +180,8 @@ pub struct CommandBlock {
 
 #[derive(Debug, Clone)]
 pub struct TranscriptBlock {
+    /// Stable id for reports (`{id=...}`), else `transcript-N`.
+    pub id: Option<String>,
     pub target: String,
     pub commands: Vec<TranscriptCommand>,
     pub solution: bool,

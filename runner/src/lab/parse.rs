@@ -25,11 +25,9 @@ pub const COMMAND_LANGS: &[&str] = &["sh", "bash", "shell"];
 pub const BLOCK_KINDS: &[&str] = &[
     "sh", "bash", "shell", "console", "check", "question", "hint",
 ];
-const COMMAND_ATTRS: &[&str] = &[
-    "target", "solution", "env", "run", "timeout", "status", "id",
-];
+const COMMAND_ATTRS: &[&str] = &["target", "solution", "env", "run", "timeout", "status"];
 const TRANSCRIPT_ATTRS: &[&str] = &["target", "solution", "env", "run", "timeout", "id"];
-const CHECK_ATTRS: &[&str] = &["env", "id"];
+const CHECK_ATTRS: &[&str] = &["env"];
 const QUESTION_ATTRS: &[&str] = &["env", "id"];
 const HINT_ATTRS: &[&str] = &[];
 
@@ -443,7 +441,14 @@ impl LabParser {
         let kind = match lang {
             "check" => ItemKind::Checks(self.check_items(&body, body_start, &env)),
             "question" => match self.question(&body, body_start) {
-                Some(q) => ItemKind::Question(Box::new(q)),
+                Some(mut q) => {
+                    // Attributes complete the YAML body (`{id=gw-mac env=sandbox}`).
+                    if q.spec.id.is_none() {
+                        q.spec.id = info.value("id").map(str::to_string);
+                    }
+                    q.spec.env.0.extend(env.iter().cloned());
+                    ItemKind::Question(Box::new(q))
+                }
                 None => return,
             },
             "hint" => ItemKind::Hint(body.trim_end().to_string()),
@@ -456,6 +461,7 @@ impl LabParser {
                         return;
                     }
                     ItemKind::Transcript(TranscriptBlock {
+                        id: info.value("id").map(str::to_string),
                         target,
                         commands,
                         solution: info.flag("solution"),

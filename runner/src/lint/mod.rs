@@ -127,7 +127,16 @@ impl Linter<'_> {
     fn steps(&mut self) {
         let mut seen: HashMap<&str, Range<usize>> = HashMap::new();
         let mut ids: HashMap<String, Range<usize>> = HashMap::new();
-        for step in &self.lab.steps {
+        let steps = &self.lab.steps;
+        for (n, step) in steps.iter().enumerate() {
+            // A block that failed to parse was already reported: no extra warning for it.
+            let end = steps
+                .get(n + 1)
+                .map_or(self.lab.source.text.len(), |s| s.span.start);
+            let text = &self.lab.source.text[step.span.start..end];
+            let has_blocks = ["```check", "```question", "```console"]
+                .iter()
+                .any(|b| text.contains(b));
             if let Some(first) = seen.get(step.id.as_str()) {
                 let line = self.lab.line_of(first.start);
                 self.error(
@@ -174,7 +183,7 @@ impl Linter<'_> {
                     self.envs(&t.env, &item.span);
                 }
             }
-            if !gradable {
+            if !gradable && !has_blocks {
                 self.warning("step-without-checks", step.span.clone(), format!("step `{}` has no check, transcript or question", step.id))
                     .add_note("nothing verifies this step; add a ```check block if the student must achieve something");
             }

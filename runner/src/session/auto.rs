@@ -42,7 +42,12 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer, from: usize) {
             if let GradableKind::Question(q) = g.kind {
                 match session.expected_answer(q) {
                     Ok(expected) => {
-                        printer.question_auto(&q.spec.prompt, &expected);
+                        printer.question_auto(
+                            &session
+                                .render(&q.spec.prompt)
+                                .unwrap_or_else(|_| q.spec.prompt.clone()),
+                            &expected,
+                        );
                         session.recorder.record_question(
                             step,
                             &g.id,

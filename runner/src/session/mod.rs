@@ -221,7 +221,13 @@ impl<'a> Session<'a> {
                     name: t
                         .commands
                         .iter()
-                        .map(|c| format!("`{}`", c.command))
+                        .map(|c| {
+                            format!(
+                                "`{}`",
+                                self.render(&c.command)
+                                    .unwrap_or_else(|_| c.command.clone())
+                            )
+                        })
                         .collect::<Vec<_>>()
                         .join(", "),
                     kind: "transcript".into(),

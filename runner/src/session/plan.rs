@@ -65,7 +65,7 @@ pub fn gradables<'a>(step: &'a Step, meta: &FrontMatter, env: &str) -> Vec<Grada
                 nt += 1;
                 if applies(&t.env, env) && t.commands.iter().any(|c| c.output_checked) {
                     out.push(Gradable {
-                        id: format!("transcript-{nt}"),
+                        id: t.id.clone().unwrap_or_else(|| format!("transcript-{nt}")),
                         kind: GradableKind::Transcript(t),
                         max_points: meta.scoring.check,
                     });

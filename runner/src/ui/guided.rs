@@ -276,6 +276,7 @@ async fn check_all(
     level: &mut usize,
 ) -> bool {
     let mut all = true;
+    let mut errors = false;
     for g in checkables(session, step) {
         let e = session.verify(step, &g).await;
         let hints = if e.outcome.verdict == Verdict::Fail {
@@ -285,9 +286,13 @@ async fn check_all(
         };
         printer.verdict(&e, &hints);
         all &= e.outcome.verdict != Verdict::Fail;
+        errors |= e.outcome.verdict == Verdict::Error;
     }
-    if all {
+    if all && !errors {
         printer.line(&style(printer.text.all_good).green().to_string());
+    } else if all {
+        // Nothing failed, but some checks could not look: not a success to announce.
+        printer.line(&style(printer.text.checker_errors).yellow().to_string());
     } else {
         *level += 1;
     }
@@ -311,6 +316,7 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> any
     loop {
         let mut lines = Vec::new();
         let mut all = true;
+        let mut errors = false;
         for g in checkables(session, step) {
             let e = session.verify_once(step, &g).await;
             let mark = match e.outcome.verdict {
@@ -319,7 +325,10 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> any
                     all = false;
                     style("…").yellow().bold()
                 }
-                Verdict::Error => style("⚠").yellow().bold(),
+                Verdict::Error => {
+                    errors = true;
+                    style("⚠").yellow().bold()
+                }
                 Verdict::Skipped => style("·").dim(),
             };
             lines.push(format!("  {mark} {}", e.name));
@@ -331,7 +340,7 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> any
             }
             drawn = lines.len();
         }
-        if all {
+        if all && !errors {
             printer.line(&style(printer.text.all_good).green().to_string());
             return Ok(true);
         }

@@ -57,6 +57,7 @@ strings! {
     the_answer_was => "The answer was", "La réponse était";
     open_shell => "Open a shell in another terminal with", "Ouvrez un terminal à part avec";
     watching => "Watching your environment (re-checked every second). Press Enter to stop watching.", "Je surveille votre environnement (vérifié chaque seconde). Appuyez sur Entrée pour arrêter.";
+    checker_errors => "Nothing failed, but some checks could not run (see ⚠ above): they are not counted against you.", "Rien n'a échoué, mais certaines vérifications n'ont pas pu s'exécuter (voir ⚠) : elles ne vous sont pas comptées.";
     all_good => "All checks pass for this step.", "Toutes les vérifications de cette étape passent.";
     summary => "Summary", "Bilan";
     score => "Score", "Score";
