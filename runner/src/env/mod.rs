@@ -82,3 +82,22 @@ pub fn ensure_role(env: &dyn Environment, role: &str) -> Result<(), EnvError> {
         })
     }
 }
+
+/// How a person invokes this very tplab from another terminal: `tplab` when that is
+/// what PATH finds, else the binary's full path (e.g. after `cargo run`).
+pub fn self_invocation() -> String {
+    let Ok(exe) = std::env::current_exe() else {
+        return "tplab".into();
+    };
+    let on_path = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            std::fs::canonicalize(dir.join("tplab"))
+                .is_ok_and(|p| std::fs::canonicalize(&exe).is_ok_and(|e| e == p))
+        })
+    });
+    if on_path {
+        "tplab".into()
+    } else {
+        exe.display().to_string()
+    }
+}

@@ -298,7 +298,7 @@ impl Environment for SandboxEnv {
     }
 
     fn shell_hint(&self, role: &str) -> String {
-        format!("`sudo tplab sandbox shell {role}`")
+        format!("`sudo {} sandbox shell {role}`", super::self_invocation())
     }
 
     fn bpf_pin_dir(&self) -> Option<PathBuf> {
