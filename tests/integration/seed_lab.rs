@@ -62,7 +62,7 @@ fn answers(id: &str) -> Result<Vec<(&'static str, String)>, Failed> {
             .as_array()
             .into_iter()
             .flatten()
-            .find(|l| l["ifname"].as_str().is_some_and(|n| pred(n)))
+            .find(|l| l["ifname"].as_str().is_some_and(pred))
             .cloned()
             .unwrap_or_default()
     };

@@ -43,7 +43,7 @@ pub fn tools_used(lab: &Lab, env: &str) -> Vec<String> {
             match &item.kind {
                 ItemKind::Command(c) if applies(&c.env, env) => scripts.push(&c.script),
                 ItemKind::Transcript(t) if applies(&t.env, env) => {
-                    scripts.extend(t.commands.iter().map(|c| c.command.as_str()))
+                    scripts.extend(t.commands.iter().map(|c| c.command.as_str()));
                 }
                 ItemKind::Checks(checks) => {
                     for c in checks

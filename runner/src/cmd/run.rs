@@ -99,20 +99,19 @@ async fn open(
     saved: Option<Progress>,
     printer: &Printer,
 ) -> anyhow::Result<(Box<dyn Environment>, Option<Progress>)> {
-    if let Some(p) = &saved {
-        if env_name == "sandbox" && global.sandbox.is_none() {
-            if let Some(id) = &p.env_handle {
-                match SandboxEnv::adopt(id) {
-                    Ok(env) => return Ok((Box::new(env), saved)),
-                    Err(e) => {
-                        printer.warn(&format!(
-                            "{e}: your saved progress used it, starting the lab again"
-                        ));
-                        let env =
-                            common::open_env(env_name, lab, global, common::Need::Fresh).await?;
-                        return Ok((env, None));
-                    }
-                }
+    if let Some(p) = &saved
+        && env_name == "sandbox"
+        && global.sandbox.is_none()
+        && let Some(id) = &p.env_handle
+    {
+        match SandboxEnv::adopt(id) {
+            Ok(env) => return Ok((Box::new(env), saved)),
+            Err(e) => {
+                printer.warn(&format!(
+                    "{e}: your saved progress used it, starting the lab again"
+                ));
+                let env = common::open_env(env_name, lab, global, common::Need::Fresh).await?;
+                return Ok((env, None));
             }
         }
     }

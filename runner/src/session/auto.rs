@@ -3,7 +3,7 @@
 
 use super::Session;
 use super::plan::{Action, GradableKind};
-use crate::lab::{ExpectStatus, RunMode};
+use crate::lab::RunMode;
 use crate::ui::printer::Printer;
 
 /// Runs steps `from..` to the end. Questions are answered with the live expected value.
@@ -12,30 +12,11 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer, from: usize) {
     for step in from..total {
         printer.step_header(session, step);
         for action in session.actions(step) {
-            match action {
-                Action::Command(block) if block.run == RunMode::Auto => {
-                    printer.command_start(
-                        &session
-                            .render(&block.script)
-                            .unwrap_or_else(|_| block.script.clone()),
-                        session.role(&block.target),
-                    );
-                    match session.run_command(step, block).await {
-                        Ok(out) => {
-                            printer.command_output(&out);
-                            if let ExpectStatus::Code(code) = block.status
-                                && out.status != Some(code)
-                            {
-                                printer.warn(&format!(
-                                    "the command exited with {:?}, expected {code}",
-                                    out.status
-                                ));
-                            }
-                        }
-                        Err(e) => printer.warn(&format!("could not run the command: {e}")),
-                    }
-                }
-                _ => {}
+            if let Action::Command(block) = action
+                && block.run == RunMode::Auto
+                && let Some(problem) = session.play(step, block, printer).await
+            {
+                printer.warn(&problem);
             }
         }
         for g in session.gradables(step) {

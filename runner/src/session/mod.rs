@@ -136,6 +136,40 @@ impl<'a> Session<'a> {
         Ok(out)
     }
 
+    /// Runs a command block for the student, showing it and its output; returns the
+    /// problem if it could not run or exited otherwise than the block declares.
+    pub async fn play(
+        &mut self,
+        step: usize,
+        block: &CommandBlock,
+        printer: &crate::ui::printer::Printer,
+    ) -> Option<String> {
+        let shown = self
+            .render(&block.script)
+            .unwrap_or_else(|_| block.script.clone());
+        printer.command_start(&shown, self.role(&block.target));
+        match self.run_command(step, block).await {
+            Ok(out) => {
+                printer.command_output(&out);
+                match block.status {
+                    crate::lab::ExpectStatus::Code(code) if out.status != Some(code) => {
+                        Some(format!(
+                            "the command at line {} exited with {} instead of {code}",
+                            self.lab.line_of(block.body_start),
+                            out.status
+                                .map_or_else(|| "a signal".to_string(), |s| s.to_string())
+                        ))
+                    }
+                    _ => None,
+                }
+            }
+            Err(e) => Some(format!(
+                "the command at line {} could not run: {e}",
+                self.lab.line_of(block.body_start)
+            )),
+        }
+    }
+
     /// Runs a transcript's commands for the student (output shown; judged in `verify`).
     pub async fn run_transcript_commands(
         &mut self,

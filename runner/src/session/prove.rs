@@ -5,8 +5,8 @@
 use super::Session;
 use super::plan::{Action, GradableKind};
 use crate::check::{self, Verdict};
+use crate::lab::RunMode;
 use crate::lab::checks::Before;
-use crate::lab::{ExpectStatus, RunMode};
 use crate::ui::printer::Printer;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -78,30 +78,11 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
         }
         // 2. The solution: every command tplab may run.
         for action in session.actions(step) {
-            if let Action::Command(block) = action {
-                if block.run != RunMode::Auto {
-                    continue;
-                }
-                let shown = session
-                    .render(&block.script)
-                    .unwrap_or_else(|_| block.script.clone());
-                printer.command_start(&shown, session.role(&block.target));
-                match session.run_command(step, block).await {
-                    Ok(out) => {
-                        printer.command_output(&out);
-                        if let ExpectStatus::Code(code) = block.status
-                            && out.status != Some(code)
-                        {
-                            let line = session.lab.line_of(block.body_start);
-                            proof.problems.push(format!(
-                                "command at line {line} exited with {} instead of {code}",
-                                out.status
-                                    .map_or_else(|| "a signal".to_string(), |s| s.to_string())
-                            ));
-                        }
-                    }
-                    Err(e) => proof.problems.push(format!("command could not run: {e}")),
-                }
+            if let Action::Command(block) = action
+                && block.run == RunMode::Auto
+                && let Some(problem) = session.play(step, block, printer).await
+            {
+                proof.problems.push(problem);
             }
         }
         // 3. After: everything must pass.

@@ -242,15 +242,8 @@ async fn run_actions(session: &mut Session<'_>, printer: &Printer, step: usize) 
     for action in session.actions(step) {
         match action {
             Action::Command(block) if block.run == RunMode::Auto => {
-                printer.command_start(
-                    &session
-                        .render(&block.script)
-                        .unwrap_or_else(|_| block.script.clone()),
-                    session.role(&block.target),
-                );
-                match session.run_command(step, block).await {
-                    Ok(out) => printer.command_output(&out),
-                    Err(e) => printer.warn(&e.to_string()),
+                if let Some(problem) = session.play(step, block, printer).await {
+                    printer.warn(&problem);
                 }
             }
             Action::Transcript(block) if block.run == RunMode::Auto => {
