@@ -25,6 +25,10 @@ pub fn register(suite: Suite) -> Suite {
         })
         .root_test("sandbox::two_sandboxes_side_by_side", two_sandboxes)
         .root_test("sandbox::agent_commands_probe_and_trace", agent_probe_trace)
+        .root_test(
+            "sandbox::missing_netns_is_an_error_not_a_failure",
+            missing_netns_is_an_error,
+        )
 }
 
 const LAB: &str = "tests/fixtures/labs/seed-observations.md";
@@ -301,5 +305,52 @@ fn agent_probe_trace() -> Result<(), Failed> {
     .success()?
     .stdout_has("pod:eth0")?
     .stdout_has("NAT: source 10.244.0.213 -> 198.51.100.2")?;
+    Ok(())
+}
+
+fn missing_netns_is_an_error() -> Result<(), Failed> {
+    let _l = lock();
+    let sb = Up::new()?;
+    // The pod's namespace disappears under tplab: the checker cannot look.
+    tplab_netns::delete(&format!("tplab-{}-pod", sb.id)).map_err(|e| fail(e.to_string()))?;
+    let out = sb.check("pod");
+    out.code(3)?
+        .stdout_has("⚠ default route via the gateway on eth0")?
+        .stdout_has("does not exist")?;
+    if out.stdout.contains("✘") {
+        return Err(fail(format!(
+            "an unreadable namespace was charged to the student:\n{}",
+            out.stdout
+        )));
+    }
+    // The report keeps these out of the score and flags them.
+    let dir = crate::harness::tempdir();
+    tplab([
+        "check",
+        LAB,
+        "--sandbox",
+        &sb.id,
+        "--step",
+        "pod",
+        "--report",
+        dir.path().to_str().unwrap_or_default(),
+    ])
+    .run();
+    let r: tplab_report::Report = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json"))
+            .map_err(|e| fail(e.to_string()))?,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    if r.error_points < 5.0
+        || r.steps[0]
+            .checks
+            .iter()
+            .any(|c| c.verdict == tplab_report::Verdict::Fail)
+    {
+        return Err(fail(format!(
+            "errors not flagged as such: error_points {} {:?}",
+            r.error_points, r.steps[0].checks
+        )));
+    }
     Ok(())
 }
