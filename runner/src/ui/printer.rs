@@ -161,6 +161,14 @@ impl Printer {
                 .bold()
                 .to_string(),
         );
+        // Align the points on the longest title (measured in characters, not bytes).
+        let width = r
+            .steps
+            .iter()
+            .map(|s| console::measure_text_width(&s.title))
+            .max()
+            .unwrap_or(0)
+            .min(70);
         for s in &r.steps {
             let mark = match s.status {
                 tplab_report::StepStatus::Passed => style("✔").green(),
@@ -168,9 +176,9 @@ impl Printer {
                 tplab_report::StepStatus::Error => style("⚠").yellow(),
                 tplab_report::StepStatus::Pending => style("·").dim(),
             };
+            let title = console::pad_str(&s.title, width, console::Alignment::Left, Some("…"));
             self.line(&format!(
-                "  {mark} {:<50} {}/{}",
-                s.title,
+                "  {mark} {title} {}/{}",
                 fmt_points(s.score),
                 fmt_points(s.max_score)
             ));
