@@ -139,7 +139,12 @@ impl EventChain {
     }
 
     /// Continues a chain saved unsealed (a resumed session): appends after its last event.
-    pub fn resume(lab_sha256: &str, student_id: Option<&str>, nonce: Option<&str>, events: Vec<Event>) -> Self {
+    pub fn resume(
+        lab_sha256: &str,
+        student_id: Option<&str>,
+        nonce: Option<&str>,
+        events: Vec<Event>,
+    ) -> Self {
         let head = events
             .last()
             .map_or_else(|| anchor(lab_sha256, student_id, nonce), |e| e.hash.clone());

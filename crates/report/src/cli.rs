@@ -110,7 +110,11 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
 /// could be graded (unreadable lab, no input, output folder not writable).
 pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
     // A lab is a file, or a folder holding lab.md (as everywhere else in tplab).
-    let lab_path = if args.lab.is_dir() { args.lab.join("lab.md") } else { args.lab.clone() };
+    let lab_path = if args.lab.is_dir() {
+        args.lab.join("lab.md")
+    } else {
+        args.lab.clone()
+    };
     let lab = LabFile::load(&lab_path)?;
     let nonces = args.nonces.as_deref().map(read_nonces).transpose()?;
     let paths = expand_inputs(&args.reports)?;
