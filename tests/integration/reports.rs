@@ -3,7 +3,6 @@
 //! — opened in headless Chromium.
 
 use std::path::Path;
-use std::process::Command;
 
 use tplab_testkit::Suite;
 
@@ -207,24 +206,7 @@ fn sandbox_run_in_chromium() -> Result<(), Failed> {
     )?;
     let profile = tempdir();
     let png = dir.path().join("shot.png");
-    let chromium = |extra: &[String]| {
-        Command::new("/usr/bin/chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-dev-shm-usage",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .args(extra)
-            .output()
-            .map_err(|e| fail(format!("chromium: {e} (apt-get install chromium)")))
-    };
+    let chromium = |extra: &[String]| tplab_testkit::chromium(profile.path(), extra);
     let dom = chromium(&["--dump-dom".into(), format!("file://{}", page.display())])?;
     let dom = String::from_utf8_lossy(&dom.stdout);
     has(

@@ -11,6 +11,9 @@
 //! }
 //! ```
 
+mod chromium;
+
+pub use chromium::{CHROMIUM, MISSING_CHROMIUM, chromium, chromium_present};
 pub use libtest_mimic::Failed;
 use libtest_mimic::{Arguments, Trial};
 
