@@ -40,22 +40,8 @@ pub async fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ExecOut
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     // Drain both pipes concurrently so a chatty command never blocks on a full pipe.
-    let read_out = async {
-        let mut buf = Vec::new();
-        let _ = (&mut stdout)
-            .take(MAX_OUTPUT as u64)
-            .read_to_end(&mut buf)
-            .await;
-        buf
-    };
-    let read_err = async {
-        let mut buf = Vec::new();
-        let _ = (&mut stderr)
-            .take(MAX_OUTPUT as u64)
-            .read_to_end(&mut buf)
-            .await;
-        buf
-    };
+    let read_out = read_capped(&mut stdout);
+    let read_err = read_capped(&mut stderr);
     let waited = tokio::time::timeout(timeout, async {
         let (out, err, status) = tokio::join!(read_out, read_err, child.wait());
         (out, err, status)
@@ -88,10 +74,50 @@ pub async fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ExecOut
     }
 }
 
+/// Reads up to [`MAX_OUTPUT`] bytes, then keeps draining (and dropping) the rest so a
+/// chatty command never blocks on a full pipe.
+async fn read_capped<R: tokio::io::AsyncRead + Unpin>(reader: &mut R) -> Vec<u8> {
+    let mut buf = Vec::new();
+    let _ = (&mut *reader)
+        .take(MAX_OUTPUT as u64)
+        .read_to_end(&mut buf)
+        .await;
+    let _ = tokio::io::copy(reader, &mut tokio::io::sink()).await;
+    buf
+}
+
 /// A `sh -c script` command with a predictable environment.
 pub fn shell(script: &str) -> Command {
     let mut cmd = Command::new("/bin/sh");
     cmd.arg("-c").arg(script);
     cmd.env("LC_ALL", "C");
     cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn output_beyond_the_cap_is_drained_not_blocking() {
+        let out = run(
+            shell("head -c 3000000 /dev/zero; echo done >&2"),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        assert!(!out.timed_out);
+        assert_eq!(out.status, Some(0));
+        assert_eq!(out.stdout.len(), MAX_OUTPUT);
+        assert_eq!(out.stderr.trim(), "done");
+    }
+
+    #[tokio::test]
+    async fn timeout_kills_the_whole_group() {
+        let out = run(shell("sleep 30 & sleep 30"), Duration::from_millis(300))
+            .await
+            .unwrap();
+        assert!(out.timed_out);
+        assert_eq!(out.status, None);
+    }
 }
