@@ -15,7 +15,7 @@ packages=(
   tcpdump           # observer cross-check
   iperf3            # observer overhead benchmark
   tmux              # pseudo-terminal tests of the guided mode
-  chromium          # headless rendering test of the HTML report
+  chromium fonts-dejavu-core fonts-liberation  # headless rendering test of the HTML report (fonts: glyphs in screenshots)
   procps psmisc     # ps, fuser (diagnostics)
 )
 
