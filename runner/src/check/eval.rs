@@ -65,6 +65,10 @@ pub async fn evaluate_with(
             };
         }
     };
+    let mut spec = spec;
+    if !poll {
+        shorten_packet_window(&mut spec);
+    }
     let timeout = if poll {
         spec.timeout.unwrap_or_default()
     } else {
@@ -87,6 +91,27 @@ pub async fn evaluate_with(
         attempts,
         duration: start.elapsed(),
         spec: Some(spec),
+    }
+}
+
+/// Watch mode re-checks every second while the student keeps sending traffic: observe
+/// packets for at most a second per round instead of the check's full window.
+fn shorten_packet_window(spec: &mut CheckSpec) {
+    const WATCH_WINDOW: &str = "1500ms";
+    for kind in &mut spec.kinds {
+        if let KindSpec::Fact { kind, query } = kind
+            && kind == "packets"
+            && let serde_yaml::Value::Mapping(map) = query
+        {
+            let longer = map
+                .get("within")
+                .and_then(serde_yaml::Value::as_str)
+                .and_then(|w| crate::lab::matchers::parse_duration(w).ok())
+                .is_none_or(|w| w > Duration::from_millis(1500));
+            if longer {
+                map.insert("within".into(), WATCH_WINDOW.into());
+            }
+        }
     }
 }
 
