@@ -84,7 +84,7 @@ async fn probe(env: &dyn Environment, role: &str, kind: &str, json: Value) -> Ou
     };
     match tplab_probe::evaluate(&query, &facts) {
         tplab_probe::Outcome::Pass { record, evidence } => {
-            Outcome::pass(format!("{kind} on {role}"), evidence.clone())
+            Outcome::pass(format!("{} (on {role})", query.describe()), evidence.clone())
                 .with_evidence(json!({ "role": role, "kind": kind, "record": record, "summary": evidence }))
         }
         tplab_probe::Outcome::Fail { expected, found } => Outcome::fail(expected, found)

@@ -23,7 +23,9 @@ fn phrase(kind: FactKind, field: &str, m: &Matcher) -> String {
         (FactKind::Routes, "gateway") => format!("via {d}"),
         (FactKind::Routes | FactKind::Neighbours | FactKind::Bpf, "dev") => format!("dev {d}"),
         (FactKind::Addresses, "ifname") | (FactKind::Bpf, "direction") => format!("on {d}"),
-        (FactKind::Links | FactKind::Bpf, "name") => format!("named {d}"),
+        // "named lxc1", but "with a name matching /^lxc/".
+        (FactKind::Links | FactKind::Bpf, "name") if m.plain().is_some() => format!("named {d}"),
+        (FactKind::Links | FactKind::Bpf, "name") => format!("with a name {d}"),
         (FactKind::Bpf, "attach") => format!("attached with {d}"),
         (FactKind::Conntrack, "snat") => flag("source-NATed", "not source-NATed"),
         (FactKind::Conntrack, "dnat") => flag("destination-NATed", "not destination-NATed"),
