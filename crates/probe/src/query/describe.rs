@@ -162,7 +162,7 @@ mod tests {
             expected(&q(
                 "bpf_attached: {dev: lxc1, direction: ingress, name: {regex: from-container}}"
             )),
-            "a BPF program on lxc1 ingress, named matching /from-container/"
+            "a BPF program on lxc1 ingress, with a name matching /from-container/"
         );
         assert_eq!(
             expected(&q("neighbour: {ip: 10.0.0.1}")),
