@@ -165,16 +165,26 @@ pub fn teardown(id: &str) -> Vec<String> {
 /// Removes every leftover of every sandbox (after a SIGKILL too), eBPF pins included.
 pub fn teardown_all() -> tplab_sandbox::DownReport {
     let mut report = tplab_sandbox::down_all();
+    // Ids of the sandboxes just swept: their pin dirs go even if a SIGKILL struck before
+    // the CT map was pinned (an empty dir).
+    let swept: Vec<String> = report
+        .sandboxes
+        .iter()
+        .cloned()
+        .chain(report.netns.iter().filter_map(|n| {
+            n.strip_prefix(tplab_sandbox::NETNS_PREFIX)
+                .and_then(|rest| rest.split_once('-'))
+                .map(|(id, _)| id.to_string())
+        }))
+        .collect();
     if let Ok(dir) = std::fs::read_dir(tplab_ebpf::PIN_ROOT) {
         for entry in dir.filter_map(Result::ok) {
             let path = entry.path();
-            // Only our per-sandbox pin dirs (they hold the `ct` map); bpffs also holds
-            // entries of its own and of iproute2 (`ip`, `tc`, `xdp`, `*.debug`).
-            let ours = entry
-                .file_name()
-                .to_str()
-                .is_some_and(tplab_sandbox::valid_id)
-                && path.join("ct").exists();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Only our per-sandbox pin dirs; bpffs also holds entries of its own and of
+            // iproute2 (`ip`, `tc`, `xdp`, `*.debug`).
+            let ours = tplab_sandbox::valid_id(&name)
+                && (path.join("ct").exists() || swept.contains(&name));
             if !ours {
                 continue;
             }
