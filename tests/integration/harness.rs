@@ -135,15 +135,15 @@ pub struct Tmux {
 impl Tmux {
     /// Starts `command` in a detached 120x50 tmux session.
     pub fn start(command: &str) -> Result<Tmux, Failed> {
-        let id = format!(
-            "{:x}",
-            std::process::id() ^ (Instant::now().elapsed().subsec_nanos())
-        );
+        // Unique per process and per call: several tmux servers may be alive at once.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let id = format!("{}-{n}", std::process::id());
         let t = Tmux {
             socket: format!("tplab-test-{id}"),
             session: "t".into(),
         };
-        let ok = Command::new("tmux")
+        let out = Command::new("tmux")
             .args([
                 "-L",
                 &t.socket,
@@ -157,15 +157,17 @@ impl Tmux {
                 "50",
                 command,
             ])
-            .status()
+            .output()
             .map_err(|e| {
                 fail(format!(
                     "tmux: {e} (install it with `apt-get install tmux`)"
                 ))
-            })?
-            .success();
-        if !ok {
-            return Err(fail("tmux new-session failed"));
+            })?;
+        if !out.status.success() {
+            return Err(fail(format!(
+                "tmux new-session failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
         }
         Ok(t)
     }
