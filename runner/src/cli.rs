@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
+#[allow(clippy::doc_markdown)] // doc comments are clap help text, shown verbatim
 #[command(
     name = "tplab",
     version,
@@ -21,6 +22,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Args, Clone)]
+#[allow(clippy::doc_markdown)] // doc comments are clap help text, shown verbatim
 pub struct Global {
     /// Environment to run in: sandbox (default when the lab supports it), local, kube.
     #[arg(long, global = true, env = "TPLAB_ENV")]
@@ -37,7 +39,7 @@ pub struct Global {
     /// Machine-readable output on stdout.
     #[arg(long, global = true)]
     pub json: bool,
-    /// Disable colours (`NO_COLOR` is respected too).
+    /// Disable colours (NO_COLOR is respected too).
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Language of tplab's own messages (en, fr); default: the lab's `lang`.
@@ -49,6 +51,7 @@ pub struct Global {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::doc_markdown)] // doc comments are clap help text, shown verbatim
 pub enum Command {
     /// Follow a lab step by step (guided; `--auto` or no TTY: tplab runs the solutions).
     Run(RunArgs),
@@ -65,7 +68,7 @@ pub enum Command {
     Probe(ProbeArgs),
     /// The sandbox's implementation of a few Cilium agent commands (not Cilium).
     Cilium(CiliumArgs),
-    /// Render a report.json as HTML, Markdown, `JUnit` XML or Gradescope JSON.
+    /// Render a report.json as HTML, Markdown, JUnit XML or Gradescope JSON.
     Report(tplab_report::ReportArgs),
     /// Grade a class from students' reports: gradebooks, integrity flags, summary.
     Grade(tplab_report::GradeArgs),
