@@ -8,10 +8,15 @@ use tplab_testkit::Suite;
 use crate::harness::{Failed, Tmux, bin, fail, root, tempdir};
 
 pub fn register(suite: Suite) -> Suite {
-    suite.test(
-        "interactive::student_session_through_a_pty",
-        student_session,
-    )
+    suite
+        .test(
+            "interactive::student_session_through_a_pty",
+            student_session,
+        )
+        .test(
+            "interactive::quit_resume_and_changed_lab",
+            quit_resume_and_changed_lab,
+        )
 }
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -72,5 +77,43 @@ fn student_session() -> Result<(), Failed> {
     {
         return Err(fail(format!("report does not record the answers: {q:?}")));
     }
+    Ok(())
+}
+
+fn quit_resume_and_changed_lab() -> Result<(), Failed> {
+    let state = tempdir();
+    let work = tempdir();
+    let lab = work.path().join("lab.md");
+    std::fs::copy(root().join("labs/first-steps/lab.md"), &lab).map_err(|e| fail(e.to_string()))?;
+    let command = format!(
+        "TPLAB_STATE_DIR={} NO_COLOR=1 {} run {} --env local; echo TPLAB-EXIT=$?",
+        state.path().display(),
+        bin().display(),
+        lab.display()
+    );
+    let t = Tmux::start("bash --norc --noprofile")?;
+    t.type_line(&command)?;
+    // Step 1: let tplab do it; step 2: quit (last entry).
+    t.wait_for("What do you want to do?", WAIT)?;
+    t.send(&["Enter"])?;
+    t.wait_for_n("What do you want to do?", 2, WAIT)?;
+    t.send(&["Up", "Enter"])?;
+    t.wait_for_n("TPLAB-EXIT=0", 1, WAIT)?;
+    // Re-running resumes at step 2.
+    t.type_line(&command)?;
+    t.wait_for("Resuming at step 2/5", WAIT)?;
+    t.wait_for_n("What do you want to do?", 3, WAIT)?;
+    t.send(&["Up", "Enter"])?;
+    t.wait_for_n("TPLAB-EXIT=0", 2, WAIT)?;
+    // The lab file changes: its saved progress no longer applies.
+    let mut text = std::fs::read_to_string(&lab).map_err(|e| fail(e.to_string()))?;
+    text.push_str("\n<!-- edited -->\n");
+    std::fs::write(&lab, text).map_err(|e| fail(e.to_string()))?;
+    t.type_line(&command)?;
+    let screen = t.wait_for("the lab changed since your last session", WAIT)?;
+    if screen.matches("Resuming at step").count() != 1 {
+        return Err(fail(format!("resumed a changed lab:\n{screen}")));
+    }
+    t.wait_for_n("Step 1/5", 2, WAIT)?;
     Ok(())
 }

@@ -32,8 +32,25 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         if args.restart {
             progress::clear(&lab.meta.id, &env_name, who.student.as_deref());
         } else {
-            saved = progress::load(&lab.meta.id, &lab.sha256, &env_name, who.student.as_deref())
-                .filter(|p| p.next_step < lab.steps.len());
+            match progress::load(&lab.meta.id, &lab.sha256, &env_name, who.student.as_deref()) {
+                Some(progress::Saved::Current(p)) if p.next_step < lab.steps.len() => {
+                    saved = Some(p)
+                }
+                Some(progress::Saved::Stale(p)) => {
+                    // The lab changed: its saved answers may not fit; start again, and
+                    // remove the sandbox that was kept for that session.
+                    printer.warn(&format!(
+                        "{}: {}",
+                        lab.source.path().display(),
+                        printer.text.lab_changed
+                    ));
+                    if let Some(id) = p.env_handle.filter(|_| env_name == "sandbox") {
+                        let _ = crate::env::sandbox::teardown(&id);
+                    }
+                    progress::clear(&lab.meta.id, &env_name, who.student.as_deref());
+                }
+                _ => {}
+            }
         }
     }
     let (env, saved) = open(&global, &lab, &env_name, saved, &printer).await?;

@@ -73,11 +73,26 @@ pub fn save(session: &Session<'_>, next_step: usize) {
     }
 }
 
-/// Loads saved progress when it belongs to this very lab file.
-pub fn load(lab_id: &str, sha256: &str, env: &str, student: Option<&str>) -> Option<Progress> {
+/// Saved progress of a lab, if any.
+pub enum Saved {
+    /// Progress made on this very lab file.
+    Current(Progress),
+    /// Progress made on another version of the lab file: unusable.
+    Stale(Progress),
+}
+
+/// Loads saved progress and tells whether it belongs to this very lab file.
+pub fn load(lab_id: &str, sha256: &str, env: &str, student: Option<&str>) -> Option<Saved> {
     let text = std::fs::read(path(lab_id, env, student)).ok()?;
     let progress: Progress = serde_json::from_slice(&text).ok()?;
-    (progress.lab_sha256 == sha256 && progress.env == env).then_some(progress)
+    if progress.env != env {
+        return None;
+    }
+    Some(if progress.lab_sha256 == sha256 {
+        Saved::Current(progress)
+    } else {
+        Saved::Stale(progress)
+    })
 }
 
 pub fn clear(lab_id: &str, env: &str, student: Option<&str>) {
