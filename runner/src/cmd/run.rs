@@ -34,7 +34,7 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         } else {
             match progress::load(&lab.meta.id, &lab.sha256, &env_name, who.student.as_deref()) {
                 Some(progress::Saved::Current(p)) if p.next_step < lab.steps.len() => {
-                    saved = Some(p)
+                    saved = Some(p);
                 }
                 Some(progress::Saved::Stale(p)) => {
                     // The lab changed: its saved answers may not fit; start again, and
