@@ -29,6 +29,18 @@ pub fn register(suite: Suite) -> Suite {
         )
 }
 
+/// `tplab test LAB --env local [EXTRA...]`.
+fn test_local(lab: &std::path::Path, extra: &[&str]) -> crate::harness::Output {
+    let mut args = vec![
+        "test".as_ref(),
+        lab.as_os_str(),
+        "--env".as_ref(),
+        "local".as_ref(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    tplab(args).run()
+}
+
 fn example_lab_is_solvable() -> Result<(), Failed> {
     tplab(["test", "labs/first-steps", "--env", "local"])
         .run()
@@ -39,26 +51,12 @@ fn example_lab_is_solvable() -> Result<(), Failed> {
 
 fn never_passes() -> Result<(), Failed> {
     let lab = fixture("labs/never-passes.md");
-    let out = tplab([
-        "test".as_ref(),
-        lab.as_os_str(),
-        "--env".as_ref(),
-        "local".as_ref(),
-    ])
-    .run();
+    let out = test_local(&lab, &[]);
     out.code(1)?
         .stdout_has("a file that nobody creates fails after the solution")?
         .stdout_has("1 of 2 step(s) not proven")?;
     // JSON form names the failing step.
-    let json = tplab([
-        "test".as_ref(),
-        lab.as_os_str(),
-        "--env".as_ref(),
-        "local".as_ref(),
-        "--json".as_ref(),
-    ])
-    .run()
-    .json()?;
+    let json = test_local(&lab, &["--json"]).json()?;
     if json["ok"] != false || json["steps"][0]["problems"].as_array().map_or(0, Vec::len) != 1 {
         return Err(fail(format!("unexpected test JSON: {json:#}")));
     }
@@ -67,30 +65,18 @@ fn never_passes() -> Result<(), Failed> {
 
 fn does_not_solve() -> Result<(), Failed> {
     let lab = fixture("labs/does-not-solve.md");
-    tplab([
-        "test".as_ref(),
-        lab.as_os_str(),
-        "--env".as_ref(),
-        "local".as_ref(),
-    ])
-    .run()
-    .code(1)?
-    .stdout_has("the file holds 42 fails after the solution")?
-    .stdout_has("stdout number is 41")?;
+    test_local(&lab, &[])
+        .code(1)?
+        .stdout_has("the file holds 42 fails after the solution")?
+        .stdout_has("stdout number is 41")?;
     Ok(())
 }
 
 fn already_true() -> Result<(), Failed> {
     let lab = fixture("labs/already-true.md");
-    tplab([
-        "test".as_ref(),
-        lab.as_os_str(),
-        "--env".as_ref(),
-        "local".as_ref(),
-    ])
-    .run()
-    .code(1)?
-    .stdout_has("already passes before the step's commands run")?;
+    test_local(&lab, &[])
+        .code(1)?
+        .stdout_has("already passes before the step's commands run")?;
     Ok(())
 }
 
