@@ -3,6 +3,10 @@
 
 mod docs;
 mod engine;
+mod hardening_lab;
+mod hardening_reports;
+mod hardening_sandbox;
+mod hardening_state;
 mod harness;
 mod interactive;
 mod lint;
@@ -21,5 +25,9 @@ fn main() {
     let suite = sandbox::register(suite);
     let suite = reports::register(suite);
     let suite = seed_lab::register(suite);
+    let suite = hardening_lab::register(suite);
+    let suite = hardening_reports::register(suite);
+    let suite = hardening_sandbox::register(suite);
+    let suite = hardening_state::register(suite);
     suite.run();
 }
