@@ -12,5 +12,6 @@ pub mod env;
 pub mod lab;
 pub mod lint;
 pub mod session;
+pub mod state_dir;
 pub mod template;
 pub mod ui;

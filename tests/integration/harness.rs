@@ -63,6 +63,12 @@ where
 }
 
 impl Tplab {
+    /// Sets an environment variable of the invocation.
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.cmd.env(key, value);
+        self
+    }
+
     pub fn run(mut self) -> Output {
         let out = self.cmd.output().expect("run tplab");
         Output {

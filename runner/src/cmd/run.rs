@@ -27,27 +27,40 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
     super::preflight::check_tools(&lab, &env_name, interactive);
 
     // Saved progress (guided mode only), and the environment its captures came from.
+    let owner = progress::Owner {
+        lab_id: &lab.meta.id,
+        env: &env_name,
+        student: who.student.as_deref(),
+    };
     let mut saved = None;
     if interactive {
         if args.restart {
-            progress::clear(&lab.meta.id, &env_name, who.student.as_deref());
+            progress::clear(owner);
         } else {
-            match progress::load(&lab.meta.id, &lab.sha256, &env_name, who.student.as_deref()) {
+            match progress::load(owner, &lab.sha256) {
                 Some(progress::Saved::Current(p)) if p.next_step < lab.steps.len() => {
                     saved = Some(p);
                 }
                 Some(progress::Saved::Stale(p)) => {
                     // The lab changed: its saved answers may not fit; start again, and
-                    // remove the sandbox that was kept for that session.
+                    // remove the sandbox that was kept for that session (its id was
+                    // validated when the progress file was loaded).
                     printer.warn(&format!(
                         "{}: {}",
                         lab.source.path().display(),
                         printer.text.lab_changed
                     ));
-                    if let Some(id) = p.env_handle.filter(|_| env_name == "sandbox") {
+                    if let Some(id) = p
+                        .env_handle
+                        .filter(|id| env_name == "sandbox" && tplab_sandbox::valid_id(id))
+                    {
                         let _ = crate::env::sandbox::teardown(&id);
                     }
-                    progress::clear(&lab.meta.id, &env_name, who.student.as_deref());
+                    progress::clear(owner);
+                }
+                Some(progress::Saved::Unusable(why)) => {
+                    printer.warn(&format!("{}: {why}", printer.text.progress_ignored));
+                    progress::clear(owner);
                 }
                 _ => {}
             }

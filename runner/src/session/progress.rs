@@ -1,10 +1,15 @@
 //! Saved progress, so quitting and re-running resumes at the same step.
+//!
+//! A progress file is read back from disk, so nothing in it is trusted: the sandbox id
+//! it names is validated like one typed on the command line, and it must belong to this
+//! lab, environment and student, or it is set aside.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::Session;
+use crate::state_dir::{self, file_component, is_inside};
 use crate::template::Vars;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -22,29 +27,31 @@ pub struct Progress {
     pub report: tplab_report::Report,
 }
 
-/// Where tplab keeps state: `$TPLAB_STATE_DIR` or `~/.local/state/tplab`.
-fn state_dir() -> PathBuf {
-    std::env::var_os("TPLAB_STATE_DIR").map_or_else(
-        || {
-            let home =
-                std::env::var_os("HOME").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-            home.join(".local/state/tplab")
-        },
-        PathBuf::from,
-    )
+/// Who a progress file belongs to: the lab, environment and student of this session.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    pub lab_id: &'a str,
+    pub env: &'a str,
+    pub student: Option<&'a str>,
 }
 
-/// Where progress of a lab is kept.
-pub fn path(lab_id: &str, env: &str, student: Option<&str>) -> PathBuf {
-    let who = student.unwrap_or("default");
-    state_dir().join(format!("{lab_id}.{env}.{who}.progress.json"))
+/// Where progress of a lab is kept: one file name built from safe components only.
+pub fn path(owner: Owner<'_>) -> PathBuf {
+    state_dir::root().join(format!(
+        "{}.{}.{}.progress.json",
+        file_component(owner.lab_id),
+        file_component(owner.env),
+        file_component(owner.student.unwrap_or("default"))
+    ))
 }
 
 /// Default folder of a lab's report when `--report` is not given.
 pub fn reports_dir(lab_id: &str, student: Option<&str>) -> PathBuf {
-    state_dir()
-        .join("reports")
-        .join(format!("{lab_id}-{}", student.unwrap_or("default")))
+    state_dir::root().join("reports").join(format!(
+        "{}-{}",
+        file_component(lab_id),
+        file_component(student.unwrap_or("default"))
+    ))
 }
 
 pub fn save(session: &Session<'_>, next_step: usize) {
@@ -57,11 +64,14 @@ pub fn save(session: &Session<'_>, next_step: usize) {
         env_handle: session.env.handle(),
         report: session.recorder.snapshot(),
     };
-    let path = path(
-        &progress.lab_id,
-        &progress.env,
-        session.recorder.report.student.id.as_deref(),
-    );
+    let path = path(Owner {
+        lab_id: &progress.lab_id,
+        env: &progress.env,
+        student: session.recorder.report.student.id.as_deref(),
+    });
+    if !is_inside(&state_dir::root(), &path) {
+        return;
+    }
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -74,19 +84,39 @@ pub fn save(session: &Session<'_>, next_step: usize) {
 }
 
 /// Saved progress of a lab, if any.
+#[derive(Debug)]
 pub enum Saved {
     /// Progress made on this very lab file.
     Current(Progress),
-    /// Progress made on another version of the lab file: unusable.
+    /// Progress made on another version of the lab file: unusable, but its sandbox id
+    /// (validated) names what that session kept.
     Stale(Progress),
+    /// A progress file that cannot be used (unreadable, malformed, another owner's, or
+    /// naming an invalid sandbox id): the reason, for a warning.
+    Unusable(String),
 }
 
 /// Loads saved progress and tells whether it belongs to this very lab file.
-pub fn load(lab_id: &str, sha256: &str, env: &str, student: Option<&str>) -> Option<Saved> {
-    let text = std::fs::read(path(lab_id, env, student)).ok()?;
-    let progress: Progress = serde_json::from_slice(&text).ok()?;
-    if progress.env != env {
+pub fn load(owner: Owner<'_>, sha256: &str) -> Option<Saved> {
+    let path = path(owner);
+    let bytes = match state_dir::read_bounded(&path, state_dir::MAX_STATE_FILE) {
+        Ok(bytes) => bytes,
+        Err(state_dir::ReadError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            return None;
+        }
+        Err(e) => return Some(Saved::Unusable(e.to_string())),
+    };
+    let progress: Progress = match serde_json::from_slice(&bytes) {
+        Ok(p) => p,
+        Err(e) => return Some(Saved::Unusable(format!("{}: {e}", path.display()))),
+    };
+    if progress.env != owner.env {
         return None;
+    }
+    if let Err(why) = validate(&progress, owner) {
+        return Some(Saved::Unusable(format!("{}: {why}", path.display())));
     }
     Some(if progress.lab_sha256 == sha256 {
         Saved::Current(progress)
@@ -95,6 +125,61 @@ pub fn load(lab_id: &str, sha256: &str, env: &str, student: Option<&str>) -> Opt
     })
 }
 
-pub fn clear(lab_id: &str, env: &str, student: Option<&str>) {
-    let _ = std::fs::remove_file(path(lab_id, env, student));
+/// What a progress file must satisfy before anything in it is used.
+fn validate(p: &Progress, owner: Owner<'_>) -> Result<(), String> {
+    if p.lab_id != owner.lab_id || p.report.lab.id != owner.lab_id {
+        return Err(format!("it belongs to lab `{}`", p.lab_id));
+    }
+    if p.report.student.id.as_deref() != owner.student {
+        return Err("it belongs to another student".into());
+    }
+    if p.report.lab.sha256 != p.lab_sha256 {
+        return Err("its report is for another version of the lab".into());
+    }
+    if let Some(id) = &p.env_handle {
+        let valid = match owner.env {
+            "sandbox" => tplab_sandbox::valid_id(id),
+            _ => false,
+        };
+        if !valid {
+            return Err(format!(
+                "it names an invalid {} instance `{}`",
+                owner.env,
+                id.escape_debug()
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn clear(owner: Owner<'_>) {
+    let path = path(owner);
+    if is_inside(&state_dir::root(), &path) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner(student: Option<&str>) -> Owner<'_> {
+        Owner {
+            lab_id: "lab",
+            env: "sandbox",
+            student,
+        }
+    }
+
+    #[test]
+    fn files_stay_in_the_state_dir_whatever_the_student_id() {
+        let root = state_dir::root();
+        for student in ["../../x", "/etc/passwd", "a/../../b", ".."] {
+            let p = path(owner(Some(student)));
+            assert!(is_inside(&root, &p), "{student}: {}", p.display());
+            assert_eq!(p.parent(), Some(root.as_path()), "{student}");
+            let r = reports_dir("lab", Some(student));
+            assert_eq!(r.parent(), Some(root.join("reports").as_path()), "{student}");
+        }
+    }
 }

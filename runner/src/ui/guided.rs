@@ -113,11 +113,11 @@ pub async fn run(
         }
     }
     printer.line(&style(printer.text.done).green().bold().to_string());
-    progress::clear(
-        &session.lab.meta.id,
-        session.env.name(),
-        session.recorder.report.student.id.as_deref(),
-    );
+    progress::clear(progress::Owner {
+        lab_id: &session.lab.meta.id,
+        env: session.env.name(),
+        student: session.recorder.report.student.id.as_deref(),
+    });
     Ok(())
 }
 
