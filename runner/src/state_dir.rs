@@ -28,10 +28,7 @@ pub fn root() -> PathBuf {
 /// `a/b` and `a_b` never share a file.
 pub fn file_component(raw: &str) -> String {
     let kept = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@' | '+');
-    let mut safe: String = raw
-        .chars()
-        .map(|c| if kept(c) { c } else { '_' })
-        .collect();
+    let mut safe: String = raw.chars().map(|c| if kept(c) { c } else { '_' }).collect();
     if safe.starts_with('.') {
         safe.replace_range(..1, "_");
     }
@@ -39,10 +36,7 @@ pub fn file_component(raw: &str) -> String {
         return safe;
     }
     let digest = Sha256::digest(raw.as_bytes());
-    let cut = safe
-        .char_indices()
-        .nth(48)
-        .map_or(safe.len(), |(i, _)| i);
+    let cut = safe.char_indices().nth(48).map_or(safe.len(), |(i, _)| i);
     safe.truncate(cut);
     format!("{safe}-{}", &hex::encode(digest)[..8])
 }
@@ -133,7 +127,10 @@ mod tests {
             &"a".repeat(300),
         ] {
             let safe = file_component(name);
-            assert!(!safe.is_empty() && !safe.starts_with('.'), "{name:?} -> {safe}");
+            assert!(
+                !safe.is_empty() && !safe.starts_with('.'),
+                "{name:?} -> {safe}"
+            );
             assert!(safe.len() <= 64, "{name:?} -> {safe}");
             assert!(
                 safe.chars()

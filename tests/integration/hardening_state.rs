@@ -1,5 +1,6 @@
 //! Issue 10, item 1: nothing in a progress file or a student id makes tplab touch a path
-//! outside its own directories.
+//! outside its own directories; item 4 (the student's side): what commands print cannot
+//! drive the student's terminal.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +22,10 @@ pub fn register(suite: Suite) -> Suite {
         .test(
             "hardening::progress_of_another_student_is_not_resumed",
             progress_of_another_student_is_not_resumed,
+        )
+        .test(
+            "hardening::command_output_cannot_drive_the_terminal",
+            command_output_cannot_drive_the_terminal,
         )
 }
 
@@ -141,9 +146,10 @@ fn stale_progress_cannot_delete_outside_tplab() -> Result<(), Failed> {
             victim.0.display()
         )));
     }
-    if !screen.contains("saved progress ignored") || !screen.contains("invalid sandbox instance")
-    {
-        return Err(fail(format!("no warning about the progress file:\n{screen}")));
+    if !screen.contains("saved progress ignored") || !screen.contains("invalid sandbox instance") {
+        return Err(fail(format!(
+            "no warning about the progress file:\n{screen}"
+        )));
     }
     t.send(&["Up", "Enter"])?;
     t.wait_for_n("TPLAB-EXIT=0", 2, WAIT)?;
@@ -187,7 +193,9 @@ fn student_id_cannot_write_outside_the_state_dir() -> Result<(), Failed> {
     let all = files_below(top.path());
     let outside: Vec<_> = all.iter().filter(|p| !p.starts_with(&state)).collect();
     if !outside.is_empty() {
-        return Err(fail(format!("files written outside the state dir: {outside:?}")));
+        return Err(fail(format!(
+            "files written outside the state dir: {outside:?}"
+        )));
     }
     let reports = all
         .iter()
@@ -230,5 +238,35 @@ fn progress_of_another_student_is_not_resumed() -> Result<(), Failed> {
     t.wait_for_n("What do you want to do?", 3, WAIT)?;
     t.send(&["Up", "Enter"])?;
     t.wait_for_n("TPLAB-EXIT=0", 2, WAIT)?;
+    Ok(())
+}
+
+fn command_output_cannot_drive_the_terminal() -> Result<(), Failed> {
+    let report = tempdir();
+    let out = tplab([
+        "run".as_ref(),
+        fixture("labs/escape-sequences.md").as_os_str(),
+        "--env".as_ref(),
+        "local".as_ref(),
+        "--auto".as_ref(),
+        "--report".as_ref(),
+        report.path().as_os_str(),
+    ])
+    .run();
+    out.code(0)?;
+    // NO_COLOR is set: tplab itself writes no escape at all, so any is the command's.
+    for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        if let Some(c) = text
+            .chars()
+            .find(|&c| matches!(c, '\x1b' | '\x07' | '\r' | '\u{9b}' | '\u{202e}'))
+        {
+            return Err(fail(format!(
+                "{stream} carries {c:?} from a command:\n{}",
+                text.escape_debug()
+            )));
+        }
+    }
+    // ...and the student still sees what was printed, visibly.
+    out.stdout_has("␛]0;pwned␇")?.stdout_has("cleared")?;
     Ok(())
 }

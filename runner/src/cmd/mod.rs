@@ -30,7 +30,11 @@ pub mod status {
 }
 
 fn usage_error(e: &anyhow::Error) -> u8 {
-    eprintln!("{} {e:#}", console::style("error:").red().bold());
+    eprintln!(
+        "{} {}",
+        console::style("error:").red().bold(),
+        crate::ui::safe::text(&format!("{e:#}"))
+    );
     status::USAGE
 }
 
@@ -61,7 +65,11 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("{} {e:#}", console::style("error:").red().bold());
+            eprintln!(
+                "{} {}",
+                console::style("error:").red().bold(),
+                crate::ui::safe::text(&format!("{e:#}"))
+            );
             ExitCode::from(status::ENV)
         }
     }

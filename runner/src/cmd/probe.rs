@@ -17,7 +17,7 @@ pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
         eprintln!(
             "{} unknown fact kind `{}`: expected links, addresses, routes, neighbours, bpf, conntrack or all",
             console::style("error:").red().bold(),
-            args.kind
+            crate::ui::safe::text(&args.kind)
         );
         return Ok(status::USAGE);
     };
@@ -42,7 +42,8 @@ pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for f in &facts {
-            println!("{}", tplab_probe::render_text(f));
+            // Interface names and the like are chosen by whoever configured the netns.
+            println!("{}", crate::ui::safe::text(&tplab_probe::render_text(f)));
         }
     }
     Ok(status::OK)

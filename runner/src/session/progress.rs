@@ -179,7 +179,11 @@ mod tests {
             assert!(is_inside(&root, &p), "{student}: {}", p.display());
             assert_eq!(p.parent(), Some(root.as_path()), "{student}");
             let r = reports_dir("lab", Some(student));
-            assert_eq!(r.parent(), Some(root.join("reports").as_path()), "{student}");
+            assert_eq!(
+                r.parent(),
+                Some(root.join("reports").as_path()),
+                "{student}"
+            );
         }
     }
 }

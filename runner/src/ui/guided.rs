@@ -156,7 +156,7 @@ fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
                     .unwrap_or_else(|_| text.clone())
                     .lines()
                 {
-                    printer.line(&format!("    {}", style(l).cyan()));
+                    printer.line(&format!("    {}", style(super::safe::text(l)).cyan()));
                 }
                 printer.line("");
             }
@@ -419,7 +419,7 @@ fn ask(
     let mut answers = Vec::new();
     let mut correct = false;
     printer.line(
-        &style(format!("{} · {prompt}", t.question))
+        &style(format!("{} · {}", t.question, super::safe::text(&prompt)))
             .bold()
             .to_string(),
     );
@@ -444,12 +444,16 @@ fn ask(
             printer.line(&format!(
                 "  {} {}",
                 style(format!("{}:", t.hint)).cyan().bold(),
-                session.render(h).unwrap_or_else(|_| h.clone())
+                super::safe::text(&session.render(h).unwrap_or_else(|_| h.clone()))
             ));
         }
     }
     if !correct {
-        printer.line(&format!("{} {}", t.the_answer_was, style(&expected).bold()));
+        printer.line(&format!(
+            "{} {}",
+            t.the_answer_was,
+            style(super::safe::text(&expected)).bold()
+        ));
     }
     if let Some(explain) = &q.spec.explain {
         printer.prose(&session.render(explain).unwrap_or_else(|_| explain.clone()));

@@ -4,3 +4,4 @@ pub mod guided;
 pub mod i18n;
 pub mod printer;
 pub mod prose;
+pub mod safe;

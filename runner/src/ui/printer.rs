@@ -5,6 +5,7 @@ use console::{Term, style};
 
 use super::i18n::{self, Lang, Text};
 use super::prose;
+use super::safe;
 use crate::check::{Evaluated, Verdict};
 use crate::env::ExecOutput;
 use crate::session::Session;
@@ -33,13 +34,13 @@ impl Printer {
 
     pub fn line(&self, s: &str) {
         if !self.quiet {
-            println!("{s}");
+            println!("{}", safe::styled(s));
         }
     }
 
     pub fn prose(&self, markdown: &str) {
         if !self.quiet {
-            println!("{}", prose::render(markdown, self.width));
+            println!("{}", prose::render(&safe::text(markdown), self.width));
         }
     }
 
@@ -51,7 +52,7 @@ impl Printer {
             "── {} {}/{total} · {} ── [{} {}/{}]",
             self.text.step,
             step + 1,
-            s.title,
+            safe::text(&s.title),
             self.text.score,
             fmt_points(r.score),
             fmt_points(r.max_score)
@@ -61,6 +62,7 @@ impl Printer {
     }
 
     pub fn command_start(&self, command: &str, role: &str) {
+        let command = safe::text(command);
         let mut lines = command.trim_end().lines();
         let first = lines.next().unwrap_or_default();
         self.line(&format!(
@@ -75,10 +77,10 @@ impl Printer {
 
     pub fn command_output(&self, out: &ExecOutput) {
         for l in out.stdout.lines().take(40) {
-            self.line(&format!("  {l}"));
+            self.line(&format!("  {}", safe::text(l)));
         }
         for l in out.stderr.lines().take(20) {
-            self.line(&format!("  {}", style(l).yellow()));
+            self.line(&format!("  {}", style(safe::text(l)).yellow()));
         }
         if out.stdout.lines().count() > 40 {
             self.line(&style("  [...]").dim().to_string());
@@ -90,40 +92,47 @@ impl Printer {
     }
 
     pub fn error(&self, msg: &str) {
-        eprintln!("{} {msg}", style("error:").red().bold());
+        eprintln!("{} {}", style("error:").red().bold(), safe::text(msg));
     }
 
     /// One verdict line, with expected/found on failure and the next hint if any.
     pub fn verdict(&self, e: &Evaluated, hints: &[String]) {
+        let name = safe::text(&e.name);
         let (mark, name) = match e.outcome.verdict {
-            Verdict::Pass => (style("✔").green().bold(), style(&e.name).green()),
-            Verdict::Fail => (style("✘").red().bold(), style(&e.name).red()),
-            Verdict::Error => (style("⚠").yellow().bold(), style(&e.name).yellow()),
-            Verdict::Skipped => (style("·").dim(), style(&e.name).dim()),
+            Verdict::Pass => (style("✔").green().bold(), style(&name).green()),
+            Verdict::Fail => (style("✘").red().bold(), style(&name).red()),
+            Verdict::Error => (style("⚠").yellow().bold(), style(&name).yellow()),
+            Verdict::Skipped => (style("·").dim(), style(&name).dim()),
         };
         self.line(&format!("  {mark} {name}"));
         match e.outcome.verdict {
             Verdict::Fail => {
                 if !e.outcome.message.is_empty() {
-                    self.line(&format!("      {}", e.outcome.message));
+                    self.line(&format!("      {}", safe::text(&e.outcome.message)));
                 }
                 self.line(&format!(
                     "      {}: {}",
-                    self.text.expected, e.outcome.expected
+                    self.text.expected,
+                    safe::text(&e.outcome.expected)
                 ));
-                self.line(&format!("      {}: {}", self.text.found, e.outcome.found));
+                self.line(&format!(
+                    "      {}: {}",
+                    self.text.found,
+                    safe::text(&e.outcome.found)
+                ));
                 for h in hints {
                     self.line(&format!(
                         "      {} {}",
                         style(format!("{}:", self.text.hint)).cyan().bold(),
-                        h
+                        safe::text(h)
                     ));
                 }
             }
             Verdict::Error => {
                 self.line(&format!(
                     "      {}: {}",
-                    self.text.checker_error, e.outcome.message
+                    self.text.checker_error,
+                    safe::text(&e.outcome.message)
                 ));
             }
             _ => {}
@@ -132,8 +141,10 @@ impl Printer {
 
     pub fn question_auto(&self, prompt: &str, answer: &str) {
         self.line(&format!(
-            "  {} {prompt} → {answer}",
-            style("?").cyan().bold()
+            "  {} {} → {}",
+            style("?").cyan().bold(),
+            safe::text(prompt),
+            safe::text(answer)
         ));
     }
 
@@ -176,7 +187,8 @@ impl Printer {
                 tplab_report::StepStatus::Error => style("⚠").yellow(),
                 tplab_report::StepStatus::Pending => style("·").dim(),
             };
-            let title = console::pad_str(&s.title, width, console::Alignment::Left, Some("…"));
+            let title = safe::text(&s.title);
+            let title = console::pad_str(&title, width, console::Alignment::Left, Some("…"));
             self.line(&format!(
                 "  {mark} {title} {}/{}",
                 fmt_points(s.score),
