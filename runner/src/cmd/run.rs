@@ -37,7 +37,7 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         if args.restart {
             progress::clear(owner);
         } else {
-            match progress::load(owner, &lab.sha256) {
+            match progress::load(owner, &lab) {
                 Some(progress::Saved::Current(p)) if p.next_step < lab.steps.len() => {
                     saved = Some(p);
                 }

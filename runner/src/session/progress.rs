@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::Session;
+use crate::lab::Lab;
 use crate::state_dir::{self, file_component, is_inside};
 use crate::template::Vars;
 
@@ -97,7 +98,7 @@ pub enum Saved {
 }
 
 /// Loads saved progress and tells whether it belongs to this very lab file.
-pub fn load(owner: Owner<'_>, sha256: &str) -> Option<Saved> {
+pub fn load(owner: Owner<'_>, lab: &Lab) -> Option<Saved> {
     let path = path(owner);
     let bytes = match state_dir::read_bounded(&path, state_dir::MAX_STATE_FILE) {
         Ok(bytes) => bytes,
@@ -118,11 +119,24 @@ pub fn load(owner: Owner<'_>, sha256: &str) -> Option<Saved> {
     if let Err(why) = validate(&progress, owner) {
         return Some(Saved::Unusable(format!("{}: {why}", path.display())));
     }
-    Some(if progress.lab_sha256 == sha256 {
-        Saved::Current(progress)
-    } else {
-        Saved::Stale(progress)
-    })
+    if progress.lab_sha256 != lab.sha256 {
+        return Some(Saved::Stale(progress));
+    }
+    // Same lab file: the saved report must have exactly its steps, in order.
+    let same_steps = progress.report.steps.len() == lab.steps.len()
+        && progress
+            .report
+            .steps
+            .iter()
+            .zip(&lab.steps)
+            .all(|(r, s)| r.id == s.id);
+    if !same_steps || progress.next_step > lab.steps.len() {
+        return Some(Saved::Unusable(format!(
+            "{}: its steps do not match the lab's",
+            path.display()
+        )));
+    }
+    Some(Saved::Current(progress))
 }
 
 /// What a progress file must satisfy before anything in it is used.
