@@ -30,7 +30,13 @@ pub mod status {
 }
 
 fn usage_error(e: &anyhow::Error) -> u8 {
-    eprintln!("{} {e:#}", console::style("error:").red().bold());
+    // Report/grade errors quote students' files (names, unknown fields): no escapes.
+    let text = format!("{e:#}");
+    eprintln!(
+        "{} {}",
+        console::style("error:").red().bold(),
+        tplab_report::sanitize::for_terminal(&text)
+    );
     status::USAGE
 }
 
