@@ -58,5 +58,7 @@ pub fn render_class_html(
         possible => class.possible,
     };
     // Names and paths come from students: no control character or bidi override survives.
-    render(templates_dir, "summary.html.j2", ctx).map(|html| for_terminal(&html).into_owned())
+    // About 200 bytes of input per row: the budget grows with the class.
+    let size = rows.len().saturating_mul(200);
+    render(templates_dir, "summary.html.j2", ctx, size).map(|html| for_terminal(&html).into_owned())
 }

@@ -98,8 +98,13 @@ pub fn render_html(report: &Report, templates_dir: Option<&Path>) -> Result<Stri
 /// [`render_html`], checked against a lab file. Auto-escaping leaves control characters
 /// and bidi overrides alone: they are made visible too.
 pub fn render_html_with(report: &Report, opts: RenderOptions<'_>) -> Result<String, RenderError> {
-    render(opts.templates, "report.html.j2", context(report, opts.lab))
-        .map(|html| for_terminal(&html).into_owned())
+    render(
+        opts.templates,
+        "report.html.j2",
+        context(report, opts.lab),
+        json_size(report),
+    )
+    .map(|html| for_terminal(&html).into_owned())
 }
 
 /// A Markdown write-up of the session (GitHub-flavoured, pasteable into a TP report).
@@ -122,6 +127,16 @@ pub fn render_markdown_with(
     report: &Report,
     opts: RenderOptions<'_>,
 ) -> Result<String, RenderError> {
-    render(opts.templates, "report.md.j2", context(report, opts.lab))
-        .map(|md| for_terminal(&md).into_owned())
+    render(
+        opts.templates,
+        "report.md.j2",
+        context(report, opts.lab),
+        json_size(report),
+    )
+    .map(|md| for_terminal(&md).into_owned())
+}
+
+/// Size of the report as JSON: what the templates' instruction budget scales with.
+fn json_size(report: &Report) -> usize {
+    serde_json::to_vec(report).map_or(0, |v| v.len())
 }

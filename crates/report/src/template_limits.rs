@@ -12,9 +12,17 @@ use minijinja::{Environment, ErrorKind, Value};
 use crate::bounded::human;
 use crate::templates::RenderError;
 
-/// Template instructions per render. The built-in report template spends about 40 per
-/// check and 10 per evidence cell: a 16 MiB report stays far below.
-pub const FUEL: u64 = 50_000_000;
+/// Template instructions per render: a base, plus [`FUEL_PER_BYTE`] per byte of input. The
+/// built-in templates spend under 0.5 instruction per byte of report.json.
+pub const FUEL_BASE: u64 = 5_000_000;
+
+/// See [`FUEL_BASE`].
+pub const FUEL_PER_BYTE: u64 = 2;
+
+/// The fuel for rendering `input_bytes` of data (a report's JSON size, say).
+pub fn fuel_for(input_bytes: usize) -> u64 {
+    FUEL_BASE.saturating_add(FUEL_PER_BYTE.saturating_mul(input_bytes as u64))
+}
 
 /// Nesting of loops, macros and includes (minijinja's default is 500).
 pub const RECURSION_LIMIT: usize = 100;
@@ -26,13 +34,19 @@ pub const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
 pub const TIME_LIMIT: Duration = Duration::from_secs(30);
 
 /// Applies the instruction and nesting bounds to `env`.
-pub fn limit(env: &mut Environment<'_>) {
-    env.set_fuel(Some(FUEL));
+pub fn limit(env: &mut Environment<'_>, fuel: u64) {
+    env.set_fuel(Some(fuel));
     env.set_recursion_limit(RECURSION_LIMIT);
 }
 
-/// Renders `name` on a worker thread built by `make_env`, within every bound above.
-pub fn render_bounded<F>(make_env: F, name: &str, ctx: Value) -> Result<String, RenderError>
+/// Renders `name` on a worker thread built by `make_env`, within every bound above
+/// (`fuel` from [`fuel_for`]).
+pub fn render_bounded<F>(
+    make_env: F,
+    name: &str,
+    ctx: Value,
+    fuel: u64,
+) -> Result<String, RenderError>
 where
     F: FnOnce() -> Environment<'static> + Send + 'static,
 {
@@ -42,8 +56,9 @@ where
         .name("tplab-render".into())
         .stack_size(16 * 1024 * 1024)
         .spawn(move || {
-            let env = make_env();
-            let _ = tx.send(render_capped(&env, &job_name, ctx));
+            let mut env = make_env();
+            limit(&mut env, fuel);
+            let _ = tx.send(render_capped(&env, &job_name, ctx, fuel));
         });
     let name = name.to_owned();
     if let Err(e) = spawned {
@@ -60,12 +75,17 @@ where
     }
 }
 
-fn render_capped(env: &Environment<'_>, name: &str, ctx: Value) -> Result<String, RenderError> {
+fn render_capped(
+    env: &Environment<'_>,
+    name: &str,
+    ctx: Value,
+    fuel: u64,
+) -> Result<String, RenderError> {
     let wrap = |source: minijinja::Error| {
         if source.kind() == ErrorKind::OutOfFuel {
             RenderError::OutOfFuel {
                 name: name.to_owned(),
-                fuel: FUEL,
+                fuel,
             }
         } else {
             RenderError::Template {

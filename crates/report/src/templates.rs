@@ -10,7 +10,7 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 use crate::evidence;
 use crate::points::fmt_points;
 use crate::template_dir::load_override;
-use crate::template_limits::{limit, render_bounded};
+use crate::template_limits::{FUEL_BASE, fuel_for, limit, render_bounded};
 
 /// Template names and their embedded sources.
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -63,7 +63,7 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
     let mut env = Environment::new();
     let dir: Option<PathBuf> = templates_dir.map(Path::to_path_buf);
     env.set_loader(move |name| load(dir.as_deref(), name));
-    limit(&mut env);
+    limit(&mut env, FUEL_BASE);
     // HTML templates escape everything by default; Markdown has its own filters.
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html.j2") {
@@ -116,10 +116,21 @@ fn load(dir: Option<&Path>, name: &str) -> Result<Option<String>, Error> {
         .map(|(_, src)| (*src).to_owned()))
 }
 
-/// Renders template `name` with `ctx`, within the bounds of `template_limits`.
-pub fn render(templates_dir: Option<&Path>, name: &str, ctx: Value) -> Result<String, RenderError> {
+/// Renders template `name` with `ctx`, within the bounds of `template_limits`; the
+/// instruction budget grows with `input_bytes`, the size of the data behind `ctx`.
+pub fn render(
+    templates_dir: Option<&Path>,
+    name: &str,
+    ctx: Value,
+    input_bytes: usize,
+) -> Result<String, RenderError> {
     let dir: Option<PathBuf> = templates_dir.map(Path::to_path_buf);
-    render_bounded(move || environment(dir.as_deref()), name, ctx)
+    render_bounded(
+        move || environment(dir.as_deref()),
+        name,
+        ctx,
+        fuel_for(input_bytes),
+    )
 }
 
 /// `2026-11-20T08:00:00Z` -> `2026-11-20 08:00:00 UTC`; anything else unchanged.
