@@ -338,7 +338,7 @@ fn formula_ids_are_text() -> Result<(), Failed> {
     let moodle = read(&grades.join("moodle.csv"))?;
     for line in moodle.lines().skip(1) {
         let grade = line
-            .rsplitn(3, ',')
+            .rsplit(',')
             .nth(1)
             .ok_or_else(|| fail(format!("moodle.csv row: {line}")))?;
         if grade.parse::<f64>().is_err() {

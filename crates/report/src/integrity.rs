@@ -194,27 +194,24 @@ fn report_flags(report: &Report, lab: &LabFile) -> Vec<Flag> {
 /// Why `tplab report` cannot vouch for one report (empty: verified), the same checks as
 /// `tplab grade` runs; without a lab file its version cannot be checked at all.
 pub fn report_problems(report: &Report, lab: Option<&LabFile>) -> Vec<String> {
-    match lab {
-        Some(lab) => report_flags(report, lab)
+    if let Some(lab) = lab {
+        return report_flags(report, lab)
             .iter()
             .map(ToString::to_string)
-            .collect(),
-        None => {
-            let mut out = vec![
-                "no lab file given (--lab): the lab version it was made from is not checked"
-                    .to_owned(),
-            ];
-            if let Err(e) = chain::verify_report(report) {
-                out.push(
-                    Flag::BrokenChain {
-                        reason: e.to_string(),
-                    }
-                    .to_string(),
-                );
-            }
-            out
-        }
+            .collect();
     }
+    let mut out = vec![
+        "no lab file given (--lab): the lab version it was made from is not checked".to_owned(),
+    ];
+    if let Err(e) = chain::verify_report(report) {
+        out.push(
+            Flag::BrokenChain {
+                reason: e.to_string(),
+            }
+            .to_string(),
+        );
+    }
+    out
 }
 
 fn duplicates(reports: &[Loaded], keys: &[String], flags: &mut [Vec<Flag>], graded: &mut [bool]) {

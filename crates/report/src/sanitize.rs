@@ -47,14 +47,11 @@ fn has_lone_cr(text: &str) -> bool {
 
 /// Characters a terminal interprets rather than shows (`\n` and `\t` are layout, kept).
 pub fn is_unsafe(c: char) -> bool {
-    match c {
-        '\n' | '\t' => false,
-        // C0, DEL, C1.
-        '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' => true,
-        // Bidi embeddings and overrides (LRE RLE PDF LRO RLO), isolates (LRI RLI FSI PDI).
-        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => true,
-        _ => false,
-    }
+    // C0, DEL, C1; bidi embeddings and overrides (LRE RLE PDF LRO RLO), isolates (LRI RLI
+    // FSI PDI).
+    c != '\n'
+        && c != '\t'
+        && matches!(c, '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! CSV cells that spreadsheets must read as text. Excel, LibreOffice and Google Sheets run a
+//! CSV cells that spreadsheets must read as text. Excel, `LibreOffice` and Google Sheets run a
 //! cell starting with `=`, `+`, `-` or `@` (and some with a leading tab or CR) as a formula:
 //! a student id like `=HYPERLINK("http://x","y")` would become a live link, or worse, in the
 //! instructor's gradebook. OWASP's rule: prefix such a cell with a single quote.
