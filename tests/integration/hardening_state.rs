@@ -12,19 +12,19 @@ use crate::harness::{Failed, Tmux, bin, fail, fixture, root, tempdir, tplab};
 pub fn register(suite: Suite) -> Suite {
     suite
         .root_test(
-            "hardening::stale_progress_cannot_delete_outside_tplab",
+            "hardening_state::stale_progress_cannot_delete_outside_tplab",
             stale_progress_cannot_delete_outside_tplab,
         )
         .test(
-            "hardening::student_id_cannot_write_outside_the_state_dir",
+            "hardening_state::student_id_cannot_write_outside_the_state_dir",
             student_id_cannot_write_outside_the_state_dir,
         )
         .test(
-            "hardening::progress_of_another_student_is_not_resumed",
+            "hardening_state::progress_of_another_student_is_not_resumed",
             progress_of_another_student_is_not_resumed,
         )
         .test(
-            "hardening::command_output_cannot_drive_the_terminal",
+            "hardening_state::command_output_cannot_drive_the_terminal",
             command_output_cannot_drive_the_terminal,
         )
 }
@@ -277,6 +277,7 @@ fn command_output_cannot_drive_the_terminal() -> Result<(), Failed> {
         }
     }
     // ...and the student still sees what was printed, visibly.
-    out.stdout_has("␛]0;pwned␇")?.stdout_has("cleared")?;
+    out.stdout_has("\\x1b]0;pwned\\x07")?
+        .stdout_has("cleared")?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::grade::ClassGrade;
 use crate::gradebook::feedback;
+use crate::sanitize::for_terminal;
 use crate::templates::{RenderError, render};
 
 #[derive(Serialize)]
@@ -56,5 +57,8 @@ pub fn render_class_html(
         errors => errors,
         possible => class.possible,
     };
-    render(templates_dir, "summary.html.j2", ctx)
+    // Names and paths come from students: no control character or bidi override survives.
+    // About 200 bytes of input per row: the budget grows with the class.
+    let size = rows.len().saturating_mul(200);
+    render(templates_dir, "summary.html.j2", ctx, size).map(|html| for_terminal(&html).into_owned())
 }

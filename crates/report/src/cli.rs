@@ -8,15 +8,18 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 
+use crate::bounded::{MAX_TABLE_BYTES, read_regular};
 use crate::class_html::render_class_html;
 use crate::grade::{ClassGrade, grade_files};
 use crate::gradebook::{canvas_csv, flags_csv, moodle_csv};
 use crate::gradescope::gradescope_json;
+use crate::integrity::report_problems;
 use crate::junit::junit_xml;
 use crate::labfile::LabFile;
 use crate::load::{expand_inputs, load_report};
-use crate::render::{render_html, render_markdown};
+use crate::render::{RenderOptions, render_html_with, render_markdown_with};
 use crate::roster::read_roster;
+use crate::sanitize::for_terminal;
 use crate::summary::to_text;
 
 /// Output formats of `tplab report`.
@@ -40,7 +43,12 @@ pub struct ReportArgs {
     /// Output file (standard output when absent).
     #[arg(long, short = 'o')]
     pub output: Option<PathBuf>,
-    /// Folder holding template overrides (default: the lab's folder, when it exists).
+    /// The lab file the report should come from (or its folder): its sha256 is checked and
+    /// its folder may hold template overrides. Without it the report is shown as unverified.
+    #[arg(long)]
+    pub lab: Option<PathBuf>,
+    /// Folder holding template overrides [default: the folder of --lab]. A report's own
+    /// `lab.path` is never used: templates are code, and the report comes from a student.
     #[arg(long)]
     pub templates: Option<PathBuf>,
 }
@@ -78,17 +86,26 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
     };
     let loaded = load_report(&path)?;
     let report = &loaded.report;
+    let lab = args
+        .lab
+        .as_deref()
+        .map(|p| LabFile::load(&lab_file(p)))
+        .transpose()?;
     let templates = args
         .templates
         .clone()
-        .or_else(|| lab_dir(Path::new(&report.lab.path)));
+        .or_else(|| lab.as_ref().and_then(|l| lab_dir(&l.path)));
+    let opts = RenderOptions {
+        templates: templates.as_deref(),
+        lab: lab.as_ref(),
+    };
     let format = args
         .format
         .or_else(|| args.output.as_deref().and_then(format_of))
         .unwrap_or(Format::Html);
     let text = match format {
-        Format::Html => render_html(report, templates.as_deref())?,
-        Format::Md => render_markdown(report, templates.as_deref())?,
+        Format::Html => render_html_with(report, opts)?,
+        Format::Md => render_markdown_with(report, opts)?,
         Format::Junit => junit_xml(std::slice::from_ref(report)),
         Format::Gradescope => {
             let mut s = serde_json::to_string_pretty(&gradescope_json(report))?;
@@ -96,6 +113,18 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
             s
         }
     };
+    // Whatever the format or template, the grader is told (HTML and Markdown say it too).
+    let problems = report_problems(report, lab.as_ref());
+    if !problems.is_empty() {
+        eprintln!(
+            "{}",
+            for_terminal(&format!(
+                "warning: {}: integrity NOT verified: {}",
+                path.display(),
+                problems.join("; ")
+            ))
+        );
+    }
     match &args.output {
         Some(path) => {
             fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
@@ -105,16 +134,20 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// A lab is a file, or a folder holding lab.md (as everywhere else in tplab).
+fn lab_file(lab: &Path) -> PathBuf {
+    if lab.is_dir() {
+        lab.join("lab.md")
+    } else {
+        lab.to_owned()
+    }
+}
+
 /// Runs `tplab grade`: 0 when every report loaded and none is flagged, 1 when the gradebook
 /// was written but some file was unreadable or some report is flagged; `Err` when nothing
 /// could be graded (unreadable lab, no input, output folder not writable).
 pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
-    // A lab is a file, or a folder holding lab.md (as everywhere else in tplab).
-    let lab_path = if args.lab.is_dir() {
-        args.lab.join("lab.md")
-    } else {
-        args.lab.clone()
-    };
+    let lab_path = lab_file(&args.lab);
     let lab = LabFile::load(&lab_path)?;
     let nonces = args.nonces.as_deref().map(read_nonces).transpose()?;
     let paths = expand_inputs(&args.reports)?;
@@ -127,7 +160,8 @@ pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
     }
     let templates = args.templates.clone().or_else(|| lab_dir(&lab_path));
     write_outputs(&class, &args.out, templates.as_deref())?;
-    print!("{}", terminal(&class, &args.out));
+    // Ids, paths, titles and messages come from students' files.
+    print!("{}", for_terminal(&terminal(&class, &args.out)));
     let clean = class.load_errors.is_empty() && class.flagged().next().is_none();
     Ok(i32::from(!clean))
 }
@@ -201,12 +235,13 @@ fn terminal(class: &ClassGrade, out: &Path) -> String {
 
 /// Reads `student,nonce` lines.
 pub fn read_nonces(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let bytes = read_regular(path, MAX_TABLE_BYTES)
+        .with_context(|| format!("cannot read nonce list {}", path.display()))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .trim(csv::Trim::All)
         .flexible(true)
-        .from_path(path)
-        .with_context(|| format!("cannot read nonce list {}", path.display()))?;
+        .from_reader(bytes.as_slice());
     let mut out = BTreeMap::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("{}: line {}", path.display(), i + 1))?;

@@ -1,7 +1,14 @@
 //! Gradebook CSVs: Canvas import form and a Moodle-friendly identifier/grade/feedback file.
+//! Every text cell goes through [`t`] (formula neutralising); computed numbers do not.
 
 use crate::grade::{ClassGrade, GradeRow};
 use crate::points::fmt_points;
+use crate::spreadsheet::text_cell;
+
+/// A text cell from input (ids, names, titles, paths, messages): never a live formula.
+fn t(s: &str) -> String {
+    text_cell(s).into_owned()
+}
 
 /// Canvas's fixed identification columns, before the assignment column.
 pub const CANVAS_COLUMNS: [&str; 5] = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"];
@@ -10,7 +17,7 @@ pub const CANVAS_COLUMNS: [&str; 5] = ["Student", "ID", "SIS User ID", "SIS Logi
 /// The tplab student id goes to `Student`, `SIS User ID` and `SIS Login ID`; `ID` (Canvas's
 /// internal id) and `Section` stay empty, which Canvas accepts when a SIS id matches.
 pub fn canvas_csv(class: &ClassGrade) -> String {
-    let assignment = format!("{} ({})", class.lab.title, class.lab.id);
+    let assignment = t(&format!("{} ({})", class.lab.title, class.lab.id));
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<&str> = CANVAS_COLUMNS.to_vec();
     header.push(&assignment);
@@ -23,8 +30,8 @@ pub fn canvas_csv(class: &ClassGrade) -> String {
         None => {
             for row in rows {
                 let grade = fmt_points(row.grade);
-                let s = row.student.as_str();
-                let _ = w.write_record([s, "", s, s, "", grade.as_str()]);
+                let s = t(&row.student);
+                let _ = w.write_record([&s, "", &s, &s, "", &grade]);
             }
         }
         // Roster order and identity; no report leaves the cell empty (Canvas keeps the grade).
@@ -36,12 +43,12 @@ pub fn canvas_csv(class: &ClassGrade) -> String {
                     .map(|r| fmt_points(r.grade))
                     .unwrap_or_default();
                 let _ = w.write_record([
-                    e.student.as_str(),
-                    &e.id,
-                    &e.sis_user_id,
-                    &e.sis_login_id,
-                    &e.section,
-                    &grade,
+                    t(&e.student),
+                    t(&e.id),
+                    t(&e.sis_user_id),
+                    t(&e.sis_login_id),
+                    t(&e.section),
+                    grade,
                 ]);
             }
         }
@@ -56,11 +63,7 @@ pub fn moodle_csv(class: &ClassGrade) -> String {
     let _ = w.write_record(["identifier", "grade", "feedback"]);
     for row in class.gradebook() {
         let grade = fmt_points(row.grade);
-        let _ = w.write_record([
-            row.student.as_str(),
-            grade.as_str(),
-            &feedback(row, class.possible),
-        ]);
+        let _ = w.write_record([t(&row.student), grade, t(&feedback(row, class.possible))]);
     }
     finish(w)
 }
@@ -88,14 +91,14 @@ pub fn flags_csv(class: &ClassGrade) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(["student", "file", "flag"]);
     for row in class.flagged() {
-        let path = row.path.display().to_string();
+        let path = t(&row.path.display().to_string());
         for flag in &row.flags {
-            let _ = w.write_record([row.student.as_str(), path.as_str(), &flag.to_string()]);
+            let _ = w.write_record([t(&row.student), path.clone(), t(&flag.to_string())]);
         }
     }
     for err in &class.load_errors {
-        let path = err.path().display().to_string();
-        let _ = w.write_record(["", path.as_str(), &format!("unreadable: {err}")]);
+        let path = t(&err.path().display().to_string());
+        let _ = w.write_record([String::new(), path, format!("unreadable: {err}")]);
     }
     finish(w)
 }

@@ -11,6 +11,8 @@ use crate::chain;
 use crate::labfile::LabFile;
 use crate::live::{LiveKind, live_values};
 use crate::load::Loaded;
+use crate::schema::Report;
+use crate::spreadsheet::looks_like_formula;
 
 /// Why a report deserves a look.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -44,6 +46,10 @@ pub enum Flag {
     MissingStudentId,
     /// With a roster: no roster student has this id (the row cannot be imported).
     NotInRoster,
+    /// A field written to the CSV gradebooks starts like a spreadsheet formula (`=`, `+`,
+    /// `-`, `@`, tab, CR): it is exported as text, and someone may have tried to run code
+    /// in the instructor's spreadsheet.
+    FormulaInField { field: String, value: String },
 }
 
 impl fmt::Display for Flag {
@@ -101,6 +107,10 @@ impl fmt::Display for Flag {
             },
             Self::MissingStudentId => write!(f, "no student id in the report"),
             Self::NotInRoster => write!(f, "student id not in the Canvas roster"),
+            Self::FormulaInField { field, value } => write!(
+                f,
+                "formula in field: {field} {value:?} starts like a spreadsheet formula (exported as text, prefixed with ')"
+            ),
         }
     }
 }
@@ -141,17 +151,11 @@ pub fn check_class(
         if report.student.id.is_none() {
             flags[i].push(Flag::MissingStudentId);
         }
-        if report.lab.sha256 != lab.sha256 {
-            flags[i].push(Flag::OtherLabVersion {
-                report_lab: report.lab.id.clone(),
-                report_version: report.lab.version.clone(),
-                report_sha256: report.lab.sha256.clone(),
-                expected_sha256: lab.sha256.clone(),
-            });
-        }
-        if let Err(e) = chain::verify_report(report) {
-            flags[i].push(Flag::BrokenChain {
-                reason: e.to_string(),
+        flags[i].extend(report_flags(report, lab));
+        if looks_like_formula(&keys[i]) {
+            flags[i].push(Flag::FormulaInField {
+                field: "student id".into(),
+                value: keys[i].clone(),
             });
         }
         if let Some(list) = nonces {
@@ -166,6 +170,48 @@ pub fn check_class(
     duplicates(reports, &keys, &mut flags, &mut graded);
     copied(reports, &keys, &mut flags);
     Findings { flags, graded }
+}
+
+/// What one report says of its own integrity against `lab`: its lab version and its chain.
+fn report_flags(report: &Report, lab: &LabFile) -> Vec<Flag> {
+    let mut flags = Vec::new();
+    if report.lab.sha256 != lab.sha256 {
+        flags.push(Flag::OtherLabVersion {
+            report_lab: report.lab.id.clone(),
+            report_version: report.lab.version.clone(),
+            report_sha256: report.lab.sha256.clone(),
+            expected_sha256: lab.sha256.clone(),
+        });
+    }
+    if let Err(e) = chain::verify_report(report) {
+        flags.push(Flag::BrokenChain {
+            reason: e.to_string(),
+        });
+    }
+    flags
+}
+
+/// Why `tplab report` cannot vouch for one report (empty: verified), the same checks as
+/// `tplab grade` runs; without a lab file its version cannot be checked at all.
+pub fn report_problems(report: &Report, lab: Option<&LabFile>) -> Vec<String> {
+    if let Some(lab) = lab {
+        return report_flags(report, lab)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+    }
+    let mut out = vec![
+        "no lab file given (--lab): the lab version it was made from is not checked".to_owned(),
+    ];
+    if let Err(e) = chain::verify_report(report) {
+        out.push(
+            Flag::BrokenChain {
+                reason: e.to_string(),
+            }
+            .to_string(),
+        );
+    }
+    out
 }
 
 fn duplicates(reports: &[Loaded], keys: &[String], flags: &mut [Vec<Flag>], graded: &mut [bool]) {

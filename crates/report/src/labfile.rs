@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::bounded::{MAX_TABLE_BYTES, read_regular};
 use crate::canonical::sha256_hex;
 
 /// Identity of the lab a class is graded against.
@@ -47,7 +48,7 @@ struct Front {
 
 impl LabFile {
     pub fn load(path: &Path) -> Result<Self, LabFileError> {
-        let bytes = std::fs::read(path).map_err(|source| LabFileError::Read {
+        let bytes = read_regular(path, MAX_TABLE_BYTES).map_err(|source| LabFileError::Read {
             path: path.to_owned(),
             source,
         })?;

@@ -4,6 +4,7 @@
 //! renderers / grading exports (which only read it). `chain` is what the runner uses to
 //! make the report tamper-evident; `cli` holds the `tplab report` / `tplab grade` pieces.
 
+pub mod bounded;
 pub mod canonical;
 pub mod chain;
 pub mod class_html;
@@ -21,8 +22,12 @@ pub mod load;
 pub mod points;
 pub mod render;
 pub mod roster;
+pub mod sanitize;
 pub mod schema;
+pub mod spreadsheet;
 pub mod summary;
+pub mod template_dir;
+pub mod template_limits;
 pub mod templates;
 mod xml;
 

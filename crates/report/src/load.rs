@@ -1,7 +1,10 @@
 //! Loading many report files: each bad file becomes a per-file error, never a stop.
 
+use std::collections::HashSet;
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
+use crate::bounded::{MAX_REPORT_BYTES, read_regular};
 use crate::canonical::sha256_hex;
 use crate::schema::{Report, SCHEMA};
 
@@ -57,9 +60,9 @@ impl LoadError {
     }
 }
 
-/// Reads and parses one report file.
+/// Reads and parses one report file: a regular file of at most [`MAX_REPORT_BYTES`].
 pub fn load_report(path: &Path) -> Result<Loaded, LoadError> {
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+    let bytes = read_regular(path, MAX_REPORT_BYTES).map_err(|source| LoadError::Read {
         path: path.to_owned(),
         source,
     })?;
@@ -115,13 +118,18 @@ pub fn parse_report(path: &Path, bytes: &[u8]) -> Result<Loaded, LoadError> {
     })
 }
 
+/// How deep `grade DIR` looks for reports.
+pub const MAX_DEPTH: usize = 32;
+
 /// Expands arguments into report files: files as given, directories walked for `*.json`
-/// (sorted, so output order is stable).
+/// (sorted, so output order is stable). A directory reached twice (a symlink loop, or two
+/// links to one folder) is walked once.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     let mut out = Vec::new();
+    let mut seen = HashSet::new();
     for input in inputs {
         if input.is_dir() {
-            walk(input, &mut out)?;
+            walk(input, 0, &mut seen, &mut out)?;
         } else {
             out.push(input.clone());
         }
@@ -129,11 +137,20 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, LoadError> {
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+fn walk(
+    dir: &Path,
+    depth: usize,
+    seen: &mut HashSet<(u64, u64)>,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), LoadError> {
     let read = |source| LoadError::Read {
         path: dir.to_owned(),
         source,
     };
+    let meta = std::fs::metadata(dir).map_err(read)?;
+    if !seen.insert((meta.dev(), meta.ino())) || depth > MAX_DEPTH {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read)?
         .map(|e| e.map(|e| e.path()))
@@ -142,7 +159,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            walk(&path, out)?;
+            // An unreadable folder is listed itself: loading it gives a per-file error,
+            // and the rest of the class is still graded.
+            if walk(&path, depth + 1, seen, out).is_err() {
+                out.push(path);
+            }
         } else if path.extension().is_some_and(|e| e == "json") {
             out.push(path);
         }

@@ -6,7 +6,10 @@ use minijinja::Value;
 use serde::Serialize;
 
 use crate::chain;
+use crate::integrity::report_problems;
+use crate::labfile::LabFile;
 use crate::points;
+use crate::sanitize::for_terminal;
 use crate::schema::{Report, Verdict};
 use crate::templates::{RenderError, render};
 
@@ -24,10 +27,24 @@ struct Derived {
     /// `verified`, or why the hash chain does not verify.
     chain: String,
     chain_ok: bool,
+    /// True when the chain verifies and the report was made from the lab given.
+    integrity_ok: bool,
+    /// Why not, in words (empty when `integrity_ok`).
+    integrity: Vec<String>,
     duration_s: i64,
 }
 
-fn derive(report: &Report) -> Derived {
+/// What a rendering is checked against, and where its templates come from: both on the
+/// instructor's side (a report's own `lab.path` is never used for either).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RenderOptions<'a> {
+    /// Template overrides (`--templates`, or the folder of `--lab`).
+    pub templates: Option<&'a Path>,
+    /// The lab file the report should come from (`--lab`); without it, unverified.
+    pub lab: Option<&'a LabFile>,
+}
+
+fn derive(report: &Report, lab: Option<&LabFile>) -> Derived {
     let verdicts: Vec<Verdict> = report
         .steps
         .iter()
@@ -43,6 +60,7 @@ fn derive(report: &Report) -> Derived {
         Ok(()) => (format!("verified ({} events)", report.events.len()), true),
         Err(e) => (format!("NOT verified: {e}"), false),
     };
+    let integrity = report_problems(report, lab);
     Derived {
         scaled: points::scaled(report),
         possible: points::possible(report),
@@ -53,20 +71,40 @@ fn derive(report: &Report) -> Derived {
         skipped: count(Verdict::Skipped),
         chain,
         chain_ok,
+        integrity_ok: integrity.is_empty(),
+        integrity,
         duration_s: (report.finished_at - report.started_at).num_seconds(),
     }
 }
 
-fn context(report: &Report) -> Value {
+fn context(report: &Report, lab: Option<&LabFile>) -> Value {
     minijinja::context! {
         report => Value::from_serialize(report),
-        d => Value::from_serialize(derive(report)),
+        d => Value::from_serialize(derive(report, lab)),
     }
 }
 
 /// A self-contained HTML page (inline CSS, no external asset, printable).
 pub fn render_html(report: &Report, templates_dir: Option<&Path>) -> Result<String, RenderError> {
-    render(templates_dir, "report.html.j2", context(report))
+    render_html_with(
+        report,
+        RenderOptions {
+            templates: templates_dir,
+            lab: None,
+        },
+    )
+}
+
+/// [`render_html`], checked against a lab file. Auto-escaping leaves control characters
+/// and bidi overrides alone: they are made visible too.
+pub fn render_html_with(report: &Report, opts: RenderOptions<'_>) -> Result<String, RenderError> {
+    render(
+        opts.templates,
+        "report.html.j2",
+        context(report, opts.lab),
+        json_size(report),
+    )
+    .map(|html| for_terminal(&html).into_owned())
 }
 
 /// A Markdown write-up of the session (GitHub-flavoured, pasteable into a TP report).
@@ -74,5 +112,31 @@ pub fn render_markdown(
     report: &Report,
     templates_dir: Option<&Path>,
 ) -> Result<String, RenderError> {
-    render(templates_dir, "report.md.j2", context(report))
+    render_markdown_with(
+        report,
+        RenderOptions {
+            templates: templates_dir,
+            lab: None,
+        },
+    )
+}
+
+/// [`render_markdown`], checked against a lab file. Control characters from the report
+/// are made visible: the Markdown is read as plain text, often on a terminal.
+pub fn render_markdown_with(
+    report: &Report,
+    opts: RenderOptions<'_>,
+) -> Result<String, RenderError> {
+    render(
+        opts.templates,
+        "report.md.j2",
+        context(report, opts.lab),
+        json_size(report),
+    )
+    .map(|md| for_terminal(&md).into_owned())
+}
+
+/// Size of the report as JSON: what the templates' instruction budget scales with.
+fn json_size(report: &Report) -> usize {
+    serde_json::to_vec(report).map_or(0, |v| v.len())
 }

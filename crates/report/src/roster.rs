@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use crate::bounded::{MAX_TABLE_BYTES, read_regular};
+
 /// One student of the roster, with Canvas's five identity columns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RosterEntry {
@@ -31,6 +33,12 @@ impl RosterEntry {
 #[derive(Debug, thiserror::Error)]
 pub enum RosterError {
     #[error("{path}: cannot read the roster: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: cannot read the roster: {source}")]
     Csv {
         path: String,
         #[source]
@@ -49,11 +57,14 @@ pub fn read_roster(path: &Path) -> Result<Vec<RosterEntry>, RosterError> {
         path: shown.clone(),
         source,
     };
+    let bytes = read_regular(path, MAX_TABLE_BYTES).map_err(|source| RosterError::Read {
+        path: shown.clone(),
+        source,
+    })?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(err)?;
+        .from_reader(bytes.as_slice());
     let headers = reader.headers().map_err(err)?.clone();
     let col = |name: &'static str| {
         headers

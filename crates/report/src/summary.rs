@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::points::fmt_points;
+use crate::sanitize::for_terminal;
 use crate::schema::{Report, StepStatus, Verdict};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -157,8 +158,10 @@ pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSum
     }
 }
 
-/// The summary for a terminal: aligned, plain text.
+/// The summary for a terminal: aligned, plain text. Titles, names and found values come
+/// from reports: control characters are made visible before they are aligned.
 pub fn to_text(summary: &ClassSummary) -> String {
+    let clean = |s: &str| for_terminal(s).into_owned();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -170,7 +173,7 @@ pub fn to_text(summary: &ClassSummary) -> String {
     let width = summary
         .steps
         .iter()
-        .map(|s| s.title.chars().count())
+        .map(|s| clean(&s.title).chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
@@ -183,7 +186,7 @@ pub fn to_text(summary: &ClassSummary) -> String {
         let _ = writeln!(
             out,
             "{:<width$}  {:>4.0}%  {:>6} {:>6} {:>6} {:>7}",
-            s.title,
+            clean(&s.title),
             s.pass_rate * 100.0,
             s.passed,
             s.failed,
@@ -199,12 +202,12 @@ pub fn to_text(summary: &ClassSummary) -> String {
                 "  {:>4}× {:<5} {} ({}){}",
                 f.count,
                 f.verdict,
-                f.name,
-                f.check,
+                clean(&f.name),
+                clean(&f.check),
                 if f.typical.is_empty() {
                     String::new()
                 } else {
-                    format!(" — typically: {}", f.typical)
+                    format!(" — typically: {}", clean(&f.typical))
                 }
             );
         }

@@ -1,5 +1,6 @@
 //! minijinja environment for the report templates: embedded defaults from `templates/`,
-//! each overridable by a file of the same name in a lab's directory.
+//! each overridable by a file of the same name in the instructor's template folder
+//! (`template_dir`), rendered within bounds (`template_limits`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,8 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
 use crate::evidence;
 use crate::points::fmt_points;
+use crate::template_dir::load_override;
+use crate::template_limits::{FUEL_BASE, fuel_for, limit, render_bounded};
 
 /// Template names and their embedded sources.
 pub const EMBEDDED: &[(&str, &str)] = &[
@@ -34,13 +37,33 @@ pub enum RenderError {
         #[source]
         source: minijinja::Error,
     },
+    #[error(
+        "template {name}: stopped after {fuel} instructions (a loop too long for a report, nested loops?)"
+    )]
+    OutOfFuel { name: String, fuel: u64 },
+    #[error("template {name}: output larger than {limit}: stopped")]
+    TooLarge { name: String, limit: String },
+    #[error("template {name}: still rendering after {secs} s: stopped")]
+    TimedOut { name: String, secs: u64 },
+    #[error("template {name}: the renderer crashed")]
+    Crashed { name: String },
+    #[error("template {name}: output is not UTF-8")]
+    NotUtf8 { name: String },
+    #[error("template {name}: cannot start the renderer: {source}")]
+    Thread {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// Builds the environment; `templates_dir` (usually the lab's folder) may override templates.
+/// Builds the environment; `templates_dir` (the instructor's folder, never a path read from
+/// a report) may override the built-in templates.
 pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
     let mut env = Environment::new();
     let dir: Option<PathBuf> = templates_dir.map(Path::to_path_buf);
     env.set_loader(move |name| load(dir.as_deref(), name));
+    limit(&mut env, FUEL_BASE);
     // HTML templates escape everything by default; Markdown has its own filters.
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html.j2") {
@@ -79,15 +102,12 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
 }
 
 fn load(dir: Option<&Path>, name: &str) -> Result<Option<String>, Error> {
+    let known: Vec<&str> = EMBEDDED.iter().map(|(n, _)| *n).collect();
     if let Some(dir) = dir {
-        let path = dir.join(name);
-        if path.is_file() {
-            return std::fs::read_to_string(&path).map(Some).map_err(|e| {
-                Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("cannot read template override {}: {e}", path.display()),
-                )
-            });
+        let found = load_override(dir, name, &known)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+        if found.is_some() {
+            return Ok(found);
         }
     }
     Ok(EMBEDDED
@@ -96,17 +116,21 @@ fn load(dir: Option<&Path>, name: &str) -> Result<Option<String>, Error> {
         .map(|(_, src)| (*src).to_owned()))
 }
 
-/// Renders template `name` with `ctx`.
-pub fn render(templates_dir: Option<&Path>, name: &str, ctx: Value) -> Result<String, RenderError> {
-    let env = environment(templates_dir);
-    let wrap = |source| RenderError::Template {
-        name: name.to_owned(),
-        source,
-    };
-    env.get_template(name)
-        .map_err(wrap)?
-        .render(ctx)
-        .map_err(wrap)
+/// Renders template `name` with `ctx`, within the bounds of `template_limits`; the
+/// instruction budget grows with `input_bytes`, the size of the data behind `ctx`.
+pub fn render(
+    templates_dir: Option<&Path>,
+    name: &str,
+    ctx: Value,
+    input_bytes: usize,
+) -> Result<String, RenderError> {
+    let dir: Option<PathBuf> = templates_dir.map(Path::to_path_buf);
+    render_bounded(
+        move || environment(dir.as_deref()),
+        name,
+        ctx,
+        fuel_for(input_bytes),
+    )
 }
 
 /// `2026-11-20T08:00:00Z` -> `2026-11-20 08:00:00 UTC`; anything else unchanged.

@@ -13,6 +13,7 @@ fn args(
         report,
         format,
         output: Some(output),
+        lab: None,
         templates: None,
     }
 }

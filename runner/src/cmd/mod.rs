@@ -30,6 +30,7 @@ pub mod status {
 }
 
 fn usage_error(e: &anyhow::Error) -> u8 {
+    // Errors quote labs, students' files and command output: no escapes.
     eprintln!(
         "{} {}",
         console::style("error:").red().bold(),

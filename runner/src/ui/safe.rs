@@ -6,30 +6,10 @@
 use std::borrow::Cow;
 
 /// Untrusted text made inert: every control character but newline and tab is shown
-/// visibly: C0 controls as their Unicode control pictures (ESC as `␛`), DEL as `␡`,
-/// C1 controls and bidirectional overrides as `\u{..}`.
+/// visibly (ESC as `\x1b`, bidi overrides as `\u{202e}`): the one sanitiser of
+/// [`tplab_report::sanitize`], shared with `tplab report` and `tplab grade`.
 pub fn text(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(needs_care) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\n' | '\t' => out.push(c),
-            '\0'..='\x1f' => {
-                out.push(char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'));
-            }
-            '\x7f' => out.push('\u{2421}'),
-            c if needs_care(c) => out.extend(c.escape_unicode()),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn needs_care(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t')
-        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    tplab_report::sanitize::for_terminal(s)
 }
 
 /// A line tplab composed, possibly coloured by `console::style`: SGR sequences
