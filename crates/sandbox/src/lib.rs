@@ -60,7 +60,7 @@ pub use iptables::rules as iptables_rules;
 pub use lock::lock_holders;
 pub use roles::{BASE_PATH, Role};
 pub use sandbox::{Sandbox, SandboxSummary};
-pub use signals::{install_signal_cleanup, live_ids, teardown_registered};
+pub use signals::{install_signal_cleanup, live_ids, shutting_down, teardown_registered};
 pub use state::{BPF_PIN_DIR, Phase, PodState, STATE_DIR, SandboxState};
 pub use sweep::{DownOptions, caller_uid, down, down_all, down_matching};
 pub use tools::{check_privileges, debian_package, has_tool, install_command, missing_tools};

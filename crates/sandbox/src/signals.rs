@@ -37,6 +37,13 @@ pub(crate) fn forget(id: &str) {
         .remove(id);
 }
 
+/// True once a signal started the teardown: the process is about to exit with
+/// 128 + signal, and a lab command that just died was killed by that path (its result
+/// must not be reported, nor the run carry on to a normal exit).
+pub fn shutting_down() -> bool {
+    CLOSING.load(Ordering::SeqCst)
+}
+
 /// Ids of the sandboxes this process built and has not torn down yet.
 pub fn live_ids() -> Vec<String> {
     LIVE.lock()

@@ -50,6 +50,10 @@ pub async fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ExecOut
         (out, err, status)
     })
     .await;
+    if tplab_sandbox::shutting_down() {
+        // Killed by the signal path, which exits the process once sandboxes are down.
+        std::future::pending::<()>().await;
+    }
     if let Ok((out, err, status)) = waited {
         if let Some(g) = group {
             g.finished();
