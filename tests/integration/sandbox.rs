@@ -155,6 +155,7 @@ fn leftovers(id: &str) -> Vec<String> {
         .collect();
     for path in [
         format!("/run/tplab/sandboxes/{id}.json"),
+        format!("/run/tplab/sandboxes/{id}.lock"),
         format!("/run/tplab/bpf/{id}"),
     ] {
         if std::path::Path::new(&path).exists() {
