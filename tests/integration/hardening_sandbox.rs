@@ -7,6 +7,7 @@
 //! `tplab_sandbox::caller_uid`), so a `down --all` in these tests only ever considers
 //! this test's sandboxes (and true orphans), never those other people run on the machine.
 
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -203,10 +204,11 @@ fn write_lab(dir: &Path, steps: &[(&str, &str)]) -> Result<PathBuf, Failed> {
          environments: [{envs}]\nroles: [{roles}]\n---\n",
     );
     for (i, (role, script)) in steps.iter().enumerate() {
-        md.push_str(&format!(
+        let _ = write!(
+            md,
             "\n## Step {i} {{#s{i}}}\n\n```sh {{target={role}}}\n{script}\n```\n\n\
              ```check\n- name: nothing to check\n  run: \"true\"\n```\n"
-        ));
+        );
     }
     let path = dir.join("lab.md");
     std::fs::write(&path, md).map_err(|e| fail(e.to_string()))?;
@@ -342,7 +344,7 @@ impl Drop for Guarded {
     }
 }
 
-/// `tplab run` SIGKILLed after its lab backgrounded a process in the pod: its sandbox
+/// `tplab run` killed by SIGKILL after its lab backgrounded a process in the pod: its sandbox
 /// is not "in use" any more (the lock died with it), so `down --all` removes it, and the
 /// process still running inside its netns with it.
 fn down_all_after_sigkill() -> Result<(), Failed> {
