@@ -96,13 +96,20 @@ pub struct TraceArgs {
 pub enum SandboxCommand {
     /// Bring a sandbox up and leave it running.
     Up,
-    /// Tear a sandbox down (the only one, or ID); `--all` removes every leftover.
+    /// Tear a sandbox down (your only one, or ID); `--all` removes every leftover of yours.
+    /// Sandboxes a live tplab is building or using, and other users', are left alone.
     Down {
-        /// Sandbox id (default: the only one up).
+        /// Sandbox id (default: your only one up).
         id: Option<String>,
-        /// Remove every sandbox and every leftover, even after a crash or SIGKILL.
+        /// Remove every sandbox of yours and every leftover, even after a crash or SIGKILL.
         #[arg(long)]
         all: bool,
+        /// Also remove sandboxes a live tplab process is building or using.
+        #[arg(long)]
+        force: bool,
+        /// Also remove other users' sandboxes (the owner is the user behind sudo).
+        #[arg(long)]
+        all_users: bool,
     },
     /// List sandboxes and their health.
     Status,

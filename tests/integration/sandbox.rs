@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, bin, fail, root, tplab};
+use crate::harness::{Failed, fail, tplab};
 
 /// Sandbox tests share machine-wide state (and one uses `down --all`): one at a time.
 pub static SANDBOX_LOCK: Mutex<()> = Mutex::new(());
@@ -155,6 +155,7 @@ fn leftovers(id: &str) -> Vec<String> {
         .collect();
     for path in [
         format!("/run/tplab/sandboxes/{id}.json"),
+        format!("/run/tplab/sandboxes/{id}.lock"),
         format!("/run/tplab/bpf/{id}"),
     ] {
         if std::path::Path::new(&path).exists() {
@@ -166,11 +167,11 @@ fn leftovers(id: &str) -> Vec<String> {
 
 fn killed_run(signal: &str) -> Result<(), Failed> {
     let _l = lock();
-    let mut child = Command::new(bin())
-        .args(["run", "--auto", LAB])
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
+    // A made-up owner (the uid behind sudo), so `down --all` below only ever sweeps this
+    // test's sandbox, never those other people run on the machine.
+    let uid = 3_000_000 + crate::hardening_sandbox::unique();
+    let down_all = || crate::hardening_sandbox::run_as(uid, &["sandbox", "down", "--all"]);
+    let mut child = crate::hardening_sandbox::tplab_cmd(uid, &["run", "--auto", LAB])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -197,7 +198,7 @@ fn killed_run(signal: &str) -> Result<(), Failed> {
         .map_err(|e| fail(e.to_string()))?;
     let _ = child.wait();
     if signal == "KILL" {
-        tplab(["sandbox", "down", "--all"]).run().success()?;
+        down_all().success()?;
     }
     let mut left = leftovers(&id);
     // Nothing of tplab's in the kernel either (programs go once their netns is gone).
@@ -222,7 +223,7 @@ fn killed_run(signal: &str) -> Result<(), Failed> {
         std::thread::sleep(Duration::from_millis(100));
     }
     if !left.is_empty() {
-        let _ = tplab(["sandbox", "down", "--all"]).run();
+        let _ = down_all();
         return Err(fail(format!(
             "after SIG{signal} at {delay:?}, left behind: {left:?}"
         )));

@@ -3,13 +3,13 @@
 //! Removing a netns removes everything inside it (links, routes, iptables rules).
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::daemon;
-use crate::ids::{NETNS_PREFIX, id_of_netns};
-use crate::state::{self, BPF_PIN_DIR};
+use crate::ids::NETNS_PREFIX;
+use crate::state::{self, BPF_PIN_DIR, STATE_DIR};
 
 /// What a teardown removed, and what it could not.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
@@ -19,6 +19,40 @@ pub struct DownReport {
     pub processes: Vec<u32>,
     pub files: Vec<PathBuf>,
     pub errors: Vec<String>,
+    /// Sandboxes `down` left alone, and why (in use, someone else's).
+    pub skipped: Vec<Skipped>,
+}
+
+/// A sandbox `down` did not remove.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    pub id: String,
+    pub reason: SkipReason,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum SkipReason {
+    /// Processes hold its lock: a tplab is building or using it (pids from /proc/locks).
+    InUse { pids: Vec<u32> },
+    /// Owned by another user (`None`: written by a tplab that did not record owners).
+    Owner { uid: Option<u32> },
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::InUse { pids } if pids.is_empty() => write!(f, "in use"),
+            SkipReason::InUse { pids } => {
+                let pids: Vec<String> = pids.iter().map(ToString::to_string).collect();
+                write!(f, "in use by pid {}", pids.join(", "))
+            }
+            SkipReason::Owner { uid: Some(uid) } => write!(f, "owned by uid {uid}"),
+            SkipReason::Owner { uid: None } => {
+                write!(f, "owner unknown (made by an older tplab)")
+            }
+        }
+    }
 }
 
 impl DownReport {
@@ -29,18 +63,19 @@ impl DownReport {
             && self.files.is_empty()
     }
 
-    fn merge(&mut self, other: DownReport) {
+    pub(crate) fn merge(&mut self, other: DownReport) {
         self.sandboxes.extend(other.sandboxes);
         self.netns.extend(other.netns);
         self.processes.extend(other.processes);
         self.files.extend(other.files);
         self.errors.extend(other.errors);
+        self.skipped.extend(other.skipped);
     }
 }
 
 impl std::fmt::Display for DownReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.is_empty() && self.errors.is_empty() {
+        if self.is_empty() && self.errors.is_empty() && self.skipped.is_empty() {
             return writeln!(f, "nothing to remove");
         }
         for id in &self.sandboxes {
@@ -55,6 +90,9 @@ impl std::fmt::Display for DownReport {
         for file in &self.files {
             writeln!(f, "  {}", file.display())?;
         }
+        for s in &self.skipped {
+            writeln!(f, "skipped sandbox {}: {}", s.id, s.reason)?;
+        }
         for e in &self.errors {
             writeln!(f, "error: {e}")?;
         }
@@ -62,11 +100,16 @@ impl std::fmt::Display for DownReport {
     }
 }
 
-/// Removes everything of sandbox `id`, whatever state it is in. Never fails: what could
-/// not be removed is listed in `errors`.
+/// Removes everything of sandbox `id`, whatever state it is in and whoever uses it (the
+/// policy of `down --all` is in `sweep.rs`). Never fails: what could not be removed is
+/// listed in `errors`; an invalid id is refused before any path is built from it.
 pub fn teardown(id: &str) -> DownReport {
     let t0 = std::time::Instant::now();
     let mut report = DownReport::default();
+    if let Err(e) = state::checked(id) {
+        report.errors.push(format!("refusing to tear down: {e}"));
+        return report;
+    }
     let recorded = state::load(id).ok().and_then(|s| s.daemon_pid);
     // Daemons first: their listening socket would keep the world netns alive.
     let mut pids: BTreeSet<u32> = recorded.into_iter().collect();
@@ -86,22 +129,20 @@ pub fn teardown(id: &str) -> DownReport {
     }
     crate::trace::mark(t0, "daemon stopped");
     let prefix = format!("{NETNS_PREFIX}{id}-");
-    for ns in tplab_netns::list()
+    let netns: Vec<String> = tplab_netns::list()
         .into_iter()
         .filter(|n| n.starts_with(&prefix))
-    {
-        match tplab_netns::delete(&ns) {
-            Ok(()) => report.netns.push(ns),
-            Err(e) => report.errors.push(format!("deleting netns {ns}: {e}")),
-        }
-    }
+        .collect();
+    delete_netns(&netns, &mut report);
     crate::trace::mark(t0, "netns deleted");
-    for path in [
-        Path::new(BPF_PIN_DIR).join(id),
+    let paths = [
+        Ok(Path::new(BPF_PIN_DIR).join(id)),
         state::sandbox_dir(id),
         state::state_path(id),
-        state::state_path(id).with_extension("json.tmp"),
-    ] {
+        state::state_path(id).map(|p| p.with_extension("json.tmp")),
+        crate::lock::lock_path(id),
+    ];
+    for path in paths.into_iter().flatten() {
         remove_path(&path, &mut report);
     }
     if !report.is_empty() {
@@ -112,7 +153,41 @@ pub fn teardown(id: &str) -> DownReport {
     report
 }
 
+/// Ends the processes inside `names` (found by netns inode, so only while the netns
+/// files exist), then deletes the netns.
+pub(crate) fn delete_netns(names: &[String], report: &mut DownReport) {
+    let files: Vec<PathBuf> = names.iter().map(|n| tplab_netns::path_of(n)).collect();
+    let (pids, errors) = crate::reap::reap(&files);
+    report.processes.extend(pids);
+    report.errors.extend(errors);
+    for ns in names {
+        match tplab_netns::delete(ns) {
+            Ok(()) => report.netns.push(ns.clone()),
+            Err(e) => report.errors.push(format!("deleting netns {ns}: {e}")),
+        }
+    }
+}
+
+/// Teardown only ever removes what lies strictly inside tplab's own directories
+/// (defence in depth: a path built from a bad id must not reach `remove_dir_all`).
+fn removable(path: &Path) -> bool {
+    let plain = path
+        .components()
+        .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    plain
+        && [STATE_DIR, BPF_PIN_DIR]
+            .iter()
+            .any(|root| path.starts_with(root) && path != Path::new(root))
+}
+
 fn remove_path(path: &Path, report: &mut DownReport) {
+    if !removable(path) {
+        report.errors.push(format!(
+            "refusing to remove {}: not inside {STATE_DIR} or {BPF_PIN_DIR}",
+            path.display()
+        ));
+        return;
+    }
     let result = match std::fs::symlink_metadata(path) {
         Err(_) => return,
         Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(path),
@@ -126,56 +201,44 @@ fn remove_path(path: &Path, report: &mut DownReport) {
     }
 }
 
-/// Every sandbox id with a leftover of any kind, restricted to ids starting with `prefix`.
-fn leftover_ids(prefix: &str) -> BTreeSet<String> {
-    let mut ids: BTreeSet<String> = state::ids_on_disk().into_iter().collect();
-    ids.extend(
-        tplab_netns::list()
-            .iter()
-            .filter_map(|n| id_of_netns(n).map(str::to_string)),
-    );
-    ids.extend(daemon::scan().into_iter().map(|(_, id)| id));
-    if let Ok(dir) = std::fs::read_dir(BPF_PIN_DIR) {
-        ids.extend(
-            dir.filter_map(Result::ok)
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| crate::ids::valid_id(n)),
-        );
-    }
-    if let Ok(dir) = std::fs::read_dir(state::STATE_DIR) {
-        ids.extend(
-            dir.filter_map(Result::ok)
-                .filter(|e| e.path().is_dir())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| crate::ids::valid_id(n)),
-        );
-    }
-    ids.retain(|id| id.starts_with(prefix));
-    ids
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Removes every sandbox whose id starts with `prefix` (tests use it to stay clear of
-/// sandboxes other tests run at the same time).
-pub fn down_matching(prefix: &str) -> DownReport {
-    let mut report = DownReport::default();
-    for id in leftover_ids(prefix) {
-        report.merge(teardown(&id));
-    }
-    report
-}
-
-/// Removes every leftover of every sandbox, including `tplab-*` netns that follow no
-/// sandbox naming (a SIGKILL during creation, an older version).
-pub fn down_all() -> DownReport {
-    let mut report = down_matching("");
-    for ns in tplab_netns::list()
-        .into_iter()
-        .filter(|n| n.starts_with(NETNS_PREFIX))
-    {
-        match tplab_netns::delete(&ns) {
-            Ok(()) => report.netns.push(ns),
-            Err(e) => report.errors.push(format!("deleting netns {ns}: {e}")),
+    #[test]
+    fn only_paths_inside_our_dirs_are_removable() {
+        assert!(removable(Path::new("/run/tplab/sandboxes/ab12.json")));
+        assert!(removable(Path::new("/run/tplab/sandboxes/ab12")));
+        assert!(removable(Path::new("/sys/fs/bpf/tplab/ab12")));
+        for bad in [
+            "/run/tplab/sandboxes",
+            "/run/tplab/sandboxes/../../../tmp/victim",
+            "/tmp/victim",
+            "run/tplab/sandboxes/x",
+            "/sys/fs/bpf/tplabx",
+        ] {
+            assert!(!removable(Path::new(bad)), "{bad}");
         }
     }
-    report
+
+    #[test]
+    fn teardown_of_a_bad_id_removes_nothing() {
+        // A directory a path join with `../../x` would reach from STATE_DIR.
+        let victim = std::env::temp_dir().join(format!("tplab-victim-{}", std::process::id()));
+        std::fs::create_dir_all(&victim).unwrap();
+        let id = format!("../../..{}", victim.display());
+        for bad in [id.as_str(), "../../x", "", "AB", "a/b", "toolongid12345"] {
+            let report = teardown(bad);
+            assert!(report.is_empty(), "{bad}: {report}");
+            assert!(
+                report
+                    .errors
+                    .iter()
+                    .any(|e| e.contains("invalid sandbox id")),
+                "{bad}: {report:?}"
+            );
+        }
+        assert!(victim.exists(), "teardown removed {}", victim.display());
+        std::fs::remove_dir_all(&victim).unwrap();
+    }
 }

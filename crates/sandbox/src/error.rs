@@ -14,6 +14,8 @@ pub enum SandboxError {
     NotFound { id: String, path: PathBuf },
     #[error("invalid sandbox id `{id}`: use 1 to 12 characters among [a-z0-9]")]
     BadId { id: String },
+    #[error("sandbox `{id}` is {what}")]
+    Busy { id: String, what: String },
     #[error("sandbox id `{id}` is already in use")]
     IdTaken { id: String },
     #[error("unknown role `{role}`: expected pod, node, agent, world, local or pod:<name>")]

@@ -15,10 +15,15 @@
 //!
 //! Lifecycle: the state of each sandbox is `/run/tplab/sandboxes/<id>.json`
 //! ([`Sandbox::attach`], [`Sandbox::list`]); its netns are `tplab-<id>-{pod,node,world}`.
-//! [`Sandbox::down`] / [`teardown`] remove one sandbox, [`down_all`] every leftover of any
-//! (netns, daemons, state, `/sys/fs/bpf/tplab/<id>`), also after a SIGKILL.
-//! [`install_signal_cleanup`] tears down what this process built on SIGINT/SIGTERM/SIGHUP
-//! (exit 130/143/129); [`Sandbox::persist`] exempts a sandbox meant to outlive the process.
+//! [`Sandbox::down`] / [`teardown`] remove one sandbox (netns, daemons, processes still
+//! inside its netns, state, `/sys/fs/bpf/tplab/<id>`); [`down`] / [`down_all`] do so for
+//! one / every sandbox of the caller that no live process uses ([`DownOptions`] widen
+//! that), also after a SIGKILL. Every process using a sandbox holds its lock
+//! (`<id>.lock`, flock) as long as it holds the [`Sandbox`]; the owner is in the state.
+//! [`install_signal_cleanup`] kills running lab commands' process groups ([`CommandGroup`])
+//! and tears down what this process built on SIGINT/SIGTERM/SIGHUP (exit 130/143/129);
+//! [`Sandbox::persist`] exempts a sandbox meant to outlive the process.
+//! Ids are validated before any path is built from them.
 //! Nothing is ever changed in the host's netns: links are created inside the sandbox's
 //! namespaces, sysctls are written from threads inside them, iptables runs in the node netns.
 
@@ -27,28 +32,35 @@ mod config;
 mod daemon;
 mod error;
 mod facts;
+mod groups;
 mod guard;
 mod ids;
 mod iptables;
+mod lock;
 mod netlink;
 mod nftgen;
+mod reap;
 mod roles;
 mod sandbox;
 mod signals;
 mod state;
+mod sweep;
 mod tools;
 mod topology;
 mod trace;
 
-pub use cleanup::{DownReport, down_all, down_matching, teardown};
+pub use cleanup::{DownReport, SkipReason, Skipped, teardown};
 pub use config::{PodConfig, SandboxConfig};
 pub use daemon::{DAEMON_MARKER, dispatch_if_daemon};
 pub use error::{Result, SandboxError};
+pub use groups::CommandGroup;
 pub use guard::SandboxGuard;
 pub use ids::{NETNS_PREFIX, netns_name, valid_id};
 pub use iptables::rules as iptables_rules;
+pub use lock::lock_holders;
 pub use roles::{BASE_PATH, Role};
 pub use sandbox::{Sandbox, SandboxSummary};
-pub use signals::{install_signal_cleanup, live_ids, teardown_registered};
+pub use signals::{install_signal_cleanup, live_ids, shutting_down, teardown_registered};
 pub use state::{BPF_PIN_DIR, Phase, PodState, STATE_DIR, SandboxState};
+pub use sweep::{DownOptions, caller_uid, down, down_all, down_matching};
 pub use tools::{check_privileges, debian_package, has_tool, install_command, missing_tools};

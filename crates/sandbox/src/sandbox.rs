@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -10,16 +11,20 @@ use crate::cleanup::{self, DownReport};
 use crate::config::{PodConfig, SandboxConfig};
 use crate::error::{Result, SandboxError};
 use crate::ids::{self, mac_text, netns_name, random_mac};
+use crate::lock::{self, SandboxLock};
 use crate::roles::{self, Role};
 use crate::state::{self, Phase, PodState, SandboxState};
 use crate::topology::{self, NodeMacs};
 use crate::{daemon, iptables, signals, tools, trace};
 
 /// A sandbox that exists on this machine (built by this process or attached by id).
-/// Dropping it does nothing; use [`Sandbox::down`] or a [`crate::SandboxGuard`].
+/// While any clone of it lives, this process holds the sandbox's lock, so `down --all`
+/// elsewhere leaves it alone. Dropping it removes nothing; use [`Sandbox::down`] or a
+/// [`crate::SandboxGuard`].
 #[derive(Debug, Clone)]
 pub struct Sandbox {
     state: SandboxState,
+    _lock: Arc<SandboxLock>,
 }
 
 /// One line of `tplab sandbox status`.
@@ -33,6 +38,10 @@ pub struct SandboxSummary {
     pub netns_ok: bool,
     /// The world HTTP daemon is running.
     pub daemon_ok: bool,
+    /// User it belongs to (`None`: made by an older tplab).
+    pub owner_uid: Option<u32>,
+    /// Pids of the processes using it now (holding its lock).
+    pub users: Vec<u32>,
 }
 
 impl SandboxSummary {
@@ -61,6 +70,7 @@ fn plan(id: &str, config: &SandboxConfig, macs: &NodeMacs) -> SandboxState {
         phase: Phase::Building,
         created_at: chrono::Utc::now(),
         owner_pid: std::process::id(),
+        owner_uid: Some(crate::sweep::caller_uid()),
         config: config.clone(),
         node_netns: netns_name(id, "node"),
         world_netns: netns_name(id, "world"),
@@ -71,38 +81,42 @@ fn plan(id: &str, config: &SandboxConfig, macs: &NodeMacs) -> SandboxState {
     }
 }
 
-/// Reserves an id (the requested one, or a fresh random one) by creating its state file.
+/// Reserves `id`: its lock first (so `down --all` sees a build in progress from the
+/// moment the state file exists), then the state file, created exclusively.
+fn reserve_id(
+    id: &str,
+    config: &SandboxConfig,
+    macs: &NodeMacs,
+) -> Result<(SandboxState, SandboxLock)> {
+    let taken = || SandboxError::IdTaken { id: id.to_string() };
+    if tplab_netns::list()
+        .iter()
+        .any(|n| ids::id_of_netns(n) == Some(id))
+    {
+        return Err(taken());
+    }
+    let lock = lock::use_lock(id).map_err(|e| match e {
+        SandboxError::Busy { .. } => taken(),
+        e => e,
+    })?;
+    let st = plan(id, config, macs);
+    state::reserve(&st)?;
+    Ok((st, lock))
+}
+
+/// Reserves an id (the requested one, or a fresh random one).
 fn reserve(
     requested: Option<&str>,
     config: &SandboxConfig,
     macs: &NodeMacs,
-) -> Result<SandboxState> {
+) -> Result<(SandboxState, SandboxLock)> {
     if let Some(id) = requested {
-        if !ids::valid_id(id) {
-            return Err(SandboxError::BadId { id: id.to_string() });
-        }
-        if tplab_netns::list()
-            .iter()
-            .any(|n| ids::id_of_netns(n) == Some(id))
-        {
-            return Err(SandboxError::IdTaken { id: id.to_string() });
-        }
-        let st = plan(id, config, macs);
-        state::reserve(&st)?;
-        return Ok(st);
+        return reserve_id(state::checked(id)?, config, macs);
     }
     let mut last = None;
     for _ in 0..16 {
-        let id = ids::new_id();
-        if tplab_netns::list()
-            .iter()
-            .any(|n| ids::id_of_netns(n) == Some(id.as_str()))
-        {
-            continue;
-        }
-        let st = plan(&id, config, macs);
-        match state::reserve(&st) {
-            Ok(()) => return Ok(st),
+        match reserve_id(&ids::new_id(), config, macs) {
+            Ok(reserved) => return Ok(reserved),
             Err(e @ SandboxError::IdTaken { .. }) => last = Some(e),
             Err(e) => return Err(e),
         }
@@ -150,7 +164,10 @@ fn create_netns(names: &[String]) -> Result<()> {
 }
 
 fn bin_dir_of(id: &str, role: &Role) -> PathBuf {
-    state::sandbox_dir(id).join("bin").join(role.dir_name())
+    // A Sandbox's id was validated when it was built or attached: this never falls back.
+    state::sandbox_dir(id)
+        .map(|d| d.join("bin").join(role.dir_name()))
+        .unwrap_or_default()
 }
 
 /// The build proper; on error the caller tears the reserved id down.
@@ -213,10 +230,13 @@ impl Sandbox {
             node: random_mac(),
             world: random_mac(),
         };
-        let mut st = reserve(id, config, &macs)?;
+        let (mut st, lock) = reserve(id, config, &macs)?;
         signals::register(&st.id);
         match build(&mut st, &macs) {
-            Ok(()) => Ok(Sandbox { state: st }),
+            Ok(()) => Ok(Sandbox {
+                state: st,
+                _lock: Arc::new(lock),
+            }),
             Err(e) => {
                 cleanup::teardown(&st.id);
                 Err(e)
@@ -224,13 +244,18 @@ impl Sandbox {
         }
     }
 
-    /// Finds a sandbox by id through its state file.
+    /// Finds a sandbox by id through its state file, and takes its lock (shared) for as
+    /// long as the returned value (or a clone) lives. Fails with `Busy` while a `down`
+    /// removes it.
     pub fn attach(id: &str) -> Result<Sandbox> {
-        if !ids::valid_id(id) {
-            return Err(SandboxError::BadId { id: id.to_string() });
-        }
+        let id = state::checked(id)?;
+        // Loaded before locking so that attaching to a missing id leaves no lock file.
+        state::load(id)?;
+        let lock = lock::use_lock(id)?;
+        // Loaded again under the lock: a teardown may have finished in between.
         Ok(Sandbox {
             state: state::load(id)?,
+            _lock: Arc::new(lock),
         })
     }
 
@@ -405,5 +430,7 @@ fn summary(st: &SandboxState) -> SandboxSummary {
         daemon_ok: st
             .daemon_pid
             .is_some_and(|pid| daemon::daemon_id(pid).as_deref() == Some(st.id.as_str())),
+        owner_uid: st.owner_uid,
+        users: lock::lock_holders(&st.id),
     }
 }

@@ -1,7 +1,8 @@
 //! Signal-safe teardown. Sandboxes built by this process are registered here from the
 //! moment their id is reserved; on SIGINT/SIGTERM/SIGHUP the handler waits for builds in
-//! flight (they hold `BUILD` for reading), tears every registered sandbox down and exits
-//! with 128 + signal (130 for SIGINT, 143 for SIGTERM).
+//! flight (they hold `BUILD` for reading), kills the process groups of running lab
+//! commands (`groups.rs`), tears every registered sandbox down and exits with
+//! 128 + signal (130 for SIGINT, 143 for SIGTERM).
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +37,13 @@ pub(crate) fn forget(id: &str) {
         .remove(id);
 }
 
+/// True once a signal started the teardown: the process is about to exit with
+/// 128 + signal, and a lab command that just died was killed by that path (its result
+/// must not be reported, nor the run carry on to a normal exit).
+pub fn shutting_down() -> bool {
+    CLOSING.load(Ordering::SeqCst)
+}
+
 /// Ids of the sandboxes this process built and has not torn down yet.
 pub fn live_ids() -> Vec<String> {
     LIVE.lock()
@@ -49,6 +57,9 @@ pub fn live_ids() -> Vec<String> {
 /// stops further builds. What a signal handler calls; also usable on a fatal error path.
 pub fn teardown_registered() -> crate::cleanup::DownReport {
     CLOSING.store(true, Ordering::SeqCst);
+    // Lab commands first: they would outlive us (their groups are not ours to inherit a
+    // signal from), and some run outside any sandbox netns (role `local`).
+    crate::groups::kill_all();
     let _exclusive = BUILD
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -42,8 +42,14 @@ pub struct SandboxState {
     pub id: String,
     pub phase: Phase,
     pub created_at: chrono::DateTime<chrono::Utc>,
-    /// Process that built the sandbox (informative: it may be gone).
+    /// Process that built the sandbox (informative: it may be gone; who uses a sandbox
+    /// now is what holds its lock, see `lock.rs`).
     pub owner_pid: u32,
+    /// User the sandbox belongs to (the user behind `sudo`, see [`crate::caller_uid`]);
+    /// `None` in files written by an older tplab: nobody's, so `down --all` leaves it
+    /// to `--all-users`.
+    #[serde(default)]
+    pub owner_uid: Option<u32>,
     pub config: SandboxConfig,
     pub node_netns: String,
     pub world_netns: String,
@@ -55,20 +61,30 @@ pub struct SandboxState {
 
 pub const STATE_FORMAT: &str = "tplab.sandbox/1";
 
-pub fn state_path(id: &str) -> PathBuf {
-    Path::new(STATE_DIR).join(format!("{id}.json"))
+/// `id` itself when it is a valid sandbox id: ids come from files, argv and progress
+/// files, and end up in path joins (`../../x` must never reach one).
+pub(crate) fn checked(id: &str) -> Result<&str> {
+    if crate::ids::valid_id(id) {
+        Ok(id)
+    } else {
+        Err(SandboxError::BadId { id: id.to_string() })
+    }
+}
+
+pub fn state_path(id: &str) -> Result<PathBuf> {
+    Ok(Path::new(STATE_DIR).join(format!("{}.json", checked(id)?)))
 }
 
 /// Per-sandbox directory (role bin dirs) beside the state file.
-pub fn sandbox_dir(id: &str) -> PathBuf {
-    Path::new(STATE_DIR).join(id)
+pub fn sandbox_dir(id: &str) -> Result<PathBuf> {
+    Ok(Path::new(STATE_DIR).join(checked(id)?))
 }
 
 /// Creates the state file exclusively: the atomic reservation of an id.
 pub(crate) fn reserve(state: &SandboxState) -> Result<()> {
     std::fs::create_dir_all(STATE_DIR)
         .map_err(|e| SandboxError::io(format!("creating {STATE_DIR}"), e))?;
-    let path = state_path(&state.id);
+    let path = state_path(&state.id)?;
     let file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -86,14 +102,14 @@ pub(crate) fn reserve(state: &SandboxState) -> Result<()> {
 
 fn to_json(state: &SandboxState) -> Result<Vec<u8>> {
     serde_json::to_vec_pretty(state).map_err(|e| SandboxError::State {
-        path: state_path(&state.id),
+        path: state_path(&state.id).unwrap_or_default(),
         message: e.to_string(),
     })
 }
 
 /// Rewrites the state atomically (write + rename) so readers never see half a file.
 pub(crate) fn save(state: &SandboxState) -> Result<()> {
-    let path = state_path(&state.id);
+    let path = state_path(&state.id)?;
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, to_json(state)?)
         .map_err(|e| SandboxError::io(format!("writing {}", tmp.display()), e))?;
@@ -101,8 +117,10 @@ pub(crate) fn save(state: &SandboxState) -> Result<()> {
         .map_err(|e| SandboxError::io(format!("renaming {}", tmp.display()), e))
 }
 
+/// Reads `<id>.json`; its own `id` must be the one its name says (a copied or edited
+/// file must not make teardown act on another sandbox).
 pub fn load(id: &str) -> Result<SandboxState> {
-    let path = state_path(id);
+    let path = state_path(id)?;
     let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => SandboxError::NotFound {
             id: id.to_string(),
@@ -110,10 +128,21 @@ pub fn load(id: &str) -> Result<SandboxState> {
         },
         _ => SandboxError::io(format!("reading {}", path.display()), e),
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| SandboxError::State {
-        path,
+    parse(id, path, &bytes)
+}
+
+fn parse(id: &str, path: PathBuf, bytes: &[u8]) -> Result<SandboxState> {
+    let state: SandboxState = serde_json::from_slice(bytes).map_err(|e| SandboxError::State {
+        path: path.clone(),
         message: e.to_string(),
-    })
+    })?;
+    if state.id != id {
+        return Err(SandboxError::State {
+            path,
+            message: format!("it names sandbox `{}`, not `{id}`", state.id),
+        });
+    }
+    Ok(state)
 }
 
 /// Ids of every state file present (readable or not).
@@ -131,4 +160,65 @@ pub fn ids_on_disk() -> Vec<String> {
         .collect();
     ids.sort();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_ids_are_refused_before_any_path_join() {
+        for bad in [
+            "",
+            "../../../tmp/victim",
+            "../x",
+            "a/b",
+            "AB",
+            ".",
+            "0123456789abc",
+        ] {
+            assert!(
+                matches!(checked(bad), Err(SandboxError::BadId { .. })),
+                "{bad}"
+            );
+            assert!(state_path(bad).is_err(), "{bad}");
+            assert!(sandbox_dir(bad).is_err(), "{bad}");
+            assert!(
+                matches!(load(bad), Err(SandboxError::BadId { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            state_path("ab12").unwrap(),
+            Path::new("/run/tplab/sandboxes/ab12.json")
+        );
+    }
+
+    #[test]
+    fn a_state_file_must_name_its_own_id() {
+        let st = SandboxState {
+            format: STATE_FORMAT.into(),
+            id: "other1".into(),
+            phase: Phase::Up,
+            created_at: chrono::Utc::now(),
+            owner_pid: 1,
+            owner_uid: Some(0),
+            config: SandboxConfig::default(),
+            node_netns: "tplab-other1-node".into(),
+            world_netns: "tplab-other1-world".into(),
+            pods: Vec::new(),
+            cilium_host_mac: String::new(),
+            node_mac: String::new(),
+            daemon_pid: None,
+        };
+        let bytes = to_json(&st).unwrap();
+        let err = parse("ab12", PathBuf::from("ab12.json"), &bytes).unwrap_err();
+        assert!(err.to_string().contains("names sandbox `other1`"), "{err}");
+        assert_eq!(parse("other1", PathBuf::new(), &bytes).unwrap(), st);
+        // Files of an older tplab have no owner: read as `None`, not refused.
+        let mut old: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        old.as_object_mut().unwrap().remove("owner_uid");
+        let old = parse("other1", PathBuf::new(), &serde_json::to_vec(&old).unwrap()).unwrap();
+        assert_eq!(old.owner_uid, None);
+    }
 }

@@ -114,7 +114,12 @@ pub async fn open_env(
         );
     }
     match name {
-        "local" => Ok(Box::new(LocalEnv)),
+        "local" => {
+            // No sandbox to tear down, but Ctrl-C / SIGTERM must still kill the running
+            // lab command's process group (it is not ours to inherit the signal from).
+            crate::env::sandbox::install_signal_cleanup()?;
+            Ok(Box::new(LocalEnv))
+        }
         "sandbox" => {
             if need == Need::Existing || global.sandbox.is_some() {
                 return Ok(Box::new(SandboxEnv::existing(global.sandbox.as_deref())?));

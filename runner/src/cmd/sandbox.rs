@@ -3,15 +3,21 @@
 use super::status;
 use crate::cli::{Global, SandboxCommand};
 use crate::env::sandbox::{self as sb, SandboxEnv};
-use tplab_sandbox::{Role, Sandbox};
+use tplab_sandbox::{DownOptions, Role, Sandbox, SkipReason};
 
 pub async fn run(global: Global, cmd: SandboxCommand) -> anyhow::Result<u8> {
     match cmd {
         SandboxCommand::Up => up(&global).await,
-        SandboxCommand::Down { id, all } => Ok(down(
+        SandboxCommand::Down {
+            id,
+            all,
+            force,
+            all_users,
+        } => Ok(down(
             &global,
             id.as_deref().or(global.sandbox.as_deref()),
             all,
+            DownOptions { force, all_users },
         )),
         SandboxCommand::Status => Ok(status_cmd(&global)),
         SandboxCommand::Shell { role } => {
@@ -59,36 +65,70 @@ async fn up(global: &Global) -> anyhow::Result<u8> {
     Ok(status::OK)
 }
 
-fn down(global: &Global, id: Option<&str>, all: bool) -> u8 {
+/// The caller's only healthy sandbox (everyone's with `--all-users`), read without
+/// attaching: `down` must not hold the lock it is about to take exclusively.
+fn only_own(options: DownOptions) -> Result<String, String> {
+    let me = tplab_sandbox::caller_uid();
+    let up: Vec<String> = Sandbox::list()
+        .into_iter()
+        .filter(|s| s.healthy() && (options.all_users || s.owner_uid == Some(me)))
+        .map(|s| s.id)
+        .collect();
+    match up.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(format!(
+            "no sandbox of yours (uid {me}) is up: name one (`tplab sandbox down ID`), \
+             see `tplab sandbox status`"
+        )),
+        many => Err(format!(
+            "{} sandboxes are up ({}): choose one with `tplab sandbox down ID`",
+            many.len(),
+            many.join(", ")
+        )),
+    }
+}
+
+/// How to override a skip.
+fn skip_hint(reason: &SkipReason) -> &'static str {
+    match reason {
+        SkipReason::InUse { .. } => "use --force to remove it anyway",
+        SkipReason::Owner { .. } => "use --all-users to remove it anyway",
+    }
+}
+
+fn down(global: &Global, id: Option<&str>, all: bool, options: DownOptions) -> u8 {
+    let error = console::style("error:").red().bold();
     if let Err(e) = tplab_sandbox::check_privileges("sandbox down") {
-        eprintln!("{} {e}", console::style("error:").red().bold());
+        eprintln!("{error} {e}");
         return status::ENV;
     }
     let report = if all {
-        sb::teardown_all()
+        sb::teardown_all(options)
     } else {
-        match sb::find(id) {
-            Ok(sandbox) => {
-                let id = sandbox.id().to_string();
-                let errors = sb::teardown(&id);
-                tplab_sandbox::DownReport {
-                    sandboxes: vec![id],
-                    errors,
-                    ..Default::default()
-                }
-            }
+        let id = match id.map_or_else(|| only_own(options), |id| Ok(id.to_string())) {
+            Ok(id) => id,
             Err(e) => {
-                eprintln!("{} {e}", console::style("error:").red().bold());
+                eprintln!("{error} {e}");
                 return status::USAGE;
             }
+        };
+        if !tplab_sandbox::valid_id(&id) {
+            eprintln!("{error} {}", tplab_sandbox::SandboxError::BadId { id });
+            return status::USAGE;
         }
+        let report = sb::down(&id, options);
+        if report.is_empty() && report.errors.is_empty() && report.skipped.is_empty() {
+            eprintln!("{error} sandbox `{id}` not found; `tplab sandbox status` lists them");
+            return status::USAGE;
+        }
+        report
     };
     if global.json {
         println!(
             "{}",
             serde_json::to_string_pretty(&report).unwrap_or_default()
         );
-    } else if report.is_empty() && report.errors.is_empty() {
+    } else if report.is_empty() && report.errors.is_empty() && report.skipped.is_empty() {
         println!("nothing to remove");
     } else {
         for id in &report.sandboxes {
@@ -103,14 +143,25 @@ fn down(global: &Global, id: Option<&str>, all: bool) -> u8 {
         for f in &report.files {
             println!("removed {}", f.display());
         }
+        for s in &report.skipped {
+            println!(
+                "skipped sandbox {}: {} ({})",
+                s.id,
+                s.reason,
+                skip_hint(&s.reason)
+            );
+        }
     }
     for e in &report.errors {
-        eprintln!("{} {e}", console::style("error:").red().bold());
+        eprintln!("{error} {e}");
     }
-    if report.errors.is_empty() {
-        status::OK
-    } else {
+    if !report.errors.is_empty() {
         status::ENV
+    } else if !all && !report.skipped.is_empty() {
+        // The one sandbox asked for was not removed.
+        status::ENV
+    } else {
+        status::OK
     }
 }
 
@@ -132,8 +183,17 @@ fn status_cmd(global: &Global) -> u8 {
         } else {
             console::style("degraded").yellow()
         };
+        let owner = s
+            .owner_uid
+            .map_or_else(|| "owner unknown".to_string(), |u| format!("uid {u}"));
+        let users = if s.users.is_empty() {
+            String::new()
+        } else {
+            let pids: Vec<String> = s.users.iter().map(ToString::to_string).collect();
+            format!("  in use by pid {}", pids.join(", "))
+        };
         println!(
-            "{}  {:?}  {}  created {}  pods: {}",
+            "{}  {:?}  {}  created {}  pods: {}  {owner}{users}",
             s.id,
             s.phase,
             health,

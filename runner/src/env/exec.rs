@@ -37,6 +37,9 @@ pub async fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ExecOut
     let start = Instant::now();
     let mut child = cmd.spawn()?;
     let pid = child.id();
+    // Registered so that tplab's signal handler kills the group before exiting (and so
+    // that cancelling this future kills it too; `kill_on_drop` reaches the leader only).
+    let group = pid.and_then(tplab_sandbox::CommandGroup::track);
     let mut stdout = child.stdout.take().expect("piped");
     let mut stderr = child.stderr.take().expect("piped");
     // Drain both pipes concurrently so a chatty command never blocks on a full pipe.
@@ -47,7 +50,14 @@ pub async fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ExecOut
         (out, err, status)
     })
     .await;
+    if tplab_sandbox::shutting_down() {
+        // Killed by the signal path, which exits the process once sandboxes are down.
+        std::future::pending::<()>().await;
+    }
     if let Ok((out, err, status)) = waited {
+        if let Some(g) = group {
+            g.finished();
+        }
         Ok(ExecOutput {
             status: status?.code(),
             stdout: String::from_utf8_lossy(&out).into_owned(),
@@ -64,6 +74,9 @@ pub async fn run(mut cmd: Command, timeout: Duration) -> std::io::Result<ExecOut
             );
         }
         let _ = child.wait().await;
+        if let Some(g) = group {
+            g.finished();
+        }
         Ok(ExecOutput {
             status: None,
             stdout: String::new(),

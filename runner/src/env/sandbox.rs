@@ -156,15 +156,32 @@ fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
 /// Removes one sandbox and its eBPF pins; returns the problems met.
 pub fn teardown(id: &str) -> Vec<String> {
     let mut errors = tplab_sandbox::teardown(id).errors;
-    if let Err(e) = tplab_ebpf::cleanup_pins(id) {
+    // Only a valid id may become a pin path (the sandbox crate refused the rest already).
+    if tplab_sandbox::valid_id(id)
+        && let Err(e) = tplab_ebpf::cleanup_pins(id)
+    {
         errors.push(e.to_string());
     }
     errors
 }
 
-/// Removes every leftover of every sandbox (after a SIGKILL too), eBPF pins included.
-pub fn teardown_all() -> tplab_sandbox::DownReport {
-    let mut report = tplab_sandbox::down_all();
+/// Removes sandbox `id` (unless `options` say to leave it) and its eBPF pins.
+pub fn down(id: &str, options: tplab_sandbox::DownOptions) -> tplab_sandbox::DownReport {
+    let mut report = tplab_sandbox::down(id, options);
+    if report.skipped.is_empty()
+        && report.errors.is_empty()
+        && let Err(e) = tplab_ebpf::cleanup_pins(id)
+    {
+        report.errors.push(e.to_string());
+    }
+    report
+}
+
+/// Removes every leftover of every sandbox `options` allow (after a SIGKILL too), eBPF
+/// pins included; skipped sandboxes keep theirs.
+pub fn teardown_all(options: tplab_sandbox::DownOptions) -> tplab_sandbox::DownReport {
+    let mut report = tplab_sandbox::down_all(options);
+    let skipped: Vec<String> = report.skipped.iter().map(|s| s.id.clone()).collect();
     // Ids of the sandboxes just swept: their pin dirs go even if a SIGKILL struck before
     // the CT map was pinned (an empty dir).
     let swept: Vec<String> = report
@@ -184,6 +201,7 @@ pub fn teardown_all() -> tplab_sandbox::DownReport {
             // Only our per-sandbox pin dirs; bpffs also holds entries of its own and of
             // iproute2 (`ip`, `tc`, `xdp`, `*.debug`).
             let ours = tplab_sandbox::valid_id(&name)
+                && !skipped.contains(&name)
                 && (path.join("ct").exists() || swept.contains(&name));
             if !ours {
                 continue;

@@ -198,17 +198,51 @@ pub fn async_up_and_tokio_commands() -> R {
     })
 }
 
-/// The real `down_all`: run alone (the caller holds the suite's exclusive lock).
+/// Env var that turns this binary into the `down_all` child (see below).
+pub const DOWN_ALL_CHILD_ENV: &str = "TPLAB_SANDBOX_TEST_DOWN_ALL";
+
+/// The real `down_all`, run alone (the caller holds the suite's exclusive lock) and in a
+/// child recorded as a made-up user (`SUDO_UID`), so it only ever sweeps this test's own
+/// sandboxes, never those other people run on the machine.
 pub fn down_all_removes_everything() -> R {
-    let sb = sandbox()?.keep();
-    let id = sb.id().to_string();
+    let exe = std::env::current_exe().map_err(|e| fail(e.to_string()))?;
+    let uid = 3_000_000 + std::process::id() % 1_000_000;
+    let out = std::process::Command::new(exe)
+        .env(DOWN_ALL_CHILD_ENV, "1")
+        .env("SUDO_UID", uid.to_string())
+        .output()
+        .map_err(|e| fail(e.to_string()))?;
+    check!(
+        out.status.success(),
+        "down_all child: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// Child mode of [`down_all_removes_everything`]: exits 0 on success.
+pub fn down_all_child() -> ! {
+    let code = match down_all_body() {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{e:?}");
+            1
+        }
+    };
+    std::process::exit(code)
+}
+
+fn down_all_body() -> R {
+    // Built, kept, and no longer held by this process (as after `tplab sandbox up`).
+    let id = sandbox()?.keep().id().to_string();
     // A stray netns with the sandbox prefix but no state (as after a SIGKILL mid-create).
     let stray = format!("tplab-{}-stray", test_id("s"));
     std::process::Command::new("ip")
         .args(["netns", "add", &stray])
         .status()
         .map_err(|e| fail(e.to_string()))?;
-    let report = tplab_sandbox::down_all();
+    let report = tplab_sandbox::down_all(tplab_sandbox::DownOptions::default());
     check!(report.errors.is_empty(), "errors: {report}");
     check!(report.sandboxes.contains(&id), "report: {report}");
     check!(

@@ -26,6 +26,9 @@ fn main() {
     if let Ok(id) = std::env::var(signals::CHILD_ENV) {
         signals::child_main(&id);
     }
+    if std::env::var_os(lifecycle::DOWN_ALL_CHILD_ENV).is_some() {
+        lifecycle::down_all_child();
+    }
     Suite::new()
         .test("role names parse", || {
             let r: tplab_sandbox::Role = "pod:web"

@@ -98,6 +98,10 @@ pub fn leftovers(id: &str) -> Vec<String> {
         if std::path::Path::new(&dir).exists() {
             left.push(dir);
         }
+        let lock = format!("{}/{id}.lock", tplab_sandbox::STATE_DIR);
+        if std::path::Path::new(&lock).exists() {
+            left.push(lock);
+        }
         if left.is_empty() {
             break;
         }
