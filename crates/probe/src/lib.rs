@@ -33,6 +33,7 @@ mod routes;
 mod session;
 mod tc;
 mod tcx;
+pub mod wire;
 
 pub use addrs::Address;
 pub use bpf::BpfProgram;
