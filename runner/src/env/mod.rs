@@ -7,6 +7,7 @@ pub mod local;
 pub mod open;
 pub mod registry;
 pub mod sandbox;
+pub mod spy;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -5,6 +5,8 @@
 //! the guided UI in `crate::ui::guided`) decide the order and the interaction.
 
 pub mod auto;
+#[cfg(test)]
+mod engine_tests;
 pub mod inspect;
 pub mod plan;
 pub mod progress;
