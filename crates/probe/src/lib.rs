@@ -24,6 +24,7 @@ mod ctparse;
 mod ctproc;
 mod error;
 mod facts;
+mod kinds;
 mod links;
 mod names;
 mod neigh;
