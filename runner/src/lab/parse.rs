@@ -604,10 +604,7 @@ impl LabParser {
         match serde_yaml::from_str::<QuestionSpec>(text) {
             Ok(spec) => {
                 if spec.mode == AnswerMatch::Regex
-                    && let Err(e) = regex::Regex::new(&format!(
-                        "^(?:{})$",
-                        crate::template::neutralize(&spec.answer)
-                    ))
+                    && let Err(e) = regex::Regex::new(&crate::template::neutralize(&spec.answer))
                 {
                     let s = yaml::find_key(text, "answer").unwrap_or(0..0);
                     self.error(

@@ -16,7 +16,7 @@ pub const MAX_LAB_BYTES: u64 = 4 * 1024 * 1024;
 /// Why a lab file could not be read. The path is printed by the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("not a regular file (it is {0}); a lab is a Markdown file")]
+    #[error("not a regular file but {0}; a lab is a Markdown file")]
     NotAFile(&'static str),
     #[error(
         "the file is larger than the {} MiB limit for a lab file",
