@@ -123,7 +123,7 @@ impl LabParser {
         if text.trim().is_empty() {
             return;
         }
-        let text = dedent(text.trim_matches('\n'));
+        let text = dedent(text);
         self.push_prose_text(range, text);
     }
 
@@ -766,15 +766,25 @@ fn fence_closed(text: &str, range: &Range<usize>) -> bool {
     run >= fence_len && last[run..].trim().is_empty()
 }
 
-/// Removes the indentation common to the non-blank lines (a list item's text).
+/// Drops blank lines at both ends and the indentation common to the others (the text
+/// of a list item around a block).
 fn dedent(text: &str) -> String {
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
+    let lines: Vec<&str> = text.lines().collect();
+    let blank = |l: &&str| l.trim().is_empty();
+    let first = lines.iter().position(|l| !blank(l)).unwrap_or(lines.len());
+    let last = lines
+        .iter()
+        .rposition(|l| !blank(l))
+        .map_or(first, |i| i + 1);
+    let lines = &lines[first..last];
+    let indent = lines
+        .iter()
+        .filter(|l| !blank(l))
         .map(|l| l.len() - l.trim_start_matches(' ').len())
         .min()
         .unwrap_or(0);
-    text.lines()
+    lines
+        .iter()
         .map(|l| l.get(indent..).unwrap_or_else(|| l.trim_start_matches(' ')))
         .collect::<Vec<_>>()
         .join("\n")
@@ -875,6 +885,72 @@ mod tests {
             "vu-du-pod-la-table-de-routage"
         );
         assert_eq!(slug("Étape 1"), "etape-1");
+    }
+
+    const HEAD: &str = "---\nid: t\ntitle: T\n---\n\n## S\n\n";
+
+    fn kinds(text: &str) -> Vec<&'static str> {
+        let parsed = parse("t.md", format!("{HEAD}{text}"));
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let lab = parsed.lab.expect("a lab");
+        lab.steps[0]
+            .items
+            .iter()
+            .map(|i| match &i.kind {
+                ItemKind::Prose(_) => "prose",
+                ItemKind::Code { .. } => "code",
+                ItemKind::Command(_) => "command",
+                ItemKind::Transcript(_) => "transcript",
+                ItemKind::Checks(_) => "checks",
+                ItemKind::Question(_) => "question",
+                ItemKind::Hint(_) => "hint",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocks_in_lists_and_quotes_are_items_not_prose() {
+        let text = "1. Run:\n\n   ```sh {solution}\n   ip route\n   ```\n\n   then:\n\n   ```check\n   - run: ip route\n   ```\n2. Done.\n\n> ```hint\n> Look at `ip route`.\n> ```\n";
+        assert_eq!(
+            kinds(text),
+            ["prose", "command", "prose", "checks", "prose", "hint"]
+        );
+        let lab = parse("t.md", format!("{HEAD}{text}")).lab.unwrap();
+        let items = &lab.steps[0].items;
+        // The solution is not left in the prose around it.
+        let ItemKind::Prose(p) = &items[2].kind else {
+            panic!()
+        };
+        assert_eq!(p, "then:");
+        let ItemKind::Command(c) = &items[1].kind else {
+            panic!()
+        };
+        assert_eq!(c.script, "ip route\n");
+        assert_eq!(lab.line_of(c.body_start), 11);
+    }
+
+    #[test]
+    fn plain_code_in_a_list_stays_prose() {
+        assert_eq!(kinds("- see:\n\n  ```text\n  x\n  ```\n"), ["prose"]);
+    }
+
+    #[test]
+    fn fences_closed_or_not() {
+        let closed = |t: &str| fence_closed(t, &(0..t.len()));
+        assert!(closed("```sh\nx\n```\n"));
+        assert!(closed("````\n```\n````"));
+        assert!(closed("```check\n> - run: x\n> ```"));
+        assert!(!closed("```sh\nx\n"));
+        assert!(!closed("````\nx\n```\n"));
+        assert!(!closed("```"));
+        assert!(!closed("```\n```sh\n"));
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let parsed = parse("t.md", format!("\u{feff}{HEAD}"));
+        assert!(parsed.lab.is_some());
+        assert!(parsed.diagnostics.is_empty());
     }
 
     #[test]

@@ -107,7 +107,7 @@ mod tests {
     fn finds_block_keys() {
         let text = "id: a\ntitle: b\n> - target: pod\nid: c\n";
         let ids = find_keys(text, "id");
-        assert_eq!(ids, vec![0..2, 21..23]);
+        assert_eq!(ids, vec![0..2, 31..33]);
         assert_eq!(find_key(text, "target"), Some(19..25));
         assert_eq!(find_key(text, "nope"), None);
         assert_eq!(find_key("\"id\": 1", "id"), Some(0..4));
