@@ -357,7 +357,7 @@ impl LabParser {
                     .and_then(|key| yaml::find_keys(&yaml, key).into_iter().nth(1))
                 {
                     Some(s) => s,
-                    None => self.yaml_error_span(&e, &yaml),
+                    None => yaml::error_span_of(&e, &yaml),
                 };
                 let span = body.start + span.start..body.start + span.end;
                 let code = if msg.contains("unknown field") {
@@ -372,15 +372,6 @@ impl LabParser {
                     "front matter keys: id, title, lang, version, description, authors, roles, environments, vars, scoring".into(),
                 );
             }
-        }
-    }
-
-    /// Span (inside `yaml`) of a `serde_yaml` error: at the key of a bad value, else
-    /// the first line (no location, e.g. a missing field).
-    fn yaml_error_span(&self, e: &serde_yaml::Error, yaml: &str) -> Range<usize> {
-        match yaml::error_offset(e, yaml) {
-            Some(offset) => yaml::error_span(yaml, offset),
-            None => 0..yaml.find('\n').unwrap_or(yaml.len()),
         }
     }
 
@@ -621,7 +612,7 @@ impl LabParser {
                 })
             }
             Err(e) => {
-                let span = body.span(&self.yaml_error_span(&e, text));
+                let span = body.span(&yaml::error_span_of(&e, text));
                 let msg = yaml::clean_error(&e);
                 let code = if msg.contains("unknown field") {
                     "unknown-key"
@@ -656,7 +647,7 @@ impl LabParser {
                 return Vec::new();
             }
             Err(e) => {
-                let span = body.span(&self.yaml_error_span(&e, text));
+                let span = body.span(&yaml::error_span_of(&e, text));
                 let diag = self.error(
                     "yaml-syntax",
                     span,
@@ -685,7 +676,7 @@ impl LabParser {
                     })
                     .collect(),
                 Err(e) => {
-                    let span = body.span(&self.yaml_error_span(&e, text));
+                    let span = body.span(&yaml::error_span_of(&e, text));
                     self.check_error(&e, span);
                     Vec::new()
                 }
@@ -708,7 +699,7 @@ impl LabParser {
                     block_env: block_env.to_vec(),
                 }),
                 Err(e) => {
-                    let s = self.yaml_error_span(&e, &item_text);
+                    let s = yaml::error_span_of(&e, &item_text);
                     self.check_error(&e, body.span(&(start + s.start..start + s.end)));
                 }
             }

@@ -74,14 +74,11 @@ pub fn decode(bytes: &[u8]) -> Result<String, ReadError> {
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(text.to_string()),
         Err(e) => {
-            let valid = &bytes[..e.valid_up_to()];
-            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
-            let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-            // `valid` is UTF-8 up to there, so this counts characters.
-            let col = String::from_utf8_lossy(&valid[line_start..])
-                .chars()
-                .count()
-                + 1;
+            // Valid UTF-8 up to there: nothing is lost.
+            let valid = String::from_utf8_lossy(&bytes[..e.valid_up_to()]);
+            let line = valid.matches('\n').count() + 1;
+            let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+            let col = valid[line_start..].chars().count() + 1;
             Err(ReadError::NotUtf8 { line, col })
         }
     }

@@ -36,6 +36,15 @@ pub fn error_span(yaml: &str, offset: usize) -> Range<usize> {
     offset..token_end(yaml, offset)
 }
 
+/// Span (inside `yaml`) of a `serde_yaml` error: at the key of a bad value, else the
+/// first line (no location, e.g. a missing field).
+pub fn error_span_of(e: &serde_yaml::Error, yaml: &str) -> Range<usize> {
+    match error_offset(e, yaml) {
+        Some(offset) => error_span(yaml, offset),
+        None => 0..yaml.find('\n').unwrap_or(yaml.len()),
+    }
+}
+
 /// End of the token starting at `offset` (at least one character when there is one).
 pub fn token_end(text: &str, offset: usize) -> usize {
     let rest = &text[offset..];
