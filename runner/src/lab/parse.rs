@@ -669,7 +669,7 @@ impl LabParser {
                     .into_iter()
                     .zip(values)
                     .map(|(spec, raw)| CheckItem {
-                        span: body.span(&(0..text.len())),
+                        span: self.source.clamp(body.span(&(0..text.len()))),
                         raw,
                         spec,
                         block_env: block_env.to_vec(),
@@ -693,7 +693,7 @@ impl LabParser {
             }
             match serde_yaml::from_str::<CheckSpec>(&item_text) {
                 Ok(spec) => items.push(CheckItem {
-                    span: body.span(&(start..end)),
+                    span: self.source.clamp(body.span(&(start..end))),
                     raw,
                     spec,
                     block_env: block_env.to_vec(),
