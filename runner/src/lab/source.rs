@@ -153,16 +153,6 @@ impl Source {
         start..start + line_at(&self.text[start..]).len()
     }
 
-    /// The byte range of a 0-based line, without its newline (empty past the end).
-    pub fn line_range_at(&self, index: usize) -> Range<usize> {
-        let start = self
-            .line_starts
-            .get(index)
-            .copied()
-            .unwrap_or(self.text.len());
-        start..start + line_at(&self.text[start..]).len()
-    }
-
     /// Byte offset where 0-based line `index` starts; the text's end one past the last.
     pub fn line_start(&self, index: usize) -> Option<usize> {
         match index.cmp(&self.line_starts.len()) {
