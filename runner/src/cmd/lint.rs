@@ -15,10 +15,12 @@ pub fn run(global: &Global, args: &LintArgs) -> anyhow::Result<u8> {
     let mut empty_dirs = 0;
     for path in &args.labs {
         let before = files.len();
-        if let Err(e) = collect(path, &mut files) {
+        let walk_errors = collect(path, &mut files);
+        for e in &walk_errors {
             eprintln!("{} {e}", console::style("error:").red().bold());
-            unreadable += 1;
-        } else if files.len() == before {
+        }
+        unreadable += walk_errors.len();
+        if files.len() == before && walk_errors.is_empty() {
             eprintln!(
                 "{} no lab found in {}: expected {}/lab.md, or lab files (*.md) in it or its subfolders",
                 console::style("error:").red().bold(),
@@ -84,14 +86,22 @@ pub fn run(global: &Global, args: &LintArgs) -> anyhow::Result<u8> {
 /// (but `README.md`) under `DIR`, where a folder holding a `lab.md` is that one lab.
 /// Symbolic links to folders are not followed inside `DIR` (as `find` and `git` do):
 /// a link to `.` or `/` would make the walk endless. Links to files are read.
-fn collect(path: &Path, out: &mut Vec<PathBuf>) -> walkdir::Result<()> {
+/// Returns the folders that could not be read (the walk goes on without them).
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Vec<walkdir::Error> {
+    let mut errors = Vec::new();
     if !path.is_dir() {
         out.push(resolve(path));
-        return Ok(());
+        return errors;
     }
     let mut walk = WalkDir::new(path).sort_by_file_name().into_iter();
     while let Some(entry) = walk.next() {
-        let entry = entry?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         if entry.file_type().is_dir() {
             let lab = entry.path().join("lab.md");
             if lab.symlink_metadata().is_ok() {
@@ -104,5 +114,5 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> walkdir::Result<()> {
             out.push(entry.into_path());
         }
     }
-    Ok(())
+    errors
 }
