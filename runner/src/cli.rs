@@ -43,7 +43,7 @@ pub struct Global {
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Language of tplab's own messages (en, fr); default: the lab's `lang`.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, value_parser = clap::builder::PossibleValuesParser::new(crate::lab::LANGS.iter().copied()))]
     pub lang: Option<String>,
     /// Use this running sandbox (see `tplab sandbox status`) instead of a fresh one.
     #[arg(long, global = true, env = "TPLAB_SANDBOX", value_name = "ID")]

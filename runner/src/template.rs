@@ -41,7 +41,13 @@ pub fn variables(s: &str) -> Result<BTreeSet<String>, String> {
     let tmpl = environment()
         .template_from_str(s)
         .map_err(|e| describe(&e))?;
-    Ok(tmpl.undeclared_variables(false).into_iter().collect())
+    // Built-in globals (`range`, `dict`, `namespace`, ...) are not the lab's variables.
+    let env = environment();
+    Ok(tmpl
+        .undeclared_variables(false)
+        .into_iter()
+        .filter(|name| env.globals().all(|(global, _)| global != name))
+        .collect())
 }
 
 /// Replaces template expressions by a neutral literal so the rest can be validated
@@ -119,6 +125,9 @@ mod tests {
         let used = variables("{{ a }} {% if b %}{{ c | upper }}{% endif %}").unwrap();
         assert_eq!(used.into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert!(variables("{{ a ").is_err());
+        let builtins = "{% for i in range(3) %}{{ loop.index }}{% endfor %}\
+            {% set ns = namespace(n=1) %}{{ ns.n }}{{ dict(a=1) | length }}{{ 3 is odd }}";
+        assert_eq!(variables(builtins).unwrap(), BTreeSet::new());
     }
 
     #[test]

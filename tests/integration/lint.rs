@@ -6,7 +6,7 @@ use tplab_testkit::Suite;
 /// (fixture, diagnostic code, line, column): one per kind of mistake.
 const BROKEN: &[(&str, &str, usize, usize)] = &[
     ("front-matter-missing", "front-matter-missing", 1, 1),
-    ("front-matter-invalid", "front-matter-invalid", 3, 8),
+    ("front-matter-invalid", "front-matter-invalid", 3, 1),
     ("front-matter-missing-key", "front-matter-missing-key", 2, 1),
     ("front-matter-unknown-key", "front-matter-unknown-key", 4, 1),
     ("unknown-block-kind-typo", "unknown-block-kind", 10, 4),
@@ -15,7 +15,8 @@ const BROKEN: &[(&str, &str, usize, usize)] = &[
     ("bad-attributes", "bad-attributes", 10, 7),
     ("bad-attribute-value", "bad-attribute-value", 10, 21),
     ("unknown-role", "unknown-role", 10, 8),
-    ("unknown-key", "unknown-key", 11, 3),
+    // At the key itself, not at the item's first line.
+    ("unknown-key", "unknown-key", 12, 3),
     ("unknown-key-nested", "unknown-key", 13, 5),
     ("yaml-syntax", "yaml-syntax", 13, 1),
     ("check-not-a-list", "check-not-a-list", 11, 1),
@@ -24,7 +25,7 @@ const BROKEN: &[(&str, &str, usize, usize)] = &[
     ("key-without-run", "key-without-run", 13, 3),
     ("bad-regex", "bad-regex", 13, 5),
     ("bad-comparison", "bad-comparison", 13, 5),
-    ("bad-duration", "bad-duration", 11, 3),
+    ("bad-duration", "bad-duration", 12, 3),
     ("undefined-variable", "undefined-variable", 11, 13),
     (
         "capture-before-definition",
@@ -43,6 +44,17 @@ const BROKEN: &[(&str, &str, usize, usize)] = &[
     ("unknown-capture-field", "unknown-capture-field", 13, 11),
     ("bad-capture-name", "bad-capture-name", 13, 5),
     ("bad-lab-id", "bad-lab-id", 2, 1),
+    // Issue 10 (hardening): each was a panic, a miss or a wrong position.
+    ("non-ascii-attribute", "bad-attributes", 10, 8),
+    ("unknown-role-in-check", "unknown-role", 12, 3),
+    ("interval-too-short", "bad-duration", 12, 3),
+    ("question-bad-regex", "bad-regex", 12, 1),
+    ("unclosed-fence", "unclosed-fence", 10, 1),
+    ("nested-in-list", "unknown-key", 14, 5),
+    ("nested-in-quote", "bad-duration", 12, 5),
+    ("unknown-lang", "unknown-lang", 4, 1),
+    ("front-matter-wrong-type", "front-matter-invalid", 5, 1),
+    ("front-matter-duplicate-key", "front-matter-invalid", 5, 1),
 ];
 
 pub fn register(mut suite: Suite) -> Suite {

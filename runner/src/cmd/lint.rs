@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use walkdir::WalkDir;
+
 use super::common::{print_diagnostics, resolve};
 use super::status;
 use crate::cli::{Global, LintArgs};
@@ -9,11 +11,26 @@ use crate::lab::{self, Diagnostic};
 
 pub fn run(global: &Global, args: &LintArgs) -> anyhow::Result<u8> {
     let mut files = Vec::new();
+    let mut unreadable = 0;
+    let mut empty_dirs = 0;
     for path in &args.labs {
-        collect(path, &mut files);
+        let before = files.len();
+        let walk_errors = collect(path, &mut files);
+        for e in &walk_errors {
+            eprintln!("{} {e}", console::style("error:").red().bold());
+        }
+        unreadable += walk_errors.len();
+        if files.len() == before && walk_errors.is_empty() {
+            eprintln!(
+                "{} no lab found in {}: expected {}/lab.md, or lab files (*.md) in it or its subfolders",
+                console::style("error:").red().bold(),
+                path.display(),
+                path.display()
+            );
+            empty_dirs += 1;
+        }
     }
     let mut all = Vec::new();
-    let mut unreadable = 0;
     for file in &files {
         match lab::parse_file(file) {
             Ok(parsed) => {
@@ -50,42 +67,52 @@ pub fn run(global: &Global, args: &LintArgs) -> anyhow::Result<u8> {
             all.iter().filter(|d| d.is_error()).count(),
             warnings
         );
-        if errors > 0 || unreadable > 0 {
+        if errors > 0 || unreadable > 0 || empty_dirs > 0 {
             eprintln!("{} {summary}", console::style("error:").red().bold());
         } else {
             eprintln!("{} {summary}", console::style("ok:").green().bold());
         }
     }
-    Ok(if errors > 0 || unreadable > 0 || files.is_empty() {
+    Ok(if empty_dirs > 0 {
+        status::USAGE
+    } else if errors > 0 || unreadable > 0 {
         status::FAILED
     } else {
         status::OK
     })
 }
 
-fn collect(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        let lab = path.join("lab.md");
-        if lab.is_file() {
-            out.push(lab);
-            return;
-        }
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .into_iter()
-            .flatten()
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for entry in entries {
-            if entry.is_dir()
-                || entry.extension().is_some_and(|e| e == "md")
-                    && entry.file_name().is_some_and(|n| n != "README.md")
-            {
-                collect(&entry, out);
-            }
-        }
-    } else {
+/// The lab files a path names: the file itself, `DIR/lab.md`, or else every `*.md`
+/// (but `README.md`) under `DIR`, where a folder holding a `lab.md` is that one lab.
+/// Symbolic links to folders are not followed inside `DIR` (as `find` and `git` do):
+/// a link to `.` or `/` would make the walk endless. Links to files are read.
+/// Returns the folders that could not be read (the walk goes on without them).
+fn collect(path: &Path, out: &mut Vec<PathBuf>) -> Vec<walkdir::Error> {
+    let mut errors = Vec::new();
+    if !path.is_dir() {
         out.push(resolve(path));
+        return errors;
     }
+    let mut walk = WalkDir::new(path).sort_by_file_name().into_iter();
+    while let Some(entry) = walk.next() {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        if entry.file_type().is_dir() {
+            let lab = entry.path().join("lab.md");
+            if lab.symlink_metadata().is_ok() {
+                out.push(lab);
+                walk.skip_current_dir();
+            }
+        } else if entry.path().extension().is_some_and(|e| e == "md")
+            && entry.file_name() != "README.md"
+        {
+            out.push(entry.into_path());
+        }
+    }
+    errors
 }

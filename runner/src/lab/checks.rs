@@ -19,6 +19,10 @@ use super::matchers::{OneOrMany, TextMatch, TextSpec, deserialize_duration};
 pub const COMMON_KEYS: &[&str] = &[
     "name", "id", "target", "points", "hint", "timeout", "interval", "capture", "before", "env",
 ];
+/// The shortest polling `interval`: checking more often only burns CPU, and `0` would
+/// spin. Documented in `docs/checks.md`.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(10);
+
 /// Keys only meaningful with `run`.
 pub const COMMAND_KEYS: &[&str] = &["run", "status", "stdout", "stderr"];
 
@@ -141,21 +145,16 @@ impl<'de> Visitor<'de> for SpecVisitor {
         let mut status = None;
         let mut stdout = None;
         let mut stderr = None;
-        while let Some(key) = map.next_key::<String>()? {
+        // Keys are checked as they are read, so an unknown one is reported at itself.
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             match key.as_str() {
                 "name" => spec.name = Some(map.next_value()?),
                 "id" => spec.id = Some(map.next_value()?),
                 "target" => spec.target = Some(map.next_value()?),
-                "points" => {
-                    let p: f64 = map.next_value()?;
-                    if p < 0.0 {
-                        return Err(de::Error::custom("points must not be negative"));
-                    }
-                    spec.points = Some(p);
-                }
+                "points" => spec.points = Some(map.next_value_seed(PointsSeed)?),
                 "hint" => spec.hints = map.next_value::<OneOrMany>()?.0,
-                "timeout" => spec.timeout = map.next_value_seed(DurationSeed)?,
-                "interval" => spec.interval = map.next_value_seed(DurationSeed)?,
+                "timeout" => spec.timeout = map.next_value_seed(DurationSeed(Duration::ZERO))?,
+                "interval" => spec.interval = map.next_value_seed(DurationSeed(MIN_INTERVAL))?,
                 "capture" => spec.capture = map.next_value()?,
                 "before" => spec.before = map.next_value()?,
                 "env" => spec.env = map.next_value::<OneOrMany>()?.0,
@@ -164,15 +163,15 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "stdout" => stdout = Some(map.next_value::<TextSpec>()?.0),
                 "stderr" => stderr = Some(map.next_value::<TextSpec>()?.0),
                 other => {
-                    if let Some(kind) = fact_kinds().iter().find(|k| **k == other) {
-                        let query = map.next_value_seed(crate::check::kinds::QuerySeed(kind))?;
-                        spec.kinds.push(KindSpec::Fact {
-                            kind: (*kind).to_string(),
-                            query,
-                        });
-                    } else {
-                        return Err(de::Error::unknown_field(other, all_keys()));
-                    }
+                    let kind = fact_kinds()
+                        .iter()
+                        .find(|k| **k == other)
+                        .expect("KeySeed lets only known keys through");
+                    let query = map.next_value_seed(crate::check::kinds::QuerySeed(kind))?;
+                    spec.kinds.push(KindSpec::Fact {
+                        kind: (*kind).to_string(),
+                        query,
+                    });
                 }
             }
         }
@@ -201,12 +200,71 @@ impl<'de> Visitor<'de> for SpecVisitor {
     }
 }
 
-struct DurationSeed;
+/// A check key, refused at its own position when unknown.
+struct KeySeed;
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed {
+    type Value = String;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KeySeed {
+    type Value = String;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a check key")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
+        if all_keys().contains(&key) {
+            Ok(key.to_string())
+        } else {
+            Err(E::unknown_field(key, all_keys()))
+        }
+    }
+}
+
+/// A duration of at least the given minimum.
+struct DurationSeed(Duration);
 
 impl<'de> de::DeserializeSeed<'de> for DurationSeed {
     type Value = Option<Duration>;
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        deserialize_duration(d)
+        deserialize_duration(d, self.0)
+    }
+}
+
+/// A non-negative number of points.
+struct PointsSeed;
+
+impl<'de> de::DeserializeSeed<'de> for PointsSeed {
+    type Value = f64;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<f64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for PointsSeed {
+    type Value = f64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a non-negative number of points")
+    }
+    fn visit_f64<E: de::Error>(self, p: f64) -> Result<f64, E> {
+        if p >= 0.0 && p.is_finite() {
+            Ok(p)
+        } else {
+            Err(E::custom(format!(
+                "invalid points `{p}`: must not be negative"
+            )))
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_i64<E: de::Error>(self, p: i64) -> Result<f64, E> {
+        self.visit_f64(p as f64)
+    }
+    #[allow(clippy::cast_precision_loss)]
+    fn visit_u64<E: de::Error>(self, p: u64) -> Result<f64, E> {
+        self.visit_f64(p as f64)
     }
 }
 

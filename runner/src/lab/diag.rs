@@ -4,7 +4,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity as CsSeverity};
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files::{Error as FilesError, Files};
 use codespan_reporting::term::{self, Chars, Config};
 
 use super::source::Source;
@@ -43,7 +43,8 @@ impl Diagnostic {
             code,
             message: message.into(),
             source: Arc::clone(source),
-            span,
+            // Computed spans may land inside a character or past the end: never panic later.
+            span: source.clamp(span),
             label: String::new(),
             notes: Vec::new(),
         }
@@ -95,14 +96,15 @@ impl Diagnostic {
 
     /// Renders like a compiler, with or without ANSI colours.
     pub fn render(&self, color: bool) -> String {
-        let file = SimpleFile::new(self.source.path().display().to_string(), &self.source.text);
+        let file = Indexed {
+            name: self.source.path().display().to_string(),
+            source: &self.source,
+        };
         let severity = match self.severity {
             Severity::Error => CsSeverity::Error,
             Severity::Warning => CsSeverity::Warning,
         };
-        let mut span = self.span.clone();
-        span.end = span.end.max(span.start).min(self.source.text.len());
-        span.start = span.start.min(span.end);
+        let span = self.source.clamp(self.span.clone());
         let mut notes = self.notes.clone();
         notes.push(format!("[{}]", self.code));
         let diagnostic = CsDiagnostic::new(severity)
@@ -137,5 +139,42 @@ impl Diagnostic {
             "label": self.label,
             "notes": self.notes,
         })
+    }
+}
+
+/// The lab's own line index for codespan: `SimpleFile` rebuilds one per diagnostic,
+/// which made printing N diagnostics of a big lab O(N x size).
+struct Indexed<'a> {
+    name: String,
+    source: &'a Source,
+}
+
+impl<'a> Files<'a> for Indexed<'a> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, (): ()) -> Result<&'a str, FilesError> {
+        Ok(&self.name)
+    }
+
+    fn source(&'a self, (): ()) -> Result<&'a str, FilesError> {
+        Ok(&self.source.text)
+    }
+
+    fn line_index(&'a self, (): (), byte_index: usize) -> Result<usize, FilesError> {
+        Ok(self.source.line_index(byte_index))
+    }
+
+    fn line_range(&'a self, (): (), line_index: usize) -> Result<Range<usize>, FilesError> {
+        let start = self.source.line_start(line_index);
+        let end = self.source.line_start(line_index + 1);
+        match (start, end) {
+            (Some(start), Some(end)) => Ok(start..end),
+            _ => Err(FilesError::LineTooLarge {
+                given: line_index,
+                max: self.source.line_count() - 1,
+            }),
+        }
     }
 }

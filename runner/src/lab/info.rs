@@ -76,47 +76,41 @@ pub fn parse(info: &str) -> Result<Info, InfoError> {
 }
 
 fn parse_attrs(info: &str, start: usize, end: usize) -> Result<Vec<Attr>, InfoError> {
-    let bytes = info.as_bytes();
+    // Scanning by `char` (not byte) keeps every offset on a character boundary.
+    let info = &info[..end];
     let mut attrs = Vec::new();
     let mut i = start;
-    while i < end {
-        if bytes[i].is_ascii_whitespace() || bytes[i] == b',' {
-            i += 1;
-            continue;
-        }
+    loop {
+        i = skip(info, i, |c| c.is_whitespace() || c == ',');
+        let Some(c) = info[i..].chars().next() else {
+            break;
+        };
         let key_start = i;
-        while i < end && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'-')
-        {
-            i += 1;
-        }
+        i = skip(info, i, |c| {
+            c.is_ascii_alphanumeric() || c == '_' || c == '-'
+        });
         if i == key_start {
             return Err(InfoError {
-                message: format!(
-                    "unexpected `{}` in attributes: expected `key=value` or a flag",
-                    &info[i..=i]
-                ),
-                span: i..i + 1,
+                message: format!("unexpected `{c}` in attributes: expected `key=value` or a flag"),
+                span: i..i + c.len_utf8(),
             });
         }
         let key = info[key_start..i].to_string();
         let mut value = None;
-        if i < end && bytes[i] == b'=' {
+        if let Some(rest) = info[i..].strip_prefix('=') {
             i += 1;
-            if i < end && bytes[i] == b'"' {
-                let value_start = i + 1;
-                let Some(rel) = info[value_start..end].find('"') else {
+            if let Some(quoted) = rest.strip_prefix('"') {
+                let Some(len) = quoted.find('"') else {
                     return Err(InfoError {
                         message: "unterminated quoted value: expected a closing `\"`".into(),
                         span: i..end,
                     });
                 };
-                value = Some(info[value_start..value_start + rel].to_string());
-                i = value_start + rel + 1;
+                value = Some(quoted[..len].to_string());
+                i += len + 2;
             } else {
                 let value_start = i;
-                while i < end && !bytes[i].is_ascii_whitespace() {
-                    i += 1;
-                }
+                i = skip(info, i, |c| !c.is_whitespace());
                 if i == value_start {
                     return Err(InfoError {
                         message: format!("missing value after `{key}=`"),
@@ -133,6 +127,11 @@ fn parse_attrs(info: &str, start: usize, end: usize) -> Result<Vec<Attr>, InfoEr
         });
     }
     Ok(attrs)
+}
+
+/// The offset of the first character from `from` on that does not satisfy `pred`.
+fn skip(s: &str, from: usize, pred: impl Fn(char) -> bool) -> usize {
+    s[from..].find(|c| !pred(c)).map_or(s.len(), |o| from + o)
 }
 
 #[cfg(test)]
@@ -153,6 +152,17 @@ mod tests {
         let info = parse("bash").unwrap();
         assert!(!info.has_attrs);
         assert!(parse("").unwrap().lang.is_empty());
+    }
+
+    #[test]
+    fn non_ascii_is_an_error_not_a_panic() {
+        let err = parse("sh {é}").unwrap_err();
+        assert!(err.message.contains("`é`"), "{}", err.message);
+        assert_eq!(err.span, 4..6);
+        assert_eq!(parse("sh {a=été}").unwrap().value("a"), Some("été"));
+        assert_eq!(parse(r#"sh {a="é" b}"#).unwrap().value("a"), Some("é"));
+        assert!(parse(r#"sh {a="é}"#).is_err());
+        assert!(parse("sh {a b=é,ü}").is_ok());
     }
 
     #[test]

@@ -74,21 +74,34 @@ impl fmt::Display for Cmp {
     }
 }
 
+// Visitors (not "deserialize, then validate") so `serde_yaml` locates errors at the value.
 impl<'de> Deserialize<'de> for Cmp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Num(f64),
-            Text(String),
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Cmp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a comparison such as `>= 3`")
+            }
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Cmp, E> {
+                Ok(Cmp {
+                    op: CmpOp::Eq,
+                    value,
+                })
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Cmp, E> {
+                self.visit_f64(v as f64)
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cmp, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Cmp, E> {
+                Cmp::parse(s).map_err(E::custom)
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Num(value) => Ok(Cmp {
-                op: CmpOp::Eq,
-                value,
-            }),
-            Raw::Text(s) => Cmp::parse(&s).map_err(de::Error::custom),
-        }
+        d.deserialize_any(V)
     }
 }
 
@@ -105,10 +118,19 @@ impl Pattern {
 
 impl<'de> Deserialize<'de> for Pattern {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Regex::new(&crate::template::neutralize(&s))
-            .map_err(|e| de::Error::custom(format!("invalid regex: {e}")))?;
-        Ok(Pattern(s))
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Pattern;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a regular expression")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Pattern, E> {
+                Regex::new(&crate::template::neutralize(s))
+                    .map_err(|e| E::custom(format!("invalid regex: {e}")))?;
+                Ok(Pattern(s.to_string()))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
@@ -206,29 +228,60 @@ impl<'de> Deserialize<'de> for TextSpec {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if let Ok(secs) = s.parse::<f64>()
-        && secs >= 0.0
+        && let Ok(d) = Duration::try_from_secs_f64(secs)
     {
-        return Ok(Duration::from_secs_f64(secs));
+        return Ok(d);
     }
     humantime::parse_duration(s)
         .map_err(|_| format!("invalid duration `{s}`: expected e.g. `500ms`, `5s`, `2m`"))
 }
 
-pub fn deserialize_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Num(f64),
-        Text(String),
+/// An optional duration (`~` is none) of at least `min`.
+pub fn deserialize_duration<'de, D: Deserializer<'de>>(
+    d: D,
+    min: Duration,
+) -> Result<Option<Duration>, D::Error> {
+    struct V(Duration);
+    impl V {
+        fn check<E: de::Error>(&self, d: Duration, shown: &str) -> Result<Option<Duration>, E> {
+            if d < self.0 {
+                return Err(E::custom(format!(
+                    "invalid duration `{shown}`: must be at least {}",
+                    humantime::format_duration(self.0)
+                )));
+            }
+            Ok(Some(d))
+        }
     }
-    match Option::<Raw>::deserialize(d)? {
-        None => Ok(None),
-        Some(Raw::Num(n)) if n >= 0.0 => Ok(Some(Duration::from_secs_f64(n))),
-        Some(Raw::Num(n)) => Err(de::Error::custom(format!(
-            "invalid duration `{n}`: must not be negative"
-        ))),
-        Some(Raw::Text(s)) => parse_duration(&s).map(Some).map_err(de::Error::custom),
+    impl de::Visitor<'_> for V {
+        type Value = Option<Duration>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration such as `500ms`, `5s`, `2m`, or a number of seconds")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
+            match Duration::try_from_secs_f64(n) {
+                Ok(d) => self.check(d, &n.to_string()),
+                Err(_) => Err(E::custom(format!(
+                    "invalid duration `{n}`: expected a non-negative number of seconds"
+                ))),
+            }
+        }
+        #[allow(clippy::cast_precision_loss)]
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            self.visit_f64(n as f64)
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            self.check(Duration::from_secs(n), &n.to_string())
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            let d = parse_duration(s).map_err(E::custom)?;
+            self.check(d, s.trim())
+        }
     }
+    d.deserialize_any(V(min))
 }
 
 #[cfg(test)]
@@ -248,5 +301,8 @@ mod tests {
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("5x").is_err());
+        // Out of range for a `Duration`: an error, never a panic.
+        assert!(parse_duration("1e300").is_err());
+        assert!(parse_duration("NaN").is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! The lab format: Markdown + YAML front matter + fenced blocks with meaning.
 //! See `docs/lab-format.md`.
 
+pub mod body;
 pub mod checks;
 pub mod diag;
 pub mod info;
@@ -10,6 +11,7 @@ pub mod parse;
 pub mod question;
 pub mod source;
 pub mod transcript;
+pub mod yaml;
 
 pub use diag::{Diagnostic, Severity};
 pub use model::*;

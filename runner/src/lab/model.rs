@@ -25,6 +25,10 @@ pub struct Lab {
     pub sha256: String,
 }
 
+/// Languages tplab speaks (its own messages, `crate::ui::i18n::Lang`): the values of a
+/// lab's `lang` and of `--lang`.
+pub const LANGS: &[&str] = &["en", "fr"];
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FrontMatter {
@@ -82,17 +86,32 @@ fn default_envs() -> Vec<String> {
     vec!["local".into()]
 }
 
+/// A version written as text or a number (`version: 2`). A visitor, so a wrong type is
+/// reported at the value.
 fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(match serde_yaml::Value::deserialize(d)? {
-        serde_yaml::Value::String(s) => s,
-        serde_yaml::Value::Number(n) => n.to_string(),
-        serde_yaml::Value::Null => String::new(),
-        other => {
-            return Err(serde::de::Error::custom(format!(
-                "expected a version string or number, found {other:?}"
-            )));
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a version string or number")
         }
-    })
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<String, E> {
+            Ok(s.to_string())
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<String, E> {
+            Ok(n.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<String, E> {
+            Ok(n.to_string())
+        }
+        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<String, E> {
+            Ok(n.to_string())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+    }
+    d.deserialize_any(V)
 }
 
 impl FrontMatter {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, MetadataBlockKind, Options, Parser, Tag};
 use sha2::{Digest, Sha256};
 
+use super::body::Body;
 use super::checks::CheckSpec;
 use super::diag::Diagnostic;
 use super::info::{self, Info};
@@ -15,9 +16,10 @@ use super::model::{
     CheckItem, CommandBlock, ExpectStatus, FrontMatter, Item, ItemKind, Lab, QuestionItem, RunMode,
     Step, TranscriptBlock,
 };
-use super::question::QuestionSpec;
-use super::source::Source;
+use super::question::{AnswerMatch, QuestionSpec};
+use super::source::{self, ReadError, Source, char_offset};
 use super::transcript;
+use super::yaml;
 
 /// Languages that make a fenced block a command when it has attributes.
 pub const COMMAND_LANGS: &[&str] = &["sh", "bash", "shell"];
@@ -37,13 +39,17 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Reads and parses a lab file.
-pub fn parse_file(path: &std::path::Path) -> std::io::Result<Parsed> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(parse(path, text))
+/// Reads and parses a lab file (see [`source::read`] for what is refused).
+pub fn parse_file(path: &std::path::Path) -> Result<Parsed, ReadError> {
+    Ok(parse(path, source::read(path)?))
 }
 
 pub fn parse(path: impl Into<std::path::PathBuf>, text: String) -> Parsed {
+    // A byte order mark (some Windows editors write one) is not part of the text.
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
     let sha256 = hex::encode(Sha256::digest(text.as_bytes()));
     let source = Arc::new(Source::new(path, text));
     let mut parser = LabParser {
@@ -108,6 +114,20 @@ impl LabParser {
 
     fn push_prose(&mut self, range: Range<usize>) {
         let text = self.text()[range.clone()].to_string();
+        self.push_prose_text(range, text);
+    }
+
+    /// A piece of a list or block quote around a tplab block inside it.
+    fn push_prose_fragment(&mut self, range: Range<usize>) {
+        let text = &self.text()[range.clone()];
+        if text.trim().is_empty() {
+            return;
+        }
+        let text = dedent(text);
+        self.push_prose_text(range, text);
+    }
+
+    fn push_prose_text(&mut self, range: Range<usize>, text: String) {
         let items = self.items();
         if let Some(Item {
             span,
@@ -199,25 +219,12 @@ impl LabParser {
                 }
                 Event::Start(Tag::CodeBlock(kind)) => {
                     let end = skip_to_end(&events, i);
-                    let body: String = events[i..end]
-                        .iter()
-                        .filter_map(|(e, _)| match e {
-                            Event::Text(t) => Some(t.as_ref()),
-                            _ => None,
-                        })
-                        .collect();
-                    let body_start = events[i..end]
-                        .iter()
-                        .find_map(|(e, r)| matches!(e, Event::Text(_)).then_some(r.start))
-                        .unwrap_or_else(|| next_line(text, range.start));
-                    let info_str = match kind {
-                        CodeBlockKind::Fenced(info) => info.to_string(),
-                        CodeBlockKind::Indented => String::new(),
-                    };
-                    let info_start = text[range.start..]
-                        .find(|c: char| c != '`' && c != '~' && c != ' ')
-                        .map_or(range.start, |o| range.start + o);
-                    self.code_block(range, &info_str, info_start, body, body_start);
+                    self.fenced(&events[i..end], kind, range);
+                    i = end;
+                }
+                Event::Start(Tag::List(_) | Tag::BlockQuote(_)) => {
+                    let end = skip_to_end(&events, i);
+                    self.container(&events[i..end], range);
                     i = end;
                 }
                 Event::Start(_) => {
@@ -248,6 +255,68 @@ impl LabParser {
                 .set_label("opened here")
                 .add_note("expected a closing `---` line after the YAML");
         }
+    }
+
+    /// A code block (its events, start to end) at `range`.
+    fn fenced(
+        &mut self,
+        events: &[(Event<'_>, Range<usize>)],
+        kind: &CodeBlockKind<'_>,
+        range: Range<usize>,
+    ) {
+        let source = Arc::clone(&self.source);
+        let text = source.text.as_str();
+        let mut body = Body::new(next_line(text, range.start));
+        for (event, r) in events {
+            if let Event::Text(t) = event {
+                body.push(t, r.clone());
+            }
+        }
+        let info_str = match kind {
+            CodeBlockKind::Fenced(info) => info.to_string(),
+            CodeBlockKind::Indented => String::new(),
+        };
+        let info_start = text[range.start..]
+            .find(|c: char| c != '`' && c != '~' && c != ' ')
+            .map_or(range.start, |o| range.start + o);
+        if matches!(kind, CodeBlockKind::Fenced(_)) && !fence_closed(text, &range) {
+            let fence = source.line_range(range.start);
+            self.error(
+                "unclosed-fence",
+                fence,
+                "this code block is never closed",
+            )
+            .set_label("opened here")
+            .add_note("everything after it would be part of the block: add a closing fence line (the same ``` or ~~~ as the opening one)");
+            return;
+        }
+        self.code_block(range, &info_str, info_start, &body);
+    }
+
+    /// A list or block quote. It stays prose, except for the tplab blocks inside it:
+    /// they count where they are (GitHub renders them there), never silently dropped.
+    fn container(&mut self, events: &[(Event<'_>, Range<usize>)], range: Range<usize>) {
+        let mut cursor = range.start;
+        let mut j = 0;
+        while j < events.len() {
+            let (event, r) = &events[j];
+            let Event::Start(Tag::CodeBlock(kind)) = event else {
+                j += 1;
+                continue;
+            };
+            let end = j + skip_to_end(&events[j..], 0);
+            let info = match kind {
+                CodeBlockKind::Fenced(info) => info.as_ref(),
+                CodeBlockKind::Indented => "",
+            };
+            if is_tplab_block(info) {
+                self.push_prose_fragment(cursor..r.start);
+                self.fenced(&events[j..end], kind, r.clone());
+                cursor = r.end;
+            }
+            j = end;
+        }
+        self.push_prose_fragment(cursor..range.end);
     }
 
     fn html(&mut self, details: &mut Option<usize>, range: Range<usize>, html: &str) {
@@ -282,8 +351,15 @@ impl LabParser {
                 self.meta = Some(meta);
             }
             Err(e) => {
-                let span = self.yaml_error_span(&e, body.start);
-                let msg = clean_yaml_error(&e);
+                let msg = yaml::clean_error(&e);
+                // serde reports a repeated key at the start of the map: point at the repeat.
+                let span = match yaml::duplicate_field(&msg)
+                    .and_then(|key| yaml::find_keys(&yaml, key).into_iter().nth(1))
+                {
+                    Some(s) => s,
+                    None => yaml::error_span_of(&e, &yaml),
+                };
+                let span = body.start + span.start..body.start + span.end;
                 let code = if msg.contains("unknown field") {
                     "front-matter-unknown-key"
                 } else if msg.contains("missing field") {
@@ -299,43 +375,35 @@ impl LabParser {
         }
     }
 
-    /// Maps a `serde_yaml` error inside a body starting at `base` to a file span.
-    fn yaml_error_span(&self, e: &serde_yaml::Error, base: usize) -> Range<usize> {
-        match e.location() {
-            Some(loc) => {
-                let offset = base + loc.index();
-                let offset = offset.min(self.text().len());
-                offset..token_end(self.text(), offset)
+    fn code_block(&mut self, span: Range<usize>, info_str: &str, info_start: usize, body: &Body) {
+        // Attribute offsets are into `info_str`; they are file offsets only when the
+        // file's info string is that text verbatim (no Markdown escapes or entities).
+        let raw_info = self.text()[info_start..]
+            .split('\n')
+            .next()
+            .unwrap_or("")
+            .trim_end();
+        let exact = raw_info == info_str;
+        let raw_len = raw_info.len();
+        let at = move |r: Range<usize>| {
+            if exact {
+                info_start + r.start..info_start + r.end
+            } else {
+                info_start..info_start + raw_len
             }
-            None => {
-                // No location (e.g. missing field): point at the key named in the message, or the body.
-                base..self.source.line_range(base).end
-            }
-        }
-    }
-
-    fn code_block(
-        &mut self,
-        span: Range<usize>,
-        info_str: &str,
-        info_start: usize,
-        body: String,
-        body_start: usize,
-    ) {
+        };
         let info = match info::parse(info_str) {
             Ok(info) => info,
             Err(e) => {
-                let s = info_start + e.span.start..info_start + e.span.end.max(e.span.start + 1);
+                let s = at(e.span.start..e.span.end.max(e.span.start + 1));
                 self.error("bad-attributes", s, e.message);
                 return;
             }
         };
         let lang = info.lang.as_str();
-        let active = matches!(lang, "check" | "question" | "hint")
-            || (info.has_attrs && (COMMAND_LANGS.contains(&lang) || lang == "console"));
-        if !active {
+        if !is_active(&info) {
             if info.has_attrs {
-                let s = info_start..info_start + lang.len().max(1);
+                let s = at(0..lang.len().max(1));
                 let diag = self.error(
                     "unknown-block-kind",
                     s,
@@ -347,7 +415,7 @@ impl LabParser {
                 return;
             }
             if let Some(suggestion) = near_miss(lang) {
-                let s = info_start..info_start + lang.len();
+                let s = at(0..lang.len());
                 let diag = self.error(
                     "unknown-block-kind",
                     s,
@@ -362,7 +430,7 @@ impl LabParser {
                 span,
                 kind: ItemKind::Code {
                     lang: lang.to_string(),
-                    text: body,
+                    text: body.text.clone(),
                 },
             });
             return;
@@ -376,7 +444,7 @@ impl LabParser {
         };
         for attr in &info.attrs {
             if !allowed.contains(&attr.key.as_str()) {
-                let s = info_start + attr.span.start..info_start + attr.span.end;
+                let s = at(attr.span.clone());
                 let diag = self.error(
                     "unknown-attribute",
                     s,
@@ -399,10 +467,7 @@ impl LabParser {
             .add_note("put it under a `## Step title` heading");
             return;
         }
-        let attr_span = |key: &str| {
-            info.get(key)
-                .map(|a| info_start + a.span.start..info_start + a.span.end)
-        };
+        let attr_span = |key: &str| info.get(key).map(|a| at(a.span.clone()));
         let env: Vec<String> = info
             .value("env")
             .map(|v| {
@@ -438,9 +503,10 @@ impl LabParser {
             }
         };
         let target = info.value("target").unwrap_or_default().to_string();
+        let body_start = body.start();
         let kind = match lang {
-            "check" => ItemKind::Checks(self.check_items(&body, body_start, &env)),
-            "question" => match self.question(&body, body_start) {
+            "check" => ItemKind::Checks(self.check_items(body, &env)),
+            "question" => match self.question(body) {
                 Some(mut q) => {
                     // Attributes complete the YAML body (`{id=gw-mac env=sandbox}`).
                     if q.spec.id.is_none() {
@@ -451,8 +517,8 @@ impl LabParser {
                 }
                 None => return,
             },
-            "hint" => ItemKind::Hint(body.trim_end().to_string()),
-            "console" => match transcript::parse(&body) {
+            "hint" => ItemKind::Hint(body.text.trim_end().to_string()),
+            "console" => match transcript::parse(&body.text) {
                 Ok(commands) => {
                     if commands.is_empty() {
                         let s = self.source.line_range(span.start);
@@ -472,8 +538,14 @@ impl LabParser {
                     })
                 }
                 Err(e) => {
-                    let line = self.source.line_col(body_start).0 + e.line_in_body;
-                    let offset = self.source.offset_of(line, e.col);
+                    let line_start: usize = body
+                        .text
+                        .split_inclusive('\n')
+                        .take(e.line_in_body)
+                        .map(str::len)
+                        .sum();
+                    let line = body.text[line_start..].split('\n').next().unwrap_or("");
+                    let offset = body.offset(line_start + char_offset(line, e.col));
                     let end = self.source.line_range(offset).end;
                     self.error("bad-transcript", offset..end, e.message);
                     return;
@@ -497,14 +569,14 @@ impl LabParser {
                         }
                     }
                 };
-                if body.trim().is_empty() {
+                if body.text.trim().is_empty() {
                     let s = self.source.line_range(span.start);
                     self.error("empty-command", s, "command block is empty");
                     return;
                 }
                 ItemKind::Command(CommandBlock {
                     target,
-                    script: body,
+                    script: body.text.clone(),
                     solution: info.flag("solution"),
                     run,
                     env,
@@ -518,12 +590,30 @@ impl LabParser {
         self.items().push(Item { span, kind });
     }
 
-    fn question(&mut self, body: &str, body_start: usize) -> Option<QuestionItem> {
-        match serde_yaml::from_str::<QuestionSpec>(body) {
-            Ok(spec) => Some(QuestionItem { spec, body_start }),
+    fn question(&mut self, body: &Body) -> Option<QuestionItem> {
+        let text = body.text.as_str();
+        match serde_yaml::from_str::<QuestionSpec>(text) {
+            Ok(spec) => {
+                if spec.mode == AnswerMatch::Regex
+                    && let Err(e) = regex::Regex::new(&crate::template::neutralize(&spec.answer))
+                {
+                    let s = yaml::find_key(text, "answer").unwrap_or(0..0);
+                    self.error(
+                        "bad-regex",
+                        body.span(&s),
+                        format!("invalid question: `answer` is not a valid regex (`match: regex`): {e}"),
+                    )
+                    .add_note("with `match: regex` the answer is a regular expression the student's answer must match fully");
+                    return None;
+                }
+                Some(QuestionItem {
+                    spec,
+                    body_start: body.start(),
+                })
+            }
             Err(e) => {
-                let span = self.yaml_error_span(&e, body_start);
-                let msg = clean_yaml_error(&e);
+                let span = body.span(&yaml::error_span_of(&e, text));
+                let msg = yaml::clean_error(&e);
                 let code = if msg.contains("unknown field") {
                     "unknown-key"
                 } else {
@@ -536,16 +626,12 @@ impl LabParser {
         }
     }
 
-    fn check_items(
-        &mut self,
-        body: &str,
-        body_start: usize,
-        block_env: &[String],
-    ) -> Vec<CheckItem> {
-        let values: Vec<serde_yaml::Value> = match serde_yaml::from_str::<serde_yaml::Value>(body) {
+    fn check_items(&mut self, body: &Body, block_env: &[String]) -> Vec<CheckItem> {
+        let text = body.text.as_str();
+        let values: Vec<serde_yaml::Value> = match serde_yaml::from_str::<serde_yaml::Value>(text) {
             Ok(serde_yaml::Value::Sequence(seq)) => seq,
             Ok(serde_yaml::Value::Null) => {
-                let s = self.source.line_range(body_start.saturating_sub(1));
+                let s = self.source.line_range(body.start().saturating_sub(1));
                 self.error("empty-check", s, "`check` block is empty")
                     .add_note(
                         "expected a YAML list of checks, e.g. `- run: ping -c1 {{ world_ip }}`",
@@ -553,7 +639,7 @@ impl LabParser {
                 return Vec::new();
             }
             Ok(_) => {
-                let s = body_start..self.source.line_range(body_start).end;
+                let s = body.start()..self.source.line_range(body.start()).end;
                 self.error("check-not-a-list", s, "a `check` block must be a YAML list")
                     .add_note(
                         "expected items starting with `- `, e.g. `- run: ping -c1 {{ world_ip }}`",
@@ -561,13 +647,13 @@ impl LabParser {
                 return Vec::new();
             }
             Err(e) => {
-                let span = self.yaml_error_span(&e, body_start);
+                let span = body.span(&yaml::error_span_of(&e, text));
                 let diag = self.error(
                     "yaml-syntax",
                     span,
-                    format!("invalid YAML in check block: {}", clean_yaml_error(&e)),
+                    format!("invalid YAML in check block: {}", yaml::clean_error(&e)),
                 );
-                if body.contains("{{") {
+                if text.contains("{{") {
                     diag.notes.push(
                         "a value starting with `{{` must be quoted: `gateway: \"{{ gw }}\"`".into(),
                     );
@@ -575,22 +661,22 @@ impl LabParser {
                 return Vec::new();
             }
         };
-        let starts = item_starts(body);
+        let starts = item_starts(text);
         if starts.len() != values.len() {
             // Flow-style or unusual layout: validate the whole list at once.
-            return match serde_yaml::from_str::<Vec<CheckSpec>>(body) {
+            return match serde_yaml::from_str::<Vec<CheckSpec>>(text) {
                 Ok(specs) => specs
                     .into_iter()
                     .zip(values)
                     .map(|(spec, raw)| CheckItem {
-                        span: body_start..body_start + body.len(),
+                        span: self.source.clamp(body.span(&(0..text.len()))),
                         raw,
                         spec,
                         block_env: block_env.to_vec(),
                     })
                     .collect(),
                 Err(e) => {
-                    let span = self.yaml_error_span(&e, body_start);
+                    let span = body.span(&yaml::error_span_of(&e, text));
                     self.check_error(&e, span);
                     Vec::new()
                 }
@@ -599,23 +685,22 @@ impl LabParser {
         let mut items = Vec::new();
         for (n, raw) in values.into_iter().enumerate() {
             let start = starts[n];
-            let end = starts.get(n + 1).copied().unwrap_or(body.len());
+            let end = starts.get(n + 1).copied().unwrap_or(text.len());
             // Replace the leading "- " by spaces so columns stay true.
-            let mut item_text = body[start..end].to_string();
+            let mut item_text = text[start..end].to_string();
             if let Some(dash) = item_text.find('-') {
                 item_text.replace_range(dash..=dash, " ");
             }
-            let base = body_start + start;
             match serde_yaml::from_str::<CheckSpec>(&item_text) {
                 Ok(spec) => items.push(CheckItem {
-                    span: base..body_start + end,
+                    span: self.source.clamp(body.span(&(start..end))),
                     raw,
                     spec,
                     block_env: block_env.to_vec(),
                 }),
                 Err(e) => {
-                    let span = self.yaml_error_span(&e, base);
-                    self.check_error(&e, span);
+                    let s = yaml::error_span_of(&e, &item_text);
+                    self.check_error(&e, body.span(&(start + s.start..start + s.end)));
                 }
             }
         }
@@ -623,7 +708,7 @@ impl LabParser {
     }
 
     fn check_error(&mut self, e: &serde_yaml::Error, span: Range<usize>) {
-        let msg = clean_yaml_error(e);
+        let msg = yaml::clean_error(e);
         let code = if msg.contains("unknown field") {
             "unknown-key"
         } else if msg.contains("invalid regex") {
@@ -637,6 +722,63 @@ impl LabParser {
         };
         self.error(code, span, format!("invalid check: {msg}"));
     }
+}
+
+/// Whether a block means something to tplab (or is a mistake about it), as opposed
+/// to plain code shown to the student.
+fn is_tplab_block(info: &str) -> bool {
+    match info::parse(info) {
+        Err(_) => true,
+        Ok(info) => is_active(&info) || info.has_attrs || near_miss(&info.lang).is_some(),
+    }
+}
+
+fn is_active(info: &Info) -> bool {
+    let lang = info.lang.as_str();
+    matches!(lang, "check" | "question" | "hint")
+        || (info.has_attrs && (COMMAND_LANGS.contains(&lang) || lang == "console"))
+}
+
+/// Whether a fenced block has its closing fence: pulldown-cmark silently ends an
+/// unclosed one at the end of the file (or of its list item).
+fn fence_closed(text: &str, range: &Range<usize>) -> bool {
+    let block = text[range.clone()].trim_start();
+    let Some(fence_char) = block.chars().next() else {
+        return false;
+    };
+    let fence_len = block.chars().take_while(|c| *c == fence_char).count();
+    let block = block.trim_end_matches(['\n', '\r']);
+    let Some(newline) = block.rfind('\n') else {
+        return false;
+    };
+    let last = block[newline + 1..].trim_start_matches([' ', '\t', '>']);
+    let run = last.chars().take_while(|c| *c == fence_char).count();
+    // The fence character is ASCII: `run` characters are `run` bytes.
+    run >= fence_len && last[run..].trim().is_empty()
+}
+
+/// Drops blank lines at both ends and the indentation common to the others (the text
+/// of a list item around a block).
+fn dedent(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let blank = |l: &&str| l.trim().is_empty();
+    let first = lines.iter().position(|l| !blank(l)).unwrap_or(lines.len());
+    let last = lines
+        .iter()
+        .rposition(|l| !blank(l))
+        .map_or(first, |i| i + 1);
+    let lines = &lines[first..last];
+    let indent = lines
+        .iter()
+        .filter(|l| !blank(l))
+        .map(|l| l.len() - l.trim_start_matches(' ').len())
+        .min()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or_else(|| l.trim_start_matches(' ')))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Byte offsets (within `body`) of each top-level `- ` sequence item.
@@ -679,23 +821,6 @@ fn next_line(text: &str, offset: usize) -> usize {
     text[offset..]
         .find('\n')
         .map_or(text.len(), |i| offset + i + 1)
-}
-
-fn token_end(text: &str, offset: usize) -> usize {
-    let rest = &text[offset..];
-    let len = rest
-        .find(|c: char| c.is_whitespace() || c == ':' || c == ',' || c == '}' || c == ']')
-        .unwrap_or(rest.len());
-    offset + len.max(1).min(rest.len())
-}
-
-/// `serde_yaml` messages end with "at line X column Y"; we print the location ourselves.
-pub fn clean_yaml_error(e: &serde_yaml::Error) -> String {
-    let msg = e.to_string();
-    match msg.find(" at line ") {
-        Some(i) => msg[..i].to_string(),
-        None => msg,
-    }
 }
 
 fn strip_details(html: &str) -> String {
@@ -751,6 +876,72 @@ mod tests {
             "vu-du-pod-la-table-de-routage"
         );
         assert_eq!(slug("Étape 1"), "etape-1");
+    }
+
+    const HEAD: &str = "---\nid: t\ntitle: T\n---\n\n## S\n\n";
+
+    fn kinds(text: &str) -> Vec<&'static str> {
+        let parsed = parse("t.md", format!("{HEAD}{text}"));
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let lab = parsed.lab.expect("a lab");
+        lab.steps[0]
+            .items
+            .iter()
+            .map(|i| match &i.kind {
+                ItemKind::Prose(_) => "prose",
+                ItemKind::Code { .. } => "code",
+                ItemKind::Command(_) => "command",
+                ItemKind::Transcript(_) => "transcript",
+                ItemKind::Checks(_) => "checks",
+                ItemKind::Question(_) => "question",
+                ItemKind::Hint(_) => "hint",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn blocks_in_lists_and_quotes_are_items_not_prose() {
+        let text = "1. Run:\n\n   ```sh {solution}\n   ip route\n   ```\n\n   then:\n\n   ```check\n   - run: ip route\n   ```\n2. Done.\n\n> ```hint\n> Look at `ip route`.\n> ```\n";
+        assert_eq!(
+            kinds(text),
+            ["prose", "command", "prose", "checks", "prose", "hint"]
+        );
+        let lab = parse("t.md", format!("{HEAD}{text}")).lab.unwrap();
+        let items = &lab.steps[0].items;
+        // The solution is not left in the prose around it.
+        let ItemKind::Prose(p) = &items[2].kind else {
+            panic!()
+        };
+        assert_eq!(p, "then:");
+        let ItemKind::Command(c) = &items[1].kind else {
+            panic!()
+        };
+        assert_eq!(c.script, "ip route\n");
+        assert_eq!(lab.line_of(c.body_start), 11);
+    }
+
+    #[test]
+    fn plain_code_in_a_list_stays_prose() {
+        assert_eq!(kinds("- see:\n\n  ```text\n  x\n  ```\n"), ["prose"]);
+    }
+
+    #[test]
+    fn fences_closed_or_not() {
+        let closed = |t: &str| fence_closed(t, &(0..t.len()));
+        assert!(closed("```sh\nx\n```\n"));
+        assert!(closed("````\n```\n````"));
+        assert!(closed("```check\n> - run: x\n> ```"));
+        assert!(!closed("```sh\nx\n"));
+        assert!(!closed("````\nx\n```\n"));
+        assert!(!closed("```"));
+        assert!(!closed("```\n```sh\n"));
+    }
+
+    #[test]
+    fn byte_order_mark_is_ignored() {
+        let parsed = parse("t.md", format!("\u{feff}{HEAD}"));
+        assert!(parsed.lab.is_some());
+        assert!(parsed.diagnostics.is_empty());
     }
 
     #[test]

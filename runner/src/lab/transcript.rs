@@ -133,6 +133,9 @@ impl Pattern {
     }
 }
 
+/// Longest regex source compiled lazily without being validated at parse time.
+const LAZY_COMPILE_MAX: usize = 4096;
+
 /// Translates one expected line; returns the regex source and the capture names it defines.
 fn compile_line(line: &str) -> Result<(String, Vec<String>), (String, usize)> {
     let mut re = String::from("^");
@@ -175,6 +178,13 @@ fn compile_line(line: &str) -> Result<(String, Vec<String>), (String, usize)> {
     }
     re.push_str(&regex::escape(rest));
     re.push('$');
+    // A short line always compiles (literals escaped, names checked); a huge one may
+    // exceed the regex size limit: find out now, not with a panic when matching.
+    if re.len() > LAZY_COMPILE_MAX
+        && let Err(e) = Regex::new(&re)
+    {
+        return Err((format!("expected-output line too long to match: {e}"), 1));
+    }
     Ok((re, names))
 }
 
@@ -301,6 +311,13 @@ mod tests {
     fn no_output_lines_means_unchecked() {
         let cmds = parse("$ ping -c1 x\n").unwrap();
         assert!(!cmds[0].output_checked);
+    }
+
+    #[test]
+    fn a_huge_line_is_an_error_not_a_panic() {
+        let line = "[..]x".repeat(200_000);
+        let err = parse(&format!("$ x\n{line}\n")).unwrap_err();
+        assert!(err.message.contains("too long"), "{}", err.message);
     }
 
     #[test]

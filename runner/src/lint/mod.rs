@@ -62,6 +62,15 @@ impl Linter<'_> {
         }
     }
 
+    /// Span of the YAML key `key` inside `within`, or the first line of it.
+    fn key(&self, within: &Range<usize>, key: &str) -> Range<usize> {
+        let text = &self.lab.source.text[within.clone()];
+        match crate::lab::yaml::find_key(text, key) {
+            Some(r) => within.start + r.start..within.start + r.end,
+            None => self.lab.source.line_range(within.start),
+        }
+    }
+
     fn front_matter(&mut self) {
         let meta = &self.lab.meta;
         let span = self.lab.meta_span.clone();
@@ -118,6 +127,18 @@ impl Linter<'_> {
             self.error("bad-lab-id", s, format!("invalid lab id `{}`", meta.id))
                 .add_note("expected letters, digits, `-` or `_` (it names report files)");
         }
+        if !crate::lab::LANGS.contains(&meta.lang.as_str()) {
+            let s = self.key(&span, "lang");
+            self.error(
+                "unknown-lang",
+                s,
+                format!("unsupported language `{}`", meta.lang),
+            )
+            .add_note(format!(
+                "`lang` is the language of tplab's own messages; expected one of: {}",
+                crate::lab::LANGS.join(", ")
+            ));
+        }
         if self.lab.steps.is_empty() {
             self.error("no-steps", span, "the lab has no steps")
                 .add_note("each step is a `## Title` heading followed by its text and blocks");
@@ -169,7 +190,7 @@ impl Linter<'_> {
                             self.unique_id(&mut ids, &step.id, id, &item.span);
                         }
                         if q.spec.attempts == Some(0) {
-                            let s = self.find(&item.span, "attempts");
+                            let s = self.key(&item.span, "attempts");
                             self.error("bad-question", s, "`attempts` must be at least 1");
                         }
                         self.envs(&q.spec.env.0, &item.span);
@@ -217,6 +238,10 @@ impl Linter<'_> {
             return;
         }
         let s = self.find(span, &format!("target={target}"));
+        self.unknown_role(target, s);
+    }
+
+    fn unknown_role(&mut self, target: &str, s: Range<usize>) {
         let roles = self.lab.meta.roles.join(", ");
         self.error("unknown-role", s, format!("unknown role `{target}`"))
             .add_note(format!("roles declared in the front matter: {roles}"));
@@ -279,8 +304,10 @@ impl Linter<'_> {
         }
         if let Some(target) = &spec.target
             && !target.contains("{{")
+            && !self.lab.meta.roles.iter().any(|r| r == target)
         {
-            self.target(target, span);
+            let s = self.key(span, "target");
+            self.unknown_role(target, s);
         }
         if let Some(id) = &spec.id {
             self.unique_id(ids, step, id, span);

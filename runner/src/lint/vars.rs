@@ -118,22 +118,13 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
                             .label(format!("captured later, at line {line}"))
                             .note("move this use after the step that captures it")
                         } else {
-                            let mut known: Vec<&String> = defined.iter().collect();
-                            known.sort();
                             Diagnostic::error(
                                 "undefined-variable",
                                 &lab.source,
                                 span,
                                 format!("undefined variable `{var}`"),
                             )
-                            .note(format!(
-                                "defined here: {}",
-                                known
-                                    .iter()
-                                    .map(|s| s.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ))
+                            .note(format!("defined here: {}", listed(&defined)))
                         };
                         out.push(diag);
                     }
@@ -143,6 +134,24 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
         defined.extend(unit.defines);
     }
 }
+
+/// The defined names (sorted), at most [`MAX_LISTED`] of them: a note listing
+/// thousands per diagnostic would be unreadable, and quadratic to print.
+fn listed(defined: &BTreeSet<String>) -> String {
+    let mut names: Vec<&str> = defined
+        .iter()
+        .take(MAX_LISTED)
+        .map(String::as_str)
+        .collect();
+    let more = defined.len().saturating_sub(MAX_LISTED);
+    let more = format!("and {more} more");
+    if defined.len() > MAX_LISTED {
+        names.push(&more);
+    }
+    names.join(", ")
+}
+
+const MAX_LISTED: usize = 40;
 
 /// The smallest pieces with their own uses and definitions, in document order: items,
 /// except that each entry of a check block is its own unit (a check may use what the
@@ -205,4 +214,19 @@ fn locate_var(lab: &Lab, within: &Range<usize>, var: &str) -> Range<usize> {
         return within.start + m.start()..within.start + m.end();
     }
     locate(lab, within, var)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_a_bounded_number_of_names() {
+        let few: BTreeSet<String> = ["b", "a"].map(String::from).into();
+        assert_eq!(listed(&few), "a, b");
+        let many: BTreeSet<String> = (0..1000).map(|i| format!("v{i:04}")).collect();
+        let text = listed(&many);
+        assert!(text.starts_with("v0000, v0001"));
+        assert!(text.ends_with(", and 960 more"), "{text}");
+    }
 }
