@@ -69,11 +69,12 @@ pub fn gradescope_json(report: &Report) -> Value {
 /// `results.json` for one report.
 pub fn gradescope_json_with(report: &Report, opts: GradescopeOptions) -> Value {
     let items = items(report);
+    let secrets = answers_to_hide(report);
     let mut tests = Vec::new();
     for si in 0..report.steps.len() {
         let of_step: Vec<&Item<'_>> = items.iter().filter(|i| i.step_index == si).collect();
         for item in &of_step {
-            tests.push(test(item));
+            tests.push(test(item, &secrets));
         }
         if let Some(key) = answer_key(&of_step, opts.answers) {
             tests.push(key);
@@ -112,13 +113,44 @@ pub fn gradescope_json_with(report: &Report, opts: GradescopeOptions) -> Value {
     })
 }
 
+/// Shortest expected answer that is hidden inside other text: shorter ones (`1`, `no`)
+/// would blank out unrelated words.
+const MIN_HIDDEN: usize = 3;
+
+/// What replaces an expected answer in a visible test.
+pub const HIDDEN: &str = "[answer hidden]";
+
+/// The expected answers of the report's questions, longest first.
+fn answers_to_hide(report: &Report) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .steps
+        .iter()
+        .flat_map(|s| &s.questions)
+        .filter(|q| q.verdict != Verdict::Error)
+        .map(|q| plain_text(q.expected.trim()).into_owned())
+        .filter(|e| e.chars().count() >= MIN_HIDDEN)
+        .collect();
+    out.sort_by_key(|e| std::cmp::Reverse(e.len()));
+    out.dedup();
+    out
+}
+
+/// `text` with every expected answer replaced by [`HIDDEN`]: a check's expected or found
+/// text (a MAC seen in the neighbour table) may hold the answer to a question.
+fn redact(text: &str, secrets: &[String]) -> String {
+    secrets
+        .iter()
+        .fold(text.to_owned(), |t, s| t.replace(s.as_str(), HIDDEN))
+}
+
 /// The visible test of one check or question: verdict, points, what was found or answered.
-fn test(item: &Item<'_>) -> Value {
+/// No expected answer of a question appears in it, except in the student's own answers.
+fn test(item: &Item<'_>, secrets: &[String]) -> Value {
     let verdict = item.verdict();
     let max = item.max_points();
-    let mut name = format!("{} — {}", item.step.title, item.title());
+    let mut name = redact(&format!("{} — {}", item.step.title, item.title()), secrets);
     let output = match item.kind {
-        ItemKind::Check(c) => match verdict {
+        ItemKind::Check(c) => redact(&match verdict {
             Verdict::Pass => format!("Passed.\nExpected: {}\nFound: {}", c.expected, c.found),
             Verdict::Fail => {
                 let mut s = format!("Failed.\nExpected: {}\nFound: {}", c.expected, c.found);
@@ -141,7 +173,7 @@ fn test(item: &Item<'_>) -> Value {
                 },
                 fmt_points(max)
             ),
-        },
+        }, secrets),
         ItemKind::Question(q) => {
             let answers = if q.answers.is_empty() {
                 "(none)".to_owned()
@@ -149,6 +181,7 @@ fn test(item: &Item<'_>) -> Value {
                 q.answers.join(" | ")
             };
             match verdict {
+                // The student's own answers are theirs to see, as they wrote them.
                 Verdict::Pass => format!("Correct.\nYour answer: {answers}"),
                 Verdict::Fail => format!("Not correct.\nYour answers: {answers}"),
                 Verdict::Error => {

@@ -51,6 +51,10 @@ fn outcome(item: &Item<'_>) -> (String, String) {
         ItemKind::Check(c) => {
             let message = match c.verdict {
                 Verdict::Fail => format!("expected {}; found {}", c.expected, c.found),
+                Verdict::Error if c.message.is_empty() => "checker could not run (not charged)".into(),
+                Verdict::Error if c.message.starts_with("checker could not run") => {
+                    format!("not charged: {}", c.message)
+                }
                 Verdict::Error => format!("checker could not run (not charged): {}", c.message),
                 Verdict::Skipped => c.message.clone(),
                 Verdict::Pass => String::new(),
