@@ -53,9 +53,9 @@ pub struct ReportArgs {
     /// `lab.path` is never used: templates are code, and the report comes from a student.
     #[arg(long)]
     pub templates: Option<PathBuf>,
-    /// JUnit: also put `<properties>` (id, points, max_points, verdict) inside each
+    /// `JUnit`: also put `<properties>` (id, points, `max_points`, verdict) inside each
     /// `<testcase>`, for consumers that read them there (pytest xunit1 style). The file is
-    /// then valid for neither published JUnit schema.
+    /// then valid for neither published `JUnit` schema.
     #[arg(long)]
     pub junit_testcase_properties: bool,
     /// Gradescope: when students see the expected answers of questions (instructors always
@@ -100,7 +100,7 @@ pub struct GradeArgs {
     #[arg(long)]
     pub include_other_labs: bool,
     /// junit.xml: also put `<properties>` inside each `<testcase>` (invalid for the
-    /// published JUnit schemas; for consumers that read them there).
+    /// published `JUnit` schemas; for consumers that read them there).
     #[arg(long)]
     pub junit_testcase_properties: bool,
 }
@@ -249,7 +249,10 @@ pub fn write_outputs_with(
         ("flags.csv", flags_csv(class)),
         ("summary.txt", to_text(&class.summary)),
         ("summary.html", render_class_html(class, templates)?),
-        ("junit.xml", junit_xml_with(&class.graded_reports(), opts.junit)),
+        (
+            "junit.xml",
+            junit_xml_with(&class.graded_reports(), opts.junit),
+        ),
         ("grades.json", grades_json(class)?),
     ];
     for (name, text) in files {
@@ -342,10 +345,7 @@ fn gradebook_notes(class: &ClassGrade, opts: &GradebookOptions) -> String {
             crate::points::fmt_points(class.possible)
         );
     }
-    let others: Vec<&str> = class
-        .other_lab_rows()
-        .map(|r| r.student.as_str())
-        .collect();
+    let others: Vec<&str> = class.other_lab_rows().map(|r| r.student.as_str()).collect();
     if !others.is_empty() {
         if opts.include_other_labs {
             let _ = writeln!(

@@ -579,7 +579,7 @@ pub fn edge_report(index: usize) -> Report {
     ];
     let mut n = 0;
     for (si, step) in r.steps.iter_mut().enumerate() {
-        step.title = titles[si].to_owned();
+        titles[si].clone_into(&mut step.title);
         for (ci, c) in step.checks.iter_mut().enumerate() {
             // The runner numbers checks and transcripts within their step.
             c.id = if si == 0 && ci == 0 {
@@ -600,10 +600,12 @@ pub fn edge_report(index: usize) -> Report {
                     c.found = format!("\u{1b}[32m{}\u{1b}[0m", c.found);
                 }
                 Verdict::Fail => {
-                    c.found = "\u{1b}[31mno route\u{1b}[0m to 203.0.113.10 <via> & \"nothing\"\u{7}"
-                        .into();
+                    c.found =
+                        "\u{1b}[31mno route\u{1b}[0m to 203.0.113.10 <via> & \"nothing\"\u{7}"
+                            .into();
                     c.message =
-                        "progress 50%\rfailed: \u{1b}]0;pwned\u{7}route missing\u{0}\u{202e}txt".into();
+                        "progress 50%\rfailed: \u{1b}]0;pwned\u{7}route missing\u{0}\u{202e}txt"
+                            .into();
                     c.evidence = serde_json::Value::Null;
                 }
                 Verdict::Error => {

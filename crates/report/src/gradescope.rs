@@ -1,5 +1,5 @@
 //! Gradescope autograder `results.json`, as the autograder specification defines it
-//! (gradescope/autograder_samples `docs/specs.md`): only its fields, with its types.
+//! (`gradescope/autograder_samples`, `docs/specs.md`): only its fields, with its types.
 //!
 //! - Top level: `score` (the grade on the lab's full scale, which overrides the sum of the
 //!   tests), `execution_time` (whole seconds), `output`, `output_format`,
@@ -97,9 +97,8 @@ pub fn gradescope_json_with(report: &Report, opts: GradescopeOptions) -> Value {
             fmt_points(points::possible(report))
         );
     }
-    let execution_time = ((report.finished_at - report.started_at).num_milliseconds() + 500)
-        .max(0)
-        / 1000;
+    let execution_time =
+        ((report.finished_at - report.started_at).num_milliseconds() + 500).max(0) / 1000;
     json!({
         "score": round2(points::scaled(report)),
         "execution_time": execution_time,
@@ -120,6 +119,10 @@ const MIN_HIDDEN: usize = 3;
 /// What replaces an expected answer in a visible test.
 pub const HIDDEN: &str = "[answer hidden]";
 
+/// At most this many distinct answers are hidden (a lab has a handful of questions; the
+/// bound keeps a hand-made report of millions from making the export quadratic).
+const MAX_HIDDEN: usize = 256;
+
 /// The expected answers of the report's questions, longest first.
 fn answers_to_hide(report: &Report) -> Vec<String> {
     let mut out: Vec<String> = report
@@ -132,6 +135,7 @@ fn answers_to_hide(report: &Report) -> Vec<String> {
         .collect();
     out.sort_by_key(|e| std::cmp::Reverse(e.len()));
     out.dedup();
+    out.truncate(MAX_HIDDEN);
     out
 }
 
@@ -150,30 +154,33 @@ fn test(item: &Item<'_>, secrets: &[String]) -> Value {
     let max = item.max_points();
     let mut name = redact(&format!("{} — {}", item.step.title, item.title()), secrets);
     let output = match item.kind {
-        ItemKind::Check(c) => redact(&match verdict {
-            Verdict::Pass => format!("Passed.\nExpected: {}\nFound: {}", c.expected, c.found),
-            Verdict::Fail => {
-                let mut s = format!("Failed.\nExpected: {}\nFound: {}", c.expected, c.found);
-                if !c.message.is_empty() {
-                    let _ = write!(s, "\n{}", c.message);
+        ItemKind::Check(c) => redact(
+            &match verdict {
+                Verdict::Pass => format!("Passed.\nExpected: {}\nFound: {}", c.expected, c.found),
+                Verdict::Fail => {
+                    let mut s = format!("Failed.\nExpected: {}\nFound: {}", c.expected, c.found);
+                    if !c.message.is_empty() {
+                        let _ = write!(s, "\n{}", c.message);
+                    }
+                    s
                 }
-                s
-            }
-            Verdict::Error => format!(
-                "ERROR (not charged): the checker could not run: {}. These {} point(s) are left out of your total and flagged for the instructor.",
-                c.message,
-                fmt_points(max)
-            ),
-            Verdict::Skipped => format!(
-                "SKIPPED: not evaluated ({}). Its {} point(s) count as not earned.",
-                if c.message.is_empty() {
-                    "step not reached"
-                } else {
-                    &c.message
-                },
-                fmt_points(max)
-            ),
-        }, secrets),
+                Verdict::Error => format!(
+                    "ERROR (not charged): the checker could not run: {}. These {} point(s) are left out of your total and flagged for the instructor.",
+                    c.message,
+                    fmt_points(max)
+                ),
+                Verdict::Skipped => format!(
+                    "SKIPPED: not evaluated ({}). Its {} point(s) count as not earned.",
+                    if c.message.is_empty() {
+                        "step not reached"
+                    } else {
+                        &c.message
+                    },
+                    fmt_points(max)
+                ),
+            },
+            secrets,
+        ),
         ItemKind::Question(q) => {
             let answers = if q.answers.is_empty() {
                 "(none)".to_owned()
@@ -282,7 +289,10 @@ mod tests {
             assert!(key[0].get("score").is_none() && key[0].get("max_score").is_none());
             assert!(key[0]["output"].as_str().unwrap().contains("cilium_host"));
             for t in tests.iter().filter(|t| t["visibility"] == "visible") {
-                assert!(!t["output"].as_str().unwrap().contains("cilium_host"), "{t}");
+                assert!(
+                    !t["output"].as_str().unwrap().contains("cilium_host"),
+                    "{t}"
+                );
             }
         }
     }
@@ -298,13 +308,23 @@ mod tests {
         assert_eq!(skipped["status"], "failed");
         assert!(skipped["name"].as_str().unwrap().ends_with(" (skipped)"));
         assert!(skipped["output"].as_str().unwrap().starts_with("SKIPPED"));
-        assert!(skipped["tags"].as_array().unwrap().contains(&"skipped".into()));
+        assert!(
+            skipped["tags"]
+                .as_array()
+                .unwrap()
+                .contains(&"skipped".into())
+        );
         let error = tests
             .iter()
             .find(|t| t["extra_data"]["verdict"] == "error")
             .unwrap();
         assert!(error.get("score").is_none());
-        assert!(error["output"].as_str().unwrap().starts_with("ERROR (not charged)"));
+        assert!(
+            error["output"]
+                .as_str()
+                .unwrap()
+                .starts_with("ERROR (not charged)")
+        );
         assert!(v.get("max_score").is_none());
         assert_eq!(v["output_format"], "text");
         let all = v.to_string();

@@ -93,9 +93,7 @@ pub fn items(report: &Report) -> Vec<Item<'_>> {
             let number = i + 1;
             let base = match kind {
                 ItemKind::Check(c) => qualified(&step.id, &c.id, &format!("check-{number}")),
-                ItemKind::Question(q) => {
-                    qualified(&step.id, &q.id, &format!("question-{number}"))
-                }
+                ItemKind::Question(q) => qualified(&step.id, &q.id, &format!("question-{number}")),
             };
             let mut id = base.clone();
             let mut n = 1;
