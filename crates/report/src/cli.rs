@@ -60,7 +60,7 @@ pub struct ReportArgs {
     pub junit_testcase_properties: bool,
     /// Gradescope: when students see the expected answers of questions (instructors always
     /// do): `hidden` (never) or `after_published` (once you publish the grades).
-    #[arg(long, value_enum, default_value = "hidden")]
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "hidden")]
     pub gradescope_answers: AnswerVisibility,
 }
 
