@@ -280,11 +280,17 @@ fn agent_probe_trace() -> Result<(), Failed> {
     let ip: serde_json::Value =
         serde_json::from_str(&ip.stdout).map_err(|e| fail(e.to_string()))?;
     let gw = ip[0]["gateway"].as_str().unwrap_or_default().to_string();
-    let found = facts["routes"]
+    let routes = facts["facts"]
         .as_array()
         .into_iter()
         .flatten()
-        .any(|r| r["dst"] == "default" && r["gateway"] == gw.as_str());
+        .find(|f| f["kind"] == "routes");
+    let found = facts["format"] == "tplab.facts/1"
+        && routes
+            .and_then(|f| f["records"].as_array())
+            .into_iter()
+            .flatten()
+            .any(|r| r["dst"] == "default" && r["gateway"] == gw.as_str());
     if !found || gw != "10.244.0.201" {
         return Err(fail(format!(
             "probe and ip -j disagree: gateway {gw:?}, probe {facts:#}"

@@ -66,3 +66,11 @@ fn from_message(m: &AddressMessage, links: &[crate::links::Link]) -> Option<Addr
         peer,
     })
 }
+
+/// The `addresses` collector of the kind table (`kinds.rs`).
+pub(crate) async fn collect_for(
+    s: &mut Session,
+    _query: Option<&crate::query::AddressQuery>,
+) -> Result<Vec<Address>, ProbeError> {
+    collect(s).await
+}

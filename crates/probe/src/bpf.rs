@@ -80,3 +80,67 @@ pub fn tag_hex(tag: &[u8]) -> String {
         s
     })
 }
+
+impl BpfScope {
+    /// What a check's query lets the dump narrow to.
+    fn for_query(query: Option<&crate::query::BpfQuery>) -> BpfScope {
+        use crate::query::Matcher;
+        let plain = |m: &Option<Matcher>| m.as_ref().and_then(Matcher::plain);
+        query.map_or_else(BpfScope::default, |q| BpfScope {
+            dev: plain(&q.dev),
+            require_tcx: !q.absent
+                && plain(&q.attach).is_some_and(|a| a.eq_ignore_ascii_case("tcx")),
+        })
+    }
+}
+
+/// The `bpf` collector of the kind table (`kinds.rs`): a check naming one `dev` queries
+/// that interface alone (the whole namespace is listed again if nothing is found, so a
+/// failure still shows what exists), and one requiring `attach: tcx` errors on kernels
+/// without TCX instead of reporting "nothing attached".
+pub(crate) async fn collect_for(
+    s: &mut Session,
+    query: Option<&crate::query::BpfQuery>,
+) -> Result<Vec<BpfProgram>, ProbeError> {
+    let scope = BpfScope::for_query(query);
+    let progs = collect(s, &scope).await?;
+    if progs.is_empty() && scope.dev.is_some() {
+        let all = BpfScope { dev: None, ..scope };
+        return collect(s, &all).await;
+    }
+    Ok(progs)
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+    use crate::query::Query;
+
+    fn scope(yaml: &str) -> BpfScope {
+        let q: Query = serde_yaml::from_str(yaml).unwrap();
+        let Query::Bpf(q) = q else {
+            panic!("not a bpf query: {yaml}");
+        };
+        BpfScope::for_query(Some(&q))
+    }
+
+    #[test]
+    fn bpf_checks_are_scoped() {
+        assert_eq!(
+            scope("bpf_attached: {dev: lxc1, attach: TCX}"),
+            BpfScope {
+                dev: Some("lxc1".into()),
+                require_tcx: true
+            }
+        );
+        // A regex on dev cannot narrow the dump; an absent TCX program needs no TCX support.
+        assert_eq!(
+            scope("bpf_attached: {dev: {regex: '^lxc'}}"),
+            BpfScope::default()
+        );
+        assert_eq!(
+            scope("bpf_attached: {attach: tcx, absent: true}"),
+            BpfScope::default()
+        );
+    }
+}

@@ -3,13 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::bpf::BpfScope;
+use crate::conntrack;
 use crate::conntrack::{ConntrackEntry, ConntrackSource};
 use crate::error::{ProbeError, ns_label};
 use crate::facts::{FactKind, Facts};
-use crate::query::{Matcher, Query};
+use crate::query::Query;
 use crate::session::Session;
-use crate::{addrs, bpf, conntrack, neigh, routes};
 
 /// Collects one kind of facts in `ns` (`None` = the caller's netns).
 pub async fn collect(ns: Option<PathBuf>, kind: FactKind) -> Result<Facts, ProbeError> {
@@ -79,36 +78,16 @@ pub fn collect_for_sync(ns: Option<&Path>, query: &Query) -> Result<Facts, Probe
     .map_err(|e| ProbeError::from_netns(&label, e))?
 }
 
-enum Job {
-    Kind(FactKind),
-    Bpf(BpfScope),
-}
+/// What `collect_for` runs: the kind's collector, narrowed by the query.
+struct Job(Query);
 
 impl Job {
     fn for_query(query: &Query) -> Job {
-        let Query::BpfAttached(q) = query else {
-            return Job::Kind(query.fact_kind());
-        };
-        let plain = |m: &Option<Matcher>| m.as_ref().and_then(Matcher::plain);
-        Job::Bpf(BpfScope {
-            dev: plain(&q.dev),
-            require_tcx: !q.absent
-                && plain(&q.attach).is_some_and(|a| a.eq_ignore_ascii_case("tcx")),
-        })
+        Job(query.clone())
     }
 
     async fn run(self, s: &mut Session) -> Result<Facts, ProbeError> {
-        match self {
-            Job::Kind(kind) => collect_in(s, kind).await,
-            Job::Bpf(scope) => {
-                let mut progs = bpf::collect(s, &scope).await?;
-                if progs.is_empty() && scope.dev.is_some() {
-                    let all = BpfScope { dev: None, ..scope };
-                    progs = bpf::collect(s, &all).await?;
-                }
-                Ok(Facts::Bpf(progs))
-            }
-        }
+        crate::kinds::collect_kind(s, self.0.fact_kind(), Some(&self.0)).await
     }
 }
 
@@ -122,16 +101,7 @@ async fn run(label: String, kinds: Vec<FactKind>) -> Result<Vec<Facts>, ProbeErr
 }
 
 async fn collect_in(s: &mut Session, kind: FactKind) -> Result<Facts, ProbeError> {
-    Ok(match kind {
-        FactKind::Links => Facts::Links(s.links().await?.to_vec()),
-        FactKind::Addresses => Facts::Addresses(addrs::collect(s).await?),
-        FactKind::Routes => Facts::Routes(routes::collect(s).await?),
-        FactKind::Neighbours => Facts::Neighbours(neigh::collect(s).await?),
-        FactKind::Bpf => Facts::Bpf(bpf::collect(s, &BpfScope::default()).await?),
-        FactKind::Conntrack => {
-            Facts::Conntrack(conntrack::collect(&s.netns, ConntrackSource::Auto)?)
-        }
-    })
+    crate::kinds::collect_kind(s, kind, None).await
 }
 
 fn unreachable_empty(kind: FactKind) -> ProbeError {
@@ -139,39 +109,5 @@ fn unreachable_empty(kind: FactKind) -> ProbeError {
         netns: String::new(),
         action: format!("collecting {kind}"),
         detail: "no result returned".into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scope(yaml: &str) -> Option<BpfScope> {
-        let q: Query = serde_yaml::from_str(yaml).unwrap();
-        match Job::for_query(&q) {
-            Job::Bpf(s) => Some(s),
-            Job::Kind(_) => None,
-        }
-    }
-
-    #[test]
-    fn bpf_checks_are_scoped() {
-        assert_eq!(
-            scope("bpf_attached: {dev: lxc1, attach: TCX}"),
-            Some(BpfScope {
-                dev: Some("lxc1".into()),
-                require_tcx: true
-            })
-        );
-        // A regex on dev cannot narrow the dump; an absent TCX program needs no TCX support.
-        assert_eq!(
-            scope("bpf_attached: {dev: {regex: '^lxc'}}"),
-            Some(BpfScope::default())
-        );
-        assert_eq!(
-            scope("bpf_attached: {attach: tcx, absent: true}"),
-            Some(BpfScope::default())
-        );
-        assert_eq!(scope("route: {dst: default}"), None);
     }
 }

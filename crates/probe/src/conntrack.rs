@@ -161,3 +161,12 @@ fn ct_error(netns: &str, e: std::io::Error) -> ProbeError {
         _ => ProbeError::netlink(netns, "dumping conntrack", None, e),
     }
 }
+
+/// The `conntrack` collector of the kind table (`kinds.rs`).
+#[allow(clippy::unused_async, reason = "the kind table's collectors are async")]
+pub(crate) async fn collect_for(
+    s: &mut crate::session::Session,
+    _query: Option<&crate::query::ConntrackQuery>,
+) -> Result<Vec<ConntrackEntry>, ProbeError> {
+    collect(&s.netns, ConntrackSource::Auto)
+}

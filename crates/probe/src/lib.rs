@@ -24,6 +24,7 @@ mod ctparse;
 mod ctproc;
 mod error;
 mod facts;
+mod kinds;
 mod links;
 mod names;
 mod neigh;
@@ -33,6 +34,7 @@ mod routes;
 mod session;
 mod tc;
 mod tcx;
+pub mod wire;
 
 pub use addrs::Address;
 pub use bpf::BpfProgram;

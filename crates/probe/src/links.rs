@@ -100,3 +100,11 @@ fn from_message(msg: &LinkMessage) -> Link {
     }
     link
 }
+
+/// The `links` collector of the kind table (`kinds.rs`).
+pub(crate) async fn collect_for(
+    s: &mut crate::session::Session,
+    _query: Option<&crate::query::LinkQuery>,
+) -> Result<Vec<Link>, crate::error::ProbeError> {
+    Ok(s.links().await?.to_vec())
+}

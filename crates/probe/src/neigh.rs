@@ -73,3 +73,11 @@ fn from_message(m: &NeighbourMessage, links: &[crate::links::Link]) -> Option<Ne
         router: m.header.flags.bits() & 0x80 != 0,
     })
 }
+
+/// The `neighbours` collector of the kind table (`kinds.rs`).
+pub(crate) async fn collect_for(
+    s: &mut Session,
+    _query: Option<&crate::query::NeighbourQuery>,
+) -> Result<Vec<Neighbour>, ProbeError> {
+    collect(s).await
+}

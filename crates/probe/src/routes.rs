@@ -121,3 +121,11 @@ fn from_message(m: &RouteMessage, links: &[crate::links::Link]) -> Option<Route>
     };
     Some(r)
 }
+
+/// The `routes` collector of the kind table (`kinds.rs`).
+pub(crate) async fn collect_for(
+    s: &mut Session,
+    _query: Option<&crate::query::RouteQuery>,
+) -> Result<Vec<Route>, ProbeError> {
+    collect(s).await
+}

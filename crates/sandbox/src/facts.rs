@@ -5,6 +5,36 @@ use std::collections::BTreeMap;
 use crate::state::SandboxState;
 use crate::topology::{CILIUM_HOST, WORLD_IF};
 
+/// The names [`facts`] defines for every sandbox (besides `pod.<name>.*` per pod): what
+/// a lab may use as variables, checked against [`facts`] by a test.
+pub const FACT_NAMES: &[&str] = &[
+    "env",
+    "sandbox",
+    "gateway_ip",
+    "pod_cidr",
+    "cilium_host_if",
+    "cilium_host_mac",
+    "node_ip",
+    "node_prefix",
+    "node_if",
+    "node_mac",
+    "node_gateway",
+    "node_netns",
+    "world_ip",
+    "world_if",
+    "world_netns",
+    "http_port",
+    "world_url",
+    "pods",
+    "pod_name",
+    "pod_ip",
+    "pod_if",
+    "pod_mac",
+    "pod_netns",
+    "lxc_name",
+    "lxc_mac",
+];
+
 /// Facts of a sandbox, from its state (no kernel access needed).
 pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
     let cfg = &state.config;
@@ -62,4 +92,22 @@ pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
         put(&format!("{p}lxc_mac"), pod.lxc_mac.clone());
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fact_names_are_what_facts_defines() {
+        let state = crate::state::SandboxState::example();
+        let mut names: Vec<String> = facts(&state)
+            .into_keys()
+            .filter(|k| !k.starts_with("pod."))
+            .collect();
+        names.sort();
+        let mut declared: Vec<&str> = FACT_NAMES.to_vec();
+        declared.sort_unstable();
+        assert_eq!(names, declared);
+    }
 }

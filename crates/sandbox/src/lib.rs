@@ -53,6 +53,7 @@ pub use cleanup::{DownReport, SkipReason, Skipped, teardown};
 pub use config::{PodConfig, SandboxConfig};
 pub use daemon::{DAEMON_MARKER, dispatch_if_daemon};
 pub use error::{Result, SandboxError};
+pub use facts::FACT_NAMES;
 pub use groups::CommandGroup;
 pub use guard::SandboxGuard;
 pub use ids::{NETNS_PREFIX, netns_name, valid_id};

@@ -31,6 +31,17 @@ impl Role {
     /// The fixed roles (named pods come from the config).
     pub const ALL: [Role; 5] = [Role::Pod, Role::Node, Role::Agent, Role::World, Role::Local];
 
+    /// The role's kind as written in labs (`pod` for every pod, named or not).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Pod | Role::NamedPod(_) => "pod",
+            Role::Node => "node",
+            Role::Agent => "agent",
+            Role::World => "world",
+            Role::Local => "local",
+        }
+    }
+
     /// Name of the role's bin dir and of `TPLAB_ROLE`.
     pub fn name(&self) -> String {
         match self {

@@ -61,6 +61,42 @@ pub struct SandboxState {
 
 pub const STATE_FORMAT: &str = "tplab.sandbox/1";
 
+#[cfg(test)]
+impl SandboxState {
+    /// A state as `up` writes it for the default config (no kernel object behind it).
+    pub(crate) fn example() -> Self {
+        let config = SandboxConfig::default();
+        let pods = config
+            .pods
+            .iter()
+            .map(|p| PodState {
+                name: p.name.clone(),
+                netns: format!("tplab-ab12-{}", p.name),
+                ip: p.ip,
+                if_name: p.if_name.clone(),
+                mac: "02:00:00:00:00:01".into(),
+                lxc_name: "lxc0123456789ab".into(),
+                lxc_mac: "02:00:00:00:00:02".into(),
+            })
+            .collect();
+        SandboxState {
+            format: STATE_FORMAT.into(),
+            id: "ab12".into(),
+            phase: Phase::Up,
+            created_at: chrono::Utc::now(),
+            owner_pid: 1,
+            owner_uid: Some(0),
+            config,
+            node_netns: "tplab-ab12-node".into(),
+            world_netns: "tplab-ab12-world".into(),
+            pods,
+            cilium_host_mac: "02:00:00:00:00:03".into(),
+            node_mac: "02:00:00:00:00:04".into(),
+            daemon_pid: None,
+        }
+    }
+}
+
 /// `id` itself when it is a valid sandbox id: ids come from files, argv and progress
 /// files, and end up in path joins (`../../x` must never reach one).
 pub(crate) fn checked(id: &str) -> Result<&str> {

@@ -25,6 +25,22 @@ pub struct CtQuery {
     pub related: bool,
 }
 
+/// Fields of a matched CT map entry that a check may capture (each a field of
+/// [`CtEntry`]'s JSON, checked by a test).
+pub const CT_ENTRY_FIELDS: &[&str] = &[
+    "proto",
+    "src",
+    "dst",
+    "sport",
+    "dport",
+    "direction",
+    "rx_packets",
+    "tx_packets",
+    "rx_bytes",
+    "tx_bytes",
+    "flags",
+];
+
 /// First entry matching `q`, or an explanation of what the map holds instead.
 pub fn find_ct_entry<'a>(q: &CtQuery, entries: &'a [CtEntry]) -> Result<&'a CtEntry, String> {
     let matches = |e: &&CtEntry| {

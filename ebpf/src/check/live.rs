@@ -1,5 +1,8 @@
 //! Running a `packets` check live: observe, let the student's (or tplab's) traffic flow,
-//! and evaluate until it passes or the query's window closes.
+//! and evaluate as packets arrive until it passes or the query's window closes.
+//!
+//! [`PathWatch`] holds that logic once; drivers only feed it packets: the runner's async
+//! loop over an environment's packet stream, and [`run_packets_check`] here.
 
 use std::time::{Duration, Instant};
 
@@ -7,8 +10,52 @@ use super::path::{Outcome, PathQuery, evaluate_path};
 use crate::error::EbpfError;
 use crate::observer::{ObservePoint, Observer, PacketEvent};
 
+/// The state of one `packets` check while its window is open.
+pub struct PathWatch<'q> {
+    query: &'q PathQuery,
+    events: Vec<PacketEvent>,
+    deadline: Instant,
+}
+
+impl<'q> PathWatch<'q> {
+    /// Opens the window now.
+    pub fn new(query: &'q PathQuery) -> Self {
+        Self {
+            query,
+            events: Vec::new(),
+            deadline: Instant::now() + query.within,
+        }
+    }
+
+    /// When the window closes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Adds packets; true when the check already passes (nothing can change that).
+    pub fn feed(&mut self, events: impl IntoIterator<Item = PacketEvent>) -> bool {
+        let before = self.events.len();
+        self.events.extend(events);
+        self.events.len() > before && evaluate_path(self.query, &self.events).is_pass()
+    }
+
+    /// True once the window is closed.
+    pub fn expired(&self) -> bool {
+        Instant::now() >= self.deadline
+    }
+
+    /// The verdict over every packet seen, including the last ones drained at the end.
+    pub fn finish(
+        mut self,
+        last: impl IntoIterator<Item = PacketEvent>,
+    ) -> (Outcome, Vec<PacketEvent>) {
+        self.events.extend(last);
+        (evaluate_path(self.query, &self.events), self.events)
+    }
+}
+
 /// Starts the observer on `points`, runs `trigger` (may do nothing when the student sends
-/// the traffic), then re-evaluates every 100 ms until pass or `q.within` elapsed.
+/// the traffic), then evaluates as packets arrive until pass or `q.within` elapsed.
 /// Returns the outcome and every event seen (evidence for the report).
 pub fn run_packets_check<F: FnOnce()>(
     points: Vec<ObservePoint>,
@@ -16,17 +63,11 @@ pub fn run_packets_check<F: FnOnce()>(
     trigger: F,
 ) -> Result<(Outcome, Vec<PacketEvent>), EbpfError> {
     let mut obs = Observer::start(points)?;
-    let start = Instant::now();
+    let mut watch = PathWatch::new(q);
     trigger();
-    let mut events = Vec::new();
-    loop {
-        events.extend(obs.drain());
-        let outcome = evaluate_path(q, &events);
-        if outcome.is_pass() || start.elapsed() >= q.within {
-            events.extend(obs.stop());
-            // Re-evaluate with the final drain so late events are not missed.
-            return Ok((evaluate_path(q, &events), events));
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    // A synchronous caller has no runtime to wait on the channel: look every 10 ms.
+    while !watch.feed(obs.drain()) && !watch.expired() {
+        std::thread::sleep(Duration::from_millis(10));
     }
+    Ok(watch.finish(obs.stop()))
 }

@@ -6,8 +6,8 @@ mod live;
 mod path;
 
 pub use count::{CountExpr, CountOp, parse_duration};
-pub use ct::{CtQuery, find_ct_entry};
-pub use live::run_packets_check;
+pub use ct::{CT_ENTRY_FIELDS, CtQuery, find_ct_entry};
+pub use live::{PathWatch, run_packets_check};
 pub use path::{HopEvidence, HopSpec, Outcome, PathQuery, evaluate_path};
 
 #[cfg(test)]

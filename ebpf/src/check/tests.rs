@@ -212,3 +212,11 @@ fn ct_query_finds_or_explains() {
     assert!(serde_yaml::from_str::<CtQuery>(yaml).is_ok());
     assert!(serde_yaml::from_str::<CtQuery>("{proto: icmp, dest: 1.2.3.4}").is_err());
 }
+
+#[test]
+fn capturable_ct_fields_are_fields_of_an_entry() {
+    let json = serde_json::to_value(entry(Proto::Icmp, WORLD)).expect("json");
+    for field in CT_ENTRY_FIELDS {
+        assert!(json.get(field).is_some(), "{field} is not a CtEntry field");
+    }
+}

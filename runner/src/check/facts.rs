@@ -3,14 +3,14 @@
 //! eBPF observer (`packets`) and the sandbox datapath's CT map (`bpf_map`).
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tplab_probe::Query;
 
 use super::kinds;
 use super::outcome::Outcome;
-use crate::env::Environment;
+use crate::env::{Environment, Hop};
 use crate::template::{self, Vars};
 
 pub async fn evaluate(
@@ -69,18 +69,9 @@ async fn probe(env: &dyn Environment, role: &str, kind: &str, json: Value) -> Ou
         Ok(q) => q,
         Err(e) => return Outcome::error(format!("after substituting variables, {e}")),
     };
-    let ns = match env.netns(role) {
-        Ok(ns) => ns,
-        Err(e) => return Outcome::error(e.to_string()),
-    };
-    let facts = match tplab_probe::collect_for(ns, &query).await {
+    let facts = match env.probe(role, &query).await {
         Ok(f) => f,
-        Err(e) => {
-            return Outcome::error(format!(
-                "reading {} on role `{role}`: {e}",
-                query.fact_kind().noun()
-            ));
-        }
+        Err(e) => return Outcome::error(e.to_string()),
     };
     match tplab_probe::evaluate(&query, &facts) {
         tplab_probe::Outcome::Pass { record, evidence } => {
@@ -102,16 +93,8 @@ async fn bpf_map(env: &dyn Environment, json: Value) -> Outcome {
             ));
         }
     };
-    let Some(pin_dir) = env.bpf_pin_dir() else {
-        return Outcome::error(format!(
-            "environment `{}` has no tplab eBPF datapath to read",
-            env.name()
-        ));
-    };
-    let entries = match tokio::task::spawn_blocking(move || tplab_ebpf::ct_entries(&pin_dir)).await
-    {
-        Ok(Ok(entries)) => entries,
-        Ok(Err(e)) => return Outcome::error(format!("reading the CT map: {e}")),
+    let entries = match env.datapath_ct().await {
+        Ok(entries) => entries,
         Err(e) => return Outcome::error(e.to_string()),
     };
     match tplab_ebpf::check::find_ct_entry(&query, &entries) {
@@ -143,7 +126,7 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
         }
     };
     // Observation points from the hops: `role:ifname`.
-    let mut points = Vec::new();
+    let mut hops: Vec<Hop> = Vec::new();
     for hop in &query.path {
         let Some((role, ifname)) = hop.at.split_once(':') else {
             return Outcome::error(format!(
@@ -151,71 +134,57 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
                 hop.at
             ));
         };
-        // `lxc` names the pod's veth peer on the node, whatever its generated name.
-        let ifname = if ifname == "lxc" {
-            env.facts()
-                .get("lxc_name")
-                .cloned()
-                .unwrap_or_else(|| ifname.to_string())
-        } else {
-            ifname.to_string()
-        };
-        let netns = match env.netns(role) {
-            Ok(Some(ns)) => ns,
-            Ok(None) => std::path::PathBuf::from("/proc/self/ns/net"),
-            Err(e) => return Outcome::error(e.to_string()),
-        };
-        if !points
-            .iter()
-            .any(|p: &tplab_ebpf::ObservePoint| p.label == hop.at)
-        {
-            points.push(tplab_ebpf::ObservePoint {
-                netns,
-                ifname,
+        if !hops.iter().any(|h| h.label == hop.at) {
+            hops.push(Hop {
+                role: role.to_string(),
+                ifname: ifname.to_string(),
                 label: hop.at.clone(),
             });
         }
     }
-    let observer = tokio::task::spawn_blocking(move || tplab_ebpf::Observer::start(points)).await;
-    let mut observer = match observer {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => return Outcome::error(format!("starting the eBPF observer: {e}")),
+    let mut stream = match env.observe(&hops).await {
+        Ok(s) => s,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    let start = Instant::now();
-    let mut events = Vec::new();
+    let mut watch = tplab_ebpf::check::PathWatch::new(&query);
     if let Some(t) = &trigger {
         let role = t.target.as_deref().unwrap_or(default_role);
         if let Err(e) = env
             .exec(role, &t.run, query.within + Duration::from_secs(5))
             .await
         {
+            drop(stream.stop().await);
             return Outcome::error(format!("sending the traffic: {e}"));
         }
     }
-    let outcome = loop {
-        events.extend(observer.drain());
-        let outcome = tplab_ebpf::check::evaluate_path(&query, &events);
-        if outcome.is_pass() || start.elapsed() >= query.within {
-            events.extend(observer.stop());
-            break tplab_ebpf::check::evaluate_path(&query, &events);
+    // Event-driven: wake on each packet, stop as soon as the path is seen or the
+    // window closes.
+    let mut passed = watch.feed(stream.drain());
+    while !passed {
+        let deadline = tokio::time::Instant::from_std(watch.deadline());
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(ev)) => {
+                let mut batch = vec![ev];
+                batch.extend(stream.drain());
+                passed = watch.feed(batch);
+            }
+            Ok(None) | Err(_) => break,
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    }
+    let (outcome, events) = watch.finish(stream.stop().await);
     let hops: Vec<String> = events
         .iter()
         .take(50)
         .map(tplab_ebpf::describe_hop)
         .collect();
-    if let tplab_ebpf::check::Outcome::Pass { .. } = outcome {
-        let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+    let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
+    if outcome.is_pass() {
         Outcome::pass(
             describe_path(&query),
             format!("{} packet(s) observed on the path", events.len()),
         )
         .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
     } else {
-        let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
         let found = evidence
             .get("message")
             .map_or_else(|| evidence.to_string(), scalar_text);

@@ -7,17 +7,28 @@ use tplab_probe::{FactKind, Query};
 
 use crate::template;
 
-/// Kinds evaluated by the eBPF crate rather than the kernel-fact probes.
-const EBPF_KINDS: [&str; 2] = ["packets", "bpf_map"];
+/// Check kinds answered by tplab's eBPF datapath and observer rather than the
+/// kernel-fact probes (whose kinds come from `tplab_probe`'s kind table).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumIter, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum EbpfKind {
+    /// Packets seen by the observer along a path.
+    Packets,
+    /// An entry of the datapath's conntrack map.
+    BpfMap,
+}
 
 /// Every fact kind a `check` item may use: the probe's kinds, then the eBPF ones.
 pub fn fact_kinds() -> &'static [&'static str] {
+    use strum::IntoEnumIterator as _;
     static KINDS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
     KINDS.get_or_init(|| {
-        Query::KINDS
+        FactKind::ALL
             .iter()
-            .chain(EBPF_KINDS.iter())
-            .copied()
+            .map(|k| k.check_name())
+            .chain(EbpfKind::iter().map(<&'static str>::from))
             .collect()
     })
 }
@@ -59,12 +70,12 @@ pub fn validate(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
 
 fn parse_json(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
     let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
-    match kind {
-        "packets" => packets_query(json).map(|_| ()),
-        "bpf_map" => serde_json::from_value::<tplab_ebpf::check::CtQuery>(json)
+    match kind.parse::<EbpfKind>() {
+        Ok(EbpfKind::Packets) => packets_query(json).map(|_| ()),
+        Ok(EbpfKind::BpfMap) => serde_json::from_value::<tplab_ebpf::check::CtQuery>(json)
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        _ => Query::parse(kind, json)
+        Err(_) => Query::parse(kind, json)
             .map(|_| ())
             .map_err(|e| e.to_string()),
     }
@@ -115,34 +126,32 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
 
 /// Fields of a kind's matched record that `capture:` may name.
 pub fn capturable_fields(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "command" => &["stdout", "stderr", "status"],
-        "bpf_map" => &[
-            "proto",
-            "src",
-            "dst",
-            "sport",
-            "dport",
-            "direction",
-            "rx_packets",
-            "tx_packets",
-            "rx_bytes",
-            "tx_bytes",
-            "flags",
-        ],
-        "packets" => &[],
-        other => fact_kind(other).map_or(&[], tplab_probe::fields),
+    match (kind, kind.parse::<EbpfKind>()) {
+        ("command", _) => &["stdout", "stderr", "status"],
+        (_, Ok(EbpfKind::BpfMap)) => tplab_ebpf::check::CT_ENTRY_FIELDS,
+        (_, Ok(EbpfKind::Packets)) => &[],
+        (other, Err(_)) => fact_kind(other).map_or(&[], FactKind::fields),
     }
 }
 
+/// The probe kind a check key names.
 pub fn fact_kind(kind: &str) -> Option<FactKind> {
-    Some(match kind {
-        "link" => FactKind::Links,
-        "address" => FactKind::Addresses,
-        "route" => FactKind::Routes,
-        "neighbour" | "neighbor" => FactKind::Neighbours,
-        "bpf_attached" => FactKind::Bpf,
-        "conntrack" => FactKind::Conntrack,
-        _ => return None,
-    })
+    FactKind::from_check(kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fact_kind_can_capture_and_is_a_check_key() {
+        for kind in FactKind::ALL {
+            let key = kind.check_name();
+            assert!(fact_kinds().contains(&key), "{key}");
+            assert!(!capturable_fields(key).is_empty(), "{key} captures nothing");
+        }
+        assert!(fact_kinds().contains(&"packets") && fact_kinds().contains(&"bpf_map"));
+        assert_eq!(fact_kind("neighbor"), Some(FactKind::Neighbours));
+        assert_eq!(fact_kind("nope"), None);
+    }
 }

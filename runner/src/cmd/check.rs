@@ -31,7 +31,8 @@ pub async fn run(global: Global, args: CheckArgs) -> anyhow::Result<u8> {
     let env_name = common::env_name(&global, &lab);
     let env = common::open_env(&env_name, &lab, &global, common::Need::Existing).await?;
     let printer = common::printer(&global, &lab);
-    let mut session = Session::new(&lab, env.as_ref(), Mode::Check, &common::identity(&global));
+    let mut session =
+        Session::start(&lab, env.as_ref(), Mode::Check, &common::identity(&global)).await?;
     let shown = inspect::run(&mut session, &printer, only).await;
     let path = common::write_report(&global, &mut session.recorder)?;
     let report = &session.recorder.report;

@@ -6,7 +6,8 @@ use anyhow::{Context, bail};
 
 use super::status;
 use crate::cli::Global;
-use crate::env::{Environment, local::LocalEnv, sandbox::SandboxEnv};
+use crate::env::open::Instance;
+use crate::env::{self, Environment};
 use crate::lab::{self, Diagnostic, Lab};
 use crate::ui::i18n::Lang;
 use crate::ui::printer::Printer;
@@ -25,6 +26,15 @@ pub fn block_on<F: std::future::Future<Output = anyhow::Result<u8>>>(f: F) -> an
         .build()
         .context("starting the async runtime")?
         .block_on(f)
+}
+
+/// Runs one future to completion on a small runtime (for otherwise synchronous commands).
+pub fn block_on_value<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(f))
 }
 
 /// A lab path: the file itself, or `DIR/lab.md`.
@@ -99,13 +109,14 @@ pub enum Need {
     Existing,
 }
 
-/// Opens an environment by name.
+/// Opens the environment `name` for `lab` (which must support it).
 pub async fn open_env(
     name: &str,
     lab: &Lab,
     global: &Global,
     need: Need,
 ) -> anyhow::Result<Box<dyn Environment>> {
+    let kind = env::open::kind(name)?;
     if !lab.meta.environments.iter().any(|e| e == name) {
         bail!(
             "lab `{}` does not support environment `{name}` (it supports: {})",
@@ -113,30 +124,22 @@ pub async fn open_env(
             lab.meta.environments.join(", ")
         );
     }
-    match name {
-        "local" => {
-            // No sandbox to tear down, but Ctrl-C / SIGTERM must still kill the running
-            // lab command's process group (it is not ours to inherit the signal from).
-            crate::env::sandbox::install_signal_cleanup()?;
-            Ok(Box::new(LocalEnv))
-        }
-        "sandbox" => {
-            if need == Need::Existing || global.sandbox.is_some() {
-                return Ok(Box::new(SandboxEnv::existing(global.sandbox.as_deref())?));
-            }
-            crate::env::sandbox::install_signal_cleanup()?;
-            let env = SandboxEnv::create().await?;
-            let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));
-            eprintln!(
-                "{} sandbox {} {}",
-                console::style("tplab:").dim(),
-                env.id(),
-                crate::ui::i18n::text(lang).sandbox_up
-            );
-            Ok(Box::new(env))
-        }
-        other => bail!("environment `{other}` is not available in this build of tplab"),
+    let instance = if need == Need::Existing || global.sandbox.is_some() {
+        Instance::Existing(global.sandbox.clone())
+    } else {
+        Instance::Fresh
+    };
+    let fresh = instance == Instance::Fresh;
+    let env = env::open::open(kind, instance).await?;
+    if fresh && let Some(handle) = env.handle() {
+        let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));
+        eprintln!(
+            "{} {name} {handle} {}",
+            console::style("tplab:").dim(),
+            crate::ui::i18n::text(lang).sandbox_up
+        );
     }
+    Ok(env)
 }
 
 pub fn printer(global: &Global, lab: &Lab) -> Printer {

@@ -5,8 +5,8 @@ use tplab_probe::FactKind;
 
 use super::status;
 use crate::cli::{Global, ProbeArgs};
-use crate::env::sandbox as sb;
-use tplab_sandbox::Role;
+use crate::env::open::{self, Instance};
+use crate::env::registry::EnvKind;
 
 pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
     let kinds: Vec<FactKind> = if args.kind == "all" {
@@ -21,25 +21,19 @@ pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
         );
         return Ok(status::USAGE);
     };
-    let ns = if args.role == "local" && global.sandbox.is_none() {
-        None
+    // `local` reads this machine; any other role is one of the sandbox's.
+    let kind = if args.role == "local" && global.sandbox.is_none() {
+        EnvKind::Local
     } else {
-        let sandbox = sb::find(global.sandbox.as_deref())?;
-        let role: Role = args.role.parse()?;
-        sandbox.netns_path(&role)
+        EnvKind::Sandbox
     };
-    let facts = tplab_probe::collect_many(ns, &kinds).await?;
+    let env = open::open(kind, Instance::Existing(global.sandbox.clone())).await?;
+    let facts = env.probe_kinds(&args.role, &kinds).await?;
     if global.json {
-        let out: serde_json::Map<String, serde_json::Value> = facts
-            .iter()
-            .map(|f| {
-                (
-                    f.kind().name().to_string(),
-                    serde_json::Value::Array(f.records()),
-                )
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&tplab_probe::wire::FactsMessage::new(facts))?
+        );
     } else {
         for f in &facts {
             // Interface names and the like are chosen by whoever configured the netns.

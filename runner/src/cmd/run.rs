@@ -6,7 +6,8 @@ use super::common;
 use super::status;
 use crate::cli::{Global, RunArgs};
 use crate::env::Environment;
-use crate::env::sandbox::SandboxEnv;
+use crate::env::open::Instance;
+use crate::env::registry::EnvKind;
 use crate::lab::Lab;
 use crate::session::progress::{self, Progress};
 use crate::session::{Mode, Session, auto};
@@ -73,7 +74,7 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         .report
         .clone()
         .unwrap_or_else(|| progress::reports_dir(&lab.meta.id, who.student.as_deref()));
-    let mut session = Session::new(&lab, env.as_ref(), mode, &who);
+    let mut session = Session::start(&lab, env.as_ref(), mode, &who).await?;
     printer.line(
         &console::style(format!(
             "{} — {} ({})",
@@ -134,8 +135,8 @@ async fn open(
         && global.sandbox.is_none()
         && let Some(id) = &p.env_handle
     {
-        match SandboxEnv::adopt(id) {
-            Ok(env) => return Ok((Box::new(env), saved)),
+        match crate::env::open::open(EnvKind::Sandbox, Instance::Adopt(id.clone())).await {
+            Ok(env) => return Ok((env, saved)),
             Err(e) => {
                 printer.warn(&format!(
                     "{e}: your saved progress used it, starting the lab again"

@@ -14,7 +14,8 @@ pub async fn run(global: Global, args: TestArgs) -> anyhow::Result<u8> {
     super::preflight::check_tools(&lab, &env_name, false);
     let env = common::open_env(&env_name, &lab, &global, common::Need::Fresh).await?;
     let printer = common::printer(&global, &lab);
-    let mut session = Session::new(&lab, env.as_ref(), Mode::Test, &common::identity(&global));
+    let mut session =
+        Session::start(&lab, env.as_ref(), Mode::Test, &common::identity(&global)).await?;
     let proofs = prove::run(&mut session, &printer).await;
     common::write_report(&global, &mut session.recorder)?;
     let failing: Vec<&prove::StepProof> =

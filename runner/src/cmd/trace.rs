@@ -8,21 +8,15 @@ use tplab_sandbox::Role;
 
 use super::status;
 use crate::cli::{Global, TraceArgs};
-use crate::env::sandbox as sb;
+use crate::env::open::{self, Instance};
+use crate::env::{Environment as _, Hop};
 
 pub async fn run(global: Global, args: TraceArgs) -> anyhow::Result<u8> {
-    let sandbox = sb::find(global.sandbox.as_deref())?;
-    let from: Role = args.from.parse()?;
-    let pod_ns = sandbox.netns_path(&from).ok_or_else(|| {
-        anyhow::anyhow!(
-            "role `{}` has no network namespace to trace from",
-            args.from
-        )
-    })?;
-    let node_ns = sandbox
-        .netns_path(&Role::Node)
-        .ok_or_else(|| anyhow::anyhow!("the sandbox has no node"))?;
-    let facts = sandbox.facts();
+    let env = open::open_sandbox(Instance::Existing(global.sandbox.clone())).await?;
+    if args.from.parse::<Role>()? == Role::Local {
+        anyhow::bail!("role `local` has no sandbox network namespace to trace from");
+    }
+    let facts = env.facts().await?;
     let lxc = facts.get("lxc_name").cloned().unwrap_or_default();
     let to: Option<Ipv4Addr> = match &args.to {
         Some(a) => Some(
@@ -31,26 +25,37 @@ pub async fn run(global: Global, args: TraceArgs) -> anyhow::Result<u8> {
         ),
         None => None,
     };
-    let points = tplab_ebpf::observer::sandbox_points(&pod_ns, &node_ns, &lxc, "eth0");
-    let mut observer =
-        tokio::task::spawn_blocking(move || tplab_ebpf::Observer::start(points)).await??;
+    let hop = |role: &str, ifname: &str, label: &str| Hop {
+        role: role.to_string(),
+        ifname: ifname.to_string(),
+        label: label.to_string(),
+    };
+    // The seed's hops, with the labels checks use.
+    let hops = [
+        hop(&args.from, "eth0", "pod:eth0"),
+        hop("node", "lxc", "node:lxc"),
+        hop("node", "eth0", "node:eth0"),
+    ];
+    let mut observer = env.observe(&hops).await?;
     println!(
         "tracing packets of `{}` in sandbox {}{} — hops: {}:eth0 -> node:{lxc} -> node routing -> node:eth0 (Ctrl-C to stop)",
         args.from,
-        sandbox.id(),
+        env.id(),
         to.map(|a| format!(" to/from {a}")).unwrap_or_default(),
         args.from
     );
-    let mut child = match &args.run {
-        Some(cmd) => Some(
-            sandbox
-                .command(&from, cmd)?
-                .kill_on_drop(true)
-                .stdout(std::process::Stdio::null())
-                .spawn()?,
-        ),
-        None => None,
+    // The traffic to follow runs through the environment, beside the observation; it is
+    // dropped (its process group killed) when the trace ends.
+    let traffic = async {
+        if let Some(cmd) = &args.run {
+            let limit = Duration::from_secs(args.duration.unwrap_or(3600));
+            if let Err(e) = env.exec(&args.from, cmd, limit).await {
+                eprintln!("{} --run: {e}", console::style("error:").red().bold());
+            }
+        }
+        std::future::pending::<()>().await;
     };
+    tokio::pin!(traffic);
     let mut trace = tplab_ebpf::Trace::new();
     let deadline = args
         .duration
@@ -71,18 +76,16 @@ pub async fn run(global: Global, args: TraceArgs) -> anyhow::Result<u8> {
                 }
                 seen += 1;
                 for line in trace.describe(&ev) {
-                    println!("{line}");
+                    println!("{}", crate::ui::safe::text(&line));
                 }
             }
             () = sleep => break,
             _ = tokio::signal::ctrl_c() => break,
+            () = &mut traffic => {}
         }
     }
-    if let Some(c) = child.as_mut() {
-        let _ = c.kill().await;
-    }
     let lost = observer.lost();
-    drop(observer.stop());
+    drop(observer.stop().await);
     println!(
         "{seen} packet event(s) shown{}",
         if lost > 0 {

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{EnvError, Environment, ExecOutput, ensure_role, exec};
+use tplab_ebpf::ObservePoint;
+use tplab_probe::{FactKind, Facts, Query};
+
+use super::{EnvError, Environment, ExecOutput, Hop, PacketStream, ensure_role, exec, inproc};
 
 #[derive(Debug, Default)]
 pub struct LocalEnv;
@@ -21,11 +24,11 @@ impl Environment for LocalEnv {
         vec!["local".into()]
     }
 
-    fn facts(&self) -> BTreeMap<String, String> {
+    async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError> {
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_default();
-        BTreeMap::from([("hostname".to_string(), hostname)])
+        Ok(BTreeMap::from([("hostname".to_string(), hostname)]))
     }
 
     async fn exec(
@@ -44,9 +47,27 @@ impl Environment for LocalEnv {
             })
     }
 
-    fn netns(&self, role: &str) -> Result<Option<PathBuf>, EnvError> {
+    async fn probe(&self, role: &str, query: &Query) -> Result<Facts, EnvError> {
         ensure_role(self, role)?;
-        Ok(None)
+        inproc::probe(role, None, query).await
+    }
+
+    async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {
+        ensure_role(self, role)?;
+        inproc::probe_kinds(role, None, kinds).await
+    }
+
+    async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
+        let mut points = Vec::new();
+        for hop in hops {
+            ensure_role(self, &hop.role)?;
+            points.push(ObservePoint {
+                netns: PathBuf::from("/proc/self/ns/net"),
+                ifname: hop.ifname.clone(),
+                label: hop.label.clone(),
+            });
+        }
+        inproc::observe(points).await
     }
 
     /// Commands run in the student's own terminal: nothing to open.

@@ -2,15 +2,20 @@
 //! The engine only sees [`Environment`]; `local`, `sandbox` (and later `kube`) slot in.
 
 pub mod exec;
+pub mod inproc;
 pub mod local;
+pub mod open;
 pub mod registry;
 pub mod sandbox;
+pub mod spy;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tplab_ebpf::{CtEntry, PacketEvent};
+use tplab_probe::{FactKind, Facts, Query};
 
 pub use exec::ExecOutput;
 
@@ -35,9 +40,53 @@ pub enum EnvError {
     Role { role: String, message: String },
     #[error("{0}")]
     Setup(String),
+    #[error("unknown environment `{name}` (known: {known})")]
+    UnknownEnv { name: String, known: String },
+    #[error("environment `{env}` has no {what}")]
+    Unsupported { env: String, what: String },
+    #[error("reading {what} on role `{role}`: {source}")]
+    Probe {
+        role: String,
+        what: &'static str,
+        #[source]
+        source: Box<tplab_probe::ProbeError>,
+    },
+    #[error("{action}: {source}")]
+    Ebpf {
+        action: String,
+        #[source]
+        source: Box<tplab_ebpf::EbpfError>,
+    },
 }
 
-/// Where a lab runs.
+/// Where to observe packets: an interface of a role, and the label checks and events
+/// use for it (`node:eth0`). `lxc` names the pod's veth peer on the node, whatever the
+/// environment called it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hop {
+    pub role: String,
+    pub ifname: String,
+    pub label: String,
+}
+
+/// Packets seen at the observed hops, as they arrive.
+#[async_trait]
+pub trait PacketStream: Send {
+    /// The next packet, waiting for it; `None` once the observation ended.
+    async fn next(&mut self) -> Option<PacketEvent>;
+    /// Every packet already seen, without waiting.
+    fn drain(&mut self) -> Vec<PacketEvent>;
+    /// Packets the kernel could not report (zero: nothing was lost).
+    fn lost(&self) -> u64;
+    /// Ends the observation; returns the packets still queued.
+    async fn stop(self: Box<Self>) -> Vec<PacketEvent>;
+}
+
+/// Where a lab runs: the one seam through which the engine and every command reach
+/// commands and facts. Everything crosses it as serde types (the JSON of
+/// `tplab probe --json` is the wire form a remote node agent answers with), so an
+/// environment may compute facts in this process (`local`, `sandbox`) or on a remote
+/// node.
 #[async_trait]
 pub trait Environment: Send + Sync {
     /// `local`, `sandbox`, `kube`.
@@ -45,7 +94,7 @@ pub trait Environment: Send + Sync {
     /// Roles this environment binds.
     fn roles(&self) -> Vec<String>;
     /// Facts exposed to templates (pod IP, gateway...).
-    fn facts(&self) -> BTreeMap<String, String>;
+    async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError>;
     /// Runs `script` with `sh -c` on `role`, capturing its output, killed after `timeout`.
     async fn exec(
         &self,
@@ -53,8 +102,20 @@ pub trait Environment: Send + Sync {
         script: &str,
         timeout: Duration,
     ) -> Result<ExecOutput, EnvError>;
-    /// The network namespace where `role`'s kernel facts live (`None`: this process's own).
-    fn netns(&self, role: &str) -> Result<Option<PathBuf>, EnvError>;
+    /// The kernel facts `query` is matched against, read on `role`.
+    async fn probe(&self, role: &str, query: &Query) -> Result<Facts, EnvError>;
+    /// Every fact of `kinds`, read on `role` (`tplab probe`).
+    async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError>;
+    /// The entries of the environment's eBPF datapath conntrack map.
+    async fn datapath_ct(&self) -> Result<Vec<CtEntry>, EnvError> {
+        Err(EnvError::Unsupported {
+            env: self.name().to_string(),
+            what: "an eBPF datapath conntrack map tplab can read".into(),
+        })
+    }
+    /// Starts observing packets at `hops` (first in the hooks' order, the datapath
+    /// still runs).
+    async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError>;
     /// How a student opens a shell on `role` in another terminal.
     fn shell_hint(&self, role: &str) -> String;
     /// What identifies this very environment instance for a later session (sandbox id).
@@ -63,10 +124,6 @@ pub trait Environment: Send + Sync {
     }
     /// Keep the environment after this process ends (the student quit; they will resume).
     fn keep_alive(&self) {}
-    /// Where the environment's eBPF datapath pins its maps (sandbox only).
-    fn bpf_pin_dir(&self) -> Option<PathBuf> {
-        None
-    }
 }
 
 /// Checks that `role` is one of `env`'s roles.

@@ -1,40 +1,81 @@
 //! Static knowledge about environments, used by the linter before anything runs:
-//! which roles each environment binds and which facts it exposes as variables.
+//! which environments exist, which roles each binds and which facts it exposes as
+//! variables — all derived from [`EnvKind`] and the sandbox crate, never listed twice.
 
-/// Environments tplab knows.
-pub const ENVIRONMENTS: &[&str] = &["local", "sandbox", "kube"];
+use strum::{EnumIter, IntoEnumIterator as _, IntoStaticStr};
 
-/// Roles an environment binds.
-pub fn roles(env: &str) -> &'static [&'static str] {
-    match env {
-        "local" => &["local"],
-        "sandbox" => &["pod", "node", "agent", "world", "local"],
-        "kube" => &["pod", "node", "agent", "local"],
-        _ => &[],
+/// The environments tplab knows, by the name labs and `--env` use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "lowercase")]
+pub enum EnvKind {
+    /// This machine, in this network namespace.
+    Local,
+    /// The built-in sandbox (network namespaces reproducing the seed's cluster).
+    Sandbox,
+    /// A real Kubernetes cluster (not built yet: labs may declare it).
+    Kube,
+}
+
+impl EnvKind {
+    pub fn name(self) -> &'static str {
+        self.into()
     }
+
+    /// Roles this environment binds.
+    pub fn roles(self) -> Vec<&'static str> {
+        match self {
+            EnvKind::Local => vec!["local"],
+            EnvKind::Sandbox => tplab_sandbox::Role::ALL
+                .iter()
+                .map(tplab_sandbox::Role::as_str)
+                .collect(),
+            // The roles the kube environment will bind, named as in the sandbox.
+            EnvKind::Kube => vec!["pod", "node", "agent", "local"],
+        }
+    }
+
+    /// Facts this environment exposes as template variables.
+    pub fn facts(self) -> &'static [&'static str] {
+        match self {
+            EnvKind::Local => &["hostname"],
+            // A lab written for the sandbox runs unchanged on a cluster: same names.
+            EnvKind::Sandbox | EnvKind::Kube => tplab_sandbox::FACT_NAMES,
+        }
+    }
+}
+
+/// Names of the environments tplab knows.
+pub fn environments() -> Vec<&'static str> {
+    EnvKind::iter().map(EnvKind::name).collect()
+}
+
+/// Roles an environment binds (none for an unknown name).
+pub fn roles(env: &str) -> Vec<&'static str> {
+    env.parse::<EnvKind>()
+        .map(EnvKind::roles)
+        .unwrap_or_default()
+}
+
+/// Facts an environment exposes as template variables.
+pub fn facts(env: &str) -> &'static [&'static str] {
+    env.parse::<EnvKind>().map_or(&[], EnvKind::facts)
 }
 
 /// Variables every session defines.
 pub const BUILTIN_VARS: &[&str] = &["lab_id", "student", "env", "session_id"];
 
-/// Facts an environment exposes as template variables.
-pub fn facts(env: &str) -> &'static [&'static str] {
-    match env {
-        "local" => &["hostname"],
-        "sandbox" | "kube" => &[
-            "sandbox",
-            "pod_ip",
-            "pod_if",
-            "pod_mac",
-            "gateway_ip",
-            "lxc_name",
-            "lxc_mac",
-            "node_ip",
-            "node_if",
-            "node_gateway",
-            "world_ip",
-            "cilium_host_mac",
-        ],
-        _ => &[],
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for kind in EnvKind::iter() {
+            assert_eq!(kind.name().parse::<EnvKind>(), Ok(kind));
+        }
+        assert_eq!(environments(), ["local", "sandbox", "kube"]);
+        assert!(roles("sandbox").contains(&"agent"));
+        assert!(facts("sandbox").contains(&"gateway_ip"));
+        assert!(roles("nope").is_empty());
     }
 }

@@ -11,7 +11,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tplab_sandbox::{Role, Sandbox, SandboxConfig};
 
-use super::{EnvError, Environment, ExecOutput, exec};
+use tplab_ebpf::{CtEntry, ObservePoint};
+use tplab_probe::{FactKind, Facts, Query};
+
+use super::{EnvError, Environment, ExecOutput, Hop, PacketStream, exec, inproc};
 
 pub struct SandboxEnv {
     sandbox: Sandbox,
@@ -70,6 +73,40 @@ impl SandboxEnv {
 
     pub fn sandbox(&self) -> &Sandbox {
         &self.sandbox
+    }
+
+    /// What the agent role's `cilium` command reads: the datapath's pins, the node.
+    pub fn cilium_ctx(&self) -> Result<tplab_ebpf::CiliumCtx, EnvError> {
+        let facts = self.sandbox.facts();
+        let node = self.netns("node")?.ok_or_else(|| EnvError::Role {
+            role: "node".into(),
+            message: "the sandbox has no node namespace".into(),
+        })?;
+        let pod_ip = facts
+            .get("pod_ip")
+            .and_then(|ip| ip.parse().ok())
+            .ok_or_else(|| EnvError::Setup("the sandbox has no pod IP".into()))?;
+        Ok(tplab_ebpf::CiliumCtx::new(
+            tplab_ebpf::pin_dir_for(self.sandbox.id()),
+            node,
+            facts.get("lxc_name").cloned().unwrap_or_default(),
+            pod_ip,
+        ))
+    }
+
+    /// The network namespace of `role_name` (`None`: the local role, this process's own).
+    fn netns(&self, role_name: &str) -> Result<Option<PathBuf>, EnvError> {
+        let r = role(role_name)?;
+        if r == Role::Local {
+            return Ok(None);
+        }
+        self.sandbox
+            .netns_path(&r)
+            .map(Some)
+            .ok_or_else(|| EnvError::Role {
+                role: role_name.to_string(),
+                message: format!("sandbox `{}` has no such role", self.sandbox.id()),
+            })
     }
 
     pub fn id(&self) -> &str {
@@ -283,8 +320,8 @@ impl Environment for SandboxEnv {
         roles
     }
 
-    fn facts(&self) -> BTreeMap<String, String> {
-        self.sandbox.facts()
+    async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError> {
+        Ok(self.sandbox.facts())
     }
 
     async fn exec(
@@ -311,26 +348,40 @@ impl Environment for SandboxEnv {
             })
     }
 
-    fn netns(&self, role_name: &str) -> Result<Option<PathBuf>, EnvError> {
-        let r = role(role_name)?;
-        if r == Role::Local {
-            return Ok(None);
+    async fn probe(&self, role: &str, query: &Query) -> Result<Facts, EnvError> {
+        inproc::probe(role, self.netns(role)?, query).await
+    }
+
+    async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {
+        inproc::probe_kinds(role, self.netns(role)?, kinds).await
+    }
+
+    async fn datapath_ct(&self) -> Result<Vec<CtEntry>, EnvError> {
+        inproc::datapath_ct(&tplab_ebpf::pin_dir_for(self.sandbox.id())).await
+    }
+
+    async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
+        let lxc = self.sandbox.facts().get("lxc_name").cloned();
+        let mut points: Vec<ObservePoint> = Vec::new();
+        for hop in hops {
+            let ifname = match (hop.ifname.as_str(), &lxc) {
+                ("lxc", Some(lxc)) => lxc.clone(),
+                (name, _) => name.to_string(),
+            };
+            let netns = self
+                .netns(&hop.role)?
+                .unwrap_or_else(|| PathBuf::from("/proc/self/ns/net"));
+            points.push(ObservePoint {
+                netns,
+                ifname,
+                label: hop.label.clone(),
+            });
         }
-        self.sandbox
-            .netns_path(&r)
-            .map(Some)
-            .ok_or_else(|| EnvError::Role {
-                role: role_name.to_string(),
-                message: format!("sandbox `{}` has no such role", self.sandbox.id()),
-            })
+        inproc::observe(points).await
     }
 
     fn shell_hint(&self, role: &str) -> String {
         format!("`sudo {} sandbox shell {role}`", super::self_invocation())
-    }
-
-    fn bpf_pin_dir(&self) -> Option<PathBuf> {
-        Some(tplab_ebpf::pin_dir_for(self.sandbox.id()))
     }
 
     fn handle(&self) -> Option<String> {

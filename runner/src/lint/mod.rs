@@ -66,7 +66,7 @@ impl Linter<'_> {
         let meta = &self.lab.meta;
         let span = self.lab.meta_span.clone();
         for env in &meta.environments {
-            if !registry::ENVIRONMENTS.contains(&env.as_str()) {
+            if !registry::environments().contains(&env.as_str()) {
                 let s = self.find(&span, env);
                 self.error(
                     "unknown-environment",
@@ -75,7 +75,7 @@ impl Linter<'_> {
                 )
                 .add_note(format!(
                     "expected one of: {}",
-                    registry::ENVIRONMENTS.join(", ")
+                    registry::environments().join(", ")
                 ));
             }
         }
@@ -90,7 +90,7 @@ impl Linter<'_> {
                 && meta
                     .environments
                     .iter()
-                    .all(|e| registry::ENVIRONMENTS.contains(&e.as_str()))
+                    .all(|e| registry::environments().contains(&e.as_str()))
             {
                 let s = self.find(&span, role);
                 self.error(
@@ -224,7 +224,7 @@ impl Linter<'_> {
 
     fn envs(&mut self, envs: &[String], span: &Range<usize>) {
         for env in envs {
-            if !registry::ENVIRONMENTS.contains(&env.as_str()) {
+            if !registry::environments().contains(&env.as_str()) {
                 let s = self.find(span, env);
                 self.error(
                     "unknown-environment",
@@ -233,7 +233,7 @@ impl Linter<'_> {
                 )
                 .add_note(format!(
                     "expected one of: {}",
-                    registry::ENVIRONMENTS.join(", ")
+                    registry::environments().join(", ")
                 ));
             }
         }

@@ -5,6 +5,8 @@
 //! the guided UI in `crate::ui::guided`) decide the order and the interaction.
 
 pub mod auto;
+#[cfg(test)]
+mod engine_tests;
 pub mod inspect;
 pub mod plan;
 pub mod progress;
@@ -69,8 +71,14 @@ pub struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    pub fn new(lab: &'a Lab, env: &'a dyn Environment, mode: Mode, who: &Identity) -> Self {
-        let facts = env.facts();
+    /// Starts a session: the environment's facts become template variables.
+    pub async fn start(
+        lab: &'a Lab,
+        env: &'a dyn Environment,
+        mode: Mode,
+        who: &Identity,
+    ) -> Result<Self, EnvError> {
+        let facts = env.facts().await?;
         let mut vars = Vars::new();
         vars.insert("lab_id".into(), lab.meta.id.clone());
         vars.insert("student".into(), who.student.clone().unwrap_or_default());
@@ -83,13 +91,13 @@ impl<'a> Session<'a> {
             nonce: who.nonce.clone(),
         };
         let recorder = Recorder::new(lab, env.name(), facts, mode.as_str(), student);
-        Self {
+        Ok(Self {
             lab,
             env,
             vars,
             recorder,
             mode,
-        }
+        })
     }
 
     pub fn env_name(&self) -> &str {

@@ -56,7 +56,7 @@ pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
                     "no {} ({} {} checked)",
                     bare(query),
                     records.len(),
-                    plural(kind)
+                    kind.nouns()
                 ),
             },
             Some(r) => {
@@ -82,17 +82,6 @@ pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
             expected: expected(query),
             found: found(query, kind, &ms, &records),
         },
-    }
-}
-
-fn plural(kind: FactKind) -> &'static str {
-    match kind {
-        FactKind::Links => "links",
-        FactKind::Addresses => "addresses",
-        FactKind::Routes => "routes",
-        FactKind::Neighbours => "neighbour entries",
-        FactKind::Bpf => "attached BPF programs",
-        FactKind::Conntrack => "conntrack entries",
     }
 }
 
@@ -130,7 +119,7 @@ fn found(
 ) -> String {
     let shown = relevant(kind, ms, records);
     if shown.is_empty() {
-        return format!("no {} in this namespace", plural(kind));
+        return format!("no {} in this namespace", kind.nouns());
     }
     let mut parts = vec![format!("no {} in this namespace", bare(query))];
     if ms.len() >= 2 {
@@ -180,7 +169,7 @@ fn found(
     if shown.len() > LIST_LIMIT {
         list.push(format!("… {} more", shown.len() - LIST_LIMIT));
     }
-    parts.push(format!("{}: {}", plural(kind), list.join("; ")));
+    parts.push(format!("{}: {}", kind.nouns(), list.join("; ")));
     parts.join("; ")
 }
 

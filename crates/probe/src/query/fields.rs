@@ -3,7 +3,7 @@
 use super::matcher::FieldType;
 use crate::facts::FactKind;
 
-const LINK: &[&str] = &[
+pub(crate) const LINK: &[&str] = &[
     "ifindex",
     "name",
     "mac",
@@ -17,7 +17,7 @@ const LINK: &[&str] = &[
     "peer_netns_id",
     "flags",
 ];
-const ADDRESS: &[&str] = &[
+pub(crate) const ADDRESS: &[&str] = &[
     "ifname",
     "ifindex",
     "family",
@@ -26,14 +26,14 @@ const ADDRESS: &[&str] = &[
     "scope",
     "peer",
 ];
-const ROUTE: &[&str] = &[
+pub(crate) const ROUTE: &[&str] = &[
     "family", "table", "dst", "gateway", "dev", "scope", "protocol", "type", "prefsrc", "metric",
     "nexthops",
 ];
-const NEIGHBOUR: &[&str] = &[
+pub(crate) const NEIGHBOUR: &[&str] = &[
     "ip", "lladdr", "dev", "ifindex", "family", "state", "states", "router",
 ];
-const BPF: &[&str] = &[
+pub(crate) const BPF: &[&str] = &[
     "dev",
     "ifindex",
     "direction",
@@ -48,7 +48,7 @@ const BPF: &[&str] = &[
     "chain",
     "order",
 ];
-const CONNTRACK: &[&str] = &[
+pub(crate) const CONNTRACK: &[&str] = &[
     "family",
     "proto",
     "src",
@@ -78,14 +78,7 @@ const CONNTRACK: &[&str] = &[
 
 /// Field names of a kind's records: what a check may match and `capture` may name.
 pub fn fields(kind: FactKind) -> &'static [&'static str] {
-    match kind {
-        FactKind::Links => LINK,
-        FactKind::Addresses => ADDRESS,
-        FactKind::Routes => ROUTE,
-        FactKind::Neighbours => NEIGHBOUR,
-        FactKind::Bpf => BPF,
-        FactKind::Conntrack => CONNTRACK,
-    }
+    kind.fields()
 }
 
 /// How a field's values compare in matchers.

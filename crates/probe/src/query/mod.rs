@@ -4,18 +4,20 @@
 
 mod describe;
 mod eval;
-mod fields;
+pub(crate) mod fields;
 mod matcher;
 mod netaddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::facts::FactKind;
+pub use crate::kinds::Query;
 
 pub use eval::{Outcome, evaluate};
 pub use fields::{field_type, fields};
 pub use matcher::{FieldType, Matcher};
 
+/// Declares a check query: each field an optional [`Matcher`] on the record field of
+/// the same name, plus `absent`. Kinds declared in their own module use it too.
 macro_rules! query_struct {
     ($(#[$doc:meta])* $name:ident { $($field:ident $(as $rename:literal)? $(| $alias:literal)*),* $(,)? }) => {
         $(#[$doc])*
@@ -49,6 +51,8 @@ macro_rules! query_struct {
     (@name $field:ident, $rename:literal) => { $rename };
     (@name $field:ident) => { stringify!($field) };
 }
+#[allow(unused_imports, reason = "for kinds declared in their own module")]
+pub(crate) use query_struct;
 
 query_struct!(
     /// `link:` — e.g. `{mac: "{{ GW_MAC }}", name: {regex: "^lxc"}}`.
@@ -82,63 +86,12 @@ query_struct!(
         snat, dnat, assured, seen_reply, status, mark, zone, timeout, id }
 );
 
-/// One typed fact check; in YAML/JSON, a single-key map whose key is the kind:
-/// `route: {dst: default}`. (Hand-written serde: `serde_yaml` 0.9 would otherwise expect
-/// `!route` tags for enums.)
-#[derive(Debug, Clone, PartialEq)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "a handful of short-lived queries per step"
-)]
-pub enum Query {
-    Link(LinkQuery),
-    Address(AddressQuery),
-    Route(RouteQuery),
-    Neighbour(NeighbourQuery),
-    BpfAttached(BpfQuery),
-    Conntrack(ConntrackQuery),
-}
-
-impl<'de> Deserialize<'de> for Query {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error as _;
-        let v = serde_json::Value::deserialize(d)?;
-        let serde_json::Value::Object(map) = v else {
-            return Err(D::Error::custom(
-                "a check must be a map like `route: {dst: default}`",
-            ));
-        };
-        let mut it = map.into_iter();
-        match (it.next(), it.next()) {
-            (Some((kind, body)), None) => Query::parse(&kind, body).map_err(D::Error::custom),
-            _ => Err(D::Error::custom(
-                "a check must have exactly one kind key (link, address, route, neighbour, bpf_attached, conntrack)",
-            )),
-        }
-    }
-}
-
-impl Serialize for Query {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap as _;
-        let mut m = s.serialize_map(Some(1))?;
-        match self {
-            Query::Link(q) => m.serialize_entry("link", q)?,
-            Query::Address(q) => m.serialize_entry("address", q)?,
-            Query::Route(q) => m.serialize_entry("route", q)?,
-            Query::Neighbour(q) => m.serialize_entry("neighbour", q)?,
-            Query::BpfAttached(q) => m.serialize_entry("bpf_attached", q)?,
-            Query::Conntrack(q) => m.serialize_entry("conntrack", q)?,
-        }
-        m.end()
-    }
-}
-
 /// A query that could not be parsed (a lint error for the lab author).
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(
-        "unknown check kind `{0}` (expected one of: link, address, route, neighbour, bpf_attached, conntrack)"
+        "unknown check kind `{0}` (expected one of: {known})",
+        known = Query::kinds().collect::<Vec<_>>().join(", ")
     )]
     UnknownKind(String),
     #[error("invalid `{kind}` check: {message}")]
@@ -146,92 +99,6 @@ pub enum QueryError {
 }
 
 impl Query {
-    /// The check kinds this crate answers (the keys of a `check` item).
-    pub const KINDS: [&'static str; 6] = [
-        "link",
-        "address",
-        "route",
-        "neighbour",
-        "bpf_attached",
-        "conntrack",
-    ];
-
-    /// True when `kind` names a probe check (including the `neighbor` spelling).
-    pub fn is_kind(kind: &str) -> bool {
-        Self::KINDS.contains(&kind) || kind == "neighbor"
-    }
-
-    /// Parses the body of a `kind:` check item (any serde value: YAML or JSON).
-    pub fn parse(kind: &str, body: serde_json::Value) -> Result<Query, QueryError> {
-        if !Self::is_kind(kind) {
-            return Err(QueryError::UnknownKind(kind.to_string()));
-        }
-        let body = if body.is_null() {
-            serde_json::json!({})
-        } else {
-            body
-        };
-        let invalid = |e: serde_json::Error| QueryError::Invalid {
-            kind: kind.to_string(),
-            message: e.to_string(),
-        };
-        Ok(match kind {
-            "link" => Query::Link(serde_json::from_value(body).map_err(invalid)?),
-            "address" => Query::Address(serde_json::from_value(body).map_err(invalid)?),
-            "route" => Query::Route(serde_json::from_value(body).map_err(invalid)?),
-            "bpf_attached" => Query::BpfAttached(serde_json::from_value(body).map_err(invalid)?),
-            "conntrack" => Query::Conntrack(serde_json::from_value(body).map_err(invalid)?),
-            _ => Query::Neighbour(serde_json::from_value(body).map_err(invalid)?),
-        })
-    }
-
-    /// The check kind as written in labs (`route`, `bpf_attached`...).
-    pub fn kind_name(&self) -> &'static str {
-        match self {
-            Query::Link(_) => "link",
-            Query::Address(_) => "address",
-            Query::Route(_) => "route",
-            Query::Neighbour(_) => "neighbour",
-            Query::BpfAttached(_) => "bpf_attached",
-            Query::Conntrack(_) => "conntrack",
-        }
-    }
-
-    /// The facts this query needs.
-    pub fn fact_kind(&self) -> FactKind {
-        match self {
-            Query::Link(_) => FactKind::Links,
-            Query::Address(_) => FactKind::Addresses,
-            Query::Route(_) => FactKind::Routes,
-            Query::Neighbour(_) => FactKind::Neighbours,
-            Query::BpfAttached(_) => FactKind::Bpf,
-            Query::Conntrack(_) => FactKind::Conntrack,
-        }
-    }
-
-    pub fn absent(&self) -> bool {
-        match self {
-            Query::Link(q) => q.absent,
-            Query::Address(q) => q.absent,
-            Query::Route(q) => q.absent,
-            Query::Neighbour(q) => q.absent,
-            Query::BpfAttached(q) => q.absent,
-            Query::Conntrack(q) => q.absent,
-        }
-    }
-
-    /// `(record field, matcher)` pairs set by the query.
-    pub fn matchers(&self) -> Vec<(&'static str, &Matcher)> {
-        match self {
-            Query::Link(q) => q.matchers(),
-            Query::Address(q) => q.matchers(),
-            Query::Route(q) => q.matchers(),
-            Query::Neighbour(q) => q.matchers(),
-            Query::BpfAttached(q) => q.matchers(),
-            Query::Conntrack(q) => q.matchers(),
-        }
-    }
-
     /// What the query expects, as a student-readable sentence
     /// ("a default route via 10.244.0.201 dev eth0"; "no ..." for `absent` queries).
     pub fn describe(&self) -> String {
@@ -244,13 +111,14 @@ impl Query {
 
     /// Capturable field names of this query's records.
     pub fn fields(&self) -> &'static [&'static str] {
-        fields(self.fact_kind())
+        self.fact_kind().fields()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FactKind;
 
     #[test]
     fn parses_yaml_items() {

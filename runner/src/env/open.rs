@@ -1,0 +1,57 @@
+//! Opening an environment: a fresh one, the one a student is using, or the one an
+//! earlier session kept (resume). Commands never build an environment themselves.
+
+use super::local::LocalEnv;
+use super::registry::EnvKind;
+use super::sandbox::SandboxEnv;
+use super::{EnvError, Environment};
+
+/// Which instance of the environment a command wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Instance {
+    /// `run`/`test`: a fresh one, torn down at the end.
+    Fresh,
+    /// `check`, `probe`, `trace`, `cilium`: the state the student built, in an existing
+    /// instance (`Some(id)`, or the only one up).
+    Existing(Option<String>),
+    /// Resuming: the instance an earlier session kept, torn down at the end.
+    Adopt(String),
+}
+
+/// Opens environment `kind`.
+pub async fn open(kind: EnvKind, instance: Instance) -> Result<Box<dyn Environment>, EnvError> {
+    match kind {
+        EnvKind::Local => {
+            // No sandbox to tear down, but Ctrl-C / SIGTERM must still kill the running
+            // lab command's process group (it is not ours to inherit the signal from).
+            super::sandbox::install_signal_cleanup()?;
+            Ok(Box::new(LocalEnv))
+        }
+        EnvKind::Sandbox => Ok(Box::new(open_sandbox(instance).await?)),
+        EnvKind::Kube => Err(EnvError::Unsupported {
+            env: kind.name().into(),
+            what: "implementation in this build of tplab (only `local` and `sandbox` are built)"
+                .into(),
+        }),
+    }
+}
+
+/// Opens the sandbox environment itself (commands that need the sandbox's own parts).
+pub async fn open_sandbox(instance: Instance) -> Result<SandboxEnv, EnvError> {
+    match instance {
+        Instance::Existing(id) => SandboxEnv::existing(id.as_deref()),
+        Instance::Adopt(id) => SandboxEnv::adopt(&id),
+        Instance::Fresh => {
+            super::sandbox::install_signal_cleanup()?;
+            SandboxEnv::create().await
+        }
+    }
+}
+
+/// The environment `name` names, or why it cannot be one.
+pub fn kind(name: &str) -> Result<EnvKind, EnvError> {
+    name.parse().map_err(|_| EnvError::UnknownEnv {
+        name: name.to_string(),
+        known: super::registry::environments().join(", "),
+    })
+}
