@@ -17,6 +17,7 @@ packages=(
   tmux              # pseudo-terminal tests of the guided mode
   chromium fonts-dejavu-core fonts-liberation  # headless rendering test of the HTML report (fonts: glyphs in screenshots)
   procps psmisc     # ps, fuser (diagnostics)
+  libxml2-utils     # xmllint: JUnit exports validated against the published XSDs (tests/fixtures/junit)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -3,6 +3,7 @@
 
 mod docs;
 mod engine;
+mod exports;
 mod hardening_lab;
 mod hardening_reports;
 mod hardening_sandbox;
@@ -24,6 +25,7 @@ fn main() {
     let suite = interactive::register(suite);
     let suite = sandbox::register(suite);
     let suite = reports::register(suite);
+    let suite = exports::register(suite);
     let suite = seed_lab::register(suite);
     let suite = hardening_lab::register(suite);
     let suite = hardening_reports::register(suite);

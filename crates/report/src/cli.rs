@@ -11,10 +11,12 @@ use clap::{Args, ValueEnum};
 use crate::bounded::{MAX_TABLE_BYTES, read_regular};
 use crate::class_html::render_class_html;
 use crate::grade::{ClassGrade, grade_files};
-use crate::gradebook::{canvas_csv, flags_csv, moodle_csv};
-use crate::gradescope::gradescope_json;
+use crate::gradebook::{
+    GradebookOptions, canvas_csv_with, canvas_header, flags_csv, moodle_csv_with,
+};
+use crate::gradescope::{AnswerVisibility, GradescopeOptions, gradescope_json_with};
 use crate::integrity::report_problems;
-use crate::junit::junit_xml;
+use crate::junit::{JunitOptions, junit_xml_with};
 use crate::labfile::LabFile;
 use crate::load::{expand_inputs, load_report};
 use crate::render::{RenderOptions, render_html_with, render_markdown_with};
@@ -51,6 +53,15 @@ pub struct ReportArgs {
     /// `lab.path` is never used: templates are code, and the report comes from a student.
     #[arg(long)]
     pub templates: Option<PathBuf>,
+    /// `JUnit`: also put `<properties>` (id, points, `max_points`, verdict) inside each
+    /// `<testcase>`, for consumers that read them there (pytest xunit1 style). The file is
+    /// then valid for neither published `JUnit` schema.
+    #[arg(long)]
+    pub junit_testcase_properties: bool,
+    /// Gradescope: when students see the expected answers of questions (instructors always
+    /// do): `hidden` (never) or `after_published` (once you publish the grades).
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "hidden")]
+    pub gradescope_answers: AnswerVisibility,
 }
 
 /// Grade a class from many report files.
@@ -75,6 +86,34 @@ pub struct GradeArgs {
     /// Canvas gradebook export (CSV) giving names, ids and sections for canvas.csv.
     #[arg(long)]
     pub roster: Option<PathBuf>,
+    /// The Canvas assignment to import into: its numeric id (the number at the end of the
+    /// assignment's URL). canvas.csv's column is then `<lab title> (<id>)`, which Canvas
+    /// matches to that assignment; without it Canvas creates a new assignment.
+    #[arg(long, value_name = "ID")]
+    pub canvas_assignment: Option<u64>,
+    /// Leave the `Points Possible` row out of canvas.csv (Canvas would otherwise set the
+    /// assignment's points to the lab's, overwriting those of an existing assignment).
+    #[arg(long)]
+    pub no_points_possible: bool,
+    /// Keep rows for reports of another lab or version in canvas.csv and moodle.csv
+    /// (rescaled to this lab's points). By default they are left out (and flagged).
+    #[arg(long)]
+    pub include_other_labs: bool,
+    /// junit.xml: also put `<properties>` inside each `<testcase>` (invalid for the
+    /// published `JUnit` schemas; for consumers that read them there).
+    #[arg(long)]
+    pub junit_testcase_properties: bool,
+}
+
+impl GradeArgs {
+    /// The gradebook choices these arguments make.
+    pub fn gradebook_options(&self) -> GradebookOptions {
+        GradebookOptions {
+            canvas_assignment: self.canvas_assignment,
+            points_possible: !self.no_points_possible,
+            include_other_labs: self.include_other_labs,
+        }
+    }
 }
 
 /// Runs `tplab report`; returns the process exit status.
@@ -106,9 +145,17 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
     let text = match format {
         Format::Html => render_html_with(report, opts)?,
         Format::Md => render_markdown_with(report, opts)?,
-        Format::Junit => junit_xml(std::slice::from_ref(report)),
+        Format::Junit => junit_xml_with(
+            std::slice::from_ref(report),
+            JunitOptions {
+                testcase_properties: args.junit_testcase_properties,
+            },
+        ),
         Format::Gradescope => {
-            let mut s = serde_json::to_string_pretty(&gradescope_json(report))?;
+            let opts = GradescopeOptions {
+                answers: args.gradescope_answers,
+            };
+            let mut s = serde_json::to_string_pretty(&gradescope_json_with(report, opts))?;
             s.push('\n');
             s
         }
@@ -159,27 +206,53 @@ pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
         class.set_roster(read_roster(path)?);
     }
     let templates = args.templates.clone().or_else(|| lab_dir(&lab_path));
-    write_outputs(&class, &args.out, templates.as_deref())?;
+    let opts = ExportOptions {
+        gradebook: args.gradebook_options(),
+        junit: JunitOptions {
+            testcase_properties: args.junit_testcase_properties,
+        },
+    };
+    write_outputs_with(&class, &args.out, templates.as_deref(), &opts)?;
     // Ids, paths, titles and messages come from students' files.
-    print!("{}", for_terminal(&terminal(&class, &args.out)));
+    print!("{}", for_terminal(&terminal(&class, &args.out, &opts)));
     let clean = class.load_errors.is_empty() && class.flagged().next().is_none();
     Ok(i32::from(!clean))
 }
 
-/// Writes every gradebook file into `out`.
+/// What `tplab grade` writes, and how.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExportOptions {
+    pub gradebook: GradebookOptions,
+    pub junit: JunitOptions,
+}
+
+/// Writes every gradebook file into `out`, with the default options.
 pub fn write_outputs(
     class: &ClassGrade,
     out: &Path,
     templates: Option<&Path>,
 ) -> anyhow::Result<()> {
+    write_outputs_with(class, out, templates, &ExportOptions::default())
+}
+
+/// Writes every gradebook file into `out`.
+pub fn write_outputs_with(
+    class: &ClassGrade,
+    out: &Path,
+    templates: Option<&Path>,
+    opts: &ExportOptions,
+) -> anyhow::Result<()> {
     fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let files = [
-        ("canvas.csv", canvas_csv(class)),
-        ("moodle.csv", moodle_csv(class)),
+        ("canvas.csv", canvas_csv_with(class, &opts.gradebook)),
+        ("moodle.csv", moodle_csv_with(class, &opts.gradebook)),
         ("flags.csv", flags_csv(class)),
         ("summary.txt", to_text(&class.summary)),
         ("summary.html", render_class_html(class, templates)?),
-        ("junit.xml", junit_xml(&class.graded_reports())),
+        (
+            "junit.xml",
+            junit_xml_with(&class.graded_reports(), opts.junit),
+        ),
         ("grades.json", grades_json(class)?),
     ];
     for (name, text) in files {
@@ -206,7 +279,7 @@ fn grades_json(class: &ClassGrade) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(&value)? + "\n")
 }
 
-fn terminal(class: &ClassGrade, out: &Path) -> String {
+fn terminal(class: &ClassGrade, out: &Path, opts: &ExportOptions) -> String {
     use std::fmt::Write as _;
     let mut s = format!(
         "Graded {} report(s) of {} ({}) against {}\n",
@@ -225,11 +298,72 @@ fn terminal(class: &ClassGrade, out: &Path) -> String {
     }
     s.push('\n');
     s.push_str(&to_text(&class.summary));
+    s.push('\n');
+    s.push_str(&gradebook_notes(class, &opts.gradebook));
     let _ = writeln!(
         s,
         "\nWrote {0}/canvas.csv, moodle.csv, flags.csv, summary.html, summary.txt, junit.xml, grades.json",
         out.display()
     );
+    s
+}
+
+/// What the instructor must know before importing canvas.csv and moodle.csv.
+fn gradebook_notes(class: &ClassGrade, opts: &GradebookOptions) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let header = canvas_header(class, opts);
+    match opts.canvas_assignment {
+        Some(id) => {
+            let _ = writeln!(
+                s,
+                "canvas.csv: column \"{header}\" imports into Canvas assignment {id}."
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "canvas.csv: column \"{header}\": Canvas creates a new assignment on import; to fill an existing one, pass --canvas-assignment <its id>."
+            );
+        }
+    }
+    if opts.points_possible {
+        let _ = writeln!(
+            s,
+            "canvas.csv: Points Possible {} sets the assignment's points{} (--no-points-possible leaves them alone).",
+            crate::points::fmt_points(class.possible),
+            if opts.canvas_assignment.is_some() {
+                ", replacing its current value"
+            } else {
+                ""
+            }
+        );
+    } else {
+        let _ = writeln!(
+            s,
+            "canvas.csv: no Points Possible row; grades are on the lab's scale of {} points: give the assignment that many.",
+            crate::points::fmt_points(class.possible)
+        );
+    }
+    let others: Vec<&str> = class.other_lab_rows().map(|r| r.student.as_str()).collect();
+    if !others.is_empty() {
+        if opts.include_other_labs {
+            let _ = writeln!(
+                s,
+                "canvas.csv, moodle.csv: {} report(s) of another lab or version included, rescaled to {} points (--include-other-labs): {}",
+                others.len(),
+                crate::points::fmt_points(class.possible),
+                others.join(", ")
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "canvas.csv, moodle.csv: no row for {} report(s) of another lab or version (flagged; --include-other-labs keeps them): {}",
+                others.len(),
+                others.join(", ")
+            );
+        }
+    }
     s
 }
 

@@ -540,3 +540,151 @@ pub fn class(count: usize) -> Vec<ClassFile> {
     });
     files
 }
+
+/// A lab file whose title and headings carry XML/HTML-special characters (`<`, `&`, quotes).
+pub const EDGE_LAB_MD: &str = "---\nid: edge-lab\ntitle: \"Routes <edge> & NAT \\\"live\\\"\"\nlang: en\nversion: \"2\"\n---\n\n# Routes <edge> & NAT\n\n## Pod <eth0> & gateway\n\n## Node & lxc\n\n## NAT <masquerade>\n\n## Agent & conntrack\n";
+
+/// sha256 of [`EDGE_LAB_MD`].
+pub fn edge_lab_sha256() -> String {
+    sha256_hex(EDGE_LAB_MD)
+}
+
+/// A report of [`EDGE_LAB_MD`] that exercises every export edge at once: every verdict
+/// (pass, fail, error, skipped) in a check, a passed and a failed question; ids as the runner
+/// writes them (`check-1` in every step, `transcript-1`); ANSI colour and title sequences,
+/// BEL, lone CR, NUL and a bidi override in found values, messages, answers and command
+/// output; `<`, `&` and quotes in the lab title, step titles, check names and prompts.
+/// Sealed, so it grades clean against [`EDGE_LAB_MD`].
+pub fn edge_report(index: usize) -> Report {
+    let mut r = student_report(index);
+    r.lab = LabInfo {
+        id: "edge-lab".into(),
+        title: "Routes <edge> & NAT \"live\"".into(),
+        version: "2".into(),
+        sha256: edge_lab_sha256(),
+        path: "labs/edge-lab/lab.md".into(),
+    };
+    r.student.id = Some(format!("edge-{index:02}"));
+    let titles = [
+        "Pod <eth0> & gateway",
+        "Node & lxc",
+        "NAT <masquerade>",
+        "Agent & conntrack",
+    ];
+    let verdicts = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::Error,
+        Verdict::Skipped,
+    ];
+    let mut n = 0;
+    for (si, step) in r.steps.iter_mut().enumerate() {
+        titles[si].clone_into(&mut step.title);
+        for (ci, c) in step.checks.iter_mut().enumerate() {
+            // The runner numbers checks and transcripts within their step.
+            c.id = if si == 0 && ci == 0 {
+                "transcript-1".into()
+            } else {
+                format!("check-{}", ci + usize::from(si != 0))
+            };
+            c.name = format!("{} <{}> & co", c.name, c.kind);
+            c.verdict = verdicts[n % verdicts.len()];
+            n += 1;
+            c.points = if c.verdict == Verdict::Pass {
+                c.max_points
+            } else {
+                0.0
+            };
+            match c.verdict {
+                Verdict::Pass => {
+                    c.found = format!("\u{1b}[32m{}\u{1b}[0m", c.found);
+                }
+                Verdict::Fail => {
+                    c.found =
+                        "\u{1b}[31mno route\u{1b}[0m to 203.0.113.10 <via> & \"nothing\"\u{7}"
+                            .into();
+                    c.message =
+                        "progress 50%\rfailed: \u{1b}]0;pwned\u{7}route missing\u{0}\u{202e}txt"
+                            .into();
+                    c.evidence = serde_json::Value::Null;
+                }
+                Verdict::Error => {
+                    c.found = String::new();
+                    c.message =
+                        "checker could not run: \u{1b}[1mEPERM\u{1b}[0m on netns <node>".into();
+                    c.evidence = serde_json::Value::Null;
+                }
+                Verdict::Skipped => {
+                    c.found = String::new();
+                    c.message = "step not reached".into();
+                    c.evidence = serde_json::Value::Null;
+                }
+            }
+        }
+    }
+    let live = Live::for_index(index);
+    r.steps[0].questions = vec![
+        QuestionReport {
+            id: "question-1".into(),
+            prompt: "Which MAC answers for the <gateway> & why?".into(),
+            answers: vec![live.gw_mac.clone()],
+            verdict: Verdict::Pass,
+            points: 2.0,
+            max_points: 2.0,
+            expected: live.gw_mac.clone(),
+        },
+        QuestionReport {
+            id: "question-2".into(),
+            prompt: "Which interface holds the gateway IP?".into(),
+            answers: vec![
+                "\u{1b}[31meth0\u{1b}[0m".into(),
+                "<script>alert(1)</script> & co".into(),
+            ],
+            verdict: Verdict::Fail,
+            points: 0.0,
+            max_points: 1.0,
+            expected: "cilium_host".into(),
+        },
+    ];
+    r.steps[0].commands[0]
+        .stdout
+        .push_str("\u{1b}[31mred\u{1b}[0m <tag> & \r\n");
+    for step in &mut r.steps {
+        finish_step(step);
+    }
+    r.total();
+    reseal(&mut r);
+    r
+}
+
+/// The lab file of [`other_lab_report`].
+pub const OTHER_LAB_MD: &str =
+    "---\nid: other-lab\ntitle: Another lab\nlang: en\nversion: \"9\"\n---\n\n## One\n";
+
+/// A report of another lab (its own id, title and sha256), every point ×4: graded against
+/// [`LAB_MD`] it is flagged `other_lab_version`, and its grade (up to 64) exceeds the lab's
+/// Points Possible (16).
+pub fn other_lab_report(index: usize) -> Report {
+    let mut r = student_report(index);
+    r.lab = LabInfo {
+        id: "other-lab".into(),
+        title: "Another lab".into(),
+        version: "9".into(),
+        sha256: sha256_hex(OTHER_LAB_MD),
+        path: "labs/other-lab/lab.md".into(),
+    };
+    for step in &mut r.steps {
+        for c in &mut step.checks {
+            c.points *= 4.0;
+            c.max_points *= 4.0;
+        }
+        for q in &mut step.questions {
+            q.points *= 4.0;
+            q.max_points *= 4.0;
+        }
+        finish_step(step);
+    }
+    r.total();
+    reseal(&mut r);
+    r
+}

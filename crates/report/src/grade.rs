@@ -23,6 +23,11 @@ pub struct GradeRow {
     pub error_points: f64,
     /// On the lab's full scale (see `points::scaled`).
     pub grade: f64,
+    /// This report's full points (`max_score + error_points`).
+    pub possible: f64,
+    /// Made from another lab file than the one graded against (another lab or version,
+    /// flagged `other_lab_version`): left out of canvas.csv and moodle.csv unless asked.
+    pub other_lab: bool,
     /// False for a superseded duplicate: not in the gradebook.
     pub graded: bool,
     pub flags: Vec<Flag>,
@@ -45,11 +50,38 @@ pub struct ClassGrade {
 }
 
 impl ClassGrade {
-    /// The rows that go to the gradebook, sorted by student.
+    /// The rows that go to the gradebook, sorted by student: every graded report, those of
+    /// another lab or version included.
     pub fn gradebook(&self) -> Vec<&GradeRow> {
-        let mut rows: Vec<&GradeRow> = self.rows.iter().filter(|r| r.graded).collect();
+        self.gradebook_rows(true)
+    }
+
+    /// The rows that go to the gradebook, sorted by student; reports of another lab or
+    /// version only with `include_other_labs`.
+    pub fn gradebook_rows(&self, include_other_labs: bool) -> Vec<&GradeRow> {
+        let mut rows: Vec<&GradeRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.graded && (include_other_labs || !r.other_lab))
+            .collect();
         rows.sort_by(|a, b| a.student.cmp(&b.student));
         rows
+    }
+
+    /// Graded reports of another lab or version (what the gradebooks leave out by default).
+    pub fn other_lab_rows(&self) -> impl Iterator<Item = &GradeRow> {
+        self.rows.iter().filter(|r| r.graded && r.other_lab)
+    }
+
+    /// `row`'s grade on this lab's Points Possible: its own grade for a report of this lab
+    /// file; for one of another lab or version, rescaled (`grade / its possible × possible`)
+    /// so it can never exceed what the gradebook column is worth.
+    pub fn gradebook_grade(&self, row: &GradeRow) -> f64 {
+        if row.other_lab && row.possible > 0.0 {
+            points::round2(row.grade / row.possible * self.possible)
+        } else {
+            row.grade
+        }
     }
 
     /// Uses a Canvas roster for canvas.csv, flagging reports of students not in it.
@@ -106,6 +138,8 @@ pub fn grade_loaded(
             max_score: l.report.max_score,
             error_points: l.report.error_points,
             grade: points::scaled(&l.report),
+            possible: points::round2(points::possible(&l.report)),
+            other_lab: l.report.lab.sha256 != lab.sha256,
             graded,
             flags,
         })

@@ -13,23 +13,67 @@ fn t(s: &str) -> String {
 /// Canvas's fixed identification columns, before the assignment column.
 pub const CANVAS_COLUMNS: [&str; 5] = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"];
 
-/// Canvas gradebook import: header, `Points Possible` row, one row per student.
-/// The tplab student id goes to `Student`, `SIS User ID` and `SIS Login ID`; `ID` (Canvas's
-/// internal id) and `Section` stay empty, which Canvas accepts when a SIS id matches.
+/// Choices of the gradebook writers (`tplab grade` options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GradebookOptions {
+    /// The Canvas assignment to import into (its numeric id, from its URL
+    /// `/courses/C/assignments/ID`): the column header becomes `<title> (<id>)`, which
+    /// Canvas matches to that assignment. Without it Canvas creates a new assignment.
+    pub canvas_assignment: Option<u64>,
+    /// Write the `Points Possible` row (Canvas sets the assignment's points from it,
+    /// overwriting an existing assignment's).
+    pub points_possible: bool,
+    /// Keep rows for reports of another lab or version (rescaled to this lab's points).
+    pub include_other_labs: bool,
+}
+
+impl Default for GradebookOptions {
+    fn default() -> Self {
+        Self {
+            canvas_assignment: None,
+            points_possible: true,
+            include_other_labs: false,
+        }
+    }
+}
+
+/// The Canvas assignment column header. With an assignment id: `<title> (<id>)`, the form
+/// Canvas's importer reads as "assignment <id>" (only a trailing parenthesised number is
+/// an id). Without: `<title> [<lab id>]`, brackets so that no part of it (a title ending
+/// in `(2024)`, a numeric lab id) is taken for an assignment id: Canvas creates an
+/// assignment of that name.
+pub fn canvas_header(class: &ClassGrade, opts: &GradebookOptions) -> String {
+    match opts.canvas_assignment {
+        Some(id) => format!("{} ({id})", class.lab.title),
+        None => format!("{} [{}]", class.lab.title, class.lab.id),
+    }
+}
+
+/// Canvas gradebook import with the default options.
 pub fn canvas_csv(class: &ClassGrade) -> String {
-    let assignment = t(&format!("{} ({})", class.lab.title, class.lab.id));
+    canvas_csv_with(class, &GradebookOptions::default())
+}
+
+/// Canvas gradebook import: header, `Points Possible` row (unless turned off), one row per
+/// student. The tplab student id goes to `Student`, `SIS User ID` and `SIS Login ID`; `ID`
+/// (Canvas's internal id) and `Section` stay empty, which Canvas accepts when a SIS id
+/// matches. Reports of another lab or version get no row unless asked.
+pub fn canvas_csv_with(class: &ClassGrade, opts: &GradebookOptions) -> String {
+    let assignment = t(&canvas_header(class, opts));
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<&str> = CANVAS_COLUMNS.to_vec();
     header.push(&assignment);
     let possible = fmt_points(class.possible);
-    let rows = class.gradebook();
+    let rows = class.gradebook_rows(opts.include_other_labs);
     // Writing into a Vec cannot fail; errors would only come from the io layer.
     let _ = w.write_record(&header);
-    let _ = w.write_record(["Points Possible", "", "", "", "", possible.as_str()]);
+    if opts.points_possible {
+        let _ = w.write_record(["Points Possible", "", "", "", "", possible.as_str()]);
+    }
     match &class.roster {
         None => {
             for row in rows {
-                let grade = fmt_points(row.grade);
+                let grade = fmt_points(class.gradebook_grade(row));
                 let s = t(&row.student);
                 let _ = w.write_record([&s, "", &s, &s, "", &grade]);
             }
@@ -40,7 +84,7 @@ pub fn canvas_csv(class: &ClassGrade) -> String {
                 let grade = rows
                     .iter()
                     .find(|r| e.matches(&r.student))
-                    .map(|r| fmt_points(r.grade))
+                    .map(|r| fmt_points(class.gradebook_grade(r)))
                     .unwrap_or_default();
                 let _ = w.write_record([
                     t(&e.student),
@@ -56,13 +100,19 @@ pub fn canvas_csv(class: &ClassGrade) -> String {
     finish(w)
 }
 
-/// Moodle grade import: `identifier,grade,feedback` (map `identifier` to the user field
-/// holding the tplab student id, e.g. ID number, in Moodle's import dialog).
+/// Moodle grade import with the default options.
 pub fn moodle_csv(class: &ClassGrade) -> String {
+    moodle_csv_with(class, &GradebookOptions::default())
+}
+
+/// Moodle grade import: `identifier,grade,feedback` (map `identifier` to the user field
+/// holding the tplab student id, e.g. ID number, in Moodle's import dialog). Reports of
+/// another lab or version get no row unless asked, as in canvas.csv.
+pub fn moodle_csv_with(class: &ClassGrade, opts: &GradebookOptions) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(["identifier", "grade", "feedback"]);
-    for row in class.gradebook() {
-        let grade = fmt_points(row.grade);
+    for row in class.gradebook_rows(opts.include_other_labs) {
+        let grade = fmt_points(class.gradebook_grade(row));
         let _ = w.write_record([t(&row.student), grade, t(&feedback(row, class.possible))]);
     }
     finish(w)

@@ -1,40 +1,89 @@
 //! `JUnit` XML: one `<testsuite>` per report, one `<testcase>` per check or question.
-//! Shape: the common `JUnit` XSD (testsuites > testsuite[name tests failures errors skipped
-//! time timestamp hostname id package] > testcase[name classname time]), with points as
-//! `<properties>` (suite totals, and per testcase as pytest/GitLab/Jenkins read them).
+//!
+//! By default the document validates against both published schemas, kept in
+//! `tests/fixtures/junit/`: the Jenkins xunit plugin's `junit-10.xsd` and the Ant schema
+//! (windyroad `JUnit.xsd`). What they jointly allow shapes it:
+//! - `<testsuites>` carries no attributes (Ant); consumers sum the suites.
+//! - each `<testsuite>`: `name tests failures errors skipped time timestamp hostname id
+//!   package`, then exactly `<properties>`, the `<testcase>`s, `<system-out>`, `<system-err>`
+//!   (Ant's sequence). `time` is the sum of its testcases' times; `timestamp` is UTC without
+//!   a zone designator (Ant's pattern forbids one), and the zoned instants are properties.
+//! - a `<testcase>` holds at most one `<failure type>`, `<error type>` or `<skipped>` (no
+//!   `type`, Ant) and nothing else: its points and verdict are suite properties named after
+//!   the case id (`case:<step>/<id>`) and lines of the suite's `<system-out>`.
+//!
+//! [`JunitOptions::testcase_properties`] adds `<properties>` inside each `<testcase>` (what
+//! pytest's xunit1 family, GitLab or Jenkins' junit plugin read); that document is valid for
+//! neither schema.
+//!
+//! Text from the report goes through [`plain_text`]: ANSI sequences and control characters
+//! are removed, so a dashboard shows the words.
 
 use std::fmt::Write as _;
 
-use crate::points::{fmt_points, verdict_word};
+use crate::items::{Item, ItemKind, items};
+use crate::points::{self, fmt_points, verdict_word};
+use crate::sanitize::plain_text;
 use crate::schema::{Report, Verdict};
 use crate::xml::{attr, escape};
 
-struct Case {
-    name: String,
-    classname: String,
-    time_ms: u64,
-    verdict: Verdict,
-    points: f64,
-    max_points: f64,
-    message: String,
-    body: String,
+/// Choices of the `JUnit` writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JunitOptions {
+    /// `<properties>` (`id`, `points`, `max_points`, `verdict`) inside each `<testcase>`.
+    /// Off by default: neither published schema allows it.
+    pub testcase_properties: bool,
 }
 
-fn cases(report: &Report) -> Vec<Case> {
-    let mut out = Vec::new();
-    for step in &report.steps {
-        let classname = format!("{}.{}", report.lab.id, step.id);
-        for c in &step.checks {
+/// Report text as an XML attribute value.
+fn a(s: &str) -> String {
+    attr(&plain_text(s))
+}
+
+/// Report text as XML element content.
+fn t(s: &str) -> String {
+    escape(&plain_text(s))
+}
+
+/// The `<failure>`/`<error>`/`<skipped>` message and body of an item.
+fn outcome(item: &Item<'_>) -> (String, String) {
+    match item.kind {
+        ItemKind::Check(c) => {
             let message = match c.verdict {
                 Verdict::Fail => format!("expected {}; found {}", c.expected, c.found),
+                Verdict::Error if c.message.is_empty() => {
+                    "checker could not run (not charged)".into()
+                }
+                Verdict::Error if c.message.starts_with("checker could not run") => {
+                    format!("not charged: {}", c.message)
+                }
                 Verdict::Error => format!("checker could not run (not charged): {}", c.message),
                 Verdict::Skipped => c.message.clone(),
                 Verdict::Pass => String::new(),
             };
-            let mut body = format!(
-                "check: {} ({})\nexpected: {}\nfound: {}\n",
-                c.id, c.kind, c.expected, c.found
-            );
+            (message, details(item))
+        }
+        ItemKind::Question(q) => {
+            let answers = q.answers.join(" | ");
+            let message = match q.verdict {
+                Verdict::Fail => format!("expected {}; answered {answers}", q.expected),
+                Verdict::Error => "the expected answer could not be computed (not charged)".into(),
+                Verdict::Skipped => "not answered: step not reached".into(),
+                Verdict::Pass => String::new(),
+            };
+            (message, details(item))
+        }
+    }
+}
+
+/// Everything known of an item, as indented lines.
+fn details(item: &Item<'_>) -> String {
+    let mut body = String::new();
+    match item.kind {
+        ItemKind::Check(c) => {
+            let _ = writeln!(body, "check: {} ({})", item.id, c.kind);
+            let _ = writeln!(body, "expected: {}", c.expected);
+            let _ = writeln!(body, "found: {}", c.found);
             if !c.message.is_empty() {
                 let _ = writeln!(body, "message: {}", c.message);
             }
@@ -45,41 +94,15 @@ fn cases(report: &Report) -> Vec<Case> {
                     serde_json::to_string_pretty(&c.evidence).unwrap_or_default()
                 );
             }
-            out.push(Case {
-                name: c.name.clone(),
-                classname: classname.clone(),
-                time_ms: c.duration_ms,
-                verdict: c.verdict,
-                points: c.points,
-                max_points: c.max_points,
-                message,
-                body,
-            });
         }
-        for q in &step.questions {
-            let answers = q.answers.join(" | ");
-            out.push(Case {
-                name: format!("question {}: {}", q.id, q.prompt),
-                classname: classname.clone(),
-                time_ms: 0,
-                verdict: q.verdict,
-                points: q.points,
-                max_points: q.max_points,
-                message: match q.verdict {
-                    Verdict::Fail => format!("expected {}; answered {answers}", q.expected),
-                    Verdict::Error => {
-                        "the expected answer could not be computed (not charged)".into()
-                    }
-                    _ => String::new(),
-                },
-                body: format!(
-                    "prompt: {}\nanswers: {answers}\nexpected: {}\n",
-                    q.prompt, q.expected
-                ),
-            });
+        ItemKind::Question(q) => {
+            let _ = writeln!(body, "question: {}", item.id);
+            let _ = writeln!(body, "prompt: {}", q.prompt);
+            let _ = writeln!(body, "answers: {}", q.answers.join(" | "));
+            let _ = writeln!(body, "expected: {}", q.expected);
         }
     }
-    out
+    body
 }
 
 #[allow(clippy::cast_precision_loss)]
@@ -87,94 +110,260 @@ fn secs(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
 }
 
-/// `JUnit` XML for one or many reports.
+/// `JUnit` XML for one or many reports, valid against both published schemas.
 pub fn junit_xml(reports: &[Report]) -> String {
-    let mut suites = String::new();
-    let (mut tests, mut failures, mut errors, mut skipped, mut total_ms) = (0, 0, 0, 0, 0u64);
+    junit_xml_with(reports, JunitOptions::default())
+}
+
+/// `JUnit` XML with explicit options.
+pub fn junit_xml_with(reports: &[Report], opts: JunitOptions) -> String {
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
     for (index, report) in reports.iter().enumerate() {
-        let cases = cases(report);
-        let count = |v| cases.iter().filter(|c| c.verdict == v).count();
-        let (f, e, s) = (
-            count(Verdict::Fail),
-            count(Verdict::Error),
-            count(Verdict::Skipped),
-        );
-        let ms =
-            u64::try_from((report.finished_at - report.started_at).num_milliseconds()).unwrap_or(0);
-        tests += cases.len();
-        failures += f;
-        errors += e;
-        skipped += s;
-        total_ms += ms;
-        let student = report.student.id.as_deref().unwrap_or("anonymous");
-        let _ = writeln!(
-            suites,
-            r#"  <testsuite name="{}" tests="{}" failures="{f}" errors="{e}" skipped="{s}" time="{}" timestamp="{}" hostname="{}" id="{index}" package="{}">"#,
-            attr(&format!("{} — {student}", report.lab.id)),
-            cases.len(),
-            secs(ms),
-            report.started_at.format("%Y-%m-%dT%H:%M:%S"),
-            attr(&report.env.name),
-            attr(&report.lab.id),
-        );
-        suites.push_str("    <properties>\n");
-        let props = [
-            ("student", student.to_owned()),
-            ("lab.id", report.lab.id.clone()),
-            ("lab.version", report.lab.version.clone()),
-            ("lab.sha256", report.lab.sha256.clone()),
-            ("score", fmt_points(report.score)),
-            ("max_score", fmt_points(report.max_score)),
-            ("error_points", fmt_points(report.error_points)),
-            (
-                "tool",
-                format!("{} {}", report.tool.name, report.tool.version),
-            ),
-        ];
-        for (name, value) in props {
-            let _ = writeln!(
-                suites,
-                r#"      <property name="{name}" value="{}"/>"#,
-                attr(&value)
-            );
-        }
-        suites.push_str("    </properties>\n");
-        for c in &cases {
-            let _ = writeln!(
-                suites,
-                r#"    <testcase name="{}" classname="{}" time="{}">"#,
-                attr(&c.name),
-                attr(&c.classname),
-                secs(c.time_ms)
-            );
-            let _ = writeln!(
-                suites,
-                "      <properties>\n        <property name=\"points\" value=\"{}\"/>\n        <property name=\"max_points\" value=\"{}\"/>\n        <property name=\"verdict\" value=\"{}\"/>\n      </properties>",
-                fmt_points(c.points),
-                fmt_points(c.max_points),
-                verdict_word(c.verdict)
-            );
-            let element = match c.verdict {
-                Verdict::Fail => Some("failure"),
-                Verdict::Error => Some("error"),
-                Verdict::Skipped => Some("skipped"),
-                Verdict::Pass => None,
-            };
-            if let Some(el) = element {
-                let _ = writeln!(
-                    suites,
-                    r#"      <{el} message="{}" type="{}">{}</{el}>"#,
-                    attr(&c.message),
-                    verdict_word(c.verdict),
-                    escape(&c.body)
-                );
-            }
-            suites.push_str("    </testcase>\n");
-        }
-        suites.push_str("  </testsuite>\n");
+        suite(&mut out, index, report, opts);
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tplab\" tests=\"{tests}\" failures=\"{failures}\" errors=\"{errors}\" skipped=\"{skipped}\" time=\"{}\">\n{suites}</testsuites>\n",
-        secs(total_ms)
-    )
+    out.push_str("</testsuites>\n");
+    out
+}
+
+fn suite(out: &mut String, index: usize, report: &Report, opts: JunitOptions) {
+    let items = items(report);
+    let count = |v| items.iter().filter(|i| i.verdict() == v).count();
+    // Saturating: a hand-made report may claim absurd durations.
+    let total_ms = items
+        .iter()
+        .map(Item::duration_ms)
+        .fold(0u64, u64::saturating_add);
+    let student = report.student.id.as_deref().unwrap_or("anonymous");
+    let host = if report.env.name.trim().is_empty() {
+        "localhost"
+    } else {
+        &report.env.name
+    };
+    let _ = writeln!(
+        out,
+        r#"  <testsuite name="{}" tests="{}" failures="{}" errors="{}" skipped="{}" time="{}" timestamp="{}" hostname="{}" id="{index}" package="{}">"#,
+        a(&format!("{} — {student}", report.lab.id)),
+        items.len(),
+        count(Verdict::Fail),
+        count(Verdict::Error),
+        count(Verdict::Skipped),
+        secs(total_ms),
+        report.started_at.format("%Y-%m-%dT%H:%M:%S"),
+        a(host),
+        a(&report.lab.id),
+    );
+    out.push_str("    <properties>\n");
+    let rfc3339 = |d: &chrono::DateTime<chrono::Utc>| d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let mut props = vec![
+        ("student".to_owned(), student.to_owned()),
+        ("lab.id".to_owned(), report.lab.id.clone()),
+        ("lab.title".to_owned(), report.lab.title.clone()),
+        ("lab.version".to_owned(), report.lab.version.clone()),
+        ("lab.sha256".to_owned(), report.lab.sha256.clone()),
+        ("env".to_owned(), report.env.name.clone()),
+        ("mode".to_owned(), report.mode.clone()),
+        ("timestamp.zone".to_owned(), "UTC".to_owned()),
+        ("started_at".to_owned(), rfc3339(&report.started_at)),
+        ("finished_at".to_owned(), rfc3339(&report.finished_at)),
+        ("score".to_owned(), fmt_points(report.score)),
+        ("max_score".to_owned(), fmt_points(report.max_score)),
+        ("error_points".to_owned(), fmt_points(report.error_points)),
+        ("grade".to_owned(), fmt_points(points::scaled(report))),
+        ("possible".to_owned(), fmt_points(points::possible(report))),
+        (
+            "tool".to_owned(),
+            format!("{} {}", report.tool.name, report.tool.version),
+        ),
+    ];
+    for item in &items {
+        props.push((
+            format!("case:{}", item.id),
+            format!(
+                "{} {}/{}",
+                verdict_word(item.verdict()),
+                fmt_points(item.points()),
+                fmt_points(item.max_points())
+            ),
+        ));
+    }
+    for (name, value) in props {
+        let _ = writeln!(
+            out,
+            r#"      <property name="{}" value="{}"/>"#,
+            a(&name),
+            a(&value)
+        );
+    }
+    out.push_str("    </properties>\n");
+    for item in &items {
+        testcase(out, report, item, opts);
+    }
+    let _ = writeln!(
+        out,
+        "    <system-out>{}</system-out>\n    <system-err></system-err>\n  </testsuite>",
+        t(&system_out(report, &items))
+    );
+}
+
+fn testcase(out: &mut String, report: &Report, item: &Item<'_>, opts: JunitOptions) {
+    let name = format!("{}: {}", item.id, item.title());
+    let _ = write!(
+        out,
+        r#"    <testcase name="{}" classname="{}" time="{}">"#,
+        a(&name),
+        a(&format!("{}.{}", report.lab.id, item.step.id)),
+        secs(item.duration_ms())
+    );
+    let mut inner = String::new();
+    if opts.testcase_properties {
+        let _ = write!(
+            inner,
+            "\n      <properties>\n        <property name=\"id\" value=\"{}\"/>\n        <property name=\"points\" value=\"{}\"/>\n        <property name=\"max_points\" value=\"{}\"/>\n        <property name=\"verdict\" value=\"{}\"/>\n      </properties>",
+            a(&item.id),
+            fmt_points(item.points()),
+            fmt_points(item.max_points()),
+            verdict_word(item.verdict())
+        );
+    }
+    let (message, body) = outcome(item);
+    match item.verdict() {
+        Verdict::Fail | Verdict::Error => {
+            let el = if item.verdict() == Verdict::Fail {
+                "failure"
+            } else {
+                "error"
+            };
+            let _ = write!(
+                inner,
+                "\n      <{el} message=\"{}\" type=\"{}\">{}</{el}>",
+                a(&message),
+                verdict_word(item.verdict()),
+                t(&body)
+            );
+        }
+        Verdict::Skipped => {
+            let _ = write!(
+                inner,
+                "\n      <skipped message=\"{}\">{}</skipped>",
+                a(&message),
+                t(&body)
+            );
+        }
+        Verdict::Pass => {}
+    }
+    if !inner.is_empty() {
+        inner.push_str("\n    ");
+    }
+    let _ = writeln!(out, "{inner}</testcase>");
+}
+
+/// The suite's human summary: totals, then every case with its points and details.
+fn system_out(report: &Report, items: &[Item<'_>]) -> String {
+    let mut s = format!(
+        "tplab: {} v{} ({}), student {}, env {}\nsession {} to {} (UTC)\nscore {} / {} checked points",
+        report.lab.title,
+        report.lab.version,
+        report.lab.id,
+        report.student.id.as_deref().unwrap_or("anonymous"),
+        report.env.name,
+        report.started_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        report.finished_at.format("%Y-%m-%dT%H:%M:%SZ"),
+        fmt_points(report.score),
+        fmt_points(report.max_score),
+    );
+    if report.error_points > 0.0 {
+        let _ = write!(
+            s,
+            "; {} point(s) not checked (error verdicts, not charged)",
+            fmt_points(report.error_points)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "; grade {} / {}",
+        fmt_points(points::scaled(report)),
+        fmt_points(points::possible(report))
+    );
+    for item in items {
+        let _ = writeln!(
+            s,
+            "\n[{}] {} ({}/{}): {}",
+            verdict_word(item.verdict()),
+            item.id,
+            fmt_points(item.points()),
+            fmt_points(item.max_points()),
+            item.title()
+        );
+        for line in details(item).lines() {
+            let _ = writeln!(s, "    {line}");
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::{edge_report, student_report};
+
+    #[test]
+    fn suite_time_is_the_sum_of_its_cases() {
+        let r = student_report(3);
+        let xml = junit_xml(std::slice::from_ref(&r));
+        let ms: u64 = r
+            .steps
+            .iter()
+            .flat_map(|s| &s.checks)
+            .map(|c| c.duration_ms)
+            .sum();
+        assert!(
+            xml.contains(&format!(" time=\"{}\" timestamp=", secs(ms))),
+            "{xml}"
+        );
+        assert!(!xml.contains("time=\"1800.000\""));
+    }
+
+    #[test]
+    fn no_negative_zero_and_zoned_instants() {
+        let mut r = student_report(0);
+        r.error_points = -0.0;
+        let xml = junit_xml(&[r]);
+        assert!(
+            xml.contains(r#"<property name="error_points" value="0"/>"#),
+            "{xml}"
+        );
+        assert!(!xml.contains("\"-0\""));
+        assert!(xml.contains(r#"timestamp="2026-11-20T08:00:00""#));
+        assert!(xml.contains(r#"<property name="started_at" value="2026-11-20T08:00:00Z"/>"#));
+    }
+
+    #[test]
+    fn testcases_hold_only_what_both_schemas_allow() {
+        let xml = junit_xml(&[edge_report(2)]);
+        assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"));
+        assert_eq!(
+            xml.matches("<properties>").count(),
+            1,
+            "suite properties only"
+        );
+        assert!(!xml.contains("<skipped message=\"step not reached\" type="));
+        assert!(xml.contains("<system-out>") && xml.contains("<system-err></system-err>"));
+        assert!(xml.contains(r#"<property name="case:vu-du-pod/transcript-1" value="pass 2/2"/>"#));
+        assert!(
+            xml.contains(r#"name="vu-du-pod/check-1: "#)
+                && xml.contains(r#"name="vu-du-node/check-1: "#)
+        );
+        // No escape sequence, BEL, NUL or bidi override survives; `<` and `&` are escaped.
+        for bad in ['\u{1b}', '\u{7}', '\u{0}', '\u{202e}', '\u{fffd}'] {
+            assert!(!xml.contains(bad), "{bad:?} in\n{xml}");
+        }
+        assert!(xml.contains("Routes &lt;edge&gt; &amp; NAT"));
+        let with = junit_xml_with(
+            &[edge_report(2)],
+            JunitOptions {
+                testcase_properties: true,
+            },
+        );
+        assert!(with.contains("<property name=\"verdict\" value=\"skipped\"/>"));
+    }
 }

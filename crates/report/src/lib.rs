@@ -15,6 +15,7 @@ pub mod grade;
 pub mod gradebook;
 pub mod gradescope;
 pub mod integrity;
+pub mod items;
 pub mod junit;
 pub mod labfile;
 pub mod live;
@@ -33,10 +34,12 @@ mod xml;
 
 pub use chain::{ChainError, EventChain, verify, verify_report};
 pub use class_html::render_class_html;
-pub use cli::{Format, GradeArgs, ReportArgs, run_grade, run_report};
-pub use gradebook::{canvas_csv, flags_csv, moodle_csv};
-pub use gradescope::gradescope_json;
-pub use junit::junit_xml;
+pub use cli::{ExportOptions, Format, GradeArgs, ReportArgs, run_grade, run_report};
+pub use gradebook::{
+    GradebookOptions, canvas_csv, canvas_csv_with, flags_csv, moodle_csv, moodle_csv_with,
+};
+pub use gradescope::{AnswerVisibility, GradescopeOptions, gradescope_json, gradescope_json_with};
+pub use junit::{JunitOptions, junit_xml, junit_xml_with};
 pub use render::{render_html, render_markdown};
 pub use schema::*;
 pub use templates::RenderError;

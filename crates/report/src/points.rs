@@ -17,9 +17,11 @@ pub fn scaled(report: &Report) -> f64 {
     round2(report.score / report.max_score * possible(report))
 }
 
-/// Two decimals, enough for gradebooks and stable in CSV output.
+/// Two decimals, enough for gradebooks and stable in CSV output. Never `-0`: a sum of
+/// zeros (`-0.0 + 0.0`) or a rounded tiny negative is written `0` everywhere.
 pub fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    let r = (x * 100.0).round() / 100.0;
+    if r == 0.0 { 0.0 } else { r }
 }
 
 /// Human form of a points value: `2`, `1.5`, `0.33`.
@@ -53,5 +55,8 @@ mod tests {
         assert_eq!(fmt_points(1.5), "1.5");
         assert_eq!(fmt_points(1.0 / 3.0), "0.33");
         assert_eq!(fmt_points(0.0), "0");
+        assert_eq!(fmt_points(-0.0), "0");
+        assert_eq!(fmt_points(-0.001), "0");
+        assert!(round2(-0.0).is_sign_positive());
     }
 }

@@ -116,7 +116,8 @@ pub struct StepReport {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CheckReport {
-    /// Stable id within the step (`<step>/<n>` or the check's `id`).
+    /// Id within its step: the check's own `id`, else `check-<n>` / `transcript-<n>`
+    /// (exports qualify it as `<step>/<id>`, unique within the lab: see `items`).
     pub id: String,
     pub name: String,
     /// Assertion kind: `command`, `transcript`, `route`, `neighbour`, `packets`...
@@ -180,15 +181,17 @@ pub struct Event {
 impl Report {
     /// Recomputes `score`, `max_score` and `error_points` from the steps.
     pub fn total(&mut self) {
-        self.score = self.steps.iter().map(|s| s.score).sum();
-        self.max_score = self.steps.iter().map(|s| s.max_score).sum();
+        // `+ 0.0`: an empty f64 sum is `-0.0`, which JSON and exports would write as `-0`.
+        self.score = self.steps.iter().map(|s| s.score).sum::<f64>() + 0.0;
+        self.max_score = self.steps.iter().map(|s| s.max_score).sum::<f64>() + 0.0;
         self.error_points = self
             .steps
             .iter()
             .flat_map(|s| &s.checks)
             .filter(|c| c.verdict == Verdict::Error)
             .map(|c| c.max_points)
-            .sum();
+            .sum::<f64>()
+            + 0.0;
     }
 }
 

@@ -15,6 +15,8 @@ fn args(
         output: Some(output),
         lab: None,
         templates: None,
+        junit_testcase_properties: false,
+        gradescope_answers: tplab_report::AnswerVisibility::Hidden,
     }
 }
 

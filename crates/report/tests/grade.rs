@@ -97,6 +97,10 @@ fn run_grade_writes_gradebooks_and_reports_problems() {
         nonces: None,
         templates: None,
         roster: None,
+        canvas_assignment: None,
+        no_points_possible: false,
+        include_other_labs: false,
+        junit_testcase_properties: false,
     };
     assert_eq!(run_grade(&args).unwrap(), 1, "flags and a bad file: exit 1");
 
@@ -105,7 +109,7 @@ fn run_grade_writes_gradebooks_and_reports_problems() {
     assert_eq!(
         lines.next(),
         Some(
-            "Student,ID,SIS User ID,SIS Login ID,Section,eBPF Network Deep Dive (ebpf-network-deep-dive)"
+            "Student,ID,SIS User ID,SIS Login ID,Section,eBPF Network Deep Dive [ebpf-network-deep-dive]"
         )
     );
     assert_eq!(lines.next(), Some("Points Possible,,,,,16"));
@@ -114,11 +118,14 @@ fn run_grade_writes_gradebooks_and_reports_problems() {
         lines.next(),
         Some(format!("s0000,,s0000,s0000,,{}", first.score).as_str())
     );
-    assert_eq!(canvas.lines().count(), 2 + 199);
+    // 199 students graded, s0077's report of another lab version gets no gradebook row.
+    assert_eq!(canvas.lines().count(), 2 + 198);
+    assert!(!canvas.contains("s0077"));
 
     let moodle = std::fs::read_to_string(out.join("moodle.csv")).unwrap();
     assert!(moodle.starts_with("identifier,grade,feedback\n"));
-    assert_eq!(moodle.lines().count(), 1 + 199);
+    assert_eq!(moodle.lines().count(), 1 + 198);
+    assert!(!moodle.contains("s0077"));
     assert!(
         !moodle.contains("copied"),
         "flags stay out of students' feedback"
@@ -276,6 +283,10 @@ fn a_canvas_roster_fills_identity_columns() {
         nonces: None,
         templates: None,
         roster: Some(roster),
+        canvas_assignment: None,
+        no_points_possible: false,
+        include_other_labs: false,
+        junit_testcase_properties: false,
     };
     run_grade(&args).unwrap();
     let canvas = std::fs::read_to_string(out.join("canvas.csv")).unwrap();
