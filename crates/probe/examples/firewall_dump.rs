@@ -1,0 +1,45 @@
+//! Prints the firewall facts of a netns as JSON, or (`--hex`) the raw netlink messages
+//! of the dump, one per line: how `tests/fixtures/firewall/*.hex` were captured.
+//!
+//! `cargo run -p tplab-probe --example firewall_dump -- [--hex] [NETNS]`
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+fn main() {
+    let mut hex = false;
+    let mut ns = None;
+    for a in std::env::args().skip(1) {
+        if a == "--hex" {
+            hex = true;
+        } else {
+            ns = Some(if a.contains('/') {
+                PathBuf::from(a)
+            } else {
+                tplab_netns::path_of(&a)
+            });
+        }
+    }
+    let started = Instant::now();
+    let result = if hex {
+        tplab_probe::firewall::capture_sync(ns.as_deref()).map(|msgs| {
+            msgs.iter()
+                .map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n")
+                .collect::<String>()
+        })
+    } else {
+        tplab_probe::collect_firewall_sync(ns.as_deref())
+            .map(|fw| serde_json::to_string_pretty(&fw).unwrap_or_default() + "\n")
+    };
+    let took = started.elapsed();
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            eprintln!("dumped in {took:?}");
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    }
+}
