@@ -157,6 +157,10 @@ impl Decoder {
                 };
                 self.regs.set(dreg, len, Val::Meta(key));
             }
+            Expr::Ct { dreg, key } => {
+                self.regs
+                    .set(dreg, 4, Val::Opaque(format!("ct {}", ct_key(key))));
+            }
             Expr::MetaSet { sreg, key } => self.meta_set(sreg, key),
             Expr::Cmp { sreg, op, data } => self.cmp(sreg, op, &data),
             Expr::Bitwise {
@@ -618,6 +622,40 @@ fn reject_with(l3: Option<u8>, kind: u32, code: u8) -> String {
         _ => return format!("type {kind} code {code}"),
     };
     name.to_string()
+}
+
+/// `enum nft_ct_keys`, as nft names them.
+fn ct_key(key: u32) -> String {
+    let names = [
+        "state",
+        "direction",
+        "status",
+        "mark",
+        "secmark",
+        "expiration",
+        "helper",
+        "l3protocol",
+        "saddr",
+        "daddr",
+        "protocol",
+        "proto-src",
+        "proto-dst",
+        "label",
+        "packets",
+        "bytes",
+        "avgpkt",
+        "zone",
+        "event",
+        "ip saddr",
+        "ip daddr",
+        "ip6 saddr",
+        "ip6 daddr",
+        "id",
+    ];
+    usize::try_from(key)
+        .ok()
+        .and_then(|k| names.get(k))
+        .map_or_else(|| format!("key {key}"), |n| (*n).to_string())
 }
 
 fn op_name(op: u32) -> &'static str {

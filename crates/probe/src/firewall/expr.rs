@@ -21,6 +21,11 @@ pub enum Expr {
         dreg: Slot,
         key: u32,
     },
+    /// `ct load KEY => dreg` (`ct state`, `ct mark`...): described, not decoded.
+    Ct {
+        dreg: Slot,
+        key: u32,
+    },
     /// `meta set KEY <- sreg` (e.g. `meta mark set`).
     MetaSet {
         sreg: Slot,
@@ -132,6 +137,13 @@ fn parse(name: &str, d: &[u8]) -> Option<Expr> {
                 sreg: reg(d, 3)?,
                 key: be32(get(d, 2)?)?,
             },
+        },
+        "ct" => match reg(d, 1) {
+            Some(dreg) => Expr::Ct {
+                dreg,
+                key: be32(get(d, 2)?)?,
+            },
+            None => Expr::Other("ct set".into()),
         },
         "cmp" => Expr::Cmp {
             sreg: reg(d, 1)?,
