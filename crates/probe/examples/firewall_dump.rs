@@ -3,6 +3,7 @@
 //!
 //! `cargo run -p tplab-probe --example firewall_dump -- [--hex] [NETNS]`
 
+use std::fmt::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -23,9 +24,14 @@ fn main() {
     let started = Instant::now();
     let result = if hex {
         tplab_probe::firewall::capture_sync(ns.as_deref()).map(|msgs| {
-            msgs.iter()
-                .map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<String>() + "\n")
-                .collect::<String>()
+            let mut out = String::new();
+            for m in msgs {
+                for b in m {
+                    let _ = write!(out, "{b:02x}");
+                }
+                out.push('\n');
+            }
+            out
         })
     } else {
         tplab_probe::collect_firewall_sync(ns.as_deref())

@@ -1,6 +1,6 @@
 //! Kernel facts for tplab checks, read straight from the kernel instead of parsing tool
 //! output: links, addresses, routes (all tables), neighbours, BPF programs attached to
-//! interfaces (legacy tc filters *and* TCX), conntrack entries, nf_tables firewall rules
+//! interfaces (legacy tc filters *and* TCX), conntrack entries, `nf_tables` firewall rules
 //! and `net.*` sysctls — in any network namespace — plus the matchers the `check` blocks
 //! evaluate over them.
 //!

@@ -1,4 +1,4 @@
-//! The nf_tables decoder on real dump bytes (no root needed): messages captured from a
+//! The `nf_tables` decoder on real dump bytes (no root needed): messages captured from a
 //! netns loaded with `fixtures/firewall/ruleset.v4` + `ruleset.v6` (iptables-nft) and
 //! `native.nft` (nft), see `fixtures/firewall/README.md`.
 

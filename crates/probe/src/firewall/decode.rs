@@ -357,17 +357,16 @@ impl Decoder {
             }
             _ => None,
         };
-        match decoded {
-            Some((field, value)) => self.put(field, text::neg(negated, &value)),
-            None => {
-                let what = format!(
-                    "{} {} {}",
-                    describe(self.regs.get(sreg)),
-                    op_name(op),
-                    text::hex(data)
-                );
-                self.unknown(what);
-            }
+        if let Some((field, value)) = decoded {
+            self.put(field, text::neg(negated, &value));
+        } else {
+            let what = format!(
+                "{} {} {}",
+                describe(self.regs.get(sreg)),
+                op_name(op),
+                text::hex(data)
+            );
+            self.unknown(what);
         }
     }
 
@@ -438,21 +437,18 @@ impl Decoder {
             }) if op <= 1 => text::port(from).zip(text::port(to)).map(|(a, b)| (o, a, b)),
             _ => None,
         };
-        match port {
-            Some((o, a, b)) => {
-                let f = if o == 0 { Field::Sport } else { Field::Dport };
-                self.put(f, text::neg(op == 1, &format!("{a}:{b}")));
-            }
-            None => {
-                let what = format!(
-                    "{} in range {}..{}{}",
-                    describe(held.as_ref()),
-                    text::hex(from),
-                    text::hex(to),
-                    if op == 1 { " (negated)" } else { "" }
-                );
-                self.unknown(what);
-            }
+        if let Some((o, a, b)) = port {
+            let f = if o == 0 { Field::Sport } else { Field::Dport };
+            self.put(f, text::neg(op == 1, &format!("{a}:{b}")));
+        } else {
+            let what = format!(
+                "{} in range {}..{}{}",
+                describe(held.as_ref()),
+                text::hex(from),
+                text::hex(to),
+                if op == 1 { " (negated)" } else { "" }
+            );
+            self.unknown(what);
         }
     }
 
@@ -503,13 +499,14 @@ impl Decoder {
                     None => self.unknown(format!("malformed {name} target (rev {rev})")),
                 }
             }
-            _ => match xt::target_options(name, rev, v6, info) {
-                Some(opts) => self.set_target(name, None, None, opts),
-                None => {
-                    self.set_target(name, None, None, Vec::new());
+            _ => {
+                let opts = xt::target_options(name, rev, v6, info);
+                let known = opts.is_some();
+                self.set_target(name, None, None, opts.unwrap_or_default());
+                if !known {
                     self.unknown(format!("{name} target options (rev {rev})"));
                 }
-            },
+            }
         }
     }
 

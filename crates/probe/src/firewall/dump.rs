@@ -1,4 +1,4 @@
-//! The nf_tables dumps over a netfilter netlink socket. Chains and rules come from two
+//! The `nf_tables` dumps over a netfilter netlink socket. Chains and rules come from two
 //! dumps, so a ruleset change between them (or during one: `NLM_F_DUMP_INTR`) would mix
 //! two generations; the ruleset generation id is read around both and the pair retried
 //! until it is stable.
@@ -47,7 +47,7 @@ pub fn consistent(netns: &str) -> Result<Vec<Vec<u8>>, ProbeError> {
 }
 
 struct Sock<'a> {
-    sock: netlink_sys::Socket,
+    nl: netlink_sys::Socket,
     netns: &'a str,
     seq: u32,
     buf: Vec<u8>,
@@ -71,7 +71,7 @@ impl<'a> Sock<'a> {
         sock.connect(&netlink_sys::SocketAddr::new(0, 0))
             .map_err(net)?;
         Ok(Sock {
-            sock,
+            nl: sock,
             netns,
             seq: 0,
             buf: Vec::with_capacity(256 * 1024),
@@ -88,7 +88,7 @@ impl<'a> Sock<'a> {
         req.extend(0u32.to_ne_bytes());
         // nfgenmsg: NFPROTO_UNSPEC (every family), NFNETLINK_V0, res_id 0.
         req.extend([0u8, 0, 0, 0]);
-        self.sock
+        self.nl
             .send(&req, 0)
             .map_err(|e| ProbeError::netlink(self.netns, ACTION, None, e))?;
         Ok(self.seq)
@@ -104,7 +104,7 @@ impl<'a> Sock<'a> {
         loop {
             self.buf.clear();
             let n = self
-                .sock
+                .nl
                 .recv(&mut self.buf, 0)
                 .map_err(|e| ProbeError::netlink(self.netns, ACTION, None, e))?;
             if n == 0 {

@@ -1,4 +1,4 @@
-//! nf_tables rule expressions (`NFTA_RULE_EXPRESSIONS`) parsed into a typed list.
+//! `nf_tables` rule expressions (`NFTA_RULE_EXPRESSIONS`) parsed into a typed list.
 //! Attribute numbers are those of `linux/netfilter/nf_tables.h`. Every read is bounds
 //! checked: a malformed expression becomes [`Expr::Malformed`], never a panic.
 
@@ -228,7 +228,7 @@ fn immediate(d: &[u8]) -> Option<Expr> {
 }
 
 /// A register attribute normalised to its 32-bit slot (`nft_parse_register`):
-/// NFT_REG_1..4 are 16 bytes wide and alias NFT_REG32_00.. (slot 4 onwards).
+/// `NFT_REG_1..4` are 16 bytes wide and alias `NFT_REG32_00..` (slot 4 onwards).
 fn reg(d: &[u8], kind: u16) -> Option<Slot> {
     match be32(get(d, kind)?)? {
         r @ 0..=4 => Some(r * 4),

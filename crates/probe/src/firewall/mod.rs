@@ -1,8 +1,8 @@
-//! Firewall facts: the nf_tables chains and rules of a network namespace, dumped over
+//! Firewall facts: the `nf_tables` chains and rules of a network namespace, dumped over
 //! netlink (`NFT_MSG_GETCHAIN` / `NFT_MSG_GETRULE`) and decoded into flat, iptables-like
 //! records a check can match with plain equality on text (`dst: "!10.244.0.0/16"`).
 //!
-//! iptables-nft (the default iptables here) stores every rule in nf_tables, partly as
+//! iptables-nft (the default iptables here) stores every rule in `nf_tables`, partly as
 //! native expressions and partly as xt "compat" matches/targets; both are decoded. What
 //! is not understood is listed in `unknown`, never guessed.
 
@@ -20,13 +20,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ProbeError, ns_label};
 
-/// Every nf_tables chain and rule of one namespace (all families).
+/// Every `nf_tables` chain and rule of one namespace (all families).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Firewall {
     pub chains: Vec<FirewallChain>,
     pub rules: Vec<FirewallRule>,
-    /// x_tables tables of iptables-*legacy* present in this netns (`ip_tables_names`,
-    /// `ip6_tables_names`): their rules live outside nf_tables and are not listed here.
+    /// `x_tables` tables of iptables-*legacy* present in this netns (`ip_tables_names`,
+    /// `ip6_tables_names`): their rules live outside `nf_tables` and are not listed here.
     pub legacy_tables: Vec<String>,
 }
 
@@ -140,7 +140,7 @@ fn collect_here(netns: &str) -> Result<Firewall, ProbeError> {
     Ok(fw)
 }
 
-/// Legacy x_tables in this thread's netns (`/proc/net` would follow the main thread).
+/// Legacy `x_tables` in this thread's netns (`/proc/net` would follow the main thread).
 fn legacy_tables() -> Vec<String> {
     let mut out = Vec::new();
     for (family, file) in [("ip", "ip_tables_names"), ("ip6", "ip6_tables_names")] {

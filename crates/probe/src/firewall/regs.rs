@@ -1,4 +1,4 @@
-//! What each nf_tables register holds while a rule's expressions are replayed: a load
+//! What each `nf_tables` register holds while a rule's expressions are replayed: a load
 //! names *what* a later `cmp` compares (source address, l4 protocol, interface name...),
 //! and an `immediate` gives a later `nat` its address and ports.
 
