@@ -21,9 +21,11 @@ fn main() {
             });
         }
     }
+    // Time the dump (and decode) alone, not the printing.
     let started = Instant::now();
     let result = if hex {
         tplab_probe::firewall::capture_sync(ns.as_deref()).map(|msgs| {
+            let took = started.elapsed();
             let mut out = String::new();
             for m in msgs {
                 for b in m {
@@ -31,15 +33,19 @@ fn main() {
                 }
                 out.push('\n');
             }
-            out
+            (out, took)
         })
     } else {
-        tplab_probe::collect_firewall_sync(ns.as_deref())
-            .map(|fw| serde_json::to_string_pretty(&fw).unwrap_or_default() + "\n")
+        tplab_probe::collect_firewall_sync(ns.as_deref()).map(|fw| {
+            let took = started.elapsed();
+            (
+                serde_json::to_string_pretty(&fw).unwrap_or_default() + "\n",
+                took,
+            )
+        })
     };
-    let took = started.elapsed();
     match result {
-        Ok(text) => {
+        Ok((text, took)) => {
             print!("{text}");
             eprintln!("dumped in {took:?}");
         }

@@ -25,7 +25,7 @@ const NLMSG_DONE: u16 = 3;
 pub const HDR: usize = 16;
 
 const ACTION: &str = "dumping nf_tables rules (needs CAP_NET_ADMIN)";
-const ATTEMPTS: usize = 5;
+const ATTEMPTS: usize = 10;
 
 /// Chain messages then rule messages of one generation of the ruleset.
 pub fn consistent(netns: &str) -> Result<Vec<Vec<u8>>, ProbeError> {
@@ -205,5 +205,49 @@ fn decode_error(netns: &str, detail: &str) -> ProbeError {
         netns: netns.to_string(),
         action: ACTION.into(),
         detail: detail.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nlmsgerr(errno: i32) -> Vec<u8> {
+        let mut m = 36u32.to_ne_bytes().to_vec();
+        m.extend(NLMSG_ERROR.to_ne_bytes());
+        m.extend(0u16.to_ne_bytes());
+        m.extend(1u32.to_ne_bytes());
+        m.extend(0u32.to_ne_bytes());
+        m.extend((-errno).to_ne_bytes());
+        m.extend([0; 16]); // the echoed request header
+        m
+    }
+
+    #[test]
+    fn kernel_errors_keep_their_meaning() {
+        let eperm = nlmsgerr(libc::EPERM);
+        let e = error_code("ns1", &header(&eperm).unwrap()).unwrap_err();
+        assert!(matches!(e, ProbeError::Permission { .. }), "{e:?}");
+        assert!(e.to_string().contains("CAP_NET_ADMIN"), "{e}");
+        let nosupp = nlmsgerr(libc::EOPNOTSUPP);
+        let e = error_code("ns1", &header(&nosupp).unwrap()).unwrap_err();
+        assert!(matches!(e, ProbeError::FirewallUnavailable { .. }), "{e:?}");
+        assert!(std::error::Error::source(&e).is_some(), "source kept");
+        assert!(error_code("ns1", &header(&nlmsgerr(0)).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn bad_headers_are_rejected() {
+        let m = nlmsgerr(libc::EPERM);
+        for cut in 0..HDR {
+            assert!(header(&m[..cut]).is_none());
+        }
+        let mut lying = m.clone();
+        lying[..4].copy_from_slice(&1000u32.to_ne_bytes());
+        assert!(header(&lying).is_none());
+        lying[..4].copy_from_slice(&3u32.to_ne_bytes());
+        assert!(header(&lying).is_none());
+        let h = header(&m).unwrap();
+        assert_eq!((h.kind, h.seq, h.whole.len()), (NLMSG_ERROR, 1, 36));
     }
 }

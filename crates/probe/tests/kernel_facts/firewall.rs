@@ -118,3 +118,90 @@ pub fn missing_netns_firewall_is_not_found() -> Result<(), Failed> {
         other => Err(fail(format!("expected NetnsNotFound, got {other:?}"))),
     }
 }
+
+/// While another process keeps committing a new chain *and* a rule jumping to it in one
+/// transaction (`iptables-restore --noflush`), every dump
+/// is one generation of the ruleset: no rule jumps to a chain the chain dump missed
+/// (what a chain dump and a rule dump taken across a commit would show).
+pub fn dump_is_consistent_while_rules_change() -> Result<(), Failed> {
+    let mut rng = Rng::new();
+    let topo = Topo::new(&mut rng, 1, "fwt-")?;
+    let ns = topo.ns(0).to_string();
+    let path = topo.path(0);
+    sh(&ns, "iptables -L -n >/dev/null")?;
+    let writer = std::thread::spawn(move || {
+        sh(
+            &ns,
+            "for i in $(seq 1 100); do printf '*filter\\n:C%s - [0:0]\\n-A INPUT -j C%s\\nCOMMIT\\n' $i $i | iptables-restore --noflush || exit 1; done",
+        )
+    });
+    let mut dumps = 0;
+    let mut sizes = Vec::new();
+    while !writer.is_finished() {
+        let fw = tplab_probe::collect_firewall_sync(Some(&path)).map_err(fail)?;
+        for r in &fw.rules {
+            if r.verdict.as_deref() == Some("jump") {
+                check!(
+                    fw.chains
+                        .iter()
+                        .any(|c| Some(&c.name) == r.target.as_ref() && c.table == r.table),
+                    "rule jumps to {:?}, absent from the chain dump",
+                    r.target
+                );
+            }
+        }
+        for c in &fw.chains {
+            let n = fw
+                .rules
+                .iter()
+                .filter(|r| r.table == c.table && r.chain == c.name)
+                .count();
+            check!(
+                n == c.rules,
+                "chain {} counts {} rules, {n} listed",
+                c.name,
+                c.rules
+            );
+        }
+        sizes.push(fw.rules.len());
+        dumps += 1;
+    }
+    writer.join().map_err(|_| fail("writer panicked"))??;
+    sizes.dedup();
+    eprintln!(
+        "{dumps} dumps during the changes, {} distinct rule counts",
+        sizes.len()
+    );
+    check!(
+        dumps > 5 && sizes.len() > 2,
+        "the dumps did overlap the changes"
+    );
+    Ok(())
+}
+
+/// Rules loaded with iptables-*legacy* are invisible to `nf_tables`: the namespace's
+/// legacy tables are at least named, so a check can say why it sees no rule.
+pub fn legacy_tables_are_named() -> Result<(), Failed> {
+    let mut rng = Rng::new();
+    let topo = Topo::new(&mut rng, 1, "fwt-")?;
+    let ns = topo.ns(0);
+    let path = topo.path(0);
+    let before = tplab_probe::collect_firewall_sync(Some(&path)).map_err(fail)?;
+    check!(
+        before.legacy_tables.is_empty(),
+        "{:?}",
+        before.legacy_tables
+    );
+    if sh(ns, "iptables-legacy -t nat -A POSTROUTING -j MASQUERADE").is_err() {
+        eprintln!("iptables-legacy unavailable: nothing more to check");
+        return Ok(());
+    }
+    let after = tplab_probe::collect_firewall_sync(Some(&path)).map_err(fail)?;
+    check!(
+        after.legacy_tables.contains(&"ip nat".to_string()) && after.rules.is_empty(),
+        "legacy tables {:?}, rules {:?}",
+        after.legacy_tables,
+        after.rules
+    );
+    Ok(())
+}

@@ -50,6 +50,11 @@ fn main() {
             firewall::firewall_equals_iptables_save,
         )
         .root_test(
+            "dump_is_consistent_while_rules_change",
+            firewall::dump_is_consistent_while_rules_change,
+        )
+        .root_test("legacy_tables_are_named", firewall::legacy_tables_are_named)
+        .root_test(
             "missing_netns_firewall_is_not_found",
             firewall::missing_netns_firewall_is_not_found,
         )
