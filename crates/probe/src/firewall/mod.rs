@@ -7,10 +7,12 @@
 //! is not understood is listed in `unknown`, never guessed.
 
 mod decode;
+mod describe;
 mod dump;
 mod expr;
 mod nat;
 mod regs;
+mod replay;
 mod text;
 mod xt;
 

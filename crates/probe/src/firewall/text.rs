@@ -3,6 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub const NFPROTO_IPV4: u8 = 2;
+pub const NFPROTO_IPV6: u8 = 10;
+
 /// nfgenmsg family -> nft family name.
 pub fn family(f: u8) -> String {
     match f {
@@ -130,4 +133,30 @@ pub fn hex(b: &[u8]) -> String {
             let _ = write!(s, "{x:02x}");
             s
         })
+}
+
+/// Native `reject` type and ICMP code, spelled as iptables `--reject-with` values.
+pub fn reject_with(l3: Option<u8>, kind: u32, code: u8) -> String {
+    let name = match (kind, l3, code) {
+        (1, _, _) => "tcp-reset",
+        (0, Some(NFPROTO_IPV4), 0) => "icmp-net-unreachable",
+        (0, Some(NFPROTO_IPV4), 1) => "icmp-host-unreachable",
+        (0, Some(NFPROTO_IPV4), 2) => "icmp-proto-unreachable",
+        (0, Some(NFPROTO_IPV4), 3) => "icmp-port-unreachable",
+        (0, Some(NFPROTO_IPV4), 9) => "icmp-net-prohibited",
+        (0, Some(NFPROTO_IPV4), 10) => "icmp-host-prohibited",
+        (0, Some(NFPROTO_IPV4), 13) => "icmp-admin-prohibited",
+        (0, Some(NFPROTO_IPV6), 0) => "icmp6-no-route",
+        (0, Some(NFPROTO_IPV6), 1) => "icmp6-adm-prohibited",
+        (0, Some(NFPROTO_IPV6), 3) => "icmp6-addr-unreachable",
+        (0, Some(NFPROTO_IPV6), 4) => "icmp6-port-unreachable",
+        (0, Some(NFPROTO_IPV6), 5) => "icmp6-policy-fail",
+        (0, Some(NFPROTO_IPV6), 6) => "icmp6-reject-route",
+        (2, _, 0) => "icmpx-no-route",
+        (2, _, 1) => "icmpx-port-unreachable",
+        (2, _, 2) => "icmpx-host-unreachable",
+        (2, _, 3) => "icmpx-admin-prohibited",
+        _ => return format!("type {kind} code {code}"),
+    };
+    name.to_string()
 }
