@@ -39,6 +39,24 @@ pub enum ProbeError {
         source: std::io::Error,
     },
 
+    #[error("nf_tables is not available in {netns} (nf_tables module not loaded?): {source}")]
+    FirewallUnavailable {
+        netns: String,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("invalid sysctl name {name:?}: {reason}")]
+    SysctlName { name: String, reason: String },
+
+    #[error("reading sysctl {name} in {netns}: {source}")]
+    Sysctl {
+        netns: String,
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("netlink error while {action}{} in {netns}: {source}", iface_suffix(interface.as_deref()))]
     Netlink {
         netns: String,

@@ -1,7 +1,8 @@
 //! Kernel facts for tplab checks, read straight from the kernel instead of parsing tool
 //! output: links, addresses, routes (all tables), neighbours, BPF programs attached to
-//! interfaces (legacy tc filters *and* TCX) and conntrack entries — in any network
-//! namespace — plus the matchers the `check` blocks evaluate over them.
+//! interfaces (legacy tc filters *and* TCX), conntrack entries, `nf_tables` firewall rules
+//! and `net.*` sysctls — in any network namespace — plus the matchers the `check` blocks
+//! evaluate over them.
 //!
 //! Nothing here assumes the sandbox: a namespace is just an optional path, so the same
 //! code runs in a node-side agent on a real cluster.
@@ -24,6 +25,7 @@ mod ctparse;
 mod ctproc;
 mod error;
 mod facts;
+pub mod firewall;
 mod kinds;
 mod links;
 mod names;
@@ -32,6 +34,7 @@ pub mod query;
 mod render;
 mod routes;
 mod session;
+mod sysctl;
 mod tc;
 mod tcx;
 pub mod wire;
@@ -44,8 +47,14 @@ pub use collect::{
 pub use conntrack::{ConntrackEntry, ConntrackSource};
 pub use error::ProbeError;
 pub use facts::{FactKind, Facts};
+pub use firewall::{
+    Firewall, FirewallChain, FirewallRule, collect_firewall, collect_firewall_sync,
+};
 pub use links::Link;
 pub use neigh::Neighbour;
 pub use query::{Matcher, Outcome, Query, QueryError, evaluate, fields};
 pub use render::render_text;
 pub use routes::{NextHop, Route};
+pub use sysctl::{
+    Sysctl, read_all_net_sysctls, read_all_net_sysctls_sync, read_sysctls, read_sysctls_sync,
+};

@@ -70,3 +70,18 @@ pub fn unprivileged_caller_gets_permission_errors() -> Result<(), Failed> {
     check!(!links[0].is_empty(), "links readable without privilege");
     Ok(())
 }
+
+/// `nf_tables` refuses every message without `CAP_NET_ADMIN`: a clear error, never an
+/// empty firewall.
+pub fn unprivileged_firewall_needs_cap_net_admin() -> Result<(), Failed> {
+    let fw = as_nobody(|| tplab_probe::collect_firewall_sync(None))?;
+    match fw {
+        Err(e @ ProbeError::Permission { .. }) => {
+            check!(e.to_string().contains("CAP_NET_ADMIN"), "message: {e}");
+            Ok(())
+        }
+        other => Err(fail(format!(
+            "firewall as nobody: expected Permission, got {other:?}"
+        ))),
+    }
+}
