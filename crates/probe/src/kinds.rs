@@ -21,7 +21,7 @@ macro_rules! declare_kinds {
             noun: $noun:literal,
             nouns: $nouns:literal,
             record: $record:ty,
-            query: $query:ident,
+            query: $query:ty,
             fields: $fields:expr,
             collect: $collect:path $(,)?
         }

@@ -157,11 +157,18 @@ pub fn summary(kind: FactKind, r: &Value) -> String {
                 p.push(format!("[{f}]"));
             }
         }
+        // Kinds without a hand-written line: their set fields, in declaration order.
+        _ => {
+            for field in kind.fields() {
+                push_opt(&mut p, field, &s(r, field));
+            }
+        }
     }
     p.retain(|x| !x.is_empty());
     p.join(" ")
 }
 
+/// Hand-picked columns of the kinds that have them; other kinds show every field.
 fn columns(kind: FactKind) -> &'static [(&'static str, &'static str)] {
     match kind {
         FactKind::Links => &[
@@ -212,7 +219,7 @@ fn columns(kind: FactKind) -> &'static [(&'static str, &'static str)] {
             ("DA", "direct_action"),
             ("PREF", "pref"),
         ],
-        FactKind::Conntrack => &[],
+        _ => &[],
     }
 }
 
@@ -255,9 +262,17 @@ pub fn render_text(facts: &Facts) -> String {
                 .collect(),
         )
     } else {
-        let cols = columns(kind);
+        let picked = columns(kind);
+        let cols: Vec<(String, &str)> = if picked.is_empty() {
+            kind.fields()
+                .iter()
+                .map(|f| (f.to_ascii_uppercase(), *f))
+                .collect()
+        } else {
+            picked.iter().map(|(h, f)| ((*h).to_string(), *f)).collect()
+        };
         (
-            cols.iter().map(|(h, _)| (*h).to_string()).collect(),
+            cols.iter().map(|(h, _)| h.clone()).collect(),
             records
                 .iter()
                 .map(|r| cols.iter().map(|(_, f)| s(r, f)).collect())

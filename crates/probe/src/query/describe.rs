@@ -100,7 +100,8 @@ pub fn expected(q: &Query) -> String {
             };
             used.push("address");
         }
-        FactKind::Links => head = "link".into(),
+        // Links, and kinds whose sentence is their noun and fields.
+        _ => head = kind.noun().into(),
     }
     let rest: Vec<String> = ms
         .iter()
