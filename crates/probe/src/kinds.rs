@@ -248,6 +248,17 @@ declare_kinds! {
         fields: fields::CONNTRACK,
         collect: crate::conntrack::collect_for,
     },
+    /// `net.*` kernel parameters of the namespace.
+    Sysctls {
+        check: "sysctl",
+        facts: "sysctls",
+        noun: "sysctl",
+        nouns: "sysctls",
+        record: crate::sysctl::Sysctl,
+        query: crate::sysctl::SysctlQuery,
+        fields: crate::sysctl::FIELDS,
+        collect: crate::sysctl::collect_for,
+    },
 }
 
 impl Query {
