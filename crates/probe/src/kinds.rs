@@ -259,6 +259,17 @@ declare_kinds! {
         fields: crate::sysctl::FIELDS,
         collect: crate::sysctl::collect_for,
     },
+    /// Packet-filter rules (`nf_tables`, as iptables-nft writes them).
+    Firewall {
+        check: "firewall",
+        facts: "firewall" | "iptables" | "nft" | "rules",
+        noun: "firewall rule",
+        nouns: "firewall rules",
+        record: crate::firewall::FirewallRule,
+        query: crate::firewall::FirewallQuery,
+        fields: crate::firewall::FIELDS,
+        collect: crate::firewall::collect_for,
+    },
 }
 
 impl Query {
