@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use tplab_vocab::front_matter::{FrontMatter, yaml_of};
 
 use crate::bounded::{MAX_TABLE_BYTES, read_regular};
 use crate::canonical::sha256_hex;
@@ -38,14 +38,6 @@ pub enum LabFileError {
     },
 }
 
-#[derive(Deserialize)]
-struct Front {
-    id: String,
-    title: String,
-    #[serde(default)]
-    version: Option<serde_yaml::Value>,
-}
-
 impl LabFile {
     pub fn load(path: &Path) -> Result<Self, LabFileError> {
         let bytes = read_regular(path, MAX_TABLE_BYTES).map_err(|source| LabFileError::Read {
@@ -57,21 +49,16 @@ impl LabFile {
 
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self, LabFileError> {
         let text = String::from_utf8_lossy(bytes);
-        let front = front_matter(&text).ok_or_else(|| LabFileError::NoFrontMatter {
+        let front = yaml_of(&text).ok_or_else(|| LabFileError::NoFrontMatter {
             path: path.to_owned(),
         })?;
-        let parsed: Front = serde_yaml::from_str(front).map_err(|source| LabFileError::Yaml {
-            path: path.to_owned(),
-            source,
-        })?;
-        // `version: 1.2` parses as a number: keep its text either way.
-        let version = parsed.version.map(|v| match v {
-            serde_yaml::Value::String(s) => s,
-            other => serde_yaml::to_string(&other)
-                .unwrap_or_default()
-                .trim()
-                .to_owned(),
-        });
+        // The runner's own schema: a lab `tplab lint` accepts is a lab `grade` reads.
+        let parsed: FrontMatter =
+            serde_yaml::from_str(front).map_err(|source| LabFileError::Yaml {
+                path: path.to_owned(),
+                source,
+            })?;
+        let version = Some(parsed.version).filter(|v| !v.is_empty());
         Ok(Self {
             path: path.to_owned(),
             id: parsed.id,
@@ -83,22 +70,6 @@ impl LabFile {
 }
 
 /// The text between a leading `---` line and the next `---` (or `...`) line.
-fn front_matter(text: &str) -> Option<&str> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let rest = text
-        .strip_prefix("---\n")
-        .or_else(|| text.strip_prefix("---\r\n"))?;
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        let trimmed = line.trim_end();
-        if trimmed == "---" || trimmed == "..." {
-            return Some(&rest[..offset]);
-        }
-        offset += line.len();
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,11 @@
 //! The words labs use in every check kind, defined once: numeric comparisons
 //! (`">= 3"`, `"== 0"`, `2`) and durations (`500ms`, `5s`, `2m`, `1h`, or seconds).
-//! Command-output matchers, fact matchers and packet counts all parse them here.
+//! Command-output matchers, fact matchers and packet counts all parse them here, and
+//! the lab's front matter has its one schema here.
 
 mod cmp;
 mod duration;
+pub mod front_matter;
 
 pub use cmp::{Cmp, CmpOp};
 pub use duration::{deserialize_duration, format_duration, parse_duration, serde_text};

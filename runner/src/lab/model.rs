@@ -1,11 +1,8 @@
 //! The in-memory lab: front matter, steps and their typed items, all with source spans.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
-
-use serde::Deserialize;
 
 use super::checks::CheckSpec;
 use super::question::QuestionSpec;
@@ -25,100 +22,7 @@ pub struct Lab {
     pub sha256: String,
 }
 
-/// Languages tplab speaks (its own messages, `crate::ui::i18n::Lang`): the values of a
-/// lab's `lang` and of `--lang`.
-pub const LANGS: &[&str] = &["en", "fr"];
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FrontMatter {
-    pub id: String,
-    pub title: String,
-    #[serde(default = "default_lang")]
-    pub lang: String,
-    #[serde(default, deserialize_with = "string_like")]
-    pub version: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub authors: Vec<String>,
-    /// Roles the lab's blocks may target; the first is the default target.
-    #[serde(default = "default_roles")]
-    pub roles: Vec<String>,
-    /// Environments the lab supports (`local`, `sandbox`, `kube`); the first is the default.
-    #[serde(default = "default_envs")]
-    pub environments: Vec<String>,
-    /// Lab-level variables available to every template.
-    #[serde(default)]
-    pub vars: BTreeMap<String, String>,
-    #[serde(default)]
-    pub scoring: Scoring,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Scoring {
-    /// Points of a check unless it says otherwise.
-    pub check: f64,
-    /// Points of a question unless it says otherwise.
-    pub question: f64,
-    /// Attempts allowed per question unless it says otherwise.
-    pub attempts: u32,
-}
-
-impl Default for Scoring {
-    fn default() -> Self {
-        Self {
-            check: 1.0,
-            question: 1.0,
-            attempts: 3,
-        }
-    }
-}
-
-fn default_lang() -> String {
-    "en".into()
-}
-fn default_roles() -> Vec<String> {
-    vec!["local".into()]
-}
-fn default_envs() -> Vec<String> {
-    vec!["local".into()]
-}
-
-/// A version written as text or a number (`version: 2`). A visitor, so a wrong type is
-/// reported at the value.
-fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    struct V;
-    impl serde::de::Visitor<'_> for V {
-        type Value = String;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a version string or number")
-        }
-        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<String, E> {
-            Ok(s.to_string())
-        }
-        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<String, E> {
-            Ok(n.to_string())
-        }
-        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<String, E> {
-            Ok(n.to_string())
-        }
-        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<String, E> {
-            Ok(n.to_string())
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
-            Ok(String::new())
-        }
-    }
-    d.deserialize_any(V)
-}
-
-impl FrontMatter {
-    pub fn default_role(&self) -> &str {
-        self.roles.first().map_or("local", String::as_str)
-    }
-}
+pub use tplab_vocab::front_matter::{FrontMatter, LANGS, Scoring};
 
 #[derive(Debug)]
 pub struct Step {

@@ -1,0 +1,139 @@
+//! A lab's YAML front matter: its one schema and where it sits in the file, shared by
+//! the runner (which reports problems at their line) and `tplab grade` (which only needs
+//! to identify the lab).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// Languages tplab speaks (its own messages, `crate::ui::i18n::Lang`): the values of a
+/// lab's `lang` and of `--lang`.
+pub const LANGS: &[&str] = &["en", "fr"];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontMatter {
+    pub id: String,
+    pub title: String,
+    #[serde(default = "default_lang")]
+    pub lang: String,
+    #[serde(default, deserialize_with = "string_like")]
+    pub version: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    /// Roles the lab's blocks may target; the first is the default target.
+    #[serde(default = "default_roles")]
+    pub roles: Vec<String>,
+    /// Environments the lab supports (`local`, `sandbox`, `kube`); the first is the default.
+    #[serde(default = "default_envs")]
+    pub environments: Vec<String>,
+    /// Lab-level variables available to every template.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    #[serde(default)]
+    pub scoring: Scoring,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Scoring {
+    /// Points of a check unless it says otherwise.
+    pub check: f64,
+    /// Points of a question unless it says otherwise.
+    pub question: f64,
+    /// Attempts allowed per question unless it says otherwise.
+    pub attempts: u32,
+}
+
+impl Default for Scoring {
+    fn default() -> Self {
+        Self {
+            check: 1.0,
+            question: 1.0,
+            attempts: 3,
+        }
+    }
+}
+
+fn default_lang() -> String {
+    "en".into()
+}
+fn default_roles() -> Vec<String> {
+    vec!["local".into()]
+}
+fn default_envs() -> Vec<String> {
+    vec!["local".into()]
+}
+
+/// A version written as text or a number (`version: 2`). A visitor, so a wrong type is
+/// reported at the value.
+fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a version string or number")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<String, E> {
+            Ok(s.to_string())
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<String, E> {
+            Ok(n.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<String, E> {
+            Ok(n.to_string())
+        }
+        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<String, E> {
+            Ok(n.to_string())
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<String, E> {
+            Ok(String::new())
+        }
+    }
+    d.deserialize_any(V)
+}
+
+impl FrontMatter {
+    /// The role blocks target when they name none: the first declared.
+    pub fn default_role(&self) -> &str {
+        self.roles.first().map_or("local", String::as_str)
+    }
+}
+
+/// The YAML text of the front matter (between the opening `---` line and the closing
+/// `---` or `...` line), or `None` when the file does not start with one. A UTF-8 byte
+/// order mark is allowed before it.
+pub fn yaml_of(text: &str) -> Option<&str> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let rest = text
+        .strip_prefix("---\n")
+        .or_else(|| text.strip_prefix("---\r\n"))?;
+    let mut offset = 0;
+    for line in rest.split_inclusive('\n') {
+        let trimmed = line.trim_end();
+        if trimmed == "---" || trimmed == "..." {
+            return Some(&rest[..offset]);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_and_reads_the_front_matter() {
+        let text = "\u{feff}---\nid: x\ntitle: X\nversion: 1.2\n---\n# body\n";
+        let yaml = yaml_of(text).unwrap();
+        let meta: FrontMatter = serde_yaml::from_str(yaml).unwrap();
+        assert_eq!((meta.id.as_str(), meta.version.as_str()), ("x", "1.2"));
+        assert_eq!(meta.default_role(), "local");
+        assert!(yaml_of("# no front matter").is_none());
+        assert!(yaml_of("---\nid: x\n").is_none(), "unclosed");
+        assert!(serde_yaml::from_str::<FrontMatter>("id: x\ntitle: X\nnope: 1").is_err());
+    }
+}
