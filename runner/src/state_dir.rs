@@ -2,13 +2,12 @@
 //! every path it writes or removes there inside that folder, whatever a lab id, a student
 //! id or a file read back from disk says.
 
-use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 /// Largest progress file tplab reads back (a progress file holds one session's report).
-pub const MAX_STATE_FILE: u64 = 16 * 1024 * 1024;
+pub const MAX_STATE_FILE: u64 = tplab_report::bounded::MAX_REPORT_BYTES;
 
 /// `$TPLAB_STATE_DIR`, or `~/.local/state/tplab`.
 pub fn root() -> PathBuf {
@@ -49,57 +48,6 @@ pub fn is_inside(base: &Path, path: &Path) -> bool {
         && path
             .strip_prefix(base)
             .is_ok_and(|rest| rest.components().all(|c| matches!(c, Component::Normal(_))))
-}
-
-/// Why a file of tplab's own could not be read back.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("{}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{}: not a regular file", path.display())]
-    NotRegular { path: PathBuf },
-    #[error("{}: larger than {limit} bytes", path.display())]
-    TooLarge { path: PathBuf, limit: u64 },
-}
-
-/// Reads a regular file of at most `limit` bytes, without blocking on a FIFO or
-/// following a device: the file is opened non-blocking and checked before reading.
-pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let io = |source| ReadError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(ReadError::NotRegular {
-            path: path.to_path_buf(),
-        });
-    }
-    if meta.len() > limit {
-        return Err(ReadError::TooLarge {
-            path: path.to_path_buf(),
-            limit,
-        });
-    }
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
-    if bytes.len() as u64 > limit {
-        return Err(ReadError::TooLarge {
-            path: path.to_path_buf(),
-            limit,
-        });
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -150,27 +98,5 @@ mod tests {
         assert!(!is_inside(base, Path::new("/state/../tmp/x")));
         assert!(!is_inside(base, Path::new("/tmp/x")));
         assert!(!is_inside(base, Path::new("/statex/y")));
-    }
-
-    #[test]
-    fn bounded_reads_refuse_fifos_devices_and_large_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("fifo");
-        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
-        assert!(matches!(
-            read_bounded(&fifo, 10),
-            Err(ReadError::NotRegular { .. })
-        ));
-        assert!(matches!(
-            read_bounded(Path::new("/dev/zero"), 10),
-            Err(ReadError::NotRegular { .. })
-        ));
-        let big = dir.path().join("big");
-        std::fs::write(&big, [0u8; 11]).unwrap();
-        assert!(matches!(
-            read_bounded(&big, 10),
-            Err(ReadError::TooLarge { .. })
-        ));
-        assert_eq!(read_bounded(&big, 11).unwrap().len(), 11);
     }
 }

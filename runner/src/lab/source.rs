@@ -2,10 +2,7 @@
 //! reading it safely (bounded size, regular files only, so a FIFO or `/dev/zero` named
 //! as a lab gives an error instead of a hang).
 
-use std::fs::File;
-use std::io::Read;
 use std::ops::Range;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 /// Largest lab file tplab reads. The seed lab is ~20 KiB; 4 MiB leaves room for
@@ -16,57 +13,18 @@ pub const MAX_LAB_BYTES: u64 = 4 * 1024 * 1024;
 /// Why a lab file could not be read. The path is printed by the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("not a regular file but {0}; a lab is a Markdown file")]
-    NotAFile(&'static str),
-    #[error(
-        "the file is larger than the {} MiB limit for a lab file",
-        MAX_LAB_BYTES >> 20
-    )]
-    TooLarge,
     #[error("not UTF-8 text: invalid byte at line {line}, column {col}")]
     NotUtf8 { line: usize, col: usize },
+    /// Not a regular file, too large, or unreadable (the shared bounded reader says which).
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
-/// Reads a lab file: a regular file of at most [`MAX_LAB_BYTES`], UTF-8.
+/// Reads a lab file: a regular file of at most [`MAX_LAB_BYTES`], UTF-8 — through the
+/// one bounded reader of untrusted files (a FIFO or `/dev/zero` named as a lab is an
+/// error, not a hang).
 pub fn read(path: &Path) -> Result<String, ReadError> {
-    // Look before opening: opening a FIFO for reading blocks until a writer comes.
-    check_regular(&std::fs::metadata(path)?)?;
-    // O_NONBLOCK: the path may have been replaced by a FIFO since; fstat below decides.
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    check_regular(&file.metadata()?)?;
-    let mut bytes = Vec::new();
-    file.take(MAX_LAB_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_LAB_BYTES {
-        return Err(ReadError::TooLarge);
-    }
-    decode(&bytes)
-}
-
-fn check_regular(meta: &std::fs::Metadata) -> Result<(), ReadError> {
-    let t = meta.file_type();
-    let what = if t.is_file() {
-        return if meta.len() > MAX_LAB_BYTES {
-            Err(ReadError::TooLarge)
-        } else {
-            Ok(())
-        };
-    } else if t.is_dir() {
-        "a directory"
-    } else if t.is_fifo() {
-        "a named pipe (FIFO)"
-    } else if t.is_char_device() || t.is_block_device() {
-        "a device"
-    } else if t.is_socket() {
-        "a socket"
-    } else {
-        "not a file"
-    };
-    Err(ReadError::NotAFile(what))
+    decode(&tplab_report::bounded::read_regular(path, MAX_LAB_BYTES)?)
 }
 
 /// A lab's bytes as text: UTF-8, or an error naming where it is not.

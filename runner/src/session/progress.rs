@@ -100,14 +100,11 @@ pub enum Saved {
 /// Loads saved progress and tells whether it belongs to this very lab file.
 pub fn load(owner: Owner<'_>, lab: &Lab) -> Option<Saved> {
     let path = path(owner);
-    let bytes = match state_dir::read_bounded(&path, state_dir::MAX_STATE_FILE) {
+    // Read like any untrusted file: bounded, regular files only.
+    let bytes = match tplab_report::bounded::read_regular(&path, state_dir::MAX_STATE_FILE) {
         Ok(bytes) => bytes,
-        Err(state_dir::ReadError::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            return None;
-        }
-        Err(e) => return Some(Saved::Unusable(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => return Some(Saved::Unusable(format!("{}: {e}", path.display()))),
     };
     let progress: Progress = match serde_json::from_slice(&bytes) {
         Ok(p) => p,
