@@ -121,7 +121,7 @@ impl<'a> Session<'a> {
     }
 
     /// Renders a template with the session's variables.
-    pub fn render(&self, text: &str) -> Result<String, String> {
+    pub fn render(&self, text: &str) -> Result<String, template::TemplateError> {
         template::render(text, &self.vars)
     }
 
@@ -133,7 +133,10 @@ impl<'a> Session<'a> {
     ) -> Result<ExecOutput, EnvError> {
         let script = self
             .render(&block.script)
-            .map_err(|e| EnvError::Setup(format!("cannot render the command: {e}")))?;
+            .map_err(|source| EnvError::Render {
+                what: "the command",
+                source,
+            })?;
         let role = self.role(&block.target).to_string();
         let out = self
             .env
@@ -190,7 +193,13 @@ impl<'a> Session<'a> {
             let command = match self.render(&cmd.command) {
                 Ok(c) => c,
                 Err(e) => {
-                    out.push((cmd.command.clone(), Err(EnvError::Setup(e))));
+                    out.push((
+                        cmd.command.clone(),
+                        Err(EnvError::Render {
+                            what: "the command",
+                            source: e,
+                        }),
+                    ));
                     continue;
                 }
             };
@@ -291,14 +300,13 @@ impl<'a> Session<'a> {
     }
 
     /// The live expected answer of a question.
-    pub fn expected_answer(&self, q: &QuestionItem) -> Result<String, String> {
+    pub fn expected_answer(&self, q: &QuestionItem) -> Result<String, AnswerError> {
         let value = self.render(&q.spec.answer)?;
         let value = value.trim().to_string();
         if value.is_empty() {
-            return Err(format!(
-                "the answer template `{}` rendered empty",
-                q.spec.answer
-            ));
+            return Err(AnswerError::Empty {
+                template: q.spec.answer.clone(),
+            });
         }
         Ok(value)
     }
@@ -314,4 +322,13 @@ impl<'a> Session<'a> {
     pub fn judge(&self, q: &QuestionItem, expected: &str, given: &str) -> bool {
         check::answer::accepts(q.spec.mode, expected, given)
     }
+}
+
+/// Why a question's live answer cannot be known.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Render(#[from] template::TemplateError),
+    #[error("the answer template `{template}` rendered empty")]
+    Empty { template: String },
 }

@@ -49,7 +49,7 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
             let outcome = match g.kind {
                 // A check that cannot even be rendered yet cannot pass yet.
                 GradableKind::Check(item) => match check::eval::render(item, &scratch) {
-                    Err(e) => check::Outcome::fail("", e),
+                    Err(e) => check::Outcome::fail("", e.to_string()),
                     Ok(spec) => {
                         check::eval::once(
                             session.env,
