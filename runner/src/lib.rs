@@ -17,3 +17,6 @@ pub mod state_dir;
 pub mod status;
 pub mod template;
 pub mod ui;
+
+#[cfg(test)]
+mod layering;

@@ -2,12 +2,13 @@
 //! questions, with variables and captures flowing from one step to the next.
 //!
 //! [`Session`] holds the primitives; the drivers ([`auto`], [`prove`], [`inspect`] and
-//! the guided UI in `crate::ui::guided`) decide the order and the interaction.
+//! the guided UI) decide the order and the interaction, and report to an [`Observer`].
 
 pub mod auto;
 #[cfg(test)]
 mod engine_tests;
 pub mod inspect;
+pub mod observer;
 pub mod plan;
 pub mod progress;
 pub mod prove;
@@ -19,6 +20,7 @@ use crate::check::{self, Evaluated, Outcome};
 use crate::env::{EnvError, Environment, ExecOutput};
 use crate::lab::{CommandBlock, Lab, QuestionItem, TranscriptBlock};
 use crate::template::{self, Vars};
+pub use observer::Observer;
 use plan::{Gradable, GradableKind};
 use record::Recorder;
 
@@ -153,15 +155,15 @@ impl<'a> Session<'a> {
         &mut self,
         step: usize,
         block: &CommandBlock,
-        printer: &crate::ui::printer::Printer,
+        observer: &dyn Observer,
     ) -> Option<String> {
         let shown = self
             .render(&block.script)
             .unwrap_or_else(|_| block.script.clone());
-        printer.command_start(&shown, self.role(&block.target));
+        observer.command_start(&shown, self.role(&block.target));
         match self.run_command(step, block).await {
             Ok(out) => {
-                printer.command_output(&out);
+                observer.command_output(&out);
                 match block.status {
                     crate::lab::ExpectStatus::Code(code) if out.status != Some(code) => {
                         Some(format!(
