@@ -6,10 +6,38 @@ use tplab_testkit::Suite;
 use crate::harness::{Failed, fail, root, tempdir, tplab};
 
 pub fn register(suite: Suite) -> Suite {
-    suite.test(
-        "docs::lab_format_examples_are_runnable",
-        lab_format_examples,
-    )
+    suite
+        .test(
+            "docs::lab_format_examples_are_runnable",
+            lab_format_examples,
+        )
+        .root_test(
+            "docs::check_kind_examples_are_solvable_on_the_sandbox",
+            check_kind_examples,
+        )
+}
+
+/// docs/checks.md's complete labs (the `sysctl` and `firewall` kinds, on the sandbox).
+fn check_kind_examples() -> Result<(), Failed> {
+    let page =
+        std::fs::read_to_string(root().join("docs/checks.md")).map_err(|e| fail(e.to_string()))?;
+    let labs = examples(&page);
+    if labs.len() < 2 {
+        return Err(fail(format!(
+            "expected at least 2 examples, found {}",
+            labs.len()
+        )));
+    }
+    let dir = tempdir();
+    for (n, lab) in labs.iter().enumerate() {
+        let path = dir.path().join(format!("kind-example-{n}.md"));
+        std::fs::write(&path, lab).map_err(|e| fail(e.to_string()))?;
+        tplab(["test".as_ref(), path.as_os_str()])
+            .run()
+            .success()
+            .map_err(|e| fail(format!("example {n} is not solvable: {e:?}\n{lab}")))?;
+    }
+    Ok(())
 }
 
 /// The `markdown` example blocks (four-backtick fences) of a page.

@@ -248,6 +248,28 @@ declare_kinds! {
         fields: fields::CONNTRACK,
         collect: crate::conntrack::collect_for,
     },
+    /// `net.*` kernel parameters of the namespace.
+    Sysctls {
+        check: "sysctl",
+        facts: "sysctls",
+        noun: "sysctl",
+        nouns: "sysctls",
+        record: crate::sysctl::Sysctl,
+        query: crate::sysctl::SysctlQuery,
+        fields: crate::sysctl::FIELDS,
+        collect: crate::sysctl::collect_for,
+    },
+    /// Packet-filter rules (`nf_tables`, as iptables-nft writes them).
+    Firewall {
+        check: "firewall",
+        facts: "firewall" | "iptables" | "nft" | "rules",
+        noun: "firewall rule",
+        nouns: "firewall rules",
+        record: crate::firewall::FirewallRule,
+        query: crate::firewall::FirewallQuery,
+        fields: crate::firewall::FIELDS,
+        collect: crate::firewall::collect_for,
+    },
 }
 
 impl Query {

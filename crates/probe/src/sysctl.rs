@@ -215,3 +215,31 @@ mod tests {
         assert!(e.to_string().contains("net..x"), "{e}");
     }
 }
+
+crate::query::query_struct!(
+    /// `sysctl:` — e.g. `{name: net.ipv4.ip_forward, value: "1"}`, read in the role's
+    /// network namespace.
+    SysctlQuery { name, value }
+);
+
+/// Fields of a sysctl record.
+pub(crate) const FIELDS: &[&str] = &["name", "value"];
+
+/// The `sysctls` collector of the kind table (`kinds.rs`): one file when the check names
+/// its sysctl, every `net.*` sysctl otherwise (so a failure shows what exists).
+#[allow(clippy::unused_async, reason = "the kind table's collectors are async")]
+pub(crate) async fn collect_for(
+    s: &mut crate::session::Session,
+    query: Option<&SysctlQuery>,
+) -> Result<Vec<Sysctl>, ProbeError> {
+    if let Some(name) = query
+        .and_then(|q| q.name.as_ref())
+        .and_then(crate::query::Matcher::plain)
+    {
+        let found = read_named(&s.netns, &[(name.clone(), validate(&name)?)])?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
+    Ok(read_all())
+}

@@ -32,11 +32,14 @@ impl<'q> PathWatch<'q> {
         self.deadline
     }
 
-    /// Adds packets; true when the check already passes (nothing can change that).
+    /// Adds packets; true when the check already passes and nothing can change that
+    /// (never for a check asserting that a hop sees nothing: a late packet could).
     pub fn feed(&mut self, events: impl IntoIterator<Item = PacketEvent>) -> bool {
         let before = self.events.len();
         self.events.extend(events);
-        self.events.len() > before && evaluate_path(self.query, &self.events).is_pass()
+        self.events.len() > before
+            && !self.query.asserts_absence()
+            && evaluate_path(self.query, &self.events).is_pass()
     }
 
     /// True once the window is closed.

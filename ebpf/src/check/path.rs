@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::count::{CountExpr, parse_duration};
+use super::count::CountExpr;
 use crate::observer::{Direction, PacketEvent};
 use crate::proto::Proto;
 use crate::trace::describe_hop;
@@ -25,7 +25,7 @@ pub struct PathQuery {
     #[serde(default)]
     pub dport: Option<u16>,
     /// Observation window the caller should use (default 10 s).
-    #[serde(default = "default_within", with = "duration_text")]
+    #[serde(default = "default_within", with = "tplab_vocab::serde_text")]
     pub within: Duration,
     /// Expected packets per hop (default `>= 1`); a hop may override it.
     #[serde(default)]
@@ -80,17 +80,13 @@ fn default_within() -> Duration {
     Duration::from_secs(10)
 }
 
-mod duration_text {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}ms", d.as_millis()))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        super::parse_duration(&text).map_err(serde::de::Error::custom)
+impl PathQuery {
+    /// True when some hop asserts that nothing may pass there (`count: "== 0"`): such a
+    /// check can only be judged once its window has closed.
+    pub fn asserts_absence(&self) -> bool {
+        self.path
+            .iter()
+            .any(|h| h.count.unwrap_or(self.count).allows_zero())
     }
 }
 
@@ -130,7 +126,17 @@ pub fn evaluate_path(q: &PathQuery, events: &[PacketEvent]) -> Outcome {
             .collect();
         let expect = hop.count.unwrap_or(q.count);
         let n = seen.len() as u64;
-        if n == 0 || !expect.matches(n) {
+        if n == 0 && expect.allows_zero() {
+            // "Never seen here" (`count: "== 0"`): asserted, and true so far.
+            evidence.push(HopEvidence {
+                at: hop.at.clone(),
+                dir: hop.dir,
+                count: 0,
+                first: "(none, as expected)".into(),
+            });
+            continue;
+        }
+        if n == 0 || !expect.holds_count(n) {
             let others: Vec<&PacketEvent> = events.iter().filter(here).collect();
             return Outcome::Fail {
                 message: fail_message(q, hop, &evidence, n, expect, &others, src, dst),

@@ -119,7 +119,7 @@ fn queries_reject_unknown_keys_and_bad_values() {
     assert!(serde_yaml::from_str::<PathQuery>(bad).is_err());
     let bad = "{proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, count: 'about 3', path: []}";
     let err = serde_yaml::from_str::<PathQuery>(bad).expect_err("bad count");
-    assert!(err.to_string().contains("invalid count"), "{err}");
+    assert!(err.to_string().contains("invalid comparison"), "{err}");
     let q: PathQuery = serde_yaml::from_str(
         "{proto: tcp, src: 10.244.0.213, dst: 203.0.113.10, dport: 80, count: 3, path: []}",
     )
@@ -129,7 +129,7 @@ fn queries_reject_unknown_keys_and_bad_values() {
         q.count,
         CountExpr {
             op: CountOp::Eq,
-            value: 3
+            value: 3.0
         }
     );
     assert!(matches!(evaluate_path(&q, &[]), Outcome::Fail { .. }));
@@ -143,7 +143,11 @@ fn counts_and_durations_parse() {
         ("< 5", 5, false),
         ("==0", 0, true),
     ] {
-        assert_eq!(CountExpr::parse(text).expect(text).matches(n), ok, "{text}");
+        assert_eq!(
+            CountExpr::parse(text).expect(text).holds_count(n),
+            ok,
+            "{text}"
+        );
     }
     assert!(CountExpr::parse("lots").is_err());
     assert_eq!(
@@ -156,7 +160,11 @@ fn counts_and_durations_parse() {
     );
     assert_eq!(parse_duration("10"), Ok(std::time::Duration::from_secs(10)));
     assert!(parse_duration("soon").is_err());
-    assert!(parse_duration("5h").is_err());
+    // One duration grammar for every check kind: hours are fine here too.
+    assert_eq!(
+        parse_duration("1h"),
+        Ok(std::time::Duration::from_secs(3600))
+    );
 }
 
 fn entry(proto: Proto, dst: Ipv4Addr) -> CtEntry {
@@ -219,4 +227,20 @@ fn capturable_ct_fields_are_fields_of_an_entry() {
     for field in CT_ENTRY_FIELDS {
         assert!(json.get(field).is_some(), "{field} is not a CtEntry field");
     }
+}
+
+#[test]
+fn a_hop_may_assert_that_nothing_passes() {
+    let q: PathQuery = serde_yaml::from_str(
+        "{proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, path: [{at: 'pod:eth0', dir: egress}, {at: 'node:eth1', dir: egress, count: '== 0'}]}",
+    )
+    .expect("query");
+    assert!(q.asserts_absence());
+    let out = ev("pod:eth0", Direction::Egress, POD, 1);
+    assert!(evaluate_path(&q, std::slice::from_ref(&out)).is_pass());
+    let leak = ev("node:eth1", Direction::Egress, POD, 2);
+    assert!(!evaluate_path(&q, &[out, leak]).is_pass());
+    // An absence can only be judged once the window closed: no early pass.
+    let mut watch = PathWatch::new(&q);
+    assert!(!watch.feed([ev("pod:eth0", Direction::Egress, POD, 1)]));
 }

@@ -154,4 +154,18 @@ mod tests {
         assert_eq!(fact_kind("neighbor"), Some(FactKind::Neighbours));
         assert_eq!(fact_kind("nope"), None);
     }
+
+    #[test]
+    fn every_registered_kind_is_documented() {
+        // Compiled in: a kind registered without its docs fails this test.
+        const DOCS: &str = include_str!("../../../docs/checks.md");
+        for key in fact_kinds() {
+            let row = format!("| `{key}` |");
+            let section = format!("## `{key}`");
+            assert!(
+                DOCS.contains(&row) || DOCS.contains(&section),
+                "check kind `{key}` has no row or section in docs/checks.md"
+            );
+        }
+    }
 }

@@ -3,107 +3,14 @@
 //! comparison) so `tplab lint` reports problems at the right line.
 
 use std::fmt;
-use std::time::Duration;
 
 use regex::Regex;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
-/// A numeric comparison such as `>= 3`, `< 10`, `== 2` or a bare number (equality).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cmp {
-    pub op: CmpOp,
-    pub value: f64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl Cmp {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        let ops = [
-            (">=", CmpOp::Ge),
-            ("<=", CmpOp::Le),
-            ("==", CmpOp::Eq),
-            ("!=", CmpOp::Ne),
-            (">", CmpOp::Gt),
-            ("<", CmpOp::Lt),
-            ("=", CmpOp::Eq),
-        ];
-        let (op, rest) = ops
-            .iter()
-            .find_map(|(p, op)| s.strip_prefix(p).map(|r| (*op, r)))
-            .unwrap_or((CmpOp::Eq, s));
-        let value = rest.trim().parse::<f64>().map_err(|_| {
-            format!("invalid comparison `{s}`: expected an operator (>=, >, <=, <, ==, !=) and a number, e.g. `>= 3`")
-        })?;
-        Ok(Self { op, value })
-    }
-
-    pub fn holds(&self, x: f64) -> bool {
-        match self.op {
-            CmpOp::Eq => (x - self.value).abs() < f64::EPSILON,
-            CmpOp::Ne => (x - self.value).abs() >= f64::EPSILON,
-            CmpOp::Lt => x < self.value,
-            CmpOp::Le => x <= self.value,
-            CmpOp::Gt => x > self.value,
-            CmpOp::Ge => x >= self.value,
-        }
-    }
-}
-
-impl fmt::Display for Cmp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = match self.op {
-            CmpOp::Eq => "==",
-            CmpOp::Ne => "!=",
-            CmpOp::Lt => "<",
-            CmpOp::Le => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::Ge => ">=",
-        };
-        write!(f, "{op} {}", self.value)
-    }
-}
+pub use tplab_vocab::{Cmp, CmpOp, deserialize_duration, parse_duration};
 
 // Visitors (not "deserialize, then validate") so `serde_yaml` locates errors at the value.
-impl<'de> Deserialize<'de> for Cmp {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl de::Visitor<'_> for V {
-            type Value = Cmp;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number or a comparison such as `>= 3`")
-            }
-            fn visit_f64<E: de::Error>(self, value: f64) -> Result<Cmp, E> {
-                Ok(Cmp {
-                    op: CmpOp::Eq,
-                    value,
-                })
-            }
-            #[allow(clippy::cast_precision_loss)]
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Cmp, E> {
-                self.visit_f64(v as f64)
-            }
-            #[allow(clippy::cast_precision_loss)]
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Cmp, E> {
-                self.visit_f64(v as f64)
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Cmp, E> {
-                Cmp::parse(s).map_err(E::custom)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
 
 /// A regex, validated at parse time (template expressions are substituted before
 /// evaluation, so they are neutralised for validation) and compiled when evaluated.
@@ -224,80 +131,13 @@ impl<'de> Deserialize<'de> for TextSpec {
     }
 }
 
-/// `5s`, `500ms`, `2m` or a number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if let Ok(secs) = s.parse::<f64>()
-        && let Ok(d) = Duration::try_from_secs_f64(secs)
-    {
-        return Ok(d);
-    }
-    humantime::parse_duration(s)
-        .map_err(|_| format!("invalid duration `{s}`: expected e.g. `500ms`, `5s`, `2m`"))
-}
-
-/// An optional duration (`~` is none) of at least `min`.
-pub fn deserialize_duration<'de, D: Deserializer<'de>>(
-    d: D,
-    min: Duration,
-) -> Result<Option<Duration>, D::Error> {
-    struct V(Duration);
-    impl V {
-        fn check<E: de::Error>(&self, d: Duration, shown: &str) -> Result<Option<Duration>, E> {
-            if d < self.0 {
-                return Err(E::custom(format!(
-                    "invalid duration `{shown}`: must be at least {}",
-                    humantime::format_duration(self.0)
-                )));
-            }
-            Ok(Some(d))
-        }
-    }
-    impl de::Visitor<'_> for V {
-        type Value = Option<Duration>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a duration such as `500ms`, `5s`, `2m`, or a number of seconds")
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
-            match Duration::try_from_secs_f64(n) {
-                Ok(d) => self.check(d, &n.to_string()),
-                Err(_) => Err(E::custom(format!(
-                    "invalid duration `{n}`: expected a non-negative number of seconds"
-                ))),
-            }
-        }
-        #[allow(clippy::cast_precision_loss)]
-        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
-            self.visit_f64(n as f64)
-        }
-        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
-            self.check(Duration::from_secs(n), &n.to_string())
-        }
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            let d = parse_duration(s).map_err(E::custom)?;
-            self.check(d, s.trim())
-        }
-    }
-    d.deserialize_any(V(min))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn comparisons() {
-        assert!(Cmp::parse(">= 3").unwrap().holds(3.0));
-        assert!(!Cmp::parse("<3").unwrap().holds(3.0));
-        assert!(Cmp::parse("2").unwrap().holds(2.0));
-        assert!(Cmp::parse("about 3").is_err());
-    }
-
-    #[test]
     fn durations() {
+        use std::time::Duration;
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
         assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
         assert!(parse_duration("5x").is_err());

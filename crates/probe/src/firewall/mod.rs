@@ -154,3 +154,46 @@ fn legacy_tables() -> Vec<String> {
     }
     out
 }
+
+crate::query::query_struct!(
+    /// `firewall:` — a packet-filter rule, e.g. `{table: nat, chain: POSTROUTING,
+    /// src: 10.244.0.0/16, dst: "!10.244.0.0/16", out: "!cilium_+", target: MASQUERADE}`.
+    FirewallQuery { family, table, chain, handle, position, src, dst, proto, sport, dport,
+        in_iface as "in", out_iface as "out", mark, target, verdict, to, target_options,
+        comment, packets, bytes, matches, unknown }
+);
+
+/// Fields of a firewall rule record.
+pub(crate) const FIELDS: &[&str] = &[
+    "family",
+    "table",
+    "chain",
+    "handle",
+    "position",
+    "src",
+    "dst",
+    "proto",
+    "sport",
+    "dport",
+    "in",
+    "out",
+    "mark",
+    "target",
+    "verdict",
+    "to",
+    "target_options",
+    "comment",
+    "packets",
+    "bytes",
+    "matches",
+    "unknown",
+];
+
+/// The `firewall` collector of the kind table (`kinds.rs`): the namespace's rules.
+#[allow(clippy::unused_async, reason = "the kind table's collectors are async")]
+pub(crate) async fn collect_for(
+    s: &mut crate::session::Session,
+    _query: Option<&FirewallQuery>,
+) -> Result<Vec<FirewallRule>, ProbeError> {
+    Ok(collect_here(&s.netns)?.rules)
+}

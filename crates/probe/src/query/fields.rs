@@ -97,7 +97,7 @@ pub fn field_type(kind: FactKind, field: &str) -> FieldType {
             "ifindex" | "mtu" | "peer_ifindex" | "peer_netns_id" | "prefix_len" | "metric" | "id"
             | "pref" | "handle" | "chain" | "order" | "sport" | "dport" | "icmp_type" | "icmp_code"
             | "icmp_id" | "reply_sport" | "reply_dport" | "reply_icmp_type" | "reply_icmp_id"
-            | "mark" | "zone" | "timeout",
+            | "mark" | "zone" | "timeout" | "position" | "packets" | "bytes" | "value",
         ) => Number,
         (
             _,
@@ -106,7 +106,7 @@ pub fn field_type(kind: FactKind, field: &str) -> FieldType {
         (
             _,
             "oper_state" | "kind" | "flags" | "family" | "scope" | "protocol" | "type" | "state"
-            | "states" | "direction" | "attach" | "proto" | "status" | "tag",
+            | "states" | "direction" | "attach" | "proto" | "status" | "tag" | "target" | "verdict",
         )
         | (FactKind::Routes, "table") => Keyword,
         _ => Text,

@@ -28,6 +28,8 @@ pub enum Op {
     InSubnet(netaddr::Net, String),
     OneOf(Vec<Value>),
     Exists(bool),
+    /// A numeric comparison (`">= 1"`), the vocabulary shared with counts and lines.
+    Cmp(tplab_vocab::Cmp),
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +58,10 @@ impl Matcher {
     /// Builds a matcher from its YAML/JSON form, with author-facing error messages.
     pub fn from_value(v: Value) -> Result<Self, String> {
         match v {
+            // `packets: ">= 1"`: a plain value starting with an operator compares.
+            Value::String(t) if tplab_vocab::Cmp::parse_explicit(&t).is_some() => Ok(Matcher {
+                ops: vec![Op::Cmp(tplab_vocab::Cmp::parse(&t)?)],
+            }),
             v if is_scalar(&v) => Ok(Matcher::equals(v)),
             Value::Object(map) => {
                 if map.is_empty() {
@@ -105,6 +111,7 @@ impl Matcher {
                 ),
                 Op::Exists(true) => "set".into(),
                 Op::Exists(false) => "unset".into(),
+                Op::Cmp(c) => c.to_string(),
             })
             .collect::<Vec<_>>()
             .join(" and ")
@@ -142,6 +149,10 @@ fn op(k: &str, v: Value) -> Result<Op, String> {
             }
             _ => return Err("`one_of` takes a non-empty list of values".into()),
         },
+        "cmp" => match &v {
+            Value::String(t) => Op::Cmp(tplab_vocab::Cmp::parse(t)?),
+            _ => return Err("`cmp` takes a comparison such as \">= 1\"".into()),
+        },
         "exists" => match v {
             Value::Bool(b) => Op::Exists(b),
             _ => return Err("`exists` takes true or false".into()),
@@ -149,7 +160,7 @@ fn op(k: &str, v: Value) -> Result<Op, String> {
         "equals" => return Err("`equals` takes a single value".into()),
         other => {
             return Err(format!(
-                "unknown matcher `{other}` (expected equals, regex, in_subnet, one_of or exists)"
+                "unknown matcher `{other}` (expected equals, regex, in_subnet, one_of, exists or cmp)"
             ));
         }
     })
@@ -171,6 +182,11 @@ fn op_matches(op: &Op, ty: FieldType, v: &Value) -> bool {
         Op::Regex(r) => r.is_match(&text(v)),
         Op::InSubnet(net, _) => netaddr::parse(&text(v)).is_some_and(|n| netaddr::within(n, *net)),
         Op::Exists(_) => true,
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "kernel counters compared in f64"
+        )]
+        Op::Cmp(c) => as_num(v).is_some_and(|n| c.holds(n as f64)),
     }
 }
 
@@ -234,8 +250,10 @@ impl<'de> Deserialize<'de> for Matcher {
 
 impl Serialize for Matcher {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if let [Op::Equals(v)] = self.ops.as_slice() {
-            return v.serialize(s);
+        match self.ops.as_slice() {
+            [Op::Equals(v)] => return v.serialize(s),
+            [Op::Cmp(c)] => return c.serialize(s),
+            _ => {}
         }
         let mut map = serde_json::Map::new();
         for op in &self.ops {
@@ -245,6 +263,7 @@ impl Serialize for Matcher {
                 Op::InSubnet(_, t) => ("in_subnet", Value::from(t.as_str())),
                 Op::OneOf(vs) => ("one_of", Value::Array(vs.clone())),
                 Op::Exists(b) => ("exists", Value::Bool(*b)),
+                Op::Cmp(c) => ("cmp", Value::from(c.to_string())),
             };
             map.insert(k.into(), v);
         }
@@ -292,6 +311,18 @@ mod tests {
         assert!(!m(json!({"exists": true})).matches(FieldType::Ip, None));
         let both = m(json!({"regex": "^10\\.", "in_subnet": "10.244.0.0/16"}));
         assert!(!both.matches(FieldType::Ip, Some(&json!("10.1.0.1"))));
+    }
+
+    #[test]
+    fn comparisons_use_the_shared_vocabulary() {
+        let grew = m(json!(">= 1"));
+        assert!(grew.matches(FieldType::Number, Some(&json!(3))));
+        assert!(!grew.matches(FieldType::Number, Some(&json!(0))));
+        assert_eq!(serde_json::to_value(&grew).unwrap(), json!(">= 1"));
+        assert!(
+            m(json!({"cmp": "< 5", "exists": true})).matches(FieldType::Number, Some(&json!("4")))
+        );
+        assert!(Matcher::from_value(json!({"cmp": "lots"})).is_err());
     }
 
     #[test]

@@ -31,17 +31,17 @@ macro_rules! query_struct {
                 #[serde(default, skip_serializing_if = "Option::is_none")]
                 $(#[serde(rename = $rename)])?
                 $(#[serde(alias = $alias)])*
-                pub $field: Option<Matcher>,
+                pub $field: Option<$crate::query::Matcher>,
             )*
         }
 
         impl $name {
             /// `(record field, matcher)` for every field the query sets.
-            pub fn matchers(&self) -> Vec<(&'static str, &Matcher)> {
+            pub fn matchers(&self) -> Vec<(&'static str, &$crate::query::Matcher)> {
                 let mut out = Vec::new();
                 $(
                     if let Some(m) = &self.$field {
-                        out.push((query_struct!(@name $field $(, $rename)?), m));
+                        out.push(($crate::query::query_struct!(@name $field $(, $rename)?), m));
                     }
                 )*
                 out
