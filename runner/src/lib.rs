@@ -9,9 +9,14 @@ pub mod check;
 pub mod cli;
 pub mod cmd;
 pub mod env;
+pub mod error;
 pub mod lab;
 pub mod lint;
 pub mod session;
 pub mod state_dir;
+pub mod status;
 pub mod template;
 pub mod ui;
+
+#[cfg(test)]
+mod layering;

@@ -10,6 +10,25 @@ use minijinja::{Environment, UndefinedBehavior};
 /// Variables visible to templates.
 pub type Vars = BTreeMap<String, String>;
 
+/// A template that does not render (syntax, undefined variable...): the message names
+/// the kind and detail only, since labs quote it to students beside the template.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    message: String,
+    #[source]
+    source: Box<minijinja::Error>,
+}
+
+impl From<minijinja::Error> for TemplateError {
+    fn from(e: minijinja::Error) -> Self {
+        Self {
+            message: describe(&e),
+            source: Box::new(e),
+        }
+    }
+}
+
 fn environment() -> &'static Environment<'static> {
     static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
     ENV.get_or_init(|| {
@@ -26,21 +45,19 @@ pub fn has_template(s: &str) -> bool {
 }
 
 /// Renders `s` with `vars`.
-pub fn render(s: &str, vars: &Vars) -> Result<String, String> {
+pub fn render(s: &str, vars: &Vars) -> Result<String, TemplateError> {
     if !has_template(s) {
         return Ok(s.to_string());
     }
-    environment().render_str(s, vars).map_err(|e| describe(&e))
+    Ok(environment().render_str(s, vars)?)
 }
 
 /// Variables a template reads that it does not define itself, or a syntax error.
-pub fn variables(s: &str) -> Result<BTreeSet<String>, String> {
+pub fn variables(s: &str) -> Result<BTreeSet<String>, TemplateError> {
     if !has_template(s) {
         return Ok(BTreeSet::new());
     }
-    let tmpl = environment()
-        .template_from_str(s)
-        .map_err(|e| describe(&e))?;
+    let tmpl = environment().template_from_str(s)?;
     // Built-in globals (`range`, `dict`, `namespace`, ...) are not the lab's variables.
     let env = environment();
     Ok(tmpl
@@ -70,7 +87,10 @@ pub fn neutralize(s: &str) -> String {
 }
 
 /// Renders every string inside a YAML value.
-pub fn render_yaml(value: &serde_yaml::Value, vars: &Vars) -> Result<serde_yaml::Value, String> {
+pub fn render_yaml(
+    value: &serde_yaml::Value,
+    vars: &Vars,
+) -> Result<serde_yaml::Value, TemplateError> {
     use serde_yaml::Value;
     Ok(match value {
         Value::String(s) => Value::String(render(s, vars)?),
@@ -82,7 +102,7 @@ pub fn render_yaml(value: &serde_yaml::Value, vars: &Vars) -> Result<serde_yaml:
         Value::Mapping(map) => Value::Mapping(
             map.iter()
                 .map(|(k, v)| Ok((k.clone(), render_yaml(v, vars)?)))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, TemplateError>>()?,
         ),
         Value::Tagged(t) => Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
             tag: t.tag.clone(),

@@ -3,6 +3,7 @@
 
 mod docs;
 mod engine;
+mod exit_status;
 mod exports;
 mod hardening_lab;
 mod hardening_reports;
@@ -21,6 +22,7 @@ fn main() {
     let suite = Suite::new();
     let suite = lint::register(suite);
     let suite = engine::register(suite);
+    let suite = exit_status::register(suite);
     let suite = docs::register(suite);
     let suite = interactive::register(suite);
     let suite = sandbox::register(suite);

@@ -215,7 +215,7 @@ fn render_patterns(patterns: &[Pattern], vars: &Vars) -> Result<Vec<Pattern>, St
     for p in patterns {
         match p {
             Pattern::Line { text, .. } if template::has_template(text) => {
-                let rendered = template::render(text, vars)?;
+                let rendered = template::render(text, vars).map_err(|e| e.to_string())?;
                 let body = format!("$ x\n{rendered}\n");
                 let mut parsed = transcript::parse(&body).map_err(|e| e.message)?;
                 out.extend(parsed.pop().map(|c| c.expected).unwrap_or_default());

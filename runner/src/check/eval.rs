@@ -27,9 +27,19 @@ pub struct Evaluated {
 }
 
 /// Renders a check item with the current variables.
-pub fn render(item: &CheckItem, vars: &Vars) -> Result<CheckSpec, String> {
+pub fn render(item: &CheckItem, vars: &Vars) -> Result<CheckSpec, RenderError> {
     let value = template::render_yaml(&item.raw, vars)?;
-    serde_yaml::from_value::<CheckSpec>(value).map_err(|e| e.to_string())
+    Ok(serde_yaml::from_value::<CheckSpec>(value)?)
+}
+
+/// Why a check cannot be rendered with the current variables.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    /// The rendered values do not fit the check (e.g. a variable that is not a prefix).
+    #[error(transparent)]
+    Spec(#[from] serde_yaml::Error),
 }
 
 /// Evaluates `item` against `env`, polling per its `timeout`/`interval`.

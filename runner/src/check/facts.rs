@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tplab_probe::Query;
 
-use super::kinds;
 use super::outcome::Outcome;
 use crate::env::{Environment, Hop};
+use crate::lab::kinds;
 use crate::template::{self, Vars};
 
 pub async fn evaluate(

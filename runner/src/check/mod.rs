@@ -5,7 +5,6 @@ pub mod answer;
 pub mod command;
 pub mod eval;
 pub mod facts;
-pub mod kinds;
 pub mod outcome;
 pub mod text;
 

@@ -2,29 +2,24 @@
 
 use super::common;
 use super::status;
-use crate::check::Verdict;
 use crate::cli::{CheckArgs, Global};
+use crate::error::Error;
 use crate::session::{Mode, Session, inspect};
 
-pub async fn run(global: Global, args: CheckArgs) -> anyhow::Result<u8> {
-    let lab = match common::load(&args.lab) {
-        Ok(lab) => lab,
-        Err(code) => return Ok(code),
-    };
+pub async fn run(global: Global, args: CheckArgs) -> super::Result {
+    let lab = common::load(&args.lab)?;
     let only = match &args.step {
         Some(id) => {
-            if let Some(i) = lab.steps.iter().position(|s| &s.id == id) {
-                Some(i)
-            } else {
-                let ids: Vec<&str> = lab.steps.iter().map(|s| s.id.as_str()).collect();
-                eprintln!(
-                    "{} no step `{id}` in {} (steps: {})",
-                    console::style("error:").red().bold(),
-                    lab.meta.id,
-                    ids.join(", ")
-                );
-                return Ok(status::USAGE);
-            }
+            Some(
+                lab.steps
+                    .iter()
+                    .position(|s| &s.id == id)
+                    .ok_or_else(|| Error::NoStep {
+                        id: id.clone(),
+                        lab: lab.meta.id.clone(),
+                        steps: lab.steps.iter().map(|s| s.id.clone()).collect(),
+                    })?,
+            )
         }
         None => None,
     };
@@ -47,15 +42,7 @@ pub async fn run(global: Global, args: CheckArgs) -> anyhow::Result<u8> {
     } else {
         printer.summary(&session, path.as_deref());
     }
-    let verdicts: Vec<Verdict> = shown
-        .iter()
-        .flat_map(|i| report.steps[*i].checks.iter().map(|c| c.verdict))
-        .collect();
-    Ok(if verdicts.contains(&Verdict::Fail) {
-        status::FAILED
-    } else if verdicts.contains(&Verdict::Error) {
-        status::ENV
-    } else {
-        status::OK
-    })
+    Ok(status::of_verdicts(shown.iter().flat_map(|i| {
+        report.steps[*i].checks.iter().map(|c| c.verdict)
+    })))
 }

@@ -5,7 +5,7 @@
 use crate::cli::{CiliumArgs, Global};
 use crate::env::open::{self, Instance};
 
-pub fn run(global: &Global, args: &CiliumArgs) -> anyhow::Result<u8> {
+pub fn run(global: &Global, args: &CiliumArgs) -> super::Result {
     let env = super::common::block_on_value(open::open_sandbox(Instance::Existing(
         global.sandbox.clone(),
     )))??;

@@ -2,12 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-
-use super::status;
 use crate::cli::Global;
 use crate::env::open::Instance;
 use crate::env::{self, Environment};
+use crate::error::Error;
 use crate::lab::{self, Diagnostic, Lab};
 use crate::ui::i18n::Lang;
 use crate::ui::printer::Printer;
@@ -19,21 +17,21 @@ pub fn setup_colors(global: &Global) {
     }
 }
 
-pub fn block_on<F: std::future::Future<Output = anyhow::Result<u8>>>(f: F) -> anyhow::Result<u8> {
+pub fn block_on<F: std::future::Future<Output = super::Result>>(f: F) -> super::Result {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("starting the async runtime")?
+        .map_err(Error::Runtime)?
         .block_on(f)
 }
 
 /// Runs one future to completion on a small runtime (for otherwise synchronous commands).
-pub fn block_on_value<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+pub fn block_on_value<F: std::future::Future>(f: F) -> Result<F::Output, Error> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("starting the async runtime")?
+        .map_err(Error::Runtime)?
         .block_on(f))
 }
 
@@ -54,37 +52,28 @@ pub fn print_diagnostics(diags: &[Diagnostic]) {
     }
 }
 
-/// Parses and lints a lab; refuses (exit 2) when it has errors.
-pub fn load(path: &Path) -> Result<Lab, u8> {
+/// Parses and lints a lab; refuses it (after printing its errors) when it has any.
+pub fn load(path: &Path) -> Result<Lab, Error> {
     let path = resolve(path);
-    let parsed = match lab::parse_file(&path) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!(
-                "{} cannot read {}: {e}",
-                console::style("error:").red().bold(),
-                path.display()
-            );
-            return Err(status::USAGE);
-        }
-    };
+    let parsed = lab::parse_file(&path).map_err(|source| Error::ReadLab {
+        path: path.clone(),
+        source,
+    })?;
     let mut diags = parsed.diagnostics;
     if let Some(lab) = &parsed.lab {
         diags.extend(crate::lint::lint(lab));
     }
     let errors: Vec<Diagnostic> = diags.into_iter().filter(Diagnostic::is_error).collect();
-    if !errors.is_empty() || parsed.lab.is_none() {
-        print_diagnostics(&errors);
-        eprintln!(
-            "{} {} has {} error(s); run `tplab lint {}` for details",
-            console::style("error:").red().bold(),
-            path.display(),
-            errors.len(),
-            path.display()
-        );
-        return Err(status::USAGE);
+    match parsed.lab {
+        Some(lab) if errors.is_empty() => Ok(lab),
+        _ => {
+            print_diagnostics(&errors);
+            Err(Error::LabErrors {
+                path,
+                count: errors.len(),
+            })
+        }
     }
-    Ok(parsed.lab.expect("checked"))
 }
 
 /// Picks the environment: `--env`, else `sandbox` when the lab supports it, else its first.
@@ -115,14 +104,14 @@ pub async fn open_env(
     lab: &Lab,
     global: &Global,
     need: Need,
-) -> anyhow::Result<Box<dyn Environment>> {
+) -> Result<Box<dyn Environment>, Error> {
     let kind = env::open::kind(name)?;
     if !lab.meta.environments.iter().any(|e| e == name) {
-        bail!(
-            "lab `{}` does not support environment `{name}` (it supports: {})",
-            lab.meta.id,
-            lab.meta.environments.join(", ")
-        );
+        return Err(Error::EnvNotSupported {
+            lab: lab.meta.id.clone(),
+            env: name.to_string(),
+            supported: lab.meta.environments.clone(),
+        });
     }
     let instance = if need == Need::Existing || global.sandbox.is_some() {
         Instance::Existing(global.sandbox.clone())
@@ -158,12 +147,22 @@ pub fn identity(global: &Global) -> crate::session::Identity {
 pub fn write_report(
     global: &Global,
     recorder: &mut crate::session::record::Recorder,
-) -> anyhow::Result<Option<PathBuf>> {
+) -> Result<Option<PathBuf>, Error> {
     recorder.finish();
-    match &global.report {
-        Some(dir) => Ok(Some(recorder.write(dir).with_context(|| {
-            format!("writing the report into {}", dir.display())
-        })?)),
-        None => Ok(None),
-    }
+    global
+        .report
+        .as_ref()
+        .map(|dir| write_report_into(recorder, dir))
+        .transpose()
+}
+
+/// Writes the (finished) report into `dir`.
+pub fn write_report_into(
+    recorder: &crate::session::record::Recorder,
+    dir: &Path,
+) -> Result<PathBuf, Error> {
+    recorder.write(dir).map_err(|source| Error::WriteReport {
+        dir: dir.to_path_buf(),
+        source,
+    })
 }

@@ -7,12 +7,13 @@ use walkdir::WalkDir;
 use super::common::{print_diagnostics, resolve};
 use super::status;
 use crate::cli::{Global, LintArgs};
+use crate::error::Error;
 use crate::lab::{self, Diagnostic};
 
-pub fn run(global: &Global, args: &LintArgs) -> anyhow::Result<u8> {
+pub fn run(global: &Global, args: &LintArgs) -> super::Result {
     let mut files = Vec::new();
     let mut unreadable = 0;
-    let mut empty_dirs = 0;
+    let mut empty_dirs = Vec::new();
     for path in &args.labs {
         let before = files.len();
         let walk_errors = collect(path, &mut files);
@@ -21,13 +22,7 @@ pub fn run(global: &Global, args: &LintArgs) -> anyhow::Result<u8> {
         }
         unreadable += walk_errors.len();
         if files.len() == before && walk_errors.is_empty() {
-            eprintln!(
-                "{} no lab found in {}: expected {}/lab.md, or lab files (*.md) in it or its subfolders",
-                console::style("error:").red().bold(),
-                path.display(),
-                path.display()
-            );
-            empty_dirs += 1;
+            empty_dirs.push(path.clone());
         }
     }
     let mut all = Vec::new();
@@ -41,12 +36,12 @@ pub fn run(global: &Global, args: &LintArgs) -> anyhow::Result<u8> {
                 diags.sort_by_key(|d| d.span.start);
                 all.extend(diags);
             }
-            Err(e) => {
-                eprintln!(
-                    "{} cannot read {}: {e}",
-                    console::style("error:").red().bold(),
-                    file.display()
-                );
+            Err(source) => {
+                let e = Error::ReadLab {
+                    path: file.clone(),
+                    source,
+                };
+                eprintln!("{} {e}", console::style("error:").red().bold());
                 unreadable += 1;
             }
         }
@@ -67,19 +62,18 @@ pub fn run(global: &Global, args: &LintArgs) -> anyhow::Result<u8> {
             all.iter().filter(|d| d.is_error()).count(),
             warnings
         );
-        if errors > 0 || unreadable > 0 || empty_dirs > 0 {
+        if errors > 0 || unreadable > 0 || !empty_dirs.is_empty() {
             eprintln!("{} {summary}", console::style("error:").red().bold());
         } else {
             eprintln!("{} {summary}", console::style("ok:").green().bold());
         }
     }
-    Ok(if empty_dirs > 0 {
-        status::USAGE
-    } else if errors > 0 || unreadable > 0 {
-        status::FAILED
-    } else {
-        status::OK
-    })
+    if !empty_dirs.is_empty() {
+        return Err(Error::NoLab { paths: empty_dirs });
+    }
+    Ok(status::of_verdicts(
+        [errors > 0, unreadable > 0].map(status::verdict_of),
+    ))
 }
 
 /// The lab files a path names: the file itself, `DIR/lab.md`, or else every `*.md`

@@ -16,28 +16,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
+use crate::error::{self, Error};
 
-/// Exit status conventions.
-pub mod status {
-    /// Everything passed.
-    pub const OK: u8 = 0;
-    /// Checks failed, lint errors, a lab not proven solvable.
-    pub const FAILED: u8 = 1;
-    /// Bad usage or a lab that does not parse.
-    pub const USAGE: u8 = 2;
-    /// The environment could not be used (privileges, missing tools, checker errors).
-    pub const ENV: u8 = 3;
-}
+pub use crate::status;
 
-fn usage_error(e: &anyhow::Error) -> u8 {
-    // Errors quote labs, students' files and command output: no escapes.
-    eprintln!(
-        "{} {}",
-        console::style("error:").red().bold(),
-        crate::ui::safe::text(&format!("{e:#}"))
-    );
-    status::USAGE
-}
+/// What every subcommand returns: the status of a run that completed, or why it could
+/// not ([`Error::code`] picks the status then).
+pub type Result = std::result::Result<u8, Error>;
 
 fn exit_code(code: i32) -> u8 {
     u8::try_from(code).unwrap_or(status::ENV)
@@ -54,24 +39,24 @@ pub fn main() -> ExitCode {
         Command::Sandbox(cmd) => common::block_on(sandbox::run(cli.global.clone(), cmd)),
         Command::Probe(args) => common::block_on(probe::run(cli.global.clone(), args)),
         Command::Cilium(args) => cilium::run(&cli.global, &args),
-        // Nothing could be rendered/graded at all: a usage-level failure (docs/grading.md).
-        Command::Report(args) => {
-            Ok(tplab_report::run_report(&args).map_or_else(|e| usage_error(&e), exit_code))
-        }
-        Command::Grade(args) => {
-            Ok(tplab_report::run_grade(&args).map_or_else(|e| usage_error(&e), exit_code))
-        }
+        Command::Report(args) => tplab_report::run_report(&args)
+            .map(exit_code)
+            .map_err(Error::report),
+        Command::Grade(args) => tplab_report::run_grade(&args)
+            .map(exit_code)
+            .map_err(Error::report),
         Command::Trace(args) => common::block_on(trace::run(cli.global.clone(), args)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            // Errors quote labs, students' files and command output: no escapes.
             eprintln!(
                 "{} {}",
                 console::style("error:").red().bold(),
-                crate::ui::safe::text(&format!("{e:#}"))
+                crate::ui::safe::text(&error::chain(&e))
             );
-            ExitCode::from(status::ENV)
+            ExitCode::from(e.code())
         }
     }
 }

@@ -7,19 +7,18 @@ use super::status;
 use crate::cli::{Global, ProbeArgs};
 use crate::env::open::{self, Instance};
 use crate::env::registry::EnvKind;
+use crate::error::Error;
 
-pub async fn run(global: Global, args: ProbeArgs) -> anyhow::Result<u8> {
+pub async fn run(global: Global, args: ProbeArgs) -> super::Result {
     let kinds: Vec<FactKind> = if args.kind == "all" {
         FactKind::ALL.to_vec()
     } else if let Some(k) = FactKind::parse(&args.kind) {
         vec![k]
     } else {
-        eprintln!(
-            "{} unknown fact kind `{}`: expected links, addresses, routes, neighbours, bpf, conntrack or all",
-            console::style("error:").red().bold(),
-            crate::ui::safe::text(&args.kind)
-        );
-        return Ok(status::USAGE);
+        return Err(Error::Usage(format!(
+            "unknown fact kind `{}`: expected links, addresses, routes, neighbours, bpf, conntrack or all",
+            args.kind
+        )));
     };
     // `local` reads this machine; any other role is one of the sandbox's.
     let kind = if args.role == "local" && global.sandbox.is_none() {

@@ -14,11 +14,8 @@ use crate::session::{Mode, Session, auto};
 use crate::ui::guided;
 use crate::ui::printer::Printer;
 
-pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
-    let lab = match common::load(&args.lab) {
-        Ok(lab) => lab,
-        Err(code) => return Ok(code),
-    };
+pub async fn run(global: Global, args: RunArgs) -> super::Result {
+    let lab = common::load(&args.lab)?;
     let env_name = common::env_name(&global, &lab);
     let interactive =
         !args.auto && std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
@@ -106,10 +103,7 @@ pub async fn run(global: Global, args: RunArgs) -> anyhow::Result<u8> {
         auto::run(&mut session, &printer, 0).await;
     }
     session.recorder.finish();
-    let path = session
-        .recorder
-        .write(&report_dir)
-        .map_err(|e| anyhow::anyhow!("writing the report into {}: {e}", report_dir.display()))?;
+    let path = common::write_report_into(&session.recorder, &report_dir)?;
     if global.json {
         println!(
             "{}",
@@ -129,7 +123,7 @@ async fn open(
     env_name: &str,
     saved: Option<Progress>,
     printer: &Printer,
-) -> anyhow::Result<(Box<dyn Environment>, Option<Progress>)> {
+) -> Result<(Box<dyn Environment>, Option<Progress>), crate::error::Error> {
     if let Some(p) = &saved
         && env_name == "sandbox"
         && global.sandbox.is_none()

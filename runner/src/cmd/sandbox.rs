@@ -5,7 +5,7 @@ use crate::cli::{Global, SandboxCommand};
 use crate::env::sandbox::{self as sb, SandboxEnv};
 use tplab_sandbox::{DownOptions, Role, Sandbox, SkipReason};
 
-pub async fn run(global: Global, cmd: SandboxCommand) -> anyhow::Result<u8> {
+pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
     match cmd {
         SandboxCommand::Up => up(&global).await,
         SandboxCommand::Down {
@@ -36,7 +36,7 @@ pub async fn run(global: Global, cmd: SandboxCommand) -> anyhow::Result<u8> {
     }
 }
 
-async fn up(global: &Global) -> anyhow::Result<u8> {
+async fn up(global: &Global) -> super::Result {
     sb::install_signal_cleanup()?;
     let start = std::time::Instant::now();
     let env = SandboxEnv::create().await?;

@@ -5,11 +5,8 @@ use super::status;
 use crate::cli::{Global, TestArgs};
 use crate::session::{Mode, Session, prove};
 
-pub async fn run(global: Global, args: TestArgs) -> anyhow::Result<u8> {
-    let lab = match common::load(&args.lab) {
-        Ok(lab) => lab,
-        Err(code) => return Ok(code),
-    };
+pub async fn run(global: Global, args: TestArgs) -> super::Result {
+    let lab = common::load(&args.lab)?;
     let env_name = common::env_name(&global, &lab);
     super::preflight::check_tools(&lab, &env_name, false);
     let env = common::open_env(&env_name, &lab, &global, common::Need::Fresh).await?;
@@ -67,9 +64,9 @@ pub async fn run(global: Global, args: TestArgs) -> anyhow::Result<u8> {
         };
         printer.line(&verdict.to_string());
     }
-    Ok(if failing.is_empty() {
-        status::OK
-    } else {
-        status::FAILED
-    })
+    Ok(status::of_verdicts(
+        proofs
+            .iter()
+            .map(|p| status::verdict_of(!p.problems.is_empty())),
+    ))
 }

@@ -10,18 +10,21 @@ use super::status;
 use crate::cli::{Global, TraceArgs};
 use crate::env::open::{self, Instance};
 use crate::env::{Environment as _, Hop};
+use crate::error::Error;
 
-pub async fn run(global: Global, args: TraceArgs) -> anyhow::Result<u8> {
+pub async fn run(global: Global, args: TraceArgs) -> super::Result {
     let env = open::open_sandbox(Instance::Existing(global.sandbox.clone())).await?;
     if args.from.parse::<Role>()? == Role::Local {
-        anyhow::bail!("role `local` has no sandbox network namespace to trace from");
+        return Err(Error::Usage(
+            "role `local` has no sandbox network namespace to trace from".into(),
+        ));
     }
     let facts = env.facts().await?;
     let lxc = facts.get("lxc_name").cloned().unwrap_or_default();
     let to: Option<Ipv4Addr> = match &args.to {
         Some(a) => Some(
             a.parse()
-                .map_err(|_| anyhow::anyhow!("--to expects an IPv4 address, got `{a}`"))?,
+                .map_err(|_| Error::Usage(format!("--to expects an IPv4 address, got `{a}`")))?,
         ),
         None => None,
     };

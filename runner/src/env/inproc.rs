@@ -41,7 +41,10 @@ pub async fn datapath_ct(pin_dir: &Path) -> Result<Vec<CtEntry>, EnvError> {
     let pin_dir = pin_dir.to_path_buf();
     tokio::task::spawn_blocking(move || tplab_ebpf::ct_entries(&pin_dir))
         .await
-        .map_err(|e| EnvError::Setup(format!("reading the CT map: {e}")))?
+        .map_err(|source| EnvError::Task {
+            action: "reading the CT map",
+            source,
+        })?
         .map_err(|source| EnvError::Ebpf {
             action: "reading the CT map".into(),
             source: Box::new(source),
@@ -52,7 +55,10 @@ pub async fn datapath_ct(pin_dir: &Path) -> Result<Vec<CtEntry>, EnvError> {
 pub async fn observe(points: Vec<ObservePoint>) -> Result<Box<dyn PacketStream>, EnvError> {
     let observer = tokio::task::spawn_blocking(move || Observer::start(points))
         .await
-        .map_err(|e| EnvError::Setup(format!("starting the eBPF observer: {e}")))?
+        .map_err(|source| EnvError::Task {
+            action: "starting the eBPF observer",
+            source,
+        })?
         .map_err(|source| EnvError::Ebpf {
             action: "starting the eBPF observer".into(),
             source: Box::new(source),

@@ -19,6 +19,9 @@ use tplab_probe::{FactKind, Facts, Query};
 
 pub use exec::ExecOutput;
 
+/// Why an environment could not be opened or used. Each variant keeps its cause
+/// (`source()`) and the context a reader needs (role, sandbox, path); the message
+/// says the whole story on one line, since verdicts quote it to students.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvError {
     #[error("environment `{env}` has no role `{role}` (it provides: {available})")]
@@ -34,12 +37,56 @@ pub enum EnvError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}")]
-    Privilege(String),
     #[error("role `{role}`: {message}")]
     Role { role: String, message: String },
-    #[error("{0}")]
-    Setup(String),
+    #[error("role `{role}`: {source}")]
+    RoleSandbox {
+        role: String,
+        #[source]
+        source: Box<tplab_sandbox::SandboxError>,
+    },
+    /// The sandbox crate failed while tplab was doing `action`.
+    #[error("{action}: {source}")]
+    Sandbox {
+        action: String,
+        #[source]
+        source: Box<tplab_sandbox::SandboxError>,
+    },
+    #[error("no sandbox is up: start one with `tplab sandbox up`")]
+    NoSandbox,
+    #[error("{} sandboxes are up ({}): choose one with `--sandbox ID`", ids.len(), ids.join(", "))]
+    ManySandboxes { ids: Vec<String> },
+    #[error("sandbox {id} is not healthy any more")]
+    Unhealthy { id: String },
+    /// A part every sandbox has is missing (its state file was edited or is partial).
+    #[error("sandbox {id} has no {what}")]
+    Incomplete { id: String, what: &'static str },
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{action} {}: {source}", path.display())]
+    File {
+        action: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A blocking task (eBPF map reads, observer start) panicked or was cancelled.
+    #[error("{action}: {source}")]
+    Task {
+        action: &'static str,
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    #[error("cannot render {what}: {source}")]
+    Render {
+        what: &'static str,
+        #[source]
+        source: crate::template::TemplateError,
+    },
     #[error("unknown environment `{name}` (known: {known})")]
     UnknownEnv { name: String, known: String },
     #[error("environment `{env}` has no {what}")]
@@ -57,6 +104,25 @@ pub enum EnvError {
         #[source]
         source: Box<tplab_ebpf::EbpfError>,
     },
+    /// What a test's scripted environment was told to fail with.
+    #[error("{0}")]
+    Scripted(String),
+}
+
+impl EnvError {
+    pub fn sandbox(action: impl Into<String>, source: tplab_sandbox::SandboxError) -> Self {
+        Self::Sandbox {
+            action: action.into(),
+            source: Box::new(source),
+        }
+    }
+
+    pub fn io(action: impl Into<String>, source: std::io::Error) -> Self {
+        Self::Io {
+            action: action.into(),
+            source,
+        }
+    }
 }
 
 /// Where to observe packets: an interface of a role, and the label checks and events

@@ -28,7 +28,7 @@ impl SandboxEnv {
     pub async fn create() -> Result<Self, EnvError> {
         let sandbox = Sandbox::up(SandboxConfig::default())
             .await
-            .map_err(|e| EnvError::Setup(e.to_string()))?;
+            .map_err(|e| EnvError::sandbox("bringing a sandbox up", e))?;
         let env = SandboxEnv {
             sandbox,
             owned: AtomicBool::new(true),
@@ -37,7 +37,10 @@ impl SandboxEnv {
         let sandbox = env.sandbox.clone();
         tokio::task::spawn_blocking(move || equip(&sandbox))
             .await
-            .map_err(|e| EnvError::Setup(e.to_string()))??;
+            .map_err(|source| EnvError::Task {
+                action: "equipping the sandbox",
+                source,
+            })??;
         Ok(env)
     }
 
@@ -53,11 +56,9 @@ impl SandboxEnv {
 
     /// Takes over a sandbox kept by an earlier session (resume): torn down at the end.
     pub fn adopt(id: &str) -> Result<Self, EnvError> {
-        let sandbox = Sandbox::attach(id).map_err(|e| EnvError::Setup(e.to_string()))?;
+        let sandbox = Sandbox::attach(id).map_err(|e| EnvError::sandbox("resuming", e))?;
         if !sandbox.status().healthy() {
-            return Err(EnvError::Setup(format!(
-                "sandbox {id} is not healthy any more"
-            )));
+            return Err(EnvError::Unhealthy { id: id.to_string() });
         }
         install_signal_cleanup()?;
         ADOPTED
@@ -78,14 +79,17 @@ impl SandboxEnv {
     /// What the agent role's `cilium` command reads: the datapath's pins, the node.
     pub fn cilium_ctx(&self) -> Result<tplab_ebpf::CiliumCtx, EnvError> {
         let facts = self.sandbox.facts();
-        let node = self.netns("node")?.ok_or_else(|| EnvError::Role {
-            role: "node".into(),
-            message: "the sandbox has no node namespace".into(),
+        let node = self.netns("node")?.ok_or_else(|| EnvError::Incomplete {
+            id: self.id().to_string(),
+            what: "node namespace",
         })?;
         let pod_ip = facts
             .get("pod_ip")
             .and_then(|ip| ip.parse().ok())
-            .ok_or_else(|| EnvError::Setup("the sandbox has no pod IP".into()))?;
+            .ok_or_else(|| EnvError::Incomplete {
+                id: self.id().to_string(),
+                what: "pod IP",
+            })?;
         Ok(tplab_ebpf::CiliumCtx::new(
             tplab_ebpf::pin_dir_for(self.sandbox.id()),
             node,
@@ -141,25 +145,18 @@ impl Drop for SandboxEnv {
 /// Finds a sandbox by id, or the only one that is up.
 pub fn find(id: Option<&str>) -> Result<Sandbox, EnvError> {
     if let Some(id) = id {
-        return Sandbox::attach(id).map_err(|e| EnvError::Setup(e.to_string()));
+        return Sandbox::attach(id).map_err(|e| EnvError::sandbox("opening the sandbox", e));
     }
     let up: Vec<_> = Sandbox::list()
         .into_iter()
         .filter(tplab_sandbox::SandboxSummary::healthy)
         .collect();
     match up.as_slice() {
-        [one] => Sandbox::attach(&one.id).map_err(|e| EnvError::Setup(e.to_string())),
-        [] => Err(EnvError::Setup(
-            "no sandbox is up: start one with `tplab sandbox up`".into(),
-        )),
-        many => Err(EnvError::Setup(format!(
-            "{} sandboxes are up ({}): choose one with `--sandbox ID`",
-            many.len(),
-            many.iter()
-                .map(|s| s.id.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
+        [one] => Sandbox::attach(&one.id).map_err(|e| EnvError::sandbox("opening the sandbox", e)),
+        [] => Err(EnvError::NoSandbox),
+        many => Err(EnvError::ManySandboxes {
+            ids: many.iter().map(|s| s.id.clone()).collect(),
+        }),
     }
 }
 
@@ -168,25 +165,39 @@ fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
     let facts = sandbox.facts();
     let node = sandbox
         .netns_path(&Role::Node)
-        .ok_or_else(|| EnvError::Setup("the sandbox has no node namespace".into()))?;
+        .ok_or_else(|| EnvError::Incomplete {
+            id: sandbox.id().to_string(),
+            what: "node namespace",
+        })?;
     let lxc = facts.get("lxc_name").cloned().unwrap_or_default();
-    tplab_ebpf::Datapath::attach(&node, &lxc, &tplab_ebpf::pin_dir_for(sandbox.id()))
-        .map_err(|e| EnvError::Setup(format!("attaching the sandbox datapath to {lxc}: {e}")))?;
+    tplab_ebpf::Datapath::attach(&node, &lxc, &tplab_ebpf::pin_dir_for(sandbox.id())).map_err(
+        |e| EnvError::Ebpf {
+            action: format!("attaching the sandbox datapath to {lxc}"),
+            source: Box::new(e),
+        },
+    )?;
     let bin = sandbox
         .ensure_bin_dir(&Role::Agent)
-        .map_err(|e| EnvError::Setup(e.to_string()))?;
-    let exe =
-        std::env::current_exe().map_err(|e| EnvError::Setup(format!("locating tplab: {e}")))?;
+        .map_err(|e| EnvError::sandbox("preparing the agent role's tools", e))?;
+    let exe = std::env::current_exe().map_err(|e| EnvError::io("locating tplab", e))?;
     let shim = bin.join("cilium");
     let script = format!(
         "#!/bin/sh\n# tplab sandbox shim: answers a few Cilium agent commands over the sandbox's eBPF state (not Cilium).\nexec '{}' cilium --sandbox {} \"$@\"\n",
         exe.display(),
         sandbox.id()
     );
-    std::fs::write(&shim, script)
-        .map_err(|e| EnvError::Setup(format!("writing {}: {e}", shim.display())))?;
-    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| EnvError::Setup(format!("chmod {}: {e}", shim.display())))?;
+    std::fs::write(&shim, script).map_err(|source| EnvError::File {
+        action: "writing",
+        path: shim.clone(),
+        source,
+    })?;
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).map_err(|source| {
+        EnvError::File {
+            action: "chmod",
+            path: shim.clone(),
+            source,
+        }
+    })?;
     Ok(())
 }
 
@@ -259,9 +270,7 @@ static ADOPTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new()
 /// 128+signal. Installing it twice is harmless (the first handler to run exits).
 pub fn install_signal_cleanup() -> Result<(), EnvError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mk = |kind| {
-        signal(kind).map_err(|e| EnvError::Setup(format!("installing a signal handler: {e}")))
-    };
+    let mk = |kind| signal(kind).map_err(|e| EnvError::io("installing a signal handler", e));
     let (mut int, mut term, mut hup) = (
         mk(SignalKind::interrupt())?,
         mk(SignalKind::terminate())?,
@@ -295,9 +304,9 @@ pub fn install_signal_cleanup() -> Result<(), EnvError> {
 }
 
 fn role(name: &str) -> Result<Role, EnvError> {
-    name.parse::<Role>().map_err(|e| EnvError::Role {
+    name.parse::<Role>().map_err(|e| EnvError::RoleSandbox {
         role: name.to_string(),
-        message: e.to_string(),
+        source: Box::new(e),
     })
 }
 
@@ -334,9 +343,9 @@ impl Environment for SandboxEnv {
         let mut cmd = self
             .sandbox
             .command(&r, script)
-            .map_err(|e| EnvError::Role {
+            .map_err(|e| EnvError::RoleSandbox {
                 role: role_name.to_string(),
-                message: e.to_string(),
+                source: Box::new(e),
             })?;
         cmd.env("LC_ALL", "C");
         exec::run(cmd, timeout)

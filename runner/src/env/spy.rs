@@ -175,7 +175,7 @@ impl SpyEnv {
     }
 
     fn unscripted(what: &str) -> EnvError {
-        EnvError::Setup(format!("spy environment: nothing scripted for {what}"))
+        EnvError::Scripted(format!("spy environment: nothing scripted for {what}"))
     }
 }
 
@@ -185,7 +185,7 @@ fn scripted<T>(
 ) -> Result<T, EnvError> {
     match answer {
         Some(Ok(v)) => Ok(v),
-        Some(Err(message)) => Err(EnvError::Setup(message)),
+        Some(Err(message)) => Err(EnvError::Scripted(message)),
         None => Err(missing()),
     }
 }

@@ -28,7 +28,7 @@ pub const COMMAND_KEYS: &[&str] = &["run", "status", "stdout", "stderr"];
 
 /// Kinds whose body is evaluated over facts gathered by a probe.
 pub fn fact_kinds() -> &'static [&'static str] {
-    crate::check::kinds::fact_kinds()
+    super::kinds::fact_kinds()
 }
 
 /// What the test mode expects of a check *before* its step's solution runs.
@@ -167,7 +167,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
                         .iter()
                         .find(|k| **k == other)
                         .expect("KeySeed lets only known keys through");
-                    let query = map.next_value_seed(crate::check::kinds::QuerySeed(kind))?;
+                    let query = map.next_value_seed(super::kinds::QuerySeed(kind))?;
                     spec.kinds.push(KindSpec::Fact {
                         kind: (*kind).to_string(),
                         query,

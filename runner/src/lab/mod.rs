@@ -5,6 +5,7 @@ pub mod body;
 pub mod checks;
 pub mod diag;
 pub mod info;
+pub mod kinds;
 pub mod matchers;
 pub mod model;
 pub mod parse;

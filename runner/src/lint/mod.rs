@@ -7,9 +7,9 @@ mod vars;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
-use crate::check::kinds;
 use crate::env::registry;
 use crate::lab::checks::KindSpec;
+use crate::lab::kinds;
 use crate::lab::transcript::is_identifier;
 use crate::lab::{Diagnostic, ItemKind, Lab};
 

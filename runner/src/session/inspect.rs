@@ -2,19 +2,22 @@
 //! no questions asked). Earlier steps are evaluated too, quietly, so the variables
 //! they capture are available to the selected step.
 
-use super::Session;
 use super::plan::GradableKind;
-use crate::ui::printer::Printer;
+use super::{Observer, Session};
 
 /// Evaluates every step up to and including `only` (all steps when `None`); prints the
 /// selected ones. Returns the indices of the printed steps.
-pub async fn run(session: &mut Session<'_>, printer: &Printer, only: Option<usize>) -> Vec<usize> {
+pub async fn run(
+    session: &mut Session<'_>,
+    observer: &dyn Observer,
+    only: Option<usize>,
+) -> Vec<usize> {
     let last = only.unwrap_or(session.lab.steps.len().saturating_sub(1));
     let mut shown = Vec::new();
     for step in 0..=last.min(session.lab.steps.len().saturating_sub(1)) {
         let visible = only.is_none_or(|o| o == step);
         if visible {
-            printer.step_header(session, step);
+            observer.step_start(session, step);
             shown.push(step);
         }
         for g in session.gradables(step) {
@@ -23,7 +26,7 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer, only: Option<usiz
             }
             let evaluated = session.verify(step, &g).await;
             if visible {
-                printer.verdict(&evaluated, &[]);
+                observer.verdict(&evaluated);
             }
         }
         session.recorder.settle(step);

@@ -2,12 +2,13 @@
 //! questions, with variables and captures flowing from one step to the next.
 //!
 //! [`Session`] holds the primitives; the drivers ([`auto`], [`prove`], [`inspect`] and
-//! the guided UI in `crate::ui::guided`) decide the order and the interaction.
+//! the guided UI) decide the order and the interaction, and report to an [`Observer`].
 
 pub mod auto;
 #[cfg(test)]
 mod engine_tests;
 pub mod inspect;
+pub mod observer;
 pub mod plan;
 pub mod progress;
 pub mod prove;
@@ -19,6 +20,7 @@ use crate::check::{self, Evaluated, Outcome};
 use crate::env::{EnvError, Environment, ExecOutput};
 use crate::lab::{CommandBlock, Lab, QuestionItem, TranscriptBlock};
 use crate::template::{self, Vars};
+pub use observer::Observer;
 use plan::{Gradable, GradableKind};
 use record::Recorder;
 
@@ -121,7 +123,7 @@ impl<'a> Session<'a> {
     }
 
     /// Renders a template with the session's variables.
-    pub fn render(&self, text: &str) -> Result<String, String> {
+    pub fn render(&self, text: &str) -> Result<String, template::TemplateError> {
         template::render(text, &self.vars)
     }
 
@@ -133,7 +135,10 @@ impl<'a> Session<'a> {
     ) -> Result<ExecOutput, EnvError> {
         let script = self
             .render(&block.script)
-            .map_err(|e| EnvError::Setup(format!("cannot render the command: {e}")))?;
+            .map_err(|source| EnvError::Render {
+                what: "the command",
+                source,
+            })?;
         let role = self.role(&block.target).to_string();
         let out = self
             .env
@@ -150,15 +155,15 @@ impl<'a> Session<'a> {
         &mut self,
         step: usize,
         block: &CommandBlock,
-        printer: &crate::ui::printer::Printer,
+        observer: &dyn Observer,
     ) -> Option<String> {
         let shown = self
             .render(&block.script)
             .unwrap_or_else(|_| block.script.clone());
-        printer.command_start(&shown, self.role(&block.target));
+        observer.command_start(&shown, self.role(&block.target));
         match self.run_command(step, block).await {
             Ok(out) => {
-                printer.command_output(&out);
+                observer.command_output(&out);
                 match block.status {
                     crate::lab::ExpectStatus::Code(code) if out.status != Some(code) => {
                         Some(format!(
@@ -190,7 +195,13 @@ impl<'a> Session<'a> {
             let command = match self.render(&cmd.command) {
                 Ok(c) => c,
                 Err(e) => {
-                    out.push((cmd.command.clone(), Err(EnvError::Setup(e))));
+                    out.push((
+                        cmd.command.clone(),
+                        Err(EnvError::Render {
+                            what: "the command",
+                            source: e,
+                        }),
+                    ));
                     continue;
                 }
             };
@@ -291,14 +302,13 @@ impl<'a> Session<'a> {
     }
 
     /// The live expected answer of a question.
-    pub fn expected_answer(&self, q: &QuestionItem) -> Result<String, String> {
+    pub fn expected_answer(&self, q: &QuestionItem) -> Result<String, AnswerError> {
         let value = self.render(&q.spec.answer)?;
         let value = value.trim().to_string();
         if value.is_empty() {
-            return Err(format!(
-                "the answer template `{}` rendered empty",
-                q.spec.answer
-            ));
+            return Err(AnswerError::Empty {
+                template: q.spec.answer.clone(),
+            });
         }
         Ok(value)
     }
@@ -314,4 +324,13 @@ impl<'a> Session<'a> {
     pub fn judge(&self, q: &QuestionItem, expected: &str, given: &str) -> bool {
         check::answer::accepts(q.spec.mode, expected, given)
     }
+}
+
+/// Why a question's live answer cannot be known.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    #[error(transparent)]
+    Render(#[from] template::TemplateError),
+    #[error("the answer template `{template}` rendered empty")]
+    Empty { template: String },
 }

@@ -2,12 +2,11 @@
 //! must fail before the step's commands run (unless marked `before: pass|any`) and
 //! pass after; commands must exit as declared.
 
-use super::Session;
 use super::plan::{Action, GradableKind};
+use super::{Observer, Session};
 use crate::check::{self, Verdict};
 use crate::lab::RunMode;
 use crate::lab::checks::Before;
-use crate::ui::printer::Printer;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StepProof {
@@ -22,7 +21,7 @@ pub struct StepProof {
     pub problems: Vec<String>,
 }
 
-pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof> {
+pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<StepProof> {
     let mut proofs = Vec::new();
     for step in 0..session.lab.steps.len() {
         let lab_step = &session.lab.steps[step];
@@ -35,7 +34,7 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
             checks: 0,
             problems: Vec::new(),
         };
-        printer.step_header(session, step);
+        observer.step_start(session, step);
         let gradables = session.gradables(step);
         // 1. Before: one attempt each, nothing recorded; captures flow within the pass.
         let mut scratch = session.vars.clone();
@@ -49,7 +48,7 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
             let outcome = match g.kind {
                 // A check that cannot even be rendered yet cannot pass yet.
                 GradableKind::Check(item) => match check::eval::render(item, &scratch) {
-                    Err(e) => check::Outcome::fail("", e),
+                    Err(e) => check::Outcome::fail("", e.to_string()),
                     Ok(spec) => {
                         check::eval::once(
                             session.env,
@@ -80,7 +79,7 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
         for action in session.actions(step) {
             if let Action::Command(block) = action
                 && block.run == RunMode::Auto
-                && let Some(problem) = session.play(step, block, printer).await
+                && let Some(problem) = session.play(step, block, observer).await
             {
                 proof.problems.push(problem);
             }
@@ -101,7 +100,7 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
                 continue;
             }
             let evaluated = session.verify(step, g).await;
-            printer.verdict(&evaluated, &[]);
+            observer.verdict(&evaluated);
             match evaluated.outcome.verdict {
                 Verdict::Pass => proof.passed_after += 1,
                 Verdict::Fail => proof.problems.push(format!(
@@ -115,7 +114,7 @@ pub async fn run(session: &mut Session<'_>, printer: &Printer) -> Vec<StepProof>
             }
         }
         session.recorder.settle(step);
-        printer.proof(&proof);
+        observer.proof(&proof);
         proofs.push(proof);
     }
     proofs

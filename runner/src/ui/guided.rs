@@ -31,7 +31,7 @@ pub async fn run(
     printer: &Printer,
     from: usize,
     report_dir: Option<&Path>,
-) -> anyhow::Result<()> {
+) -> Result<(), dialoguer::Error> {
     let theme = ColorfulTheme::default();
     if from == 0 {
         show_intro(session, printer);
@@ -64,7 +64,7 @@ pub async fn run(
                     }
                 }
                 Choice::Watch => {
-                    if watch(session, printer, step).await? {
+                    if watch(session, printer, step).await {
                         break;
                     }
                 }
@@ -302,7 +302,7 @@ fn next_hint(e: &Evaluated, level: usize) -> Vec<String> {
 
 /// Re-checks every second, ticking items as they become right, until all pass
 /// (true) or the student presses Enter (false).
-async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> anyhow::Result<bool> {
+async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> bool {
     let term = Term::stdout();
     printer.line(&style(printer.text.watching).dim().to_string());
     let mut drawn = 0usize;
@@ -335,10 +335,10 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> any
         }
         if all && !errors {
             printer.line(&style(printer.text.all_good).green().to_string());
-            return Ok(true);
+            return true;
         }
         if enter_pressed(Duration::from_secs(1)).await {
-            return Ok(false);
+            return false;
         }
     }
 }
@@ -386,7 +386,7 @@ fn ask_questions(
     printer: &Printer,
     step: usize,
     theme: &ColorfulTheme,
-) -> anyhow::Result<()> {
+) -> Result<(), dialoguer::Error> {
     for g in session.gradables(step) {
         let GradableKind::Question(q) = g.kind else {
             continue;
@@ -403,7 +403,7 @@ fn ask(
     id: &str,
     q: &QuestionItem,
     theme: &ColorfulTheme,
-) -> anyhow::Result<()> {
+) -> Result<(), dialoguer::Error> {
     let t = printer.text;
     let expected = match session.expected_answer(q) {
         Ok(e) => e,

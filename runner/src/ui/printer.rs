@@ -8,8 +8,8 @@ use super::prose;
 use super::safe;
 use crate::check::{Evaluated, Verdict};
 use crate::env::ExecOutput;
-use crate::session::Session;
 use crate::session::prove::StepProof;
+use crate::session::{Observer, Session};
 
 pub struct Printer {
     /// `--json`: machine output goes to stdout, so human output is silenced.
@@ -220,5 +220,36 @@ pub fn fmt_points(p: f64) -> String {
         format!("{p:.0}")
     } else {
         format!("{p:.1}")
+    }
+}
+
+/// The terminal as the session's observer.
+impl Observer for Printer {
+    fn step_start(&self, session: &Session<'_>, step: usize) {
+        self.step_header(session, step);
+    }
+
+    fn command_start(&self, command: &str, role: &str) {
+        Printer::command_start(self, command, role);
+    }
+
+    fn command_output(&self, out: &ExecOutput) {
+        Printer::command_output(self, out);
+    }
+
+    fn verdict(&self, evaluated: &Evaluated) {
+        Printer::verdict(self, evaluated, &[]);
+    }
+
+    fn answered(&self, prompt: &str, answer: &str) {
+        self.question_auto(prompt, answer);
+    }
+
+    fn proof(&self, proof: &StepProof) {
+        Printer::proof(self, proof);
+    }
+
+    fn warn(&self, message: &str) {
+        Printer::warn(self, message);
     }
 }
