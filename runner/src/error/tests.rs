@@ -15,7 +15,7 @@ fn usage_errors_exit_2() {
     let usage = [
         Error::ReadLab {
             path: "x.md".into(),
-            source: crate::lab::source::ReadError::TooLarge,
+            source: crate::lab::source::ReadError::NotUtf8 { line: 1, col: 1 },
         },
         Error::LabErrors {
             path: "x.md".into(),
