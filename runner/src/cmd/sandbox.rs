@@ -26,6 +26,19 @@ pub async fn run(global: Global, cmd: SandboxCommand) -> anyhow::Result<u8> {
             let st = sandbox.shell(&role)?;
             Ok(u8::try_from(st.code().unwrap_or(1)).unwrap_or(1))
         }
+        SandboxCommand::Kubeconfig => {
+            let sandbox = sb::find(global.sandbox.as_deref())?;
+            let path = tplab_kubeapi::kubeconfig_path(sandbox.id())?;
+            if !path.exists() {
+                anyhow::bail!(
+                    "sandbox {} has no Kubernetes API (no {})",
+                    sandbox.id(),
+                    path.display()
+                );
+            }
+            println!("{}", path.display());
+            Ok(status::OK)
+        }
         SandboxCommand::Exec { role, command } => {
             let sandbox = sb::find(global.sandbox.as_deref())?;
             let role: Role = role.parse()?;
@@ -42,12 +55,15 @@ async fn up(global: &Global) -> anyhow::Result<u8> {
     let env = SandboxEnv::create().await?;
     let facts = tplab_sandbox::Sandbox::facts(env.sandbox());
     let sandbox = env.keep();
+    let kubeconfig = tplab_kubeapi::kubeconfig_path(sandbox.id())?;
     if global.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "id": sandbox.id(), "facts": facts })
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "id": sandbox.id(),
+                "facts": facts,
+                "kubeconfig": kubeconfig,
+            }))?
         );
     } else {
         println!(
@@ -61,6 +77,8 @@ async fn up(global: &Global) -> anyhow::Result<u8> {
         println!(
             "open a shell with `tplab sandbox shell pod` (roles: pod, node, agent, world); remove it with `tplab sandbox down`"
         );
+        println!("its Kubernetes API (kubectl >= {}):", tplab_kubeapi::MIN_KUBECTL);
+        println!("export KUBECONFIG={}", kubeconfig.display());
     }
     Ok(status::OK)
 }

@@ -26,7 +26,7 @@ impl SandboxEnv {
         let sandbox = Sandbox::up(SandboxConfig::default())
             .await
             .map_err(|e| EnvError::Setup(e.to_string()))?;
-        let env = SandboxEnv {
+        let mut env = SandboxEnv {
             sandbox,
             owned: AtomicBool::new(true),
             torn_down: false,
@@ -35,6 +35,12 @@ impl SandboxEnv {
         tokio::task::spawn_blocking(move || equip(&sandbox))
             .await
             .map_err(|e| EnvError::Setup(e.to_string()))??;
+        tplab_kubeapi::start(&mut env.sandbox).map_err(|e| {
+            EnvError::Setup(format!(
+                "starting the sandbox's Kubernetes API: {}",
+                error_chain(&e)
+            ))
+        })?;
         Ok(env)
     }
 
@@ -151,6 +157,18 @@ fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
         .map_err(|e| EnvError::Setup(format!("chmod {}: {e}", shim.display())))?;
     Ok(())
+}
+
+/// `e` and its causes, `: `-separated.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// Removes one sandbox and its eBPF pins; returns the problems met.
