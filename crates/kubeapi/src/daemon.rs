@@ -79,6 +79,11 @@ pub fn dispatch_if_daemon() {
 
 fn run(args: &[String]) -> Result<()> {
     let args = parse(args)?;
+    // `ss -ltnp` and `ps` show `tplab-kubeapi` rather than `exe` (/proc/self/exe).
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe {
+        libc::prctl(libc::PR_SET_NAME, c"tplab-kubeapi".as_ptr());
+    }
     // SAFETY: the parent passed this fd open for us, and nothing else owns it.
     let listener = unsafe { TcpListener::from_raw_fd(args.fd) };
     // Commands started by exec must not inherit the listening socket.
