@@ -66,13 +66,7 @@ impl Up {
     }
 
     fn kubectl(&self, version: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(kubectl_bin(version));
-        cmd.args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("KUBECACHEDIR", self.cache.path())
-            .env("HOME", self.cache.path())
-            .env_remove("KUBECTL_REMOTE_COMMAND_WEBSOCKETS");
-        cmd
+        kubectl_cmd(&self.kubeconfig, self.cache.path(), version, args)
     }
 
     /// Runs kubectl (bounded) and returns (exit code, stdout, stderr).
@@ -102,6 +96,16 @@ impl Drop for Up {
     fn drop(&mut self) {
         let _ = tplab(["sandbox", "down", &self.id]).run();
     }
+}
+
+fn kubectl_cmd(kubeconfig: &std::path::Path, cache: &std::path::Path, version: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(kubectl_bin(version));
+    cmd.args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("KUBECACHEDIR", cache)
+        .env("HOME", cache)
+        .env_remove("KUBECTL_REMOTE_COMMAND_WEBSOCKETS");
+    cmd
 }
 
 fn output(cmd: &mut Command, limit: Duration) -> Result<(i32, String, String), Failed> {
@@ -338,13 +342,13 @@ fn curl(up: &Up, args: &[&str], cert: bool) -> Result<(i32, String, String), Fai
 
 fn parallel_and_malformed() -> Result<(), Failed> {
     let up = Up::new()?;
-    let up = std::sync::Arc::new(up);
     let handles: Vec<_> = (0..20)
         .map(|i| {
-            let up = std::sync::Arc::clone(&up);
+            let (kc, cache) = (up.kubeconfig.clone(), up.cache.path().to_path_buf());
             std::thread::spawn(move || {
-                up.run("1.33", &["exec", "pod", "--", "sh", "-c", &format!("echo exec-{i}; echo err-{i} >&2")])
-                    .map(|(c, o, e)| (i, c, o, e))
+                let script = format!("echo exec-{i}; echo err-{i} >&2");
+                let mut cmd = kubectl_cmd(&kc, &cache, "1.33", &["exec", "pod", "--", "sh", "-c", &script]);
+                output(&mut cmd, Duration::from_secs(60)).map(|(c, o, e)| (i, c, o, e))
             })
         })
         .collect();

@@ -118,9 +118,6 @@ pub async fn handle(
     record: Record,
 ) -> Response<Body> {
     let refuse = |e: ApiError| finish(ctx, &record, respond::error(&e));
-    if header_has(&req, "upgrade", "SPDY/3.1") {
-        return refuse(spdy_refusal());
-    }
     let state = match ctx.state() {
         Ok(s) => s,
         Err(e) => return refuse(e),
@@ -143,6 +140,11 @@ pub async fn handle(
         return refuse(ApiError::bad_request(&format!(
             "container {c} is not valid for pod {name}"
         )));
+    }
+    // After the checks a real server makes first: an SPDY client asking for a missing pod
+    // or container hears about that, as it would from a real cluster.
+    if header_has(&req, "upgrade", "SPDY/3.1") {
+        return refuse(spdy_refusal());
     }
     let websocket = header_has(&req, "upgrade", "websocket") && header_has(&req, "connection", "upgrade");
     let key = req
