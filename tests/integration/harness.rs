@@ -192,7 +192,17 @@ impl Tmux {
     pub fn resize(&self, width: u16, height: u16) -> Result<(), Failed> {
         let (w, h) = (width.to_string(), height.to_string());
         Command::new("tmux")
-            .args(["-L", &self.socket, "resize-window", "-t", &self.session, "-x", &w, "-y", &h])
+            .args([
+                "-L",
+                &self.socket,
+                "resize-window",
+                "-t",
+                &self.session,
+                "-x",
+                &w,
+                "-y",
+                &h,
+            ])
             .status()
             .map_err(|e| fail(e.to_string()))?;
         Ok(())

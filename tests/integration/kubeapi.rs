@@ -15,11 +15,23 @@ use crate::harness::{Failed, Tmux, fail, tplab};
 
 pub fn register(suite: Suite) -> Suite {
     suite
-        .root_test("kubeapi::kubectl_get_describe_configmap", get_describe_configmap)
-        .root_test("kubeapi::kubectl_exec_stdin_exit_codes_spdy", exec_stdin_exit_codes)
+        .root_test(
+            "kubeapi::kubectl_get_describe_configmap",
+            get_describe_configmap,
+        )
+        .root_test(
+            "kubeapi::kubectl_exec_stdin_exit_codes_spdy",
+            exec_stdin_exit_codes,
+        )
         .root_test("kubeapi::kubectl_exec_tty_resize", exec_tty_resize)
-        .root_test("kubeapi::parallel_execs_and_malformed_requests", parallel_and_malformed)
-        .root_test("kubeapi::down_leaves_no_socket_process_or_kubeconfig", down_leaves_nothing)
+        .root_test(
+            "kubeapi::parallel_execs_and_malformed_requests",
+            parallel_and_malformed,
+        )
+        .root_test(
+            "kubeapi::down_leaves_no_socket_process_or_kubeconfig",
+            down_leaves_nothing,
+        )
 }
 
 const VERSIONS: [&str; 3] = ["1.30", "1.31", "1.33"];
@@ -48,7 +60,12 @@ impl Up {
             .stdout
             .lines()
             .find_map(|l| l.strip_prefix("export KUBECONFIG="))
-            .ok_or_else(|| fail(format!("`sandbox up` printed no export line:\n{}", out.stdout)))?;
+            .ok_or_else(|| {
+                fail(format!(
+                    "`sandbox up` printed no export line:\n{}",
+                    out.stdout
+                ))
+            })?;
         let kubeconfig = PathBuf::from(line.trim());
         let id = out
             .stdout
@@ -78,7 +95,9 @@ impl Up {
     fn ok(&self, version: &str, args: &[&str]) -> Result<String, Failed> {
         let (code, out, err) = self.run(version, args)?;
         if code != 0 {
-            return Err(fail(format!("kubectl {version} {args:?} exited {code}: {err}{out}")));
+            return Err(fail(format!(
+                "kubectl {version} {args:?} exited {code}: {err}{out}"
+            )));
         }
         Ok(out)
     }
@@ -98,7 +117,12 @@ impl Drop for Up {
     }
 }
 
-fn kubectl_cmd(kubeconfig: &std::path::Path, cache: &std::path::Path, version: &str, args: &[&str]) -> Command {
+fn kubectl_cmd(
+    kubeconfig: &std::path::Path,
+    cache: &std::path::Path,
+    version: &str,
+    args: &[&str],
+) -> Command {
     let mut cmd = Command::new(kubectl_bin(version));
     cmd.args(args)
         .env("KUBECONFIG", kubeconfig)
@@ -151,46 +175,101 @@ fn netns_ipv4(ns: &str, dev: &str) -> Result<Vec<String>, Failed> {
 fn get_describe_configmap() -> Result<(), Failed> {
     let up = Up::new()?;
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(&up.kubeconfig).map_err(fail)?.permissions(),
+        &std::fs::metadata(&up.kubeconfig)
+            .map_err(fail)?
+            .permissions(),
     );
     if mode & 0o777 != 0o600 {
         return Err(fail(format!("kubeconfig mode {mode:o}")));
     }
     let path = tplab(["sandbox", "kubeconfig", "--sandbox", &up.id]).run();
-    path.success()?.stdout_has(&up.kubeconfig.display().to_string())?;
+    path.success()?
+        .stdout_has(&up.kubeconfig.display().to_string())?;
     let pod_ip = netns_ipv4(&format!("tplab-{}-pod", up.id), "eth0")?;
     let node_ip = netns_ipv4(&format!("tplab-{}-node", up.id), "eth0")?;
     for v in VERSIONS {
         let wide = up.ok(v, &["get", "nodes,pods", "-A", "-o", "wide"])?;
-        for col in ["INTERNAL-IP", "EXTERNAL-IP", "KERNEL-VERSION", "NOMINATED NODE", "READINESS GATES", "NAMESPACE"] {
+        for col in [
+            "INTERNAL-IP",
+            "EXTERNAL-IP",
+            "KERNEL-VERSION",
+            "NOMINATED NODE",
+            "READINESS GATES",
+            "NAMESPACE",
+        ] {
             if !wide.contains(col) {
-                return Err(fail(format!("kubectl {v} get -o wide: no {col} column:\n{wide}")));
+                return Err(fail(format!(
+                    "kubectl {v} get -o wide: no {col} column:\n{wide}"
+                )));
             }
         }
-        let node_line = wide.lines().find(|l| l.starts_with("node/node-")).ok_or_else(|| fail(format!("no node row:\n{wide}")))?;
+        let node_line = wide
+            .lines()
+            .find(|l| l.starts_with("node/node-"))
+            .ok_or_else(|| fail(format!("no node row:\n{wide}")))?;
         if !node_line.contains(" Ready ") || !node_line.contains(&node_ip[0]) {
             return Err(fail(format!("node row: {node_line}")));
         }
-        let pod_line = wide.lines().find(|l| l.contains("pod/pod ")).ok_or_else(|| fail(format!("no pod row:\n{wide}")))?;
-        if !pod_line.contains("1/1") || !pod_line.contains("Running") || !pod_line.contains(&pod_ip[0]) {
+        let pod_line = wide
+            .lines()
+            .find(|l| l.contains("pod/pod "))
+            .ok_or_else(|| fail(format!("no pod row:\n{wide}")))?;
+        if !pod_line.contains("1/1")
+            || !pod_line.contains("Running")
+            || !pod_line.contains(&pod_ip[0])
+        {
             return Err(fail(format!("pod row: {pod_line}")));
         }
-        let json = up.ok(v, &["get", "pods", "-n", "kube-system", "-l", "k8s-app=cilium", "-o", "json"])?;
+        let json = up.ok(
+            v,
+            &[
+                "get",
+                "pods",
+                "-n",
+                "kube-system",
+                "-l",
+                "k8s-app=cilium",
+                "-o",
+                "json",
+            ],
+        )?;
         let list: serde_json::Value = serde_json::from_str(&json).map_err(fail)?;
         let agent = &list["items"][0];
         let name = agent["metadata"]["name"].as_str().unwrap_or_default();
-        if list["items"].as_array().map_or(0, Vec::len) != 1 || !name.starts_with("cilium-") || name.len() != 12 {
+        if list["items"].as_array().map_or(0, Vec::len) != 1
+            || !name.starts_with("cilium-")
+            || name.len() != 12
+        {
             return Err(fail(format!("cilium pods: {json}")));
         }
         // Host network: the agent's IP is the node netns's real address.
-        if agent["status"]["podIP"] != node_ip[0].as_str() || agent["spec"]["containers"][0]["name"] != "cilium-agent" {
-            return Err(fail(format!("agent pod IP {} vs node netns {node_ip:?}", agent["status"]["podIP"])));
+        if agent["status"]["podIP"] != node_ip[0].as_str()
+            || agent["spec"]["containers"][0]["name"] != "cilium-agent"
+        {
+            return Err(fail(format!(
+                "agent pod IP {} vs node netns {node_ip:?}",
+                agent["status"]["podIP"]
+            )));
         }
-        let pod: serde_json::Value = serde_json::from_str(&up.ok(v, &["get", "pod", "pod", "-o", "json"])?).map_err(fail)?;
+        let pod: serde_json::Value =
+            serde_json::from_str(&up.ok(v, &["get", "pod", "pod", "-o", "json"])?).map_err(fail)?;
         if pod["status"]["podIP"] != pod_ip[0].as_str() || pod["status"]["phase"] != "Running" {
-            return Err(fail(format!("pod IP {} vs pod netns {pod_ip:?}", pod["status"]["podIP"])));
+            return Err(fail(format!(
+                "pod IP {} vs pod netns {pod_ip:?}",
+                pod["status"]["podIP"]
+            )));
         }
-        let described = up.ok(v, &["describe", "pod", "-n", "kube-system", "-l", "k8s-app=cilium"])?;
+        let described = up.ok(
+            v,
+            &[
+                "describe",
+                "pod",
+                "-n",
+                "kube-system",
+                "-l",
+                "k8s-app=cilium",
+            ],
+        )?;
         for want in [
             "Controlled By:  DaemonSet/cilium",
             "cilium-agent:",
@@ -201,25 +280,49 @@ fn get_describe_configmap() -> Result<(), Failed> {
             "Started container cilium-agent",
         ] {
             if !described.contains(want) {
-                return Err(fail(format!("kubectl {v} describe: no {want:?}:\n{described}")));
+                return Err(fail(format!(
+                    "kubectl {v} describe: no {want:?}:\n{described}"
+                )));
             }
         }
-        let cm = up.ok(v, &["get", "cm/cilium-config", "-o", "yaml", "-n", "kube-system"])?;
+        let cm = up.ok(
+            v,
+            &["get", "cm/cilium-config", "-o", "yaml", "-n", "kube-system"],
+        )?;
         let cm: serde_yaml::Value = serde_yaml::from_str(&cm).map_err(fail)?;
         // One source of truth: the agent role's `cilium config view`, line for line.
-        let view = tplab(["sandbox", "exec", "agent", "--sandbox", &up.id, "--", "cilium", "config", "view"]).run();
+        let view = tplab([
+            "sandbox",
+            "exec",
+            "agent",
+            "--sandbox",
+            &up.id,
+            "--",
+            "cilium",
+            "config",
+            "view",
+        ])
+        .run();
         view.success()?;
         let mut n = 0;
         for line in view.stdout.lines() {
-            let Some((k, val)) = line.split_once(' ') else { continue };
+            let Some((k, val)) = line.split_once(' ') else {
+                continue;
+            };
             let got = cm["data"][k].as_str().unwrap_or("<missing>");
             if got != val.trim() {
-                return Err(fail(format!("cilium-config {k}: {got:?} vs `cilium config view` {:?}", val.trim())));
+                return Err(fail(format!(
+                    "cilium-config {k}: {got:?} vs `cilium config view` {:?}",
+                    val.trim()
+                )));
             }
             n += 1;
         }
         if n < 10 || cm["data"].as_mapping().map_or(0, serde_yaml::Mapping::len) != n {
-            return Err(fail(format!("{n} keys in `cilium config view` vs {:?}", cm["data"])));
+            return Err(fail(format!(
+                "{n} keys in `cilium config view` vs {:?}",
+                cm["data"]
+            )));
         }
         let (code, _, err) = up.run(v, &["get", "pod", "nope"])?;
         if code != 1 || !err.contains("Error from server (NotFound): pods \"nope\" not found") {
@@ -234,28 +337,67 @@ fn exec_stdin_exit_codes() -> Result<(), Failed> {
     let cilium = up.ok("1.33", &["get", "pods", "-n", "kube-system", "-o", "name"])?;
     let cilium = cilium.trim().trim_start_matches("pod/").to_string();
     for v in VERSIONS {
-        let out = up.ok(v, &["exec", "pod", "--", "ip", "-4", "addr", "show", "eth0"])?;
+        let out = up.ok(
+            v,
+            &["exec", "pod", "--", "ip", "-4", "addr", "show", "eth0"],
+        )?;
         if !out.contains("inet 10.244.0.213/32 scope global eth0") {
             return Err(fail(format!("kubectl {v} exec ip addr:\n{out}")));
         }
-        let mut cmd = up.kubectl(v, &["exec", "-i", "pod", "--", "sh", "-c", "tr a-z A-Z; echo done >&2"]);
+        let mut cmd = up.kubectl(
+            v,
+            &[
+                "exec",
+                "-i",
+                "pod",
+                "--",
+                "sh",
+                "-c",
+                "tr a-z A-Z; echo done >&2",
+            ],
+        );
         cmd.stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         let mut child = cmd.spawn().map_err(fail)?;
-        child.stdin.take().ok_or_else(|| fail("stdin"))?.write_all(b"from stdin\n").map_err(fail)?;
+        child
+            .stdin
+            .take()
+            .ok_or_else(|| fail("stdin"))?
+            .write_all(b"from stdin\n")
+            .map_err(fail)?;
         let out = child.wait_with_output().map_err(fail)?;
-        let (o, e) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
         if !out.status.success() || o != "FROM STDIN\n" || e != "done\n" {
-            return Err(fail(format!("kubectl {v} exec -i: {:?} {o:?} {e:?}", out.status)));
+            return Err(fail(format!(
+                "kubectl {v} exec -i: {:?} {o:?} {e:?}",
+                out.status
+            )));
         }
         let (code, _, err) = up.run(v, &["exec", "pod", "--", "sh", "-c", "exit 3"])?;
         if code != 3 || !err.contains("command terminated with exit code 3") {
             return Err(fail(format!("kubectl {v} exit 3: {code} {err}")));
         }
-        let agent = up.ok(v, &["exec", "-n", "kube-system", &cilium, "--", "cilium", "config", "view"])?;
+        let agent = up.ok(
+            v,
+            &[
+                "exec",
+                "-n",
+                "kube-system",
+                &cilium,
+                "--",
+                "cilium",
+                "config",
+                "view",
+            ],
+        )?;
         if !agent.contains("enable-bpf-masquerade                  false") {
-            return Err(fail(format!("cilium config view in the agent pod:\n{agent}")));
+            return Err(fail(format!(
+                "cilium config view in the agent pod:\n{agent}"
+            )));
         }
         let (code, _, err) = up.run(v, &["exec", "pod", "-c", "nope", "--", "true"])?;
         if code == 0 || !err.contains("container nope is not valid for pod pod") {
@@ -264,7 +406,10 @@ fn exec_stdin_exit_codes() -> Result<(), Failed> {
     }
     // kubectl 1.27 only speaks SPDY: told the version it needs.
     let (code, _, err) = up.run("1.27", &["exec", "pod", "--", "true"])?;
-    if code == 0 || !err.contains("Error from server (BadRequest)") || !err.contains("kubectl 1.30 or newer") {
+    if code == 0
+        || !err.contains("Error from server (BadRequest)")
+        || !err.contains("kubectl 1.30 or newer")
+    {
         return Err(fail(format!("kubectl 1.27 exec: {code} {err}")));
     }
     // It still reads (discovery through the legacy documents).
@@ -302,7 +447,10 @@ fn exec_tty_resize() -> Result<(), Failed> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Err(fail(format!("kubectl exec -ti did not end:\n{}", tmux.screen())))
+    Err(fail(format!(
+        "kubectl exec -ti did not end:\n{}",
+        tmux.screen()
+    )))
 }
 
 fn tmux_alive(t: &Tmux) -> bool {
@@ -314,7 +462,8 @@ fn tmux_alive(t: &Tmux) -> bool {
 fn curl(up: &Up, args: &[&str], cert: bool) -> Result<(i32, String, String), Failed> {
     let dir = up.cache.path();
     let kc: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&up.kubeconfig).map_err(fail)?).map_err(fail)?;
+        serde_yaml::from_str(&std::fs::read_to_string(&up.kubeconfig).map_err(fail)?)
+            .map_err(fail)?;
     let decode = |v: &serde_yaml::Value| -> Result<Vec<u8>, Failed> {
         let out = Command::new("base64")
             .arg("-d")
@@ -322,19 +471,37 @@ fn curl(up: &Up, args: &[&str], cert: bool) -> Result<(i32, String, String), Fai
             .stdout(std::process::Stdio::piped())
             .spawn()
             .and_then(|mut c| {
-                c.stdin.take().map(|mut s| s.write_all(v.as_str().unwrap_or("").as_bytes()));
+                c.stdin
+                    .take()
+                    .map(|mut s| s.write_all(v.as_str().unwrap_or("").as_bytes()));
                 c.wait_with_output()
             })
             .map_err(fail)?;
         Ok(out.stdout)
     };
-    std::fs::write(dir.join("ca.crt"), decode(&kc["clusters"][0]["cluster"]["certificate-authority-data"])?).map_err(fail)?;
-    std::fs::write(dir.join("admin.crt"), decode(&kc["users"][0]["user"]["client-certificate-data"])?).map_err(fail)?;
-    std::fs::write(dir.join("admin.key"), decode(&kc["users"][0]["user"]["client-key-data"])?).map_err(fail)?;
+    std::fs::write(
+        dir.join("ca.crt"),
+        decode(&kc["clusters"][0]["cluster"]["certificate-authority-data"])?,
+    )
+    .map_err(fail)?;
+    std::fs::write(
+        dir.join("admin.crt"),
+        decode(&kc["users"][0]["user"]["client-certificate-data"])?,
+    )
+    .map_err(fail)?;
+    std::fs::write(
+        dir.join("admin.key"),
+        decode(&kc["users"][0]["user"]["client-key-data"])?,
+    )
+    .map_err(fail)?;
     let mut cmd = Command::new("curl");
-    cmd.args(["-sS", "--max-time", "10", "--cacert"]).arg(dir.join("ca.crt"));
+    cmd.args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(dir.join("ca.crt"));
     if cert {
-        cmd.arg("--cert").arg(dir.join("admin.crt")).arg("--key").arg(dir.join("admin.key"));
+        cmd.arg("--cert")
+            .arg(dir.join("admin.crt"))
+            .arg("--key")
+            .arg(dir.join("admin.key"));
     }
     cmd.args(["-w", "\n%{http_code}"]).args(args);
     output(&mut cmd, Duration::from_secs(20))
@@ -347,7 +514,12 @@ fn parallel_and_malformed() -> Result<(), Failed> {
             let (kc, cache) = (up.kubeconfig.clone(), up.cache.path().to_path_buf());
             std::thread::spawn(move || {
                 let script = format!("echo exec-{i}; echo err-{i} >&2");
-                let mut cmd = kubectl_cmd(&kc, &cache, "1.33", &["exec", "pod", "--", "sh", "-c", &script]);
+                let mut cmd = kubectl_cmd(
+                    &kc,
+                    &cache,
+                    "1.33",
+                    &["exec", "pod", "--", "sh", "-c", &script],
+                );
                 output(&mut cmd, Duration::from_secs(60)).map(|(c, o, e)| (i, c, o, e))
             })
         })
@@ -361,15 +533,36 @@ fn parallel_and_malformed() -> Result<(), Failed> {
     let port = up.port()?;
     let base = format!("https://127.0.0.1:{port}");
     let status_of = |text: &str| -> Result<(serde_json::Value, String), Failed> {
-        let (body, code) = text.rsplit_once('\n').ok_or_else(|| fail(format!("curl: {text}")))?;
-        Ok((serde_json::from_str(body).map_err(|e| fail(format!("{e}: {body}")))?, code.to_string()))
+        let (body, code) = text
+            .rsplit_once('\n')
+            .ok_or_else(|| fail(format!("curl: {text}")))?;
+        Ok((
+            serde_json::from_str(body).map_err(|e| fail(format!("{e}: {body}")))?,
+            code.to_string(),
+        ))
     };
     for (path, code, reason) in [
-        ("/api/v1/pods?labelSelector=a%20in%20(b", "400", "BadRequest"),
-        ("/api/v1/pods?fieldSelector=spec.nope%3D1", "400", "BadRequest"),
+        (
+            "/api/v1/pods?labelSelector=a%20in%20(b",
+            "400",
+            "BadRequest",
+        ),
+        (
+            "/api/v1/pods?fieldSelector=spec.nope%3D1",
+            "400",
+            "BadRequest",
+        ),
         ("/api/v1/widgets", "404", "NotFound"),
-        ("/api/v1/namespaces/default/pods/pod/exec?command=true&stdout=true", "400", "BadRequest"),
-        ("/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=abc", "400", "BadRequest"),
+        (
+            "/api/v1/namespaces/default/pods/pod/exec?command=true&stdout=true",
+            "400",
+            "BadRequest",
+        ),
+        (
+            "/api/v1/namespaces/default/pods?watch=1&timeoutSeconds=abc",
+            "400",
+            "BadRequest",
+        ),
         ("/%ff%00/../..", "404", "NotFound"),
     ] {
         let (_, out, _) = curl(&up, &[&format!("{base}{path}")], true)?;
@@ -378,7 +571,15 @@ fn parallel_and_malformed() -> Result<(), Failed> {
             return Err(fail(format!("{path}: {got} {status}")));
         }
     }
-    let (_, out, _) = curl(&up, &["-X", "DELETE", &format!("{base}/api/v1/namespaces/default/pods/pod")], true)?;
+    let (_, out, _) = curl(
+        &up,
+        &[
+            "-X",
+            "DELETE",
+            &format!("{base}/api/v1/namespaces/default/pods/pod"),
+        ],
+        true,
+    )?;
     let (status, got) = status_of(&out)?;
     if got != "405" || status["reason"] != "MethodNotAllowed" {
         return Err(fail(format!("DELETE: {got} {status}")));
@@ -395,18 +596,31 @@ fn parallel_and_malformed() -> Result<(), Failed> {
     std::fs::write(dir.join("alice.crt"), cert).map_err(fail)?;
     std::fs::write(dir.join("alice.key"), key).map_err(fail)?;
     let mut cmd = Command::new("curl");
-    cmd.args(["-sS", "--max-time", "10", "--cacert"]).arg(dir.join("ca.crt"))
-        .arg("--cert").arg(dir.join("alice.crt")).arg("--key").arg(dir.join("alice.key"))
-        .args(["-w", "\n%{http_code}", &format!("{base}/api/v1/namespaces/default/pods")]);
+    cmd.args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(dir.join("ca.crt"))
+        .arg("--cert")
+        .arg(dir.join("alice.crt"))
+        .arg("--key")
+        .arg(dir.join("alice.key"))
+        .args([
+            "-w",
+            "\n%{http_code}",
+            &format!("{base}/api/v1/namespaces/default/pods"),
+        ]);
     let (_, out, _) = output(&mut cmd, Duration::from_secs(20))?;
     let (status, got) = status_of(&out)?;
-    if got != "403" || status["message"] != "pods is forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\"" {
+    if got != "403"
+        || status["message"]
+            != "pods is forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""
+    {
         return Err(fail(format!("alice: {got} {status}")));
     }
     // Garbage instead of TLS, and a silent client: the server closes, never hangs.
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(fail)?;
-    s.set_read_timeout(Some(Duration::from_secs(15))).map_err(fail)?;
-    s.write_all(b"GET / HTTP/1.1\r\n\r\n\x00\x01garbage").map_err(fail)?;
+    s.set_read_timeout(Some(Duration::from_secs(15)))
+        .map_err(fail)?;
+    s.write_all(b"GET / HTTP/1.1\r\n\r\n\x00\x01garbage")
+        .map_err(fail)?;
     let mut buf = Vec::new();
     let started = Instant::now();
     let _ = s.read_to_end(&mut buf);
@@ -415,11 +629,21 @@ fn parallel_and_malformed() -> Result<(), Failed> {
     }
     // The API still answers afterwards, and the audit log counted the calls.
     up.ok("1.33", &["get", "ns"])?;
-    let audit = std::fs::read_to_string(tplab_kubeapi::audit_path(&up.id).map_err(fail)?).map_err(fail)?;
-    let events: Vec<serde_json::Value> = audit.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let execs = events.iter().filter(|e| e["objectRef"]["subresource"] == "exec" && e["stage"] == "ResponseComplete").count();
+    let audit =
+        std::fs::read_to_string(tplab_kubeapi::audit_path(&up.id).map_err(fail)?).map_err(fail)?;
+    let events: Vec<serde_json::Value> = audit
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let execs = events
+        .iter()
+        .filter(|e| e["objectRef"]["subresource"] == "exec" && e["stage"] == "ResponseComplete")
+        .count();
     if events.iter().any(|e| e["apiVersion"] != "audit.k8s.io/v1") || execs < 20 {
-        return Err(fail(format!("audit log: {} events, {execs} exec", events.len())));
+        return Err(fail(format!(
+            "audit log: {} events, {execs} exec",
+            events.len()
+        )));
     }
     Ok(())
 }
@@ -445,7 +669,9 @@ fn daemon_pids(id: &str) -> Vec<u32> {
                     let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
                     let args: Vec<&[u8]> = cmd.split(|c| *c == 0).collect();
                     args.get(2) == Some(&&b"kubeapi"[..])
-                        && args.windows(2).any(|w| w[0] == b"--id" && w[1] == id.as_bytes())
+                        && args
+                            .windows(2)
+                            .any(|w| w[0] == b"--id" && w[1] == id.as_bytes())
                 })
                 .collect()
         })
@@ -456,11 +682,20 @@ fn down_leaves_nothing() -> Result<(), Failed> {
     let up = Up::new()?;
     let port = up.port()?;
     if !listening(port) || daemon_pids(&up.id).len() != 1 {
-        return Err(fail(format!("API not up: port {port} listening={}, daemons {:?}", listening(port), daemon_pids(&up.id))));
+        return Err(fail(format!(
+            "API not up: port {port} listening={}, daemons {:?}",
+            listening(port),
+            daemon_pids(&up.id)
+        )));
     }
     tplab(["sandbox", "down", &up.id]).run().success()?;
     if listening(port) || !daemon_pids(&up.id).is_empty() || up.kubeconfig.exists() {
-        return Err(fail(format!("after down: listening={} daemons={:?} kubeconfig={}", listening(port), daemon_pids(&up.id), up.kubeconfig.exists())));
+        return Err(fail(format!(
+            "after down: listening={} daemons={:?} kubeconfig={}",
+            listening(port),
+            daemon_pids(&up.id),
+            up.kubeconfig.exists()
+        )));
     }
     drop(up);
     // A sandbox whose state vanished (a crash): its API exits by itself, and sweeping
@@ -470,7 +705,9 @@ fn down_leaves_nothing() -> Result<(), Failed> {
     let state = PathBuf::from(format!("/run/tplab/sandboxes/{}.json", up.id));
     std::fs::remove_file(&state).map_err(fail)?;
     let start = Instant::now();
-    while (listening(port) || !daemon_pids(&up.id).is_empty()) && start.elapsed() < Duration::from_secs(5) {
+    while (listening(port) || !daemon_pids(&up.id).is_empty())
+        && start.elapsed() < Duration::from_secs(5)
+    {
         std::thread::sleep(Duration::from_millis(50));
     }
     let _ = tplab_sandbox::down_matching(&up.id);

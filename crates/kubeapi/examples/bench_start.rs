@@ -7,16 +7,20 @@ use std::time::Instant;
 fn main() {
     tplab_kubeapi::dispatch_if_daemon();
     tplab_sandbox::dispatch_if_daemon();
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(7);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(7);
     let mut times = Vec::new();
     for _ in 0..n {
-        let mut sb = match tplab_sandbox::Sandbox::up_blocking(&tplab_sandbox::SandboxConfig::default()) {
-            Ok(sb) => sb,
-            Err(e) => {
-                eprintln!("sandbox up: {e}");
-                std::process::exit(1);
-            }
-        };
+        let mut sb =
+            match tplab_sandbox::Sandbox::up_blocking(&tplab_sandbox::SandboxConfig::default()) {
+                Ok(sb) => sb,
+                Err(e) => {
+                    eprintln!("sandbox up: {e}");
+                    std::process::exit(1);
+                }
+            };
         let t0 = Instant::now();
         let started = tplab_kubeapi::start(&mut sb);
         let ms = t0.elapsed().as_secs_f64() * 1e3;

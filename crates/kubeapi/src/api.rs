@@ -27,15 +27,26 @@ pub struct Query(Vec<(String, String)>);
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> Query {
-        Query(form_urlencoded::parse(raw.unwrap_or("").as_bytes()).into_owned().collect())
+        Query(
+            form_urlencoded::parse(raw.unwrap_or("").as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, key: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     pub fn flag(&self, key: &str) -> bool {
@@ -73,7 +84,10 @@ fn authorize(user: &User, verb: &str, target: &Target) -> Result<(), ApiError> {
             (def, namespace, None)
         }
         Target::Subresource {
-            def, namespace, sub, ..
+            def,
+            namespace,
+            sub,
+            ..
         } => (def, namespace, Some(sub.as_str())),
         _ => return Ok(()),
     };
@@ -87,10 +101,10 @@ fn authorize(user: &User, verb: &str, target: &Target) -> Result<(), ApiError> {
     ))
 }
 
-pub async fn handle(
+pub fn handle(
     req: Request<Incoming>,
-    ctx: Arc<Ctx>,
-    user: Option<User>,
+    ctx: &Arc<Ctx>,
+    user: Option<&User>,
     peer: IpAddr,
 ) -> Response<Body> {
     let query = Query::parse(req.uri().query());
@@ -103,13 +117,13 @@ pub async fn handle(
             .uri()
             .path_and_query()
             .map_or_else(|| "/".to_string(), |p| p.as_str().to_string()),
-        user: user.clone(),
+        user: user.cloned(),
         source_ip: peer.to_string(),
         user_agent: header(&req, "user-agent").map(str::to_string),
         object_ref: target.as_ref().ok().and_then(Target::object_ref),
         received: chrono::Utc::now(),
     };
-    let checked = match (&user, target) {
+    let checked = match (user, target) {
         (None, _) => Err(ApiError::unauthorized()),
         (Some(_), Err(e)) => Err(e),
         (Some(u), Ok(t)) => authorize(u, verb, &t).map(|()| t),
@@ -123,9 +137,9 @@ pub async fn handle(
             sub,
         }) if def == resources::PODS && sub == "exec" => {
             let ns = namespace.unwrap_or_default();
-            return exec::handle(req, &ctx, &ns, &name, &query, record).await;
+            return exec::handle(req, ctx, &ns, &name, &query, record);
         }
-        Ok(t) => answer(&req, &ctx, &t, &query, verb),
+        Ok(t) => answer(&req, ctx, &t, &query, verb),
     };
     let stage = if verb == "watch" && response.status().is_success() {
         "ResponseStarted"
@@ -166,12 +180,23 @@ fn answer(
                 None => respond::json(200, &discovery::group_list()),
             }
         }
-        Target::Group(g) if reads => discovery::group(g)
-            .map_or_else(|| respond::error(&ApiError::no_route()), |v| respond::json(200, &v)),
-        Target::GroupVersion(g, v) if reads => discovery::resource_list(g, v)
-            .map_or_else(|| respond::error(&ApiError::no_route()), |v| respond::json(200, &v)),
+        Target::Group(g) if reads => discovery::group(g).map_or_else(
+            || respond::error(&ApiError::no_route()),
+            |v| respond::json(200, &v),
+        ),
+        Target::GroupVersion(g, v) if reads => discovery::resource_list(g, v).map_or_else(
+            || respond::error(&ApiError::no_route()),
+            |v| respond::json(200, &v),
+        ),
         Target::Collection { def, namespace } if reads => {
-            match read_collection(ctx, def, namespace.as_deref(), query, accept, verb == "watch") {
+            match read_collection(
+                ctx,
+                def,
+                namespace.as_deref(),
+                query,
+                accept,
+                verb == "watch",
+            ) {
                 Ok(r) => r,
                 Err(e) => respond::error(&e),
             }
@@ -196,7 +221,10 @@ fn include(query: &Query) -> Result<Include, ApiError> {
 fn protobuf_only(accept: &str) -> bool {
     !accept.split(',').any(|p| {
         let p = p.trim();
-        p.starts_with("application/json") || p.starts_with("*/*") || p.starts_with("application/*") || p.is_empty()
+        p.starts_with("application/json")
+            || p.starts_with("*/*")
+            || p.starts_with("application/*")
+            || p.is_empty()
     })
 }
 
@@ -209,7 +237,9 @@ fn read_object(
     accept: &str,
 ) -> Result<Response<Body>, ApiError> {
     if protobuf_only(accept) {
-        return Err(ApiError::not_acceptable("only the following media types are accepted: application/json, application/yaml"));
+        return Err(ApiError::not_acceptable(
+            "only the following media types are accepted: application/json, application/yaml",
+        ));
     }
     let state = ctx.state()?;
     let src = Source {
@@ -223,7 +253,10 @@ fn read_object(
         .ok_or_else(|| ApiError::not_found(def.group, def.plural, name))?;
     if table::wants_table(accept) {
         let rv = objects::resource_version(&state);
-        return Ok(respond::json(200, &table::table(def.plural, &[found], include(query)?, &rv)));
+        return Ok(respond::json(
+            200,
+            &table::table(def.plural, &[found], include(query)?, &rv),
+        ));
     }
     Ok(respond::json(200, &found.value))
 }
@@ -237,7 +270,9 @@ fn read_collection(
     watching: bool,
 ) -> Result<Response<Body>, ApiError> {
     if protobuf_only(accept) {
-        return Err(ApiError::not_acceptable("only the following media types are accepted: application/json, application/yaml"));
+        return Err(ApiError::not_acceptable(
+            "only the following media types are accepted: application/json, application/yaml",
+        ));
     }
     let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or(""))
         .map_err(|e| ApiError::bad_request(&e))?;
@@ -281,7 +316,10 @@ fn read_collection(
             .unwrap_or_else(|_| Response::new(respond::full(""))));
     }
     if as_table {
-        return Ok(respond::json(200, &table::table(def.plural, &items, include, &rv)));
+        return Ok(respond::json(
+            200,
+            &table::table(def.plural, &items, include, &rv),
+        ));
     }
     let list = json!({
         "kind": def.list_kind(),
@@ -295,9 +333,9 @@ fn read_collection(
 fn watch_params(query: &Query) -> Result<WatchParams, ApiError> {
     let timeout = match query.get("timeoutSeconds") {
         None | Some("") => None,
-        Some(t) => Some(std::time::Duration::from_secs(t.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(&format!("invalid value for timeoutSeconds: {t:?}"))
-        })?)),
+        Some(t) => Some(std::time::Duration::from_secs(t.parse::<u64>().map_err(
+            |_| ApiError::bad_request(&format!("invalid value for timeoutSeconds: {t:?}")),
+        )?)),
     };
     Ok(WatchParams {
         resource_version: query.get("resourceVersion").map(str::to_string),

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::tls::User;
 
-/// Appends events to the log (O_APPEND: each line is one write).
+/// Appends events to the log (`O_APPEND`: each line is one write).
 pub struct Audit {
     file: Mutex<Option<std::fs::File>>,
 }
@@ -78,7 +78,6 @@ impl Audit {
         }
     }
 
-
     pub fn log(&self, record: &Record, stage: &str, code: u16) {
         let mut line = record.event(stage, code).to_string();
         line.push('\n');
@@ -99,7 +98,14 @@ pub fn new_id() -> String {
         .bytes()
         .map(|b| char::from(b"0123456789abcdef"[usize::from(b) % 16]))
         .collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 #[cfg(test)]

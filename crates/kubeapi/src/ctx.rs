@@ -16,8 +16,8 @@ pub struct Ctx {
 impl Ctx {
     /// The sandbox's state now (read on each request: pods may have been added).
     pub fn state(&self) -> Result<SandboxState, ApiError> {
-        let path = crate::paths::state_file(&self.id)
-            .map_err(|e| ApiError::internal(&e.to_string()))?;
+        let path =
+            crate::paths::state_file(&self.id).map_err(|e| ApiError::internal(&e.to_string()))?;
         let bytes = std::fs::read(&path).map_err(|e| {
             ApiError::internal(&format!("the sandbox's state ({}): {e}", path.display()))
         })?;

@@ -4,6 +4,7 @@
 //! bound by the parent and inherited as fd 3: the API answers as soon as `up` returns.
 //! It also exits by itself when the sandbox's state file disappears.
 
+use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::os::fd::FromRawFd;
 use std::path::PathBuf;
@@ -67,7 +68,7 @@ pub fn dispatch_if_daemon() {
             let mut msg = e.to_string();
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
+                let _ = write!(msg, ": {s}");
                 src = s.source();
             }
             eprintln!("{} {KIND}: {msg}", tplab_sandbox::DAEMON_MARKER);

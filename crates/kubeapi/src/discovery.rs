@@ -8,17 +8,15 @@ use crate::objects::node::KUBELET_VERSION;
 use crate::resources::{self, ResourceDef};
 
 /// Content type of an aggregated discovery answer.
-pub const AGGREGATED_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+pub const AGGREGATED_V2: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 pub const AGGREGATED_V2BETA1: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList";
 
 /// Which aggregated version the Accept header asks for, if any (in the client's order).
 pub fn wants_aggregated(accept: &str) -> Option<&'static str> {
     for part in accept.split(',') {
-        let params: Vec<String> = part
-            .split(';')
-            .map(|p| p.trim().replace(' ', ""))
-            .collect();
+        let params: Vec<String> = part.split(';').map(|p| p.trim().replace(' ', "")).collect();
         let has = |p: &str| params.iter().any(|x| x == p);
         if has("as=APIGroupDiscoveryList") && has("g=apidiscovery.k8s.io") {
             if has("v=v2") {
@@ -177,7 +175,10 @@ pub fn aggregated(core: bool, version: &str) -> Value {
     let items: Vec<Value> = if core {
         vec![aggregated_group("")]
     } else {
-        resources::groups().into_iter().map(aggregated_group).collect()
+        resources::groups()
+            .into_iter()
+            .map(aggregated_group)
+            .collect()
     };
     json!({
         "kind": "APIGroupDiscoveryList",
@@ -196,7 +197,9 @@ mod tests {
         let kubectl = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
         assert_eq!(wants_aggregated(kubectl), Some("v2"));
         assert_eq!(
-            wants_aggregated("application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"),
+            wants_aggregated(
+                "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
+            ),
             Some("v2beta1")
         );
         assert_eq!(wants_aggregated("application/json, */*"), None);
@@ -206,11 +209,18 @@ mod tests {
     fn documents_list_what_is_served() {
         let core = aggregated(true, "v2");
         let res = &core["items"][0]["versions"][0]["resources"];
-        assert!(res.as_array().unwrap().iter().any(|r| r["resource"] == "pods"
-            && r["subresources"][0]["subresource"] == "exec"));
+        assert!(
+            res.as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["resource"] == "pods" && r["subresources"][0]["subresource"] == "exec")
+        );
         let apps = aggregated(false, "v2");
         assert_eq!(apps["items"][0]["metadata"]["name"], "apps");
-        assert_eq!(resource_list("apps", "v1").unwrap()["groupVersion"], "apps/v1");
+        assert_eq!(
+            resource_list("apps", "v1").unwrap()["groupVersion"],
+            "apps/v1"
+        );
         assert!(resource_list("batch", "v1").is_none());
         assert_eq!(group_list()["groups"][0]["name"], "apps");
     }

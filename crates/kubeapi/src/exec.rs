@@ -56,7 +56,10 @@ impl ExecParams {
     pub fn parse(q: &Query) -> Result<ExecParams, ApiError> {
         let p = ExecParams {
             command: q.all("command"),
-            container: q.get("container").filter(|c| !c.is_empty()).map(str::to_string),
+            container: q
+                .get("container")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
             stdin: q.flag("stdin"),
             stdout: q.flag("stdout"),
             stderr: q.flag("stderr"),
@@ -77,7 +80,11 @@ impl ExecParams {
 /// The subprotocol to answer with, from `Sec-WebSocket-Protocol` header(s).
 pub fn choose_protocol<'a>(offered: impl Iterator<Item = &'a str>) -> Option<Protocol> {
     let all: Vec<String> = offered
-        .flat_map(|h| h.split(',').map(|p| p.trim().to_string()).collect::<Vec<_>>())
+        .flat_map(|h| {
+            h.split(',')
+                .map(|p| p.trim().to_string())
+                .collect::<Vec<_>>()
+        })
         .collect();
     if all.iter().any(|p| p == Protocol::V5.name()) {
         Some(Protocol::V5)
@@ -104,12 +111,13 @@ fn spdy_refusal() -> ApiError {
 }
 
 fn finish(ctx: &Ctx, record: &Record, response: Response<Body>) -> Response<Body> {
-    ctx.audit.log(record, "ResponseComplete", response.status().as_u16());
+    ctx.audit
+        .log(record, "ResponseComplete", response.status().as_u16());
     response
 }
 
 /// Answers `GET|POST …/pods/<name>/exec`.
-pub async fn handle(
+pub fn handle(
     req: Request<Incoming>,
     ctx: &Arc<Ctx>,
     namespace: &str,
@@ -146,7 +154,8 @@ pub async fn handle(
     if header_has(&req, "upgrade", "SPDY/3.1") {
         return refuse(spdy_refusal());
     }
-    let websocket = header_has(&req, "upgrade", "websocket") && header_has(&req, "connection", "upgrade");
+    let websocket =
+        header_has(&req, "upgrade", "websocket") && header_has(&req, "connection", "upgrade");
     let key = req
         .headers()
         .get("sec-websocket-key")
@@ -205,7 +214,9 @@ mod tests {
 
     #[test]
     fn params_are_validated() {
-        let q = Query::parse(Some("command=sh&command=-c&command=exit%203&stdout=true&stderr=true"));
+        let q = Query::parse(Some(
+            "command=sh&command=-c&command=exit%203&stdout=true&stderr=true",
+        ));
         let p = ExecParams::parse(&q).unwrap();
         assert_eq!(p.command, ["sh", "-c", "exit 3"]);
         assert!(p.stdout && p.stderr && !p.stdin && !p.tty);

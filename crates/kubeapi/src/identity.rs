@@ -15,7 +15,7 @@ pub struct Identity {
     pub node_name: String,
     /// Suffix of the Cilium agent pod (`cilium-r7ffp`).
     pub cilium_suffix: String,
-    /// `controller-revision-hash` of the Cilium DaemonSet's pods.
+    /// `controller-revision-hash` of the Cilium `DaemonSet`'s pods.
     pub revision_hash: String,
     /// Hex seed from which object uids derive.
     pub seed: String,
@@ -93,7 +93,12 @@ impl Identity {
     /// A container id (`containerd://<64 hex>`) for `key`.
     pub fn container_id(&self, key: &str) -> String {
         let parts: Vec<String> = (0..4)
-            .map(|i| format!("{:016x}", fnv(format!("{}/{key}", self.seed).as_bytes(), 10 + i)))
+            .map(|i| {
+                format!(
+                    "{:016x}",
+                    fnv(format!("{}/{key}", self.seed).as_bytes(), 10 + i)
+                )
+            })
             .collect();
         format!("containerd://{}", parts.concat())
     }

@@ -95,13 +95,14 @@ pub fn issue_client_cert(id: &str, user: &str, groups: &[&str]) -> Result<(Strin
     let dir = kube_dir(id)?;
     let read = |name: &str| {
         let p = dir.join(name);
-        std::fs::read_to_string(&p).map_err(|e| KubeApiError::io(format!("reading {}", p.display()), e))
+        std::fs::read_to_string(&p)
+            .map_err(|e| KubeApiError::io(format!("reading {}", p.display()), e))
     };
     let issuer = tls::load_issuer(&read("ca.crt")?, &read("ca.key")?)?;
     tls::client_cert(&issuer, user, groups)
 }
 
-/// The data of the `cilium-config` ConfigMap (the one source of truth shared with the
+/// The data of the `cilium-config` `ConfigMap` (the one source of truth shared with the
 /// agent role's `cilium config view`).
 pub fn cilium_config(id: &str) -> std::collections::BTreeMap<String, String> {
     objects::config_data(id)

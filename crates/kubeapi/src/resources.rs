@@ -32,7 +32,6 @@ impl ResourceDef {
     pub fn list_kind(&self) -> String {
         format!("{}List", self.kind)
     }
-
 }
 
 pub const NAMESPACES: ResourceDef = ResourceDef {

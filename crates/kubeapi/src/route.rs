@@ -156,7 +156,14 @@ mod tests {
             parse("/apis/apps/v1/namespaces/kube-system/daemonsets/cilium").unwrap(),
             Target::Object { .. }
         ));
-        for bad in ["/", "/api/v2/pods", "/api/v1/widgets", "/api/v1/pods/x", "/x/y", "/api/v1/namespaces/a/nodes"] {
+        for bad in [
+            "/",
+            "/api/v2/pods",
+            "/api/v1/widgets",
+            "/api/v1/pods/x",
+            "/x/y",
+            "/api/v1/namespaces/a/nodes",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -180,15 +180,15 @@ impl FieldSelector {
             } else if let Some((k, v)) = term.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(format!("invalid selector: '{s}'; can't understand '{term}'"));
+                return Err(format!(
+                    "invalid selector: '{s}'; can't understand '{term}'"
+                ));
             };
             let k = k.trim();
-            let known = matches!(k, "metadata.name" | "metadata.namespace")
-                || def.fields.contains(&k);
+            let known =
+                matches!(k, "metadata.name" | "metadata.namespace") || def.fields.contains(&k);
             if !known {
-                return Err(format!(
-                    "field label not supported: {k}"
-                ));
+                return Err(format!("field label not supported: {k}"));
             }
             out.push((k.to_string(), eq, v.trim().to_string()));
         }
@@ -205,7 +205,6 @@ impl FieldSelector {
             (got == *want) == *eq
         })
     }
-
 }
 
 #[cfg(test)]
@@ -234,7 +233,11 @@ mod tests {
             ("k8s-app=other", false),
             ("", true),
         ] {
-            assert_eq!(LabelSelector::parse(sel).unwrap().matches(&p), want, "{sel}");
+            assert_eq!(
+                LabelSelector::parse(sel).unwrap().matches(&p),
+                want,
+                "{sel}"
+            );
         }
         for bad in ["k8s-app=(x", "a b", "=x", "!", "k in x", "k=%%%"] {
             assert!(LabelSelector::parse(bad).is_err(), "{bad}");
@@ -252,7 +255,11 @@ mod tests {
             ("spec.hostNetwork=true", true),
             ("status.podIP=", true),
         ] {
-            assert_eq!(FieldSelector::parse(sel, &def).unwrap().matches(&p), want, "{sel}");
+            assert_eq!(
+                FieldSelector::parse(sel, &def).unwrap().matches(&p),
+                want,
+                "{sel}"
+            );
         }
         assert_eq!(
             FieldSelector::parse("spec.nope=1", &def).unwrap_err(),

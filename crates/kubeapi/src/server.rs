@@ -29,13 +29,10 @@ pub async fn serve(
         .map_err(|e| KubeApiError::io("registering the listener", e))?;
     let acceptor = TlsAcceptor::from(Arc::new(tls));
     loop {
-        let (tcp, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(_) => {
-                // EMFILE and friends: back off instead of spinning.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        let Ok((tcp, peer)) = listener.accept().await else {
+            // EMFILE and friends: back off instead of spinning.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
         };
         let acceptor = acceptor.clone();
         let ctx = Arc::clone(&ctx);
@@ -54,7 +51,7 @@ pub async fn serve(
                 let ctx = Arc::clone(&ctx);
                 let user = user.clone();
                 async move {
-                    Ok::<_, Infallible>(crate::api::handle(req, ctx, user, peer.ip()).await)
+                    Ok::<_, Infallible>(crate::api::handle(req, &ctx, user.as_ref(), peer.ip()))
                 }
             });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -107,7 +107,6 @@ impl ApiError {
         )
     }
 
-
     pub fn not_acceptable(message: &str) -> ApiError {
         failure(406, "NotAcceptable", message, None)
     }

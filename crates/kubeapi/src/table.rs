@@ -133,10 +133,16 @@ fn node_address(o: &Value, kind: &str) -> String {
 }
 
 fn pod_row(o: &Value) -> Vec<Value> {
-    let statuses = o["status"]["containerStatuses"].as_array().cloned().unwrap_or_default();
+    let statuses = o["status"]["containerStatuses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let total = o["spec"]["containers"].as_array().map_or(0, Vec::len);
     let ready = statuses.iter().filter(|c| c["ready"] == true).count();
-    let restarts: i64 = statuses.iter().filter_map(|c| c["restartCount"].as_i64()).sum();
+    let restarts: i64 = statuses
+        .iter()
+        .filter_map(|c| c["restartCount"].as_i64())
+        .sum();
     let status = o["status"]["reason"]
         .as_str()
         .or(o["status"]["phase"].as_str())
@@ -163,7 +169,10 @@ fn node_row(o: &Value) -> Vec<Value> {
         .as_object()
         .map(|m| {
             m.keys()
-                .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/").map(str::to_string))
+                .filter_map(|k| {
+                    k.strip_prefix("node-role.kubernetes.io/")
+                        .map(str::to_string)
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -171,7 +180,11 @@ fn node_row(o: &Value) -> Vec<Value> {
     vec![
         json!(o["metadata"]["name"]),
         json!(if ready { "Ready" } else { "NotReady" }),
-        json!(if roles.is_empty() { "<none>".into() } else { roles.join(",") }),
+        json!(if roles.is_empty() {
+            "<none>".into()
+        } else {
+            roles.join(",")
+        }),
         json!(age(&o["metadata"]["creationTimestamp"])),
         json!(s(&info["kubeletVersion"])),
         json!(node_address(o, "InternalIP")),
@@ -184,7 +197,10 @@ fn node_row(o: &Value) -> Vec<Value> {
 
 fn daemonset_row(o: &Value) -> Vec<Value> {
     let st = &o["status"];
-    let containers = o["spec"]["template"]["spec"]["containers"].as_array().cloned().unwrap_or_default();
+    let containers = o["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let names: Vec<String> = containers.iter().map(|c| s(&c["name"])).collect();
     let images: Vec<String> = containers.iter().map(|c| s(&c["image"])).collect();
     vec![
@@ -207,7 +223,13 @@ fn service_row(o: &Value) -> Vec<Value> {
         .as_array()
         .map(|ps| {
             ps.iter()
-                .map(|p| format!("{}/{}", s(&p["port"]), p["protocol"].as_str().unwrap_or("TCP")))
+                .map(|p| {
+                    format!(
+                        "{}/{}",
+                        s(&p["port"]),
+                        p["protocol"].as_str().unwrap_or("TCP")
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -224,7 +246,10 @@ fn service_row(o: &Value) -> Vec<Value> {
 
 fn event_row(o: &Value) -> Vec<Value> {
     let inv = &o["involvedObject"];
-    let source = match (o["source"]["component"].as_str(), o["source"]["host"].as_str()) {
+    let source = match (
+        o["source"]["component"].as_str(),
+        o["source"]["host"].as_str(),
+    ) {
         (Some(c), Some(h)) => format!("{c}, {h}"),
         (Some(c), None) => c.to_string(),
         _ => String::new(),
@@ -233,7 +258,11 @@ fn event_row(o: &Value) -> Vec<Value> {
         json!(age(&o["lastTimestamp"])),
         json!(s(&o["type"])),
         json!(s(&o["reason"])),
-        json!(format!("{}/{}", inv["kind"].as_str().unwrap_or("").to_lowercase(), s(&inv["name"]))),
+        json!(format!(
+            "{}/{}",
+            inv["kind"].as_str().unwrap_or("").to_lowercase(),
+            s(&inv["name"])
+        )),
         json!(inv["fieldPath"].as_str().unwrap_or("")),
         json!(source),
         json!(o["message"].as_str().unwrap_or("").trim()),
@@ -244,31 +273,106 @@ fn event_row(o: &Value) -> Vec<Value> {
 }
 
 fn columns(plural: &str) -> Vec<Value> {
-    let name = col("Name", "string", 0, "Name must be unique within a namespace.");
-    let age = col("Age", "string", 0, "CreationTimestamp is a timestamp representing the server time when this object was created.");
+    let name = col(
+        "Name",
+        "string",
+        0,
+        "Name must be unique within a namespace.",
+    );
+    let age = col(
+        "Age",
+        "string",
+        0,
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    );
     match plural {
         "pods" => vec![
             name,
-            col("Ready", "string", 0, "The aggregate readiness state of this pod for accepting traffic."),
-            col("Status", "string", 0, "The aggregate status of the containers in this pod."),
-            col("Restarts", "string", 0, "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+            col(
+                "Ready",
+                "string",
+                0,
+                "The aggregate readiness state of this pod for accepting traffic.",
+            ),
+            col(
+                "Status",
+                "string",
+                0,
+                "The aggregate status of the containers in this pod.",
+            ),
+            col(
+                "Restarts",
+                "string",
+                0,
+                "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.",
+            ),
             age,
-            col("IP", "string", 1, "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated."),
-            col("Node", "string", 1, "NodeName is a request to schedule this pod onto a specific node."),
-            col("Nominated Node", "string", 1, "nominatedNodeName is set only when this pod preempts other pods on the node."),
-            col("Readiness Gates", "string", 1, "If specified, all readiness gates will be evaluated for pod readiness."),
+            col(
+                "IP",
+                "string",
+                1,
+                "IP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.",
+            ),
+            col(
+                "Node",
+                "string",
+                1,
+                "NodeName is a request to schedule this pod onto a specific node.",
+            ),
+            col(
+                "Nominated Node",
+                "string",
+                1,
+                "nominatedNodeName is set only when this pod preempts other pods on the node.",
+            ),
+            col(
+                "Readiness Gates",
+                "string",
+                1,
+                "If specified, all readiness gates will be evaluated for pod readiness.",
+            ),
         ],
         "nodes" => vec![
             name,
             col("Status", "string", 0, "The status of the node"),
             col("Roles", "string", 0, "The roles of the node"),
             age,
-            col("Version", "string", 0, "Kubelet Version reported by the node."),
-            col("Internal-IP", "string", 1, "List of addresses reachable to the node."),
-            col("External-IP", "string", 1, "List of addresses reachable to the node."),
-            col("OS-Image", "string", 1, "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
-            col("Kernel-Version", "string", 1, "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
-            col("Container-Runtime", "string", 1, "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2)."),
+            col(
+                "Version",
+                "string",
+                0,
+                "Kubelet Version reported by the node.",
+            ),
+            col(
+                "Internal-IP",
+                "string",
+                1,
+                "List of addresses reachable to the node.",
+            ),
+            col(
+                "External-IP",
+                "string",
+                1,
+                "List of addresses reachable to the node.",
+            ),
+            col(
+                "OS-Image",
+                "string",
+                1,
+                "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
+            ),
+            col(
+                "Kernel-Version",
+                "string",
+                1,
+                "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+            ),
+            col(
+                "Container-Runtime",
+                "string",
+                1,
+                "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
+            ),
         ],
         "namespaces" => vec![
             name,
@@ -277,42 +381,162 @@ fn columns(plural: &str) -> Vec<Value> {
         ],
         "daemonsets" => vec![
             name,
-            col("Desired", "integer", 0, "The total number of nodes that should be running the daemon pod."),
-            col("Current", "integer", 0, "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod."),
-            col("Ready", "integer", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready."),
-            col("Up-to-date", "integer", 0, "The total number of nodes that are running updated daemon pod"),
-            col("Available", "integer", 0, "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available."),
-            col("Node Selector", "string", 0, "NodeSelector is a selector which must be true for the pod to fit on a node."),
+            col(
+                "Desired",
+                "integer",
+                0,
+                "The total number of nodes that should be running the daemon pod.",
+            ),
+            col(
+                "Current",
+                "integer",
+                0,
+                "The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.",
+            ),
+            col(
+                "Ready",
+                "integer",
+                0,
+                "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.",
+            ),
+            col(
+                "Up-to-date",
+                "integer",
+                0,
+                "The total number of nodes that are running updated daemon pod",
+            ),
+            col(
+                "Available",
+                "integer",
+                0,
+                "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available.",
+            ),
+            col(
+                "Node Selector",
+                "string",
+                0,
+                "NodeSelector is a selector which must be true for the pod to fit on a node.",
+            ),
             age,
-            col("Containers", "string", 1, "Names of each container in the template."),
-            col("Images", "string", 1, "Images referenced by each container in the template."),
-            col("Selector", "string", 1, "A label query over pods that are managed by the daemon set."),
+            col(
+                "Containers",
+                "string",
+                1,
+                "Names of each container in the template.",
+            ),
+            col(
+                "Images",
+                "string",
+                1,
+                "Images referenced by each container in the template.",
+            ),
+            col(
+                "Selector",
+                "string",
+                1,
+                "A label query over pods that are managed by the daemon set.",
+            ),
         ],
         "configmaps" => vec![
             name,
-            col("Data", "integer", 0, "Data contains the configuration data."),
+            col(
+                "Data",
+                "integer",
+                0,
+                "Data contains the configuration data.",
+            ),
             age,
         ],
         "services" => vec![
             name,
-            col("Type", "string", 0, "type determines how the Service is exposed."),
-            col("Cluster-IP", "string", 0, "clusterIP is the IP address of the service."),
-            col("External-IP", "string", 0, "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service."),
-            col("Port(s)", "string", 0, "The list of ports that are exposed by this service."),
+            col(
+                "Type",
+                "string",
+                0,
+                "type determines how the Service is exposed.",
+            ),
+            col(
+                "Cluster-IP",
+                "string",
+                0,
+                "clusterIP is the IP address of the service.",
+            ),
+            col(
+                "External-IP",
+                "string",
+                0,
+                "externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.",
+            ),
+            col(
+                "Port(s)",
+                "string",
+                0,
+                "The list of ports that are exposed by this service.",
+            ),
             age,
-            col("Selector", "string", 1, "Route service traffic to pods with label keys and values matching this selector."),
+            col(
+                "Selector",
+                "string",
+                1,
+                "Route service traffic to pods with label keys and values matching this selector.",
+            ),
         ],
         "events" => vec![
-            col("Last Seen", "string", 0, "The time at which the most recent occurrence of this event was recorded."),
-            col("Type", "string", 0, "Type of this event (Normal, Warning), new types could be added in the future."),
-            col("Reason", "string", 0, "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
-            col("Object", "string", 0, "The object that this event is about."),
-            col("Subobject", "string", 1, "The subobject that this event is about."),
+            col(
+                "Last Seen",
+                "string",
+                0,
+                "The time at which the most recent occurrence of this event was recorded.",
+            ),
+            col(
+                "Type",
+                "string",
+                0,
+                "Type of this event (Normal, Warning), new types could be added in the future.",
+            ),
+            col(
+                "Reason",
+                "string",
+                0,
+                "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+            ),
+            col(
+                "Object",
+                "string",
+                0,
+                "The object that this event is about.",
+            ),
+            col(
+                "Subobject",
+                "string",
+                1,
+                "The subobject that this event is about.",
+            ),
             col("Source", "string", 1, "The component reporting this event."),
-            col("Message", "string", 0, "A human-readable description of the status of this operation."),
-            col("First Seen", "string", 1, "The time at which the event was first recorded."),
-            col("Count", "integer", 1, "The number of times this event has occurred."),
-            col("Name", "string", 1, "Name must be unique within a namespace."),
+            col(
+                "Message",
+                "string",
+                0,
+                "A human-readable description of the status of this operation.",
+            ),
+            col(
+                "First Seen",
+                "string",
+                1,
+                "The time at which the event was first recorded.",
+            ),
+            col(
+                "Count",
+                "integer",
+                1,
+                "The number of times this event has occurred.",
+            ),
+            col(
+                "Name",
+                "string",
+                1,
+                "Name must be unique within a namespace.",
+            ),
         ],
         _ => vec![name, age],
     }
@@ -398,8 +622,15 @@ mod tests {
 
     #[test]
     fn tables_have_wide_columns_and_rows() {
-        let (st, id) = (crate::objects::fixture::state(), crate::objects::fixture::identity());
-        let src = crate::objects::Source { state: &st, identity: &id, port: 1 };
+        let (st, id) = (
+            crate::objects::fixture::state(),
+            crate::objects::fixture::identity(),
+        );
+        let src = crate::objects::Source {
+            state: &st,
+            identity: &id,
+            port: 1,
+        };
         let pods = crate::objects::of(&src, &crate::resources::PODS, None);
         let t = table("pods", &pods, Include::Metadata, "1");
         assert_eq!(t["columnDefinitions"].as_array().unwrap().len(), 9);
@@ -412,7 +643,9 @@ mod tests {
         assert_eq!(t["rows"][0]["cells"][1], "Ready");
         assert_eq!(t["rows"][0]["cells"][5], "198.51.100.2");
         assert!(t["rows"][0].get("object").is_none());
-        assert!(wants_table("application/json;as=Table;v=v1;g=meta.k8s.io,application/json"));
+        assert!(wants_table(
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+        ));
         assert!(!wants_table("application/json"));
     }
 }

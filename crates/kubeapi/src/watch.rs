@@ -33,8 +33,7 @@ fn line(kind: &str, object: &Value) -> Bytes {
 
 /// Whether the watch must start by replaying the current objects.
 pub fn replays(params: &WatchParams) -> bool {
-    params.send_initial
-        || matches!(params.resource_version.as_deref(), None | Some("" | "0"))
+    params.send_initial || matches!(params.resource_version.as_deref(), None | Some("" | "0"))
 }
 
 /// The body of a watch: `initial` objects as ADDED (when [`replays`]), then bookmarks
@@ -56,7 +55,11 @@ pub fn body(initial: Vec<Value>, bookmark: Value, params: &WatchParams) -> Body 
             if params.send_initial {
                 b["metadata"]["annotations"] = json!({ "k8s.io/initial-events-end": "true" });
             }
-            if tx.send(Ok(Frame::data(line("BOOKMARK", &b)))).await.is_err() {
+            if tx
+                .send(Ok(Frame::data(line("BOOKMARK", &b))))
+                .await
+                .is_err()
+            {
                 return;
             }
         }
@@ -70,12 +73,18 @@ pub fn body(initial: Vec<Value>, bookmark: Value, params: &WatchParams) -> Body 
             if tokio::time::Instant::now() >= end {
                 return;
             }
-            if params.bookmarks && tx.send(Ok(Frame::data(line("BOOKMARK", &bookmark)))).await.is_err() {
+            if params.bookmarks
+                && tx
+                    .send(Ok(Frame::data(line("BOOKMARK", &bookmark))))
+                    .await
+                    .is_err()
+            {
                 return;
             }
         }
     });
-    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
+    let stream =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     BodyExt::boxed(StreamBody::new(stream))
 }
 

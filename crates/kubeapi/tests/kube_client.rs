@@ -67,26 +67,45 @@ fn lists_gets_and_waits() -> Result<(), Failed> {
         let client = cluster.client().await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let list = pods.list(&ListParams::default()).await.map_err(fail)?;
-        check!(list.items.len() == 1, "pods in default: {}", list.items.len());
+        check!(
+            list.items.len() == 1,
+            "pods in default: {}",
+            list.items.len()
+        );
         let pod = &list.items[0];
         let ip = pod.status.as_ref().and_then(|s| s.pod_ip.clone());
         check!(ip.as_deref() == Some("10.244.0.213"), "pod IP {ip:?}");
-        let node_name = pod.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+        let node_name = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default();
         let nodes: Api<Node> = Api::all(client.clone());
         let node = nodes.get(&node_name).await.map_err(fail)?;
         let cidr = node.spec.and_then(|s| s.pod_cidr);
-        check!(cidr.as_deref() == Some("10.244.0.128/25"), "podCIDR {cidr:?}");
+        check!(
+            cidr.as_deref() == Some("10.244.0.128/25"),
+            "podCIDR {cidr:?}"
+        );
         let agents: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
         let cilium = agents
             .list(&ListParams::default().labels("k8s-app=cilium"))
             .await
             .map_err(fail)?;
-        check!(cilium.items.len() == 1, "cilium pods: {}", cilium.items.len());
+        check!(
+            cilium.items.len() == 1,
+            "cilium pods: {}",
+            cilium.items.len()
+        );
         let by_field = pods
             .list(&ListParams::default().fields(&format!("spec.nodeName={node_name}")))
             .await
             .map_err(fail)?;
-        check!(by_field.items.len() == 1, "field selector: {}", by_field.items.len());
+        check!(
+            by_field.items.len() == 1,
+            "field selector: {}",
+            by_field.items.len()
+        );
         let missing = pods.get("nope").await;
         match missing {
             Err(kube::Error::Api(s)) => check!(s.code == 404 && s.reason == "NotFound", "{s:?}"),
@@ -102,18 +121,30 @@ fn lists_gets_and_waits() -> Result<(), Failed> {
         check!(running.is_some(), "await_condition returned no pod");
         // A watch from the list's version stays open quietly and ends at its timeout.
         let stream = pods
-            .watch(&kube::api::WatchParams::default().timeout(2), &list.metadata.resource_version.unwrap_or_default())
+            .watch(
+                &kube::api::WatchParams::default().timeout(2),
+                &list.metadata.resource_version.unwrap_or_default(),
+            )
             .await
             .map_err(fail)?;
-        let events: Vec<_> = tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
-            .await
-            .map_err(|_| fail("watch did not end at its timeout"))?;
-        check!(events.is_empty(), "unexpected watch events: {}", events.len());
+        let events: Vec<_> =
+            tokio::time::timeout(Duration::from_secs(10), stream.collect::<Vec<_>>())
+                .await
+                .map_err(|_| fail("watch did not end at its timeout"))?;
+        check!(
+            events.is_empty(),
+            "unexpected watch events: {}",
+            events.len()
+        );
         Ok(())
     })
 }
 
-async fn run_exec(pods: &Api<Pod>, cmd: &[&str], stdin: Option<&[u8]>) -> Result<(String, String, serde_json::Value), Failed> {
+async fn run_exec(
+    pods: &Api<Pod>,
+    cmd: &[&str],
+    stdin: Option<&[u8]>,
+) -> Result<(String, String, serde_json::Value), Failed> {
     let params = AttachParams::default()
         .stdin(stdin.is_some())
         .stdout(true)
@@ -121,7 +152,10 @@ async fn run_exec(pods: &Api<Pod>, cmd: &[&str], stdin: Option<&[u8]>) -> Result
         .max_stdout_buf_size(64 * 1024)
         .max_stderr_buf_size(64 * 1024)
         .max_stdin_buf_size(64 * 1024);
-    let mut proc = pods.exec("pod", cmd.to_vec(), &params).await.map_err(fail)?;
+    let mut proc = pods
+        .exec("pod", cmd.to_vec(), &params)
+        .await
+        .map_err(fail)?;
     if let Some(data) = stdin {
         use tokio::io::AsyncWriteExt;
         let mut w = proc.stdin().ok_or_else(|| fail("no stdin"))?;
@@ -138,11 +172,15 @@ async fn run_exec(pods: &Api<Pod>, cmd: &[&str], stdin: Option<&[u8]>) -> Result
         let mut e = String::new();
         let read_o = async {
             let mut buf = Vec::new();
-            tokio::io::AsyncReadExt::read_to_end(&mut out, &mut buf).await.map(|_| buf)
+            tokio::io::AsyncReadExt::read_to_end(&mut out, &mut buf)
+                .await
+                .map(|_| buf)
         };
         let read_e = async {
             let mut buf = Vec::new();
-            tokio::io::AsyncReadExt::read_to_end(&mut err, &mut buf).await.map(|_| buf)
+            tokio::io::AsyncReadExt::read_to_end(&mut err, &mut buf)
+                .await
+                .map(|_| buf)
         };
         let (ro, re, st) = tokio::join!(read_o, read_e, status);
         o.push_str(&String::from_utf8_lossy(&ro.unwrap_or_default()));
@@ -160,14 +198,21 @@ fn exec_streams_and_status() -> Result<(), Failed> {
     block_on(async {
         let client = cluster.client().await?;
         let pods: Api<Pod> = Api::namespaced(client, "default");
-        let (o, e, s) = run_exec(&pods, &["sh", "-c", "echo out; echo err >&2; exit 3"], None).await?;
+        let (o, e, s) =
+            run_exec(&pods, &["sh", "-c", "echo out; echo err >&2; exit 3"], None).await?;
         check!(o == "out\n", "stdout {o:?}");
         check!(e == "err\n", "stderr {e:?}");
         check!(s["reason"] == "NonZeroExitCode", "status {s}");
-        check!(s["details"]["causes"][0]["reason"] == "ExitCode", "status {s}");
+        check!(
+            s["details"]["causes"][0]["reason"] == "ExitCode",
+            "status {s}"
+        );
         check!(s["details"]["causes"][0]["message"] == "3", "status {s}");
         let (o, _, s) = run_exec(&pods, &["ip", "-4", "-o", "addr", "show", "eth0"], None).await?;
-        check!(o.contains("inet 10.244.0.213/32"), "ip addr in the pod netns: {o:?}");
+        check!(
+            o.contains("inet 10.244.0.213/32"),
+            "ip addr in the pod netns: {o:?}"
+        );
         check!(s["status"] == "Success", "status {s}");
         let (o, _, s) = run_exec(&pods, &["cat"], Some(b"hello from stdin\n")).await?;
         check!(o == "hello from stdin\n", "stdin echoed: {o:?}");
@@ -182,6 +227,9 @@ fn main() {
     tplab_sandbox::dispatch_if_daemon();
     Suite::new()
         .root_test("kube_client::lists_gets_and_waits", lists_gets_and_waits)
-        .root_test("kube_client::exec_streams_and_status", exec_streams_and_status)
+        .root_test(
+            "kube_client::exec_streams_and_status",
+            exec_streams_and_status,
+        )
         .run();
 }

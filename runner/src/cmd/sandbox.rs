@@ -77,7 +77,10 @@ async fn up(global: &Global) -> anyhow::Result<u8> {
         println!(
             "open a shell with `tplab sandbox shell pod` (roles: pod, node, agent, world); remove it with `tplab sandbox down`"
         );
-        println!("its Kubernetes API (kubectl >= {}):", tplab_kubeapi::MIN_KUBECTL);
+        println!(
+            "its Kubernetes API (kubectl >= {}):",
+            tplab_kubeapi::MIN_KUBECTL
+        );
         println!("export KUBECONFIG={}", kubeconfig.display());
     }
     Ok(status::OK)

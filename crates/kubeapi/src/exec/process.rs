@@ -83,13 +83,12 @@ fn open_pty() -> Result<(Pty, OwnedFd), String> {
     let slave = pty.slave;
     let file = File::from(pty.master);
     // SAFETY: the File owns the master fd for as long as the AsyncFd holds it.
-    let fd = unsafe { AsyncFd::register(file) }
-        .map_err(|e| format!("allocating a terminal: {e}"))?;
+    let fd =
+        unsafe { AsyncFd::register(file) }.map_err(|e| format!("allocating a terminal: {e}"))?;
     let pty = Pty { fd };
     pty.resize(80, 24);
     Ok((pty, slave))
 }
-
 
 /// Starts `params.command` in `role` of sandbox `id`. The sandbox is attached only while
 /// the process starts, so a running exec never keeps `down` from removing the sandbox
@@ -107,7 +106,10 @@ pub fn spawn(params: &ExecParams, role: &tplab_sandbox::Role, id: &str) -> Resul
     let mut pty = None;
     if tty {
         let (master, slave) = open_pty()?;
-        let clone = |f: &OwnedFd| f.try_clone().map_err(|e| format!("allocating a terminal: {e}"));
+        let clone = |f: &OwnedFd| {
+            f.try_clone()
+                .map_err(|e| format!("allocating a terminal: {e}"))
+        };
         cmd.stdin(Stdio::from(clone(&slave)?))
             .stdout(Stdio::from(clone(&slave)?))
             .stderr(Stdio::from(slave));
@@ -140,10 +142,7 @@ pub fn spawn(params: &ExecParams, role: &tplab_sandbox::Role, id: &str) -> Resul
             _ => format!("exec: \"{program}\": {e}"),
         })?;
     drop(sandbox);
-    let pgid = child
-        .id()
-        .and_then(|p| i32::try_from(p).ok())
-        .unwrap_or(0);
+    let pgid = child.id().and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
     let io = match pty {
         Some(p) => Io::Pty(std::sync::Arc::new(p)),
         None => Io::Pipes {
@@ -201,7 +200,10 @@ mod tests {
 
     #[test]
     fn statuses_are_the_kubelets() {
-        let cmd: Vec<String> = ["sh", "-c", "exit 3"].iter().map(ToString::to_string).collect();
+        let cmd: Vec<String> = ["sh", "-c", "exit 3"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             exit_status(&cmd, ExitStatus::from_raw(0)).to_string(),
             r#"{"metadata":{},"status":"Success"}"#

@@ -25,7 +25,7 @@ const RESIZE: u8 = 4;
 const CLOSE: u8 = 255;
 /// How long output may still arrive after the process exited (a background job can hold
 /// the pipes open forever; the kubelet does not wait for it either).
-const DRAIN: Duration = Duration::from_millis(1000);
+const DRAIN: Duration = Duration::from_secs(1);
 
 fn framed(channel: u8, data: &[u8]) -> Message {
     let mut v = Vec::with_capacity(data.len() + 1);
@@ -220,7 +220,9 @@ pub async fn run(
         Ok(spawned) => drive(spawned, &mut stream, &out, protocol, params).await,
     };
     if let Some(status) = status {
-        let _ = out.send(framed(STATUS, status.to_string().as_bytes())).await;
+        let _ = out
+            .send(framed(STATUS, status.to_string().as_bytes()))
+            .await;
         let _ = out
             .send(Message::Close(Some(CloseFrame {
                 code: CloseCode::Normal,

@@ -1,5 +1,5 @@
-//! Cilium as the seed's cluster runs it: the `cilium` DaemonSet, its agent pod on the
-//! node (host network: the node's address) and the `cilium-config` ConfigMap, whose data
+//! Cilium as the seed's cluster runs it: the `cilium` `DaemonSet`, its agent pod on the
+//! node (host network: the node's address) and the `cilium-config` `ConfigMap`, whose data
 //! is the one `cilium config view` prints in the agent role (`tplab_ebpf::sandbox_config`).
 
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetSpec, DaemonSetStatus};
@@ -128,7 +128,10 @@ fn pod_labels(src: &Source<'_>) -> Vec<(&'static str, String)> {
     vec![
         ("app.kubernetes.io/name", "cilium-agent".into()),
         ("app.kubernetes.io/part-of", "cilium".into()),
-        ("controller-revision-hash", src.identity.revision_hash.clone()),
+        (
+            "controller-revision-hash",
+            src.identity.revision_hash.clone(),
+        ),
         ("k8s-app", "cilium".into()),
         ("pod-template-generation", "1".into()),
     ]
@@ -145,7 +148,10 @@ fn daemonset(src: &Source<'_>) -> Obj {
         "daemonset",
         Some(CILIUM_NAMESPACE),
         DS,
-        &[("app.kubernetes.io/part-of", "cilium"), ("k8s-app", "cilium")],
+        &[
+            ("app.kubernetes.io/part-of", "cilium"),
+            ("k8s-app", "cilium"),
+        ],
     );
     meta.generation = Some(1);
     let ds = DaemonSet {
@@ -193,7 +199,9 @@ fn agent_pod(src: &Source<'_>) -> Obj {
         api_version: "apps/v1".into(),
         kind: "DaemonSet".into(),
         name: DS.into(),
-        uid: src.identity.uid(&format!("daemonset/{CILIUM_NAMESPACE}/{DS}")),
+        uid: src
+            .identity
+            .uid(&format!("daemonset/{CILIUM_NAMESPACE}/{DS}")),
         controller: Some(true),
         block_owner_deletion: Some(true),
     }]);
@@ -240,7 +248,12 @@ fn config_map(src: &Source<'_>) -> Obj {
         data: Some(config_data(&src.state.id)),
         ..ConfigMap::default()
     };
-    obj(resources::CONFIGMAPS, Some(CILIUM_NAMESPACE), "cilium-config", &cm)
+    obj(
+        resources::CONFIGMAPS,
+        Some(CILIUM_NAMESPACE),
+        "cilium-config",
+        &cm,
+    )
 }
 
 pub(super) fn objects(src: &Source<'_>) -> Vec<Obj> {

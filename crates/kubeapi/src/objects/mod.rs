@@ -1,6 +1,6 @@
 //! The sandbox's real state as Kubernetes objects (k8s-openapi types, serialised as the
-//! API server does): namespaces, the node, the student's pods, Cilium's DaemonSet, pod
-//! and ConfigMap, the `kubernetes` Service and a few Events.
+//! API server does): namespaces, the node, the student's pods, Cilium's `DaemonSet`, pod
+//! and `ConfigMap`, the `kubernetes` Service and a few Events.
 
 mod cilium;
 mod cluster;
@@ -14,9 +14,9 @@ use serde_json::Value;
 use tplab_sandbox::SandboxState;
 
 use crate::identity::Identity;
-use crate::resources::ResourceDef;
 #[cfg(test)]
 use crate::resources;
+use crate::resources::ResourceDef;
 
 pub use cilium::{AGENT_CONTAINER, CILIUM_NAMESPACE, config_data};
 
@@ -148,7 +148,6 @@ pub fn exec_target(src: &Source<'_>, namespace: &str, name: &str) -> Option<Exec
     })
 }
 
-
 #[cfg(test)]
 pub(crate) mod fixture {
     use super::*;
@@ -215,7 +214,9 @@ mod tests {
         assert_eq!(cm[0].value["data"]["enable-bpf-masquerade"], "false");
         assert!(!of(&src, &resources::EVENTS, Some("kube-system")).is_empty());
         assert_eq!(
-            exec_target(&src, "kube-system", &id.cilium_pod()).unwrap().role,
+            exec_target(&src, "kube-system", &id.cilium_pod())
+                .unwrap()
+                .role,
             tplab_sandbox::Role::Agent
         );
         assert_eq!(

@@ -57,7 +57,13 @@ fn resources_now() -> BTreeMap<String, Quantity> {
     .collect()
 }
 
-fn condition(kind: &str, status: &str, reason: &str, message: &str, src: &Source<'_>) -> NodeCondition {
+fn condition(
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    src: &Source<'_>,
+) -> NodeCondition {
     NodeCondition {
         type_: kind.into(),
         status: status.into(),
@@ -89,7 +95,10 @@ pub(super) fn node(src: &Source<'_>) -> Obj {
         ("io.cilium.network.ipv4-cilium-host", &gateway),
         ("io.cilium.network.ipv4-pod-cidr", &cidr),
         ("node.alpha.kubernetes.io/ttl", "0"),
-        ("volumes.kubernetes.io/controller-managed-attach-detach", "true"),
+        (
+            "volumes.kubernetes.io/controller-managed-attach-detach",
+            "true",
+        ),
     ]));
     let address = |kind: &str, a: &str| NodeAddress {
         type_: kind.into(),
@@ -111,11 +120,41 @@ pub(super) fn node(src: &Source<'_>) -> Obj {
             allocatable: Some(resources_now()),
             capacity: Some(resources_now()),
             conditions: Some(vec![
-                condition("NetworkUnavailable", "False", "CiliumIsUp", "Cilium is running on this node", src),
-                condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available", src),
-                condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", src),
-                condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available", src),
-                condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", src),
+                condition(
+                    "NetworkUnavailable",
+                    "False",
+                    "CiliumIsUp",
+                    "Cilium is running on this node",
+                    src,
+                ),
+                condition(
+                    "MemoryPressure",
+                    "False",
+                    "KubeletHasSufficientMemory",
+                    "kubelet has sufficient memory available",
+                    src,
+                ),
+                condition(
+                    "DiskPressure",
+                    "False",
+                    "KubeletHasNoDiskPressure",
+                    "kubelet has no disk pressure",
+                    src,
+                ),
+                condition(
+                    "PIDPressure",
+                    "False",
+                    "KubeletHasSufficientPID",
+                    "kubelet has sufficient PID available",
+                    src,
+                ),
+                condition(
+                    "Ready",
+                    "True",
+                    "KubeletReady",
+                    "kubelet is posting ready status",
+                    src,
+                ),
             ]),
             daemon_endpoints: Some(NodeDaemonEndpoints {
                 kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }),

@@ -56,16 +56,19 @@ pub(super) fn running_status(
 }
 
 pub(super) fn default_tolerations() -> Vec<Toleration> {
-    ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
-        .iter()
-        .map(|k| Toleration {
-            key: Some((*k).into()),
-            operator: Some("Exists".into()),
-            effect: Some("NoExecute".into()),
-            toleration_seconds: Some(300),
-            ..Toleration::default()
-        })
-        .collect()
+    [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ]
+    .iter()
+    .map(|k| Toleration {
+        key: Some((*k).into()),
+        operator: Some("Exists".into()),
+        effect: Some("NoExecute".into()),
+        toleration_seconds: Some(300),
+        ..Toleration::default()
+    })
+    .collect()
 }
 
 fn pod(src: &Source<'_>, p: &PodState) -> Obj {
