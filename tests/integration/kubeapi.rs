@@ -185,6 +185,25 @@ fn get_describe_configmap() -> Result<(), Failed> {
     let path = tplab(["sandbox", "kubeconfig", "--sandbox", &up.id]).run();
     path.success()?
         .stdout_has(&up.kubeconfig.display().to_string())?;
+    // Role commands (and `sandbox shell`) get KUBECONFIG; from the host (`local`) kubectl
+    // reaches the API with it.
+    let local = tplab([
+        "sandbox",
+        "exec",
+        "local",
+        "--sandbox",
+        &up.id,
+        "--",
+        &kubectl_bin("1.33"),
+        "get",
+        "pod",
+        "pod",
+        "-o",
+        "jsonpath={.metadata.name} {.status.phase}",
+    ])
+    .env("HOME", up.cache.path())
+    .run();
+    local.success()?.stdout_has("pod Running")?;
     let pod_ip = netns_ipv4(&format!("tplab-{}-pod", up.id), "eth0")?;
     let node_ip = netns_ipv4(&format!("tplab-{}-node", up.id), "eth0")?;
     for v in VERSIONS {
