@@ -9,6 +9,7 @@ use super::outcome::Outcome;
 use crate::env::Environment;
 use crate::lab::CheckItem;
 use crate::lab::checks::{CheckSpec, KindSpec};
+use crate::lab::kinds::FactQuery;
 use crate::template::{self, Vars};
 
 /// Default pause between two attempts of a polling check.
@@ -32,9 +33,32 @@ pub fn render(item: &CheckItem, vars: &Vars) -> Result<CheckSpec, RenderError> {
     Ok(serde_yaml::from_value::<CheckSpec>(value)?)
 }
 
+/// A check ready to be attempted: rendered with the current variables, its fact query
+/// parsed into its typed form once, for every attempt to reuse.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub spec: CheckSpec,
+    pub fact: Option<FactQuery>,
+}
+
+/// Renders `item` and parses its fact query.
+pub fn prepare(item: &CheckItem, vars: &Vars) -> Result<Prepared, RenderError> {
+    let spec = render(item, vars)?;
+    let fact = match spec.kind() {
+        Some(KindSpec::Fact { kind, query }) => {
+            Some(FactQuery::parse(kind, query).map_err(RenderError::Query)?)
+        }
+        _ => None,
+    };
+    Ok(Prepared { spec, fact })
+}
+
 /// Why a check cannot be rendered with the current variables.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
+    /// The fact query does not parse once its variables are substituted.
+    #[error("after substituting variables, {0}")]
+    Query(String),
     #[error(transparent)]
     Template(#[from] template::TemplateError),
     /// The rendered values do not fit the check (e.g. a variable that is not a prefix).
@@ -62,22 +86,25 @@ pub async fn evaluate_with(
     poll: bool,
 ) -> Evaluated {
     let start = Instant::now();
-    let spec = match render(item, vars) {
-        Ok(spec) => spec,
+    let Prepared { spec, mut fact } = match prepare(item, vars) {
+        Ok(p) => p,
         Err(e) => {
+            let outcome = match &e {
+                RenderError::Query(_) => Outcome::error(e.to_string()),
+                _ => Outcome::error(format!("cannot render this check: {e}")),
+            };
             return Evaluated {
                 name: item.spec.display_name(),
                 kind: item.spec.kind().map_or("check", KindSpec::name).to_string(),
-                outcome: Outcome::error(format!("cannot render this check: {e}")),
+                outcome,
                 attempts: 0,
                 duration: start.elapsed(),
                 spec: None,
             };
         }
     };
-    let mut spec = spec;
     if !poll {
-        shorten_packet_window(&mut spec);
+        shorten_packet_window(&mut fact);
     }
     let timeout = if poll {
         spec.timeout.unwrap_or_default()
@@ -88,7 +115,7 @@ pub async fn evaluate_with(
     let mut attempts = 0;
     let outcome = loop {
         attempts += 1;
-        let outcome = once(env, default_role, &spec, vars).await;
+        let outcome = attempt(env, default_role, &spec, fact.as_ref()).await;
         if outcome.passed() || start.elapsed() + interval > timeout {
             break outcome;
         }
@@ -105,41 +132,36 @@ pub async fn evaluate_with(
 }
 
 /// Watch mode re-checks every second while the student keeps sending traffic: observe
-/// packets for at most a second per round instead of the check's full window.
-fn shorten_packet_window(spec: &mut CheckSpec) {
-    const WATCH_WINDOW: &str = "1500ms";
-    for kind in &mut spec.kinds {
-        if let KindSpec::Fact { kind, query } = kind
-            && kind == "packets"
-            && let serde_yaml::Value::Mapping(map) = query
-        {
-            let longer = map
-                .get("within")
-                .and_then(serde_yaml::Value::as_str)
-                .and_then(|w| crate::lab::matchers::parse_duration(w).ok())
-                .is_none_or(|w| w > Duration::from_millis(1500));
-            if longer {
-                map.insert("within".into(), WATCH_WINDOW.into());
-            }
-        }
+/// packets for at most 1.5 s per round instead of the check's full window.
+fn shorten_packet_window(fact: &mut Option<FactQuery>) {
+    const WATCH_WINDOW: Duration = Duration::from_millis(1500);
+    if let Some(FactQuery::Packets { path, .. }) = fact {
+        path.within = path.within.min(WATCH_WINDOW);
     }
 }
 
-/// One attempt.
-pub async fn once(
+/// One attempt of a prepared check.
+pub async fn once(env: &dyn Environment, default_role: &str, check: &Prepared) -> Outcome {
+    attempt(env, default_role, &check.spec, check.fact.as_ref()).await
+}
+
+async fn attempt(
     env: &dyn Environment,
     default_role: &str,
     spec: &CheckSpec,
-    vars: &Vars,
+    fact: Option<&FactQuery>,
 ) -> Outcome {
     let role = spec.target.as_deref().unwrap_or(default_role);
-    match spec.kind() {
-        Some(KindSpec::Command {
-            run,
-            status,
-            stdout,
-            stderr,
-        }) => {
+    match (spec.kind(), fact) {
+        (
+            Some(KindSpec::Command {
+                run,
+                status,
+                stdout,
+                stderr,
+            }),
+            _,
+        ) => {
             command::run_check(
                 env,
                 role,
@@ -151,9 +173,12 @@ pub async fn once(
             )
             .await
         }
-        Some(KindSpec::Fact { kind, query }) => {
-            facts::evaluate(env, role, kind, query, &spec.capture, vars).await
+        (Some(KindSpec::Fact { .. }), Some(query)) => {
+            facts::evaluate(env, role, query, &spec.capture).await
         }
-        None => Outcome::error("this check has no single kind (see `tplab lint`)"),
+        (Some(KindSpec::Fact { .. }), None) => {
+            Outcome::error("this fact check was not prepared (an internal error)")
+        }
+        (None, _) => Outcome::error("this check has no single kind (see `tplab lint`)"),
     }
 }

@@ -10,30 +10,22 @@ use tplab_probe::Query;
 
 use super::outcome::Outcome;
 use crate::env::{Environment, Hop};
-use crate::lab::kinds;
-use crate::template::{self, Vars};
+use crate::lab::kinds::{FactQuery, Trigger};
 
+/// Evaluates a fact check's typed query once on `role` (the caller parsed it, after
+/// rendering its variables, once per evaluation).
 pub async fn evaluate(
     env: &dyn Environment,
     role: &str,
-    kind: &str,
-    query: &serde_yaml::Value,
+    query: &FactQuery,
     capture: &BTreeMap<String, String>,
-    vars: &Vars,
 ) -> Outcome {
-    // The caller rendered the whole item already; render again is a no-op for plain text.
-    let rendered = match template::render_yaml(query, vars) {
-        Ok(v) => v,
-        Err(e) => return Outcome::error(format!("cannot render this check: {e}")),
-    };
-    let json = match serde_json::to_value(&rendered) {
-        Ok(j) => j,
-        Err(e) => return Outcome::error(e.to_string()),
-    };
-    let mut outcome = match kind {
-        "packets" => packets(env, role, json).await,
-        "bpf_map" => bpf_map(env, json).await,
-        _ => probe(env, role, kind, json).await,
+    let (mut outcome, kind) = match query {
+        FactQuery::Packets { path, trigger } => {
+            (packets(env, role, path, trigger.as_ref()).await, "packets")
+        }
+        FactQuery::BpfMap(q) => (bpf_map(env, q).await, "bpf_map"),
+        FactQuery::Probe(q) => (probe(env, role, q).await, q.kind_name()),
     };
     if outcome.passed()
         && let Some(record) = outcome.evidence.get("record").cloned()
@@ -64,16 +56,13 @@ pub fn scalar_text(v: &Value) -> String {
     }
 }
 
-async fn probe(env: &dyn Environment, role: &str, kind: &str, json: Value) -> Outcome {
-    let query = match Query::parse(kind, json) {
-        Ok(q) => q,
-        Err(e) => return Outcome::error(format!("after substituting variables, {e}")),
-    };
-    let facts = match env.probe(role, &query).await {
+async fn probe(env: &dyn Environment, role: &str, query: &Query) -> Outcome {
+    let kind = query.kind_name();
+    let facts = match env.probe(role, query).await {
         Ok(f) => f,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    match tplab_probe::evaluate(&query, &facts) {
+    match tplab_probe::evaluate(query, &facts) {
         tplab_probe::Outcome::Pass { record, evidence } => {
             Outcome::pass(format!("{} (on {role})", query.describe()), evidence.clone())
                 .with_evidence(json!({ "role": role, "kind": kind, "record": record, "summary": evidence }))
@@ -84,20 +73,12 @@ async fn probe(env: &dyn Environment, role: &str, kind: &str, json: Value) -> Ou
     }
 }
 
-async fn bpf_map(env: &dyn Environment, json: Value) -> Outcome {
-    let query: tplab_ebpf::check::CtQuery = match serde_json::from_value(json) {
-        Ok(q) => q,
-        Err(e) => {
-            return Outcome::error(format!(
-                "after substituting variables, invalid bpf_map check: {e}"
-            ));
-        }
-    };
+async fn bpf_map(env: &dyn Environment, query: &tplab_ebpf::check::CtQuery) -> Outcome {
     let entries = match env.datapath_ct().await {
         Ok(entries) => entries,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    match tplab_ebpf::check::find_ct_entry(&query, &entries) {
+    match tplab_ebpf::check::find_ct_entry(query, &entries) {
         Ok(entry) => {
             let line = tplab_ebpf::cilium::format_ct_entry(entry);
             let record = serde_json::to_value(entry).unwrap_or(Value::Null);
@@ -116,15 +97,12 @@ async fn bpf_map(env: &dyn Environment, json: Value) -> Outcome {
     }
 }
 
-async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outcome {
-    let (query, trigger) = match kinds::packets_query(json) {
-        Ok(q) => q,
-        Err(e) => {
-            return Outcome::error(format!(
-                "after substituting variables, invalid packets check: {e}"
-            ));
-        }
-    };
+async fn packets(
+    env: &dyn Environment,
+    default_role: &str,
+    query: &tplab_ebpf::check::PathQuery,
+    trigger: Option<&Trigger>,
+) -> Outcome {
     // Observation points from the hops: `role:ifname`.
     let mut hops: Vec<Hop> = Vec::new();
     for hop in &query.path {
@@ -146,8 +124,8 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
         Ok(s) => s,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    let mut watch = tplab_ebpf::check::PathWatch::new(&query);
-    if let Some(t) = &trigger {
+    let mut watch = tplab_ebpf::check::PathWatch::new(query);
+    if let Some(t) = trigger {
         let role = t.target.as_deref().unwrap_or(default_role);
         if let Err(e) = env
             .exec(role, &t.run, query.within + Duration::from_secs(5))
@@ -180,7 +158,7 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
     let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
     if outcome.is_pass() {
         Outcome::pass(
-            describe_path(&query),
+            describe_path(query),
             format!("{} packet(s) observed on the path", events.len()),
         )
         .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
@@ -188,7 +166,7 @@ async fn packets(env: &dyn Environment, default_role: &str, json: Value) -> Outc
         let found = evidence
             .get("message")
             .map_or_else(|| evidence.to_string(), scalar_text);
-        Outcome::fail(describe_path(&query), found)
+        Outcome::fail(describe_path(query), found)
             .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
     }
 }

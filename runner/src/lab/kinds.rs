@@ -69,15 +69,43 @@ pub fn validate(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
 }
 
 fn parse_json(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
-    let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
-    match kind.parse::<EbpfKind>() {
-        Ok(EbpfKind::Packets) => packets_query(json).map(|_| ()),
-        Ok(EbpfKind::BpfMap) => serde_json::from_value::<tplab_ebpf::check::CtQuery>(json)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        Err(_) => Query::parse(kind, json)
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+    FactQuery::parse(kind, value).map(|_| ())
+}
+
+/// A fact check's body in its typed form: what lint validates and what an evaluation
+/// parses once (after rendering its variables) and then reuses on every attempt.
+#[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per check being evaluated, short-lived"
+)]
+pub enum FactQuery {
+    /// A kernel-fact query (`route`, `firewall`...).
+    Probe(Query),
+    /// Packets seen along a path, and the traffic tplab sends while observing.
+    Packets {
+        path: tplab_ebpf::check::PathQuery,
+        trigger: Option<Trigger>,
+    },
+    /// An entry of the datapath's CT map.
+    BpfMap(tplab_ebpf::check::CtQuery),
+}
+
+impl FactQuery {
+    /// Parses the body of a `kind:` check item.
+    pub fn parse(kind: &str, body: &serde_yaml::Value) -> Result<Self, String> {
+        let json = serde_json::to_value(body).map_err(|e| e.to_string())?;
+        match kind.parse::<EbpfKind>() {
+            Ok(EbpfKind::Packets) => {
+                packets_query(json).map(|(path, trigger)| FactQuery::Packets { path, trigger })
+            }
+            Ok(EbpfKind::BpfMap) => serde_json::from_value(json)
+                .map(FactQuery::BpfMap)
+                .map_err(|e| e.to_string()),
+            Err(_) => Query::parse(kind, json)
+                .map(FactQuery::Probe)
+                .map_err(|e| e.to_string()),
+        }
     }
 }
 

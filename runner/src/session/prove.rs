@@ -47,16 +47,11 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
             proof.checks += 1;
             let outcome = match g.kind {
                 // A check that cannot even be rendered yet cannot pass yet.
-                GradableKind::Check(item) => match check::eval::render(item, &scratch) {
+                GradableKind::Check(item) => match check::eval::prepare(item, &scratch) {
                     Err(e) => check::Outcome::fail("", e.to_string()),
-                    Ok(spec) => {
-                        check::eval::once(
-                            session.env,
-                            session.lab.meta.default_role(),
-                            &spec,
-                            &scratch,
-                        )
-                        .await
+                    Ok(prepared) => {
+                        check::eval::once(session.env, session.lab.meta.default_role(), &prepared)
+                            .await
                     }
                 },
                 _ => session.evaluate(g).await.outcome,
