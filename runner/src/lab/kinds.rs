@@ -2,8 +2,10 @@
 //! (statically, before any variable is known) and which fields `capture` may name.
 
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, Error as _};
+use serde::de::{DeserializeSeed, Deserializer};
 use tplab_probe::{FactKind, Query};
+use tplab_vocab::DiagCode;
+use tplab_vocab::diag;
 
 use crate::template;
 
@@ -41,8 +43,33 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         let value = serde_yaml::Value::deserialize(d)?;
-        validate(self.0, &value).map_err(D::Error::custom)?;
+        let (result, raised) = diag::capture(|| validate(self.0, &value));
+        if let Err(msg) = result {
+            // The probe's matchers say what is wrong as text: the code comes from the
+            // body itself (an invalid `regex:`), or from what vocab's parsers marked.
+            let code = if has_bad_regex(&value) {
+                DiagCode::BadRegex
+            } else {
+                raised.unwrap_or(DiagCode::BadCheck)
+            };
+            return Err(diag::raise(code, msg));
+        }
         Ok(value)
+    }
+}
+
+/// Whether a `regex:` matcher in a fact body is not a valid regex (templates neutralised).
+fn has_bad_regex(value: &serde_yaml::Value) -> bool {
+    use serde_yaml::Value;
+    match value {
+        Value::Mapping(map) => map.iter().any(|(k, v)| match (k, v) {
+            (Value::String(k), Value::String(re)) if k == "regex" => {
+                regex::Regex::new(&template::neutralize(re)).is_err()
+            }
+            _ => has_bad_regex(v),
+        }),
+        Value::Sequence(seq) => seq.iter().any(has_bad_regex),
+        _ => false,
     }
 }
 
