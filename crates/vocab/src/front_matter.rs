@@ -144,7 +144,11 @@ mod tests {
     fn required_keys_are_those_without_a_default() {
         let fields = crate::diag::fields_of::<FrontMatter>();
         assert!(FrontMatter::REQUIRED.iter().all(|k| fields.contains(k)));
-        let yaml = |keys: &[&str]| keys.iter().map(|k| format!("{k}: x\n")).collect::<String>();
+        let yaml = |keys: &[&str]| {
+            keys.iter()
+                .map(|k| [k, ": x\n"].concat())
+                .collect::<String>()
+        };
         assert!(serde_yaml::from_str::<FrontMatter>(&yaml(FrontMatter::REQUIRED)).is_ok());
         for (i, _) in FrontMatter::REQUIRED.iter().enumerate() {
             let mut keys = FrontMatter::REQUIRED.to_vec();

@@ -56,7 +56,11 @@ mod tests {
     fn required_keys_are_those_without_a_default() {
         let fields = tplab_vocab::diag::fields_of::<QuestionSpec>();
         assert!(QuestionSpec::REQUIRED.iter().all(|k| fields.contains(k)));
-        let yaml = |keys: &[&str]| keys.iter().map(|k| format!("{k}: x\n")).collect::<String>();
+        let yaml = |keys: &[&str]| {
+            keys.iter()
+                .map(|k| [k, ": x\n"].concat())
+                .collect::<String>()
+        };
         assert!(serde_yaml::from_str::<QuestionSpec>(&yaml(QuestionSpec::REQUIRED)).is_ok());
         for i in 0..QuestionSpec::REQUIRED.len() {
             let mut keys = QuestionSpec::REQUIRED.to_vec();

@@ -2,6 +2,8 @@
 //! without running it. Parse-time problems come from [`crate::lab::parse`]; this adds
 //! the cross-cutting ones (roles, ids, variables and captures, check shapes).
 
+#[cfg(test)]
+mod codes;
 mod vars;
 
 use std::collections::{BTreeSet, HashMap};
