@@ -164,13 +164,15 @@ pub fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
     fields
 }
 
-/// The closest of `known` to a mistyped `key`, if close enough to be a likely typo.
+/// The closest of `known` to a mistyped `key`, if close enough to be a likely typo: at
+/// most one edit (a swap of two letters counts one) per three characters, never all.
 pub fn did_you_mean<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
-    let limit = (key.chars().count() / 3).max(2);
+    let len = key.chars().count();
+    let limit = (len / 3).max(1);
     known
         .iter()
-        .map(|k| (strsim::levenshtein(key, k), *k))
-        .filter(|(d, _)| *d <= limit)
+        .map(|k| (strsim::osa_distance(key, k), *k))
+        .filter(|(d, _)| *d <= limit && *d < len)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }
@@ -394,5 +396,8 @@ mod tests {
         let known = ["environments", "roles", "title"];
         assert_eq!(did_you_mean("enviroments", &known), Some("environments"));
         assert_eq!(did_you_mean("zzz", &known), None);
+        assert_eq!(did_you_mean("titel", &known), Some("title"));
+        assert_eq!(did_you_mean("1", &["id"]), None);
+        assert_eq!(did_you_mean("stdot", &["stdout", "stderr"]), Some("stdout"));
     }
 }
