@@ -46,12 +46,10 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
         let (result, raised) = diag::capture(|| validate(self.0, &value));
         if let Err(msg) = result {
             // The probe's matchers say what is wrong as text: the code comes from the
-            // body itself (an invalid `regex:`), or from what vocab's parsers marked.
-            let code = if has_bad_regex(&value) {
-                DiagCode::BadRegex
-            } else {
-                raised.unwrap_or(DiagCode::BadCheck)
-            };
+            // parsers of vocab marked (a comparison), else from the body itself (a `regex:`).
+            let code = raised
+                .or_else(|| has_bad_regex(&value).then_some(DiagCode::BadRegex))
+                .unwrap_or(DiagCode::BadCheck);
             return Err(diag::raise(code, msg));
         }
         Ok(value)
@@ -82,17 +80,22 @@ pub fn validate(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
     let mut first_error = None;
     for placeholder in PLACEHOLDERS {
         let neutral = substitute(value, placeholder);
-        match parse_json(kind, &neutral) {
-            Ok(()) => return Ok(()),
-            Err(e) => {
-                first_error.get_or_insert(e);
+        match diag::capture(|| parse_json(kind, &neutral)) {
+            (Ok(()), _) => return Ok(()),
+            (Err(e), code) => {
+                first_error.get_or_insert((e, code));
             }
         }
         if !has_template(value) {
             break;
         }
     }
-    Err(first_error.unwrap_or_default())
+    let (error, code) = first_error.unwrap_or_default();
+    // The code marked with the error reported, not with a later attempt's.
+    if let Some(code) = code {
+        diag::mark(code);
+    }
+    Err(error)
 }
 
 fn parse_json(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {

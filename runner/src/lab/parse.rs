@@ -367,10 +367,9 @@ impl LabParser {
         let missing = keys.missing(FrontMatter::REQUIRED);
         let (code, msg) = match raised {
             Some(code) => (code, yaml::clean_error(&e)),
-            None if !missing.is_empty() => (
-                DiagCode::FrontMatterMissingKey,
-                format!("missing required key {}", backquoted(&missing)),
-            ),
+            None if !missing.is_empty() => {
+                (DiagCode::FrontMatterMissingKey, missing_keys(&missing))
+            }
             None => (DiagCode::FrontMatterInvalid, yaml::clean_error(&e)),
         };
         let span = yaml::error_span_of(&e, &yaml);
@@ -630,7 +629,7 @@ impl LabParser {
                 let span = body.span(&yaml::error_span_of(&e, text));
                 let missing = keys.missing(QuestionSpec::REQUIRED);
                 let msg = if raised.is_none() && !missing.is_empty() {
-                    format!("missing required key {}", backquoted(&missing))
+                    missing_keys(&missing)
                 } else {
                     yaml::clean_error(&e)
                 };
@@ -743,12 +742,12 @@ impl LabParser {
     }
 }
 
-/// `a`, `b` and `c`.
-fn backquoted(keys: &[&str]) -> String {
+/// "missing required key `a`", "missing required keys `a` and `b`".
+fn missing_keys(keys: &[&str]) -> String {
     let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
     match quoted.split_last() {
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        Some((last, [])) => format!("missing required key {last}"),
+        Some((last, rest)) => format!("missing required keys {} and {last}", rest.join(", ")),
         None => String::new(),
     }
 }
@@ -971,6 +970,22 @@ mod tests {
         let parsed = parse("t.md", format!("\u{feff}{HEAD}"));
         assert!(parsed.lab.is_some());
         assert!(parsed.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn missing_keys_are_found_by_presence() {
+        let parsed = parse("t.md", "---\nlang: en\n---\n\n## S\n".into());
+        let d = &parsed.diagnostics[0];
+        assert_eq!(d.code, DiagCode::FrontMatterMissingKey);
+        assert!(
+            d.message
+                .ends_with("missing required keys `id` and `title`"),
+            "{}",
+            d.message
+        );
+        // A wrong value before the end of the map is that error, not a missing key.
+        let parsed = parse("t.md", "---\nroles: x\n---\n\n## S\n".into());
+        assert_eq!(parsed.diagnostics[0].code, DiagCode::FrontMatterInvalid);
     }
 
     #[test]
