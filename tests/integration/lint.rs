@@ -55,6 +55,9 @@ const BROKEN: &[(&str, &str, usize, usize)] = &[
     ("unknown-lang", "unknown-lang", 4, 1),
     ("front-matter-wrong-type", "front-matter-invalid", 5, 1),
     ("front-matter-duplicate-key", "front-matter-invalid", 5, 1),
+    // Issue 11: codes from the error's kind, at the key, for every schema.
+    ("question-unknown-key", "unknown-key", 13, 1),
+    ("fact-bad-regex", "bad-regex", 11, 3),
 ];
 
 pub fn register(mut suite: Suite) -> Suite {

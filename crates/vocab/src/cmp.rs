@@ -5,6 +5,8 @@ use std::fmt;
 use serde::de::{self, Deserializer};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::diag::{self, DiagCode};
+
 /// A numeric comparison such as `>= 3` or a bare number (equality).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cmp {
@@ -40,7 +42,14 @@ impl Cmp {
         value: 1.0,
     };
 
+    /// Parses a comparison; a failure is marked [`DiagCode::BadComparison`] for a
+    /// surrounding [`diag::capture`] (callers outside serde return it as text).
     pub fn parse(s: &str) -> Result<Self, String> {
+        Self::parse_quiet(s).inspect_err(|_| diag::mark(DiagCode::BadComparison))
+    }
+
+    /// [`Cmp::parse`], for callers that recover from a failure.
+    fn parse_quiet(s: &str) -> Result<Self, String> {
         let s = s.trim();
         let (op, rest) = OPS
             .iter()
@@ -65,7 +74,7 @@ impl Cmp {
         let t = s.trim_start();
         OPS.iter()
             .any(|(p, _)| t.starts_with(p))
-            .then(|| Self::parse(t).ok())
+            .then(|| Self::parse_quiet(t).ok())
             .flatten()
     }
 
@@ -134,7 +143,10 @@ impl<'de> Deserialize<'de> for Cmp {
                         value,
                     })
                 } else {
-                    Err(E::custom(format!("invalid comparison `{value}`")))
+                    Err(diag::raise(
+                        DiagCode::BadComparison,
+                        format!("invalid comparison `{value}`"),
+                    ))
                 }
             }
             #[allow(clippy::cast_precision_loss, reason = "lab numbers are small")]
@@ -146,7 +158,7 @@ impl<'de> Deserialize<'de> for Cmp {
                 self.visit_f64(v as f64)
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Cmp, E> {
-                Cmp::parse(s).map_err(E::custom)
+                Cmp::parse_quiet(s).map_err(|e| diag::raise(DiagCode::BadComparison, e))
             }
         }
         d.deserialize_any(V)

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::de::{self, Deserializer};
 
+use crate::diag::{self, DiagCode};
+
 /// `5s`, `500ms`, `2m`, `1h` or a number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -32,10 +34,13 @@ pub fn deserialize_duration<'de, D: Deserializer<'de>>(
     impl V {
         fn check<E: de::Error>(&self, d: Duration, shown: &str) -> Result<Option<Duration>, E> {
             if d < self.0 {
-                return Err(E::custom(format!(
-                    "invalid duration `{shown}`: must be at least {}",
-                    format_duration(self.0)
-                )));
+                return Err(diag::raise(
+                    DiagCode::BadDuration,
+                    format!(
+                        "invalid duration `{shown}`: must be at least {}",
+                        format_duration(self.0)
+                    ),
+                ));
             }
             Ok(Some(d))
         }
@@ -51,9 +56,10 @@ pub fn deserialize_duration<'de, D: Deserializer<'de>>(
         fn visit_f64<E: de::Error>(self, n: f64) -> Result<Self::Value, E> {
             match Duration::try_from_secs_f64(n) {
                 Ok(d) => self.check(d, &n.to_string()),
-                Err(_) => Err(E::custom(format!(
-                    "invalid duration `{n}`: expected a non-negative number of seconds"
-                ))),
+                Err(_) => Err(diag::raise(
+                    DiagCode::BadDuration,
+                    format!("invalid duration `{n}`: expected a non-negative number of seconds"),
+                )),
             }
         }
         #[allow(clippy::cast_precision_loss, reason = "lab numbers are small")]
@@ -64,7 +70,7 @@ pub fn deserialize_duration<'de, D: Deserializer<'de>>(
             self.check(Duration::from_secs(n), &n.to_string())
         }
         fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-            let d = parse_duration(s).map_err(E::custom)?;
+            let d = parse_duration(s).map_err(|e| diag::raise(DiagCode::BadDuration, e))?;
             self.check(d, s.trim())
         }
     }
@@ -82,8 +88,9 @@ pub mod serde_text {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        super::deserialize_duration(d, Duration::ZERO)?
-            .ok_or_else(|| serde::de::Error::custom("a duration is required"))
+        super::deserialize_duration(d, Duration::ZERO)?.ok_or_else(|| {
+            crate::diag::raise(crate::DiagCode::BadDuration, "a duration is required")
+        })
     }
 }
 

@@ -96,6 +96,9 @@ fn string_like<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Erro
 }
 
 impl FrontMatter {
+    /// The keys without a default (checked by presence, so a missing one has its code).
+    pub const REQUIRED: &[&str] = &["id", "title"];
+
     /// The role blocks target when they name none: the first declared.
     pub fn default_role(&self) -> &str {
         self.roles.first().map_or("local", String::as_str)
@@ -135,5 +138,22 @@ mod tests {
         assert!(yaml_of("# no front matter").is_none());
         assert!(yaml_of("---\nid: x\n").is_none(), "unclosed");
         assert!(serde_yaml::from_str::<FrontMatter>("id: x\ntitle: X\nnope: 1").is_err());
+    }
+
+    #[test]
+    fn required_keys_are_those_without_a_default() {
+        let fields = crate::diag::fields_of::<FrontMatter>();
+        assert!(FrontMatter::REQUIRED.iter().all(|k| fields.contains(k)));
+        let yaml = |keys: &[&str]| {
+            keys.iter()
+                .map(|k| [k, ": x\n"].concat())
+                .collect::<String>()
+        };
+        assert!(serde_yaml::from_str::<FrontMatter>(&yaml(FrontMatter::REQUIRED)).is_ok());
+        for (i, _) in FrontMatter::REQUIRED.iter().enumerate() {
+            let mut keys = FrontMatter::REQUIRED.to_vec();
+            keys.remove(i);
+            assert!(serde_yaml::from_str::<FrontMatter>(&yaml(&keys)).is_err());
+        }
     }
 }

@@ -219,7 +219,10 @@ impl Visitor<'_> for KeySeed {
         if all_keys().contains(&key) {
             Ok(key.to_string())
         } else {
-            Err(E::unknown_field(key, all_keys()))
+            Err(tplab_vocab::diag::raise(
+                tplab_vocab::DiagCode::UnknownKey,
+                tplab_vocab::diag::unknown_key_message(key, all_keys()),
+            ))
         }
     }
 }

@@ -7,6 +7,8 @@ use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label, Severity
 use codespan_reporting::files::{Error as FilesError, Files};
 use codespan_reporting::term::{self, Chars, Config};
 
+pub use tplab_vocab::DiagCode;
+
 use super::source::Source;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -21,7 +23,7 @@ pub enum Severity {
 pub struct Diagnostic {
     pub severity: Severity,
     /// Short stable code, e.g. `unknown-key` (tests and docs refer to it).
-    pub code: &'static str,
+    pub code: DiagCode,
     pub message: String,
     pub source: Arc<Source>,
     pub span: Range<usize>,
@@ -33,7 +35,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(
-        code: &'static str,
+        code: DiagCode,
         source: &Arc<Source>,
         span: Range<usize>,
         message: impl Into<String>,
@@ -51,7 +53,7 @@ impl Diagnostic {
     }
 
     pub fn warning(
-        code: &'static str,
+        code: DiagCode,
         source: &Arc<Source>,
         span: Range<usize>,
         message: impl Into<String>,
@@ -131,7 +133,7 @@ impl Diagnostic {
         let (line, col) = self.source.line_col(self.span.start);
         serde_json::json!({
             "severity": self.severity,
-            "code": self.code,
+            "code": self.code.as_str(),
             "message": self.message,
             "path": self.source.path().display().to_string(),
             "line": line,

@@ -2,8 +2,10 @@
 //! (statically, before any variable is known) and which fields `capture` may name.
 
 use serde::Deserialize;
-use serde::de::{DeserializeSeed, Deserializer, Error as _};
+use serde::de::{DeserializeSeed, Deserializer};
 use tplab_probe::{FactKind, Query};
+use tplab_vocab::DiagCode;
+use tplab_vocab::diag;
 
 use crate::template;
 
@@ -41,8 +43,31 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         let value = serde_yaml::Value::deserialize(d)?;
-        validate(self.0, &value).map_err(D::Error::custom)?;
+        let (result, raised) = diag::capture(|| validate(self.0, &value));
+        if let Err(msg) = result {
+            // The probe's matchers say what is wrong as text: the code comes from the
+            // parsers of vocab marked (a comparison), else from the body itself (a `regex:`).
+            let code = raised
+                .or_else(|| has_bad_regex(&value).then_some(DiagCode::BadRegex))
+                .unwrap_or(DiagCode::BadCheck);
+            return Err(diag::raise(code, msg));
+        }
         Ok(value)
+    }
+}
+
+/// Whether a `regex:` matcher in a fact body is not a valid regex (templates neutralised).
+fn has_bad_regex(value: &serde_yaml::Value) -> bool {
+    use serde_yaml::Value;
+    match value {
+        Value::Mapping(map) => map.iter().any(|(k, v)| match (k, v) {
+            (Value::String(k), Value::String(re)) if k == "regex" => {
+                regex::Regex::new(&template::neutralize(re)).is_err()
+            }
+            _ => has_bad_regex(v),
+        }),
+        Value::Sequence(seq) => seq.iter().any(has_bad_regex),
+        _ => false,
     }
 }
 
@@ -55,17 +80,22 @@ pub fn validate(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
     let mut first_error = None;
     for placeholder in PLACEHOLDERS {
         let neutral = substitute(value, placeholder);
-        match parse_json(kind, &neutral) {
-            Ok(()) => return Ok(()),
-            Err(e) => {
-                first_error.get_or_insert(e);
+        match diag::capture(|| parse_json(kind, &neutral)) {
+            (Ok(()), _) => return Ok(()),
+            (Err(e), code) => {
+                first_error.get_or_insert((e, code));
             }
         }
         if !has_template(value) {
             break;
         }
     }
-    Err(first_error.unwrap_or_default())
+    let (error, code) = first_error.unwrap_or_default();
+    // The code marked with the error reported, not with a later attempt's.
+    if let Some(code) = code {
+        diag::mark(code);
+    }
+    Err(error)
 }
 
 fn parse_json(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {

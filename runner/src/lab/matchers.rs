@@ -8,6 +8,8 @@ use regex::Regex;
 use serde::Deserialize;
 use serde::de::{self, Deserializer};
 
+use tplab_vocab::DiagCode;
+use tplab_vocab::diag::{self, StrictKeys};
 pub use tplab_vocab::{Cmp, CmpOp, deserialize_duration, parse_duration};
 
 // Visitors (not "deserialize, then validate") so `serde_yaml` locates errors at the value.
@@ -33,7 +35,7 @@ impl<'de> Deserialize<'de> for Pattern {
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<Pattern, E> {
                 Regex::new(&crate::template::neutralize(s))
-                    .map_err(|e| E::custom(format!("invalid regex: {e}")))?;
+                    .map_err(|e| diag::raise(DiagCode::BadRegex, format!("invalid regex: {e}")))?;
                 Ok(Pattern(s.to_string()))
             }
         }
@@ -124,7 +126,10 @@ impl<'de> Deserialize<'de> for TextSpec {
                 }))
             }
             fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<TextSpec, A::Error> {
-                TextMatch::deserialize(de::value::MapAccessDeserializer::new(map)).map(TextSpec)
+                // Keys checked as read: an unknown one is reported at itself.
+                StrictKeys::of::<TextMatch>(DiagCode::UnknownKey, DiagCode::BadCheck)
+                    .from_map(map)
+                    .map(TextSpec)
             }
         }
         d.deserialize_any(V)

@@ -14,6 +14,6 @@ pub mod source;
 pub mod transcript;
 pub mod yaml;
 
-pub use diag::{Diagnostic, Severity};
+pub use diag::{DiagCode, Diagnostic, Severity};
 pub use model::*;
 pub use parse::{Parsed, parse, parse_file};

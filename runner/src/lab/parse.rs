@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::body::Body;
 use super::checks::CheckSpec;
-use super::diag::Diagnostic;
+use super::diag::{DiagCode, Diagnostic};
 use super::info::{self, Info};
 use super::matchers::parse_duration;
 use super::model::{
@@ -20,6 +20,7 @@ use super::question::{AnswerMatch, QuestionSpec};
 use super::source::{self, ReadError, Source, char_offset};
 use super::transcript;
 use super::yaml;
+use tplab_vocab::diag::{self, StrictKeys};
 
 /// Languages that make a fenced block a command when it has attributes.
 pub const COMMAND_LANGS: &[&str] = &["sh", "bash", "shell"];
@@ -96,7 +97,7 @@ impl LabParser {
 
     fn error(
         &mut self,
-        code: &'static str,
+        code: DiagCode,
         span: Range<usize>,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
@@ -153,7 +154,7 @@ impl LabParser {
         let source = Arc::clone(&self.source);
         let text = source.text.as_str();
         if !text.starts_with("---") {
-            self.error("front-matter-missing", 0..text.find('\n').unwrap_or(text.len()), "missing front matter").set_label("expected `---` on the first line")
+            self.error(DiagCode::FrontMatterMissing, 0..text.find('\n').unwrap_or(text.len()), "missing front matter").set_label("expected `---` on the first line")
                 .add_note("a lab starts with YAML front matter between `---` lines, with at least `id` and `title`");
         }
         let events: Vec<(Event<'_>, Range<usize>)> =
@@ -237,7 +238,7 @@ impl LabParser {
         }
         if let Some(start) = details {
             self.error(
-                "unclosed-details",
+                DiagCode::UnclosedDetails,
                 source.line_range(start),
                 "`<details>` hint is never closed",
             )
@@ -246,14 +247,15 @@ impl LabParser {
         }
         if self.meta.is_none()
             && text.starts_with("---")
-            && !self
-                .diagnostics
-                .iter()
-                .any(|d| d.code.starts_with("front-matter"))
+            && !self.diagnostics.iter().any(|d| d.code.is_front_matter())
         {
-            self.error("front-matter-missing", 0..3, "front matter is not closed")
-                .set_label("opened here")
-                .add_note("expected a closing `---` line after the YAML");
+            self.error(
+                DiagCode::FrontMatterMissing,
+                0..3,
+                "front matter is not closed",
+            )
+            .set_label("opened here")
+            .add_note("expected a closing `---` line after the YAML");
         }
     }
 
@@ -282,7 +284,7 @@ impl LabParser {
         if matches!(kind, CodeBlockKind::Fenced(_)) && !fence_closed(text, &range) {
             let fence = source.line_range(range.start);
             self.error(
-                "unclosed-fence",
+                DiagCode::UnclosedFence,
                 fence,
                 "this code block is never closed",
             )
@@ -346,32 +348,40 @@ impl LabParser {
     fn front_matter(&mut self, body: Range<usize>) {
         self.meta_span = body.clone();
         let yaml = self.text()[body.clone()].to_string();
-        match serde_yaml::from_str::<FrontMatter>(&yaml) {
+        // Keys are checked against the schema's own fields as they are read: an unknown
+        // or repeated key is reported at itself, with its code.
+        let keys = StrictKeys::of::<FrontMatter>(
+            DiagCode::FrontMatterUnknownKey,
+            DiagCode::FrontMatterInvalid,
+        );
+        let (result, raised) = diag::capture(|| {
+            keys.deserialize::<FrontMatter, _>(serde_yaml::Deserializer::from_str(&yaml))
+        });
+        let e = match result {
             Ok(meta) => {
                 self.meta = Some(meta);
+                return;
             }
-            Err(e) => {
-                let msg = yaml::clean_error(&e);
-                // serde reports a repeated key at the start of the map: point at the repeat.
-                let span = match yaml::duplicate_field(&msg)
-                    .and_then(|key| yaml::find_keys(&yaml, key).into_iter().nth(1))
-                {
-                    Some(s) => s,
-                    None => yaml::error_span_of(&e, &yaml),
-                };
-                let span = body.start + span.start..body.start + span.end;
-                let code = if msg.contains("unknown field") {
-                    "front-matter-unknown-key"
-                } else if msg.contains("missing field") {
-                    "front-matter-missing-key"
-                } else {
-                    "front-matter-invalid"
-                };
-                let diag = self.error(code, span, format!("invalid front matter: {msg}"));
-                diag.notes.push(
-                    "front matter keys: id, title, lang, version, description, authors, roles, environments, vars, scoring".into(),
-                );
+            Err(e) => e,
+        };
+        let missing = keys.missing(FrontMatter::REQUIRED);
+        let (code, msg) = match raised {
+            Some(code) => (code, yaml::clean_error(&e)),
+            None if !missing.is_empty() => {
+                (DiagCode::FrontMatterMissingKey, missing_keys(&missing))
             }
+            None => (DiagCode::FrontMatterInvalid, yaml::clean_error(&e)),
+        };
+        let span = yaml::error_span_of(&e, &yaml);
+        let span = body.start + span.start..body.start + span.end;
+        let diag = self.error(code, span, format!("invalid front matter: {msg}"));
+        // An unknown key's message already lists the keys.
+        if code != DiagCode::FrontMatterUnknownKey {
+            diag.notes.push(format!(
+                "front matter keys: {} (required: {})",
+                keys.fields().join(", "),
+                FrontMatter::REQUIRED.join(", ")
+            ));
         }
     }
 
@@ -396,7 +406,7 @@ impl LabParser {
             Ok(info) => info,
             Err(e) => {
                 let s = at(e.span.start..e.span.end.max(e.span.start + 1));
-                self.error("bad-attributes", s, e.message);
+                self.error(DiagCode::BadAttributes, s, e.message);
                 return;
             }
         };
@@ -405,7 +415,7 @@ impl LabParser {
             if info.has_attrs {
                 let s = at(0..lang.len().max(1));
                 let diag = self.error(
-                    "unknown-block-kind",
+                    DiagCode::UnknownBlockKind,
                     s,
                     format!("unknown block kind `{lang}`"),
                 );
@@ -417,7 +427,7 @@ impl LabParser {
             if let Some(suggestion) = near_miss(lang) {
                 let s = at(0..lang.len());
                 let diag = self.error(
-                    "unknown-block-kind",
+                    DiagCode::UnknownBlockKind,
                     s,
                     format!("unknown block kind `{lang}`"),
                 );
@@ -446,7 +456,7 @@ impl LabParser {
             if !allowed.contains(&attr.key.as_str()) {
                 let s = at(attr.span.clone());
                 let diag = self.error(
-                    "unknown-attribute",
+                    DiagCode::UnknownAttribute,
                     s,
                     format!("unknown attribute `{}` on a `{lang}` block", attr.key),
                 );
@@ -460,7 +470,7 @@ impl LabParser {
         if self.steps.is_empty() && lang != "hint" {
             let s = self.source.line_range(span.start);
             self.error(
-                "outside-step",
+                DiagCode::OutsideStep,
                 s,
                 format!("`{lang}` block outside any step"),
             )
@@ -480,7 +490,7 @@ impl LabParser {
         let timeout = match info.value("timeout").map(parse_duration) {
             Some(Err(msg)) => {
                 self.error(
-                    "bad-duration",
+                    DiagCode::BadDuration,
                     attr_span("timeout").unwrap_or(span.clone()),
                     msg,
                 );
@@ -494,7 +504,7 @@ impl LabParser {
             Some("never") => RunMode::Never,
             Some(other) => {
                 self.error(
-                    "bad-attribute-value",
+                    DiagCode::BadAttributeValue,
                     attr_span("run").unwrap_or(span.clone()),
                     format!("invalid `run={other}`"),
                 )
@@ -522,7 +532,7 @@ impl LabParser {
                 Ok(commands) => {
                     if commands.is_empty() {
                         let s = self.source.line_range(span.start);
-                        self.error("empty-transcript", s, "`console` block has no `$ command` line")
+                        self.error(DiagCode::EmptyTranscript, s, "`console` block has no `$ command` line")
                             .add_note("a transcript starts each command with `$ `, followed by its expected output");
                         return;
                     }
@@ -547,7 +557,7 @@ impl LabParser {
                     let line = body.text[line_start..].split('\n').next().unwrap_or("");
                     let offset = body.offset(line_start + char_offset(line, e.col));
                     let end = self.source.line_range(offset).end;
-                    self.error("bad-transcript", offset..end, e.message);
+                    self.error(DiagCode::BadTranscript, offset..end, e.message);
                     return;
                 }
             },
@@ -560,7 +570,7 @@ impl LabParser {
                             ExpectStatus::Code(code)
                         } else {
                             self.error(
-                                "bad-attribute-value",
+                                DiagCode::BadAttributeValue,
                                 attr_span("status").unwrap_or(span.clone()),
                                 format!("invalid `status={v}`"),
                             )
@@ -571,7 +581,7 @@ impl LabParser {
                 };
                 if body.text.trim().is_empty() {
                     let s = self.source.line_range(span.start);
-                    self.error("empty-command", s, "command block is empty");
+                    self.error(DiagCode::EmptyCommand, s, "command block is empty");
                     return;
                 }
                 ItemKind::Command(CommandBlock {
@@ -592,14 +602,18 @@ impl LabParser {
 
     fn question(&mut self, body: &Body) -> Option<QuestionItem> {
         let text = body.text.as_str();
-        match serde_yaml::from_str::<QuestionSpec>(text) {
+        let keys = StrictKeys::of::<QuestionSpec>(DiagCode::UnknownKey, DiagCode::BadQuestion);
+        let (result, raised) = diag::capture(|| {
+            keys.deserialize::<QuestionSpec, _>(serde_yaml::Deserializer::from_str(text))
+        });
+        match result {
             Ok(spec) => {
                 if spec.mode == AnswerMatch::Regex
                     && let Err(e) = regex::Regex::new(&crate::template::neutralize(&spec.answer))
                 {
                     let s = yaml::find_key(text, "answer").unwrap_or(0..0);
                     self.error(
-                        "bad-regex",
+                        DiagCode::BadRegex,
                         body.span(&s),
                         format!("invalid question: `answer` is not a valid regex (`match: regex`): {e}"),
                     )
@@ -613,14 +627,21 @@ impl LabParser {
             }
             Err(e) => {
                 let span = body.span(&yaml::error_span_of(&e, text));
-                let msg = yaml::clean_error(&e);
-                let code = if msg.contains("unknown field") {
-                    "unknown-key"
+                let missing = keys.missing(QuestionSpec::REQUIRED);
+                let msg = if raised.is_none() && !missing.is_empty() {
+                    missing_keys(&missing)
                 } else {
-                    "bad-question"
+                    yaml::clean_error(&e)
                 };
-                self.error(code, span, format!("invalid question: {msg}"))
-                    .add_note("question keys: prompt, answer (required), match, points, attempts, explain, hint, id, env");
+                let code = raised.unwrap_or(DiagCode::BadQuestion);
+                let diag = self.error(code, span, format!("invalid question: {msg}"));
+                if code != DiagCode::UnknownKey {
+                    diag.add_note(format!(
+                        "question keys: {} (required: {})",
+                        keys.fields().join(", "),
+                        QuestionSpec::REQUIRED.join(", ")
+                    ));
+                }
                 None
             }
         }
@@ -632,7 +653,7 @@ impl LabParser {
             Ok(serde_yaml::Value::Sequence(seq)) => seq,
             Ok(serde_yaml::Value::Null) => {
                 let s = self.source.line_range(body.start().saturating_sub(1));
-                self.error("empty-check", s, "`check` block is empty")
+                self.error(DiagCode::EmptyCheck, s, "`check` block is empty")
                     .add_note(
                         "expected a YAML list of checks, e.g. `- run: ping -c1 {{ world_ip }}`",
                     );
@@ -640,16 +661,20 @@ impl LabParser {
             }
             Ok(_) => {
                 let s = body.start()..self.source.line_range(body.start()).end;
-                self.error("check-not-a-list", s, "a `check` block must be a YAML list")
-                    .add_note(
-                        "expected items starting with `- `, e.g. `- run: ping -c1 {{ world_ip }}`",
-                    );
+                self.error(
+                    DiagCode::CheckNotAList,
+                    s,
+                    "a `check` block must be a YAML list",
+                )
+                .add_note(
+                    "expected items starting with `- `, e.g. `- run: ping -c1 {{ world_ip }}`",
+                );
                 return Vec::new();
             }
             Err(e) => {
                 let span = body.span(&yaml::error_span_of(&e, text));
                 let diag = self.error(
-                    "yaml-syntax",
+                    DiagCode::YamlSyntax,
                     span,
                     format!("invalid YAML in check block: {}", yaml::clean_error(&e)),
                 );
@@ -664,7 +689,8 @@ impl LabParser {
         let starts = item_starts(text);
         if starts.len() != values.len() {
             // Flow-style or unusual layout: validate the whole list at once.
-            return match serde_yaml::from_str::<Vec<CheckSpec>>(text) {
+            let (result, raised) = diag::capture(|| serde_yaml::from_str::<Vec<CheckSpec>>(text));
+            return match result {
                 Ok(specs) => specs
                     .into_iter()
                     .zip(values)
@@ -677,7 +703,7 @@ impl LabParser {
                     .collect(),
                 Err(e) => {
                     let span = body.span(&yaml::error_span_of(&e, text));
-                    self.check_error(&e, span);
+                    self.check_error(&e, raised, span);
                     Vec::new()
                 }
             };
@@ -691,7 +717,8 @@ impl LabParser {
             if let Some(dash) = item_text.find('-') {
                 item_text.replace_range(dash..=dash, " ");
             }
-            match serde_yaml::from_str::<CheckSpec>(&item_text) {
+            let (result, raised) = diag::capture(|| serde_yaml::from_str::<CheckSpec>(&item_text));
+            match result {
                 Ok(spec) => items.push(CheckItem {
                     span: self.source.clamp(body.span(&(start..end))),
                     raw,
@@ -700,27 +727,28 @@ impl LabParser {
                 }),
                 Err(e) => {
                     let s = yaml::error_span_of(&e, &item_text);
-                    self.check_error(&e, body.span(&(start + s.start..start + s.end)));
+                    self.check_error(&e, raised, body.span(&(start + s.start..start + s.end)));
                 }
             }
         }
         items
     }
 
-    fn check_error(&mut self, e: &serde_yaml::Error, span: Range<usize>) {
+    /// A check that failed to deserialize, with the code its deserializer raised.
+    fn check_error(&mut self, e: &serde_yaml::Error, raised: Option<DiagCode>, span: Range<usize>) {
         let msg = yaml::clean_error(e);
-        let code = if msg.contains("unknown field") {
-            "unknown-key"
-        } else if msg.contains("invalid regex") {
-            "bad-regex"
-        } else if msg.contains("invalid comparison") {
-            "bad-comparison"
-        } else if msg.contains("invalid duration") {
-            "bad-duration"
-        } else {
-            "bad-check"
-        };
+        let code = raised.unwrap_or(DiagCode::BadCheck);
         self.error(code, span, format!("invalid check: {msg}"));
+    }
+}
+
+/// "missing required key `a`", "missing required keys `a` and `b`".
+fn missing_keys(keys: &[&str]) -> String {
+    let quoted: Vec<String> = keys.iter().map(|k| format!("`{k}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => format!("missing required key {last}"),
+        Some((last, rest)) => format!("missing required keys {} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -942,6 +970,22 @@ mod tests {
         let parsed = parse("t.md", format!("\u{feff}{HEAD}"));
         assert!(parsed.lab.is_some());
         assert!(parsed.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn missing_keys_are_found_by_presence() {
+        let parsed = parse("t.md", "---\nlang: en\n---\n\n## S\n".into());
+        let d = &parsed.diagnostics[0];
+        assert_eq!(d.code, DiagCode::FrontMatterMissingKey);
+        assert!(
+            d.message
+                .ends_with("missing required keys `id` and `title`"),
+            "{}",
+            d.message
+        );
+        // A wrong value before the end of the map is that error, not a missing key.
+        let parsed = parse("t.md", "---\nroles: x\n---\n\n## S\n".into());
+        assert_eq!(parsed.diagnostics[0].code, DiagCode::FrontMatterInvalid);
     }
 
     #[test]

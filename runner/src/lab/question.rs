@@ -42,3 +42,30 @@ pub struct QuestionSpec {
     #[serde(default)]
     pub env: OneOrMany,
 }
+
+impl QuestionSpec {
+    /// The keys without a default (checked by presence, so a missing one has its code).
+    pub const REQUIRED: &[&str] = &["prompt", "answer"];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_keys_are_those_without_a_default() {
+        let fields = tplab_vocab::diag::fields_of::<QuestionSpec>();
+        assert!(QuestionSpec::REQUIRED.iter().all(|k| fields.contains(k)));
+        let yaml = |keys: &[&str]| {
+            keys.iter()
+                .map(|k| [k, ": x\n"].concat())
+                .collect::<String>()
+        };
+        assert!(serde_yaml::from_str::<QuestionSpec>(&yaml(QuestionSpec::REQUIRED)).is_ok());
+        for i in 0..QuestionSpec::REQUIRED.len() {
+            let mut keys = QuestionSpec::REQUIRED.to_vec();
+            keys.remove(i);
+            assert!(serde_yaml::from_str::<QuestionSpec>(&yaml(&keys)).is_err());
+        }
+    }
+}

@@ -3,7 +3,6 @@
 //! belongs to, which is what an author looks for.
 
 use std::ops::Range;
-use std::sync::OnceLock;
 
 use regex::Regex;
 
@@ -85,15 +84,6 @@ pub fn clean_error(e: &serde_yaml::Error) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg,
     }
-}
-
-/// The field named in a serde "duplicate field `x`" message.
-pub fn duplicate_field(msg: &str) -> Option<&str> {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"duplicate field `([^`]*)`").expect("valid"))
-        .captures(msg)
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str())
 }
 
 #[cfg(test)]

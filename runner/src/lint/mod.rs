@@ -2,6 +2,8 @@
 //! without running it. Parse-time problems come from [`crate::lab::parse`]; this adds
 //! the cross-cutting ones (roles, ids, variables and captures, check shapes).
 
+#[cfg(test)]
+mod codes;
 mod vars;
 
 use std::collections::{BTreeSet, HashMap};
@@ -11,7 +13,7 @@ use crate::env::registry;
 use crate::lab::checks::KindSpec;
 use crate::lab::kinds;
 use crate::lab::transcript::is_identifier;
-use crate::lab::{Diagnostic, ItemKind, Lab};
+use crate::lab::{DiagCode, Diagnostic, ItemKind, Lab};
 
 /// Lints a parsed lab; returns the problems found (parse problems are separate).
 pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
@@ -33,7 +35,7 @@ struct Linter<'a> {
 impl Linter<'_> {
     fn error(
         &mut self,
-        code: &'static str,
+        code: DiagCode,
         span: Range<usize>,
         msg: impl Into<String>,
     ) -> &mut Diagnostic {
@@ -44,7 +46,7 @@ impl Linter<'_> {
 
     fn warning(
         &mut self,
-        code: &'static str,
+        code: DiagCode,
         span: Range<usize>,
         msg: impl Into<String>,
     ) -> &mut Diagnostic {
@@ -78,7 +80,7 @@ impl Linter<'_> {
             if !registry::environments().contains(&env.as_str()) {
                 let s = self.find(&span, env);
                 self.error(
-                    "unknown-environment",
+                    DiagCode::UnknownEnvironment,
                     s,
                     format!("unknown environment `{env}`"),
                 )
@@ -103,7 +105,7 @@ impl Linter<'_> {
             {
                 let s = self.find(&span, role);
                 self.error(
-                    "unknown-role",
+                    DiagCode::UnknownRole,
                     s,
                     format!(
                         "role `{role}` is not provided by environment `{}`",
@@ -124,13 +126,17 @@ impl Linter<'_> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
             let s = self.find(&span, "id:");
-            self.error("bad-lab-id", s, format!("invalid lab id `{}`", meta.id))
-                .add_note("expected letters, digits, `-` or `_` (it names report files)");
+            self.error(
+                DiagCode::BadLabId,
+                s,
+                format!("invalid lab id `{}`", meta.id),
+            )
+            .add_note("expected letters, digits, `-` or `_` (it names report files)");
         }
         if !crate::lab::LANGS.contains(&meta.lang.as_str()) {
             let s = self.key(&span, "lang");
             self.error(
-                "unknown-lang",
+                DiagCode::UnknownLang,
                 s,
                 format!("unsupported language `{}`", meta.lang),
             )
@@ -140,7 +146,7 @@ impl Linter<'_> {
             ));
         }
         if self.lab.steps.is_empty() {
-            self.error("no-steps", span, "the lab has no steps")
+            self.error(DiagCode::NoSteps, span, "the lab has no steps")
                 .add_note("each step is a `## Title` heading followed by its text and blocks");
         }
     }
@@ -161,7 +167,7 @@ impl Linter<'_> {
             if let Some(first) = seen.get(step.id.as_str()) {
                 let line = self.lab.line_of(first.start);
                 self.error(
-                    "duplicate-step-id",
+                    DiagCode::DuplicateStepId,
                     step.span.clone(),
                     format!("duplicate step id `{}`", step.id),
                 )
@@ -191,7 +197,7 @@ impl Linter<'_> {
                         }
                         if q.spec.attempts == Some(0) {
                             let s = self.key(&item.span, "attempts");
-                            self.error("bad-question", s, "`attempts` must be at least 1");
+                            self.error(DiagCode::BadQuestion, s, "`attempts` must be at least 1");
                         }
                         self.envs(&q.spec.env.0, &item.span);
                     }
@@ -205,7 +211,7 @@ impl Linter<'_> {
                 }
             }
             if !gradable && !has_blocks {
-                self.warning("step-without-checks", step.span.clone(), format!("step `{}` has no check, transcript or question", step.id))
+                self.warning(DiagCode::StepWithoutChecks, step.span.clone(), format!("step `{}` has no check, transcript or question", step.id))
                     .add_note("nothing verifies this step; add a ```check block if the student must achieve something");
             }
         }
@@ -223,7 +229,7 @@ impl Linter<'_> {
         if let Some(first) = ids.get(&key) {
             let line = self.lab.line_of(first.start);
             self.error(
-                "duplicate-id",
+                DiagCode::DuplicateId,
                 s,
                 format!("duplicate id `{id}` in step `{step}`"),
             )
@@ -243,7 +249,7 @@ impl Linter<'_> {
 
     fn unknown_role(&mut self, target: &str, s: Range<usize>) {
         let roles = self.lab.meta.roles.join(", ");
-        self.error("unknown-role", s, format!("unknown role `{target}`"))
+        self.error(DiagCode::UnknownRole, s, format!("unknown role `{target}`"))
             .add_note(format!("roles declared in the front matter: {roles}"));
     }
 
@@ -252,7 +258,7 @@ impl Linter<'_> {
             if !registry::environments().contains(&env.as_str()) {
                 let s = self.find(span, env);
                 self.error(
-                    "unknown-environment",
+                    DiagCode::UnknownEnvironment,
                     s,
                     format!("unknown environment `{env}`"),
                 )
@@ -275,18 +281,22 @@ impl Linter<'_> {
         match spec.kinds.len() {
             0 => {
                 let s = self.lab.source.line_range(span.start);
-                self.error("check-without-kind", s, "this check says nothing to assert")
-                    .add_note(format!(
-                        "expected exactly one of: run, {}",
-                        kinds::fact_kinds().join(", ")
-                    ));
+                self.error(
+                    DiagCode::CheckWithoutKind,
+                    s,
+                    "this check says nothing to assert",
+                )
+                .add_note(format!(
+                    "expected exactly one of: run, {}",
+                    kinds::fact_kinds().join(", ")
+                ));
             }
             1 => {}
             _ => {
                 let names: Vec<&str> = spec.kinds.iter().map(KindSpec::name).collect();
                 let s = self.find(span, spec.kinds[1].name().trim_start_matches("command"));
                 self.error(
-                    "check-multiple-kinds",
+                    DiagCode::CheckMultipleKinds,
                     s,
                     format!("one check asserts several things: {}", names.join(", ")),
                 )
@@ -296,7 +306,7 @@ impl Linter<'_> {
         for key in &spec.stray_command_keys {
             let s = self.find(span, &format!("{key}:"));
             self.error(
-                "key-without-run",
+                DiagCode::KeyWithoutRun,
                 s,
                 format!("`{key}` only applies to a `run:` check"),
             )
@@ -319,7 +329,7 @@ impl Linter<'_> {
             if !is_identifier(var) {
                 let s = self.find(span, var);
                 self.error(
-                    "bad-capture-name",
+                    DiagCode::BadCaptureName,
                     s,
                     format!("invalid variable name `{var}`"),
                 )
@@ -328,7 +338,7 @@ impl Linter<'_> {
             if !fields.is_empty() && !fields.contains(&field.as_str()) {
                 let s = self.find(span, field);
                 self.error(
-                    "unknown-capture-field",
+                    DiagCode::UnknownCaptureField,
                     s,
                     format!("a `{kind}` check has no field `{field}` to capture"),
                 )
@@ -343,7 +353,7 @@ impl Linter<'_> {
                         if !is_identifier(&name) {
                             let s = self.find(span, &name);
                             self.error(
-                                "bad-capture-name",
+                                DiagCode::BadCaptureName,
                                 s,
                                 format!("invalid capture group `{name}`"),
                             );

@@ -7,7 +7,7 @@ use std::ops::Range;
 use crate::env::registry;
 use crate::lab::checks::KindSpec;
 use crate::lab::transcript::Pattern;
-use crate::lab::{Diagnostic, Item, ItemKind, Lab};
+use crate::lab::{DiagCode, Diagnostic, Item, ItemKind, Lab};
 use crate::template;
 
 /// Named capture groups of a regex (templates neutralised first).
@@ -97,7 +97,7 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
             match template::variables(text) {
                 Err(msg) => out.push(
                     Diagnostic::error(
-                        "template-syntax",
+                        DiagCode::TemplateSyntax,
                         &lab.source,
                         locate(lab, &item.span, "{{"),
                         format!("template error: {msg}"),
@@ -110,7 +110,7 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
                         let diag = if let Some(def) = later.get(var) {
                             let line = lab.line_of(*def);
                             Diagnostic::error(
-                                "capture-before-definition",
+                                DiagCode::CaptureBeforeDefinition,
                                 &lab.source,
                                 span,
                                 format!("`{var}` is used before it is captured"),
@@ -119,7 +119,7 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
                             .note("move this use after the step that captures it")
                         } else {
                             Diagnostic::error(
-                                "undefined-variable",
+                                DiagCode::UndefinedVariable,
                                 &lab.source,
                                 span,
                                 format!("undefined variable `{var}`"),
