@@ -113,8 +113,10 @@ pub enum SandboxCommand {
     },
     /// List sandboxes and their health.
     Status,
-    /// An interactive shell in a role (pod, node, agent, world).
+    /// An interactive shell in a role (pod, node, agent, world, local); KUBECONFIG is set.
     Shell { role: String },
+    /// Print the path of the sandbox's kubeconfig (`export KUBECONFIG=$(tplab sandbox kubeconfig)`).
+    Kubeconfig,
     /// Run a command in a role: `tplab sandbox exec pod -- ip route`.
     Exec {
         role: String,

@@ -68,6 +68,14 @@ impl From<tplab_sandbox::SandboxError> for Error {
     }
 }
 
+impl From<tplab_kubeapi::KubeApiError> for Error {
+    fn from(e: tplab_kubeapi::KubeApiError) -> Self {
+        Self::Env(EnvError::KubeApi {
+            source: Box::new(e),
+        })
+    }
+}
+
 impl Error {
     /// A `tplab report`/`grade` failure, its causes kept.
     pub fn report(e: anyhow::Error) -> Self {

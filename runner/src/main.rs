@@ -1,7 +1,9 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // The sandbox's world HTTP server re-executes this binary: serve and never return.
+    // The sandbox's daemons (its Kubernetes API, the world's HTTP server) re-execute this
+    // binary: serve and never return.
+    tplab_kubeapi::dispatch_if_daemon();
     tplab_sandbox::dispatch_if_daemon();
     // Behave like other Unix tools when piped into `head`: end quietly, no panic.
     // SAFETY: setting a signal disposition to its default before any thread exists.

@@ -188,6 +188,26 @@ impl Tmux {
         Ok(())
     }
 
+    /// Resizes the terminal (the program sees SIGWINCH).
+    pub fn resize(&self, width: u16, height: u16) -> Result<(), Failed> {
+        let (w, h) = (width.to_string(), height.to_string());
+        Command::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "resize-window",
+                "-t",
+                &self.session,
+                "-x",
+                &w,
+                "-y",
+                &h,
+            ])
+            .status()
+            .map_err(|e| fail(e.to_string()))?;
+        Ok(())
+    }
+
     /// Types text literally, then Enter.
     pub fn type_line(&self, text: &str) -> Result<(), Failed> {
         self.send(&["-l", text])?;

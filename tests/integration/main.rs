@@ -11,6 +11,7 @@ mod hardening_sandbox;
 mod hardening_state;
 mod harness;
 mod interactive;
+mod kubeapi;
 mod lint;
 mod reports;
 mod sandbox;
@@ -33,5 +34,6 @@ fn main() {
     let suite = hardening_reports::register(suite);
     let suite = hardening_sandbox::register(suite);
     let suite = hardening_state::register(suite);
+    let suite = kubeapi::register(suite);
     suite.run();
 }

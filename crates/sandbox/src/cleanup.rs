@@ -110,9 +110,12 @@ pub fn teardown(id: &str) -> DownReport {
         report.errors.push(format!("refusing to tear down: {e}"));
         return report;
     }
-    let recorded = state::load(id).ok().and_then(|s| s.daemon_pid);
+    let recorded = state::load(id).ok();
     // Daemons first: their listening socket would keep the world netns alive.
-    let mut pids: BTreeSet<u32> = recorded.into_iter().collect();
+    let mut pids: BTreeSet<u32> = recorded
+        .iter()
+        .flat_map(|s| s.daemon_pid.into_iter().chain(s.daemons.iter().copied()))
+        .collect();
     if pids.is_empty() {
         // No recorded pid (killed between spawn and save, or no state): look in /proc.
         pids.extend(

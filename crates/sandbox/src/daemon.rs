@@ -124,21 +124,30 @@ fn serve(mut conn: TcpStream) -> std::io::Result<()> {
 
 /// Starts the daemon on `listener` (already bound in the world netns); returns its pid.
 pub(crate) fn spawn_http(id: &str, listener: &TcpListener, watch: &std::path::Path) -> Result<u32> {
+    spawn(
+        "http",
+        id,
+        &["--watch".into(), watch.as_os_str().to_owned()],
+        listener,
+    )
+}
+
+/// Starts `<marker> <kind> --id <id> --fd 3 <args...>` with `listener` as fd 3, in its own
+/// session, output to /dev/null; returns its pid.
+pub(crate) fn spawn(
+    kind: &str,
+    id: &str,
+    args: &[std::ffi::OsString],
+    listener: &TcpListener,
+) -> Result<u32> {
     // /proc/self/exe still works when the binary was replaced on disk (e.g. rebuilt).
     let name = std::env::current_exe().map_or_else(|_| "tplab".into(), |p| p.display().to_string());
     let fd = listener.as_raw_fd();
     let mut cmd = Command::new("/proc/self/exe");
     cmd.arg0(name)
         .arg(DAEMON_MARKER)
-        .args([
-            "http",
-            "--id",
-            id,
-            "--fd",
-            &LISTENER_FD.to_string(),
-            "--watch",
-        ])
-        .arg(watch)
+        .args([kind, "--id", id, "--fd", &LISTENER_FD.to_string()])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -158,7 +167,7 @@ pub(crate) fn spawn_http(id: &str, listener: &TcpListener, watch: &std::path::Pa
     }
     let child = cmd
         .spawn()
-        .map_err(|e| SandboxError::Daemon(format!("spawning the HTTP daemon: {e}")))?;
+        .map_err(|e| SandboxError::Daemon(format!("spawning the {kind} daemon: {e}")))?;
     let pid = child.id();
     // The child is reaped by `reap` at teardown (or by init once we exit).
     std::mem::forget(child);

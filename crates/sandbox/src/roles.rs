@@ -137,6 +137,11 @@ pub(crate) fn apply_env(cmd: &mut Command, id: &str, role: &Role, bin_dir: &Path
         )
         .env("TPLAB_SANDBOX", id)
         .env("TPLAB_ROLE", role.name());
+    // The sandbox's Kubernetes API (crate tplab-kubeapi) writes its kubeconfig there.
+    let kubeconfig = Path::new(crate::STATE_DIR).join(id).join("kubeconfig");
+    if kubeconfig.exists() {
+        cmd.env("KUBECONFIG", kubeconfig);
+    }
     if let Ok(user) = std::env::var("USER") {
         cmd.env("USER", user);
     }

@@ -78,6 +78,7 @@ fn plan(id: &str, config: &SandboxConfig, macs: &NodeMacs) -> SandboxState {
         cilium_host_mac: mac_text(&macs.cilium_host),
         node_mac: mac_text(&macs.node),
         daemon_pid: None,
+        daemons: Vec::new(),
     }
 }
 
@@ -404,6 +405,28 @@ impl Sandbox {
         }
         self.state = next;
         Ok(())
+    }
+
+    /// Starts a further daemon of this sandbox: this binary re-executed as
+    /// `<DAEMON_MARKER> <kind> --id <id> --fd 3 <args...>`, `listener` passed as fd 3, in
+    /// its own session. Its pid is recorded in the state, so teardown stops it (and
+    /// `down --all` finds it by its command line after a SIGKILL). The caller's `main`
+    /// must dispatch `kind` before [`crate::dispatch_if_daemon`].
+    pub fn spawn_daemon(
+        &mut self,
+        kind: &str,
+        args: &[std::ffi::OsString],
+        listener: &std::net::TcpListener,
+    ) -> Result<u32> {
+        let pid = daemon::spawn(kind, &self.state.id, args, listener)?;
+        let mut next = self.state.clone();
+        next.daemons.push(pid);
+        if let Err(e) = state::save(&next) {
+            daemon::stop(pid, &self.state.id);
+            return Err(e);
+        }
+        self.state = next;
+        Ok(pid)
     }
 
     /// Lets the sandbox outlive this process: the signal cleanup of

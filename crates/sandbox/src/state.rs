@@ -57,6 +57,9 @@ pub struct SandboxState {
     pub cilium_host_mac: String,
     pub node_mac: String,
     pub daemon_pid: Option<u32>,
+    /// Further daemons of the sandbox (e.g. its Kubernetes API), stopped by teardown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub daemons: Vec<u32>,
 }
 
 pub const STATE_FORMAT: &str = "tplab.sandbox/1";
@@ -93,6 +96,7 @@ impl SandboxState {
             cilium_host_mac: "02:00:00:00:00:03".into(),
             node_mac: "02:00:00:00:00:04".into(),
             daemon_pid: None,
+            daemons: Vec::new(),
         }
     }
 }
@@ -246,6 +250,7 @@ mod tests {
             cilium_host_mac: String::new(),
             node_mac: String::new(),
             daemon_pid: None,
+            daemons: Vec::new(),
         };
         let bytes = to_json(&st).unwrap();
         let err = parse("ab12", PathBuf::from("ab12.json"), &bytes).unwrap_err();

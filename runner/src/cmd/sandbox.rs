@@ -2,6 +2,7 @@
 
 use super::status;
 use crate::cli::{Global, SandboxCommand};
+use crate::env::EnvError;
 use crate::env::sandbox::{self as sb, SandboxEnv};
 use tplab_sandbox::{DownOptions, Role, Sandbox, SkipReason};
 
@@ -26,6 +27,19 @@ pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
             let st = sandbox.shell(&role)?;
             Ok(u8::try_from(st.code().unwrap_or(1)).unwrap_or(1))
         }
+        SandboxCommand::Kubeconfig => {
+            let sandbox = sb::find(global.sandbox.as_deref())?;
+            let path = tplab_kubeapi::kubeconfig_path(sandbox.id())?;
+            if !path.exists() {
+                return Err(EnvError::NoKubeApi {
+                    id: sandbox.id().to_string(),
+                    path,
+                }
+                .into());
+            }
+            println!("{}", path.display());
+            Ok(status::OK)
+        }
         SandboxCommand::Exec { role, command } => {
             let sandbox = sb::find(global.sandbox.as_deref())?;
             let role: Role = role.parse()?;
@@ -42,12 +56,15 @@ async fn up(global: &Global) -> super::Result {
     let env = SandboxEnv::create().await?;
     let facts = tplab_sandbox::Sandbox::facts(env.sandbox());
     let sandbox = env.keep();
+    let kubeconfig = tplab_kubeapi::kubeconfig_path(sandbox.id())?;
     if global.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "id": sandbox.id(), "facts": facts })
-            )?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "id": sandbox.id(),
+                "facts": facts,
+                "kubeconfig": kubeconfig,
+            }))?
         );
     } else {
         println!(
@@ -61,6 +78,11 @@ async fn up(global: &Global) -> super::Result {
         println!(
             "open a shell with `tplab sandbox shell pod` (roles: pod, node, agent, world); remove it with `tplab sandbox down`"
         );
+        println!(
+            "its Kubernetes API (kubectl >= {}):",
+            tplab_kubeapi::MIN_KUBECTL
+        );
+        println!("export KUBECONFIG={}", kubeconfig.display());
     }
     Ok(status::OK)
 }

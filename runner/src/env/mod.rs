@@ -52,6 +52,16 @@ pub enum EnvError {
         #[source]
         source: Box<tplab_sandbox::SandboxError>,
     },
+    #[error("the sandbox's Kubernetes API: {source}")]
+    KubeApi {
+        #[source]
+        source: Box<tplab_kubeapi::KubeApiError>,
+    },
+    #[error("sandbox {id} has no Kubernetes API (no {})", path.display())]
+    NoKubeApi {
+        id: String,
+        path: std::path::PathBuf,
+    },
     #[error("no sandbox is up: start one with `tplab sandbox up`")]
     NoSandbox,
     #[error("{} sandboxes are up ({}): choose one with `--sandbox ID`", ids.len(), ids.join(", "))]

@@ -29,7 +29,7 @@ impl SandboxEnv {
         let sandbox = Sandbox::up(SandboxConfig::default())
             .await
             .map_err(|e| EnvError::sandbox("bringing a sandbox up", e))?;
-        let env = SandboxEnv {
+        let mut env = SandboxEnv {
             sandbox,
             owned: AtomicBool::new(true),
             torn_down: false,
@@ -41,6 +41,9 @@ impl SandboxEnv {
                 action: "equipping the sandbox",
                 source,
             })??;
+        tplab_kubeapi::start(&mut env.sandbox).map_err(|source| EnvError::KubeApi {
+            source: Box::new(source),
+        })?;
         Ok(env)
     }
 

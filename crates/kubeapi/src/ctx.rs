@@ -1,0 +1,27 @@
+//! What every request handler shares: the sandbox id, the cluster's identity, the audit log.
+
+use tplab_sandbox::SandboxState;
+
+use crate::audit::Audit;
+use crate::identity::Identity;
+use crate::status::ApiError;
+
+pub struct Ctx {
+    pub id: String,
+    pub identity: Identity,
+    pub port: u16,
+    pub audit: Audit,
+}
+
+impl Ctx {
+    /// The sandbox's state now (read on each request: pods may have been added).
+    pub fn state(&self) -> Result<SandboxState, ApiError> {
+        let path =
+            crate::paths::state_file(&self.id).map_err(|e| ApiError::internal(&e.to_string()))?;
+        let bytes = std::fs::read(&path).map_err(|e| {
+            ApiError::internal(&format!("the sandbox's state ({}): {e}", path.display()))
+        })?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::internal(&format!("the sandbox's state: {e}")))
+    }
+}

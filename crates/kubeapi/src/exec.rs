@@ -1,0 +1,226 @@
+//! `pods/exec` over WebSocket, as the API server (and behind it the kubelet) speaks it:
+//! subprotocols `v5.channel.k8s.io` (preferred) and `v4.channel.k8s.io`; every message
+//! starts with its channel (0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize, 255 close
+//! in v5); the server first sends an empty message on the lowest output channel; the
+//! exit status goes on channel 3 as the kubelet writes it. The command runs in the
+//! pod's sandbox role (the pod netns, or the agent role for the Cilium pod). A client
+//! that only speaks SPDY (kubectl < 1.30) gets a `Status` naming the version it needs.
+
+mod process;
+mod session;
+
+use std::sync::Arc;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+use crate::api::Query;
+use crate::audit::Record;
+use crate::ctx::Ctx;
+use crate::objects::{self, Source};
+use crate::respond::{self, Body};
+use crate::status::ApiError;
+
+/// The oldest kubectl whose exec speaks WebSocket.
+pub const MIN_KUBECTL: &str = "1.30";
+
+/// The channel protocol chosen with the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    V4,
+    V5,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::V4 => "v4.channel.k8s.io",
+            Protocol::V5 => "v5.channel.k8s.io",
+        }
+    }
+}
+
+/// What the client asked for (query parameters of the exec request).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecParams {
+    pub command: Vec<String>,
+    pub container: Option<String>,
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+}
+
+impl ExecParams {
+    pub fn parse(q: &Query) -> Result<ExecParams, ApiError> {
+        let p = ExecParams {
+            command: q.all("command"),
+            container: q
+                .get("container")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            stdin: q.flag("stdin"),
+            stdout: q.flag("stdout"),
+            stderr: q.flag("stderr"),
+            tty: q.flag("tty"),
+        };
+        if p.command.is_empty() || p.command[0].is_empty() {
+            return Err(ApiError::bad_request("you must specify at least 1 command"));
+        }
+        if !(p.stdin || p.stdout || p.stderr) {
+            return Err(ApiError::bad_request(
+                "you must specify at least 1 of stdin, stdout, stderr",
+            ));
+        }
+        Ok(p)
+    }
+}
+
+/// The subprotocol to answer with, from `Sec-WebSocket-Protocol` header(s).
+pub fn choose_protocol<'a>(offered: impl Iterator<Item = &'a str>) -> Option<Protocol> {
+    let all: Vec<String> = offered
+        .flat_map(|h| {
+            h.split(',')
+                .map(|p| p.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if all.iter().any(|p| p == Protocol::V5.name()) {
+        Some(Protocol::V5)
+    } else if all.iter().any(|p| p == Protocol::V4.name()) {
+        Some(Protocol::V4)
+    } else {
+        None
+    }
+}
+
+fn header_has(req: &Request<Incoming>, name: &str, token: &str) -> bool {
+    req.headers().get_all(name).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    })
+}
+
+fn spdy_refusal() -> ApiError {
+    ApiError::bad_request(&format!(
+        "this API (tplab's sandbox) serves exec, attach and port-forward over WebSocket only \
+         (v5.channel.k8s.io, v4.channel.k8s.io), not SPDY/3.1: use kubectl {MIN_KUBECTL} or newer \
+         (and leave KUBECTL_REMOTE_COMMAND_WEBSOCKETS unset)"
+    ))
+}
+
+fn finish(ctx: &Ctx, record: &Record, response: Response<Body>) -> Response<Body> {
+    ctx.audit
+        .log(record, "ResponseComplete", response.status().as_u16());
+    response
+}
+
+/// Answers `GET|POST …/pods/<name>/exec`.
+pub fn handle(
+    req: Request<Incoming>,
+    ctx: &Arc<Ctx>,
+    namespace: &str,
+    name: &str,
+    query: &Query,
+    record: Record,
+) -> Response<Body> {
+    let refuse = |e: ApiError| finish(ctx, &record, respond::error(&e));
+    let state = match ctx.state() {
+        Ok(s) => s,
+        Err(e) => return refuse(e),
+    };
+    let src = Source {
+        state: &state,
+        identity: &ctx.identity,
+        port: ctx.port,
+    };
+    let Some(target) = objects::exec_target(&src, namespace, name) else {
+        return refuse(ApiError::not_found("", "pods", name));
+    };
+    let params = match ExecParams::parse(query) {
+        Ok(p) => p,
+        Err(e) => return refuse(e),
+    };
+    if let Some(c) = &params.container
+        && !target.containers.contains(c)
+    {
+        return refuse(ApiError::bad_request(&format!(
+            "container {c} is not valid for pod {name}"
+        )));
+    }
+    // After the checks a real server makes first: an SPDY client asking for a missing pod
+    // or container hears about that, as it would from a real cluster.
+    if header_has(&req, "upgrade", "SPDY/3.1") {
+        return refuse(spdy_refusal());
+    }
+    let websocket =
+        header_has(&req, "upgrade", "websocket") && header_has(&req, "connection", "upgrade");
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let (true, Some(key)) = (websocket, key) else {
+        return refuse(ApiError::bad_request("Upgrade request required"));
+    };
+    let offered = req
+        .headers()
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    let Some(protocol) = choose_protocol(offered.iter().map(String::as_str)) else {
+        return refuse(ApiError::bad_request(&format!(
+            "no supported WebSocket subprotocol among {offered:?}: this API speaks v5.channel.k8s.io and v4.channel.k8s.io"
+        )));
+    };
+    let response = Response::builder()
+        .status(101)
+        .header("Upgrade", "websocket")
+        .header("Connection", "Upgrade")
+        .header("Sec-WebSocket-Accept", derive_accept_key(key.as_bytes()))
+        .header("Sec-WebSocket-Protocol", protocol.name())
+        .body(respond::full(""))
+        .unwrap_or_else(|_| Response::new(respond::full("")));
+    ctx.audit.log(&record, "ResponseStarted", 101);
+    let ctx = Arc::clone(ctx);
+    tokio::spawn(async move {
+        if let Ok(upgraded) = hyper::upgrade::on(req).await {
+            session::run(upgraded, protocol, &params, &target.role, &ctx.id).await;
+        }
+        ctx.audit.log(&record, "ResponseComplete", 101);
+    });
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols_prefer_v5() {
+        assert_eq!(
+            choose_protocol(["v4.channel.k8s.io, v5.channel.k8s.io"].into_iter()),
+            Some(Protocol::V5)
+        );
+        assert_eq!(
+            choose_protocol(["v4.channel.k8s.io", "base64.channel.k8s.io"].into_iter()),
+            Some(Protocol::V4)
+        );
+        assert_eq!(choose_protocol(["channel.k8s.io"].into_iter()), None);
+    }
+
+    #[test]
+    fn params_are_validated() {
+        let q = Query::parse(Some(
+            "command=sh&command=-c&command=exit%203&stdout=true&stderr=true",
+        ));
+        let p = ExecParams::parse(&q).unwrap();
+        assert_eq!(p.command, ["sh", "-c", "exit 3"]);
+        assert!(p.stdout && p.stderr && !p.stdin && !p.tty);
+        assert!(ExecParams::parse(&Query::parse(Some("stdout=true"))).is_err());
+        assert!(ExecParams::parse(&Query::parse(Some("command=ls"))).is_err());
+    }
+}
