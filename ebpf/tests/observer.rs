@@ -7,7 +7,9 @@ mod common;
 use std::time::Duration;
 
 use common::{NODE_IP, POD_IP, Topo, WORLD_IP};
-use tplab_ebpf::check::{CtQuery, PathQuery, evaluate_path, find_ct_entry, run_packets_check};
+use tplab_ebpf::check::{
+    CtQuery, PathQuery, Verdict, evaluate_path, find_ct_entry, hops, run_packets_check,
+};
 use tplab_ebpf::{Datapath, Direction, ObservePoint, Observer, PacketEvent, Proto, Trace};
 use tplab_testkit::{Failed, Suite, check, fail};
 
@@ -122,7 +124,7 @@ fn packets_check_pass_then_fail_without_nat() -> Result<(), Failed> {
         }
     }
     let outcome = evaluate_path(&q, &evs);
-    check!(outcome.is_pass(), "real path must pass: {outcome:?}");
+    check!(outcome.passed(), "real path must pass: {outcome:?}");
     // Trace lines show the NAT between lxc and node eth0.
     let mut trace = Trace::new();
     let lines: Vec<String> = evs
@@ -143,11 +145,12 @@ fn packets_check_pass_then_fail_without_nat() -> Result<(), Failed> {
     let evs = obs.stop();
     let later: Vec<PacketEvent> = evs.into_iter().collect();
     let outcome = evaluate_path(&q, &later);
-    let tplab_ebpf::check::Outcome::Fail { message, evidence } = outcome else {
+    if outcome.verdict != Verdict::Fail {
         return Err(fail("must fail without NAT"));
-    };
+    }
+    let (message, evidence) = (&outcome.found, hops(&outcome));
     check!(
-        message
+        *message
             == format!(
                 "seen on pod:eth0 and node:lxc, but never leaving node:eth0 with source {NODE_IP} \
                  (seen leaving with source {POD_IP}: NAT missing?)"
@@ -165,9 +168,10 @@ fn packets_check_fails_without_route() -> Result<(), Failed> {
     t.exec(&t.node, &["ip", "route", "del", "default"])
         .map_err(fail)?;
     let (outcome, evs) = run_packets_check(points(&t), &q, || t.ping_lossy(2)).map_err(fail)?;
-    let tplab_ebpf::check::Outcome::Fail { message, .. } = outcome else {
+    if outcome.verdict != Verdict::Fail {
         return Err(fail("must fail without a route"));
-    };
+    }
+    let message = &outcome.found;
     check!(
         message.starts_with("seen on pod:eth0 and node:lxc, but never leaving node:eth0")
             && message.contains("route or forwarding missing?"),
@@ -185,7 +189,7 @@ fn packets_check_fails_without_route() -> Result<(), Failed> {
     )
     .map_err(fail)?;
     let (outcome, _) = run_packets_check(points(&t), &q, || t.ping_lossy(1)).map_err(fail)?;
-    check!(outcome.is_pass(), "{outcome:?}");
+    check!(outcome.passed(), "{outcome:?}");
     Ok(())
 }
 

@@ -2,7 +2,7 @@
 //! verdicts ([`of_verdicts`]); one that could not, from its error
 //! ([`crate::error::Error::code`]). Nothing else picks a status.
 
-use crate::check::Verdict;
+use tplab_report::Verdict;
 
 /// Everything passed.
 pub const OK: u8 = 0;

@@ -25,11 +25,14 @@ fn main() -> Result<(), String> {
     let n: u32 = a[7].parse().map_err(|e| format!("iterations: {e}"))?;
 
     // The gateway MAC is captured from the pod's neighbour entry, as a lab would.
-    let Outcome::Pass { record, .. } = check(&pod, &format!("neighbour: {{ip: {gw}, dev: eth0}}"))?
-    else {
+    let neighbour = check(&pod, &format!("neighbour: {{ip: {gw}, dev: eth0}}"))?;
+    if !neighbour.passed() {
         return Err("no neighbour entry for the gateway in the pod (ping first)".into());
-    };
-    let mac = record["lladdr"].as_str().unwrap_or_default().to_string();
+    }
+    let mac = neighbour.evidence["record"]["lladdr"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
 
     let checks: Vec<(&str, &Path, String)> = vec![
         (
@@ -67,7 +70,7 @@ fn main() -> Result<(), String> {
     println!("in-process (collect + evaluate), mean of {n} runs:");
     for (i, (name, ns, yaml)) in checks.iter().enumerate() {
         let first = check(ns, yaml)?;
-        let verdict = if first.is_pass() { "pass" } else { "FAIL" };
+        let verdict = if first.passed() { "pass" } else { "FAIL" };
         let t = Instant::now();
         for _ in 0..n {
             check(ns, yaml)?;

@@ -82,6 +82,17 @@ pub enum Verdict {
     Skipped,
 }
 
+/// A checker's verdict as the report records it (checkers never skip).
+impl From<tplab_vocab::Verdict> for Verdict {
+    fn from(v: tplab_vocab::Verdict) -> Self {
+        match v {
+            tplab_vocab::Verdict::Pass => Verdict::Pass,
+            tplab_vocab::Verdict::Fail => Verdict::Fail,
+            tplab_vocab::Verdict::Error => Verdict::Error,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum StepStatus {

@@ -39,7 +39,7 @@ impl<'q> PathWatch<'q> {
         self.events.extend(events);
         self.events.len() > before
             && !self.query.asserts_absence()
-            && evaluate_path(self.query, &self.events).is_pass()
+            && evaluate_path(self.query, &self.events).passed()
     }
 
     /// True once the window is closed.

@@ -3,12 +3,18 @@
 //! A hop matches events at its label and direction carrying the query's protocol and
 //! addresses (a hop may override `src`/`dst` to express NAT), not earlier than the first
 //! match of the previous hop.
+//!
+//! [`evaluate_path`] gives the shared [`Outcome`]: `expected` is [`PathQuery::describe`],
+//! `found` the count of packets seen (pass) or what went wrong, hop by hop (fail); the
+//! evidence is `{"hops": [HopEvidence…]}`, the hops matched so far ([`hops`]).
 
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
+pub use tplab_vocab::{Outcome, Verdict};
 
 use super::count::CountExpr;
 use crate::observer::{Direction, PacketEvent};
@@ -58,22 +64,13 @@ pub struct HopEvidence {
     pub first: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "verdict", rename_all = "lowercase")]
-pub enum Outcome {
-    Pass {
-        evidence: Vec<HopEvidence>,
-    },
-    Fail {
-        message: String,
-        evidence: Vec<HopEvidence>,
-    },
-}
-
-impl Outcome {
-    pub fn is_pass(&self) -> bool {
-        matches!(self, Outcome::Pass { .. })
-    }
+/// The hops a `packets` outcome saw (its evidence), empty for an outcome of another check.
+pub fn hops(outcome: &Outcome) -> Vec<HopEvidence> {
+    outcome
+        .evidence
+        .get("hops")
+        .and_then(|h| serde_json::from_value(h.clone()).ok())
+        .unwrap_or_default()
 }
 
 fn default_within() -> Duration {
@@ -81,6 +78,24 @@ fn default_within() -> Duration {
 }
 
 impl PathQuery {
+    /// What the check expects, in words: `ICMP 10.244.0.213 -> 203.0.113.10 seen pod:eth0
+    /// egress, then node:eth0 egress within 10s`.
+    pub fn describe(&self) -> String {
+        let hops: Vec<String> = self
+            .path
+            .iter()
+            .map(|h| format!("{} {:?}", h.at, h.dir).to_lowercase())
+            .collect();
+        format!(
+            "{} {} -> {} seen {} within {}s",
+            self.proto.cilium_name(),
+            self.src,
+            self.dst,
+            hops.join(", then "),
+            self.within.as_secs()
+        )
+    }
+
     /// True when some hop asserts that nothing may pass there (`count: "== 0"`): such a
     /// check can only be judged once its window has closed.
     pub fn asserts_absence(&self) -> bool {
@@ -102,11 +117,14 @@ impl HopSpec {
 /// Evaluates `q` over the events collected during the window.
 pub fn evaluate_path(q: &PathQuery, events: &[PacketEvent]) -> Outcome {
     let mut evidence: Vec<HopEvidence> = Vec::new();
+    let fail = |message: String, evidence: &[HopEvidence]| {
+        Outcome::fail(q.describe(), message).with_evidence(json!({ "hops": evidence }))
+    };
     if q.path.is_empty() {
-        return Outcome::Fail {
-            message: "the packets check lists no hop (`path` is empty)".into(),
-            evidence,
-        };
+        return fail(
+            "the packets check lists no hop (`path` is empty)".into(),
+            &evidence,
+        );
     }
     let mut not_before = 0u64;
     for hop in &q.path {
@@ -138,10 +156,10 @@ pub fn evaluate_path(q: &PathQuery, events: &[PacketEvent]) -> Outcome {
         }
         if n == 0 || !expect.holds_count(n) {
             let others: Vec<&PacketEvent> = events.iter().filter(here).collect();
-            return Outcome::Fail {
-                message: fail_message(q, hop, &evidence, n, expect, &others, src, dst),
-                evidence,
-            };
+            return fail(
+                fail_message(q, hop, &evidence, n, expect, &others, src, dst),
+                &evidence,
+            );
         }
         not_before = seen[0].ts_ns;
         evidence.push(HopEvidence {
@@ -151,7 +169,11 @@ pub fn evaluate_path(q: &PathQuery, events: &[PacketEvent]) -> Outcome {
             first: describe_hop(seen[0]),
         });
     }
-    Outcome::Pass { evidence }
+    Outcome::pass(
+        q.describe(),
+        format!("{} packet(s) observed on the path", events.len()),
+    )
+    .with_evidence(json!({ "hops": evidence }))
 }
 
 #[allow(clippy::too_many_arguments)]

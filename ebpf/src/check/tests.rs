@@ -42,6 +42,13 @@ fn query() -> PathQuery {
     .expect("valid query")
 }
 
+/// The failure message of a path that must fail.
+fn failure(q: &PathQuery, evs: &[PacketEvent]) -> String {
+    let o = evaluate_path(q, evs);
+    assert_eq!(o.verdict, Verdict::Fail, "must fail: {o:?}");
+    o.found
+}
+
 #[test]
 fn real_path_passes_with_evidence() {
     let evs = [
@@ -49,9 +56,16 @@ fn real_path_passes_with_evidence() {
         ev("node:lxc", Direction::Ingress, POD, 2),
         ev("node:eth0", Direction::Egress, NODE, 3),
     ];
-    let Outcome::Pass { evidence } = evaluate_path(&query(), &evs) else {
-        panic!("must pass");
-    };
+    let o = evaluate_path(&query(), &evs);
+    assert!(o.passed(), "must pass: {o:?}");
+    assert_eq!(o.found, "3 packet(s) observed on the path");
+    assert_eq!(
+        o.expected,
+        "ICMP 10.244.0.213 -> 203.0.113.10 seen pod:eth0 egress, then node:lxc ingress, \
+         then node:eth0 egress within 10s"
+    );
+    let evidence = hops(&o);
+    assert_eq!(o.evidence["hops"].as_array().map(Vec::len), Some(3));
     assert_eq!(evidence.len(), 3);
     assert_eq!(evidence[2].at, "node:eth0");
     assert!(evidence[2].first.contains("198.51.100.2 -> 203.0.113.10"));
@@ -64,9 +78,10 @@ fn missing_nat_names_the_hop_and_the_source_seen() {
         ev("node:lxc", Direction::Ingress, POD, 2),
         ev("node:eth0", Direction::Egress, POD, 3),
     ];
-    let Outcome::Fail { message, evidence } = evaluate_path(&query(), &evs) else {
-        panic!("must fail");
-    };
+    let o = evaluate_path(&query(), &evs);
+    assert_eq!(o.verdict, Verdict::Fail);
+    let (message, evidence) = (o.found.clone(), hops(&o));
+    assert!(o.message.is_empty());
     assert_eq!(
         message,
         "seen on pod:eth0 and node:lxc, but never leaving node:eth0 with source 198.51.100.2 \
@@ -77,9 +92,7 @@ fn missing_nat_names_the_hop_and_the_source_seen() {
 
 #[test]
 fn nothing_sent_and_wrong_order_and_counts() {
-    let Outcome::Fail { message, .. } = evaluate_path(&query(), &[]) else {
-        panic!("must fail");
-    };
+    let message = failure(&query(), &[]);
     assert!(message.starts_with("never leaving pod:eth0 (icmp 10.244.0.213 -> 203.0.113.10)"));
     assert!(message.contains("was the traffic sent?"));
     // A hop seen only BEFORE the previous one does not count.
@@ -87,9 +100,7 @@ fn nothing_sent_and_wrong_order_and_counts() {
         ev("node:lxc", Direction::Ingress, POD, 1),
         ev("pod:eth0", Direction::Egress, POD, 2),
     ];
-    let Outcome::Fail { message, .. } = evaluate_path(&query(), &evs) else {
-        panic!("must fail");
-    };
+    let message = failure(&query(), &evs);
     assert!(message.contains("never entering node:lxc"), "{message}");
     assert!(
         message.contains("route or forwarding missing?"),
@@ -101,9 +112,7 @@ fn nothing_sent_and_wrong_order_and_counts() {
         ev("pod:eth0", Direction::Egress, POD, 1),
         ev("node:lxc", Direction::Ingress, POD, 2),
     ];
-    let Outcome::Fail { message, .. } = evaluate_path(&q, &evs) else {
-        panic!("must fail");
-    };
+    let message = failure(&q, &evs);
     assert!(
         message.contains("1 icmp packet(s) leaving pod:eth0"),
         "{message}"
@@ -132,7 +141,7 @@ fn queries_reject_unknown_keys_and_bad_values() {
             value: 3.0
         }
     );
-    assert!(matches!(evaluate_path(&q, &[]), Outcome::Fail { .. }));
+    assert_eq!(evaluate_path(&q, &[]).verdict, Verdict::Fail);
 }
 
 #[test]
@@ -237,9 +246,9 @@ fn a_hop_may_assert_that_nothing_passes() {
     .expect("query");
     assert!(q.asserts_absence());
     let out = ev("pod:eth0", Direction::Egress, POD, 1);
-    assert!(evaluate_path(&q, std::slice::from_ref(&out)).is_pass());
+    assert!(evaluate_path(&q, std::slice::from_ref(&out)).passed());
     let leak = ev("node:eth1", Direction::Egress, POD, 2);
-    assert!(!evaluate_path(&q, &[out, leak]).is_pass());
+    assert!(!evaluate_path(&q, &[out, leak]).passed());
     // An absence can only be judged once the window closed: no early pass.
     let mut watch = PathWatch::new(&q);
     assert!(!watch.feed([ev("pod:eth0", Direction::Egress, POD, 1)]));

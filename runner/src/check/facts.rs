@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tplab_probe::Query;
 
-use super::outcome::Outcome;
+use super::outcome::{Outcome, Verdict};
 use crate::env::{Environment, Hop};
 use crate::lab::kinds::{FactQuery, Trigger};
 
@@ -62,14 +62,18 @@ async fn probe(env: &dyn Environment, role: &str, query: &Query) -> Outcome {
         Ok(f) => f,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    match tplab_probe::evaluate(query, &facts) {
-        tplab_probe::Outcome::Pass { record, evidence } => {
-            Outcome::pass(format!("{} (on {role})", query.describe()), evidence.clone())
-                .with_evidence(json!({ "role": role, "kind": kind, "record": record, "summary": evidence }))
+    let mut outcome = tplab_probe::evaluate(query, &facts);
+    match outcome.verdict {
+        Verdict::Pass => {
+            let record = outcome.evidence.get("record").cloned().unwrap_or(Value::Null);
+            outcome.expected = format!("{} (on {role})", outcome.expected);
+            outcome.evidence =
+                json!({ "role": role, "kind": kind, "record": record, "summary": outcome.found });
+            outcome
         }
-        tplab_probe::Outcome::Fail { expected, found } => Outcome::fail(expected, found)
+        Verdict::Fail => outcome
             .with_evidence(json!({ "role": role, "kind": kind, "facts": facts.records().into_iter().take(20).collect::<Vec<_>>() })),
-        tplab_probe::Outcome::Error { reason } => Outcome::error(reason),
+        Verdict::Error => outcome,
     }
 }
 
@@ -150,39 +154,19 @@ async fn packets(
         }
     }
     let (outcome, events) = watch.finish(stream.stop().await);
-    let hops: Vec<String> = events
+    let trace: Vec<String> = events
         .iter()
         .take(50)
         .map(tplab_ebpf::describe_hop)
         .collect();
-    let evidence = serde_json::to_value(&outcome).unwrap_or(Value::Null);
-    if outcome.is_pass() {
-        Outcome::pass(
-            describe_path(query),
-            format!("{} packet(s) observed on the path", events.len()),
-        )
-        .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
+    // The report keeps the path's verdict and hops as `outcome` (and the failure as
+    // its `message`), beside the trace.
+    let hops = outcome.evidence.get("hops").cloned().unwrap_or(json!([]));
+    let path = if outcome.passed() {
+        json!({ "verdict": outcome.verdict, "evidence": hops })
     } else {
-        let found = evidence
-            .get("message")
-            .map_or_else(|| evidence.to_string(), scalar_text);
-        Outcome::fail(describe_path(query), found)
-            .with_evidence(json!({ "kind": "packets", "outcome": evidence, "trace": hops }))
-    }
-}
-
-fn describe_path(q: &tplab_ebpf::check::PathQuery) -> String {
-    let hops: Vec<String> = q
-        .path
-        .iter()
-        .map(|h| format!("{} {:?}", h.at, h.dir).to_lowercase())
-        .collect();
-    format!(
-        "{} {} -> {} seen {} within {}s",
-        q.proto.cilium_name(),
-        q.src,
-        q.dst,
-        hops.join(", then "),
-        q.within.as_secs()
-    )
+        json!({ "verdict": outcome.verdict, "message": outcome.found, "evidence": hops })
+    };
+    let evidence = json!({ "kind": "packets", "outcome": path, "trace": trace });
+    outcome.with_evidence(evidence)
 }

@@ -241,3 +241,65 @@ fn packets_checks_stop_as_soon_as_the_path_is_seen() {
         hops: vec!["pod:eth0".into()]
     }));
 }
+
+/// What a check's outcome says and keeps as evidence (what reports and `check --json`
+/// show), for fact, absent and packets checks passing and failing: its shape must not
+/// change.
+#[test]
+fn outcomes_keep_their_words_and_evidence() {
+    let lab = lab(concat!(
+        "## Shapes {#shapes}\n\n```check\n",
+        "- name: route\n  route: { dst: default, gateway: 10.244.0.201 }\n  target: pod\n",
+        "- name: no route\n  route: { dst: default, gateway: 10.0.0.9 }\n  target: pod\n",
+        "- name: absent\n  route: { dst: 192.0.2.0/24, absent: true }\n  target: pod\n",
+        "- name: path\n  packets:\n",
+        "    proto: icmp\n    src: \"{{ pod_ip }}\"\n    dst: \"{{ world_ip }}\"\n    within: 1s\n",
+        "    path:\n      - { at: \"pod:eth0\", dir: egress }\n",
+        "- name: nat\n  packets:\n",
+        "    proto: icmp\n    src: \"{{ pod_ip }}\"\n    dst: \"{{ world_ip }}\"\n    within: 1s\n",
+        "    path:\n      - { at: \"pod:eth0\", dir: egress }\n",
+        "      - { at: \"node:eth0\", dir: egress, src: \"{{ node_ip }}\" }\n",
+        "```\n",
+    ));
+    let event = PacketEvent {
+        label: "pod:eth0".into(),
+        ifname: "eth0".into(),
+        ifindex: 2,
+        netns_cookie: 1,
+        dir: Direction::Egress,
+        proto: Proto::Icmp,
+        src: Ipv4Addr::new(10, 244, 0, 213),
+        dst: Ipv4Addr::new(203, 0, 113, 10),
+        sport: 0,
+        dport: 0,
+        icmp_type: Some(8),
+        icmp_code: Some(0),
+        icmp_id: Some(7),
+        tcp_flags: 0,
+        len: 98,
+        ip_len: 84,
+        ts_ns: 1,
+    };
+    let env = sandbox()
+        .on_probe("pod", FactKind::Routes, [Ok(routes("10.244.0.201"))])
+        .on_observe([Ok(vec![event])]);
+    let got: Vec<serde_json::Value> = block_on(async {
+        let mut s = Session::start(&lab, &env, Mode::Check, &Identity::default())
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        for g in s.gradables(0) {
+            let o = s.verify(0, &g).await.outcome;
+            got.push(serde_json::json!({
+                "verdict": format!("{:?}", o.verdict), "expected": o.expected, "found": o.found,
+                "message": o.message, "evidence": o.evidence, "captures": o.captures,
+            }));
+        }
+        got
+    });
+    // Recorded from the runner before the checkers shared one outcome type.
+    let want: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("testdata/outcomes.json")).unwrap();
+    let text = serde_json::to_string_pretty(&got).unwrap();
+    assert_eq!(got, want, "{text}");
+}

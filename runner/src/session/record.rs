@@ -152,7 +152,7 @@ impl Recorder {
             id: id.to_string(),
             name: e.name.clone(),
             kind: e.kind.clone(),
-            verdict: e.outcome.verdict,
+            verdict: e.outcome.verdict.into(),
             points: if e.outcome.passed() { max_points } else { 0.0 },
             max_points,
             expected: e.outcome.expected.clone(),

@@ -322,7 +322,6 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> boo
                     errors = true;
                     style("⚠").yellow().bold()
                 }
-                Verdict::Skipped => style("·").dim(),
             };
             lines.push(format!("  {mark} {}", e.name));
         }

@@ -102,7 +102,6 @@ impl Printer {
             Verdict::Pass => (style("✔").green().bold(), style(&name).green()),
             Verdict::Fail => (style("✘").red().bold(), style(&name).red()),
             Verdict::Error => (style("⚠").yellow().bold(), style(&name).yellow()),
-            Verdict::Skipped => (style("·").dim(), style(&name).dim()),
         };
         self.line(&format!("  {mark} {name}"));
         match e.outcome.verdict {
@@ -135,7 +134,7 @@ impl Printer {
                     safe::text(&e.outcome.message)
                 ));
             }
-            _ => {}
+            Verdict::Pass => {}
         }
     }
 

@@ -1,8 +1,9 @@
-//! Evaluating a query over facts: pass with the matched record (for captures), or fail
-//! with what was expected and what was found, in words a student can act on.
+//! Evaluating a query over facts: pass with the matched record in the evidence (for
+//! captures), or fail with what was expected and what was found, in words a student can
+//! act on.
 
-use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
+pub use tplab_vocab::{Outcome, Verdict};
 
 use super::Query;
 use super::describe::{bare, expected};
@@ -10,24 +11,6 @@ use super::fields::field_type;
 use super::matcher::{Matcher, text};
 use crate::facts::{FactKind, Facts};
 use crate::render::summary;
-
-/// Result of one check over facts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "verdict", rename_all = "snake_case")]
-pub enum Outcome {
-    /// `record` is the matched record (`Null` for a passing `absent` query).
-    Pass { record: Value, evidence: String },
-    /// The student's state is not what the check expects.
-    Fail { expected: String, found: String },
-    /// The checker was given facts of another kind (a caller bug, never the student's).
-    Error { reason: String },
-}
-
-impl Outcome {
-    pub fn is_pass(&self) -> bool {
-        matches!(self, Outcome::Pass { .. })
-    }
-}
 
 const LIST_LIMIT: usize = 8;
 
@@ -37,12 +20,17 @@ fn matches_all(kind: FactKind, ms: &[(&'static str, &Matcher)], r: &Value) -> bo
 }
 
 /// Evaluates `query` over `facts` (which must be of `query.fact_kind()`).
+///
+/// A pass says what the query wants (`expected`, [`Query::describe`]) and the matched
+/// record in words (`found`); its evidence is `{"record": …}` (`null` for a passing
+/// `absent` query). A kind mismatch is a caller bug, never the student's: an error.
 pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
     let kind = facts.kind();
     if query.fact_kind() != kind {
-        return Outcome::Error {
-            reason: format!("a `{}` check was given {kind} facts", query.kind_name()),
-        };
+        return Outcome::error(format!(
+            "a `{}` check was given {kind} facts",
+            query.kind_name()
+        ));
     }
     let records = facts.records();
     let ms = query.matchers();
@@ -50,15 +38,16 @@ pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
     let first = hits.next();
     if query.absent() {
         return match first {
-            None => Outcome::Pass {
-                record: Value::Null,
-                evidence: format!(
+            None => Outcome::pass(
+                query.describe(),
+                format!(
                     "no {} ({} {} checked)",
                     bare(query),
                     records.len(),
                     kind.nouns()
                 ),
-            },
+            )
+            .with_evidence(json!({ "record": Value::Null })),
             Some(r) => {
                 let more = hits.count();
                 let extra = if more > 0 {
@@ -66,22 +55,18 @@ pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
                 } else {
                     String::new()
                 };
-                Outcome::Fail {
-                    expected: format!("no {}", bare(query)),
-                    found: format!("{}{extra}", summary(kind, r)),
-                }
+                Outcome::fail(
+                    format!("no {}", bare(query)),
+                    format!("{}{extra}", summary(kind, r)),
+                )
             }
         };
     }
     match first {
-        Some(r) => Outcome::Pass {
-            record: r.clone(),
-            evidence: summary(kind, r),
-        },
-        None => Outcome::Fail {
-            expected: expected(query),
-            found: found(query, kind, &ms, &records),
-        },
+        Some(r) => {
+            Outcome::pass(query.describe(), summary(kind, r)).with_evidence(json!({ "record": r }))
+        }
+        None => Outcome::fail(expected(query), found(query, kind, &ms, &records)),
     }
 }
 
@@ -209,16 +194,14 @@ mod tests {
             &q("route: {dst: default, gateway: 10.244.0.201, dev: eth0}"),
             &f,
         );
-        let Outcome::Pass { record, evidence } = o else {
-            panic!("{o:?}")
-        };
-        assert_eq!(record["gateway"], "10.244.0.201");
-        assert_eq!(evidence, "default via 10.244.0.201 dev eth0");
+        assert!(o.passed(), "{o:?}");
+        assert_eq!(o.evidence["record"]["gateway"], "10.244.0.201");
+        assert_eq!(o.found, "default via 10.244.0.201 dev eth0");
         let host = evaluate(
             &q("route: {dst: 10.244.0.201/32, dev: eth0, scope: link}"),
             &f,
         );
-        assert!(host.is_pass());
+        assert!(host.passed());
     }
 
     #[test]
@@ -231,9 +214,8 @@ mod tests {
             &q("route: {dst: default, gateway: 10.244.0.201, dev: eth0}"),
             &f,
         );
-        let Outcome::Fail { expected, found } = o else {
-            panic!("{o:?}")
-        };
+        assert_eq!(o.verdict, Verdict::Fail, "{o:?}");
+        let (expected, found) = (o.expected, o.found);
         assert_eq!(expected, "a default route via 10.244.0.201 dev eth0");
         assert!(
             found.starts_with("no default route via 10.244.0.201 dev eth0 in this namespace"),
@@ -258,21 +240,17 @@ mod tests {
             "eth0",
             "global",
         )]);
-        let Outcome::Fail { found, .. } =
-            evaluate(&q("route: {dst: default, gateway: 10.244.0.201}"), &f)
-        else {
-            panic!()
-        };
+        let o = evaluate(&q("route: {dst: default, gateway: 10.244.0.201}"), &f);
+        assert_eq!(o.verdict, Verdict::Fail);
+        let found = o.found;
         assert!(found.contains("closest: default via 10.0.0.1 dev eth0 (gateway is 10.0.0.1, expected 10.244.0.201)"), "{found}");
     }
 
     #[test]
     fn empty_facts() {
-        let Outcome::Fail { found, .. } = evaluate(&q("route: {dst: default}"), &routes(vec![]))
-        else {
-            panic!()
-        };
-        assert_eq!(found, "no routes in this namespace");
+        let o = evaluate(&q("route: {dst: default}"), &routes(vec![]));
+        assert_eq!(o.verdict, Verdict::Fail);
+        assert_eq!(o.found, "no routes in this namespace");
     }
 
     #[test]
@@ -284,14 +262,13 @@ mod tests {
             "eth0",
             "global",
         )]);
-        assert!(evaluate(&q("route: {dst: 198.51.100.0/24, absent: true}"), &f).is_pass());
-        let Outcome::Fail { expected, found } =
-            evaluate(&q("route: {dst: default, absent: true}"), &f)
-        else {
-            panic!()
-        };
-        assert_eq!(expected, "no default route");
-        assert_eq!(found, "default via 10.0.0.1 dev eth0");
+        let none = evaluate(&q("route: {dst: 198.51.100.0/24, absent: true}"), &f);
+        assert!(none.passed());
+        assert_eq!(none.evidence, json!({ "record": null }));
+        let o = evaluate(&q("route: {dst: default, absent: true}"), &f);
+        assert_eq!(o.verdict, Verdict::Fail);
+        assert_eq!(o.expected, "no default route");
+        assert_eq!(o.found, "default via 10.0.0.1 dev eth0");
     }
 
     #[test]
@@ -309,14 +286,14 @@ mod tests {
         let nat: Facts =
             serde_json::from_value(json!({"kind":"conntrack","records":[e(true, "198.51.100.2")]}))
                 .unwrap();
-        assert!(evaluate(&query, &nat).is_pass());
+        assert!(evaluate(&query, &nat).passed());
         let plain: Facts = serde_json::from_value(
             json!({"kind":"conntrack","records":[e(false, "10.244.0.213")]}),
         )
         .unwrap();
-        let Outcome::Fail { found, .. } = evaluate(&query, &plain) else {
-            panic!()
-        };
+        let o = evaluate(&query, &plain);
+        assert_eq!(o.verdict, Verdict::Fail);
+        let found = o.found;
         assert!(found.contains("snat is false, expected true"), "{found}");
         assert!(
             found.contains("reply dst is 10.244.0.213, expected 198.51.100.2"),
@@ -327,6 +304,7 @@ mod tests {
     #[test]
     fn kind_mismatch_is_an_error_not_a_fail() {
         let o = evaluate(&q("link: {name: eth0}"), &routes(vec![]));
-        assert!(matches!(o, Outcome::Error { .. }));
+        assert_eq!(o.verdict, Verdict::Error);
+        assert!(o.message.contains("given routes facts"), "{o:?}");
     }
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::kinds::Query;
 
-pub use eval::{Outcome, evaluate};
+pub use eval::{Outcome, Verdict, evaluate};
 pub use fields::{field_type, fields};
 pub use matcher::{FieldType, Matcher};
 

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 
 use aya::programs::tc::{SchedClassifier, TcAttachType};
 use serde_json::Value;
-use tplab_probe::{FactKind, Outcome, Query, evaluate};
+use tplab_probe::{FactKind, Outcome, Query, Verdict, evaluate};
 use tplab_testkit::{Failed, check, fail};
 
 use crate::support::{Rng, Topo, json, probe, s, same_set, sh};
@@ -289,9 +289,10 @@ pub fn tc_and_tcx_programs_equal_tc_and_bpftool() -> Result<(), Failed> {
         )
         .map_err(fail)?;
         match evaluate(&q, &facts) {
-            Outcome::Pass { record, .. } => check!(
-                record["attach"] == attach,
-                "{dev}: expected {attach}, got {record}"
+            o if o.passed() => check!(
+                o.evidence["record"]["attach"] == attach,
+                "{dev}: expected {attach}, got {}",
+                o.evidence
             ),
             other => return Err(fail(format!("{dev}: {other:?}"))),
         }
@@ -318,7 +319,11 @@ pub fn tc_and_tcx_programs_equal_tc_and_bpftool() -> Result<(), Failed> {
         facts.len()
     );
     match evaluate(&q, &all) {
-        Outcome::Fail { found, .. } => check!(found.contains("p0 ingress (tc)"), "found: {found}"),
+        Outcome {
+            verdict: Verdict::Fail,
+            found,
+            ..
+        } => check!(found.contains("p0 ingress (tc)"), "found: {found}"),
         other => return Err(fail(format!("dev nope0: {other:?}"))),
     }
 
@@ -334,6 +339,6 @@ pub fn tc_and_tcx_programs_equal_tc_and_bpftool() -> Result<(), Failed> {
         serde_json::json!({"dev": "q0", "attach": "tcx", "absent": true}),
     )
     .map_err(fail)?;
-    check!(evaluate(&q, &after).is_pass(), "absent query after detach");
+    check!(evaluate(&q, &after).passed(), "absent query after detach");
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! once the NAT rule is removed.
 
 use serde_json::Value;
-use tplab_probe::{ConntrackSource, FactKind, Outcome, Query, evaluate};
+use tplab_probe::{ConntrackSource, FactKind, Outcome, Query, Verdict, evaluate};
 use tplab_testkit::{Failed, check, fail};
 
 use crate::support::{Rng, Topo, probe, s, same_set, sh};
@@ -274,7 +274,7 @@ pub fn conntrack_equals_conntrack_tool_and_nat_checks() -> Result<(), Failed> {
     )
     .map_err(fail)?;
     check!(
-        evaluate(&nat, &facts).is_pass(),
+        evaluate(&nat, &facts).passed(),
         "NATed pod flow: {:?}",
         evaluate(&nat, &facts)
     );
@@ -284,7 +284,7 @@ pub fn conntrack_equals_conntrack_tool_and_nat_checks() -> Result<(), Failed> {
     )
     .map_err(fail)?;
     check!(
-        evaluate(&local, &facts).is_pass(),
+        evaluate(&local, &facts).passed(),
         "node's own flow is not NATed"
     );
 
@@ -299,7 +299,12 @@ pub fn conntrack_equals_conntrack_tool_and_nat_checks() -> Result<(), Failed> {
     )?;
     let after = probe(&lab.topo.path(1), &[FactKind::Conntrack])?.remove(0);
     match evaluate(&nat, &after) {
-        Outcome::Fail { expected, found } => {
+        Outcome {
+            verdict: Verdict::Fail,
+            expected,
+            found,
+            ..
+        } => {
             check!(
                 expected.contains("source-NATed"),
                 "expected text: {expected}"

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use serde_json::Value;
-use tplab_probe::{Outcome, Query, collect_for_sync, evaluate};
+use tplab_probe::{Outcome, Query, Verdict, collect_for_sync, evaluate};
 use tplab_testkit::{Failed, check, fail};
 
 use crate::support::{Rng, Topo, sh};
@@ -27,9 +27,9 @@ fn run(ns: &Path, yaml: &str) -> Result<Outcome, Failed> {
 
 fn pass(ns: &Path, yaml: &str) -> Result<Value, Failed> {
     match run(ns, yaml)? {
-        Outcome::Pass { record, evidence } => {
-            say(&format!("pass  {yaml}\n      {evidence}"));
-            Ok(record)
+        o if o.passed() => {
+            say(&format!("pass  {yaml}\n      {}", o.found));
+            Ok(o.evidence["record"].clone())
         }
         other => Err(fail(format!("{yaml}: {other:?}"))),
     }
@@ -37,7 +37,12 @@ fn pass(ns: &Path, yaml: &str) -> Result<Value, Failed> {
 
 fn fails(ns: &Path, yaml: &str) -> Result<(String, String), Failed> {
     match run(ns, yaml)? {
-        Outcome::Fail { expected, found } => {
+        Outcome {
+            verdict: Verdict::Fail,
+            expected,
+            found,
+            ..
+        } => {
             say(&format!(
                 "fail  {yaml}\n      expected {expected}\n      found    {found}"
             ));
