@@ -10,7 +10,7 @@ use tplab_probe::Query;
 
 use super::outcome::{Outcome, Verdict};
 use crate::env::{Environment, Hop};
-use crate::lab::kinds::{FactQuery, Trigger};
+use crate::lab::kinds::{EbpfKind, FactQuery, Trigger};
 
 /// Evaluates a fact check's typed query once on `role` (the caller parsed it, after
 /// rendering its variables, once per evaluation).
@@ -21,10 +21,11 @@ pub async fn evaluate(
     capture: &BTreeMap<String, String>,
 ) -> Outcome {
     let (mut outcome, kind) = match query {
-        FactQuery::Packets { path, trigger } => {
-            (packets(env, role, path, trigger.as_ref()).await, "packets")
-        }
-        FactQuery::BpfMap(q) => (bpf_map(env, q).await, "bpf_map"),
+        FactQuery::Packets { path, trigger } => (
+            packets(env, role, path, trigger.as_ref()).await,
+            EbpfKind::Packets.name(),
+        ),
+        FactQuery::BpfMap(q) => (bpf_map(env, q).await, EbpfKind::BpfMap.name()),
         FactQuery::Probe(q) => (probe(env, role, q).await, q.kind_name()),
     };
     if outcome.passed()
@@ -86,8 +87,9 @@ async fn bpf_map(env: &dyn Environment, query: &tplab_ebpf::check::CtQuery) -> O
         Ok(entry) => {
             let line = tplab_ebpf::cilium::format_ct_entry(entry);
             let record = serde_json::to_value(entry).unwrap_or(Value::Null);
-            Outcome::pass("a CT map entry for the flow", line.clone())
-                .with_evidence(json!({ "kind": "bpf_map", "record": record, "summary": line }))
+            Outcome::pass("a CT map entry for the flow", line.clone()).with_evidence(
+                json!({ "kind": EbpfKind::BpfMap.name(), "record": record, "summary": line }),
+            )
         }
         Err(found) => Outcome::fail(
             format!(
@@ -167,6 +169,6 @@ async fn packets(
     } else {
         json!({ "verdict": outcome.verdict, "message": outcome.found, "evidence": hops })
     };
-    let evidence = json!({ "kind": "packets", "outcome": path, "trace": trace });
+    let evidence = json!({ "kind": EbpfKind::Packets.name(), "outcome": path, "trace": trace });
     outcome.with_evidence(evidence)
 }

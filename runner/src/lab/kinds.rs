@@ -22,6 +22,13 @@ pub enum EbpfKind {
     BpfMap,
 }
 
+impl EbpfKind {
+    /// The check key (`packets`, `bpf_map`), as strum spells it.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+}
+
 /// Every fact kind a `check` item may use: the probe's kinds, then the eBPF ones.
 pub fn fact_kinds() -> &'static [&'static str] {
     use strum::IntoEnumIterator as _;
@@ -208,7 +215,10 @@ mod tests {
             assert!(fact_kinds().contains(&key), "{key}");
             assert!(!capturable_fields(key).is_empty(), "{key} captures nothing");
         }
-        assert!(fact_kinds().contains(&"packets") && fact_kinds().contains(&"bpf_map"));
+        for kind in <EbpfKind as strum::IntoEnumIterator>::iter() {
+            assert!(fact_kinds().contains(&kind.name()));
+            assert_eq!(kind.name().parse::<EbpfKind>(), Ok(kind));
+        }
         assert_eq!(fact_kind("neighbor"), Some(FactKind::Neighbours));
         assert_eq!(fact_kind("nope"), None);
     }
