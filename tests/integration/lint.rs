@@ -57,6 +57,7 @@ const BROKEN: &[(&str, &str, usize, usize)] = &[
     ("front-matter-duplicate-key", "front-matter-invalid", 5, 1),
     // Issue 11: codes from the error's kind, at the key, for every schema.
     ("question-unknown-key", "unknown-key", 13, 1),
+    ("fact-unknown-key", "unknown-key", 14, 5),
     ("fact-bad-regex", "bad-regex", 11, 3),
 ];
 

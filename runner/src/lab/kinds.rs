@@ -49,7 +49,13 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
     type Value = serde_yaml::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        let value = serde_yaml::Value::deserialize(d)?;
+        // A probe query's keys are checked as they are read, so an unknown one is
+        // reported at its own line and column.
+        let value = if FactKind::from_check(self.0).is_some() {
+            d.deserialize_any(BodyVisitor(self.0))?
+        } else {
+            serde_yaml::Value::deserialize(d)?
+        };
         let (result, raised) = diag::capture(|| validate(self.0, &value));
         if let Err(msg) = result {
             // The probe's matchers say what is wrong as text: the code comes from the
@@ -60,6 +66,62 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
             return Err(diag::raise(code, msg));
         }
         Ok(value)
+    }
+}
+
+/// A probe query's body, its keys checked one by one ([`BodyKey`]).
+struct BodyVisitor<'a>(&'a str);
+
+impl<'de> serde::de::Visitor<'de> for BodyVisitor<'_> {
+    type Value = serde_yaml::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a map of `{}` fields", self.0)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(serde_yaml::Value::Null)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut body = serde_yaml::Mapping::new();
+        while let Some(key) = map.next_key_seed(BodyKey(self.0))? {
+            let value: serde_yaml::Value = map.next_value()?;
+            body.insert(serde_yaml::Value::String(key), value);
+        }
+        Ok(serde_yaml::Value::Mapping(body))
+    }
+}
+
+/// One key of a probe query: known to the kind's query type, or an `unknown-key` error
+/// raised while the key is read (so at its position).
+struct BodyKey<'a>(&'a str);
+
+impl<'de> DeserializeSeed<'de> for BodyKey<'_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        // Judged inside the visitor, so serde_yaml places the error at this key.
+        d.deserialize_str(self)
+    }
+}
+
+impl serde::de::Visitor<'_> for BodyKey<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a `{}` field", self.0)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<String, E> {
+        if key == "absent" {
+            return Ok(key.to_string());
+        }
+        // Any field of a query takes a matcher; `exists: true` is one.
+        match Query::parse(self.0, serde_json::json!({ key: { "exists": true } })) {
+            Ok(_) => Ok(key.to_string()),
+            Err(e) => Err(diag::raise(DiagCode::UnknownKey, e)),
+        }
     }
 }
 
