@@ -19,25 +19,38 @@ pub fn register(suite: Suite) -> Suite {
 
 /// docs/checks.md's complete labs (the `sysctl` and `firewall` kinds, on the sandbox).
 fn check_kind_examples() -> Result<(), Failed> {
-    let page =
-        std::fs::read_to_string(root().join("docs/checks.md")).map_err(|e| fail(e.to_string()))?;
-    let labs = examples(&page);
-    if labs.len() < 2 {
-        return Err(fail(format!(
-            "expected at least 2 examples, found {}",
-            labs.len()
-        )));
-    }
-    let dir = tempdir();
-    for (n, lab) in labs.iter().enumerate() {
-        let path = dir.path().join(format!("kind-example-{n}.md"));
-        std::fs::write(&path, lab).map_err(|e| fail(e.to_string()))?;
+    let (_dir, labs) = written_examples("docs/checks.md", 2)?;
+    for (n, (path, lab)) in labs.iter().enumerate() {
         tplab(["test".as_ref(), path.as_os_str()])
             .run()
             .success()
             .map_err(|e| fail(format!("example {n} is not solvable: {e:?}\n{lab}")))?;
     }
     Ok(())
+}
+
+/// A page's examples (at least `min`), each written as a lab file in a temporary folder
+/// (kept alive by the returned guard).
+fn written_examples(
+    page: &str,
+    min: usize,
+) -> Result<(tempfile::TempDir, Vec<(std::path::PathBuf, String)>), Failed> {
+    let text = std::fs::read_to_string(root().join(page)).map_err(|e| fail(e.to_string()))?;
+    let labs = examples(&text);
+    if labs.len() < min {
+        return Err(fail(format!(
+            "{page}: expected at least {min} examples, found {}",
+            labs.len()
+        )));
+    }
+    let dir = tempdir();
+    let mut out = Vec::new();
+    for (n, lab) in labs.into_iter().enumerate() {
+        let path = dir.path().join(format!("example-{n}.md"));
+        std::fs::write(&path, &lab).map_err(|e| fail(e.to_string()))?;
+        out.push((path, lab));
+    }
+    Ok((dir, out))
 }
 
 /// The `markdown` example blocks (four-backtick fences) of a page.
@@ -59,19 +72,8 @@ fn examples(page: &str) -> Vec<String> {
 }
 
 fn lab_format_examples() -> Result<(), Failed> {
-    let page = std::fs::read_to_string(root().join("docs/lab-format.md"))
-        .map_err(|e| fail(e.to_string()))?;
-    let labs = examples(&page);
-    if labs.len() < 8 {
-        return Err(fail(format!(
-            "expected at least 8 examples, found {}",
-            labs.len()
-        )));
-    }
-    let dir = tempdir();
-    for (n, lab) in labs.iter().enumerate() {
-        let path = dir.path().join(format!("example-{n}.md"));
-        std::fs::write(&path, lab).map_err(|e| fail(e.to_string()))?;
+    let (_dir, labs) = written_examples("docs/lab-format.md", 8)?;
+    for (n, (path, lab)) in labs.iter().enumerate() {
         tplab(["lint".as_ref(), path.as_os_str()])
             .run()
             .success()

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, Output, bin, fail, root};
+use crate::harness::{Failed, Output, fail};
 
 pub fn register(suite: Suite) -> Suite {
     suite
@@ -49,18 +49,8 @@ pub(crate) fn unique() -> u32 {
 
 /// `tplab ARGS` as user `uid` (through `SUDO_UID`; we are root).
 pub(crate) fn tplab_cmd(uid: u32, args: &[&str]) -> Command {
-    let mut cmd = Command::new(bin());
-    cmd.args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("SUDO_UID", uid.to_string())
-        .env_remove("TPLAB_ENV")
-        .env_remove("TPLAB_SANDBOX")
-        .env(
-            "TPLAB_STATE_DIR",
-            std::env::temp_dir().join(format!("tplab-it-state-{}", std::process::id())),
-        )
-        .stdin(Stdio::null());
+    let mut cmd = crate::harness::command();
+    cmd.args(args).env("SUDO_UID", uid.to_string());
     cmd
 }
 

@@ -43,23 +43,30 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let mut cmd = Command::new(bin());
+    let mut cmd = command();
     let mut shown = Vec::new();
     for a in args {
         shown.push(a.as_ref().to_string_lossy().into_owned());
         cmd.arg(a);
     }
+    Tplab { cmd, shown }
+}
+
+/// The `tplab` binary run as every test runs it: from the repository root, without
+/// colours, outside any sandbox the tester chose, with progress and default reports out
+/// of the tester's home, no standard input.
+pub fn command() -> Command {
+    let mut cmd = Command::new(bin());
     cmd.current_dir(root())
         .env("NO_COLOR", "1")
         .env_remove("TPLAB_ENV")
         .env_remove("TPLAB_SANDBOX")
-        // Progress and default reports stay out of the tester's home.
         .env(
             "TPLAB_STATE_DIR",
             std::env::temp_dir().join(format!("tplab-it-state-{}", std::process::id())),
         )
         .stdin(Stdio::null());
-    Tplab { cmd, shown }
+    cmd
 }
 
 impl Tplab {

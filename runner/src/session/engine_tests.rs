@@ -52,6 +52,29 @@ fn routes(gateway: &str) -> Facts {
     .expect("a routes fact")
 }
 
+/// The pod's ping to the world, seen leaving its eth0.
+fn ping_leaving_the_pod() -> PacketEvent {
+    PacketEvent {
+        label: "pod:eth0".into(),
+        ifname: "eth0".into(),
+        ifindex: 2,
+        netns_cookie: 1,
+        dir: Direction::Egress,
+        proto: Proto::Icmp,
+        src: Ipv4Addr::new(10, 244, 0, 213),
+        dst: Ipv4Addr::new(203, 0, 113, 10),
+        sport: 0,
+        dport: 0,
+        icmp_type: Some(8),
+        icmp_code: Some(0),
+        icmp_id: Some(7),
+        tcp_flags: 0,
+        len: 98,
+        ip_len: 84,
+        ts_ns: 1,
+    }
+}
+
 /// Verifies every gradable of `step` in order; returns the verdicts.
 async fn verify_step(session: &mut Session<'_>, step: usize) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
@@ -208,25 +231,7 @@ fn packets_checks_stop_as_soon_as_the_path_is_seen() {
         "    proto: icmp\n    src: \"{{ pod_ip }}\"\n    dst: \"{{ world_ip }}\"\n    within: 30s\n",
         "    path:\n      - { at: \"pod:eth0\", dir: egress }\n```\n",
     ));
-    let event = PacketEvent {
-        label: "pod:eth0".into(),
-        ifname: "eth0".into(),
-        ifindex: 2,
-        netns_cookie: 1,
-        dir: Direction::Egress,
-        proto: Proto::Icmp,
-        src: Ipv4Addr::new(10, 244, 0, 213),
-        dst: Ipv4Addr::new(203, 0, 113, 10),
-        sport: 0,
-        dport: 0,
-        icmp_type: Some(8),
-        icmp_code: Some(0),
-        icmp_id: Some(7),
-        tcp_flags: 0,
-        len: 98,
-        ip_len: 84,
-        ts_ns: 1,
-    };
+    let event = ping_leaving_the_pod();
     let env = sandbox().on_observe([Ok(vec![event])]);
     let start = std::time::Instant::now();
     block_on(async {
@@ -261,25 +266,7 @@ fn outcomes_keep_their_words_and_evidence() {
         "      - { at: \"node:eth0\", dir: egress, src: \"{{ node_ip }}\" }\n",
         "```\n",
     ));
-    let event = PacketEvent {
-        label: "pod:eth0".into(),
-        ifname: "eth0".into(),
-        ifindex: 2,
-        netns_cookie: 1,
-        dir: Direction::Egress,
-        proto: Proto::Icmp,
-        src: Ipv4Addr::new(10, 244, 0, 213),
-        dst: Ipv4Addr::new(203, 0, 113, 10),
-        sport: 0,
-        dport: 0,
-        icmp_type: Some(8),
-        icmp_code: Some(0),
-        icmp_id: Some(7),
-        tcp_flags: 0,
-        len: 98,
-        ip_len: 84,
-        ts_ns: 1,
-    };
+    let event = ping_leaving_the_pod();
     let env = sandbox()
         .on_probe("pod", FactKind::Routes, [Ok(routes("10.244.0.201"))])
         .on_observe([Ok(vec![event])]);
