@@ -333,7 +333,9 @@ impl Environment for SandboxEnv {
     }
 
     async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError> {
-        Ok(self.sandbox.facts())
+        let mut facts = self.sandbox.facts();
+        facts.extend(tplab_kubeapi::facts(self.sandbox.id()));
+        Ok(facts)
     }
 
     async fn exec(

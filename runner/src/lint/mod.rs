@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 mod codes;
+mod lead_in;
 mod vars;
 
 use std::collections::{BTreeSet, HashMap};
@@ -24,6 +25,7 @@ pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
     linter.front_matter();
     linter.steps();
     vars::check(lab, &mut linter.out);
+    lead_in::check(lab, &mut linter.out);
     linter.out
 }
 
