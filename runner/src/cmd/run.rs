@@ -112,7 +112,16 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
     } else {
         printer.summary(&session, Some(&path));
     }
-    Ok(status::OK)
+    // Like `check`: a failed check is 1, a checker error 3, whether tplab or the student ran
+    // the commands (a CI job running `run --auto` must see its failures).
+    Ok(status::of_verdicts(
+        session
+            .recorder
+            .report
+            .steps
+            .iter()
+            .flat_map(|s| s.checks.iter().map(|c| c.verdict)),
+    ))
 }
 
 /// Opens the environment. Resuming a sandbox session re-adopts the sandbox the student
