@@ -44,7 +44,7 @@ fn failing_check() -> Result<(), Failed> {
 }
 
 fn run_auto_failing() -> Result<(), Failed> {
-    let reports = tempfile::tempdir().map_err(|e| crate::harness::fail(e))?;
+    let reports = tempfile::tempdir().map_err(crate::harness::fail)?;
     let dir = reports.path().to_string_lossy().to_string();
     let run = |lab: &str| {
         tplab([

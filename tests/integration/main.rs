@@ -1,6 +1,7 @@
 //! tplab's integration tests: one binary, a fluent harness (`harness.rs`), one module
 //! per feature. Root-only tests are reported as ignored, with the reason, when not root.
 
+mod ctrl_c;
 mod docs;
 mod engine;
 mod exit_status;
@@ -26,6 +27,7 @@ fn main() {
     let suite = exit_status::register(suite);
     let suite = docs::register(suite);
     let suite = interactive::register(suite);
+    let suite = ctrl_c::register(suite);
     let suite = sandbox::register(suite);
     let suite = reports::register(suite);
     let suite = exports::register(suite);

@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use super::common;
 use super::status;
 use crate::cli::{Global, RunArgs};
-use crate::env::Environment;
 use crate::env::open::Instance;
 use crate::env::registry::EnvKind;
+use crate::env::{EnvError, Environment};
 use crate::lab::Lab;
 use crate::session::progress::{self, Progress};
 use crate::session::{Mode, Session, auto};
@@ -93,6 +93,8 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
                 lab.steps.len()
             ));
         }
+        // From here on, Ctrl-C is the student's *Quit*: sandbox and progress are kept.
+        crate::interrupt::claim().map_err(|e| EnvError::io("listening for Ctrl-C", e))?;
         guided::run(&mut session, &printer, from, Some(&report_dir)).await?;
     } else {
         for item in &lab.intro {

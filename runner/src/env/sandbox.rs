@@ -270,7 +270,7 @@ pub fn teardown_all(options: tplab_sandbox::DownOptions) -> tplab_sandbox::DownR
 static ADOPTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// Ctrl-C / SIGTERM / SIGHUP: tear down what this process built or adopted, then exit
-/// 128+signal. Installing it twice is harmless (the first handler to run exits).
+/// 128+signal (Ctrl-C excepted while a guided session [claims](crate::interrupt::claim) it). Installing it twice is harmless (the first handler to run exits).
 pub fn install_signal_cleanup() -> Result<(), EnvError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mk = |kind| signal(kind).map_err(|e| EnvError::io("installing a signal handler", e));
@@ -280,10 +280,13 @@ pub fn install_signal_cleanup() -> Result<(), EnvError> {
         mk(SignalKind::hangup())?,
     );
     tokio::spawn(async move {
-        let code = tokio::select! {
-            _ = int.recv() => 130,
-            _ = term.recv() => 143,
-            _ = hup.recv() => 129,
+        let code = loop {
+            tokio::select! {
+                // A guided session's Ctrl-C is its *Quit* (`crate::interrupt`), not a teardown.
+                _ = int.recv() => if !crate::interrupt::claimed() { break 130 },
+                _ = term.recv() => break 143,
+                _ = hup.recv() => break 129,
+            }
         };
         let _ = tokio::task::spawn_blocking(|| {
             let ids = tplab_sandbox::live_ids();

@@ -11,6 +11,7 @@ use dialoguer::{Input, Select, theme::ColorfulTheme};
 
 use super::printer::Printer;
 use crate::check::{Evaluated, Verdict};
+use crate::interrupt;
 use crate::lab::{ItemKind, QuestionItem, RunMode};
 use crate::session::plan::{Action, Gradable, GradableKind};
 use crate::session::{Session, progress};
@@ -47,33 +48,48 @@ pub async fn run(
                 break;
             }
             let (choice, labels) = menu(session, printer, step);
-            let picked = Select::with_theme(&theme)
-                .with_prompt(printer.text.what_next)
-                .items(&labels)
-                .default(0)
-                .interact_opt()?;
+            let picked = if interrupt::requested() {
+                None
+            } else {
+                match Select::with_theme(&theme)
+                    .with_prompt(printer.text.what_next)
+                    .items(&labels)
+                    .default(0)
+                    .interact_opt()
+                {
+                    Ok(picked) => picked,
+                    Err(e) if interrupt::is_interrupt(&e) => None,
+                    Err(e) => return Err(e),
+                }
+            };
             let Some(picked) = picked else {
                 quit(session, printer, step, report_dir);
                 return Ok(());
             };
-            match &choice[picked] {
+            let done = match &choice[picked] {
                 Choice::RunForMe => {
-                    run_actions(session, printer, step).await;
-                    if check_all(session, printer, step, &mut check_hint_level).await {
-                        break;
-                    }
+                    unless_interrupted(async {
+                        run_actions(session, printer, step).await;
+                        check_all(session, printer, step, &mut check_hint_level).await
+                    })
+                    .await
                 }
-                Choice::Watch => {
-                    if watch(session, printer, step).await {
-                        break;
-                    }
-                }
+                Choice::Watch => unless_interrupted(watch(session, printer, step)).await,
                 Choice::CheckNow => {
-                    if check_all(session, printer, step, &mut check_hint_level).await {
-                        break;
-                    }
+                    unless_interrupted(check_all(session, printer, step, &mut check_hint_level))
+                        .await
                 }
-                Choice::Hint => {
+                _ => Some(false),
+            };
+            match (done, &choice[picked]) {
+                (None, _) => {
+                    printer.line("");
+                    quit(session, printer, step, report_dir);
+                    return Ok(());
+                }
+                (Some(true), _) | (_, Choice::Skip) => break,
+                (Some(false), Choice::RunForMe | Choice::Watch | Choice::CheckNow) => {}
+                (_, Choice::Hint) => {
                     let hints: Vec<String> = session.lab.steps[step]
                         .hints()
                         .map(|h| session.render(h).unwrap_or_else(|_| h.to_string()))
@@ -97,15 +113,18 @@ pub async fn run(
                         None => printer.line(&style("—").dim().to_string()),
                     }
                 }
-                Choice::Solution => show_solution(session, printer, step),
-                Choice::Skip => break,
-                Choice::Quit => {
+                (_, Choice::Solution) => show_solution(session, printer, step),
+                (_, Choice::Quit) => {
                     quit(session, printer, step, report_dir);
                     return Ok(());
                 }
             }
         }
-        ask_questions(session, printer, step, &theme)?;
+        if ask_questions(session, printer, step, &theme)? == Flow::Quit {
+            printer.line("");
+            quit(session, printer, step, report_dir);
+            return Ok(());
+        }
         session.recorder.settle(step);
         progress::save(session, step + 1);
         if let Some(dir) = report_dir {
@@ -121,6 +140,32 @@ pub async fn run(
     Ok(())
 }
 
+/// Runs `work` unless Ctrl-C comes first: `None` then, and `work` is dropped, which
+/// kills the lab commands it was running (their process groups die with their guards).
+async fn unless_interrupted<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = interrupt::requested_now() => None,
+        v = work => Some(v),
+    }
+}
+
+/// This process's command line as the student can type it again (shell-quoted).
+fn this_command() -> String {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let line = shlex::try_join(args.iter().map(String::as_str)).unwrap_or_else(|_| args.join(" "));
+    format!("`{}`", super::safe::text(&line))
+}
+
+/// Whether the session goes on after a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
 fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: Option<&Path>) {
     // The student will come back: keep their environment (and its live values) up.
     session.env.keep_alive();
@@ -129,6 +174,7 @@ fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: O
         let _ = session.recorder.write(dir);
     }
     printer.line(&format!("{}", style(printer.text.quit).dim()));
+    printer.line(&format!("{} {}", printer.text.to_resume, this_command()));
     if let Some(handle) = session.env.handle() {
         printer.line(&format!(
             "{} {handle} — `tplab sandbox down {handle}`",
@@ -385,14 +431,16 @@ fn ask_questions(
     printer: &Printer,
     step: usize,
     theme: &ColorfulTheme,
-) -> Result<(), dialoguer::Error> {
+) -> Result<Flow, dialoguer::Error> {
     for g in session.gradables(step) {
         let GradableKind::Question(q) = g.kind else {
             continue;
         };
-        ask(session, printer, step, &g.id, q, theme)?;
+        if ask(session, printer, step, &g.id, q, theme)? == Flow::Quit {
+            return Ok(Flow::Quit);
+        }
     }
-    Ok(())
+    Ok(Flow::Continue)
 }
 
 fn ask(
@@ -402,13 +450,13 @@ fn ask(
     id: &str,
     q: &QuestionItem,
     theme: &ColorfulTheme,
-) -> Result<(), dialoguer::Error> {
+) -> Result<Flow, dialoguer::Error> {
     let t = printer.text;
     let expected = match session.expected_answer(q) {
         Ok(e) => e,
         Err(e) => {
             printer.warn(&format!("{}: {e}", t.question));
-            return Ok(());
+            return Ok(Flow::Continue);
         }
     };
     let prompt = session
@@ -423,10 +471,16 @@ fn ask(
             .to_string(),
     );
     for attempt in 1..=attempts {
-        let answer: String = Input::with_theme(theme)
+        let answer: String = match Input::with_theme(theme)
             .with_prompt(t.your_answer)
             .allow_empty(true)
-            .interact_text()?;
+            .interact_text()
+        {
+            Ok(a) => a,
+            // Answers given so far are not recorded: the question is asked again on resume.
+            Err(e) if interrupt::is_interrupt(&e) => return Ok(Flow::Quit),
+            Err(e) => return Err(e),
+        };
         answers.push(answer.clone());
         if session.judge(q, &expected, &answer) {
             printer.line(&style(format!("✔ {}", t.correct)).green().bold().to_string());
@@ -461,5 +515,5 @@ fn ask(
     session
         .recorder
         .record_question(step, id, answers, correct, &expected);
-    Ok(())
+    Ok(Flow::Continue)
 }
