@@ -75,8 +75,9 @@ async fn up(global: &Global) -> super::Result {
         for (k, v) in &facts {
             println!("  {k:<16} {v}");
         }
+        let id = sandbox.id();
         println!(
-            "open a shell with `tplab sandbox shell pod` (roles: pod, node, agent, world); remove it with `tplab sandbox down`"
+            "open a shell with `tplab sandbox shell pod --sandbox {id}` (roles: pod, node, agent, world, local); remove it with `tplab sandbox down {id}`"
         );
         println!(
             "its Kubernetes API (kubectl >= {}):",

@@ -398,7 +398,17 @@ impl Environment for SandboxEnv {
     }
 
     fn shell_hint(&self, role: &str) -> String {
-        format!("`sudo {} sandbox shell {role}`", super::self_invocation())
+        // Works as printed: `sudo` only when needed, this sandbox named (others may be up).
+        let sudo = if nix::unistd::geteuid().is_root() {
+            ""
+        } else {
+            "sudo "
+        };
+        format!(
+            "`{sudo}{} sandbox shell {role} --sandbox {}`",
+            super::self_invocation(),
+            self.sandbox.id()
+        )
     }
 
     fn handle(&self) -> Option<String> {
