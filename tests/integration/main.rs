@@ -17,6 +17,7 @@ mod lint;
 mod reports;
 mod sandbox;
 mod seed_lab;
+mod skip;
 
 use tplab_testkit::Suite;
 
@@ -28,6 +29,7 @@ fn main() {
     let suite = docs::register(suite);
     let suite = interactive::register(suite);
     let suite = ctrl_c::register(suite);
+    let suite = skip::register(suite);
     let suite = sandbox::register(suite);
     let suite = reports::register(suite);
     let suite = exports::register(suite);

@@ -99,7 +99,7 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
     } else {
         for item in &lab.intro {
             if let crate::lab::ItemKind::Prose(p) = &item.kind {
-                printer.prose(&session.render(p).unwrap_or_else(|_| p.clone()));
+                printer.prose(&session.shown(p));
             }
         }
         auto::run(&mut session, &printer, 0).await;

@@ -87,12 +87,23 @@ pub async fn run(
                     quit(session, printer, step, report_dir);
                     return Ok(());
                 }
-                (Some(true), _) | (_, Choice::Skip) => break,
+                (Some(true), _) => break,
+                (_, Choice::Skip) => {
+                    // What later steps need from this one, if the environment has it.
+                    if unless_interrupted(session.capture_skipped(step))
+                        .await
+                        .is_none()
+                    {
+                        quit(session, printer, step, report_dir);
+                        return Ok(());
+                    }
+                    break;
+                }
                 (Some(false), Choice::RunForMe | Choice::Watch | Choice::CheckNow) => {}
                 (_, Choice::Hint) => {
                     let hints: Vec<String> = session.lab.steps[step]
                         .hints()
-                        .map(|h| session.render(h).unwrap_or_else(|_| h.to_string()))
+                        .map(|h| session.shown(h))
                         .collect();
                     match hints.get(hints_shown) {
                         Some(h) => {
@@ -186,7 +197,7 @@ fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: O
 fn show_intro(session: &Session<'_>, printer: &Printer) {
     for item in &session.lab.intro {
         if let ItemKind::Prose(p) = &item.kind {
-            printer.prose(&session.render(p).unwrap_or_else(|_| p.clone()));
+            printer.prose(&session.shown(p));
         }
     }
 }
@@ -195,13 +206,9 @@ fn show_intro(session: &Session<'_>, printer: &Printer) {
 fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
     for item in &session.lab.steps[step].items {
         match &item.kind {
-            ItemKind::Prose(p) => printer.prose(&session.render(p).unwrap_or_else(|_| p.clone())),
+            ItemKind::Prose(p) => printer.prose(&session.shown(p)),
             ItemKind::Code { text, .. } => {
-                for l in session
-                    .render(text)
-                    .unwrap_or_else(|_| text.clone())
-                    .lines()
-                {
+                for l in session.shown(text).lines() {
                     printer.line(&format!("    {}", style(super::safe::text(l)).cyan()));
                 }
                 printer.line("");
@@ -210,12 +217,7 @@ fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
                 if !c.solution && crate::session::plan::applies(&c.env, session.env_name()) =>
             {
                 let role = session.role(&c.target);
-                printer.command_start(
-                    &session
-                        .render(&c.script)
-                        .unwrap_or_else(|_| c.script.clone()),
-                    role,
-                );
+                printer.command_start(&session.shown(&c.script), role);
                 shell_hint(session, printer, role);
             }
             ItemKind::Transcript(t)
@@ -223,12 +225,7 @@ fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
             {
                 let role = session.role(&t.target);
                 for c in &t.commands {
-                    printer.command_start(
-                        &session
-                            .render(&c.command)
-                            .unwrap_or_else(|_| c.command.clone()),
-                        role,
-                    );
+                    printer.command_start(&session.shown(&c.command), role);
                 }
                 shell_hint(session, printer, role);
             }
@@ -416,12 +413,7 @@ fn show_solution(session: &Session<'_>, printer: &Printer, step: usize) {
         if let ItemKind::Command(c) = &item.kind
             && c.solution
         {
-            printer.command_start(
-                &session
-                    .render(&c.script)
-                    .unwrap_or_else(|_| c.script.clone()),
-                session.role(&c.target),
-            );
+            printer.command_start(&session.shown(&c.script), session.role(&c.target));
         }
     }
 }
@@ -452,6 +444,10 @@ fn ask(
     theme: &ColorfulTheme,
 ) -> Result<Flow, dialoguer::Error> {
     let t = printer.text;
+    if let Some(why) = session.question_lacking(q) {
+        printer.warn(&format!("{} · {}", t.question, super::safe::text(&why)));
+        return Ok(Flow::Continue);
+    }
     let expected = match session.expected_answer(q) {
         Ok(e) => e,
         Err(e) => {
@@ -459,9 +455,7 @@ fn ask(
             return Ok(Flow::Continue);
         }
     };
-    let prompt = session
-        .render(&q.spec.prompt)
-        .unwrap_or_else(|_| q.spec.prompt.clone());
+    let prompt = session.shown(&q.spec.prompt);
     let attempts = session.attempts(q);
     let mut answers = Vec::new();
     let mut correct = false;
@@ -497,7 +491,7 @@ fn ask(
             printer.line(&format!(
                 "  {} {}",
                 style(format!("{}:", t.hint)).cyan().bold(),
-                super::safe::text(&session.render(h).unwrap_or_else(|_| h.clone()))
+                super::safe::text(&session.shown(h))
             ));
         }
     }
@@ -509,7 +503,7 @@ fn ask(
         ));
     }
     if let Some(explain) = &q.spec.explain {
-        printer.prose(&session.render(explain).unwrap_or_else(|_| explain.clone()));
+        printer.prose(&session.shown(explain));
     }
     let _ = std::io::stdout().flush();
     session
