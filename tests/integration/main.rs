@@ -1,6 +1,7 @@
 //! tplab's integration tests: one binary, a fluent harness (`harness.rs`), one module
 //! per feature. Root-only tests are reported as ignored, with the reason, when not root.
 
+mod answers;
 mod ctrl_c;
 mod docs;
 mod engine;
@@ -30,6 +31,7 @@ fn main() {
     let suite = interactive::register(suite);
     let suite = ctrl_c::register(suite);
     let suite = skip::register(suite);
+    let suite = answers::register(suite);
     let suite = sandbox::register(suite);
     let suite = reports::register(suite);
     let suite = exports::register(suite);

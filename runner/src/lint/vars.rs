@@ -41,6 +41,10 @@ pub fn template_texts(item: &Item) -> Vec<String> {
             let mut out = vec![s.prompt.clone(), s.answer.clone()];
             out.extend(s.explain.clone());
             out.extend(s.hint.0.iter().cloned());
+            out.extend(s.accept.0.iter().cloned());
+            for f in &s.feedback {
+                out.extend([f.answer.clone(), f.says.clone()]);
+            }
             out
         }
     }

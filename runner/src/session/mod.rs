@@ -404,9 +404,22 @@ impl<'a> Session<'a> {
             .max(1)
     }
 
-    /// Judges one answer.
+    /// Judges one answer: the expected value or one of the question's `accept` forms
+    /// (an `accept` form that does not render is simply not offered).
     pub fn judge(&self, q: &QuestionItem, expected: &str, given: &str) -> bool {
         check::answer::accepts(q.spec.mode, expected, given)
+            || q.spec.accept.0.iter().any(|form| {
+                self.render(form)
+                    .is_ok_and(|f| check::answer::accepts(q.spec.mode, &f, given))
+            })
+    }
+
+    /// The question's targeted feedback for a wrong answer `given`, if it has one.
+    pub fn feedback(&self, q: &QuestionItem, given: &str) -> Option<String> {
+        q.spec.feedback.iter().find_map(|f| {
+            let wrong = self.render(&f.answer).ok()?;
+            check::answer::accepts(q.spec.mode, &wrong, given).then(|| self.shown(&f.says))
+        })
     }
 }
 

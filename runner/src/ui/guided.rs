@@ -131,7 +131,7 @@ pub async fn run(
                 }
             }
         }
-        if ask_questions(session, printer, step, &theme)? == Flow::Quit {
+        if ask_questions(session, printer, step)? == Flow::Quit {
             printer.line("");
             quit(session, printer, step, report_dir);
             return Ok(());
@@ -158,6 +158,15 @@ async fn unless_interrupted<T>(work: impl std::future::Future<Output = T>) -> Op
         biased;
         () = interrupt::requested_now() => None,
         v = work => Some(v),
+    }
+}
+
+/// The prompt theme for answers: once entered, an answer is marked neutrally (the
+/// default ✔ would read as "correct" just before a "Not quite").
+fn answer_theme() -> ColorfulTheme {
+    ColorfulTheme {
+        success_prefix: style("›".to_string()).for_stderr().dim(),
+        ..ColorfulTheme::default()
     }
 }
 
@@ -422,13 +431,12 @@ fn ask_questions(
     session: &mut Session<'_>,
     printer: &Printer,
     step: usize,
-    theme: &ColorfulTheme,
 ) -> Result<Flow, dialoguer::Error> {
     for g in session.gradables(step) {
         let GradableKind::Question(q) = g.kind else {
             continue;
         };
-        if ask(session, printer, step, &g.id, q, theme)? == Flow::Quit {
+        if ask(session, printer, step, &g.id, q)? == Flow::Quit {
             return Ok(Flow::Quit);
         }
     }
@@ -441,7 +449,6 @@ fn ask(
     step: usize,
     id: &str,
     q: &QuestionItem,
-    theme: &ColorfulTheme,
 ) -> Result<Flow, dialoguer::Error> {
     let t = printer.text;
     if let Some(why) = session.question_lacking(q) {
@@ -465,7 +472,7 @@ fn ask(
             .to_string(),
     );
     for attempt in 1..=attempts {
-        let answer: String = match Input::with_theme(theme)
+        let answer: String = match Input::with_theme(&answer_theme())
             .with_prompt(t.your_answer)
             .allow_empty(true)
             .interact_text()
@@ -487,7 +494,9 @@ fn ask(
             style(format!("✘ {}", t.wrong)).red().bold(),
             t.attempts_left
         ));
-        if let Some(h) = q.spec.hint.0.get((attempt - 1) as usize) {
+        if let Some(says) = session.feedback(q, &answer) {
+            printer.line(&format!("  {}", super::safe::text(&says)));
+        } else if let Some(h) = q.spec.hint.0.get((attempt - 1) as usize) {
             printer.line(&format!(
                 "  {} {}",
                 style(format!("{}:", t.hint)).cyan().bold(),
