@@ -19,6 +19,7 @@ mod reports;
 mod sandbox;
 mod seed_lab;
 mod skip;
+mod watch;
 
 use tplab_testkit::Suite;
 
@@ -32,6 +33,7 @@ fn main() {
     let suite = ctrl_c::register(suite);
     let suite = skip::register(suite);
     let suite = answers::register(suite);
+    let suite = watch::register(suite);
     let suite = sandbox::register(suite);
     let suite = reports::register(suite);
     let suite = exports::register(suite);

@@ -353,36 +353,58 @@ fn next_hint(e: &Evaluated, level: usize) -> Vec<String> {
 }
 
 /// Re-checks every second, ticking items as they become right, until all pass
-/// (true) or the student presses Enter (false).
+/// (true) or the student presses Enter (false). Each check takes one screen row (cut to
+/// the terminal's width, so a redraw erases exactly what it drew); a failing one shows
+/// why on a second row; the header counts the seconds watched.
 async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> bool {
     let term = Term::stdout();
     printer.line(&style(printer.text.watching).dim().to_string());
+    let started = std::time::Instant::now();
     let mut drawn = 0usize;
     loop {
-        let mut lines = Vec::new();
+        let mut rows = Vec::new();
         let mut all = true;
         let mut errors = false;
         for g in checkables(session, step) {
             let e = session.verify_once(step, &g).await;
-            let mark = match e.outcome.verdict {
-                Verdict::Pass => style("✔").green().bold(),
+            let (mark, why) = match e.outcome.verdict {
+                Verdict::Pass => (style("✔").green().bold(), None),
                 Verdict::Fail => {
                     all = false;
-                    style("…").yellow().bold()
+                    (
+                        style("…").yellow().bold(),
+                        Some(failing_because(printer, &e)),
+                    )
                 }
                 Verdict::Error => {
                     errors = true;
-                    style("⚠").yellow().bold()
+                    (style("⚠").yellow().bold(), Some(e.outcome.message.clone()))
                 }
             };
-            lines.push(format!("  {mark} {}", e.name));
+            rows.push(format!("  {mark} {}", super::safe::text(&e.name)));
+            if let Some(why) = why.filter(|w| !w.is_empty()) {
+                rows.push(
+                    style(format!("      {}", super::safe::text(&why)))
+                        .dim()
+                        .to_string(),
+                );
+            }
         }
         if !printer.quiet {
+            let width = usize::from(term.size().1).max(20);
+            let header = style(format!(
+                "{} {} s",
+                spinner(started.elapsed()),
+                started.elapsed().as_secs()
+            ))
+            .dim()
+            .to_string();
             let _ = term.clear_last_lines(drawn);
-            for l in &lines {
-                let _ = term.write_line(l);
+            for row in std::iter::once(&header).chain(&rows) {
+                // One row each: a wrapped line would survive `clear_last_lines`.
+                let _ = term.write_line(&console::truncate_str(row, width - 1, "…"));
             }
-            drawn = lines.len();
+            drawn = rows.len() + 1;
         }
         if all && !errors {
             printer.line(&style(printer.text.all_good).green().to_string());
@@ -392,6 +414,23 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> boo
             return false;
         }
     }
+}
+
+/// Why a check still fails, in one line: what it found against what it expects.
+fn failing_because(printer: &Printer, e: &Evaluated) -> String {
+    let o = &e.outcome;
+    if o.found.is_empty() {
+        return o.message.clone();
+    }
+    format!(
+        "{}: {} — {}: {}",
+        printer.text.found, o.found, printer.text.expected, o.expected
+    )
+}
+
+fn spinner(elapsed: Duration) -> char {
+    const FRAMES: [char; 4] = ['◐', '◓', '◑', '◒'];
+    FRAMES[usize::try_from(elapsed.as_secs() % 4).unwrap_or(0)]
 }
 
 /// Waits up to `wait` for a line on stdin (consumed if present).
