@@ -71,7 +71,7 @@ fn facts_via_agent() -> Result<bool, EnvError> {
         Ok("agent") => Ok(true),
         Ok(other) => Err(EnvError::Unsupported {
             env: "sandbox".into(),
-            what: format!("TPLAB_FACTS_VIA=`{other}` (expected `inproc` or `agent`)"),
+            what: format!("facts source `{other}` (TPLAB_FACTS_VIA: `inproc` or `agent`)"),
         }),
     }
 }

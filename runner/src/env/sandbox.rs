@@ -384,11 +384,15 @@ impl Environment for SandboxEnv {
         let client = self
             .kube
             .get_or_try_init(|| async {
-                let path = tplab_kubeapi::kubeconfig_path(self.id()).map_err(|source| {
-                    EnvError::KubeApi {
-                        source: Box::new(source),
-                    }
-                })?;
+                // `TPLAB_KUBECONFIG`: check as another user (e.g. one with less rights).
+                let path = match std::env::var_os("TPLAB_KUBECONFIG") {
+                    Some(p) if !p.is_empty() => PathBuf::from(p),
+                    _ => tplab_kubeapi::kubeconfig_path(self.id()).map_err(|source| {
+                        EnvError::KubeApi {
+                            source: Box::new(source),
+                        }
+                    })?,
+                };
                 if !path.exists() {
                     return Err(EnvError::NoKubeApi {
                         id: self.id().to_string(),
