@@ -17,10 +17,7 @@ pub fn register(suite: Suite) -> Suite {
             "agent::answers_equal_probe_and_iproute2",
             answers_equal_probe_and_iproute2,
         )
-        .root_test(
-            "agent::malformed_input_gets_error_answers",
-            malformed_input,
-        )
+        .root_test("agent::malformed_input_gets_error_answers", malformed_input)
         .root_test(
             "agent::engine_verdicts_same_in_process_and_through_agent",
             same_verdicts,
@@ -54,7 +51,15 @@ impl Up {
 
     pub fn exec(&self, role: &str, script: &str) -> crate::harness::Output {
         tplab([
-            "sandbox", "exec", role, "--sandbox", &self.id, "--", "sh", "-c", script,
+            "sandbox",
+            "exec",
+            role,
+            "--sandbox",
+            &self.id,
+            "--",
+            "sh",
+            "-c",
+            script,
         ])
         .run()
     }
@@ -109,9 +114,8 @@ impl Agent {
     }
 
     fn batch(&mut self, id: &str, queries: &Value) -> Result<Value, Failed> {
-        let a = self.send(
-            &json!({"format": "tplab.facts/1", "id": id, "queries": queries}).to_string(),
-        )?;
+        let a = self
+            .send(&json!({"format": "tplab.facts/1", "id": id, "queries": queries}).to_string())?;
         if a["id"] != id || a.get("error").is_some() {
             return Err(fail(format!("batch {id}: {a}")));
         }
@@ -209,7 +213,14 @@ fn answers_equal_probe_and_iproute2() -> Result<(), Failed> {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|a| format!("{} {}/{}", text(&a["ifname"]), text(&a["address"]), a["prefix_len"]))
+        .map(|a| {
+            format!(
+                "{} {}/{}",
+                text(&a["ifname"]),
+                text(&a["address"]),
+                a["prefix_len"]
+            )
+        })
         .collect();
     want.sort();
     got.sort();
@@ -228,7 +239,13 @@ fn answers_equal_probe_and_iproute2() -> Result<(), Failed> {
         .into_iter()
         .flatten()
         .filter(|r| r["table"] == "main" && r["family"] == "inet")
-        .map(|r| format!("{} {}", text(&r["dst"]).trim_end_matches("/32"), text(&r["dev"])))
+        .map(|r| {
+            format!(
+                "{} {}",
+                text(&r["dst"]).trim_end_matches("/32"),
+                text(&r["dev"])
+            )
+        })
         .collect();
     want.sort();
     got.sort();
@@ -248,18 +265,23 @@ fn answers_equal_probe_and_iproute2() -> Result<(), Failed> {
         .map(|l| format!("{} {}", text(&l["name"]), l["ifindex"]))
         .collect();
     if links != agent_links {
-        return Err(fail(format!("links: ip -j {links:?}, agent {agent_links:?}")));
+        return Err(fail(format!(
+            "links: ip -j {links:?}, agent {agent_links:?}"
+        )));
     }
     // The query form: the default route the check would match.
     let gw = facts_of(&a, 2)?;
-    if !gw[0]["records"]
-        .as_array()
-        .is_some_and(|r| r.iter().any(|r| r["dst"] == "default" && r["gateway"] == "10.244.0.201"))
-    {
+    if !gw[0]["records"].as_array().is_some_and(|r| {
+        r.iter()
+            .any(|r| r["dst"] == "default" && r["gateway"] == "10.244.0.201")
+    }) {
         return Err(fail(format!("no default route in {gw}")));
     }
     // A second batch over the same session.
-    let b = agent.batch("step-2", &json!([{"id": "w", "netns": {"path": sb.netns("world")}, "kinds": ["addresses"]}]))?;
+    let b = agent.batch(
+        "step-2",
+        &json!([{"id": "w", "netns": {"path": sb.netns("world")}, "kinds": ["addresses"]}]),
+    )?;
     if !facts_of(&b, 0)?.to_string().contains("203.0.113.10") {
         return Err(fail(format!("the world's addresses: {b}")));
     }
@@ -326,9 +348,11 @@ fn verdicts(report: &Value) -> Vec<(String, String, String)> {
         .flatten()
         .flat_map(|s| {
             let step = text(&s["id"]);
-            s["checks"].as_array().into_iter().flatten().map(move |c| {
-                (step.clone(), text(&c["name"]), text(&c["verdict"]))
-            })
+            s["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |c| (step.clone(), text(&c["name"]), text(&c["verdict"])))
         })
         .collect()
 }

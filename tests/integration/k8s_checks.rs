@@ -14,10 +14,7 @@ use crate::agent::Up;
 use crate::harness::{Failed, fail, tempdir, tplab};
 
 pub fn register(suite: Suite) -> Suite {
-    suite.root_test(
-        "k8s::checks_on_the_sandbox_api",
-        checks_on_the_sandbox_api,
-    )
+    suite.root_test("k8s::checks_on_the_sandbox_api", checks_on_the_sandbox_api)
 }
 
 const KUBECTL: &str = "/usr/lib/google-cloud-sdk/bin/kubectl.1.33";
@@ -140,7 +137,13 @@ fn checks_on_the_sandbox_api() -> Result<(), Failed> {
 
     let run = |step: &str| {
         tplab([
-            "check", &path, "--sandbox", &sb.id, "--step", step, "--json",
+            "check",
+            &path,
+            "--sandbox",
+            &sb.id,
+            "--step",
+            step,
+            "--json",
         ])
     };
     let out = run("objects").run();
@@ -151,7 +154,12 @@ fn checks_on_the_sandbox_api() -> Result<(), Failed> {
     expect(&got, "pod-ip", "pass", ip)?;
     expect(&got, "pod-ip-again", "pass", ip)?;
     expect(&got, "wrong", "fail", "data.enable-bpf-masquerade = false")?;
-    expect(&got, "missing", "fail", "no ConfigMap kube-system/no-such-config")?;
+    expect(
+        &got,
+        "missing",
+        "fail",
+        "no ConfigMap kube-system/no-such-config",
+    )?;
     expect(&got, "absent", "pass", "no ConfigMap")?;
     let out = run("kind").run();
     out.code(3)?;
@@ -164,8 +172,18 @@ fn checks_on_the_sandbox_api() -> Result<(), Failed> {
     let out = run("objects").env("TPLAB_KUBECONFIG", &limited).run();
     out.code(3)?;
     let got = checks(&out)?;
-    expect(&got, "cm", "error", "forbids `get` on `configmaps` in namespace `kube-system`")?;
-    expect(&got, "args", "error", "forbids `list` on `pods` in namespace `kube-system`")?;
+    expect(
+        &got,
+        "cm",
+        "error",
+        "forbids `get` on `configmaps` in namespace `kube-system`",
+    )?;
+    expect(
+        &got,
+        "args",
+        "error",
+        "forbids `list` on `pods` in namespace `kube-system`",
+    )?;
     expect(&got, "absent", "error", "grant it")?;
     // The API unreachable (nothing listens on port 1): errors too, saying so.
     let down = other_kubeconfig(&kubeconfig, dir.path(), None, Some("https://127.0.0.1:1"))?;
