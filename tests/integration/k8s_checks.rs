@@ -1,5 +1,5 @@
 //! The `k8s` check kind against the sandbox's Kubernetes API (root): the Cilium
-//! ConfigMap, the agent pod's args, the student pod's IP (cross-checked with
+//! `ConfigMap`, the agent pod's args, the student pod's IP (cross-checked with
 //! `kubectl -o json`), a failing check that shows what it found, an absent object; a
 //! user without rights gets error verdicts naming the verb and resource to grant (never
 //! failures), and so does an unreachable API.

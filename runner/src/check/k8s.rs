@@ -124,8 +124,8 @@ mod tests {
     use crate::env::spy::SpyEnv;
     use tplab_vocab::Verdict;
 
-    fn query(body: Value) -> K8sQuery {
-        K8sQuery::from_json(&body).unwrap()
+    fn query(body: &Value) -> K8sQuery {
+        K8sQuery::from_json(body).unwrap()
     }
 
     fn cm(value: &str) -> Value {
@@ -144,7 +144,7 @@ mod tests {
     #[tokio::test]
     async fn verdicts_and_captures() {
         let q = query(
-            json!({"kind": "ConfigMap", "namespace": "kube-system", "name": "cilium-config",
+            &json!({"kind": "ConfigMap", "namespace": "kube-system", "name": "cilium-config",
                              "fields": {"data.enable-bpf-masquerade": "true"}}),
         );
         let env = SpyEnv::new("sandbox").on_k8s([Ok(vec![cm("true")])]);
@@ -171,7 +171,7 @@ mod tests {
             o.found
         );
 
-        let absent = query(json!({"kind": "ConfigMap", "name": "x", "absent": true}));
+        let absent = query(&json!({"kind": "ConfigMap", "name": "x", "absent": true}));
         assert_eq!(run(&env, &absent, &[]).await.verdict, Verdict::Pass);
 
         let env = SpyEnv::new("sandbox").on_k8s([Err("forbidden: grant get".into())]);

@@ -187,7 +187,7 @@ impl KubeClient {
         groups.sort_by_key(|g| !g.name().is_empty());
         groups
             .into_iter()
-            .flat_map(|g| g.recommended_resources())
+            .flat_map(kube::discovery::ApiGroup::recommended_resources)
             .find(|(ar, _)| ar.kind.to_ascii_lowercase() == wanted || ar.plural == wanted)
             .ok_or_else(unknown)
     }

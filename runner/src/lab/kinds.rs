@@ -263,10 +263,9 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
 pub fn capturable_fields(kind: &str) -> &'static [&'static str] {
     match (kind, kind.parse::<EbpfKind>()) {
         ("command", _) => &["stdout", "stderr", "status"],
-        // Any field path of the object (lint parses them).
-        (crate::k8s::KIND, _) => &[],
         (_, Ok(EbpfKind::BpfMap)) => tplab_ebpf::check::CT_ENTRY_FIELDS,
-        (_, Ok(EbpfKind::Packets)) => &[],
+        // `k8s`: any field path of the object (lint parses them).
+        (crate::k8s::KIND, _) | (_, Ok(EbpfKind::Packets)) => &[],
         (other, Err(_)) => fact_kind(other).map_or(&[], FactKind::fields),
     }
 }

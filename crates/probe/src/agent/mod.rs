@@ -82,6 +82,10 @@ impl std::fmt::Display for Target {
 
 /// What one query asks.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a handful per step, short-lived (as `Query` itself)"
+)]
 pub enum Ask {
     /// The facts a check's query needs.
     Query(Query),
