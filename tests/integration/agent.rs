@@ -277,13 +277,19 @@ fn answers_equal_probe_and_iproute2() -> Result<(), Failed> {
     }) {
         return Err(fail(format!("no default route in {gw}")));
     }
-    // A second batch over the same session.
+    // A second batch over the same session (the pod's namespace remembered, checked).
     let b = agent.batch(
         "step-2",
-        &json!([{"id": "w", "netns": {"path": sb.netns("world")}, "kinds": ["addresses"]}]),
+        &json!([
+            {"id": "w", "netns": {"path": sb.netns("world")}, "kinds": ["addresses"]},
+            {"id": "p", "netns": {"pod_ip": "10.244.0.213"}, "kinds": ["addresses"]},
+        ]),
     )?;
     if !facts_of(&b, 0)?.to_string().contains("203.0.113.10") {
         return Err(fail(format!("the world's addresses: {b}")));
+    }
+    if b["answers"][1]["netns"] != sb.netns("pod") {
+        return Err(fail(format!("the pod, second time: {}", b["answers"][1])));
     }
     agent.finish()
 }

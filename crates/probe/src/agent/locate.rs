@@ -88,10 +88,11 @@ fn files_under(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// Resolves targets for one batch, scanning at most once per address.
+/// Resolves targets for a session: an address found once is looked for in the same
+/// namespace first (one address dump), the node rescanned only when it moved.
 pub struct Locator<'a> {
     roots: &'a ScanRoots,
-    by_ip: BTreeMap<IpAddr, Result<PathBuf, AgentError>>,
+    by_ip: BTreeMap<IpAddr, PathBuf>,
 }
 
 impl<'a> Locator<'a> {
@@ -109,12 +110,14 @@ impl<'a> Locator<'a> {
             Target::Path(p) => existing(p.clone()).map(Some),
             Target::Pid(pid) => existing(PathBuf::from(format!("/proc/{pid}/ns/net"))).map(Some),
             Target::PodIp(ip) => {
-                let roots = self.roots;
-                self.by_ip
-                    .entry(*ip)
-                    .or_insert_with(|| find_by_ip(roots, *ip))
-                    .clone()
-                    .map(Some)
+                if let Some(known) = self.by_ip.get(ip)
+                    && holds(known, *ip)
+                {
+                    return Ok(Some(known.clone()));
+                }
+                let found = find_by_ip(self.roots, *ip)?;
+                self.by_ip.insert(*ip, found.clone());
+                Ok(Some(found))
             }
         }
     }

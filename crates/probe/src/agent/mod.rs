@@ -46,7 +46,7 @@ use crate::facts::{FactKind, Facts};
 use crate::query::Query;
 use crate::wire::FACTS_FORMAT;
 
-pub use locate::ScanRoots;
+pub use locate::{Locator, ScanRoots};
 pub use serve::{answer_line, serve};
 
 /// Longest request line the agent reads (bytes, newline excluded).

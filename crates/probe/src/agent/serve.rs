@@ -18,11 +18,12 @@ pub fn serve(
     mut output: impl Write,
     roots: &ScanRoots,
 ) -> std::io::Result<()> {
+    let mut locator = Locator::new(roots);
     while let Some(line) = read_line(&mut input, MAX_LINE)? {
         let answer = match line {
             Line::Text(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
             Line::Text(bytes) => match std::str::from_utf8(&bytes) {
-                Ok(text) => answer_line(text, roots),
+                Ok(text) => answer_line(text, &mut locator),
                 Err(e) => line_error(None, ErrorCode::BadRequest, format!("not UTF-8: {e}")),
             },
             Line::TooLong(len) => line_error(
@@ -99,7 +100,7 @@ fn line_error(id: Option<String>, code: ErrorCode, message: String) -> Answers {
 }
 
 /// The answer to one request line.
-pub fn answer_line(text: &str, roots: &ScanRoots) -> Answers {
+pub fn answer_line(text: &str, locator: &mut Locator<'_>) -> Answers {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => return line_error(None, ErrorCode::BadRequest, format!("not JSON: {e}")),
@@ -156,11 +157,10 @@ pub fn answer_line(text: &str, roots: &ScanRoots) -> Answers {
             ),
         );
     }
-    let mut locator = Locator::new(roots);
     let answers = queries
         .into_iter()
         .enumerate()
-        .map(|(i, q)| answer_query(i, q, &mut locator))
+        .map(|(i, q)| answer_query(i, q, locator))
         .collect();
     Answers {
         format: FACTS_FORMAT.to_string(),
@@ -328,7 +328,8 @@ mod tests {
             7
         ]}"#
         .replace('\n', "");
-        let a = answer_line(&line, &ScanRoots::default());
+        let roots = ScanRoots::default();
+        let a = answer_line(&line, &mut Locator::new(&roots));
         assert!(a.error.is_none());
         let got: Vec<(String, ErrorCode)> = a
             .answers
