@@ -74,6 +74,17 @@ pub enum Command {
     Grade(tplab_report::GradeArgs),
     /// Follow packets live through the sandbox: pod eth0 -> lxc -> routing -> node eth0.
     Trace(TraceArgs),
+    /// The node agent: answer fact queries (JSON lines, `tplab.facts/1`) from stdin on stdout.
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+#[allow(clippy::doc_markdown)] // doc comments are clap help text, shown verbatim
+pub struct AgentArgs {
+    /// Where to look for the namespace holding a `pod_ip`: `/proc` (every process's) or a
+    /// path prefix (`/run/netns/` for every named one). Repeatable; default: both.
+    #[arg(long, value_name = "PREFIX")]
+    pub scan: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! tplab's integration tests: one binary, a fluent harness (`harness.rs`), one module
 //! per feature. Root-only tests are reported as ignored, with the reason, when not root.
 
+mod agent;
 mod answers;
 mod ctrl_c;
 mod docs;
@@ -13,6 +14,7 @@ mod hardening_sandbox;
 mod hardening_state;
 mod harness;
 mod interactive;
+mod k8s_checks;
 mod kubeapi;
 mod lint;
 mod reports;
@@ -43,5 +45,7 @@ fn main() {
     let suite = hardening_sandbox::register(suite);
     let suite = hardening_state::register(suite);
     let suite = kubeapi::register(suite);
+    let suite = agent::register(suite);
+    let suite = k8s_checks::register(suite);
     suite.run();
 }

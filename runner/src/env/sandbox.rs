@@ -21,6 +21,8 @@ pub struct SandboxEnv {
     /// Created (or adopted) by this process: torn down when dropped.
     owned: AtomicBool,
     torn_down: bool,
+    /// The client of the sandbox's Kubernetes API, made on the first `k8s` check.
+    kube: tokio::sync::OnceCell<crate::k8s::KubeClient>,
 }
 
 impl SandboxEnv {
@@ -33,6 +35,7 @@ impl SandboxEnv {
             sandbox,
             owned: AtomicBool::new(true),
             torn_down: false,
+            kube: tokio::sync::OnceCell::new(),
         };
         let sandbox = env.sandbox.clone();
         tokio::task::spawn_blocking(move || equip(&sandbox))
@@ -54,6 +57,7 @@ impl SandboxEnv {
             sandbox,
             owned: AtomicBool::new(false),
             torn_down: false,
+            kube: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -72,6 +76,7 @@ impl SandboxEnv {
             sandbox,
             owned: AtomicBool::new(true),
             torn_down: false,
+            kube: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -375,6 +380,34 @@ impl Environment for SandboxEnv {
 
     async fn datapath_ct(&self) -> Result<Vec<CtEntry>, EnvError> {
         inproc::datapath_ct(&tplab_ebpf::pin_dir_for(self.sandbox.id())).await
+    }
+
+    async fn k8s_objects(
+        &self,
+        selector: &crate::k8s::ObjectSelector,
+    ) -> Result<Vec<serde_json::Value>, EnvError> {
+        let client = self
+            .kube
+            .get_or_try_init(|| async {
+                // `TPLAB_KUBECONFIG`: check as another user (e.g. one with less rights).
+                let path = match std::env::var_os("TPLAB_KUBECONFIG") {
+                    Some(p) if !p.is_empty() => PathBuf::from(p),
+                    _ => tplab_kubeapi::kubeconfig_path(self.id()).map_err(|source| {
+                        EnvError::KubeApi {
+                            source: Box::new(source),
+                        }
+                    })?,
+                };
+                if !path.exists() {
+                    return Err(EnvError::NoKubeApi {
+                        id: self.id().to_string(),
+                        path,
+                    });
+                }
+                Ok(crate::k8s::KubeClient::from_kubeconfig(&path, None).await?)
+            })
+            .await?;
+        Ok(client.objects(selector).await?)
     }
 
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {

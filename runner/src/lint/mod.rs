@@ -337,6 +337,13 @@ impl Linter<'_> {
                 )
                 .add_note("expected letters, digits and `_`, not starting with a digit");
             }
+            if kind == crate::k8s::KIND
+                && let Err(e) = crate::k8s::FieldPath::parse(field)
+            {
+                let s = self.find(span, field);
+                self.error(DiagCode::UnknownCaptureField, s, format!("capture: {e}"))
+                    .add_note("a `k8s` check captures a field path of the matched object, e.g. `status.podIP`");
+            }
             if !fields.is_empty() && !fields.contains(&field.as_str()) {
                 let s = self.find(span, field);
                 self.error(
