@@ -12,6 +12,8 @@ mod hardening_state;
 mod harness;
 mod interactive;
 mod kubeapi;
+mod kubeapi_io;
+mod kubeapi_seed;
 mod lint;
 mod reports;
 mod sandbox;
@@ -35,5 +37,7 @@ fn main() {
     let suite = hardening_sandbox::register(suite);
     let suite = hardening_state::register(suite);
     let suite = kubeapi::register(suite);
+    let suite = kubeapi_io::register(suite);
+    let suite = kubeapi_seed::register(suite);
     suite.run();
 }

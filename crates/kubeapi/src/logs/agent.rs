@@ -240,21 +240,32 @@ fn startup(w: &mut Writer, src: &Source<'_>) {
     w.info("iptables", "Iptables rules installed", &[]);
 }
 
-/// The attach mode the loader logs (`legacy tc` or `tcx`) and each program on `lxc`.
-fn attached(src: &Source<'_>, lxc: &str) -> (&'static str, Vec<String>) {
+/// The programs the kernel has on `lxc` in the node netns, as the loader logs them:
+/// (program name, `legacy tc` or `tcx`), ingress first. Read from the kernel (netlink
+/// and `BPF_PROG_QUERY`), so the log names what is attached, however it is attached.
+fn attached(src: &Source<'_>, lxc: &str) -> Vec<(String, &'static str)> {
     let node = std::path::PathBuf::from(format!("/run/netns/{}", src.state.node_netns));
-    if let Ok(progs) = tplab_ebpf::tcx_programs(&node, lxc)
-        && !progs.is_empty()
-    {
-        return ("tcx", progs.into_iter().map(|p| p.name).collect());
-    }
-    (
-        "legacy tc",
-        vec![
-            tplab_ebpf::objects::PROG_FROM_CONTAINER.to_string(),
-            tplab_ebpf::objects::PROG_TO_CONTAINER.to_string(),
-        ],
-    )
+    let Ok(facts) = tplab_probe::collect_many_sync(Some(&node), &[tplab_probe::FactKind::Bpf])
+    else {
+        return Vec::new();
+    };
+    let mut progs: Vec<tplab_probe::BpfProgram> = facts
+        .into_iter()
+        .filter_map(|f| match f {
+            tplab_probe::Facts::Bpf(v) => Some(v),
+            _ => None,
+        })
+        .flatten()
+        .filter(|p| p.dev == lxc)
+        .collect();
+    progs.sort_by_key(|p| (p.direction != "ingress", p.order));
+    progs
+        .into_iter()
+        .map(|p| {
+            let mode = if p.attach == "tcx" { "tcx" } else { "legacy tc" };
+            (p.prog_name.unwrap_or(p.name), mode)
+        })
+        .collect()
 }
 
 /// The endpoint id and security identity of pod `index` (the first pod has the
@@ -333,8 +344,7 @@ fn endpoint(w: &mut Writer, src: &Source<'_>, index: usize, pod: &tplab_sandbox:
     f.push(("identity", s(identity)));
     w.info("daemon", "Waiting for endpoint to be generated", &f);
     w.pause(60);
-    let (mode, programs) = attached(src, &pod.lxc_name);
-    for p in programs {
+    for (p, mode) in attached(src, &pod.lxc_name) {
         w.info(
             "datapath-loader",
             &format!(
@@ -415,7 +425,6 @@ mod tests {
             "endpointID=762",
             "ipv4=10.244.0.213",
             "interface=lxcf4cd39e34601",
-            "attached to device lxcf4cd39e34601 using",
             &format!("  Local node-name: {}", id.node_name),
             "  --enable-bpf-masquerade='false'",
             "  --config-dir='/tmp/cilium/config-map'",
