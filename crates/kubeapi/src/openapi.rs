@@ -1,4 +1,4 @@
-//! OpenAPI v3, as kubectl reads it: `/openapi/v3` lists one document per group-version
+//! `OpenAPI` v3, as kubectl reads it: `/openapi/v3` lists one document per group-version
 //! (`api/v1`, `apis/apps/v1`) by `serverRelativeURL` with a content hash; each document
 //! has the paths of the served resources (one operation per served verb, each tagged
 //! with `x-kubernetes-action` and `x-kubernetes-group-version-kind`) and the schemas of
@@ -10,7 +10,7 @@
 //! server validate; absent, it falls back to `/openapi/v2` (protobuf) for client-side
 //! validation. So a kind that can be created lists PATCH with that parameter: validation
 //! happens on create (`fieldValidation=Strict`), and PATCH itself answers what the
-//! request handler answers for it (405 MethodNotAllowed until patch is served).
+//! request handler answers for it (405 `MethodNotAllowed` until patch is served).
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Node, Pod, Service};
@@ -84,7 +84,7 @@ fn operation(
     action: &str,
     id: &str,
     schema: Option<&str>,
-    params: Vec<Value>,
+    params: &[Value],
 ) -> Value {
     let content = schema.map_or_else(
         || json!({ "text/plain": { "schema": { "type": "string" } } }),
@@ -126,13 +126,13 @@ fn paths_of(def: &ResourceDef, schema: Option<&str>, paths: &mut Map<String, Val
     if has("list") {
         collection.insert(
             "get".into(),
-            operation(def, "list", &op_id("list"), schema, Vec::new()),
+            operation(def, "list", &op_id("list"), schema, &[]),
         );
     }
     if has("create") {
         collection.insert(
             "post".into(),
-            operation(def, "post", &op_id("create"), schema, write_params()),
+            operation(def, "post", &op_id("create"), schema, &write_params()),
         );
     }
     if !collection.is_empty() {
@@ -143,19 +143,19 @@ fn paths_of(def: &ResourceDef, schema: Option<&str>, paths: &mut Map<String, Val
     if has("get") {
         item.insert(
             "get".into(),
-            operation(def, "get", &op_id("read"), schema, Vec::new()),
+            operation(def, "get", &op_id("read"), schema, &[]),
         );
     }
     if has("delete") {
         item.insert(
             "delete".into(),
-            operation(def, "delete", &op_id("delete"), schema, Vec::new()),
+            operation(def, "delete", &op_id("delete"), schema, &[]),
         );
     }
     if has("patch") || has("create") {
         item.insert(
             "patch".into(),
-            operation(def, "patch", &op_id("patch"), schema, write_params()),
+            operation(def, "patch", &op_id("patch"), schema, &write_params()),
         );
     }
     if !item.is_empty() {
@@ -176,7 +176,7 @@ fn paths_of(def: &ResourceDef, schema: Option<&str>, paths: &mut Map<String, Val
                     action,
                     &format!("{method}{}{sub}", def.kind),
                     None,
-                    Vec::new(),
+                    &[],
                 ),
             );
         }
@@ -203,7 +203,7 @@ fn group_versions() -> Vec<String> {
     out
 }
 
-/// The OpenAPI v3 document of group-version `gv` (`api/v1`), if served.
+/// The `OpenAPI` v3 document of group-version `gv` (`api/v1`), if served.
 pub fn document(gv: &str) -> Option<Value> {
     let defs: Vec<&ResourceDef> = resources::ALL
         .iter()

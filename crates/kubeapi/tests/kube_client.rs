@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, AttachParams, ListParams, LogParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -257,9 +257,9 @@ fn logs_of_the_agent() -> Result<(), Failed> {
             .map_err(fail)?;
         check!(tail.lines().count() == 2, "tail 2: {tail:?}");
         check!(
-            tail.lines().all(|l| l.split_once(' ').is_some_and(|(t, rest)| {
-                t.ends_with('Z') && rest.starts_with("time=\"")
-            })),
+            tail.lines().all(|l| l
+                .split_once(' ')
+                .is_some_and(|(t, rest)| { t.ends_with('Z') && rest.starts_with("time=\"") })),
             "timestamps: {tail:?}"
         );
         // A follower gets the log's end, then stays open until it is dropped.
@@ -274,7 +274,6 @@ fn logs_of_the_agent() -> Result<(), Failed> {
             )
             .await
             .map_err(fail)?;
-        use futures::AsyncBufReadExt;
         let mut lines = stream.lines();
         let first = tokio::time::timeout(Duration::from_secs(10), lines.next())
             .await
@@ -316,7 +315,10 @@ fn logs_of_the_agent() -> Result<(), Failed> {
         }
         // The student's pod prints nothing.
         let pods: Api<Pod> = Api::namespaced(client, "default");
-        let empty = pods.logs("pod", &LogParams::default()).await.map_err(fail)?;
+        let empty = pods
+            .logs("pod", &LogParams::default())
+            .await
+            .map_err(fail)?;
         check!(empty.is_empty(), "student pod log: {empty:?}");
         Ok(())
     })

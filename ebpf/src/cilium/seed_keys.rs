@@ -1,6 +1,6 @@
-//! The rest of the keys of the seed cluster's `cilium-config` (Cilium 1.14 as
-//! DigitalOcean deploys it), so `kubectl get cm/cilium-config` and `cilium config view`
-//! list what the seed's do. Values are the seed's where they are plain defaults, and
+//! The rest of the keys of the seed cluster's `cilium-config` (Cilium 1.14 as a
+//! managed cluster deploys it), so `kubectl get cm/cilium-config` and `cilium config
+//! view` list what the seed's do. Values are the seed's where they are plain defaults, and
 //! the sandbox's truth where it differs (no Hubble, no health endpoint, no chaining,
 //! no mesh auth, no BGP): the keys of `config.rs` take precedence over these.
 

@@ -7,6 +7,8 @@
 //! config (the `cilium-config` data), node name and addresses, pod CIDR, each endpoint's
 //! id, identity, IPv4 and lxc interface, and the datapath programs on it.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Duration, Utc};
 
 use crate::objects::{self, Source};
@@ -37,7 +39,9 @@ fn value(v: &str) -> String {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
             c => out.push(c),
         }
     }
@@ -99,6 +103,7 @@ impl Writer {
     }
 }
 
+#[allow(clippy::needless_pass_by_value)] // called with owned and Copy values alike
 fn s(v: impl ToString) -> String {
     v.to_string()
 }
@@ -262,7 +267,11 @@ fn attached(src: &Source<'_>, lxc: &str) -> Vec<(String, &'static str)> {
     progs
         .into_iter()
         .map(|p| {
-            let mode = if p.attach == "tcx" { "tcx" } else { "legacy tc" };
+            let mode = if p.attach == "tcx" {
+                "tcx"
+            } else {
+                "legacy tc"
+            };
             (p.prog_name.unwrap_or(p.name), mode)
         })
         .collect()
