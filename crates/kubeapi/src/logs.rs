@@ -260,6 +260,7 @@ fn follow(
 ) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(16);
     tokio::spawn(async move {
+        let _open = crate::shutdown::Open::new();
         let mut budget = Budget(params.limit_bytes.unwrap_or(usize::MAX));
         for l in first {
             if budget.0 == 0 || tx.send(Ok(Frame::data(budget.take(l)))).await.is_err() {
