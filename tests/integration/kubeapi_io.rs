@@ -167,6 +167,19 @@ fn logs() -> Result<(), Failed> {
         if code == 0 || !err.contains("container nope is not valid for pod") {
             return Err(fail(format!("kubectl {v} logs -c nope: {code} {err}")));
         }
+        // The `config` init container read the config map's pairs.
+        let pairs = up
+            .ok(
+                v,
+                &["get", "cm/cilium-config", "-n", "kube-system", "-o", "json"],
+            )
+            .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).map_err(fail))?["data"]
+            .as_object()
+            .map_or(0, serde_json::Map::len);
+        let init = up.ok(v, &["logs", "-n", "kube-system", &pod, "-c", "config"])?;
+        if !init.contains(&format!("msg=\"Got {pairs} config pairs from source\"")) {
+            return Err(fail(format!("kubectl {v} logs -c config:\n{init}")));
+        }
         // The student's pod runs `sleep infinity`: an empty log.
         let student = up.ok(v, &["logs", "pod"])?;
         if !student.is_empty() {

@@ -4,7 +4,8 @@
 //! `follow` (the stream stays open, sends lines as they are written, and ends when the
 //! sandbox goes down or the client leaves), `previous` (no container here ever
 //! restarted: the kubelet's error). The Cilium agent's log is written from the state
-//! (`agent.rs`); the student's pods run `sleep infinity`, which prints nothing.
+//! (`agent.rs`), the `config` init container's from the config map; the student's
+//! pods run `sleep infinity`, which prints nothing.
 
 pub(crate) mod agent;
 
@@ -172,13 +173,14 @@ fn container_of(
 
 /// The whole log of `container` in pod `namespace/name` now.
 fn log_lines(src: &Source<'_>, namespace: &str, name: &str, container: &str) -> Vec<agent::Line> {
-    if namespace == CILIUM_NAMESPACE
-        && name == src.identity.cilium_pod()
-        && container == AGENT_CONTAINER
-    {
-        agent::lines(src)
-    } else {
-        Vec::new()
+    if namespace != CILIUM_NAMESPACE || name != src.identity.cilium_pod() {
+        return Vec::new();
+    }
+    match container {
+        AGENT_CONTAINER => agent::lines(src),
+        "config" => agent::build_config_lines(src),
+        // The other init containers run shell steps that print nothing when they work.
+        _ => Vec::new(),
     }
 }
 

@@ -371,6 +371,37 @@ fn endpoint(w: &mut Writer, src: &Source<'_>, index: usize, pod: &tplab_sandbox:
     w.info("daemon", "Successful endpoint creation", &f);
 }
 
+/// The `config` init container's log (`cilium-dbg build-config`): it reads the
+/// `cilium-config` map and writes its pairs to `/tmp/cilium/config-map`.
+pub fn build_config_lines(src: &Source<'_>) -> Vec<Line> {
+    let mut w = Writer {
+        at: src.state.created_at - Duration::seconds(2),
+        step: 0,
+        lines: Vec::new(),
+    };
+    let pairs = objects::config_data(&src.state.id).len();
+    let source = format!("config-map:{}/cilium-config", objects::CILIUM_NAMESPACE);
+    w.info("hive", "Starting", &[]);
+    w.info(
+        "k8s-client",
+        "Establishing connection to apiserver",
+        &[("host", src.identity.server.clone())],
+    );
+    w.info("k8s-client", "Connected to apiserver", &[]);
+    w.info(
+        "option-resolver",
+        &format!("Reading configuration from {source}"),
+        &[("configSource", source.clone())],
+    );
+    w.info(
+        "option-resolver",
+        &format!("Got {pairs} config pairs from source"),
+        &[("configSource", source)],
+    );
+    w.info("hive", "Stopping", &[]);
+    w.lines
+}
+
 /// The agent's whole log now (it grows as pods are added).
 pub fn lines(src: &Source<'_>) -> Vec<Line> {
     let mut w = Writer {
@@ -445,6 +476,12 @@ mod tests {
         assert!(
             text.iter()
                 .all(|l| l.starts_with("time=\"") && l.ends_with(|c: char| c != ' '))
+        );
+        let pairs = objects::config_data(&st.id).len();
+        let init = build_config_lines(&src);
+        assert!(
+            init.iter().any(|l| l.text.contains(&format!("msg=\"Got {pairs} config pairs from source\" configSource=\"config-map:kube-system/cilium-config\""))),
+            "{init:?}"
         );
         let times: Vec<_> = lines(&src).into_iter().map(|l| l.at).collect();
         assert!(times.windows(2).all(|w| w[0] < w[1]));
