@@ -322,8 +322,18 @@ fn no_warnings() -> Result<(), Failed> {
     std::fs::write(work.path().join("f"), "x").map_err(fail)?;
     let f = work.path().join("f").display().to_string();
     let target = format!("pod:{}/g", work.path().display());
+    let manifest = work.path().join("web.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  a: b\n",
+    )
+    .map_err(fail)?;
+    let manifest = manifest.display().to_string();
     for v in VERSIONS {
-        let calls: [Vec<&str>; 7] = [
+        let calls: [Vec<&str>; 9] = [
+            // Validation reads OpenAPI v3 (client dry run: nothing is sent).
+            vec!["apply", "-f", &manifest, "--dry-run=client"],
+            vec!["create", "-f", &manifest, "--dry-run=client", "-o", "name"],
             vec!["describe", "pod", &pod, "-n", "kube-system"],
             vec!["get", "cm/cilium-config", "-o", "yaml", "-n", "kube-system"],
             vec!["explain", "pods.spec.nodeName"],

@@ -8,9 +8,10 @@
 //! kubectl ≥ 1.27 decides where to validate a manifest (`create`/`apply -f`) from the
 //! `fieldValidation` query parameter of the kind's PATCH operation: present, it lets the
 //! server validate; absent, it falls back to `/openapi/v2` (protobuf) for client-side
-//! validation. So a kind that can be created lists PATCH with that parameter: validation
-//! happens on create (`fieldValidation=Strict`), and PATCH itself answers what the
-//! request handler answers for it (405 `MethodNotAllowed` until patch is served).
+//! validation (which then fails: this API serves no protobuf). So every kind lists PATCH
+//! with that parameter: manifests validate server-side on create (`fieldValidation=
+//! Strict`), `--dry-run=client` works, and a PATCH request gets what the request handler
+//! answers for it (405 `MethodNotAllowed` where patch is not served).
 
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Node, Pod, Service};
@@ -152,7 +153,8 @@ fn paths_of(def: &ResourceDef, schema: Option<&str>, paths: &mut Map<String, Val
             operation(def, "delete", &op_id("delete"), schema, &[]),
         );
     }
-    if has("patch") || has("create") {
+    // Listed for every kind: it is what kubectl's validation switch reads (see above).
+    {
         item.insert(
             "patch".into(),
             operation(def, "patch", &op_id("patch"), schema, &write_params()),
@@ -311,9 +313,15 @@ mod tests {
         assert!(core["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"].is_object());
         let item = &core["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"];
         assert_eq!(item["get"]["x-kubernetes-action"], "get");
+        let node = &core["paths"]["/api/v1/nodes/{name}"];
+        assert!(node["get"].is_object() && node["delete"].is_null());
+        // kubectl's field-validation switch.
         assert!(
-            core["paths"]["/api/v1/nodes/{name}"]["get"].is_object()
-                && core["paths"]["/api/v1/nodes/{name}"]["delete"].is_null()
+            node["patch"]["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "fieldValidation" && p["in"] == "query")
         );
         assert!(core["paths"]["/api/v1/namespaces/{namespace}/pods/{name}/log"]["get"].is_object());
         assert!(document("apis/batch/v1").is_none());
