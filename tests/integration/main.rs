@@ -16,6 +16,8 @@ mod harness;
 mod interactive;
 mod k8s_checks;
 mod kubeapi;
+mod kubeapi_io;
+mod kubeapi_seed;
 mod lint;
 mod reports;
 mod sandbox;
@@ -47,5 +49,7 @@ fn main() {
     let suite = kubeapi::register(suite);
     let suite = agent::register(suite);
     let suite = k8s_checks::register(suite);
+    let suite = kubeapi_io::register(suite);
+    let suite = kubeapi_seed::register(suite);
     suite.run();
 }

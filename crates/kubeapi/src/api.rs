@@ -139,6 +139,14 @@ pub fn handle(
             let ns = namespace.unwrap_or_default();
             return exec::handle(req, ctx, &ns, &name, &query, record);
         }
+        Ok(Target::Subresource {
+            def,
+            namespace,
+            name,
+            sub,
+        }) if def == resources::PODS && sub == "log" && verb == "get" => {
+            crate::logs::handle(ctx, namespace.as_deref().unwrap_or_default(), &name, &query)
+        }
         Ok(t) => answer(&req, ctx, &t, &query, verb),
     };
     let stage = if verb == "watch" && response.status().is_success() {
@@ -209,6 +217,7 @@ fn answer(
             Ok(r) => r,
             Err(e) => respond::error(&e),
         },
+        Target::OpenApiV3(gv) if reads => crate::openapi::answer(gv),
         Target::Subresource { .. } if reads => respond::error(&ApiError::no_route()),
         _ => respond::error(&ApiError::method_not_allowed()),
     }

@@ -117,6 +117,7 @@ fn run(args: &[String]) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| KubeApiError::io("starting the runtime", e))?;
+    runtime.spawn(crate::shutdown::on_sigterm());
     runtime.block_on(crate::server::serve(listener, tls, ctx))
 }
 

@@ -72,7 +72,10 @@ pub const PODS: ResourceDef = ResourceDef {
     short_names: &["po"],
     categories: &["all"],
     verbs: READ,
-    subresources: &[("exec", "PodExecOptions", &["create", "get"])],
+    subresources: &[
+        ("exec", "PodExecOptions", &["create", "get"]),
+        ("log", "Pod", &["get"]),
+    ],
     fields: &[
         "spec.nodeName",
         "spec.restartPolicy",

@@ -41,6 +41,10 @@ pub fn sandbox_config(pin_dir: &str) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
         .collect();
+    for (k, v) in super::seed_keys::SEED_KEYS {
+        map.entry((*k).to_string())
+            .or_insert_with(|| (*v).to_string());
+    }
     map.insert("tplab-ct-map-pin".into(), format!("{pin_dir}/ct"));
     map
 }

@@ -5,6 +5,7 @@ mod config;
 mod ct_list;
 mod monitor;
 mod nat;
+mod seed_keys;
 mod signals;
 
 use std::collections::BTreeMap;

@@ -12,6 +12,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::agent_spec;
 use super::pods::{conditions, running_status};
 use super::{Obj, Source, obj, string_map};
 use crate::resources;
@@ -98,6 +99,7 @@ fn agent_container(src: &Source<'_>) -> Container {
         startup_probe: Some(probe(0, 1, 2, 105)),
         termination_message_path: Some("/dev/termination-log".into()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
+        volume_mounts: Some(agent_spec::agent_mounts(src)),
         ..Container::default()
     }
 }
@@ -105,6 +107,8 @@ fn agent_container(src: &Source<'_>) -> Container {
 fn pod_spec(src: &Source<'_>, node: Option<&str>) -> PodSpec {
     PodSpec {
         containers: vec![agent_container(src)],
+        init_containers: Some(agent_spec::init_containers(src)),
+        volumes: Some(agent_spec::volumes(src)),
         dns_policy: Some("ClusterFirstWithHostNet".into()),
         host_network: Some(true),
         node_name: node.map(str::to_string),
@@ -220,6 +224,7 @@ fn agent_pod(src: &Source<'_>) -> Obj {
             pod_ips: Some(vec![PodIP { ip: node_ip }]),
             qos_class: Some("Burstable".into()),
             start_time: Some(src.created()),
+            init_container_statuses: Some(agent_spec::init_statuses(src, &name)),
             container_statuses: Some(vec![running_status(
                 src,
                 &format!("pod/{CILIUM_NAMESPACE}/{name}"),

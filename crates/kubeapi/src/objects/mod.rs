@@ -2,6 +2,7 @@
 //! API server does): namespaces, the node, the student's pods, Cilium's `DaemonSet`, pod
 //! and `ConfigMap`, the `kubernetes` Service and a few Events.
 
+mod agent_spec;
 mod cilium;
 mod cluster;
 pub(crate) mod node;
@@ -18,7 +19,7 @@ use crate::identity::Identity;
 use crate::resources;
 use crate::resources::ResourceDef;
 
-pub use cilium::{AGENT_CONTAINER, CILIUM_NAMESPACE, config_data};
+pub use cilium::{AGENT_CONTAINER, CILIUM_IMAGE, CILIUM_NAMESPACE, config_data};
 
 /// One object, with what lookups need.
 #[derive(Debug, Clone)]
