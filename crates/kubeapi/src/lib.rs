@@ -16,16 +16,19 @@ mod daemon;
 mod discovery;
 mod error;
 mod exec;
+mod faults;
 mod identity;
 mod kubeconfig;
 mod objects;
 mod paths;
+mod pods;
 mod resources;
 mod respond;
 mod route;
 mod select;
 mod server;
 mod status;
+mod store;
 mod table;
 mod tls;
 mod watch;
@@ -37,6 +40,7 @@ use std::path::PathBuf;
 pub use daemon::{KIND as DAEMON_KIND, dispatch_if_daemon};
 pub use error::{KubeApiError, Result};
 pub use exec::MIN_KUBECTL;
+pub use faults::{FAULTS_ENV, Faults, MODES as FAULT_MODES};
 pub use identity::Identity;
 pub use objects::{AGENT_CONTAINER, CILIUM_NAMESPACE};
 pub use paths::{audit_path, kube_dir, kubeconfig_path};
@@ -55,8 +59,10 @@ fn write(path: &std::path::Path, text: &str) -> Result<()> {
     kubeconfig::write_private(path, text.as_bytes())
 }
 
-/// Serves sandbox `sandbox`'s API: PKI, identity, kubeconfig, daemon.
-pub fn start(sandbox: &mut tplab_sandbox::Sandbox) -> Result<Started> {
+/// Serves sandbox `sandbox`'s API: PKI, identity, kubeconfig, daemon, answering with
+/// the failures of `faults` (see [`Faults::parse`]: the CLI's modes plus
+/// [`FAULTS_ENV`]).
+pub fn start(sandbox: &mut tplab_sandbox::Sandbox, faults: &Faults) -> Result<Started> {
     let id = sandbox.id().to_string();
     let dir = kube_dir(&id)?;
     std::fs::DirBuilder::new()
@@ -77,6 +83,7 @@ pub fn start(sandbox: &mut tplab_sandbox::Sandbox) -> Result<Started> {
     write(&dir.join("server.crt"), &bundle.server_cert)?;
     write(&dir.join("server.key"), &bundle.server_key)?;
     Identity::draw(server.clone()).save(&dir.join("cluster.json"))?;
+    write(&dir.join(paths::FAULTS_FILE), &faults.to_json())?;
     let kubeconfig = kubeconfig_path(&id)?;
     write(&kubeconfig, &kubeconfig::render(&id, &server, &bundle)?)?;
     let args = vec!["--dir".into(), dir.into_os_string()];

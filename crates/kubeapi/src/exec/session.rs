@@ -130,7 +130,7 @@ async fn drive<S>(
     out: &mpsc::Sender<Message>,
     protocol: Protocol,
     params: &ExecParams,
-) -> Option<serde_json::Value>
+) -> Option<(serde_json::Value, i32)>
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
@@ -183,17 +183,23 @@ where
             p.abort();
         }
     }
-    Some(process::exit_status(&params.command, status))
+    Some((
+        process::exit_status(&params.command, status),
+        process::exit_code(status),
+    ))
 }
 
-/// Serves one exec over `upgraded` (already answered 101 with `protocol`).
+/// Serves one exec (or attach) over `upgraded` (already answered 101 with `protocol`);
+/// the command's exit code when it ended. An attach's status is `Success` whatever the
+/// code: the kubelet reports the container's end in the pod's status instead.
 pub async fn run(
     upgraded: Upgraded,
     protocol: Protocol,
     params: &ExecParams,
     role: &tplab_sandbox::Role,
     id: &str,
-) {
+    attach: bool,
+) -> Option<i32> {
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
     let (mut sink, mut stream) = ws.split();
     let (out, mut rx) = mpsc::channel::<Message>(64);
@@ -215,10 +221,18 @@ pub async fn run(
         STATUS
     };
     let _ = out.send(framed(first, &[])).await;
-    let status = match process::spawn(params, role, id) {
-        Err(message) => Some(process::start_failure(&message)),
+    let ended = match process::spawn(params, role, id) {
+        Err(message) => Some((process::start_failure(&message), 128)),
         Ok(spawned) => drive(spawned, &mut stream, &out, protocol, params).await,
     };
+    let code = ended.as_ref().map(|(_, c)| *c);
+    let status = ended.map(|(s, _)| {
+        if attach {
+            serde_json::json!({ "metadata": {}, "status": "Success" })
+        } else {
+            s
+        }
+    });
     if let Some(status) = status {
         let _ = out
             .send(framed(STATUS, status.to_string().as_bytes()))
@@ -232,4 +246,5 @@ pub async fn run(
     }
     drop(out);
     let _ = writer.await;
+    code
 }
