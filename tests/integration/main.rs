@@ -12,6 +12,7 @@ mod hardening_state;
 mod harness;
 mod interactive;
 mod kubeapi;
+mod kubeapi_pods;
 mod lint;
 mod reports;
 mod sandbox;
@@ -35,5 +36,6 @@ fn main() {
     let suite = hardening_sandbox::register(suite);
     let suite = hardening_state::register(suite);
     let suite = kubeapi::register(suite);
+    let suite = kubeapi_pods::register(suite);
     suite.run();
 }

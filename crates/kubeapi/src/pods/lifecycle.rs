@@ -163,22 +163,41 @@ pub async fn start(ctx: Arc<Ctx>, namespace: String, name: String, kind: PodKind
     });
 }
 
-fn registry_of(image: &str) -> String {
+/// `busybox` → (`registry-1.docker.io`, `docker.io/library/busybox:latest`), as
+/// containerd resolves a short name.
+fn resolve_image(image: &str) -> (String, String) {
     let first = image.split('/').next().unwrap_or_default();
-    if image.contains('/') && (first.contains('.') || first.contains(':')) {
-        first.to_string()
+    let has_registry = image.contains('/') && (first.contains('.') || first.contains(':'));
+    let mut full = if has_registry {
+        image.to_string()
+    } else if image.contains('/') {
+        format!("docker.io/{image}")
     } else {
-        "registry-1.docker.io".to_string()
+        format!("docker.io/library/{image}")
+    };
+    let last = full.rsplit('/').next().unwrap_or_default();
+    if !last.contains(':') && !full.contains('@') {
+        full.push_str(":latest");
     }
+    let host = full.split('/').next().unwrap_or_default();
+    let registry = if host == "docker.io" {
+        "registry-1.docker.io".to_string()
+    } else {
+        host.to_string()
+    };
+    (registry, full)
 }
 
 async fn pull_fails(ctx: &Ctx, ns: &str, name: &str, pod: &Value, images: &[(String, String)]) {
     for (c, image) in images {
         emit(ctx, pod, ("Pulling", "Normal", "kubelet"), &format!("Pulling image \"{image}\""), Some(c));
-        let reg = registry_of(image);
+        let (reg, full) = resolve_image(image);
+        let (repo, tag) = full
+            .split_once('/')
+            .map_or(("", ""), |(_, rest)| rest.rsplit_once(':').unwrap_or((rest, "latest")));
         let why = format!(
-            "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": \
-             failed to do request: Head \"https://{reg}/v2/\": dial tcp: lookup {reg}: no such host"
+            "rpc error: code = Unknown desc = failed to pull and unpack image \"{full}\": failed to resolve reference \"{full}\": \
+             failed to do request: Head \"https://{reg}/v2/{repo}/manifests/{tag}\": dial tcp: lookup {reg}: no such host"
         );
         let message = format!("Failed to pull image \"{image}\": {why}");
         emit(ctx, pod, ("Failed", "Warning", "kubelet"), &message, Some(c));
@@ -263,6 +282,19 @@ pub fn resume(ctx: &Arc<Ctx>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_resolve_like_containerd() {
+        assert_eq!(
+            resolve_image("busybox"),
+            ("registry-1.docker.io".into(), "docker.io/library/busybox:latest".into())
+        );
+        assert_eq!(
+            resolve_image("quay.io/cilium/cilium:v1.16.0"),
+            ("quay.io".into(), "quay.io/cilium/cilium:v1.16.0".into())
+        );
+        assert_eq!(resolve_image("kvaps/x").1, "docker.io/kvaps/x:latest");
+    }
 
     #[test]
     fn addresses_come_from_the_node_cidr() {

@@ -308,12 +308,17 @@ pub async fn delete(
     let opts = delete_options(query, &body)?;
     let Some(record) = ctx.store.pod(ns, name) else {
         if own_pod(ctx, ns, name)? {
+            let what = if ns == objects::CILIUM_NAMESPACE {
+                "it is the sandbox's Cilium agent (the node's datapath and `cilium` commands)"
+            } else {
+                "it is one of the sandbox's own pods (its network namespace, lxc veth and eBPF \
+                 programs are the lab's topology)"
+            };
             return Err(ApiError::pod_forbidden(
                 name,
                 &format!(
-                    "it is one of sandbox {id}'s own pods (its network namespace, lxc veth and \
-                     eBPF programs are the lab's topology): it goes only with the sandbox, \
-                     `tplab sandbox down {id}`; pods created through this API can be deleted",
+                    "{what}: it goes only with the sandbox, `tplab sandbox down {id}`; pods \
+                     created through this API can be deleted",
                     id = ctx.id
                 ),
             ));
