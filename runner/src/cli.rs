@@ -100,7 +100,7 @@ pub enum SandboxCommand {
         /// (repeatable; also `TPLAB_KUBEAPI_FAULTS=a,b`): exec-forbidden (RBAC denies
         /// pods/exec and pods/attach), psa-privileged (Pod Security "baseline" rejects
         /// privileged and host-namespace pods), image-pull (created pods never pull their
-        /// image), slow-start=DURATION (created pods stay ContainerCreating that long).
+        /// image), slow-start=DURATION (created pods take that long to start).
         #[arg(long = "kube-fault", value_name = "MODE")]
         kube_fault: Vec<String>,
     },

@@ -16,12 +16,21 @@ use crate::harness::{Failed, fail, tplab};
 
 pub fn register(suite: Suite) -> Suite {
     suite
-        .root_test("kubeapi_pods::node_shell_pod_exec_attach_delete", node_shell)
+        .root_test(
+            "kubeapi_pods::node_shell_pod_exec_attach_delete",
+            node_shell,
+        )
         .root_test("kubeapi_pods::plain_pod_gets_its_own_netns", plain_pod)
         .root_test("kubeapi_pods::invalid_and_forbidden_creates", refusals)
         .root_test("kubeapi_pods::fault_exec_forbidden_and_psa", fault_rbac_psa)
-        .root_test("kubeapi_pods::fault_image_pull_and_slow_start", fault_pull_slow)
-        .root_test("kubeapi_pods::malformed_bodies_get_status_errors", malformed)
+        .root_test(
+            "kubeapi_pods::fault_image_pull_and_slow_start",
+            fault_pull_slow,
+        )
+        .root_test(
+            "kubeapi_pods::malformed_bodies_get_status_errors",
+            malformed,
+        )
 }
 
 const VERSIONS: [&str; 2] = ["1.30", "1.33"];
@@ -240,8 +249,16 @@ fn node_shell() -> Result<(), Failed> {
         let dry = up.ok(
             v,
             &[
-                "run", "--image", "docker.io/library/alpine", &pod, "--dry-run=server",
-                "--restart=Never", "--overrides", &overrides, "-o", "json",
+                "run",
+                "--image",
+                "docker.io/library/alpine",
+                &pod,
+                "--dry-run=server",
+                "--restart=Never",
+                "--overrides",
+                &overrides,
+                "-o",
+                "json",
             ],
         )?;
         let dry: serde_json::Value = serde_json::from_str(&dry).map_err(fail)?;
@@ -252,13 +269,23 @@ fn node_shell() -> Result<(), Failed> {
         up.ok(
             v,
             &[
-                "run", "--image", "docker.io/library/alpine", &pod, "--restart=Never",
-                "--overrides", &overrides,
+                "run",
+                "--image",
+                "docker.io/library/alpine",
+                &pod,
+                "--restart=Never",
+                "--overrides",
+                &overrides,
             ],
         )?;
         up.ok(
             v,
-            &["wait", "--for=condition=Ready", &format!("pod/{pod}"), "--timeout=20s"],
+            &[
+                "wait",
+                "--for=condition=Ready",
+                &format!("pod/{pod}"),
+                "--timeout=20s",
+            ],
         )?;
         let got = up.json(v, &["get", "pod", &pod, "-o", "json"])?;
         let status = &got["status"];
@@ -284,8 +311,15 @@ fn node_shell() -> Result<(), Failed> {
         let (code, out, err) = up.run_in(
             v,
             &[
-                "run", "--image", "docker.io/library/alpine", &attached, "--restart=Never",
-                "--overrides", &overrides, "-i", "--pod-running-timeout=20s",
+                "run",
+                "--image",
+                "docker.io/library/alpine",
+                &attached,
+                "--restart=Never",
+                "--overrides",
+                &overrides,
+                "-i",
+                "--pod-running-timeout=20s",
             ],
             Some("ip -j addr show dev eth0; exit 4\n"),
         )?;
@@ -298,7 +332,13 @@ fn node_shell() -> Result<(), Failed> {
         }
         let phase = up.ok(
             v,
-            &["get", "pod", &attached, "-o", "jsonpath={.status.phase} {.status.containerStatuses[0].state.terminated.exitCode}"],
+            &[
+                "get",
+                "pod",
+                &attached,
+                "-o",
+                "jsonpath={.status.phase} {.status.containerStatuses[0].state.terminated.exitCode}",
+            ],
         )?;
         if phase != "Failed 4" {
             return Err(fail(format!("attached pod after exit 4: {phase}")));
@@ -312,9 +352,20 @@ fn plain_pod() -> Result<(), Failed> {
     let up = Up::new(&[], None)?;
     let v = "1.33";
     up.ok(v, &["run", "plain", "--image=busybox", "--restart=Never"])?;
-    up.ok(v, &["wait", "--for=condition=Ready", "pod/plain", "--timeout=20s"])?;
+    up.ok(
+        v,
+        &[
+            "wait",
+            "--for=condition=Ready",
+            "pod/plain",
+            "--timeout=20s",
+        ],
+    )?;
     let pod = up.json(v, &["get", "pod", "plain", "-o", "json"])?;
-    let ip = pod["status"]["podIP"].as_str().unwrap_or_default().to_string();
+    let ip = pod["status"]["podIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     if pod["status"]["phase"] != "Running" || !ip.starts_with("10.244.0.") || ip == "10.244.0.213" {
         return Err(fail(format!("plain pod: {}", pod["status"])));
     }
@@ -338,51 +389,96 @@ fn plain_pod() -> Result<(), Failed> {
         return Err(fail(format!("{lxcs} lxc links on the node (want 2)")));
     }
     let ping = Command::new("ip")
-        .args(["netns", "exec", &up.netns("node"), "ping", "-c1", "-W2", &ip])
+        .args([
+            "netns",
+            "exec",
+            &up.netns("node"),
+            "ping",
+            "-c1",
+            "-W2",
+            &ip,
+        ])
         .output()
         .map_err(fail)?;
     if !ping.status.success() {
         return Err(fail(format!("node cannot ping {ip}: {ping:?}")));
     }
     // exec runs in the pod's netns.
-    let inside = up.ok(v, &["exec", "plain", "--", "ip", "-j", "addr", "show", "dev", "eth0"])?;
+    let inside = up.ok(
+        v,
+        &[
+            "exec", "plain", "--", "ip", "-j", "addr", "show", "dev", "eth0",
+        ],
+    )?;
     let inside = ipv4_by_dev(&serde_json::from_str(&inside).map_err(fail)?);
     if inside.get("eth0") != Some(&vec![ip.clone()]) {
         return Err(fail(format!("exec in plain sees {inside:?}")));
     }
     let events = up.ok(
         v,
-        &["get", "events", "--field-selector", "involvedObject.name=plain", "-o", "jsonpath={.items[*].reason}"],
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=plain",
+            "-o",
+            "jsonpath={.items[*].reason}",
+        ],
     )?;
     if events != "Scheduled Pulled Created Started" {
         return Err(fail(format!("events of plain: {events}")));
     }
     // A watch sees the deletion as a real one: MODIFIED (Terminating) then DELETED.
-    let rv = up.ok(v, &["get", "pod", "plain", "-o", "jsonpath={.metadata.resourceVersion}"])?;
+    let rv = up.ok(
+        v,
+        &[
+            "get",
+            "pod",
+            "plain",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ],
+    )?;
     up.ok(v, &["delete", "pod", "plain", "--wait"])?;
     let watched = up.ok(
         v,
-        &["get", "--raw", &format!("/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&timeoutSeconds=1")],
+        &[
+            "get",
+            "--raw",
+            &format!(
+                "/api/v1/namespaces/default/pods?watch=true&resourceVersion={rv}&timeoutSeconds=1"
+            ),
+        ],
     )?;
     let kinds: Vec<String> = watched
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|e| e["type"].as_str().map(str::to_string))
         .collect();
-    if kinds.last().map(String::as_str) != Some("DELETED") || !kinds.iter().any(|k| k == "MODIFIED") {
+    if kinds.last().map(String::as_str) != Some("DELETED") || !kinds.iter().any(|k| k == "MODIFIED")
+    {
         return Err(fail(format!("watch from {rv} after the delete: {kinds:?}")));
     }
     if netns_list()?.contains(&ns) {
         return Err(fail(format!("netns {ns} is still there after the delete")));
     }
     let routes = ip_json(&["-j", "-n", &up.netns("node"), "route"])?;
-    if routes.as_array().into_iter().flatten().any(|r| r["dst"] == ip.as_str()) {
+    if routes
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["dst"] == ip.as_str())
+    {
         return Err(fail(format!("the node still routes {ip}: {routes}")));
     }
-    let state = std::fs::read_to_string(format!("/run/tplab/sandboxes/{}.json", up.id)).map_err(fail)?;
+    let state =
+        std::fs::read_to_string(format!("/run/tplab/sandboxes/{}.json", up.id)).map_err(fail)?;
     let state: serde_json::Value = serde_json::from_str(&state).map_err(fail)?;
     if state["pods"].as_array().map_or(0, Vec::len) != 1 {
-        return Err(fail(format!("the sandbox's state still has the pod: {}", state["pods"])));
+        return Err(fail(format!(
+            "the sandbox's state still has the pod: {}",
+            state["pods"]
+        )));
     }
     // The audit log has the create (201) and the delete (200).
     let audit = up.audit()?;
@@ -395,7 +491,9 @@ fn plain_pod() -> Result<(), Failed> {
         })
     };
     if !done("create", 201) || !done("delete", 200) {
-        return Err(fail("the audit log lacks the create (201) or the delete (200)"));
+        return Err(fail(
+            "the audit log lacks the create (201) or the delete (200)",
+        ));
     }
     Ok(())
 }
@@ -403,16 +501,44 @@ fn plain_pod() -> Result<(), Failed> {
 fn refusals() -> Result<(), Failed> {
     let up = Up::new(&[], None)?;
     let v = "1.33";
-    let err = up.fails(v, &["delete", "pod", "pod"], "Error from server (Forbidden)")?;
+    let err = up.fails(
+        v,
+        &["delete", "pod", "pod"],
+        "Error from server (Forbidden)",
+    )?;
     if !err.contains(&format!("tplab sandbox down {}", up.id)) {
         return Err(fail(format!("deleting the seed pod: {err}")));
     }
-    let cilium = up.ok(v, &["get", "pods", "-n", "kube-system", "-o", "jsonpath={.items[0].metadata.name}"])?;
-    up.fails(v, &["delete", "pod", "-n", "kube-system", &cilium], "Cilium agent")?;
-    up.fails(v, &["run", "pod", "--image=busybox"], "Error from server (AlreadyExists): pods \"pod\" already exists")?;
+    let cilium = up.ok(
+        v,
+        &[
+            "get",
+            "pods",
+            "-n",
+            "kube-system",
+            "-o",
+            "jsonpath={.items[0].metadata.name}",
+        ],
+    )?;
     up.fails(
         v,
-        &["run", "elsewhere", "--image=busybox", "--overrides", r#"{"spec":{"nodeName":"node-other"}}"#],
+        &["delete", "pod", "-n", "kube-system", &cilium],
+        "Cilium agent",
+    )?;
+    up.fails(
+        v,
+        &["run", "pod", "--image=busybox"],
+        "Error from server (AlreadyExists): pods \"pod\" already exists",
+    )?;
+    up.fails(
+        v,
+        &[
+            "run",
+            "elsewhere",
+            "--image=busybox",
+            "--overrides",
+            r#"{"spec":{"nodeName":"node-other"}}"#,
+        ],
         "The Pod \"elsewhere\" is invalid: spec.nodeName: Invalid value: \"node-other\"",
     )?;
     up.fails(
@@ -426,7 +552,11 @@ fn refusals() -> Result<(), Failed> {
           r#"{"spec":{"containers":[{"name":"withport","image":"busybox","ports":[{"containerPort":80,"hostPort":8080}]}]}}"#],
         "spec.containers[0].ports[0].hostPort: Forbidden",
     )?;
-    up.fails(v, &["run", "nons", "-n", "elsewhere", "--image=busybox"], "namespaces \"elsewhere\" not found")?;
+    up.fails(
+        v,
+        &["run", "nons", "-n", "elsewhere", "--image=busybox"],
+        "namespaces \"elsewhere\" not found",
+    )?;
     // Strict field validation names the unknown field (sent raw: `kubectl create
     // --validate=strict` first needs the OpenAPI document).
     let dir = crate::harness::tempdir();
@@ -439,19 +569,39 @@ fn refusals() -> Result<(), Failed> {
     let f = file.display().to_string();
     up.fails(
         v,
-        &["create", "--raw", "/api/v1/namespaces/default/pods?fieldValidation=Strict", "-f", &f],
+        &[
+            "create",
+            "--raw",
+            "/api/v1/namespaces/default/pods?fieldValidation=Strict",
+            "-f",
+            &f,
+        ],
         "strict decoding error: unknown field \"spec.bogus\"",
     )?;
     up.fails(v, &["get", "pod", "strict"], "NotFound")?;
     // Nothing of these refused pods was built.
-    if netns_list()?.iter().any(|n| n.starts_with(&format!("tplab-{}-", up.id)) && !["pod", "node", "world"].iter().any(|r| *n == up.netns(r))) {
-        return Err(fail(format!("a refused pod left a netns: {:?}", netns_list()?)));
+    if netns_list()?.iter().any(|n| {
+        n.starts_with(&format!("tplab-{}-", up.id))
+            && !["pod", "node", "world"].iter().any(|r| *n == up.netns(r))
+    }) {
+        return Err(fail(format!(
+            "a refused pod left a netns: {:?}",
+            netns_list()?
+        )));
     }
     Ok(())
 }
 
 fn fault_rbac_psa() -> Result<(), Failed> {
-    let up = Up::new(&["--kube-fault", "exec-forbidden", "--kube-fault", "psa-privileged"], None)?;
+    let up = Up::new(
+        &[
+            "--kube-fault",
+            "exec-forbidden",
+            "--kube-fault",
+            "psa-privileged",
+        ],
+        None,
+    )?;
     let node = up.node()?;
     for v in VERSIONS {
         up.fails(
@@ -466,23 +616,47 @@ fn fault_rbac_psa() -> Result<(), Failed> {
         )?;
     }
     // An unprivileged pod is admitted (and exec into it is still forbidden).
-    up.ok("1.33", &["run", "plain", "--image=busybox", "--restart=Never"])?;
-    up.ok("1.33", &["wait", "--for=condition=Ready", "pod/plain", "--timeout=20s"])?;
-    up.fails("1.33", &["exec", "plain", "--", "true"], "cannot create resource \"pods/exec\"")?;
+    up.ok(
+        "1.33",
+        &["run", "plain", "--image=busybox", "--restart=Never"],
+    )?;
+    up.ok(
+        "1.33",
+        &[
+            "wait",
+            "--for=condition=Ready",
+            "pod/plain",
+            "--timeout=20s",
+        ],
+    )?;
+    up.fails(
+        "1.33",
+        &["exec", "plain", "--", "true"],
+        "cannot create resource \"pods/exec\"",
+    )?;
     Ok(())
 }
 
 fn waiting_reason(up: &Up, pod: &str) -> Result<String, Failed> {
     up.ok(
         "1.33",
-        &["get", "pod", pod, "-o", "jsonpath={.status.phase} {.status.containerStatuses[0].state.waiting.reason}"],
+        &[
+            "get",
+            "pod",
+            pod,
+            "-o",
+            "jsonpath={.status.phase} {.status.containerStatuses[0].state.waiting.reason}",
+        ],
     )
 }
 
 fn fault_pull_slow() -> Result<(), Failed> {
     {
         let up = Up::new(&["--kube-fault", "image-pull"], None)?;
-        up.ok("1.33", &["run", "plain", "--image=busybox", "--restart=Never"])?;
+        up.ok(
+            "1.33",
+            &["run", "plain", "--image=busybox", "--restart=Never"],
+        )?;
         up.fails(
             "1.33",
             &["wait", "--for=condition=Ready", "pod/plain", "--timeout=4s"],
@@ -494,9 +668,18 @@ fn fault_pull_slow() -> Result<(), Failed> {
         }
         let events = up.ok(
             "1.33",
-            &["get", "events", "--field-selector", "involvedObject.name=plain,type=Warning", "-o", "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}"],
+            &[
+                "get",
+                "events",
+                "--field-selector",
+                "involvedObject.name=plain,type=Warning",
+                "-o",
+                "jsonpath={range .items[*]}{.reason}: {.message}{\"\\n\"}{end}",
+            ],
         )?;
-        if !events.contains("Failed: Failed to pull image \"busybox\"") || !events.contains("Failed: Error: ImagePullBackOff") {
+        if !events.contains("Failed: Failed to pull image \"busybox\"")
+            || !events.contains("Failed: Error: ImagePullBackOff")
+        {
             return Err(fail(format!("image-pull events:\n{events}")));
         }
         if netns_list()?.contains(&up.netns("plain")) {
@@ -507,13 +690,19 @@ fn fault_pull_slow() -> Result<(), Failed> {
     // The environment variable works as the option does.
     let up = Up::new(&[], Some(("TPLAB_KUBEAPI_FAULTS", "slow-start=4s")))?;
     let t0 = Instant::now();
-    up.ok("1.33", &["run", "slow", "--image=busybox", "--restart=Never"])?;
+    up.ok(
+        "1.33",
+        &["run", "slow", "--image=busybox", "--restart=Never"],
+    )?;
     std::thread::sleep(Duration::from_secs(1));
     let state = waiting_reason(&up, "slow")?;
     if t0.elapsed() < Duration::from_secs(4) && state != "Pending ContainerCreating" {
         return Err(fail(format!("slow-start after 1 s: {state}")));
     }
-    up.ok("1.33", &["wait", "--for=condition=Ready", "pod/slow", "--timeout=30s"])?;
+    up.ok(
+        "1.33",
+        &["wait", "--for=condition=Ready", "pod/slow", "--timeout=30s"],
+    )?;
     up.ok("1.33", &["delete", "pod", "slow", "--wait"])?;
     Ok(())
 }
@@ -526,28 +715,66 @@ fn malformed() -> Result<(), Failed> {
         std::fs::write(&file, body).map_err(fail)?;
         up.fails(
             "1.33",
-            &["create", "--raw", "/api/v1/namespaces/default/pods", "-f", &file.display().to_string()],
+            &[
+                "create",
+                "--raw",
+                "/api/v1/namespaces/default/pods",
+                "-f",
+                &file.display().to_string(),
+            ],
             needle,
         )
         .map(|_| ())
     };
-    post("bad.json", b"{\"kind\": \"Pod\", ", "couldn't get version/kind; json parse error")?;
-    post("svc.json", br#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}}"#, "Service")?;
-    post("apps.json", br#"{"apiVersion":"apps/v1","kind":"Pod","metadata":{"name":"s"}}"#, "does not match the expected API version")?;
-    post("nokind.json", br#"{"apiVersion":"v1","metadata":{"name":"s"}}"#, "Object 'Kind' is missing")?;
-    post("typed.json", br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"s"},"spec":{"containers":"no"}}"#, "cannot be handled as a Pod")?;
+    post(
+        "bad.json",
+        b"{\"kind\": \"Pod\", ",
+        "couldn't get version/kind; json parse error",
+    )?;
+    post(
+        "svc.json",
+        br#"{"apiVersion":"v1","kind":"Service","metadata":{"name":"s"}}"#,
+        "Service",
+    )?;
+    post(
+        "apps.json",
+        br#"{"apiVersion":"apps/v1","kind":"Pod","metadata":{"name":"s"}}"#,
+        "does not match the expected API version",
+    )?;
+    post(
+        "nokind.json",
+        br#"{"apiVersion":"v1","metadata":{"name":"s"}}"#,
+        "Object 'Kind' is missing",
+    )?;
+    post(
+        "typed.json",
+        br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"s"},"spec":{"containers":"no"}}"#,
+        "cannot be handled as a Pod",
+    )?;
     post(
         "ns.json",
         br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"s","namespace":"kube-system"},"spec":{"containers":[{"name":"c","image":"i"}]}}"#,
         "does not match the namespace",
     )?;
-    post("noname.json", br#"{"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"c","image":"i"}]}}"#, "name or generateName is required")?;
-    let mut huge = br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"h","annotations":{"a":""#.to_vec();
+    post(
+        "noname.json",
+        br#"{"apiVersion":"v1","kind":"Pod","spec":{"containers":[{"name":"c","image":"i"}]}}"#,
+        "name or generateName is required",
+    )?;
+    let mut huge =
+        br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"h","annotations":{"a":""#.to_vec();
     huge.extend(std::iter::repeat_n(b'x', 4 * 1024 * 1024));
     huge.extend(br#""}}}"#);
-    post("huge.json", &huge, "Request entity too large: limit is 3145728")?;
+    post(
+        "huge.json",
+        &huge,
+        "Request entity too large: limit is 3145728",
+    )?;
     // The API still answers, and none of these made a pod.
-    let names = up.ok("1.33", &["get", "pods", "-o", "jsonpath={.items[*].metadata.name}"])?;
+    let names = up.ok(
+        "1.33",
+        &["get", "pods", "-o", "jsonpath={.items[*].metadata.name}"],
+    )?;
     if names != "pod" {
         return Err(fail(format!("pods after malformed creates: {names}")));
     }

@@ -175,8 +175,14 @@ async fn pod_write_answer(
         Target::Object {
             namespace, name, ..
         } => {
-            crate::pods::delete(ctx, req, namespace.as_deref().unwrap_or_default(), name, query)
-                .await
+            crate::pods::delete(
+                ctx,
+                req,
+                namespace.as_deref().unwrap_or_default(),
+                name,
+                query,
+            )
+            .await
         }
         _ => Err(ApiError::method_not_allowed()),
     };
@@ -332,10 +338,7 @@ fn read_collection(
         None
     };
     // Subscribed before the objects are read: no change falls between the two.
-    let live = params
-        .as_ref()
-        .map(|p| subscribe(ctx, p))
-        .transpose()?;
+    let live = params.as_ref().map(|p| subscribe(ctx, p)).transpose()?;
     let state = ctx.state()?;
     let version = ctx.store.version();
     let created = ctx.store.objects();
@@ -352,11 +355,7 @@ fn read_collection(
         .collect();
     let as_table = table::wants_table(accept);
     if let (Some(params), Some((backlog, rx, expired))) = (params, live) {
-        let after = if watch::replays(&params) {
-            version
-        } else {
-            0
-        };
+        let after = if watch::replays(&params) { version } else { 0 };
         let (d, ns) = (*def, namespace.map(str::to_string));
         let shape = Box::new(move |c: &crate::store::Change| {
             let o = &c.obj;
@@ -366,7 +365,12 @@ fn read_collection(
                 && fields.matches(&o.value);
             keep.then(|| {
                 if as_table {
-                    table::table(d.plural, std::slice::from_ref(o), include, &c.rv.to_string())
+                    table::table(
+                        d.plural,
+                        std::slice::from_ref(o),
+                        include,
+                        &c.rv.to_string(),
+                    )
                 } else {
                     o.value.clone()
                 }
@@ -427,14 +431,21 @@ type Subscription = (
 fn subscribe(ctx: &Ctx, params: &WatchParams) -> Result<Subscription, ApiError> {
     let from = match params.resource_version.as_deref() {
         None | Some("" | "0") => None,
-        Some(v) => Some(v.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(&format!("invalid resource version {v:?}"))
-        })?),
+        Some(v) => Some(
+            v.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(&format!("invalid resource version {v:?}")))?,
+        ),
     };
     let now = ctx.store.version();
     // Versions of the sandbox's own objects (below the store's) are still current:
     // those objects change only with the sandbox.
-    let from = from.map(|f| if f < crate::store::BASE_VERSION { now } else { f });
+    let from = from.map(|f| {
+        if f < crate::store::BASE_VERSION {
+            now
+        } else {
+            f
+        }
+    });
     let start = if params.send_initial { None } else { from };
     match ctx.store.watch_from(start.unwrap_or(now)) {
         Ok((backlog, rx)) => Ok((backlog, rx, None)),

@@ -222,7 +222,10 @@ pub fn handle(
     } = match resolve(
         ctx,
         (namespace, name, sub),
-        record.user.as_ref().map_or("system:anonymous", |u| u.name.as_str()),
+        record
+            .user
+            .as_ref()
+            .map_or("system:anonymous", |u| u.name.as_str()),
         query,
     ) {
         Ok(r) => r,
@@ -276,7 +279,8 @@ pub fn handle(
     tokio::spawn(async move {
         if let Ok(upgraded) = hyper::upgrade::on(req).await {
             let attach = attached.is_some();
-            let code = session::run(upgraded, protocol, &params, &target.role, &ctx.id, attach).await;
+            let code =
+                session::run(upgraded, protocol, &params, &target.role, &ctx.id, attach).await;
             // The attached main process ended: the container did.
             if let (Some(c), Some(code)) = (attached, code) {
                 crate::pods::main_exited(&ctx, &ns, &pod, &c, code);

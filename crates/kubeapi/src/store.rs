@@ -195,9 +195,11 @@ impl Store {
     /// Adds (`ADDED`) or replaces (`MODIFIED`) a pod; returns it with its new version.
     pub fn put_pod(&self, mut record: PodRecord) -> Value {
         let mut g = self.lock();
-        let at = g.saved.pods.iter().position(|p| {
-            p.namespace() == record.namespace() && p.name() == record.name()
-        });
+        let at = g
+            .saved
+            .pods
+            .iter()
+            .position(|p| p.namespace() == record.namespace() && p.name() == record.name());
         let kind = if at.is_some() { "MODIFIED" } else { "ADDED" };
         self.record(&mut g, kind, resources::PODS, &mut record.object);
         let out = record.object.clone();
@@ -210,7 +212,12 @@ impl Store {
     }
 
     /// Changes a stored pod in place (`MODIFIED`); `None` when it is gone.
-    pub fn update_pod(&self, namespace: &str, name: &str, f: impl FnOnce(&mut Value)) -> Option<Value> {
+    pub fn update_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        f: impl FnOnce(&mut Value),
+    ) -> Option<Value> {
         let mut g = self.lock();
         let i = g
             .saved
@@ -285,8 +292,13 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let start = store.version();
         let added = store.put_pod(pod("a"));
-        assert_eq!(added["metadata"]["resourceVersion"], (start + 1).to_string());
-        store.update_pod("default", "a", |o| o["status"] = json!({"phase": "Running"}));
+        assert_eq!(
+            added["metadata"]["resourceVersion"],
+            (start + 1).to_string()
+        );
+        store.update_pod("default", "a", |o| {
+            o["status"] = json!({"phase": "Running"});
+        });
         store.add_event(json!({ "metadata": { "name": "a.1", "namespace": "default" } }));
         let (backlog, _rx) = store.watch_from(start + 1).unwrap();
         assert_eq!(

@@ -133,7 +133,7 @@ fn node_address(o: &Value, kind: &str) -> String {
 }
 
 /// kubectl's STATUS: Terminating, a container's waiting or terminated reason
-/// (ContainerCreating, ErrImagePull, Completed), else the pod's reason or phase.
+/// (`ContainerCreating`, `ErrImagePull`, `Completed`), else the pod's reason or phase.
 fn pod_status(o: &Value, statuses: &[Value]) -> String {
     if !o["metadata"]["deletionTimestamp"].is_null() {
         return "Terminating".into();

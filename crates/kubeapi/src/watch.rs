@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 use crate::respond::Body;
 use crate::store::Change;
 
+/// What a watch sends of a change (`None`: nothing, it does not match).
+pub type Shape = Box<dyn Fn(&Change) -> Option<Value> + Send + Sync>;
+
 /// The store's changes for one watch: those already made after its version, the later
 /// ones as they come, and what to send of each (filtered and shaped, or nothing).
 pub struct Live {
@@ -21,7 +24,7 @@ pub struct Live {
     pub rx: tokio::sync::broadcast::Receiver<Change>,
     /// Changes up to this version are already in the initial objects.
     pub after: u64,
-    pub shape: Box<dyn Fn(&Change) -> Option<Value> + Send + Sync>,
+    pub shape: Shape,
     /// Sent (as an `ERROR` event) instead of anything else: the version is too old.
     pub expired: Option<Value>,
 }
@@ -51,7 +54,12 @@ pub fn replays(params: &WatchParams) -> bool {
 
 /// The body of a watch: `initial` objects as ADDED (when [`replays`]), then bookmarks
 /// (a `bookmark` object: kind, apiVersion and metadata.resourceVersion) until the timeout.
-pub fn body(initial: Vec<Value>, bookmark: Value, params: &WatchParams, live: Option<Live>) -> Body {
+pub fn body(
+    initial: Vec<Value>,
+    bookmark: Value,
+    params: &WatchParams,
+    live: Option<Live>,
+) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(16);
     let replay = replays(params);
     let params = params.clone();

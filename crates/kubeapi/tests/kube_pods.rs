@@ -1,5 +1,5 @@
 //! Pods created and deleted through the sandbox's API with kube-rs (root), as the kube
-//! environment will: `Api::create` (dry run, AlreadyExists), `await_condition` running
+//! environment will: `Api::create` (dry run, `AlreadyExists`), `await_condition` running
 //! and deleted under timeouts, a watch seeing ADDED / MODIFIED / DELETED with growing
 //! resourceVersions, exec into a sandbox pod (its own netns) and a `hostNetwork` pod
 //! (the node's), delete with grace period and propagation policy.
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use futures::TryStreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, AttachParams, DeleteParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{Api, AttachParams, DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, Config};
@@ -96,7 +96,7 @@ fn create_watch_exec_delete() -> Result<(), Failed> {
     block_on(async {
         let client = cluster.client().await?;
         let pods: Api<Pod> = Api::namespaced(client, "default");
-        let list = pods.list(&Default::default()).await.map_err(fail)?;
+        let list = pods.list(&ListParams::default()).await.map_err(fail)?;
         let from = list.metadata.resource_version.unwrap_or_default();
         let stream = pods
             .watch(&WatchParams::default().timeout(60), &from)
@@ -113,7 +113,11 @@ fn create_watch_exec_delete() -> Result<(), Failed> {
                     WatchEvent::Deleted(p) => ("DELETED", p),
                     _ => continue,
                 };
-                let phase = p.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default();
+                let phase = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_default();
                 let last = kind == "DELETED";
                 seen.push((kind, rv_of(&p), phase));
                 if last {
@@ -128,20 +132,44 @@ fn create_watch_exec_delete() -> Result<(), Failed> {
             "spec": { "containers": [{ "name": "main", "image": "busybox:1.36", "command": ["sleep", "infinity"] }] }
         });
         let dry = pods
-            .create(&PostParams { dry_run: true, ..PostParams::default() }, &pod(spec.clone())?)
+            .create(
+                &PostParams {
+                    dry_run: true,
+                    ..PostParams::default()
+                },
+                &pod(spec.clone())?,
+            )
             .await
             .map_err(fail)?;
-        check!(dry.metadata.name.as_deref() == Some("krpod"), "dry run: {dry:?}");
-        check!(pods.get_opt("krpod").await.map_err(fail)?.is_none(), "the dry run created the pod");
+        check!(
+            dry.metadata.name.as_deref() == Some("krpod"),
+            "dry run: {dry:?}"
+        );
+        check!(
+            pods.get_opt("krpod").await.map_err(fail)?.is_none(),
+            "the dry run created the pod"
+        );
         let params = PostParams {
             field_manager: Some("tplab-test".into()),
             ..PostParams::default()
         };
-        let created = pods.create(&params, &pod(spec.clone())?).await.map_err(fail)?;
-        let manager = created.metadata.managed_fields.as_ref().and_then(|m| m[0].manager.clone());
-        check!(manager.as_deref() == Some("tplab-test"), "fieldManager: {manager:?}");
+        let created = pods
+            .create(&params, &pod(spec.clone())?)
+            .await
+            .map_err(fail)?;
+        let manager = created
+            .metadata
+            .managed_fields
+            .as_ref()
+            .and_then(|m| m[0].manager.clone());
+        check!(
+            manager.as_deref() == Some("tplab-test"),
+            "fieldManager: {manager:?}"
+        );
         match pods.create(&PostParams::default(), &pod(spec)?).await {
-            Err(kube::Error::Api(s)) => check!(s.code == 409 && s.reason == "AlreadyExists", "{s:?}"),
+            Err(kube::Error::Api(s)) => {
+                check!(s.code == 409 && s.reason == "AlreadyExists", "{s:?}");
+            }
             other => return Err(fail(format!("second create: {other:?}"))),
         }
         let running = tokio::time::timeout(
@@ -153,14 +181,25 @@ fn create_watch_exec_delete() -> Result<(), Failed> {
         .map_err(fail)?
         .ok_or_else(|| fail("no pod"))?;
         let ip = running.status.and_then(|s| s.pod_ip).unwrap_or_default();
-        check!(ip.starts_with("10.244.0.") && ip != "10.244.0.213", "pod IP {ip}");
+        check!(
+            ip.starts_with("10.244.0.") && ip != "10.244.0.213",
+            "pod IP {ip}"
+        );
         let own = std::process::Command::new("ip")
             .args(["-4", "-o", "-n", &netns, "addr", "show", "dev", "eth0"])
             .output()
             .map_err(fail)?;
         let own = String::from_utf8_lossy(&own.stdout).into_owned();
-        check!(own.contains(&format!("inet {ip}/32")), "netns {netns}: {own:?}");
-        let inside = exec_out(&pods, "krpod", &["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).await?;
+        check!(
+            own.contains(&format!("inet {ip}/32")),
+            "netns {netns}: {own:?}"
+        );
+        let inside = exec_out(
+            &pods,
+            "krpod",
+            &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        )
+        .await?;
         check!(inside == own, "exec sees {inside:?}, ip -n sees {own:?}");
         let uid = created.metadata.uid.clone().unwrap_or_default();
         pods.delete("krpod", &DeleteParams::background().grace_period(0))
@@ -180,8 +219,14 @@ fn create_watch_exec_delete() -> Result<(), Failed> {
         let kinds: Vec<&str> = seen.iter().map(|s| s.0).collect();
         check!(kinds.first() == Some(&"ADDED"), "watch: {seen:?}");
         check!(kinds.last() == Some(&"DELETED"), "watch: {seen:?}");
-        check!(seen.iter().any(|s| s.0 == "MODIFIED" && s.2 == "Running"), "watch: {seen:?}");
-        check!(seen.windows(2).all(|w| w[0].1 < w[1].1), "versions do not grow: {seen:?}");
+        check!(
+            seen.iter().any(|s| s.0 == "MODIFIED" && s.2 == "Running"),
+            "watch: {seen:?}"
+        );
+        check!(
+            seen.windows(2).all(|w| w[0].1 < w[1].1),
+            "versions do not grow: {seen:?}"
+        );
         let gone = std::process::Command::new("ip")
             .args(["netns", "list"])
             .output()
@@ -192,7 +237,10 @@ fn create_watch_exec_delete() -> Result<(), Failed> {
         );
         // The sandbox's own pod cannot be deleted.
         match pods.delete("pod", &DeleteParams::default()).await {
-            Err(kube::Error::Api(s)) => check!(s.code == 403 && s.message.contains("tplab sandbox down"), "{s:?}"),
+            Err(kube::Error::Api(s)) => check!(
+                s.code == 403 && s.message.contains("tplab sandbox down"),
+                "{s:?}"
+            ),
             other => return Err(fail(format!("deleting the seed pod: {other:?}"))),
         }
         Ok(())
@@ -205,7 +253,11 @@ fn host_network_pod_runs_on_the_node() -> Result<(), Failed> {
         let client = cluster.client().await?;
         let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
         let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client);
-        let node = nodes.list(&Default::default()).await.map_err(fail)?.items[0]
+        let node = nodes
+            .list(&ListParams::default())
+            .await
+            .map_err(fail)?
+            .items[0]
             .metadata
             .name
             .clone()
@@ -221,9 +273,15 @@ fn host_network_pod_runs_on_the_node() -> Result<(), Failed> {
                 "tolerations": [{ "key": "CriticalAddonsOnly", "operator": "Exists" }, { "effect": "NoExecute", "operator": "Exists" }]
             }
         });
-        let created = pods.create(&PostParams::default(), &pod(spec)?).await.map_err(fail)?;
+        let created = pods
+            .create(&PostParams::default(), &pod(spec)?)
+            .await
+            .map_err(fail)?;
         let name = created.metadata.name.clone().unwrap_or_default();
-        check!(name.starts_with("nsenter-") && name.len() == 13, "generated name {name}");
+        check!(
+            name.starts_with("nsenter-") && name.len() == 13,
+            "generated name {name}"
+        );
         tokio::time::timeout(
             Duration::from_secs(20),
             await_condition(pods.clone(), &name, conditions::is_pod_running()),
@@ -231,10 +289,20 @@ fn host_network_pod_runs_on_the_node() -> Result<(), Failed> {
         .await
         .map_err(|_| fail("await_condition timed out"))?
         .map_err(fail)?;
-        let inside = exec_out(&pods, &name, &["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).await?;
-        check!(inside.contains("inet 198.51.100.2/24"), "exec in the host pod: {inside:?}");
+        let inside = exec_out(
+            &pods,
+            &name,
+            &["ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        )
+        .await?;
+        check!(
+            inside.contains("inet 198.51.100.2/24"),
+            "exec in the host pod: {inside:?}"
+        );
         let uid = created.metadata.uid.unwrap_or_default();
-        pods.delete(&name, &DeleteParams::default()).await.map_err(fail)?;
+        pods.delete(&name, &DeleteParams::default())
+            .await
+            .map_err(fail)?;
         tokio::time::timeout(
             Duration::from_secs(20),
             await_condition(pods.clone(), &name, conditions::is_deleted(&uid)),
@@ -242,7 +310,7 @@ fn host_network_pod_runs_on_the_node() -> Result<(), Failed> {
         .await
         .map_err(|_| fail("deletion never completed"))?
         .map_err(fail)?;
-        let left = pods.list(&Default::default()).await.map_err(fail)?;
+        let left = pods.list(&ListParams::default()).await.map_err(fail)?;
         check!(left.items.len() == 1, "pods left: {}", left.items.len());
         Ok(())
     })
@@ -253,7 +321,10 @@ fn main() {
     tplab_kubeapi::dispatch_if_daemon();
     tplab_sandbox::dispatch_if_daemon();
     Suite::new()
-        .root_test("kube_pods::create_watch_exec_delete", create_watch_exec_delete)
+        .root_test(
+            "kube_pods::create_watch_exec_delete",
+            create_watch_exec_delete,
+        )
         .root_test(
             "kube_pods::host_network_pod_runs_on_the_node",
             host_network_pod_runs_on_the_node,

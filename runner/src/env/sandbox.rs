@@ -27,11 +27,10 @@ impl SandboxEnv {
     /// Brings a fresh sandbox up (with its datapath and shims); torn down on drop. Its
     /// Kubernetes API simulates the faults of `TPLAB_KUBEAPI_FAULTS`, if any.
     pub async fn create() -> Result<Self, EnvError> {
-        let faults = tplab_kubeapi::Faults::parse::<&str>(&[]).map_err(|source| {
-            EnvError::KubeApi {
+        let faults =
+            tplab_kubeapi::Faults::parse::<&str>(&[]).map_err(|source| EnvError::KubeApi {
                 source: Box::new(source),
-            }
-        })?;
+            })?;
         Self::create_with(&faults).await
     }
 

@@ -106,11 +106,11 @@ fn obj<T: serde::Serialize>(def: ResourceDef, namespace: Option<&str>, name: &st
 pub fn all(src: &Source<'_>) -> Vec<Obj> {
     let mut out = cluster::namespaces(src);
     out.push(node::node(src));
-    out.extend(
-        pods::pods(src)
-            .into_iter()
-            .filter(|p| !src.created.iter().any(|c| c.def == p.def && c.name == p.name)),
-    );
+    out.extend(pods::pods(src).into_iter().filter(|p| {
+        !src.created
+            .iter()
+            .any(|c| c.def == p.def && c.name == p.name)
+    }));
     out.extend(cilium::objects(src));
     out.push(cluster::kubernetes_service(src));
     out.extend(cluster::events(src, &out));

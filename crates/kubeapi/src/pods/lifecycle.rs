@@ -107,7 +107,12 @@ pub async fn start(ctx: Arc<Ctx>, namespace: String, name: String, kind: PodKind
     };
     let images: Vec<(String, String)> = spec::container_names(&pod)
         .into_iter()
-        .zip(pod["spec"]["containers"].as_array().cloned().unwrap_or_default())
+        .zip(
+            pod["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+        )
         .map(|(n, c)| (n, c["image"].as_str().unwrap_or_default().to_string()))
         .collect();
     if ctx.faults.image_pull {
@@ -130,7 +135,13 @@ pub async fn start(ctx: Arc<Ctx>, namespace: String, name: String, kind: PodKind
         Ok(ip) => ip,
         Err(e) => {
             let message = format!("Failed to create pod sandbox: {e}");
-            emit(&ctx, &pod, ("FailedCreatePodSandBox", "Warning", "kubelet"), &message, None);
+            emit(
+                &ctx,
+                &pod,
+                ("FailedCreatePodSandBox", "Warning", "kubelet"),
+                &message,
+                None,
+            );
             ctx.store
                 .update_pod(&namespace, &name, |p| spec::sandbox_failed(p, &message));
             return;
@@ -152,8 +163,20 @@ pub async fn start(ctx: Arc<Ctx>, namespace: String, name: String, kind: PodKind
             &format!("Container image \"{image}\" already present on machine"),
             Some(c),
         );
-        emit(&ctx, &pod, ("Created", "Normal", "kubelet"), &format!("Created container: {c}"), Some(c));
-        emit(&ctx, &pod, ("Started", "Normal", "kubelet"), &format!("Started container {c}"), Some(c));
+        emit(
+            &ctx,
+            &pod,
+            ("Created", "Normal", "kubelet"),
+            &format!("Created container: {c}"),
+            Some(c),
+        );
+        emit(
+            &ctx,
+            &pod,
+            ("Started", "Normal", "kubelet"),
+            &format!("Started container {c}"),
+            Some(c),
+        );
     }
     let identity = ctx.identity.clone();
     ctx.store.update_pod(&namespace, &name, |p| {
@@ -190,20 +213,39 @@ fn resolve_image(image: &str) -> (String, String) {
 
 async fn pull_fails(ctx: &Ctx, ns: &str, name: &str, pod: &Value, images: &[(String, String)]) {
     for (c, image) in images {
-        emit(ctx, pod, ("Pulling", "Normal", "kubelet"), &format!("Pulling image \"{image}\""), Some(c));
+        emit(
+            ctx,
+            pod,
+            ("Pulling", "Normal", "kubelet"),
+            &format!("Pulling image \"{image}\""),
+            Some(c),
+        );
         let (reg, full) = resolve_image(image);
-        let (repo, tag) = full
-            .split_once('/')
-            .map_or(("", ""), |(_, rest)| rest.rsplit_once(':').unwrap_or((rest, "latest")));
+        let (repo, tag) = full.split_once('/').map_or(("", ""), |(_, rest)| {
+            rest.rsplit_once(':').unwrap_or((rest, "latest"))
+        });
         let why = format!(
             "rpc error: code = Unknown desc = failed to pull and unpack image \"{full}\": failed to resolve reference \"{full}\": \
              failed to do request: Head \"https://{reg}/v2/{repo}/manifests/{tag}\": dial tcp: lookup {reg}: no such host"
         );
         let message = format!("Failed to pull image \"{image}\": {why}");
-        emit(ctx, pod, ("Failed", "Warning", "kubelet"), &message, Some(c));
-        emit(ctx, pod, ("Failed", "Warning", "kubelet"), "Error: ErrImagePull", Some(c));
-        ctx.store
-            .update_pod(ns, name, |p| spec::pull_failing(p, "ErrImagePull", why.clone()));
+        emit(
+            ctx,
+            pod,
+            ("Failed", "Warning", "kubelet"),
+            &message,
+            Some(c),
+        );
+        emit(
+            ctx,
+            pod,
+            ("Failed", "Warning", "kubelet"),
+            "Error: ErrImagePull",
+            Some(c),
+        );
+        ctx.store.update_pod(ns, name, |p| {
+            spec::pull_failing(p, "ErrImagePull", &why);
+        });
     }
     tokio::time::sleep(BACK_OFF).await;
     if ctx.store.pod(ns, name).is_none() {
@@ -211,10 +253,23 @@ async fn pull_fails(ctx: &Ctx, ns: &str, name: &str, pod: &Value, images: &[(Str
     }
     for (c, image) in images {
         let message = format!("Back-off pulling image \"{image}\"");
-        emit(ctx, pod, ("BackOff", "Normal", "kubelet"), &message, Some(c));
-        emit(ctx, pod, ("Failed", "Warning", "kubelet"), "Error: ImagePullBackOff", Some(c));
-        ctx.store
-            .update_pod(ns, name, |p| spec::pull_failing(p, "ImagePullBackOff", message.clone()));
+        emit(
+            ctx,
+            pod,
+            ("BackOff", "Normal", "kubelet"),
+            &message,
+            Some(c),
+        );
+        emit(
+            ctx,
+            pod,
+            ("Failed", "Warning", "kubelet"),
+            "Error: ImagePullBackOff",
+            Some(c),
+        );
+        ctx.store.update_pod(ns, name, |p| {
+            spec::pull_failing(p, "ImagePullBackOff", &message);
+        });
     }
 }
 
@@ -259,7 +314,13 @@ pub fn mark_terminating(ctx: &Ctx, namespace: &str, name: &str, grace: i64) -> O
         })
         .unwrap_or_default();
     for c in running {
-        emit(ctx, &pod, ("Killing", "Normal", "kubelet"), &format!("Stopping container {c}"), Some(&c));
+        emit(
+            ctx,
+            &pod,
+            ("Killing", "Normal", "kubelet"),
+            &format!("Stopping container {c}"),
+            Some(&c),
+        );
     }
     Some(pod)
 }
@@ -271,9 +332,7 @@ pub fn resume(ctx: &Arc<Ctx>) {
         let o = &record.object;
         if !o["metadata"]["deletionTimestamp"].is_null() {
             tokio::spawn(finish_delete(Arc::clone(ctx), ns, name, record.kind));
-        } else if o["status"]["phase"] == "Pending"
-            && !ctx.faults.image_pull
-        {
+        } else if o["status"]["phase"] == "Pending" && !ctx.faults.image_pull {
             tokio::spawn(start(Arc::clone(ctx), ns, name, record.kind));
         }
     }
@@ -287,7 +346,10 @@ mod tests {
     fn images_resolve_like_containerd() {
         assert_eq!(
             resolve_image("busybox"),
-            ("registry-1.docker.io".into(), "docker.io/library/busybox:latest".into())
+            (
+                "registry-1.docker.io".into(),
+                "docker.io/library/busybox:latest".into()
+            )
         );
         assert_eq!(
             resolve_image("quay.io/cilium/cilium:v1.16.0"),
@@ -300,7 +362,10 @@ mod tests {
     fn addresses_come_from_the_node_cidr() {
         let gw = Ipv4Addr::new(10, 244, 0, 201);
         let used = [Ipv4Addr::new(10, 244, 0, 213)];
-        assert_eq!(free_address(gw, &used), Some(Ipv4Addr::new(10, 244, 0, 129)));
+        assert_eq!(
+            free_address(gw, &used),
+            Some(Ipv4Addr::new(10, 244, 0, 129))
+        );
         let all: Vec<Ipv4Addr> = (129..=254).map(|i| Ipv4Addr::new(10, 244, 0, i)).collect();
         assert_eq!(free_address(gw, &all), None);
     }

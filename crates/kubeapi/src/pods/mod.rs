@@ -41,12 +41,17 @@ async fn read_body(req: Request<Incoming>) -> Result<Bytes, ApiError> {
     if declared.is_some_and(|n| n > validate::BODY_LIMIT) {
         return Err(ApiError::too_large(validate::BODY_LIMIT));
     }
-    match Limited::new(req.into_body(), validate::BODY_LIMIT).collect().await {
+    match Limited::new(req.into_body(), validate::BODY_LIMIT)
+        .collect()
+        .await
+    {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::too_large(validate::BODY_LIMIT))
         }
-        Err(e) => Err(ApiError::bad_request(&format!("reading the request body: {e}"))),
+        Err(e) => Err(ApiError::bad_request(&format!(
+            "reading the request body: {e}"
+        ))),
     }
 }
 
@@ -106,9 +111,7 @@ pub async fn create(
         .and_then(|v| v.split('/').next())
         .unwrap_or("unknown")
         .to_string();
-    let manager = query
-        .get("fieldManager")
-        .map_or(agent, str::to_string);
+    let manager = query.get("fieldManager").map_or(agent, str::to_string);
     if manager.len() > 128 {
         return Err(ApiError::invalid(
             "",
@@ -141,7 +144,10 @@ pub async fn create(
     let unknown = validate::unknown_fields(&raw, &serde_json::to_value(&pod).unwrap_or_default());
     let mut warnings = Vec::new();
     if !unknown.is_empty() {
-        let each: Vec<String> = unknown.iter().map(|f| format!("unknown field {f:?}")).collect();
+        let each: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect();
         match validation {
             "Strict" => {
                 return Err(ApiError::bad_request(&format!(
@@ -275,7 +281,9 @@ fn delete_options(query: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError>
     {
         return Err(invalid(
             "propagationPolicy",
-            format!("Unsupported value: {p:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""),
+            format!(
+                "Unsupported value: {p:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
+            ),
         ));
     }
     if let Some(g) = grace
@@ -417,11 +425,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!((o.grace, o.uid.as_deref()), (Some(5), Some("u")));
-        let bad = delete_options(&Query::parse(Some("propagationPolicy=Sideways")), b"").unwrap_err();
+        let bad =
+            delete_options(&Query::parse(Some("propagationPolicy=Sideways")), b"").unwrap_err();
         assert_eq!(bad.code, 422);
-        assert_eq!(delete_options(&Query::parse(None), b"{").unwrap_err().code, 400);
         assert_eq!(
-            delete_options(&Query::parse(Some("gracePeriodSeconds=-2")), b"").unwrap_err().code,
+            delete_options(&Query::parse(None), b"{").unwrap_err().code,
+            400
+        );
+        assert_eq!(
+            delete_options(&Query::parse(Some("gracePeriodSeconds=-2")), b"")
+                .unwrap_err()
+                .code,
             422
         );
         assert!(dry_run(&Query::parse(Some("dryRun=All"))).unwrap());

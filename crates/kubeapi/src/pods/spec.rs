@@ -1,6 +1,6 @@
 //! A created pod as the server stores it (the defaults the apiserver and its admission
-//! plugins fill in), the status shapes a kubelet reports on its way (ContainerCreating,
-//! ErrImagePull, Running, terminated), the Events it records, and the command its main
+//! plugins fill in), the status shapes a kubelet reports on its way (`ContainerCreating`,
+//! `ErrImagePull`, `Running`, terminated), the Events it records, and the command its main
 //! process maps to in the sandbox.
 
 use k8s_openapi::api::core::v1::{Pod, Toleration};
@@ -10,9 +10,7 @@ use serde_json::{Value, json};
 use crate::identity::Identity;
 
 pub fn now_text() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn now_time() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
@@ -22,8 +20,12 @@ fn now_time() -> k8s_openapi::apimachinery::pkg::apis::meta::v1::Time {
 fn tolerates(existing: &[Toleration], key: &str) -> bool {
     existing.iter().any(|t| {
         let key_ok = t.key.as_deref() == Some(key)
-            || (t.key.as_deref().is_none_or(str::is_empty) && t.operator.as_deref() == Some("Exists"));
-        key_ok && t.effect.as_deref().is_none_or(|e| e.is_empty() || e == "NoExecute")
+            || (t.key.as_deref().is_none_or(str::is_empty)
+                && t.operator.as_deref() == Some("Exists"));
+        key_ok
+            && t.effect
+                .as_deref()
+                .is_none_or(|e| e.is_empty() || e == "NoExecute")
     })
 }
 
@@ -182,12 +184,12 @@ fn conditions(pod: &mut Value, ready: bool, sandbox: bool, unready_reason: &str)
     ]);
 }
 
-fn waiting(pod: &mut Value, reason: &str, message: Option<String>) {
+fn waiting(pod: &mut Value, reason: &str, message: Option<&str>) {
     let statuses: Vec<Value> = images(pod)
         .into_iter()
         .map(|(name, image)| {
             let mut w = json!({ "reason": reason });
-            if let Some(m) = &message {
+            if let Some(m) = message {
                 w["message"] = json!(m);
             }
             json!({
@@ -210,7 +212,7 @@ pub fn creating(pod: &mut Value, host_ip: &str) {
 }
 
 /// The image cannot be pulled (`ErrImagePull`, then `ImagePullBackOff`).
-pub fn pull_failing(pod: &mut Value, reason: &str, message: String) {
+pub fn pull_failing(pod: &mut Value, reason: &str, message: &str) {
     conditions(pod, false, true, "ContainersNotReady");
     waiting(pod, reason, Some(message));
 }
@@ -218,7 +220,10 @@ pub fn pull_failing(pod: &mut Value, reason: &str, message: String) {
 /// Every container runs.
 pub fn running(pod: &mut Value, ip: &str, identity: &Identity) {
     conditions(pod, true, true, "");
-    let uid = pod["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+    let uid = pod["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let started = now_text();
     let statuses: Vec<Value> = images(pod)
         .into_iter()
@@ -346,7 +351,11 @@ pub fn main_command(pod: &Value, container: &str) -> Vec<String> {
         .unwrap_or(Value::Null);
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
-            .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let mut argv = strings(&c["command"]);

@@ -225,7 +225,11 @@ pub fn psa_baseline(pod: &Pod) -> Option<String> {
         .map(|v| v.name.clone())
         .collect();
     if !host_paths.is_empty() {
-        let word = if host_paths.len() == 1 { "volume" } else { "volumes" };
+        let word = if host_paths.len() == 1 {
+            "volume"
+        } else {
+            "volumes"
+        };
         found.push(format!("hostPath volumes ({word} {})", quoted(&host_paths)));
     }
     let all = spec
@@ -352,9 +356,7 @@ pub fn sandbox_limits(pod: &Pod, name: &str, node: &str, kind: PodKind) -> Vec<C
 }
 
 fn sandbox_name(name: &str) -> bool {
-    name.len() <= 16
-        && dns_label(name)
-        && !matches!(name, "node" | "world" | "agent" | "local")
+    name.len() <= 16 && dns_label(name) && !matches!(name, "node" | "world" | "agent" | "local")
 }
 
 #[cfg(test)]
@@ -407,7 +409,11 @@ mod tests {
         let raw = node_shell();
         let pod = typed(&raw).unwrap();
         let back = serde_json::to_value(&pod).unwrap();
-        assert!(unknown_fields(&raw, &back).is_empty(), "{:?}", unknown_fields(&raw, &back));
+        assert!(
+            unknown_fields(&raw, &back).is_empty(),
+            "{:?}",
+            unknown_fields(&raw, &back)
+        );
         assert!(validate(&pod, "nsenter-abc123").is_empty());
         assert_eq!(kind_of(&pod), PodKind::Host);
         assert!(sandbox_limits(&pod, "nsenter-abc123", "node-x", PodKind::Host).is_empty());
@@ -436,10 +442,18 @@ mod tests {
         let bad = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "Bad_Name"},
             "spec": {"restartPolicy": "Sometimes", "containers": [{"name": "c"}, {"name": "c", "image": "i"}]}});
         let pod = typed(&bad).unwrap();
-        let fields: Vec<String> = validate(&pod, "Bad_Name").into_iter().map(|c| c.field).collect();
+        let fields: Vec<String> = validate(&pod, "Bad_Name")
+            .into_iter()
+            .map(|c| c.field)
+            .collect();
         assert_eq!(
             fields,
-            ["metadata.name", "spec.containers[0].image", "spec.containers[1].name", "spec.restartPolicy"]
+            [
+                "metadata.name",
+                "spec.containers[0].image",
+                "spec.containers[1].name",
+                "spec.restartPolicy"
+            ]
         );
         assert!(typed(&json!({"spec": {"containers": "nope"}})).is_err());
     }
@@ -451,13 +465,18 @@ mod tests {
                      "volumes": [{"name": "cfg", "configMap": {"name": "x"}}, {"name": "tmp", "emptyDir": {}}]}});
         let pod = typed(&raw).unwrap();
         assert_eq!(kind_of(&pod), PodKind::Sandbox);
-        let fields: Vec<String> = sandbox_limits(&pod, "a-very-long-pod-name", "node-x", PodKind::Sandbox)
-            .into_iter()
-            .map(|c| c.field)
-            .collect();
+        let fields: Vec<String> =
+            sandbox_limits(&pod, "a-very-long-pod-name", "node-x", PodKind::Sandbox)
+                .into_iter()
+                .map(|c| c.field)
+                .collect();
         assert_eq!(
             fields,
-            ["metadata.name", "spec.volumes[0]", "spec.containers[0].ports[0].hostPort"]
+            [
+                "metadata.name",
+                "spec.volumes[0]",
+                "spec.containers[0].ports[0].hostPort"
+            ]
         );
         assert_eq!(
             psa_baseline(&pod).unwrap(),
