@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, fail, tplab};
+use crate::harness::{Failed, Tmux, fail, tplab};
 
 pub fn register(suite: Suite) -> Suite {
     suite
@@ -31,6 +31,7 @@ pub fn register(suite: Suite) -> Suite {
             "kubeapi_pods::malformed_bodies_get_status_errors",
             malformed,
         )
+        .root_test("kubeapi_pods::kvaps_node_shell_plugin", kvaps_plugin)
 }
 
 const VERSIONS: [&str; 2] = ["1.30", "1.33"];
@@ -779,4 +780,91 @@ fn malformed() -> Result<(), Failed> {
         return Err(fail(format!("pods after malformed creates: {names}")));
     }
     Ok(())
+}
+
+/// A PATH where `kubectl` is kubectl 1.33 and `kubectl node-shell` the kvaps plugin.
+fn plugin_path(dir: &std::path::Path) -> Result<String, Failed> {
+    std::os::unix::fs::symlink(
+        "/usr/lib/google-cloud-sdk/bin/kubectl.1.33",
+        dir.join("kubectl"),
+    )
+    .map_err(fail)?;
+    std::os::unix::fs::symlink(
+        crate::harness::fixture("kube/kubectl-node_shell"),
+        dir.join("kubectl-node_shell"),
+    )
+    .map_err(fail)?;
+    Ok(format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    ))
+}
+
+/// Only the sandbox's own pod is left (the plugin deletes with `--wait=false`).
+fn only_seed_pod_left(up: &Up) -> Result<(), Failed> {
+    let t0 = Instant::now();
+    loop {
+        let names = up.ok(
+            "1.33",
+            &["get", "pods", "-o", "jsonpath={.items[*].metadata.name}"],
+        )?;
+        if names == "pod" {
+            return Ok(());
+        }
+        if t0.elapsed() > Duration::from_secs(15) {
+            return Err(fail(format!("pods left after the plugin: {names}")));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn kvaps_plugin() -> Result<(), Failed> {
+    let up = Up::new(&[], None)?;
+    let node = up.node()?;
+    let bin = crate::harness::tempdir();
+    let path = plugin_path(bin.path())?;
+    let node_addrs = ipv4_by_dev(&ip_json(&["-j", "-n", &up.netns("node"), "addr"])?);
+    // Without a terminal: `kubectl node-shell NODE -- CMD`, its exit code.
+    let out = Command::new("kubectl")
+        .args([
+            "node-shell",
+            &node,
+            "--",
+            "sh",
+            "-c",
+            "ip -j addr show dev eth0; exit 5",
+        ])
+        .env("PATH", &path)
+        .env("KUBECONFIG", &up.kubeconfig)
+        .env("HOME", up.cache.path())
+        .env("KUBECACHEDIR", up.cache.path())
+        .stdin(Stdio::null())
+        .output()
+        .map_err(fail)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let shown = stdout.lines().find(|l| l.starts_with('[')).unwrap_or("[]");
+    let eth0 = ipv4_by_dev(&serde_json::from_str(shown).map_err(fail)?);
+    if out.status.code() != Some(5) || eth0.get("eth0") != node_addrs.get("eth0") {
+        return Err(fail(format!(
+            "kubectl node-shell: {:?}, eth0 {eth0:?}:\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    only_seed_pod_left(&up)?;
+    // Through a terminal: an interactive login shell on the node (tty attach).
+    let tmux = Tmux::start(&format!(
+        "env PATH={path} KUBECONFIG={} HOME={home} KUBECACHEDIR={home} kubectl node-shell {node}; echo plugin-exit=$?; sleep 60",
+        up.kubeconfig.display(),
+        home = up.cache.path().display(),
+    ))?;
+    tmux.wait_for("If you don't see a command prompt", Duration::from_secs(30))?;
+    tmux.type_line("echo node-$((6*7)) $(tty); ip -br addr show dev cilium_host")?;
+    let screen = tmux.wait_for("node-42 /dev/pts/", Duration::from_secs(15))?;
+    tmux.wait_for("10.244.0.201/32", Duration::from_secs(10))
+        .map_err(|_| fail(format!("no cilium_host in the node shell:\n{screen}")))?;
+    tmux.type_line("exit 0")?;
+    tmux.wait_for("plugin-exit=0", Duration::from_secs(20))?;
+    only_seed_pod_left(&up)
 }
