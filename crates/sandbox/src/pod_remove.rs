@@ -46,3 +46,22 @@ pub(crate) fn remove(current: &SandboxState, name: &str) -> Result<SandboxState>
     }
     Ok(next)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_pod_and_unknown_pods_are_refused() {
+        let st = SandboxState::example();
+        let first = remove(&st, &st.pods[0].name).unwrap_err();
+        assert!(
+            first.to_string().contains("tplab sandbox down ab12"),
+            "{first}"
+        );
+        assert!(matches!(
+            remove(&st, "nope"),
+            Err(SandboxError::NoSuchPod { pod, .. }) if pod == "nope"
+        ));
+    }
+}
