@@ -18,6 +18,8 @@ pub struct Ctx {
     pub faults: Faults,
     /// Held while the sandbox's state changes (adding or removing a pod).
     pub sandbox_ops: tokio::sync::Mutex<()>,
+    /// Exec and attach sessions into created pods, ended when their pod is deleted.
+    pub sessions: crate::sessions::Sessions,
 }
 
 impl Ctx {

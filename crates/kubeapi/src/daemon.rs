@@ -116,6 +116,7 @@ fn run(args: &[String]) -> Result<()> {
         store,
         faults,
         sandbox_ops: tokio::sync::Mutex::new(()),
+        sessions: crate::sessions::Sessions::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -194,7 +194,7 @@ fn resolve(
         .ok_or_else(|| ApiError::not_found("", "pods", name))?;
     if sub == "attach" {
         return Err(ApiError::bad_request(&format!(
-            "pod {name} is one of the sandbox's own pods: its main process is not attachable (use exec);              attach is served for pods created through this API"
+            "pod {name} is one of the sandbox's own pods: its main process is not attachable (use exec); attach is served for pods created through this API"
         )));
     }
     Ok(Resolved {
@@ -279,8 +279,21 @@ pub fn handle(
     tokio::spawn(async move {
         if let Ok(upgraded) = hyper::upgrade::on(req).await {
             let attach = attached.is_some();
-            let code =
-                session::run(upgraded, protocol, &params, &target.role, &ctx.id, attach).await;
+            // A created pod's sessions end with it (as its containers' processes do).
+            let track = crate::pods::target(&ctx, &ns, &pod).is_some().then(|| {
+                let (c, n, p) = (Arc::clone(&ctx), ns.clone(), pod.clone());
+                Box::new(move |pgid: i32| c.sessions.add(&n, &p, pgid)) as session::OnSpawn
+            });
+            let code = session::run(
+                upgraded,
+                protocol,
+                &params,
+                (&target.role, &ctx.id),
+                attach,
+                track,
+            )
+            .await;
+            ctx.sessions.forget_ended();
             // The attached main process ended: the container did.
             if let (Some(c), Some(code)) = (attached, code) {
                 crate::pods::main_exited(&ctx, &ns, &pod, &c, code);

@@ -27,6 +27,7 @@ mod respond;
 mod route;
 mod select;
 mod server;
+mod sessions;
 mod status;
 mod store;
 mod table;

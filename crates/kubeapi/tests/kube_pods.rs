@@ -299,6 +299,17 @@ fn host_network_pod_runs_on_the_node() -> Result<(), Failed> {
             inside.contains("inet 198.51.100.2/24"),
             "exec in the host pod: {inside:?}"
         );
+        // A session still open when the pod is deleted ends with it.
+        let mut open = pods
+            .exec(
+                &name,
+                vec!["sleep", "300"],
+                &AttachParams::default().stdout(true).stderr(false),
+            )
+            .await
+            .map_err(fail)?;
+        let status = open.take_status().ok_or_else(|| fail("no status"))?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let uid = created.metadata.uid.unwrap_or_default();
         pods.delete(&name, &DeleteParams::default())
             .await
@@ -310,6 +321,18 @@ fn host_network_pod_runs_on_the_node() -> Result<(), Failed> {
         .await
         .map_err(|_| fail("deletion never completed"))?
         .map_err(fail)?;
+        let ended = tokio::time::timeout(Duration::from_secs(10), status)
+            .await
+            .map_err(|_| fail("the exec session outlived its deleted pod"))?;
+        let code = ended
+            .and_then(|s| s.details)
+            .and_then(|d| d.causes)
+            .and_then(|c| c.first().and_then(|c| c.message.clone()));
+        check!(
+            code.as_deref() == Some("143"),
+            "the session's end: exit {code:?}"
+        );
+        drop(open);
         let left = pods.list(&ListParams::default()).await.map_err(fail)?;
         check!(left.items.len() == 1, "pods left: {}", left.items.len());
         Ok(())

@@ -192,13 +192,16 @@ where
 /// Serves one exec (or attach) over `upgraded` (already answered 101 with `protocol`);
 /// the command's exit code when it ended. An attach's status is `Success` whatever the
 /// code: the kubelet reports the container's end in the pod's status instead.
+/// Told the process group of the command once it started.
+pub type OnSpawn = Box<dyn FnOnce(i32) + Send>;
+
 pub async fn run(
     upgraded: Upgraded,
     protocol: Protocol,
     params: &ExecParams,
-    role: &tplab_sandbox::Role,
-    id: &str,
+    (role, id): (&tplab_sandbox::Role, &str),
     attach: bool,
+    on_spawn: Option<OnSpawn>,
 ) -> Option<i32> {
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
     let (mut sink, mut stream) = ws.split();
@@ -223,7 +226,12 @@ pub async fn run(
     let _ = out.send(framed(first, &[])).await;
     let ended = match process::spawn(params, role, id) {
         Err(message) => Some((process::start_failure(&message), 128)),
-        Ok(spawned) => drive(spawned, &mut stream, &out, protocol, params).await,
+        Ok(spawned) => {
+            if let Some(f) = on_spawn {
+                f(spawned.pgid);
+            }
+            drive(spawned, &mut stream, &out, protocol, params).await
+        }
     };
     let code = ended.as_ref().map(|(_, c)| *c);
     let status = ended.map(|(s, _)| {

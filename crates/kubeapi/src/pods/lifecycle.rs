@@ -275,6 +275,13 @@ async fn pull_fails(ctx: &Ctx, ns: &str, name: &str, pod: &Value, images: &[(Str
 
 /// Stops a terminating pod's containers and removes it (`DELETED`).
 pub async fn finish_delete(ctx: Arc<Ctx>, namespace: String, name: String, kind: PodKind) {
+    // SIGTERM, then SIGKILL after a short grace, as the kubelet stops containers.
+    let groups = ctx.sessions.take(&namespace, &name);
+    crate::sessions::signal(&groups, nix::sys::signal::Signal::SIGTERM);
+    if !groups.is_empty() {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        crate::sessions::signal(&groups, nix::sys::signal::Signal::SIGKILL);
+    }
     if kind == PodKind::Sandbox {
         let (id, n) = (ctx.id.clone(), name.clone());
         if let Err(e) = blocking(&ctx, move || remove_sandbox_pod(&id, &n)).await
