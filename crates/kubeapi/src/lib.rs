@@ -1,7 +1,11 @@
 //! A Kubernetes API for each sandbox, served on loopback over HTTPS with the sandbox's
 //! own CA and an admin client certificate, answering with the sandbox's real state
 //! (node, pods, Cilium) in the real schemas, and running `kubectl exec` in the pod's
-//! sandbox role over WebSocket. Real clients (kubectl ≥ 1.30, kube-rs) are its tests.
+//! sandbox role over WebSocket. Pods can be created and deleted (`pods/`): `hostNetwork`
+//! pods (the node-shell pod) run in the node's namespaces, others become sandbox pods of
+//! their own; they are kept in `store.rs` (one resourceVersion, watch events), and
+//! [`Faults`] make the API fail like real clusters do. Real clients (kubectl ≥ 1.30,
+//! kube-rs) are its tests.
 //!
 //! [`start`] is called once the sandbox is up: it draws the PKI and the cluster's
 //! identity, binds 127.0.0.1:0, writes the kubeconfig (`tplab-<id>` cluster, user and
