@@ -106,7 +106,15 @@ pub struct TraceArgs {
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
     /// Bring a sandbox up and leave it running.
-    Up,
+    Up {
+        /// Make its Kubernetes API answer like a failing cluster, for tests of error paths
+        /// (repeatable; also `TPLAB_KUBEAPI_FAULTS=a,b`): exec-forbidden (RBAC denies
+        /// pods/exec and pods/attach), psa-privileged (Pod Security "baseline" rejects
+        /// privileged and host-namespace pods), image-pull (created pods never pull their
+        /// image), slow-start=DURATION (created pods take that long to start).
+        #[arg(long = "kube-fault", value_name = "MODE")]
+        kube_fault: Vec<String>,
+    },
     /// Tear a sandbox down (your only one, or ID); `--all` removes every leftover of yours.
     /// Sandboxes a live tplab is building or using, and other users', are left alone.
     Down {

@@ -646,14 +646,14 @@ fn parallel_and_malformed() -> Result<(), Failed> {
         &up,
         &[
             "-X",
-            "DELETE",
+            "PUT",
             &format!("{base}/api/v1/namespaces/default/pods/pod"),
         ],
         true,
     )?;
     let (status, got) = status_of(&out)?;
     if got != "405" || status["reason"] != "MethodNotAllowed" {
-        return Err(fail(format!("DELETE: {got} {status}")));
+        return Err(fail(format!("PUT: {got} {status}")));
     }
     // No client certificate: 401, as a real API server answers anonymous requests.
     let (_, out, _) = curl(&up, &[&format!("{base}/api/v1/pods")], false)?;

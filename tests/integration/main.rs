@@ -17,6 +17,7 @@ mod interactive;
 mod k8s_checks;
 mod kubeapi;
 mod kubeapi_io;
+mod kubeapi_pods;
 mod kubeapi_seed;
 mod lint;
 mod reports;
@@ -51,5 +52,6 @@ fn main() {
     let suite = k8s_checks::register(suite);
     let suite = kubeapi_io::register(suite);
     let suite = kubeapi_seed::register(suite);
+    let suite = kubeapi_pods::register(suite);
     suite.run();
 }

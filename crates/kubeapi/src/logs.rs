@@ -208,10 +208,12 @@ fn answer(
     query: &Query,
 ) -> Result<Response<Body>, ApiError> {
     let state = ctx.state()?;
+    let created = ctx.store.objects();
     let src = Source {
         state: &state,
         identity: &ctx.identity,
         port: ctx.port,
+        created: &created,
     };
     let pod = objects::of(&src, &resources::PODS, Some(namespace))
         .into_iter()
@@ -282,10 +284,12 @@ fn follow(
             let Ok(state) = ctx.state() else {
                 return;
             };
+            let created = ctx.store.objects();
             let src = Source {
                 state: &state,
                 identity: &ctx.identity,
                 port: ctx.port,
+                created: &created,
             };
             for l in log_lines(&src, &namespace, &name, &container) {
                 if sent.insert(l.text.clone()) {

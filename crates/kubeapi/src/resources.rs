@@ -71,9 +71,10 @@ pub const PODS: ResourceDef = ResourceDef {
     namespaced: true,
     short_names: &["po"],
     categories: &["all"],
-    verbs: READ,
+    verbs: &["create", "delete", "get", "list", "watch"],
     subresources: &[
         ("exec", "PodExecOptions", &["create", "get"]),
+        ("attach", "PodAttachOptions", &["create", "get"]),
         ("log", "Pod", &["get"]),
     ],
     fields: &[

@@ -21,7 +21,7 @@ struct Cluster {
 impl Cluster {
     fn up() -> Result<Cluster, Failed> {
         let mut sandbox = Sandbox::up_blocking(&SandboxConfig::default()).map_err(fail)?;
-        if let Err(e) = tplab_kubeapi::start(&mut sandbox) {
+        if let Err(e) = tplab_kubeapi::start(&mut sandbox, &tplab_kubeapi::Faults::default()) {
             let _ = sandbox.down();
             return Err(fail(format!("starting the API: {e:?}")));
         }

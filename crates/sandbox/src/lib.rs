@@ -39,6 +39,7 @@ mod iptables;
 mod lock;
 mod netlink;
 mod nftgen;
+mod pod_remove;
 mod reap;
 mod roles;
 mod sandbox;

@@ -409,6 +409,14 @@ impl Sandbox {
         Ok(())
     }
 
+    /// Removes a pod added by [`Sandbox::add_pod`] (netns, veth, node route, state, bin
+    /// dir); the first pod (role `pod`) only goes with the sandbox.
+    pub fn remove_pod(&mut self, name: &str) -> Result<()> {
+        tools::check_privileges("sandbox up")?;
+        self.state = crate::pod_remove::remove(&self.state, name)?;
+        Ok(())
+    }
+
     /// Starts a further daemon of this sandbox: this binary re-executed as
     /// `<DAEMON_MARKER> <kind> --id <id> --fd 3 <args...>`, `listener` passed as fd 3, in
     /// its own session. Its pid is recorded in the state, so teardown stops it (and

@@ -8,7 +8,7 @@ use tplab_sandbox::{DownOptions, Role, Sandbox, SkipReason};
 
 pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
     match cmd {
-        SandboxCommand::Up => up(&global).await,
+        SandboxCommand::Up { kube_fault } => up(&global, &kube_fault).await,
         SandboxCommand::Down {
             id,
             all,
@@ -50,10 +50,12 @@ pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
     }
 }
 
-async fn up(global: &Global) -> super::Result {
+async fn up(global: &Global, kube_faults: &[String]) -> super::Result {
+    // Checked before anything is built: a typo costs no sandbox.
+    let faults = tplab_kubeapi::Faults::parse(kube_faults)?;
     sb::install_signal_cleanup()?;
     let start = std::time::Instant::now();
-    let env = SandboxEnv::create().await?;
+    let env = SandboxEnv::create_with(&faults).await?;
     let facts = tplab_sandbox::Sandbox::facts(env.sandbox());
     let sandbox = env.keep();
     let kubeconfig = tplab_kubeapi::kubeconfig_path(sandbox.id())?;

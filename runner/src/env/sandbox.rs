@@ -26,8 +26,18 @@ pub struct SandboxEnv {
 }
 
 impl SandboxEnv {
-    /// Brings a fresh sandbox up (with its datapath and shims); torn down on drop.
+    /// Brings a fresh sandbox up (with its datapath and shims); torn down on drop. Its
+    /// Kubernetes API simulates the faults of `TPLAB_KUBEAPI_FAULTS`, if any.
     pub async fn create() -> Result<Self, EnvError> {
+        let faults =
+            tplab_kubeapi::Faults::parse::<&str>(&[]).map_err(|source| EnvError::KubeApi {
+                source: Box::new(source),
+            })?;
+        Self::create_with(&faults).await
+    }
+
+    /// [`SandboxEnv::create`] with the API's fault modes given.
+    pub async fn create_with(faults: &tplab_kubeapi::Faults) -> Result<Self, EnvError> {
         let sandbox = Sandbox::up(SandboxConfig::default())
             .await
             .map_err(|e| EnvError::sandbox("bringing a sandbox up", e))?;
@@ -44,7 +54,7 @@ impl SandboxEnv {
                 action: "equipping the sandbox",
                 source,
             })??;
-        tplab_kubeapi::start(&mut env.sandbox).map_err(|source| EnvError::KubeApi {
+        tplab_kubeapi::start(&mut env.sandbox, faults).map_err(|source| EnvError::KubeApi {
             source: Box::new(source),
         })?;
         Ok(env)

@@ -458,6 +458,7 @@ mod tests {
             state: &st,
             identity: &id,
             port: 6443,
+            created: &[],
         };
         let text: Vec<String> = lines(&src).into_iter().map(|l| l.text).collect();
         let all = text.join("\n");

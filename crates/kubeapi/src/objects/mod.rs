@@ -36,6 +36,8 @@ pub struct Source<'a> {
     pub identity: &'a Identity,
     /// Port of the API (for the `kubernetes` Service and Cilium's env).
     pub port: u16,
+    /// Pods created through the API and their Events (the store's objects).
+    pub created: &'a [Obj],
 }
 
 impl Source<'_> {
@@ -100,14 +102,20 @@ fn obj<T: serde::Serialize>(def: ResourceDef, namespace: Option<&str>, name: &st
     }
 }
 
-/// Every object of the cluster now.
+/// Every object of the cluster now. A sandbox pod created through the API is also in
+/// the sandbox's state: the store's object stands for it.
 pub fn all(src: &Source<'_>) -> Vec<Obj> {
     let mut out = cluster::namespaces(src);
     out.push(node::node(src));
-    out.extend(pods::pods(src));
+    out.extend(pods::pods(src).into_iter().filter(|p| {
+        !src.created
+            .iter()
+            .any(|c| c.def == p.def && c.name == p.name)
+    }));
     out.extend(cilium::objects(src));
     out.push(cluster::kubernetes_service(src));
     out.extend(cluster::events(src, &out));
+    out.extend(src.created.iter().cloned());
     out
 }
 
@@ -197,6 +205,7 @@ mod tests {
             state: &st,
             identity: &id,
             port: 6443,
+            created: &[],
         };
         let pods = of(&src, &resources::PODS, Some("default"));
         assert_eq!(pods.len(), 1);
