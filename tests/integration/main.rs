@@ -23,6 +23,7 @@ mod lint;
 mod reports;
 mod sandbox;
 mod seed_lab;
+mod shows;
 mod skip;
 mod watch;
 
@@ -39,6 +40,7 @@ fn main() {
     let suite = skip::register(suite);
     let suite = answers::register(suite);
     let suite = watch::register(suite);
+    let suite = shows::register(suite);
     let suite = sandbox::register(suite);
     let suite = reports::register(suite);
     let suite = exports::register(suite);

@@ -97,11 +97,7 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
         crate::interrupt::claim().map_err(|e| EnvError::io("listening for Ctrl-C", e))?;
         guided::run(&mut session, &printer, from, Some(&report_dir)).await?;
     } else {
-        for item in &lab.intro {
-            if let crate::lab::ItemKind::Prose(p) = &item.kind {
-                printer.prose(&session.shown(p));
-            }
-        }
+        guided::show_items(&session, &printer, &lab.intro);
         auto::run(&mut session, &printer, 0).await;
     }
     session.recorder.finish();

@@ -93,6 +93,10 @@ pub struct CommandBlock {
     pub target: String,
     pub script: String,
     pub solution: bool,
+    /// `solution=hidden`: tplab's own way of making the step happen (e.g. traffic in the
+    /// background while a check observes it), not what the student types: "show the
+    /// solution" shows the step's commands instead.
+    pub solution_hidden: bool,
     pub run: RunMode,
     pub env: Vec<String>,
     pub timeout: Option<Duration>,

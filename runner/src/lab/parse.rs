@@ -584,10 +584,24 @@ impl LabParser {
                     self.error(DiagCode::EmptyCommand, s, "command block is empty");
                     return;
                 }
+                let solution_hidden = match info.value("solution") {
+                    None => false,
+                    Some("hidden") => true,
+                    Some(v) => {
+                        self.error(
+                            DiagCode::BadAttributeValue,
+                            attr_span("solution").unwrap_or(span.clone()),
+                            format!("invalid `solution={v}`"),
+                        )
+                        .add_note("write `solution` alone, or `solution=hidden` for a helper the student does not type");
+                        false
+                    }
+                };
                 ItemKind::Command(CommandBlock {
                     target,
                     script: body.text.clone(),
                     solution: info.flag("solution"),
+                    solution_hidden,
                     run,
                     env,
                     timeout,

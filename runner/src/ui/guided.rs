@@ -204,16 +204,17 @@ fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: O
 }
 
 fn show_intro(session: &Session<'_>, printer: &Printer) {
-    for item in &session.lab.intro {
-        if let ItemKind::Prose(p) = &item.kind {
-            printer.prose(&session.shown(p));
-        }
-    }
+    show_items(session, printer, &session.lab.intro);
 }
 
 /// The step's text, code and commands in document order (solutions and checks hidden).
 fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
-    for item in &session.lab.steps[step].items {
+    show_items(session, printer, &session.lab.steps[step].items);
+}
+
+/// Text, code blocks (diagrams included) and commands, as the student reads them.
+pub fn show_items(session: &Session<'_>, printer: &Printer, items: &[crate::lab::Item]) {
+    for item in items {
         match &item.kind {
             ItemKind::Prose(p) => printer.prose(&session.shown(p)),
             ItemKind::Code { text, .. } => {
@@ -456,13 +457,29 @@ async fn enter_pressed(wait: Duration) -> bool {
     .unwrap_or(false)
 }
 
+/// The solution as the student would type it: the solution blocks, or, when they are
+/// tplab's own helpers (`solution=hidden`), the commands the step asks the student to type.
 fn show_solution(session: &Session<'_>, printer: &Printer, step: usize) {
-    for item in &session.lab.steps[step].items {
-        if let ItemKind::Command(c) = &item.kind
-            && c.solution
-        {
-            printer.command_start(&session.shown(&c.script), session.role(&c.target));
-        }
+    let env = session.env_name();
+    let commands: Vec<&crate::lab::CommandBlock> = session.lab.steps[step]
+        .items
+        .iter()
+        .filter_map(|i| match &i.kind {
+            ItemKind::Command(c) if crate::session::plan::applies(&c.env, env) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let typed: Vec<&&crate::lab::CommandBlock> = commands
+        .iter()
+        .filter(|c| c.solution && !c.solution_hidden)
+        .collect();
+    let shown: Vec<&&crate::lab::CommandBlock> = if typed.is_empty() {
+        commands.iter().filter(|c| !c.solution).collect()
+    } else {
+        typed
+    };
+    for c in shown {
+        printer.command_start(&session.shown(&c.script), session.role(&c.target));
     }
 }
 

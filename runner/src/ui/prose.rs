@@ -17,6 +17,8 @@ pub fn render(markdown: &str, width: usize) -> String {
     let mut quote = 0usize;
     let mut in_code = false;
     let mut link: Option<String> = None;
+    // Continuation lines of a list item start under its text, not under its bullet.
+    let mut hang = 0usize;
     let flush = |out: &mut String, line: &mut String, quote: usize| {
         if !line.trim().is_empty() {
             let prefix = "│ ".repeat(quote);
@@ -66,6 +68,7 @@ pub fn render(markdown: &str, width: usize) -> String {
             }
             Event::End(TagEnd::List(_)) => {
                 lists.pop();
+                hang = 0;
                 if lists.is_empty() {
                     out.push('\n');
                 }
@@ -82,8 +85,13 @@ pub fn render(markdown: &str, width: usize) -> String {
                     _ => "•".to_string(),
                 };
                 let _ = write!(line, "{}{bullet} ", "  ".repeat(depth));
+                hang = 2 * depth + measure_text_width(&bullet) + 1;
             }
-            Event::End(TagEnd::Item) | Event::HardBreak => flush(&mut out, &mut line, quote),
+            Event::End(TagEnd::Item) => {
+                flush(&mut out, &mut line, quote);
+                hang = 0;
+            }
+            Event::HardBreak => flush(&mut out, &mut line, quote),
             Event::Start(Tag::CodeBlock(_)) => {
                 flush(&mut out, &mut line, quote);
                 in_code = true;
@@ -110,15 +118,30 @@ pub fn render(markdown: &str, width: usize) -> String {
                 }
             }
             Event::Text(text) => {
-                push_wrapped(&mut out, &mut line, &text, &style(&styles), width, quote);
+                let text = glue_french_punctuation(&text);
+                push_wrapped(
+                    &mut out,
+                    &mut line,
+                    &text,
+                    &style(&styles),
+                    width,
+                    quote,
+                    hang,
+                );
             }
             Event::Code(code) => {
-                let styled = Style::new()
-                    .cyan()
-                    .apply_to(format!("`{code}`"))
-                    .to_string();
-                if measure_text_width(&line) + code.len() + 2 > width {
+                // In colour, the colour marks the code; without it, the backticks do.
+                let shown = if console::colors_enabled() {
+                    code.to_string()
+                } else {
+                    format!("`{code}`")
+                };
+                let styled = Style::new().cyan().apply_to(&shown).to_string();
+                if measure_text_width(&line) + measure_text_width(&shown) > width
+                    && !line.trim().is_empty()
+                {
                     flush(&mut out, &mut line, quote);
+                    line.push_str(&" ".repeat(hang));
                 }
                 line.push_str(&styled);
             }
@@ -132,7 +155,15 @@ pub fn render(markdown: &str, width: usize) -> String {
                 // Keep the text of simple inline HTML (<ins>, <b>...), drop the tags.
                 let text = tags.replace_all(&html, "");
                 if !text.trim().is_empty() {
-                    push_wrapped(&mut out, &mut line, &text, &style(&styles), width, quote);
+                    push_wrapped(
+                        &mut out,
+                        &mut line,
+                        &text,
+                        &style(&styles),
+                        width,
+                        quote,
+                        hang,
+                    );
                 }
             }
             _ => {}
@@ -167,6 +198,25 @@ impl Mark {
     }
 }
 
+/// French typography: no line break before `:` `;` `!` `?` `»` nor after `«` (the
+/// space there becomes a no-break space, which wrapping never splits).
+fn glue_french_punctuation(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let next = chars.get(i + 1).copied();
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let before_mark = matches!(next, Some(':' | ';' | '!' | '?' | '»'))
+            && chars.get(i + 2).is_none_or(|c| c.is_whitespace());
+        if c == ' ' && (before_mark || prev == Some('«')) {
+            out.push('\u{a0}');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn push_wrapped(
     out: &mut String,
     line: &mut String,
@@ -174,12 +224,16 @@ fn push_wrapped(
     style: &Style,
     width: usize,
     quote: usize,
+    hang: usize,
 ) {
     for (i, word) in text.split(' ').enumerate() {
         if i > 0 {
             line.push(' ');
         }
-        if measure_text_width(line) + measure_text_width(word) > width.saturating_sub(2 * quote)
+        // A word glued to what precedes it (` :` after inline code) stays on its line.
+        let glued = i == 0 && word.starts_with('\u{a0}');
+        if !glued
+            && measure_text_width(line) + measure_text_width(word) > width.saturating_sub(2 * quote)
             && !line.trim().is_empty()
         {
             let prefix = "│ ".repeat(quote);
@@ -187,6 +241,7 @@ fn push_wrapped(
             out.push_str(line.trim_end());
             out.push('\n');
             line.clear();
+            line.push_str(&" ".repeat(hang));
         }
         line.push_str(&style.apply_to(word).to_string());
     }
@@ -205,5 +260,28 @@ mod tests {
         assert!(out.contains("Some text with `code`."));
         assert!(out.contains("• one"));
         assert!(out.contains("    route -n"));
+    }
+
+    #[test]
+    fn list_items_hang_and_french_punctuation_stays_on_its_line() {
+        console::set_colors_enabled(false);
+        let md = "1. un texte assez long pour passer à la ligne dans un terminal étroit de quarante colonnes\n";
+        let out = render(md, 40);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines.len() > 1, "{out}");
+        assert!(lines[1..].iter().all(|l| l.starts_with("   ")), "{out}");
+        let md =
+            "Le mot « bonjour » et la question : pourquoi ? Une phrase assez longue pour couper.";
+        for width in 40..60 {
+            let out = render(md, width);
+            for l in out.lines() {
+                let t = l.trim_start();
+                assert!(
+                    !t.starts_with(':') && !t.starts_with('?') && !t.starts_with('»'),
+                    "{width}: {out}"
+                );
+                assert!(!l.trim_end().ends_with('«'), "{width}: {out}");
+            }
+        }
     }
 }
