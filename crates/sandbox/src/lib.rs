@@ -50,7 +50,7 @@ mod topology;
 mod trace;
 
 pub use cleanup::{DownReport, SkipReason, Skipped, teardown};
-pub use config::{PodConfig, SandboxConfig};
+pub use config::{DatapathAttach, PodConfig, SandboxConfig};
 pub use daemon::{DAEMON_MARKER, dispatch_if_daemon};
 pub use error::{Result, SandboxError};
 pub use facts::FACT_NAMES;
