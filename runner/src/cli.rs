@@ -92,10 +92,19 @@ pub struct TraceArgs {
     pub run: Option<String>,
 }
 
+fn parse_attach(text: &str) -> Result<tplab_sandbox::DatapathAttach, String> {
+    text.parse()
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
     /// Bring a sandbox up and leave it running.
-    Up,
+    Up {
+        /// How the eBPF datapath attaches to the pod's lxc: `tc` (legacy tc filters, as in
+        /// the seed; the default) or `tcx` (TCX links, as Cilium >= 1.16 on Linux >= 6.6).
+        #[arg(long, value_name = "tc|tcx", value_parser = parse_attach)]
+        datapath_attach: Option<tplab_sandbox::DatapathAttach>,
+    },
     /// Tear a sandbox down (your only one, or ID); `--all` removes every leftover of yours.
     /// Sandboxes a live tplab is building or using, and other users', are left alone.
     Down {

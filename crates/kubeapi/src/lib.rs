@@ -38,6 +38,7 @@ pub use daemon::{KIND as DAEMON_KIND, dispatch_if_daemon};
 pub use error::{KubeApiError, Result};
 pub use exec::MIN_KUBECTL;
 pub use identity::Identity;
+pub use objects::node::KUBELET_VERSION;
 pub use objects::{AGENT_CONTAINER, CILIUM_NAMESPACE};
 pub use paths::{audit_path, kube_dir, kubeconfig_path};
 pub use tls::{ADMIN_GROUP, ADMIN_USER};

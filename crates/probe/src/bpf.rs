@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProbeError;
 use crate::session::Session;
-use crate::{bpfinfo, tc, tcx};
+use crate::{bpfinfo, btfname, tc, tcx};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BpfProgram {
@@ -68,6 +68,16 @@ pub async fn collect(s: &mut Session, scope: &BpfScope) -> Result<Vec<BpfProgram
     for p in &mut out {
         if p.prog_name.is_none() {
             p.prog_name = bpfinfo::prog_name(p.id);
+        }
+        // The kernel keeps 15 bytes of a name; BTF has it whole (`cil_from_container`),
+        // as bpftool prints it. A TCX record is named by its program.
+        if let Some(short) = p.prog_name.clone().filter(|n| n.len() == 15)
+            && let Some(full) = btfname::full_name(p.id, &short)
+        {
+            if p.name == short {
+                p.name.clone_from(&full);
+            }
+            p.prog_name = Some(full);
         }
     }
     Ok(out)

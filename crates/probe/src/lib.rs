@@ -19,6 +19,7 @@
 mod addrs;
 mod bpf;
 mod bpfinfo;
+mod btfname;
 mod collect;
 mod conntrack;
 mod ctparse;

@@ -8,7 +8,7 @@ use tplab_sandbox::{DownOptions, Role, Sandbox, SkipReason};
 
 pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
     match cmd {
-        SandboxCommand::Up => up(&global).await,
+        SandboxCommand::Up { datapath_attach } => up(&global, datapath_attach).await,
         SandboxCommand::Down {
             id,
             all,
@@ -50,10 +50,23 @@ pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
     }
 }
 
-async fn up(global: &Global) -> super::Result {
+async fn up(
+    global: &Global,
+    datapath_attach: Option<tplab_sandbox::DatapathAttach>,
+) -> super::Result {
     sb::install_signal_cleanup()?;
     let start = std::time::Instant::now();
-    let env = SandboxEnv::create().await?;
+    // The option wins over TPLAB_DATAPATH_ATTACH (which `run` and `test` read).
+    let env = match datapath_attach {
+        Some(mode) => {
+            let config = tplab_sandbox::SandboxConfig {
+                datapath_attach: mode,
+                ..tplab_sandbox::SandboxConfig::default()
+            };
+            SandboxEnv::create_with(config).await?
+        }
+        None => SandboxEnv::create().await?,
+    };
     let facts = tplab_sandbox::Sandbox::facts(env.sandbox());
     let sandbox = env.keep();
     let kubeconfig = tplab_kubeapi::kubeconfig_path(sandbox.id())?;
