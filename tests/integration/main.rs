@@ -1,6 +1,7 @@
 //! tplab's integration tests: one binary, a fluent harness (`harness.rs`), one module
 //! per feature. Root-only tests are reported as ignored, with the reason, when not root.
 
+mod cilium_fidelity;
 mod docs;
 mod engine;
 mod exit_status;
@@ -27,6 +28,7 @@ fn main() {
     let suite = docs::register(suite);
     let suite = interactive::register(suite);
     let suite = sandbox::register(suite);
+    let suite = cilium_fidelity::register(suite);
     let suite = reports::register(suite);
     let suite = exports::register(suite);
     let suite = seed_lab::register(suite);
