@@ -15,7 +15,6 @@ pub fn sandbox_config(bpf_root: &str, tcx: bool) -> BTreeMap<String, String> {
         ),
         ("auto-direct-node-routes", "false"),
         ("bpf-lb-sock", "false"),
-        ("bpf-conntrack-accounting", "true"),
         ("cluster-id", "0"),
         ("cluster-name", "tplab-sandbox"),
         ("cluster-pool-ipv4-cidr", "10.244.0.0/16"),
