@@ -153,8 +153,9 @@ impl Datapath {
             pin_dir.to_path_buf(),
             opts.clone(),
         );
-        let prog_ids =
-            tplab_netns::run_in(Some(node_netns), move || attach_here(&ns, &ifname, &pins, &o))??;
+        let prog_ids = tplab_netns::run_in(Some(node_netns), move || {
+            attach_here(&ns, &ifname, &pins, &o)
+        })??;
         Ok(Datapath {
             node_netns: node_netns.to_path_buf(),
             lxc_ifname: lxc_ifname.to_string(),
@@ -273,11 +274,11 @@ fn attach_here(
                 let link = prog
                     .take_link(id)
                     .map_err(|e| attach_err(name, ifname, dir, ns, error_chain(&e)))?;
-                let fd_link: FdLink = link
-                    .try_into()
-                    .map_err(|e: aya::programs::links::LinkError| {
-                        attach_err(name, ifname, dir, ns, error_chain(&e))
-                    })?;
+                let fd_link: FdLink =
+                    link.try_into()
+                        .map_err(|e: aya::programs::links::LinkError| {
+                            attach_err(name, ifname, dir, ns, error_chain(&e))
+                        })?;
                 // The pin keeps the link (and the program) after this process exits.
                 fd_link
                     .pin(links.join(name))

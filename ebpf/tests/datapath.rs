@@ -132,16 +132,26 @@ fn check_layout_with_bpftool(t: &Topo, echo_id: u16) -> Result<(), Failed> {
         .filter_map(|b| b.as_str().map(str::to_string))
         .collect();
     check!(key.len() == 14, "key bytes: {key:?}");
-    check!(key[0..4] == ip_bytes(POD_IP)[..], "daddr first holds the pod: {key:?}");
+    check!(
+        key[0..4] == ip_bytes(POD_IP)[..],
+        "daddr first holds the pod: {key:?}"
+    );
     check!(key[4..8] == ip_bytes(WORLD_IP)[..], "then saddr: {key:?}");
     let id = echo_id.to_be_bytes();
     check!(
-        key[8..10] == ["0x00", "0x00"] && key[10..12] == [format!("0x{:02x}", id[0]), format!("0x{:02x}", id[1])],
+        key[8..10] == ["0x00", "0x00"]
+            && key[10..12] == [format!("0x{:02x}", id[0]), format!("0x{:02x}", id[1])],
         "dport 0 then sport = echo id {echo_id}: {key:?}"
     );
-    check!(key[12] == "0x01" && key[13] == "0x00", "ICMP, TUPLE_F_OUT: {key:?}");
+    check!(
+        key[12] == "0x01" && key[13] == "0x00",
+        "ICMP, TUPLE_F_OUT: {key:?}"
+    );
     let tcp_dump = bpftool(&["map", "dump", "pinned", &tcp.display().to_string()])?;
-    check!(tcp_dump.as_array().is_some_and(Vec::is_empty), "no TCP entry from a ping: {tcp_dump}");
+    check!(
+        tcp_dump.as_array().is_some_and(Vec::is_empty),
+        "no TCP entry from a ping: {tcp_dump}"
+    );
     Ok(())
 }
 
@@ -155,7 +165,9 @@ fn tcx_attach_is_invisible_to_tc() -> Result<(), Failed> {
     t.ping(2, "0.2").map_err(fail)?;
     let entries = ct_entries(&t.pin_dir).map_err(fail)?;
     check!(
-        entries.iter().any(|e| e.proto == Proto::Icmp && e.packets == 4),
+        entries
+            .iter()
+            .any(|e| e.proto == Proto::Icmp && e.packets == 4),
         "TCX programs fill the CT map: {entries:?}"
     );
     for dir in ["ingress", "egress"] {
@@ -199,7 +211,10 @@ fn tcx_attach_is_invisible_to_tc() -> Result<(), Failed> {
     );
     let ids = dp.prog_ids.clone();
     drop(dp);
-    check!(still_loaded(&ids)?.len() == 2, "pinned links keep the programs");
+    check!(
+        still_loaded(&ids)?.len() == 2,
+        "pinned links keep the programs"
+    );
     // Teardown after a kill: the pins go, the links and programs with them.
     tplab_ebpf::cleanup_pins(&t.id).map_err(fail)?;
     std::thread::sleep(Duration::from_millis(200));
@@ -209,7 +224,11 @@ fn tcx_attach_is_invisible_to_tc() -> Result<(), Failed> {
             .is_empty(),
         "TCX programs left after cleanup"
     );
-    check!(still_loaded(&ids)?.is_empty(), "programs left: {:?}", still_loaded(&ids)?);
+    check!(
+        still_loaded(&ids)?.is_empty(),
+        "programs left: {:?}",
+        still_loaded(&ids)?
+    );
     Ok(())
 }
 
@@ -222,18 +241,36 @@ fn unknown_layout_is_refused() -> Result<(), Failed> {
     std::fs::create_dir_all(tcp.parent().unwrap_or(&t.pin_dir)).map_err(fail)?;
     for (path, name) in [(&tcp, "cilium_ct4_glob"), (&any, "cilium_ct_any4_")] {
         sh(&[
-            "bpftool", "map", "create", &path.display().to_string(), "type", "hash", "key", "14",
-            "value", "64", "entries", "16", "name", name,
+            "bpftool",
+            "map",
+            "create",
+            &path.display().to_string(),
+            "type",
+            "hash",
+            "key",
+            "14",
+            "value",
+            "64",
+            "entries",
+            "16",
+            "name",
+            name,
         ])
         .map_err(fail)?;
     }
-    let err = ct_entries(&t.pin_dir).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = ct_entries(&t.pin_dir)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     check!(
         err.contains("64-byte values") && err.contains("Cilium 1.16"),
         "layout error: {err}"
     );
     let (code, _, stderr) = run_cilium(&t, &["bpf", "ct", "list", "global"], None);
-    check!(code == 1 && stderr.contains("Cilium 1.16"), "ct list: {stderr}");
+    check!(
+        code == 1 && stderr.contains("Cilium 1.16"),
+        "ct list: {stderr}"
+    );
     tplab_ebpf::cleanup_pins(&t.id).map_err(fail)?;
     Ok(())
 }
@@ -335,8 +372,7 @@ fn nat_list_and_config_view() -> Result<(), Failed> {
         err.contains(&format!(
             "Unable to open {}/tc/globals/cilium_snat_v4_external",
             t.pin_dir.display()
-        ))
-            && err.contains("cilium_snat_v6_external: no such file or directory. Skipping."),
+        )) && err.contains("cilium_snat_v6_external: no such file or directory. Skipping."),
         "nat list stderr: {err}"
     );
     let (code, out, _) = run_cilium(&t, &["config", "view"], None);

@@ -89,10 +89,7 @@ fn observer_counts_exactly_n() -> Result<(), Failed> {
         related: false,
     };
     let e = find_ct_entry(&q, &ct).map_err(fail)?;
-    check!(
-        e.packets == 2 * N as u64,
-        "CT counts {e:?}"
-    );
+    check!(e.packets == 2 * N as u64, "CT counts {e:?}");
     let out = dump.finish().map_err(fail)?;
     let dumped = out.lines().filter(|l| l.contains("echo request")).count();
     check!(

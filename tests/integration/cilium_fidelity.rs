@@ -52,7 +52,15 @@ impl Up {
 
     fn exec(&self, role: &str, script: &str) -> crate::harness::Output {
         tplab([
-            "sandbox", "exec", role, "--sandbox", &self.id, "--", "sh", "-c", script,
+            "sandbox",
+            "exec",
+            role,
+            "--sandbox",
+            &self.id,
+            "--",
+            "sh",
+            "-c",
+            script,
         ])
         .run()
     }
@@ -150,7 +158,9 @@ fn chains(sb: &Up) -> Result<(), Failed> {
     save.success()?.stdout_has(
         "-A CILIUM_POST_nat -s 10.244.0.0/16 ! -d 10.244.0.0/16 ! -o cilium_+ -m comment --comment \"cilium masquerade non-cluster\" -j MASQUERADE",
     )?;
-    save.stdout_has("-A POSTROUTING -m comment --comment \"cilium-feeder: CILIUM_POST_nat\" -j CILIUM_POST_nat")?;
+    save.stdout_has(
+        "-A POSTROUTING -m comment --comment \"cilium-feeder: CILIUM_POST_nat\" -j CILIUM_POST_nat",
+    )?;
     check!(
         !save.stdout.contains("-A POSTROUTING -s "),
         "a masquerade rule left in POSTROUTING:\n{}",
@@ -163,7 +173,12 @@ fn chains(sb: &Up) -> Result<(), Failed> {
         .flatten()
         .filter_map(|o| o["chain"]["name"].as_str().map(str::to_string))
         .collect();
-    for chain in ["CILIUM_POST_nat", "CILIUM_FORWARD", "CILIUM_PRE_raw", "CILIUM_POST_mangle"] {
+    for chain in [
+        "CILIUM_POST_nat",
+        "CILIUM_FORWARD",
+        "CILIUM_PRE_raw",
+        "CILIUM_POST_mangle",
+    ] {
         check!(
             chain_names.iter().any(|c| c == chain),
             "nft has no chain {chain}: {chain_names:?}"
@@ -175,15 +190,15 @@ fn chains(sb: &Up) -> Result<(), Failed> {
 fn programs(sb: &Up, mode: &str, lxc: &str) -> Result<(), Failed> {
     let progs = sb.probe("node", "bpf")?;
     let on_lxc: Vec<&serde_json::Value> = progs.iter().filter(|p| p["dev"] == lxc).collect();
-    for (dir, name) in [("ingress", "cil_from_container"), ("egress", "cil_to_container")] {
+    for (dir, name) in [
+        ("ingress", "cil_from_container"),
+        ("egress", "cil_to_container"),
+    ] {
         let p = on_lxc
             .iter()
             .find(|p| p["direction"] == dir)
             .ok_or_else(|| fail(format!("nothing on {lxc} {dir}: {progs:?}")))?;
-        check!(
-            p["attach"] == mode && p["prog_name"] == name,
-            "{dir}: {p}"
-        );
+        check!(p["attach"] == mode && p["prog_name"] == name, "{dir}: {p}");
         if mode == "tc" {
             check!(p["name"] == format!("{name}-{lxc}"), "filter name: {p}");
         }

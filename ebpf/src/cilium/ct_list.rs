@@ -59,7 +59,7 @@ pub fn format_ct_entry(e: &CtEntry) -> String {
     format_ct_entry_with(e, None)
 }
 
-/// The whole listing; `now` (seconds of CLOCK_MONOTONIC) adds the `-d` column.
+/// The whole listing; `now` (seconds of `CLOCK_MONOTONIC`) adds the `-d` column.
 pub fn format_ct_list(entries: &[CtEntry], now: Option<u32>) -> String {
     entries.iter().fold(String::new(), |mut out, e| {
         let left = now.map(|n| i64::from(e.expires) - i64::from(n));

@@ -149,7 +149,8 @@ const BANNER: &str = "tplab sandbox `cilium` — an implementation of a few Cili
 over the sandbox's own eBPF datapath. This is NOT Cilium: output has Cilium 1.16's shape, values \
 come from the sandbox (tplab's cil_from_container program, its CT maps, pods and addresses).";
 
-const HELP: &str = "Usage: cilium <command>   (also installed as cilium-dbg, its name since Cilium 1.15)
+const HELP: &str =
+    "Usage: cilium <command>   (also installed as cilium-dbg, its name since Cilium 1.15)
 
 Commands (tplab sandbox implementation, not Cilium):
   status [--brief|--verbose]  the agent's status (attach mode, IPAM, routing, masquerading)
@@ -173,7 +174,7 @@ pub fn cilium_main(args: &[String], ctx: &CiliumCtx) -> i32 {
     cilium_run(args, ctx, &mut out, &mut err, None)
 }
 
-/// CLOCK_MONOTONIC seconds, the clock of CT `expires` values.
+/// `CLOCK_MONOTONIC` seconds, the clock of CT `expires` values.
 fn monotonic_secs() -> Option<u32> {
     let mut ts = libc::timespec {
         tv_sec: 0,

@@ -245,7 +245,10 @@ fn status_follows_the_sandbox() {
     ctx.attach = AttachMode::Tcx;
     let verbose = format_status(&ctx, true);
     assert!(verbose.contains("Attach Mode:             TCX"));
-    assert!(verbose.contains("  10.244.0.14 (default/web)\n"), "{verbose}");
+    assert!(
+        verbose.contains("  10.244.0.14 (default/web)\n"),
+        "{verbose}"
+    );
     assert!(verbose.contains("  10.244.0.201 (router)\n"));
 }
 
@@ -254,16 +257,35 @@ fn endpoint_lists_have_cilium_columns() {
     let ctx = two_pod_ctx();
     let text = format_endpoint_list(&ctx);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("ENDPOINT   POLICY (ingress)   POLICY (egress)   IDENTITY   LABELS (source:key[=value])"), "{text}");
-    assert!(lines[1].trim_start().starts_with("ENFORCEMENT        ENFORCEMENT"), "{text}");
-    let ep = lines.iter().find(|l| l.starts_with("762 ")).expect("endpoint 762");
-    assert!(ep.contains(" Disabled ") && ep.contains("42837") && ep.ends_with("10.244.0.213   ready"), "{ep}");
+    assert!(
+        lines[0].starts_with(
+            "ENDPOINT   POLICY (ingress)   POLICY (egress)   IDENTITY   LABELS (source:key[=value])"
+        ),
+        "{text}"
+    );
+    assert!(
+        lines[1]
+            .trim_start()
+            .starts_with("ENFORCEMENT        ENFORCEMENT"),
+        "{text}"
+    );
+    let ep = lines
+        .iter()
+        .find(|l| l.starts_with("762 "))
+        .expect("endpoint 762");
+    assert!(
+        ep.contains(" Disabled ") && ep.contains("42837") && ep.ends_with("10.244.0.213   ready"),
+        "{ep}"
+    );
     assert!(text.contains("reserved:host"));
     // Columns line up: IPv4 starts at the same offset on every endpoint line.
     let col = lines[0].find("IPv4").expect("IPv4 column");
     assert_eq!(ep.find("10.244.0.213"), Some(col), "{text}");
     let bpf = format_bpf_endpoint_list(&ctx);
-    assert!(bpf.starts_with("IP ADDRESS       LOCAL ENDPOINT INFO\n"), "{bpf}");
+    assert!(
+        bpf.starts_with("IP ADDRESS       LOCAL ENDPOINT INFO\n"),
+        "{bpf}"
+    );
     assert!(bpf.contains("10.244.0.213:0   id=762   sec_id=42837 flags=0x0000 ifindex=0   mac=02:00:00:00:00:01 nodemac=02:00:00:00:00:02"), "{bpf}");
     assert!(bpf.contains("10.244.0.201:0   (localhost)"), "{bpf}");
     assert!(bpf.contains("198.51.100.2:0   (localhost)"), "{bpf}");
@@ -277,19 +299,32 @@ fn dbg_name_and_read_only_commands() {
         let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let code = cilium_run(&args, &ctx, &mut out, &mut err, None);
-        (code, String::from_utf8_lossy(&out).into_owned(), String::from_utf8_lossy(&err).into_owned())
+        (
+            code,
+            String::from_utf8_lossy(&out).into_owned(),
+            String::from_utf8_lossy(&err).into_owned(),
+        )
     };
     let (code, _, err) = run(&["nope"]);
     assert_eq!(code, 1);
     assert!(err.contains("for \"cilium-dbg\"") && err.contains("Run 'cilium-dbg --help'"));
     let (code, out, _) = run(&["version"]);
     assert_eq!(code, 0);
-    assert!(out.starts_with(&format!("Client: {CILIUM_VERSION} ")) && out.contains("\nDaemon: "), "{out}");
+    assert!(
+        out.starts_with(&format!("Client: {CILIUM_VERSION} ")) && out.contains("\nDaemon: "),
+        "{out}"
+    );
     let (code, out, _) = run(&["service", "list"]);
-    assert_eq!((code, out.as_str()), (0, "ID   Frontend   Service Type   Backend\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "ID   Frontend   Service Type   Backend\n")
+    );
     let (code, out, _) = run(&["status", "--brief"]);
     assert_eq!((code, out.as_str()), (0, "OK\n"));
     let (code, _, err) = run(&["bpf", "nat", "list"]);
     assert_eq!(code, 1);
-    assert!(err.contains("/run/tplab/bpf/ab12/tc/globals/cilium_snat_v4_external"), "{err}");
+    assert!(
+        err.contains("/run/tplab/bpf/ab12/tc/globals/cilium_snat_v4_external"),
+        "{err}"
+    );
 }

@@ -81,8 +81,13 @@ mod tests {
             CtLayout::for_cilium_version("v1.16.0-rc.1").ok(),
             Some(CtLayout::Cilium116)
         );
-        let err = CtLayout::for_cilium_version("1.15.7").unwrap_err().to_string();
-        assert!(err.contains("Cilium 1.15.7") && err.contains("1.16"), "{err}");
+        let err = CtLayout::for_cilium_version("1.15.7")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("Cilium 1.15.7") && err.contains("1.16"),
+            "{err}"
+        );
         assert!(CtLayout::for_cilium_version("garbage").is_err());
     }
 

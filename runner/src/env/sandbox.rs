@@ -242,13 +242,8 @@ fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
         attach: attach_mode(sandbox.config().datapath_attach),
         ..tplab_ebpf::DatapathOptions::default()
     };
-    tplab_ebpf::Datapath::attach_with(
-        &node,
-        &lxc,
-        &tplab_ebpf::pin_dir_for(sandbox.id()),
-        &opts,
-    )
-    .map_err(|e| EnvError::Ebpf {
+    tplab_ebpf::Datapath::attach_with(&node, &lxc, &tplab_ebpf::pin_dir_for(sandbox.id()), &opts)
+        .map_err(|e| EnvError::Ebpf {
         action: format!(
             "attaching the sandbox datapath to {lxc} ({})",
             opts.attach.name()
