@@ -21,6 +21,10 @@ pub fn register(suite: Suite) -> Suite {
             "cilium_fidelity::bad_attach_mode_is_a_usage_error",
             bad_attach_mode,
         )
+        .root_test(
+            "cilium_fidelity::foreign_ct_layout_is_an_error_verdict",
+            foreign_layout,
+        )
 }
 
 const LAB: &str = "tests/fixtures/labs/cilium-fidelity.md";
@@ -317,5 +321,48 @@ fn bad_attach_mode() -> Result<(), Failed> {
         .run()
         .code(2)?
         .stderr_has("unknown datapath attach mode `xdp`")?;
+    Ok(())
+}
+
+/// A CT map of another Cilium version's layout (64-byte `ct_entry`, Cilium <= 1.15) is
+/// an error verdict naming the layout tplab reads, never a failure charged to the student.
+fn foreign_layout() -> Result<(), Failed> {
+    let _l = SANDBOX_LOCK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let sb = Up::new("tc")?;
+    sb.exec("pod", "ping -c 1 -W 2 203.0.113.10").success()?;
+    tplab(["check", LAB, "--sandbox", &sb.id, "--step", "ct"])
+        .run()
+        .success()?;
+    let pin = format!("/run/tplab/bpf/{}/tc/globals/cilium_ct_any4_global", sb.id);
+    std::fs::remove_file(&pin).map_err(|e| fail(format!("{pin}: {e}")))?;
+    let made = std::process::Command::new("bpftool")
+        .args([
+            "map",
+            "create",
+            &pin,
+            "type",
+            "hash",
+            "key",
+            "14",
+            "value",
+            "64",
+            "entries",
+            "16",
+            "name",
+            "cilium_ct_any4_",
+        ])
+        .status()
+        .map_err(|e| fail(e.to_string()))?;
+    check!(made.success(), "bpftool map create");
+    let out = tplab(["check", LAB, "--sandbox", &sb.id, "--step", "ct"]).run();
+    out.code(3)?;
+    let text = format!("{}{}", out.stdout, out.stderr);
+    check!(
+        text.contains("64-byte values") && text.contains("Cilium 1.16"),
+        "error names the layout:\n{text}"
+    );
+    check!(!text.contains("✘"), "charged as a failure:\n{text}");
     Ok(())
 }
