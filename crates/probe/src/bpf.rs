@@ -15,10 +15,11 @@ pub struct BpfProgram {
     pub direction: String,
     /// `tc` (legacy `cls_bpf` filter) or `tcx` (bpf link / multi-prog API).
     pub attach: String,
-    /// For tc: the filter's name as `tc` shows it (e.g. `bpf_lxc.o:[from-container]`);
+    /// For tc: the filter's name as `tc` shows it (e.g. `cil_from_container-lxc…`);
     /// for tcx: the kernel program name.
     pub name: String,
-    /// Kernel program name (`bpf_prog_info.name`, at most 15 chars).
+    /// Program name: `bpf_prog_info.name` (15 bytes at most), or the whole name from the
+    /// program's BTF when the kernel's is cut (`cil_from_container`), as bpftool prints it.
     pub prog_name: Option<String>,
     pub id: u32,
     /// Program tag, 16 hex digits as `tc` and `bpftool` print it.
