@@ -153,3 +153,18 @@ mod tests {
         assert_eq!(text.matches("COMMIT").count(), 4);
     }
 }
+
+#[cfg(test)]
+mod bench_script {
+    /// The baseline script of `bench/sandbox` must load the same rules, or the comparison
+    /// is not fair.
+    #[test]
+    fn bench_script_feeds_the_same_rules() {
+        let script = include_str!("../../../bench/sandbox/topology.sh");
+        let rules = super::rules(&crate::config::SandboxConfig::default());
+        assert!(
+            script.contains(&rules),
+            "bench/sandbox/topology.sh must contain, between its RULES markers:\n{rules}"
+        );
+    }
+}
