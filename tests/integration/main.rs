@@ -1,7 +1,10 @@
 //! tplab's integration tests: one binary, a fluent harness (`harness.rs`), one module
 //! per feature. Root-only tests are reported as ignored, with the reason, when not root.
 
+mod agent;
+mod answers;
 mod cilium_fidelity;
+mod ctrl_c;
 mod docs;
 mod engine;
 mod exit_status;
@@ -12,11 +15,17 @@ mod hardening_sandbox;
 mod hardening_state;
 mod harness;
 mod interactive;
+mod k8s_checks;
 mod kubeapi;
+mod kubeapi_io;
+mod kubeapi_pods;
+mod kubeapi_seed;
 mod lint;
 mod reports;
 mod sandbox;
 mod seed_lab;
+mod skip;
+mod watch;
 
 use tplab_testkit::Suite;
 
@@ -27,6 +36,10 @@ fn main() {
     let suite = exit_status::register(suite);
     let suite = docs::register(suite);
     let suite = interactive::register(suite);
+    let suite = ctrl_c::register(suite);
+    let suite = skip::register(suite);
+    let suite = answers::register(suite);
+    let suite = watch::register(suite);
     let suite = sandbox::register(suite);
     let suite = cilium_fidelity::register(suite);
     let suite = reports::register(suite);
@@ -37,5 +50,10 @@ fn main() {
     let suite = hardening_sandbox::register(suite);
     let suite = hardening_state::register(suite);
     let suite = kubeapi::register(suite);
+    let suite = agent::register(suite);
+    let suite = k8s_checks::register(suite);
+    let suite = kubeapi_io::register(suite);
+    let suite = kubeapi_seed::register(suite);
+    let suite = kubeapi_pods::register(suite);
     suite.run();
 }

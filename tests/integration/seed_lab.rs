@@ -165,7 +165,8 @@ fn student_plays() -> Result<(), Failed> {
         "{} sandbox shell pod --sandbox {id}",
         bin().display()
     ))?;
-    shell.wait_for("[tplab pod]", Duration::from_secs(10))?;
+    // The prompt names the sandbox and the role.
+    shell.wait_for(&format!("[tplab {id} pod]"), Duration::from_secs(10))?;
     shell.type_line("ping -c 3 203.0.113.10")?;
     t.wait_for(
         "Toutes les vérifications de cette étape passent",

@@ -22,7 +22,7 @@ fn main() {
                 }
             };
         let t0 = Instant::now();
-        let started = tplab_kubeapi::start(&mut sb);
+        let started = tplab_kubeapi::start(&mut sb, &tplab_kubeapi::Faults::default());
         let ms = t0.elapsed().as_secs_f64() * 1e3;
         let _ = sb.down();
         if let Err(e) = started {

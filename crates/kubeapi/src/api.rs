@@ -101,7 +101,7 @@ fn authorize(user: &User, verb: &str, target: &Target) -> Result<(), ApiError> {
     ))
 }
 
-pub fn handle(
+pub async fn handle(
     req: Request<Incoming>,
     ctx: &Arc<Ctx>,
     user: Option<&User>,
@@ -135,10 +135,19 @@ pub fn handle(
             namespace,
             name,
             sub,
-        }) if def == resources::PODS && sub == "exec" => {
+        }) if def == resources::PODS && (sub == "exec" || sub == "attach") => {
             let ns = namespace.unwrap_or_default();
-            return exec::handle(req, ctx, &ns, &name, &query, record);
+            return exec::handle(req, ctx, &ns, &name, &sub, &query, record);
         }
+        Ok(Target::Subresource {
+            def,
+            namespace,
+            name,
+            sub,
+        }) if def == resources::PODS && sub == "log" && verb == "get" => {
+            crate::logs::handle(ctx, namespace.as_deref().unwrap_or_default(), &name, &query)
+        }
+        Ok(t) if pod_write(req.method(), &t) => pod_write_answer(req, ctx, &t, &query).await,
         Ok(t) => answer(&req, ctx, &t, &query, verb),
     };
     let stage = if verb == "watch" && response.status().is_success() {
@@ -148,6 +157,56 @@ pub fn handle(
     };
     ctx.audit.log(&record, stage, response.status().as_u16());
     response
+}
+
+/// `POST` on pods, `DELETE` on a pod (see `pods/`).
+fn pod_write(method: &Method, target: &Target) -> bool {
+    match target {
+        Target::Collection { def, namespace } => {
+            *method == Method::POST && *def == resources::PODS && namespace.is_some()
+        }
+        Target::Object { def, .. } => *method == Method::DELETE && *def == resources::PODS,
+        _ => false,
+    }
+}
+
+async fn pod_write_answer(
+    req: Request<Incoming>,
+    ctx: &Arc<Ctx>,
+    target: &Target,
+    query: &Query,
+) -> Response<Body> {
+    let result = match target {
+        Target::Collection { namespace, .. } => {
+            crate::pods::create(ctx, req, namespace.as_deref().unwrap_or_default(), query).await
+        }
+        Target::Object {
+            namespace, name, ..
+        } => {
+            crate::pods::delete(
+                ctx,
+                req,
+                namespace.as_deref().unwrap_or_default(),
+                name,
+                query,
+            )
+            .await
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    };
+    match result {
+        Err(e) => respond::error(&e),
+        Ok(a) => {
+            let mut r = respond::json(a.code, &a.object);
+            for w in a.warnings {
+                let text = format!("299 - {}", serde_json::Value::String(w));
+                if let Ok(v) = hyper::header::HeaderValue::from_str(&text) {
+                    r.headers_mut().append("Warning", v);
+                }
+            }
+            r
+        }
+    }
 }
 
 fn answer(
@@ -209,6 +268,7 @@ fn answer(
             Ok(r) => r,
             Err(e) => respond::error(&e),
         },
+        Target::OpenApiV3(gv) if reads => crate::openapi::answer(gv),
         Target::Subresource { .. } if reads => respond::error(&ApiError::no_route()),
         _ => respond::error(&ApiError::method_not_allowed()),
     }
@@ -242,17 +302,19 @@ fn read_object(
         ));
     }
     let state = ctx.state()?;
+    let created = ctx.store.objects();
     let src = Source {
         state: &state,
         identity: &ctx.identity,
         port: ctx.port,
+        created: &created,
     };
     let found = objects::of(&src, def, namespace)
         .into_iter()
         .find(|o| o.name == name)
         .ok_or_else(|| ApiError::not_found(def.group, def.plural, name))?;
     if table::wants_table(accept) {
-        let rv = objects::resource_version(&state);
+        let rv = ctx.store.version().to_string();
         return Ok(respond::json(
             200,
             &table::table(def.plural, &[found], include(query)?, &rv),
@@ -279,20 +341,57 @@ fn read_collection(
     let fields = FieldSelector::parse(query.get("fieldSelector").unwrap_or(""), def)
         .map_err(|e| ApiError::bad_request(&e))?;
     let include = include(query)?;
+    let params = if watching {
+        Some(watch_params(query)?)
+    } else {
+        None
+    };
+    // Subscribed before the objects are read: no change falls between the two.
+    let live = params.as_ref().map(|p| subscribe(ctx, p)).transpose()?;
     let state = ctx.state()?;
+    let version = ctx.store.version();
+    let created = ctx.store.objects();
     let src = Source {
         state: &state,
         identity: &ctx.identity,
         port: ctx.port,
+        created: &created,
     };
-    let rv = objects::resource_version(&state);
+    let rv = version.to_string();
     let items: Vec<Obj> = objects::of(&src, def, namespace)
         .into_iter()
         .filter(|o| labels.matches(&o.value) && fields.matches(&o.value))
         .collect();
     let as_table = table::wants_table(accept);
-    if watching {
-        let params = watch_params(query)?;
+    if let (Some(params), Some((backlog, rx, expired))) = (params, live) {
+        let after = if watch::replays(&params) { version } else { 0 };
+        let (d, ns) = (*def, namespace.map(str::to_string));
+        let shape = Box::new(move |c: &crate::store::Change| {
+            let o = &c.obj;
+            let keep = o.def == d
+                && (ns.is_none() || o.namespace == ns)
+                && labels.matches(&o.value)
+                && fields.matches(&o.value);
+            keep.then(|| {
+                if as_table {
+                    table::table(
+                        d.plural,
+                        std::slice::from_ref(o),
+                        include,
+                        &c.rv.to_string(),
+                    )
+                } else {
+                    o.value.clone()
+                }
+            })
+        });
+        let live = watch::Live {
+            backlog,
+            rx,
+            after,
+            shape,
+            expired,
+        };
         let initial: Vec<Value> = items
             .iter()
             .map(|o| {
@@ -308,7 +407,7 @@ fn read_collection(
             "apiVersion": def.group_version(),
             "metadata": { "resourceVersion": rv },
         });
-        let body = watch::body(initial, bookmark, &params);
+        let body = watch::body(initial, bookmark, &params, Some(live));
         return Ok(Response::builder()
             .status(200)
             .header("Content-Type", "application/json")
@@ -328,6 +427,46 @@ fn read_collection(
         "items": items.into_iter().map(|o| o.value).collect::<Vec<_>>(),
     });
     Ok(respond::json(200, &list))
+}
+
+type Subscription = (
+    Vec<crate::store::Change>,
+    tokio::sync::broadcast::Receiver<crate::store::Change>,
+    Option<serde_json::Value>,
+);
+
+/// The store's changes a watch gets: after its version (none from `0`/unset, which
+/// replays the objects instead); a version older than the history is expired.
+fn subscribe(ctx: &Ctx, params: &WatchParams) -> Result<Subscription, ApiError> {
+    let from = match params.resource_version.as_deref() {
+        None | Some("" | "0") => None,
+        Some(v) => Some(
+            v.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(&format!("invalid resource version {v:?}")))?,
+        ),
+    };
+    let now = ctx.store.version();
+    // Versions of the sandbox's own objects (below the store's) are still current:
+    // those objects change only with the sandbox.
+    let from = from.map(|f| {
+        if f < crate::store::BASE_VERSION {
+            now
+        } else {
+            f
+        }
+    });
+    let start = if params.send_initial { None } else { from };
+    match ctx.store.watch_from(start.unwrap_or(now)) {
+        Ok((backlog, rx)) => Ok((backlog, rx, None)),
+        Err(gone) => {
+            let e = ApiError::expired(gone.requested, gone.oldest);
+            let (_, rx) = ctx
+                .store
+                .watch_from(now)
+                .map_err(|_| ApiError::internal("subscribing to changes"))?;
+            Ok((Vec::new(), rx, Some(e.body)))
+        }
+    }
 }
 
 fn watch_params(query: &Query) -> Result<WatchParams, ApiError> {

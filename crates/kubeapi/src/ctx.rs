@@ -1,16 +1,25 @@
-//! What every request handler shares: the sandbox id, the cluster's identity, the audit log.
+//! What every request handler shares: the sandbox id, the cluster's identity, the audit
+//! log, the store of created pods and the fault modes.
 
 use tplab_sandbox::SandboxState;
 
 use crate::audit::Audit;
+use crate::faults::Faults;
 use crate::identity::Identity;
 use crate::status::ApiError;
+use crate::store::Store;
 
 pub struct Ctx {
     pub id: String,
     pub identity: Identity,
     pub port: u16,
     pub audit: Audit,
+    pub store: Store,
+    pub faults: Faults,
+    /// Held while the sandbox's state changes (adding or removing a pod).
+    pub sandbox_ops: tokio::sync::Mutex<()>,
+    /// Exec and attach sessions into created pods, ended when their pod is deleted.
+    pub sessions: crate::sessions::Sessions,
 }
 
 impl Ctx {

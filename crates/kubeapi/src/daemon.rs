@@ -106,18 +106,28 @@ fn run(args: &[String]) -> Result<()> {
     });
     let tls = crate::tls::server_config(&args.dir)?;
     let identity = Identity::load(&args.dir.join("cluster.json"))?;
+    let store = crate::store::Store::open(&args.dir.join(crate::paths::STORE_FILE))?;
+    let faults = crate::faults::Faults::load(&args.dir.join(crate::paths::FAULTS_FILE))?;
     let ctx = Arc::new(Ctx {
         audit: Audit::open(&crate::paths::audit_path(&args.id)?),
         id: args.id,
         identity,
         port,
+        store,
+        faults,
+        sandbox_ops: tokio::sync::Mutex::new(()),
+        sessions: crate::sessions::Sessions::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| KubeApiError::io("starting the runtime", e))?;
-    runtime.block_on(crate::server::serve(listener, tls, ctx))
+    runtime.spawn(crate::shutdown::on_sigterm());
+    runtime.block_on(async move {
+        crate::pods::lifecycle::resume(&ctx);
+        crate::server::serve(listener, tls, ctx).await
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `pods/exec` over WebSocket, as the API server (and behind it the kubelet) speaks it:
+//! `pods/exec` and `pods/attach` over WebSocket, as the API server (and behind it the kubelet) speaks it:
 //! subprotocols `v5.channel.k8s.io` (preferred) and `v4.channel.k8s.io`; every message
 //! starts with its channel (0 stdin, 1 stdout, 2 stderr, 3 status, 4 resize, 255 close
 //! in v5); the server first sends an empty message on the lowest output channel; the
@@ -53,6 +53,27 @@ pub struct ExecParams {
 }
 
 impl ExecParams {
+    /// An attach's parameters: the container's own main process is what runs.
+    pub fn parse_attach(q: &Query, command: Vec<String>) -> Result<ExecParams, ApiError> {
+        let p = ExecParams {
+            command,
+            container: q
+                .get("container")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            stdin: q.flag("stdin"),
+            stdout: q.flag("stdout"),
+            stderr: q.flag("stderr"),
+            tty: q.flag("tty"),
+        };
+        if !(p.stdin || p.stdout || p.stderr) {
+            return Err(ApiError::bad_request(
+                "you must specify at least 1 of stdin, stdout, stderr",
+            ));
+        }
+        Ok(p)
+    }
+
     pub fn parse(q: &Query) -> Result<ExecParams, ApiError> {
         let p = ExecParams {
             command: q.all("command"),
@@ -116,30 +137,98 @@ fn finish(ctx: &Ctx, record: &Record, response: Response<Body>) -> Response<Body
     response
 }
 
-/// Answers `GET|POST …/pods/<name>/exec`.
+/// Where an exec or attach runs, its parameters, and (attach) the pod's container.
+struct Resolved {
+    target: objects::ExecTarget,
+    params: ExecParams,
+    attached: Option<String>,
+}
+
+fn resolve(
+    ctx: &Ctx,
+    (namespace, name, sub): (&str, &str, &str),
+    user: &str,
+    query: &Query,
+) -> Result<Resolved, ApiError> {
+    if ctx.faults.exec_forbidden {
+        return Err(ApiError::subresource_forbidden(user, name, sub, namespace));
+    }
+    if let Some((target, pod)) = crate::pods::target(ctx, namespace, name) {
+        let phase = pod["status"]["phase"].as_str().unwrap_or_default();
+        if matches!(phase, "Succeeded" | "Failed") {
+            return Err(ApiError::bad_request(&format!(
+                "cannot {sub} into a container in a completed pod; current phase is {phase}"
+            )));
+        }
+        let first = target.containers.first().cloned().unwrap_or_default();
+        let container = query
+            .get("container")
+            .filter(|c| !c.is_empty())
+            .map_or(first, str::to_string);
+        if phase != "Running" {
+            return Err(ApiError::bad_request(&format!(
+                "unable to upgrade connection: container not found ({container:?})"
+            )));
+        }
+        let (params, attached) = if sub == "attach" {
+            let cmd = crate::pods::spec::main_command(&pod, &container);
+            (ExecParams::parse_attach(query, cmd)?, Some(container))
+        } else {
+            (ExecParams::parse(query)?, None)
+        };
+        return Ok(Resolved {
+            target,
+            params,
+            attached,
+        });
+    }
+    let state = ctx.state()?;
+    let created = ctx.store.objects();
+    let src = Source {
+        state: &state,
+        identity: &ctx.identity,
+        port: ctx.port,
+        created: &created,
+    };
+    let target = objects::exec_target(&src, namespace, name)
+        .ok_or_else(|| ApiError::not_found("", "pods", name))?;
+    if sub == "attach" {
+        return Err(ApiError::bad_request(&format!(
+            "pod {name} is one of the sandbox's own pods: its main process is not attachable (use exec); attach is served for pods created through this API"
+        )));
+    }
+    Ok(Resolved {
+        target,
+        params: ExecParams::parse(query)?,
+        attached: None,
+    })
+}
+
+/// Answers `GET|POST …/pods/<name>/exec` and `…/attach`.
 pub fn handle(
     req: Request<Incoming>,
     ctx: &Arc<Ctx>,
     namespace: &str,
     name: &str,
+    sub: &str,
     query: &Query,
     record: Record,
 ) -> Response<Body> {
     let refuse = |e: ApiError| finish(ctx, &record, respond::error(&e));
-    let state = match ctx.state() {
-        Ok(s) => s,
-        Err(e) => return refuse(e),
-    };
-    let src = Source {
-        state: &state,
-        identity: &ctx.identity,
-        port: ctx.port,
-    };
-    let Some(target) = objects::exec_target(&src, namespace, name) else {
-        return refuse(ApiError::not_found("", "pods", name));
-    };
-    let params = match ExecParams::parse(query) {
-        Ok(p) => p,
+    let Resolved {
+        target,
+        params,
+        attached,
+    } = match resolve(
+        ctx,
+        (namespace, name, sub),
+        record
+            .user
+            .as_ref()
+            .map_or("system:anonymous", |u| u.name.as_str()),
+        query,
+    ) {
+        Ok(r) => r,
         Err(e) => return refuse(e),
     };
     if let Some(c) = &params.container
@@ -186,9 +275,29 @@ pub fn handle(
         .unwrap_or_else(|_| Response::new(respond::full("")));
     ctx.audit.log(&record, "ResponseStarted", 101);
     let ctx = Arc::clone(ctx);
+    let (ns, pod) = (namespace.to_string(), name.to_string());
     tokio::spawn(async move {
         if let Ok(upgraded) = hyper::upgrade::on(req).await {
-            session::run(upgraded, protocol, &params, &target.role, &ctx.id).await;
+            let attach = attached.is_some();
+            // A created pod's sessions end with it (as its containers' processes do).
+            let track = crate::pods::target(&ctx, &ns, &pod).is_some().then(|| {
+                let (c, n, p) = (Arc::clone(&ctx), ns.clone(), pod.clone());
+                Box::new(move |pgid: i32| c.sessions.add(&n, &p, pgid)) as session::OnSpawn
+            });
+            let code = session::run(
+                upgraded,
+                protocol,
+                &params,
+                (&target.role, &ctx.id),
+                attach,
+                track,
+            )
+            .await;
+            ctx.sessions.forget_ended();
+            // The attached main process ended: the container did.
+            if let (Some(c), Some(code)) = (attached, code) {
+                crate::pods::main_exited(&ctx, &ns, &pod, &c, code);
+            }
         }
         ctx.audit.log(&record, "ResponseComplete", 101);
     });

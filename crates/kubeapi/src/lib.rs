@@ -1,7 +1,11 @@
 //! A Kubernetes API for each sandbox, served on loopback over HTTPS with the sandbox's
 //! own CA and an admin client certificate, answering with the sandbox's real state
 //! (node, pods, Cilium) in the real schemas, and running `kubectl exec` in the pod's
-//! sandbox role over WebSocket. Real clients (kubectl ≥ 1.30, kube-rs) are its tests.
+//! sandbox role over WebSocket. Pods can be created and deleted (`pods/`): `hostNetwork`
+//! pods (the node-shell pod) run in the node's namespaces, others become sandbox pods of
+//! their own; they are kept in `store.rs` (one resourceVersion, watch events), and
+//! [`Faults`] make the API fail like real clusters do. Real clients (kubectl ≥ 1.30,
+//! kube-rs) are its tests.
 //!
 //! [`start`] is called once the sandbox is up: it draws the PKI and the cluster's
 //! identity, binds 127.0.0.1:0, writes the kubeconfig (`tplab-<id>` cluster, user and
@@ -16,16 +20,24 @@ mod daemon;
 mod discovery;
 mod error;
 mod exec;
+mod facts;
+mod faults;
 mod identity;
 mod kubeconfig;
+mod logs;
 mod objects;
+mod openapi;
 mod paths;
+mod pods;
 mod resources;
 mod respond;
 mod route;
 mod select;
 mod server;
+mod sessions;
+mod shutdown;
 mod status;
+mod store;
 mod table;
 mod tls;
 mod watch;
@@ -37,6 +49,8 @@ use std::path::PathBuf;
 pub use daemon::{KIND as DAEMON_KIND, dispatch_if_daemon};
 pub use error::{KubeApiError, Result};
 pub use exec::MIN_KUBECTL;
+pub use facts::{FACT_NAMES, facts};
+pub use faults::{FAULTS_ENV, Faults, MODES as FAULT_MODES};
 pub use identity::Identity;
 pub use objects::node::KUBELET_VERSION;
 pub use objects::{AGENT_CONTAINER, CILIUM_NAMESPACE};
@@ -56,8 +70,10 @@ fn write(path: &std::path::Path, text: &str) -> Result<()> {
     kubeconfig::write_private(path, text.as_bytes())
 }
 
-/// Serves sandbox `sandbox`'s API: PKI, identity, kubeconfig, daemon.
-pub fn start(sandbox: &mut tplab_sandbox::Sandbox) -> Result<Started> {
+/// Serves sandbox `sandbox`'s API: PKI, identity, kubeconfig, daemon, answering with
+/// the failures of `faults` (see [`Faults::parse`]: the CLI's modes plus
+/// [`FAULTS_ENV`]).
+pub fn start(sandbox: &mut tplab_sandbox::Sandbox, faults: &Faults) -> Result<Started> {
     let id = sandbox.id().to_string();
     let dir = kube_dir(&id)?;
     std::fs::DirBuilder::new()
@@ -78,6 +94,7 @@ pub fn start(sandbox: &mut tplab_sandbox::Sandbox) -> Result<Started> {
     write(&dir.join("server.crt"), &bundle.server_cert)?;
     write(&dir.join("server.key"), &bundle.server_key)?;
     Identity::draw(server.clone()).save(&dir.join("cluster.json"))?;
+    write(&dir.join(paths::FAULTS_FILE), &faults.to_json())?;
     let kubeconfig = kubeconfig_path(&id)?;
     write(&kubeconfig, &kubeconfig::render(&id, &server, &bundle)?)?;
     let args = vec!["--dir".into(), dir.into_os_string()];

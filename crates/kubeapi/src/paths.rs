@@ -34,3 +34,8 @@ pub(crate) fn state_file(id: &str) -> Result<PathBuf> {
     sandbox_dir(id)?;
     Ok(Path::new(tplab_sandbox::STATE_DIR).join(format!("{id}.json")))
 }
+
+/// The store of pods created through the API, in the kube dir.
+pub const STORE_FILE: &str = "objects.json";
+/// The fault modes chosen at `sandbox up`, in the kube dir.
+pub const FAULTS_FILE: &str = "faults.json";

@@ -71,8 +71,12 @@ pub const PODS: ResourceDef = ResourceDef {
     namespaced: true,
     short_names: &["po"],
     categories: &["all"],
-    verbs: READ,
-    subresources: &[("exec", "PodExecOptions", &["create", "get"])],
+    verbs: &["create", "delete", "get", "list", "watch"],
+    subresources: &[
+        ("exec", "PodExecOptions", &["create", "get"]),
+        ("attach", "PodAttachOptions", &["create", "get"]),
+        ("log", "Pod", &["get"]),
+    ],
     fields: &[
         "spec.nodeName",
         "spec.restartPolicy",

@@ -15,6 +15,8 @@ pub enum Target {
     Group(String),
     /// `/api/v1`, `/apis/<group>/<version>`
     GroupVersion(String, String),
+    /// `/openapi/v3` (`""`) or `/openapi/v3/<group-version path>` (`api/v1`).
+    OpenApiV3(String),
     Collection {
         def: ResourceDef,
         namespace: Option<String>,
@@ -121,6 +123,7 @@ pub fn parse(path: &str) -> Result<Target, ApiError> {
         ["api"] => Ok(Target::Core),
         ["api", "v1"] => Ok(Target::GroupVersion(String::new(), "v1".into())),
         ["api", "v1", rest @ ..] => resource("", "v1", rest),
+        ["openapi", "v3", rest @ ..] => Ok(Target::OpenApiV3(rest.join("/"))),
         ["apis"] => Ok(Target::Groups),
         ["apis", g] => Ok(Target::Group((*g).to_string())),
         ["apis", g, v] => Ok(Target::GroupVersion((*g).to_string(), (*v).to_string())),
@@ -136,6 +139,10 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(parse("/version").unwrap(), Target::Version);
+        assert_eq!(
+            parse("/openapi/v3/apis/apps/v1").unwrap(),
+            Target::OpenApiV3("apis/apps/v1".into())
+        );
         assert!(matches!(
             parse("/api/v1/namespaces/kube-system/pods").unwrap(),
             Target::Collection { namespace: Some(ns), .. } if ns == "kube-system"

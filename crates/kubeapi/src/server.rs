@@ -51,7 +51,9 @@ pub async fn serve(
                 let ctx = Arc::clone(&ctx);
                 let user = user.clone();
                 async move {
-                    Ok::<_, Infallible>(crate::api::handle(req, &ctx, user.as_ref(), peer.ip()))
+                    Ok::<_, Infallible>(
+                        crate::api::handle(req, &ctx, user.as_ref(), peer.ip()).await,
+                    )
                 }
             });
             let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());

@@ -10,7 +10,7 @@ pub struct ApiError {
     pub body: Value,
 }
 
-fn failure(code: u16, reason: &str, message: &str, details: Option<Value>) -> ApiError {
+pub(crate) fn failure(code: u16, reason: &str, message: &str, details: Option<Value>) -> ApiError {
     let mut body = json!({
         "kind": "Status",
         "apiVersion": "v1",

@@ -132,6 +132,26 @@ fn node_address(o: &Value, kind: &str) -> String {
         .map_or_else(|| "<none>".into(), |x| s(&x["address"]))
 }
 
+/// kubectl's STATUS: Terminating, a container's waiting or terminated reason
+/// (`ContainerCreating`, `ErrImagePull`, `Completed`), else the pod's reason or phase.
+fn pod_status(o: &Value, statuses: &[Value]) -> String {
+    if !o["metadata"]["deletionTimestamp"].is_null() {
+        return "Terminating".into();
+    }
+    if let Some(r) = o["status"]["reason"].as_str() {
+        return r.to_string();
+    }
+    let reason = statuses.iter().rev().find_map(|c| {
+        c["state"]["waiting"]["reason"]
+            .as_str()
+            .or(c["state"]["terminated"]["reason"].as_str())
+    });
+    reason
+        .or(o["status"]["phase"].as_str())
+        .unwrap_or("Unknown")
+        .to_string()
+}
+
 fn pod_row(o: &Value) -> Vec<Value> {
     let statuses = o["status"]["containerStatuses"]
         .as_array()
@@ -143,10 +163,7 @@ fn pod_row(o: &Value) -> Vec<Value> {
         .iter()
         .filter_map(|c| c["restartCount"].as_i64())
         .sum();
-    let status = o["status"]["reason"]
-        .as_str()
-        .or(o["status"]["phase"].as_str())
-        .unwrap_or("Unknown");
+    let status = pod_status(o, &statuses);
     vec![
         json!(o["metadata"]["name"]),
         json!(format!("{ready}/{total}")),
@@ -630,6 +647,7 @@ mod tests {
             state: &st,
             identity: &id,
             port: 1,
+            created: &[],
         };
         let pods = crate::objects::of(&src, &crate::resources::PODS, None);
         let t = table("pods", &pods, Include::Metadata, "1");

@@ -1,9 +1,9 @@
 //! `?watch=true`: a stream of `WatchEvent`s, good enough for kubectl `-w` and kube-rs's
-//! watcher. Objects here change only when the sandbox does, so a watch from the current
-//! resourceVersion sends nothing but (when asked) bookmarks, and ends at `timeoutSeconds`
-//! as the real server does; a watch from `0`/unset (or `sendInitialEvents=true`) first
-//! sends every matching object as `ADDED`.
-
+//! watcher. A watch from `0`/unset (or `sendInitialEvents=true`) first sends every
+//! matching object as `ADDED`; then the store's changes (pods created, modified and
+//! deleted through the API, their Events) after the version it starts from, as they
+//! happen, with bookmarks when asked; it ends at `timeoutSeconds` as the real server
+//! does. A version older than the store's history gets the real `ERROR` event (410).
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,6 +12,22 @@ use hyper::body::Frame;
 use serde_json::{Value, json};
 
 use crate::respond::Body;
+use crate::store::Change;
+
+/// What a watch sends of a change (`None`: nothing, it does not match).
+pub type Shape = Box<dyn Fn(&Change) -> Option<Value> + Send + Sync>;
+
+/// The store's changes for one watch: those already made after its version, the later
+/// ones as they come, and what to send of each (filtered and shaped, or nothing).
+pub struct Live {
+    pub backlog: Vec<Change>,
+    pub rx: tokio::sync::broadcast::Receiver<Change>,
+    /// Changes up to this version are already in the initial objects.
+    pub after: u64,
+    pub shape: Shape,
+    /// Sent (as an `ERROR` event) instead of anything else: the version is too old.
+    pub expired: Option<Value>,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct WatchParams {
@@ -38,11 +54,22 @@ pub fn replays(params: &WatchParams) -> bool {
 
 /// The body of a watch: `initial` objects as ADDED (when [`replays`]), then bookmarks
 /// (a `bookmark` object: kind, apiVersion and metadata.resourceVersion) until the timeout.
-pub fn body(initial: Vec<Value>, bookmark: Value, params: &WatchParams) -> Body {
+pub fn body(
+    initial: Vec<Value>,
+    bookmark: Value,
+    params: &WatchParams,
+    live: Option<Live>,
+) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Frame<Bytes>, std::io::Error>>(16);
     let replay = replays(params);
     let params = params.clone();
     tokio::spawn(async move {
+        let mut bookmark = bookmark;
+        let mut live = live;
+        if let Some(err) = live.as_mut().and_then(|l| l.expired.take()) {
+            let _ = tx.send(Ok(Frame::data(line("ERROR", &err)))).await;
+            return;
+        }
         if replay {
             for o in &initial {
                 if tx.send(Ok(Frame::data(line("ADDED", o)))).await.is_err() {
@@ -63,12 +90,41 @@ pub fn body(initial: Vec<Value>, bookmark: Value, params: &WatchParams) -> Body 
                 return;
             }
         }
+        let mut last = live.as_ref().map_or(0, |l| l.after);
+        let (mut rx, shape) = match live {
+            Some(l) => {
+                for c in &l.backlog {
+                    if !forward(&tx, &*l.shape, c, &mut last, &mut bookmark).await {
+                        return;
+                    }
+                }
+                (Some(l.rx), Some(l.shape))
+            }
+            None => (None, None),
+        };
         let end = tokio::time::Instant::now() + params.timeout.unwrap_or(MAX_WATCH).min(MAX_WATCH);
         loop {
             let next = (tokio::time::Instant::now() + BOOKMARK_EVERY).min(end);
+            let change = async {
+                match rx.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = tokio::time::sleep_until(next) => {}
                 () = tx.closed() => return,
+                got = change => {
+                    let (Ok(c), Some(shape)) = (got, shape.as_ref()) else {
+                        // Lagged or closed: this watch lost changes; end it, the client
+                        // watches again from its last version.
+                        return;
+                    };
+                    if !forward(&tx, &**shape, &c, &mut last, &mut bookmark).await {
+                        return;
+                    }
+                    continue;
+                }
             }
             if tokio::time::Instant::now() >= end {
                 return;
@@ -86,6 +142,28 @@ pub fn body(initial: Vec<Value>, bookmark: Value, params: &WatchParams) -> Body 
     let stream =
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|f| (f, rx)) });
     BodyExt::boxed(StreamBody::new(stream))
+}
+
+/// Sends one change if it is new and matches; false when the client is gone.
+async fn forward(
+    tx: &tokio::sync::mpsc::Sender<Result<Frame<Bytes>, std::io::Error>>,
+    shape: &(dyn Fn(&Change) -> Option<Value> + Send + Sync),
+    change: &Change,
+    last: &mut u64,
+    bookmark: &mut Value,
+) -> bool {
+    if change.rv <= *last {
+        return true;
+    }
+    *last = change.rv;
+    bookmark["metadata"]["resourceVersion"] = json!(change.rv.to_string());
+    match shape(change) {
+        Some(object) => tx
+            .send(Ok(Frame::data(line(change.kind, &object))))
+            .await
+            .is_ok(),
+        None => true,
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, AttachParams, ListParams};
+use kube::api::{Api, AttachParams, ListParams, LogParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions};
 use kube::{Client, Config};
@@ -21,7 +21,7 @@ struct Cluster {
 impl Cluster {
     fn up() -> Result<Cluster, Failed> {
         let mut sandbox = Sandbox::up_blocking(&SandboxConfig::default()).map_err(fail)?;
-        if let Err(e) = tplab_kubeapi::start(&mut sandbox) {
+        if let Err(e) = tplab_kubeapi::start(&mut sandbox, &tplab_kubeapi::Faults::default()) {
             let _ = sandbox.down();
             return Err(fail(format!("starting the API: {e:?}")));
         }
@@ -221,6 +221,168 @@ fn exec_streams_and_status() -> Result<(), Failed> {
     })
 }
 
+fn logs_of_the_agent() -> Result<(), Failed> {
+    let cluster = Cluster::up()?;
+    block_on(async {
+        let client = cluster.client().await?;
+        let system: Api<Pod> = Api::namespaced(client.clone(), "kube-system");
+        let agent = system
+            .list(&ListParams::default().labels("k8s-app=cilium"))
+            .await
+            .map_err(fail)?
+            .items
+            .into_iter()
+            .next()
+            .and_then(|p| p.metadata.name)
+            .ok_or_else(|| fail("no cilium pod"))?;
+        let all = system
+            .logs(&agent, &LogParams::default())
+            .await
+            .map_err(fail)?;
+        check!(
+            all.contains("endpointID=762 identity=42837 ipv4=10.244.0.213"),
+            "agent log: {all}"
+        );
+        let tail = system
+            .logs(
+                &agent,
+                &LogParams {
+                    container: Some("cilium-agent".into()),
+                    tail_lines: Some(2),
+                    timestamps: true,
+                    ..LogParams::default()
+                },
+            )
+            .await
+            .map_err(fail)?;
+        check!(tail.lines().count() == 2, "tail 2: {tail:?}");
+        check!(
+            tail.lines().all(|l| l
+                .split_once(' ')
+                .is_some_and(|(t, rest)| { t.ends_with('Z') && rest.starts_with("time=\"") })),
+            "timestamps: {tail:?}"
+        );
+        // A follower gets the log's end, then stays open until it is dropped.
+        let stream = system
+            .log_stream(
+                &agent,
+                &LogParams {
+                    follow: true,
+                    tail_lines: Some(1),
+                    ..LogParams::default()
+                },
+            )
+            .await
+            .map_err(fail)?;
+        let mut lines = stream.lines();
+        let first = tokio::time::timeout(Duration::from_secs(10), lines.next())
+            .await
+            .map_err(|_| fail("log_stream sent nothing"))?
+            .ok_or_else(|| fail("log_stream ended"))?
+            .map_err(fail)?;
+        check!(
+            first.contains("Successful endpoint creation"),
+            "first followed line: {first}"
+        );
+        let more = tokio::time::timeout(Duration::from_secs(1), lines.next()).await;
+        check!(more.is_err(), "the follower ended or got more: {more:?}");
+        drop(lines);
+        for (params, want) in [
+            (
+                LogParams {
+                    container: Some("nope".into()),
+                    ..LogParams::default()
+                },
+                format!("container nope is not valid for pod {agent}"),
+            ),
+            (
+                LogParams {
+                    previous: true,
+                    ..LogParams::default()
+                },
+                format!(
+                    "previous terminated container \"cilium-agent\" in pod \"{agent}\" not found"
+                ),
+            ),
+        ] {
+            match system.logs(&agent, &params).await {
+                Err(kube::Error::Api(s)) => check!(
+                    s.code == 400 && s.reason == "BadRequest" && s.message == want,
+                    "{s:?}"
+                ),
+                other => return Err(fail(format!("logs {params:?}: {other:?}"))),
+            }
+        }
+        // The student's pod prints nothing.
+        let pods: Api<Pod> = Api::namespaced(client, "default");
+        let empty = pods
+            .logs("pod", &LogParams::default())
+            .await
+            .map_err(fail)?;
+        check!(empty.is_empty(), "student pod log: {empty:?}");
+        Ok(())
+    })
+}
+
+fn exec_in_the_agent_pod() -> Result<(), Failed> {
+    let cluster = Cluster::up()?;
+    block_on(async {
+        let client = cluster.client().await?;
+        let system: Api<Pod> = Api::namespaced(client, "kube-system");
+        let agent = system
+            .list(&ListParams::default())
+            .await
+            .map_err(fail)?
+            .items
+            .into_iter()
+            .find_map(|p| p.metadata.name)
+            .ok_or_else(|| fail("no cilium pod"))?;
+        for (cmd, code) in [
+            // The agent pod is on the host network: the node netns's uplink.
+            (vec!["ip", "-4", "-o", "addr", "show", "dev", "eth0"], None),
+            (vec!["sh", "-c", "echo in the agent; exit 3"], Some("3")),
+        ] {
+            let params = AttachParams::default()
+                .container("cilium-agent")
+                .stdout(true)
+                .stderr(true);
+            let mut proc = system
+                .exec(&agent, cmd.clone(), &params)
+                .await
+                .map_err(fail)?;
+            let mut out = proc.stdout().ok_or_else(|| fail("no stdout"))?;
+            let status = proc.take_status().ok_or_else(|| fail("no status"))?;
+            let (text, status) = tokio::time::timeout(Duration::from_secs(15), async {
+                let mut buf = Vec::new();
+                let _ = tokio::io::AsyncReadExt::read_to_end(&mut out, &mut buf).await;
+                (String::from_utf8_lossy(&buf).into_owned(), status.await)
+            })
+            .await
+            .map_err(|_| fail(format!("exec {cmd:?} timed out")))?;
+            let status = serde_json::to_value(status).map_err(fail)?;
+            match code {
+                None => {
+                    check!(status["status"] == "Success", "{cmd:?}: {status}");
+                    let node_ip = tplab_sandbox::SandboxConfig::default().node_ip;
+                    check!(
+                        text.contains(&format!("inet {node_ip}/")),
+                        "ip addr in the agent pod: {text}"
+                    );
+                }
+                Some(c) => {
+                    check!(text == "in the agent\n", "stdout: {text:?}");
+                    check!(status["reason"] == "NonZeroExitCode", "{cmd:?}: {status}");
+                    check!(
+                        status["details"]["causes"][0]["message"] == c,
+                        "{cmd:?}: {status}"
+                    );
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
 fn main() {
     // The API daemon (and the world's HTTP server) are this binary re-executed.
     tplab_kubeapi::dispatch_if_daemon();
@@ -231,5 +393,7 @@ fn main() {
             "kube_client::exec_streams_and_status",
             exec_streams_and_status,
         )
+        .root_test("kube_client::logs_of_the_agent", logs_of_the_agent)
+        .root_test("kube_client::exec_in_the_agent_pod", exec_in_the_agent_pod)
         .run();
 }

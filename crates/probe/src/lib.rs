@@ -17,6 +17,7 @@
 //! ```
 
 mod addrs;
+pub mod agent;
 mod bpf;
 mod bpfinfo;
 mod btfname;

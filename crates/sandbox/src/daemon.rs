@@ -207,6 +207,9 @@ pub(crate) fn scan() -> Vec<(u32, String)> {
         .collect()
 }
 
+/// How long a daemon may take to exit on SIGTERM before it is killed.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(400);
+
 /// Stops daemon `pid` if (and only if) it still is sandbox `id`'s daemon.
 pub(crate) fn stop(pid: u32, id: &str) -> bool {
     if daemon_id(pid).as_deref() != Some(id) {
@@ -216,7 +219,17 @@ pub(crate) fn stop(pid: u32, id: &str) -> bool {
         return false;
     };
     let target = nix::unistd::Pid::from_raw(raw);
-    if nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL).is_err() {
+    // SIGTERM first, briefly: a daemon holding open streams (the API's `logs -f`) ends
+    // them cleanly; a zombie's cmdline is empty, so `daemon_id` then says it is gone.
+    if nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM).is_ok() {
+        let deadline = std::time::Instant::now() + STOP_GRACE;
+        while daemon_id(pid).as_deref() == Some(id) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    if daemon_id(pid).as_deref() == Some(id)
+        && nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGKILL).is_err()
+    {
         return false;
     }
     // Reap it when it is our child; ECHILD otherwise (init reaps it).

@@ -40,6 +40,7 @@ mod iptables_rules;
 mod lock;
 mod netlink;
 mod nftgen;
+mod pod_remove;
 mod reap;
 mod roles;
 mod sandbox;

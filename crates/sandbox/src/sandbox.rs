@@ -359,7 +359,7 @@ impl Sandbox {
             .map(tokio::process::Command::from)
     }
 
-    /// An interactive shell in the role (prompt `[tplab <role>] <cwd># `); blocks until
+    /// An interactive shell in the role (prompt `[tplab <id> <role>] <cwd># `); blocks until
     /// it exits. It gets the terminal's foreground, so Ctrl-C stays inside the shell.
     pub fn shell(&self, role: &Role) -> Result<ExitStatus> {
         let bash = tools::has_tool("bash");
@@ -368,10 +368,12 @@ impl Sandbox {
         } else {
             self.std_command_argv(role, "sh", &["-i"])?
         };
+        // Role *and* sandbox: with several sandboxes up, a shell says which one it is in.
+        let id = &self.state.id;
         let prompt = if bash {
-            format!("[tplab {role}] \\w# ")
+            format!("[tplab {id} {role}] \\w# ")
         } else {
-            format!("[tplab {role}] # ")
+            format!("[tplab {id} {role}] # ")
         };
         cmd.env("PS1", prompt);
         roles::foreground_child(&mut cmd);
@@ -404,6 +406,14 @@ impl Sandbox {
             return Err(e);
         }
         self.state = next;
+        Ok(())
+    }
+
+    /// Removes a pod added by [`Sandbox::add_pod`] (netns, veth, node route, state, bin
+    /// dir); the first pod (role `pod`) only goes with the sandbox.
+    pub fn remove_pod(&mut self, name: &str) -> Result<()> {
+        tools::check_privileges("sandbox up")?;
+        self.state = crate::pod_remove::remove(&self.state, name)?;
         Ok(())
     }
 

@@ -50,6 +50,7 @@ pub enum DiagCode {
     NoSteps,
     DuplicateStepId,
     StepWithoutChecks,
+    DanglingLeadIn,
     OutsideStep,
     UnclosedFence,
     UnclosedDetails,

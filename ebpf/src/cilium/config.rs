@@ -42,6 +42,12 @@ pub fn sandbox_config(bpf_root: &str, tcx: bool) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
         .collect();
+    for (k, v) in super::seed_keys::SEED_KEYS {
+        map.entry((*k).to_string())
+            .or_insert_with(|| (*v).to_string());
+    }
+    // Where a reader finds the maps, and the attach mode: the sandbox's own values win
+    // over the seed's.
     map.insert("bpf-root".into(), bpf_root.to_string());
     map.insert("enable-tcx".into(), tcx.to_string());
     map

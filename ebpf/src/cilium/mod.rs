@@ -8,6 +8,7 @@ mod ct_list;
 mod endpoint;
 mod monitor;
 mod nat;
+mod seed_keys;
 mod signals;
 mod status;
 mod table;

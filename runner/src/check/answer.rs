@@ -16,12 +16,26 @@ pub fn accepts(mode: AnswerMatch, expected: &str, given: &str) -> bool {
             (Some(a), Some(b)) => a == b,
             _ => false,
         },
-        AnswerMatch::Number => match (e.parse::<f64>(), g.replace(',', ".").parse::<f64>()) {
-            (Ok(a), Ok(b)) => (a - b).abs() < 1e-9,
+        AnswerMatch::Number => match (e.parse::<f64>(), sole_number(g)) {
+            (Ok(a), Some(b)) => (a - b).abs() < 1e-9,
             _ => false,
         },
         AnswerMatch::Regex => regex::Regex::new(&format!("^(?:{e})$")).is_ok_and(|r| r.is_match(g)),
     }
+}
+
+/// The one number in an answer (`632`, `id 632`, `3,5`): the words around it are the
+/// student's phrasing; two numbers are ambiguous, so none.
+fn sole_number(s: &str) -> Option<f64> {
+    static NUMBER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"[-+]?\d+(?:[.,]\d+)?").expect("valid regex")
+    });
+    let mut found = NUMBER.find_iter(s);
+    let one = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    one.as_str().replace(',', ".").parse().ok()
 }
 
 fn collapse(s: &str) -> String {
@@ -74,6 +88,11 @@ mod tests {
         assert!(accepts(AnswerMatch::Ip, "10.244.0.201", "10.244.0.201/32"));
         assert!(!accepts(AnswerMatch::Ip, "10.244.0.201", "10.244.0.201/24"));
         assert!(accepts(AnswerMatch::Number, "138", " 138 "));
+        // The student's phrasing around the one number is theirs.
+        assert!(accepts(AnswerMatch::Number, "632", "id 632"));
+        assert!(accepts(AnswerMatch::Number, "3.5", "3,5"));
+        assert!(!accepts(AnswerMatch::Number, "632", "632 or 633"));
+        assert!(!accepts(AnswerMatch::Number, "632", "six"));
         assert!(accepts(AnswerMatch::Text, "cilium_host", "Cilium_Host"));
         assert!(accepts(
             AnswerMatch::Regex,

@@ -27,6 +27,10 @@ pub async fn evaluate(
         ),
         FactQuery::BpfMap(q) => (bpf_map(env, q).await, EbpfKind::BpfMap.name()),
         FactQuery::Probe(q) => (probe(env, role, q).await, q.kind_name()),
+        FactQuery::K8s(q) => (
+            super::k8s::evaluate(env, q, capture).await,
+            crate::k8s::KIND,
+        ),
     };
     if outcome.passed()
         && let Some(record) = outcome.evidence.get("record").cloned()

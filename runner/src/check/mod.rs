@@ -5,6 +5,7 @@ pub mod answer;
 pub mod command;
 pub mod eval;
 pub mod facts;
+pub mod k8s;
 pub mod outcome;
 pub mod text;
 

@@ -1,5 +1,6 @@
 //! One file per subcommand; this module dispatches and owns exit codes.
 
+mod agent;
 mod check;
 mod cilium;
 mod common;
@@ -46,6 +47,7 @@ pub fn main() -> ExitCode {
             .map(exit_code)
             .map_err(Error::report),
         Command::Trace(args) => common::block_on(trace::run(cli.global.clone(), args)),
+        Command::Agent(args) => agent::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

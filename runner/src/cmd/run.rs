@@ -5,9 +5,9 @@ use std::io::IsTerminal;
 use super::common;
 use super::status;
 use crate::cli::{Global, RunArgs};
-use crate::env::Environment;
 use crate::env::open::Instance;
 use crate::env::registry::EnvKind;
+use crate::env::{EnvError, Environment};
 use crate::lab::Lab;
 use crate::session::progress::{self, Progress};
 use crate::session::{Mode, Session, auto};
@@ -93,11 +93,13 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
                 lab.steps.len()
             ));
         }
+        // From here on, Ctrl-C is the student's *Quit*: sandbox and progress are kept.
+        crate::interrupt::claim().map_err(|e| EnvError::io("listening for Ctrl-C", e))?;
         guided::run(&mut session, &printer, from, Some(&report_dir)).await?;
     } else {
         for item in &lab.intro {
             if let crate::lab::ItemKind::Prose(p) = &item.kind {
-                printer.prose(&session.render(p).unwrap_or_else(|_| p.clone()));
+                printer.prose(&session.shown(p));
             }
         }
         auto::run(&mut session, &printer, 0).await;
@@ -112,7 +114,16 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
     } else {
         printer.summary(&session, Some(&path));
     }
-    Ok(status::OK)
+    // Like `check`: a failed check is 1, a checker error 3, whether tplab or the student ran
+    // the commands (a CI job running `run --auto` must see its failures).
+    Ok(status::of_verdicts(
+        session
+            .recorder
+            .report
+            .steps
+            .iter()
+            .flat_map(|s| s.checks.iter().map(|c| c.verdict)),
+    ))
 }
 
 /// Opens the environment. Resuming a sandbox session re-adopts the sandbox the student

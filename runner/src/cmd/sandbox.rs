@@ -8,7 +8,10 @@ use tplab_sandbox::{DownOptions, Role, Sandbox, SkipReason};
 
 pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
     match cmd {
-        SandboxCommand::Up { datapath_attach } => up(&global, datapath_attach).await,
+        SandboxCommand::Up {
+            datapath_attach,
+            kube_fault,
+        } => up(&global, datapath_attach, &kube_fault).await,
         SandboxCommand::Down {
             id,
             all,
@@ -53,20 +56,18 @@ pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
 async fn up(
     global: &Global,
     datapath_attach: Option<tplab_sandbox::DatapathAttach>,
+    kube_faults: &[String],
 ) -> super::Result {
+    // Checked before anything is built: a typo costs no sandbox.
+    let faults = tplab_kubeapi::Faults::parse(kube_faults)?;
     sb::install_signal_cleanup()?;
     let start = std::time::Instant::now();
     // The option wins over TPLAB_DATAPATH_ATTACH (which `run` and `test` read).
-    let env = match datapath_attach {
-        Some(mode) => {
-            let config = tplab_sandbox::SandboxConfig {
-                datapath_attach: mode,
-                ..tplab_sandbox::SandboxConfig::default()
-            };
-            SandboxEnv::create_with(config).await?
-        }
-        None => SandboxEnv::create().await?,
-    };
+    let mut config = sb::config_from_env()?;
+    if let Some(mode) = datapath_attach {
+        config.datapath_attach = mode;
+    }
+    let env = SandboxEnv::create_with(config, &faults).await?;
     let facts = tplab_sandbox::Sandbox::facts(env.sandbox());
     let sandbox = env.keep();
     let kubeconfig = tplab_kubeapi::kubeconfig_path(sandbox.id())?;
@@ -88,8 +89,9 @@ async fn up(
         for (k, v) in &facts {
             println!("  {k:<16} {v}");
         }
+        let id = sandbox.id();
         println!(
-            "open a shell with `tplab sandbox shell pod` (roles: pod, node, agent, world); remove it with `tplab sandbox down`"
+            "open a shell with `tplab sandbox shell pod --sandbox {id}` (roles: pod, node, agent, world, local); remove it with `tplab sandbox down {id}`"
         );
         println!(
             "its Kubernetes API (kubectl >= {}):",

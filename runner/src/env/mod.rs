@@ -1,6 +1,7 @@
 //! Environments bind a lab's roles to places where commands run and facts are read.
 //! The engine only sees [`Environment`]; `local`, `sandbox` (and later `kube`) slot in.
 
+pub mod agent;
 pub mod exec;
 pub mod inproc;
 pub mod local;
@@ -114,6 +115,12 @@ pub enum EnvError {
         #[source]
         source: Box<tplab_ebpf::EbpfError>,
     },
+    /// The node agent failed (exited, answered out of step) or answered an error.
+    #[error("{what}: {message}")]
+    Agent { what: String, message: String },
+    /// Reading Kubernetes objects failed (the message says what to do).
+    #[error(transparent)]
+    K8s(#[from] crate::k8s::K8sError),
     /// What a test's scripted environment was told to fail with.
     #[error("{0}")]
     Scripted(String),
@@ -183,6 +190,15 @@ pub trait Environment: Send + Sync {
     ) -> Result<ExecOutput, EnvError>;
     /// The kernel facts `query` is matched against, read on `role`.
     async fn probe(&self, role: &str, query: &Query) -> Result<Facts, EnvError>;
+    /// The facts of several queries, `(role, query)` each, answered in order: what a
+    /// remote environment reads in one round trip (default: one `probe` after another).
+    async fn probe_batch(&self, queries: &[(String, Query)]) -> Vec<Result<Facts, EnvError>> {
+        let mut out = Vec::with_capacity(queries.len());
+        for (role, query) in queries {
+            out.push(self.probe(role, query).await);
+        }
+        out
+    }
     /// Every fact of `kinds`, read on `role` (`tplab probe`).
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError>;
     /// The entries of the environment's eBPF datapath conntrack map.
@@ -190,6 +206,18 @@ pub trait Environment: Send + Sync {
         Err(EnvError::Unsupported {
             env: self.name().to_string(),
             what: "an eBPF datapath conntrack map tplab can read".into(),
+        })
+    }
+    /// The objects `selector` selects in the environment's Kubernetes API, as JSON
+    /// (none when a named object does not exist).
+    async fn k8s_objects(
+        &self,
+        selector: &crate::k8s::ObjectSelector,
+    ) -> Result<Vec<serde_json::Value>, EnvError> {
+        let _ = selector;
+        Err(EnvError::Unsupported {
+            env: self.name().to_string(),
+            what: "Kubernetes API for `k8s` checks".into(),
         })
     }
     /// Starts observing packets at `hops` (first in the hooks' order, the datapath

@@ -27,7 +27,14 @@ pub async fn open(kind: EnvKind, instance: Instance) -> Result<Box<dyn Environme
             super::sandbox::install_signal_cleanup()?;
             Ok(Box::new(LocalEnv))
         }
-        EnvKind::Sandbox => Ok(Box::new(open_sandbox(instance).await?)),
+        EnvKind::Sandbox => {
+            let env = open_sandbox(instance).await?;
+            if facts_via_agent()? {
+                Ok(Box::new(super::agent::AgentEnv::over_sandbox(env).await?))
+            } else {
+                Ok(Box::new(env))
+            }
+        }
         EnvKind::Kube => Err(EnvError::Unsupported {
             env: kind.name().into(),
             what: "implementation in this build of tplab (only `local` and `sandbox` are built)"
@@ -54,4 +61,17 @@ pub fn kind(name: &str) -> Result<EnvKind, EnvError> {
         name: name.to_string(),
         known: super::registry::environments().join(", "),
     })
+}
+
+/// Whether kernel facts go through a `tplab agent` process (`TPLAB_FACTS_VIA=agent`, as
+/// the kube environment reads its node) rather than this process (`inproc`, default).
+fn facts_via_agent() -> Result<bool, EnvError> {
+    match std::env::var("TPLAB_FACTS_VIA").as_deref() {
+        Err(_) | Ok("" | "inproc") => Ok(false),
+        Ok("agent") => Ok(true),
+        Ok(other) => Err(EnvError::Unsupported {
+            env: "sandbox".into(),
+            what: format!("facts source `{other}` (TPLAB_FACTS_VIA: `inproc` or `agent`)"),
+        }),
+    }
 }

@@ -35,11 +35,16 @@ impl EnvKind {
     }
 
     /// Facts this environment exposes as template variables.
-    pub fn facts(self) -> &'static [&'static str] {
+    pub fn facts(self) -> Vec<&'static str> {
         match self {
-            EnvKind::Local => &["hostname"],
-            // A lab written for the sandbox runs unchanged on a cluster: same names.
-            EnvKind::Sandbox | EnvKind::Kube => tplab_sandbox::FACT_NAMES,
+            EnvKind::Local => vec!["hostname"],
+            // A lab written for the sandbox runs unchanged on a cluster: same names, the
+            // network's (sandbox crate) and the Kubernetes API's (kubeapi crate).
+            EnvKind::Sandbox | EnvKind::Kube => tplab_sandbox::FACT_NAMES
+                .iter()
+                .chain(tplab_kubeapi::FACT_NAMES)
+                .copied()
+                .collect(),
         }
     }
 }
@@ -57,8 +62,10 @@ pub fn roles(env: &str) -> Vec<&'static str> {
 }
 
 /// Facts an environment exposes as template variables.
-pub fn facts(env: &str) -> &'static [&'static str] {
-    env.parse::<EnvKind>().map_or(&[], EnvKind::facts)
+pub fn facts(env: &str) -> Vec<&'static str> {
+    env.parse::<EnvKind>()
+        .map(EnvKind::facts)
+        .unwrap_or_default()
 }
 
 /// Variables every session defines.
@@ -76,6 +83,7 @@ mod tests {
         assert_eq!(environments(), ["local", "sandbox", "kube"]);
         assert!(roles("sandbox").contains(&"agent"));
         assert!(facts("sandbox").contains(&"gateway_ip"));
+        assert!(facts("kube").contains(&"cilium_pod"));
         assert!(roles("nope").is_empty());
     }
 }

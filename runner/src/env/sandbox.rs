@@ -21,24 +21,28 @@ pub struct SandboxEnv {
     /// Created (or adopted) by this process: torn down when dropped.
     owned: AtomicBool,
     torn_down: bool,
+    /// The client of the sandbox's Kubernetes API, made on the first `k8s` check.
+    kube: tokio::sync::OnceCell<crate::k8s::KubeClient>,
 }
 
 impl SandboxEnv {
     /// Brings a fresh sandbox up (with its datapath and shims); torn down on drop. The
     /// datapath attach mode comes from `TPLAB_DATAPATH_ATTACH` (`tc`, the default, or `tcx`)
-    /// so `run` and `test` can use either.
+    /// so `run` and `test` can use either; its Kubernetes API simulates the faults of
+    /// `TPLAB_KUBEAPI_FAULTS`, if any.
     pub async fn create() -> Result<Self, EnvError> {
-        let mut config = SandboxConfig::default();
-        if let Ok(mode) = std::env::var(DATAPATH_ATTACH_ENV) {
-            config.datapath_attach = mode.parse().map_err(|message: String| {
-                EnvError::BadConfig(format!("{DATAPATH_ATTACH_ENV}={mode}: {message}"))
+        let faults =
+            tplab_kubeapi::Faults::parse::<&str>(&[]).map_err(|source| EnvError::KubeApi {
+                source: Box::new(source),
             })?;
-        }
-        Self::create_with(config).await
+        Self::create_with(config_from_env()?, &faults).await
     }
 
-    /// Same with an explicit configuration (`tplab sandbox up --datapath-attach`).
-    pub async fn create_with(config: SandboxConfig) -> Result<Self, EnvError> {
+    /// [`SandboxEnv::create`] with the configuration and the API's fault modes given.
+    pub async fn create_with(
+        config: SandboxConfig,
+        faults: &tplab_kubeapi::Faults,
+    ) -> Result<Self, EnvError> {
         let sandbox = Sandbox::up(config)
             .await
             .map_err(|e| EnvError::sandbox("bringing a sandbox up", e))?;
@@ -46,6 +50,7 @@ impl SandboxEnv {
             sandbox,
             owned: AtomicBool::new(true),
             torn_down: false,
+            kube: tokio::sync::OnceCell::new(),
         };
         let sandbox = env.sandbox.clone();
         tokio::task::spawn_blocking(move || equip(&sandbox))
@@ -54,7 +59,7 @@ impl SandboxEnv {
                 action: "equipping the sandbox",
                 source,
             })??;
-        tplab_kubeapi::start(&mut env.sandbox).map_err(|source| EnvError::KubeApi {
+        tplab_kubeapi::start(&mut env.sandbox, faults).map_err(|source| EnvError::KubeApi {
             source: Box::new(source),
         })?;
         Ok(env)
@@ -67,6 +72,7 @@ impl SandboxEnv {
             sandbox,
             owned: AtomicBool::new(false),
             torn_down: false,
+            kube: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -85,6 +91,7 @@ impl SandboxEnv {
             sandbox,
             owned: AtomicBool::new(true),
             torn_down: false,
+            kube: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -217,6 +224,17 @@ pub fn find(id: Option<&str>) -> Result<Sandbox, EnvError> {
 
 /// Environment variable choosing the datapath attach mode of `run`/`test`'s sandboxes.
 pub const DATAPATH_ATTACH_ENV: &str = "TPLAB_DATAPATH_ATTACH";
+
+/// The default sandbox configuration, with the attach mode of [`DATAPATH_ATTACH_ENV`].
+pub fn config_from_env() -> Result<SandboxConfig, EnvError> {
+    let mut config = SandboxConfig::default();
+    if let Ok(mode) = std::env::var(DATAPATH_ATTACH_ENV) {
+        config.datapath_attach = mode.parse().map_err(|message: String| {
+            EnvError::BadConfig(format!("{DATAPATH_ATTACH_ENV}={mode}: {message}"))
+        })?;
+    }
+    Ok(config)
+}
 /// Set by the agent role's shims: the name the `cilium` command was invoked as.
 const CILIUM_NAME_ENV: &str = "TPLAB_CILIUM_NAME";
 
@@ -345,7 +363,7 @@ pub fn teardown_all(options: tplab_sandbox::DownOptions) -> tplab_sandbox::DownR
 static ADOPTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
 
 /// Ctrl-C / SIGTERM / SIGHUP: tear down what this process built or adopted, then exit
-/// 128+signal. Installing it twice is harmless (the first handler to run exits).
+/// 128+signal (Ctrl-C excepted while a guided session [claims](crate::interrupt::claim) it). Installing it twice is harmless (the first handler to run exits).
 pub fn install_signal_cleanup() -> Result<(), EnvError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mk = |kind| signal(kind).map_err(|e| EnvError::io("installing a signal handler", e));
@@ -355,10 +373,13 @@ pub fn install_signal_cleanup() -> Result<(), EnvError> {
         mk(SignalKind::hangup())?,
     );
     tokio::spawn(async move {
-        let code = tokio::select! {
-            _ = int.recv() => 130,
-            _ = term.recv() => 143,
-            _ = hup.recv() => 129,
+        let code = loop {
+            tokio::select! {
+                // A guided session's Ctrl-C is its *Quit* (`crate::interrupt`), not a teardown.
+                _ = int.recv() => if !crate::interrupt::claimed() { break 130 },
+                _ = term.recv() => break 143,
+                _ = hup.recv() => break 129,
+            }
         };
         let _ = tokio::task::spawn_blocking(|| {
             let ids = tplab_sandbox::live_ids();
@@ -408,7 +429,9 @@ impl Environment for SandboxEnv {
     }
 
     async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError> {
-        Ok(self.sandbox.facts())
+        let mut facts = self.sandbox.facts();
+        facts.extend(tplab_kubeapi::facts(self.sandbox.id()));
+        Ok(facts)
     }
 
     async fn exec(
@@ -447,6 +470,34 @@ impl Environment for SandboxEnv {
         inproc::datapath_ct(&tplab_ebpf::pin_dir_for(self.sandbox.id())).await
     }
 
+    async fn k8s_objects(
+        &self,
+        selector: &crate::k8s::ObjectSelector,
+    ) -> Result<Vec<serde_json::Value>, EnvError> {
+        let client = self
+            .kube
+            .get_or_try_init(|| async {
+                // `TPLAB_KUBECONFIG`: check as another user (e.g. one with less rights).
+                let path = match std::env::var_os("TPLAB_KUBECONFIG") {
+                    Some(p) if !p.is_empty() => PathBuf::from(p),
+                    _ => tplab_kubeapi::kubeconfig_path(self.id()).map_err(|source| {
+                        EnvError::KubeApi {
+                            source: Box::new(source),
+                        }
+                    })?,
+                };
+                if !path.exists() {
+                    return Err(EnvError::NoKubeApi {
+                        id: self.id().to_string(),
+                        path,
+                    });
+                }
+                Ok(crate::k8s::KubeClient::from_kubeconfig(&path, None).await?)
+            })
+            .await?;
+        Ok(client.objects(selector).await?)
+    }
+
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
         let lxc = self.sandbox.facts().get("lxc_name").cloned();
         let mut points: Vec<ObservePoint> = Vec::new();
@@ -468,7 +519,17 @@ impl Environment for SandboxEnv {
     }
 
     fn shell_hint(&self, role: &str) -> String {
-        format!("`sudo {} sandbox shell {role}`", super::self_invocation())
+        // Works as printed: `sudo` only when needed, this sandbox named (others may be up).
+        let sudo = if nix::unistd::geteuid().is_root() {
+            ""
+        } else {
+            "sudo "
+        };
+        format!(
+            "`{sudo}{} sandbox shell {role} --sandbox {}`",
+            super::self_invocation(),
+            self.sandbox.id()
+        )
     }
 
     fn handle(&self) -> Option<String> {

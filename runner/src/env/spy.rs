@@ -37,6 +37,7 @@ pub enum Call {
     Probe { role: String, kind: FactKind },
     ProbeKinds { role: String, kinds: Vec<FactKind> },
     DatapathCt,
+    K8s { objects: String },
     Observe { hops: Vec<String> },
 }
 
@@ -64,6 +65,7 @@ struct Script {
     probe: Vec<ProbeScript>,
     ct: Option<Answers<Scripted<Vec<CtEntry>>>>,
     packets: Option<Answers<Scripted<Vec<PacketEvent>>>>,
+    k8s: Option<Answers<Scripted<Vec<serde_json::Value>>>>,
 }
 
 /// The test double. Build it with the chained setters, then hand it to a session.
@@ -132,6 +134,16 @@ impl SpyEnv {
     #[must_use]
     pub fn on_datapath_ct(self, answers: impl IntoIterator<Item = Scripted<Vec<CtEntry>>>) -> Self {
         self.lock_script().ct = Some(Answers(answers.into_iter().collect()));
+        self
+    }
+
+    /// Objects each `k8s` lookup returns (whatever it selects).
+    #[must_use]
+    pub fn on_k8s(
+        self,
+        answers: impl IntoIterator<Item = Scripted<Vec<serde_json::Value>>>,
+    ) -> Self {
+        self.lock_script().k8s = Some(Answers(answers.into_iter().collect()));
         self
     }
 
@@ -265,6 +277,17 @@ impl Environment for SpyEnv {
         self.record(Call::DatapathCt);
         let answer = self.lock_script().ct.as_mut().and_then(Answers::next);
         scripted(answer, || Self::unscripted("the datapath's CT map"))
+    }
+
+    async fn k8s_objects(
+        &self,
+        selector: &crate::k8s::ObjectSelector,
+    ) -> Result<Vec<serde_json::Value>, EnvError> {
+        self.record(Call::K8s {
+            objects: selector.to_string(),
+        });
+        let answer = self.lock_script().k8s.as_mut().and_then(Answers::next);
+        scripted(answer, || Self::unscripted("Kubernetes objects"))
     }
 
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {

@@ -38,6 +38,7 @@ pub fn fact_kinds() -> &'static [&'static str] {
             .iter()
             .map(|k| k.check_name())
             .chain(EbpfKind::iter().map(<&'static str>::from))
+            .chain(std::iter::once(crate::k8s::KIND))
             .collect()
     })
 }
@@ -53,6 +54,8 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
         // reported at its own line and column.
         let value = if FactKind::from_check(self.0).is_some() {
             d.deserialize_any(BodyVisitor(self.0))?
+        } else if self.0 == crate::k8s::KIND {
+            crate::k8s::body::Body.deserialize(d)?
         } else {
             serde_yaml::Value::deserialize(d)?
         };
@@ -188,12 +191,17 @@ pub enum FactQuery {
     },
     /// An entry of the datapath's CT map.
     BpfMap(tplab_ebpf::check::CtQuery),
+    /// Kubernetes objects and their fields.
+    K8s(crate::k8s::K8sQuery),
 }
 
 impl FactQuery {
     /// Parses the body of a `kind:` check item.
     pub fn parse(kind: &str, body: &serde_yaml::Value) -> Result<Self, String> {
         let json = serde_json::to_value(body).map_err(|e| e.to_string())?;
+        if kind == crate::k8s::KIND {
+            return crate::k8s::K8sQuery::from_json(&json).map(FactQuery::K8s);
+        }
         match kind.parse::<EbpfKind>() {
             Ok(EbpfKind::Packets) => {
                 packets_query(json).map(|(path, trigger)| FactQuery::Packets { path, trigger })
@@ -256,7 +264,8 @@ pub fn capturable_fields(kind: &str) -> &'static [&'static str] {
     match (kind, kind.parse::<EbpfKind>()) {
         ("command", _) => &["stdout", "stderr", "status"],
         (_, Ok(EbpfKind::BpfMap)) => tplab_ebpf::check::CT_ENTRY_FIELDS,
-        (_, Ok(EbpfKind::Packets)) => &[],
+        // `k8s`: any field path of the object (lint parses them).
+        (crate::k8s::KIND, _) | (_, Ok(EbpfKind::Packets)) => &[],
         (other, Err(_)) => fact_kind(other).map_or(&[], FactKind::fields),
     }
 }

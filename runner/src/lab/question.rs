@@ -39,8 +39,25 @@ pub struct QuestionSpec {
     pub explain: Option<String>,
     #[serde(default)]
     pub hint: OneOrMany,
+    /// Other accepted forms of the answer (templates), e.g. the `lxc…@ifN` form the
+    /// explanation itself uses for an interface name.
+    #[serde(default)]
+    pub accept: OneOrMany,
+    /// Targeted feedback for typical wrong answers.
+    #[serde(default)]
+    pub feedback: Vec<Feedback>,
     #[serde(default)]
     pub env: OneOrMany,
+}
+
+/// What to tell a student who gave a typical wrong answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Feedback {
+    /// Template of the wrong answer, compared like the answer (`match`).
+    pub answer: String,
+    /// What to say (template).
+    pub says: String,
 }
 
 impl QuestionSpec {

@@ -31,6 +31,10 @@ const PRODUCED: &[(DiagCode, &str)] = &[
         "```check\n- run: x\n  status: nope\n```\n",
     ),
     (DiagCode::StepWithoutChecks, "Just prose.\n"),
+    (
+        DiagCode::DanglingLeadIn,
+        "On a cluster, the equivalent is:\n\n```sh {target=local env=kube}\nkubectl get pods\n```\n\n```check\n- run: \"true\"\n```\n",
+    ),
     // In a fact kind's body: the probe's matchers, not the output matchers.
     (
         DiagCode::BadRegex,

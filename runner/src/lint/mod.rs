@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 mod codes;
+mod lead_in;
 mod vars;
 
 use std::collections::{BTreeSet, HashMap};
@@ -24,6 +25,7 @@ pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
     linter.front_matter();
     linter.steps();
     vars::check(lab, &mut linter.out);
+    lead_in::check(lab, &mut linter.out);
     linter.out
 }
 
@@ -334,6 +336,13 @@ impl Linter<'_> {
                     format!("invalid variable name `{var}`"),
                 )
                 .add_note("expected letters, digits and `_`, not starting with a digit");
+            }
+            if kind == crate::k8s::KIND
+                && let Err(e) = crate::k8s::FieldPath::parse(field)
+            {
+                let s = self.find(span, field);
+                self.error(DiagCode::UnknownCaptureField, s, format!("capture: {e}"))
+                    .add_note("a `k8s` check captures a field path of the matched object, e.g. `status.podIP`");
             }
             if !fields.is_empty() && !fields.contains(&field.as_str()) {
                 let s = self.find(span, field);

@@ -5,39 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 
 use crate::env::registry;
-use crate::lab::checks::KindSpec;
 use crate::lab::transcript::Pattern;
 use crate::lab::{DiagCode, Diagnostic, Item, ItemKind, Lab};
 use crate::template;
 
-/// Named capture groups of a regex (templates neutralised first).
-pub fn regex_groups(re: &str) -> BTreeSet<String> {
-    regex::Regex::new(&template::neutralize(re))
-        .map(|r| r.capture_names().flatten().map(str::to_string).collect())
-        .unwrap_or_default()
-}
-
-/// Variables an item defines for what follows it.
-pub fn definitions(item: &Item) -> Vec<String> {
-    match &item.kind {
-        ItemKind::Transcript(t) => t.commands.iter().flat_map(|c| c.captures.clone()).collect(),
-        ItemKind::Checks(checks) => checks
-            .iter()
-            .flat_map(|c| {
-                let mut names: Vec<String> = c.spec.capture.keys().cloned().collect();
-                if let Some(KindSpec::Command { stdout, stderr, .. }) = c.spec.kind() {
-                    for m in [stdout, stderr].into_iter().flatten() {
-                        if let Some(re) = &m.regex {
-                            names.extend(regex_groups(&re.0));
-                        }
-                    }
-                }
-                names
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
+pub use crate::lab::defines::{definitions, regex_groups};
 
 /// Template texts an item renders.
 pub fn template_texts(item: &Item) -> Vec<String> {
@@ -69,6 +41,10 @@ pub fn template_texts(item: &Item) -> Vec<String> {
             let mut out = vec![s.prompt.clone(), s.answer.clone()];
             out.extend(s.explain.clone());
             out.extend(s.hint.0.iter().cloned());
+            out.extend(s.accept.0.iter().cloned());
+            for f in &s.feedback {
+                out.extend([f.answer.clone(), f.says.clone()]);
+            }
             out
         }
     }

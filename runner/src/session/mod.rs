@@ -8,6 +8,7 @@ pub mod auto;
 #[cfg(test)]
 mod engine_tests;
 pub mod inspect;
+pub mod missing;
 pub mod observer;
 pub mod plan;
 pub mod progress;
@@ -127,6 +128,66 @@ impl<'a> Session<'a> {
         template::render(text, &self.vars)
     }
 
+    /// `text` as the student sees it: rendered, a value the session lacks (its step was
+    /// skipped) shown as a placeholder naming the step that provides it.
+    pub fn shown(&self, text: &str) -> String {
+        missing::shown(self.lab, text, &self.vars)
+    }
+
+    /// The values `texts` need that the session lacks, as an *error* outcome saying
+    /// which step provides them (`None`: nothing missing).
+    fn lacking<'t>(&self, texts: impl IntoIterator<Item = &'t str>) -> Option<Outcome> {
+        let names: std::collections::BTreeSet<String> = texts
+            .into_iter()
+            .flat_map(|t| missing::missing(t, &self.vars))
+            .collect();
+        (!names.is_empty()).then(|| Outcome::error(missing::needs(self.lab, &names)))
+    }
+
+    /// Why a question cannot be asked yet (its answer needs a value a skipped step
+    /// provides), in the lab's language.
+    pub fn question_lacking(&self, q: &QuestionItem) -> Option<String> {
+        self.lacking([q.spec.answer.as_str()]).map(|o| o.message)
+    }
+
+    /// A skipped step's captures, taken from the environment where its checks already
+    /// hold (one attempt each, nothing recorded): later steps then show real values.
+    pub async fn capture_skipped(&mut self, step: usize) {
+        let default_role = self.lab.meta.default_role();
+        for g in self.gradables(step) {
+            let GradableKind::Check(item) = g.kind else {
+                continue;
+            };
+            if self.check_lacking(item).is_some() {
+                continue;
+            }
+            let e =
+                check::eval::evaluate_with(self.env, default_role, item, &self.vars, false).await;
+            if e.outcome.passed() {
+                self.vars.extend(e.outcome.captures);
+            }
+        }
+    }
+
+    /// A check that cannot be evaluated for lack of values: its error verdict.
+    fn check_lacking(&self, item: &crate::lab::CheckItem) -> Option<Evaluated> {
+        let mut texts = Vec::new();
+        template::yaml_strings(&item.raw, &mut texts);
+        let outcome = self.lacking(texts.iter().map(String::as_str))?;
+        Some(Evaluated {
+            name: self.shown(&item.spec.display_name()),
+            kind: item
+                .spec
+                .kind()
+                .map_or("check", crate::lab::checks::KindSpec::name)
+                .to_string(),
+            outcome,
+            attempts: 0,
+            duration: Duration::ZERO,
+            spec: None,
+        })
+    }
+
     /// Runs a command block (tplab runs it for the student) and records it.
     pub async fn run_command(
         &mut self,
@@ -157,10 +218,11 @@ impl<'a> Session<'a> {
         block: &CommandBlock,
         observer: &dyn Observer,
     ) -> Option<String> {
-        let shown = self
-            .render(&block.script)
-            .unwrap_or_else(|_| block.script.clone());
+        let shown = self.shown(&block.script);
         observer.command_start(&shown, self.role(&block.target));
+        if let Some(lacking) = self.lacking([block.script.as_str()]) {
+            return Some(lacking.message);
+        }
         match self.run_command(step, block).await {
             Ok(out) => {
                 observer.command_output(&out);
@@ -228,6 +290,7 @@ impl<'a> Session<'a> {
     /// One attempt, no polling (watch mode), recorded like [`Session::verify`].
     pub async fn verify_once(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
         let evaluated = match g.kind {
+            GradableKind::Check(item) if let Some(e) = self.check_lacking(item) => e,
             GradableKind::Check(item) => {
                 check::eval::evaluate_with(
                     self.env,
@@ -256,8 +319,35 @@ impl<'a> Session<'a> {
     pub async fn evaluate(&self, g: &Gradable<'_>) -> Evaluated {
         let default_role = self.lab.meta.default_role();
         match g.kind {
+            GradableKind::Check(item) if let Some(e) = self.check_lacking(item) => e,
             GradableKind::Check(item) => {
                 check::evaluate(self.env, default_role, item, &self.vars).await
+            }
+            GradableKind::Transcript(t)
+                if let Some(outcome) = self.lacking(t.commands.iter().flat_map(|c| {
+                    std::iter::once(c.command.as_str()).chain(c.expected.iter().filter_map(|p| {
+                        match p {
+                            crate::lab::transcript::Pattern::Line { text, .. } => {
+                                Some(text.as_str())
+                            }
+                            crate::lab::transcript::Pattern::AnyLines => None,
+                        }
+                    }))
+                })) =>
+            {
+                Evaluated {
+                    name: t
+                        .commands
+                        .iter()
+                        .map(|c| format!("`{}`", self.shown(&c.command)))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    kind: "transcript".into(),
+                    outcome,
+                    attempts: 0,
+                    duration: Duration::ZERO,
+                    spec: None,
+                }
             }
             GradableKind::Transcript(t) => {
                 let start = std::time::Instant::now();
@@ -274,13 +364,7 @@ impl<'a> Session<'a> {
                     name: t
                         .commands
                         .iter()
-                        .map(|c| {
-                            format!(
-                                "`{}`",
-                                self.render(&c.command)
-                                    .unwrap_or_else(|_| c.command.clone())
-                            )
-                        })
+                        .map(|c| format!("`{}`", self.shown(&c.command)))
                         .collect::<Vec<_>>()
                         .join(", "),
                     kind: "transcript".into(),
@@ -320,9 +404,22 @@ impl<'a> Session<'a> {
             .max(1)
     }
 
-    /// Judges one answer.
+    /// Judges one answer: the expected value or one of the question's `accept` forms
+    /// (an `accept` form that does not render is simply not offered).
     pub fn judge(&self, q: &QuestionItem, expected: &str, given: &str) -> bool {
         check::answer::accepts(q.spec.mode, expected, given)
+            || q.spec.accept.0.iter().any(|form| {
+                self.render(form)
+                    .is_ok_and(|f| check::answer::accepts(q.spec.mode, &f, given))
+            })
+    }
+
+    /// The question's targeted feedback for a wrong answer `given`, if it has one.
+    pub fn feedback(&self, q: &QuestionItem, given: &str) -> Option<String> {
+        q.spec.feedback.iter().find_map(|f| {
+            let wrong = self.render(&f.answer).ok()?;
+            check::answer::accepts(q.spec.mode, &wrong, given).then(|| self.shown(&f.says))
+        })
     }
 }
 

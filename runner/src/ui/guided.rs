@@ -11,6 +11,7 @@ use dialoguer::{Input, Select, theme::ColorfulTheme};
 
 use super::printer::Printer;
 use crate::check::{Evaluated, Verdict};
+use crate::interrupt;
 use crate::lab::{ItemKind, QuestionItem, RunMode};
 use crate::session::plan::{Action, Gradable, GradableKind};
 use crate::session::{Session, progress};
@@ -47,36 +48,62 @@ pub async fn run(
                 break;
             }
             let (choice, labels) = menu(session, printer, step);
-            let picked = Select::with_theme(&theme)
-                .with_prompt(printer.text.what_next)
-                .items(&labels)
-                .default(0)
-                .interact_opt()?;
+            let picked = if interrupt::requested() {
+                None
+            } else {
+                match Select::with_theme(&theme)
+                    .with_prompt(printer.text.what_next)
+                    .items(&labels)
+                    .default(0)
+                    .interact_opt()
+                {
+                    Ok(picked) => picked,
+                    Err(e) if interrupt::is_interrupt(&e) => None,
+                    Err(e) => return Err(e),
+                }
+            };
             let Some(picked) = picked else {
                 quit(session, printer, step, report_dir);
                 return Ok(());
             };
-            match &choice[picked] {
+            let done = match &choice[picked] {
                 Choice::RunForMe => {
-                    run_actions(session, printer, step).await;
-                    if check_all(session, printer, step, &mut check_hint_level).await {
-                        break;
-                    }
+                    unless_interrupted(async {
+                        run_actions(session, printer, step).await;
+                        check_all(session, printer, step, &mut check_hint_level).await
+                    })
+                    .await
                 }
-                Choice::Watch => {
-                    if watch(session, printer, step).await {
-                        break;
-                    }
-                }
+                Choice::Watch => unless_interrupted(watch(session, printer, step)).await,
                 Choice::CheckNow => {
-                    if check_all(session, printer, step, &mut check_hint_level).await {
-                        break;
-                    }
+                    unless_interrupted(check_all(session, printer, step, &mut check_hint_level))
+                        .await
                 }
-                Choice::Hint => {
+                _ => Some(false),
+            };
+            match (done, &choice[picked]) {
+                (None, _) => {
+                    printer.line("");
+                    quit(session, printer, step, report_dir);
+                    return Ok(());
+                }
+                (Some(true), _) => break,
+                (_, Choice::Skip) => {
+                    // What later steps need from this one, if the environment has it.
+                    if unless_interrupted(session.capture_skipped(step))
+                        .await
+                        .is_none()
+                    {
+                        quit(session, printer, step, report_dir);
+                        return Ok(());
+                    }
+                    break;
+                }
+                (Some(false), Choice::RunForMe | Choice::Watch | Choice::CheckNow) => {}
+                (_, Choice::Hint) => {
                     let hints: Vec<String> = session.lab.steps[step]
                         .hints()
-                        .map(|h| session.render(h).unwrap_or_else(|_| h.to_string()))
+                        .map(|h| session.shown(h))
                         .collect();
                     match hints.get(hints_shown) {
                         Some(h) => {
@@ -97,15 +124,18 @@ pub async fn run(
                         None => printer.line(&style("—").dim().to_string()),
                     }
                 }
-                Choice::Solution => show_solution(session, printer, step),
-                Choice::Skip => break,
-                Choice::Quit => {
+                (_, Choice::Solution) => show_solution(session, printer, step),
+                (_, Choice::Quit) => {
                     quit(session, printer, step, report_dir);
                     return Ok(());
                 }
             }
         }
-        ask_questions(session, printer, step, &theme)?;
+        if ask_questions(session, printer, step)? == Flow::Quit {
+            printer.line("");
+            quit(session, printer, step, report_dir);
+            return Ok(());
+        }
         session.recorder.settle(step);
         progress::save(session, step + 1);
         if let Some(dir) = report_dir {
@@ -121,6 +151,41 @@ pub async fn run(
     Ok(())
 }
 
+/// Runs `work` unless Ctrl-C comes first: `None` then, and `work` is dropped, which
+/// kills the lab commands it was running (their process groups die with their guards).
+async fn unless_interrupted<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = interrupt::requested_now() => None,
+        v = work => Some(v),
+    }
+}
+
+/// The prompt theme for answers: once entered, an answer is marked neutrally (the
+/// default ✔ would read as "correct" just before a "Not quite").
+fn answer_theme() -> ColorfulTheme {
+    ColorfulTheme {
+        success_prefix: style("›".to_string()).for_stderr().dim(),
+        ..ColorfulTheme::default()
+    }
+}
+
+/// This process's command line as the student can type it again (shell-quoted).
+fn this_command() -> String {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let line = shlex::try_join(args.iter().map(String::as_str)).unwrap_or_else(|_| args.join(" "));
+    format!("`{}`", super::safe::text(&line))
+}
+
+/// Whether the session goes on after a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Quit,
+}
+
 fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: Option<&Path>) {
     // The student will come back: keep their environment (and its live values) up.
     session.env.keep_alive();
@@ -129,6 +194,7 @@ fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: O
         let _ = session.recorder.write(dir);
     }
     printer.line(&format!("{}", style(printer.text.quit).dim()));
+    printer.line(&format!("{} {}", printer.text.to_resume, this_command()));
     if let Some(handle) = session.env.handle() {
         printer.line(&format!(
             "{} {handle} — `tplab sandbox down {handle}`",
@@ -140,7 +206,7 @@ fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: O
 fn show_intro(session: &Session<'_>, printer: &Printer) {
     for item in &session.lab.intro {
         if let ItemKind::Prose(p) = &item.kind {
-            printer.prose(&session.render(p).unwrap_or_else(|_| p.clone()));
+            printer.prose(&session.shown(p));
         }
     }
 }
@@ -149,13 +215,9 @@ fn show_intro(session: &Session<'_>, printer: &Printer) {
 fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
     for item in &session.lab.steps[step].items {
         match &item.kind {
-            ItemKind::Prose(p) => printer.prose(&session.render(p).unwrap_or_else(|_| p.clone())),
+            ItemKind::Prose(p) => printer.prose(&session.shown(p)),
             ItemKind::Code { text, .. } => {
-                for l in session
-                    .render(text)
-                    .unwrap_or_else(|_| text.clone())
-                    .lines()
-                {
+                for l in session.shown(text).lines() {
                     printer.line(&format!("    {}", style(super::safe::text(l)).cyan()));
                 }
                 printer.line("");
@@ -164,12 +226,7 @@ fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
                 if !c.solution && crate::session::plan::applies(&c.env, session.env_name()) =>
             {
                 let role = session.role(&c.target);
-                printer.command_start(
-                    &session
-                        .render(&c.script)
-                        .unwrap_or_else(|_| c.script.clone()),
-                    role,
-                );
+                printer.command_start(&session.shown(&c.script), role);
                 shell_hint(session, printer, role);
             }
             ItemKind::Transcript(t)
@@ -177,12 +234,7 @@ fn show_step(session: &Session<'_>, printer: &Printer, step: usize) {
             {
                 let role = session.role(&t.target);
                 for c in &t.commands {
-                    printer.command_start(
-                        &session
-                            .render(&c.command)
-                            .unwrap_or_else(|_| c.command.clone()),
-                        role,
-                    );
+                    printer.command_start(&session.shown(&c.command), role);
                 }
                 shell_hint(session, printer, role);
             }
@@ -301,36 +353,58 @@ fn next_hint(e: &Evaluated, level: usize) -> Vec<String> {
 }
 
 /// Re-checks every second, ticking items as they become right, until all pass
-/// (true) or the student presses Enter (false).
+/// (true) or the student presses Enter (false). Each check takes one screen row (cut to
+/// the terminal's width, so a redraw erases exactly what it drew); a failing one shows
+/// why on a second row; the header counts the seconds watched.
 async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> bool {
     let term = Term::stdout();
     printer.line(&style(printer.text.watching).dim().to_string());
+    let started = std::time::Instant::now();
     let mut drawn = 0usize;
     loop {
-        let mut lines = Vec::new();
+        let mut rows = Vec::new();
         let mut all = true;
         let mut errors = false;
         for g in checkables(session, step) {
             let e = session.verify_once(step, &g).await;
-            let mark = match e.outcome.verdict {
-                Verdict::Pass => style("✔").green().bold(),
+            let (mark, why) = match e.outcome.verdict {
+                Verdict::Pass => (style("✔").green().bold(), None),
                 Verdict::Fail => {
                     all = false;
-                    style("…").yellow().bold()
+                    (
+                        style("…").yellow().bold(),
+                        Some(failing_because(printer, &e)),
+                    )
                 }
                 Verdict::Error => {
                     errors = true;
-                    style("⚠").yellow().bold()
+                    (style("⚠").yellow().bold(), Some(e.outcome.message.clone()))
                 }
             };
-            lines.push(format!("  {mark} {}", e.name));
+            rows.push(format!("  {mark} {}", super::safe::text(&e.name)));
+            if let Some(why) = why.filter(|w| !w.is_empty()) {
+                rows.push(
+                    style(format!("      {}", super::safe::text(&why)))
+                        .dim()
+                        .to_string(),
+                );
+            }
         }
         if !printer.quiet {
+            let width = usize::from(term.size().1).max(20);
+            let header = style(format!(
+                "{} {} s",
+                spinner(started.elapsed()),
+                started.elapsed().as_secs()
+            ))
+            .dim()
+            .to_string();
             let _ = term.clear_last_lines(drawn);
-            for l in &lines {
-                let _ = term.write_line(l);
+            for row in std::iter::once(&header).chain(&rows) {
+                // One row each: a wrapped line would survive `clear_last_lines`.
+                let _ = term.write_line(&console::truncate_str(row, width - 1, "…"));
             }
-            drawn = lines.len();
+            drawn = rows.len() + 1;
         }
         if all && !errors {
             printer.line(&style(printer.text.all_good).green().to_string());
@@ -340,6 +414,23 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> boo
             return false;
         }
     }
+}
+
+/// Why a check still fails, in one line: what it found against what it expects.
+fn failing_because(printer: &Printer, e: &Evaluated) -> String {
+    let o = &e.outcome;
+    if o.found.is_empty() {
+        return o.message.clone();
+    }
+    format!(
+        "{}: {} — {}: {}",
+        printer.text.found, o.found, printer.text.expected, o.expected
+    )
+}
+
+fn spinner(elapsed: Duration) -> char {
+    const FRAMES: [char; 4] = ['◐', '◓', '◑', '◒'];
+    FRAMES[usize::try_from(elapsed.as_secs() % 4).unwrap_or(0)]
 }
 
 /// Waits up to `wait` for a line on stdin (consumed if present).
@@ -370,12 +461,7 @@ fn show_solution(session: &Session<'_>, printer: &Printer, step: usize) {
         if let ItemKind::Command(c) = &item.kind
             && c.solution
         {
-            printer.command_start(
-                &session
-                    .render(&c.script)
-                    .unwrap_or_else(|_| c.script.clone()),
-                session.role(&c.target),
-            );
+            printer.command_start(&session.shown(&c.script), session.role(&c.target));
         }
     }
 }
@@ -384,15 +470,16 @@ fn ask_questions(
     session: &mut Session<'_>,
     printer: &Printer,
     step: usize,
-    theme: &ColorfulTheme,
-) -> Result<(), dialoguer::Error> {
+) -> Result<Flow, dialoguer::Error> {
     for g in session.gradables(step) {
         let GradableKind::Question(q) = g.kind else {
             continue;
         };
-        ask(session, printer, step, &g.id, q, theme)?;
+        if ask(session, printer, step, &g.id, q)? == Flow::Quit {
+            return Ok(Flow::Quit);
+        }
     }
-    Ok(())
+    Ok(Flow::Continue)
 }
 
 fn ask(
@@ -401,19 +488,20 @@ fn ask(
     step: usize,
     id: &str,
     q: &QuestionItem,
-    theme: &ColorfulTheme,
-) -> Result<(), dialoguer::Error> {
+) -> Result<Flow, dialoguer::Error> {
     let t = printer.text;
+    if let Some(why) = session.question_lacking(q) {
+        printer.warn(&format!("{} · {}", t.question, super::safe::text(&why)));
+        return Ok(Flow::Continue);
+    }
     let expected = match session.expected_answer(q) {
         Ok(e) => e,
         Err(e) => {
             printer.warn(&format!("{}: {e}", t.question));
-            return Ok(());
+            return Ok(Flow::Continue);
         }
     };
-    let prompt = session
-        .render(&q.spec.prompt)
-        .unwrap_or_else(|_| q.spec.prompt.clone());
+    let prompt = session.shown(&q.spec.prompt);
     let attempts = session.attempts(q);
     let mut answers = Vec::new();
     let mut correct = false;
@@ -423,10 +511,16 @@ fn ask(
             .to_string(),
     );
     for attempt in 1..=attempts {
-        let answer: String = Input::with_theme(theme)
+        let answer: String = match Input::with_theme(&answer_theme())
             .with_prompt(t.your_answer)
             .allow_empty(true)
-            .interact_text()?;
+            .interact_text()
+        {
+            Ok(a) => a,
+            // Answers given so far are not recorded: the question is asked again on resume.
+            Err(e) if interrupt::is_interrupt(&e) => return Ok(Flow::Quit),
+            Err(e) => return Err(e),
+        };
         answers.push(answer.clone());
         if session.judge(q, &expected, &answer) {
             printer.line(&style(format!("✔ {}", t.correct)).green().bold().to_string());
@@ -439,11 +533,13 @@ fn ask(
             style(format!("✘ {}", t.wrong)).red().bold(),
             t.attempts_left
         ));
-        if let Some(h) = q.spec.hint.0.get((attempt - 1) as usize) {
+        if let Some(says) = session.feedback(q, &answer) {
+            printer.line(&format!("  {}", super::safe::text(&says)));
+        } else if let Some(h) = q.spec.hint.0.get((attempt - 1) as usize) {
             printer.line(&format!(
                 "  {} {}",
                 style(format!("{}:", t.hint)).cyan().bold(),
-                super::safe::text(&session.render(h).unwrap_or_else(|_| h.clone()))
+                super::safe::text(&session.shown(h))
             ));
         }
     }
@@ -455,11 +551,11 @@ fn ask(
         ));
     }
     if let Some(explain) = &q.spec.explain {
-        printer.prose(&session.render(explain).unwrap_or_else(|_| explain.clone()));
+        printer.prose(&session.shown(explain));
     }
     let _ = std::io::stdout().flush();
     session
         .recorder
         .record_question(step, id, answers, correct, &expected);
-    Ok(())
+    Ok(Flow::Continue)
 }

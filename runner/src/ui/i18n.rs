@@ -63,6 +63,7 @@ strings! {
     score => "Score", "Score";
     report_written => "Report written to", "Rapport écrit dans";
     resuming => "Resuming at step", "Reprise à l'étape";
+    to_resume => "To resume at this step, run the same command again:", "Pour reprendre à cette étape, relancez la même commande :";
     commands_to_run => "Commands for this step", "Commandes de cette étape";
     on_role => "on", "sur";
     done => "Lab complete.", "TP terminé.";

@@ -159,13 +159,18 @@ fn go_slice(command: &[String]) -> String {
     format!("[{}]", command.join(" "))
 }
 
-/// The channel-3 message for a finished command, exactly as the kubelet writes it.
-pub fn exit_status(command: &[String], status: ExitStatus) -> Value {
+/// A shell's view of an exit: the code, or 128 + the signal.
+pub fn exit_code(status: ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    let code = status
+    status
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(1);
+        .unwrap_or(1)
+}
+
+/// The channel-3 message for a finished command, exactly as the kubelet writes it.
+pub fn exit_status(command: &[String], status: ExitStatus) -> Value {
+    let code = exit_code(status);
     if code == 0 {
         return json!({ "metadata": {}, "status": "Success" });
     }

@@ -130,7 +130,7 @@ async fn drive<S>(
     out: &mpsc::Sender<Message>,
     protocol: Protocol,
     params: &ExecParams,
-) -> Option<serde_json::Value>
+) -> Option<(serde_json::Value, i32)>
 where
     S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
@@ -183,17 +183,26 @@ where
             p.abort();
         }
     }
-    Some(process::exit_status(&params.command, status))
+    Some((
+        process::exit_status(&params.command, status),
+        process::exit_code(status),
+    ))
 }
 
-/// Serves one exec over `upgraded` (already answered 101 with `protocol`).
+/// Serves one exec (or attach) over `upgraded` (already answered 101 with `protocol`);
+/// the command's exit code when it ended. An attach's status is `Success` whatever the
+/// code: the kubelet reports the container's end in the pod's status instead.
+/// Told the process group of the command once it started.
+pub type OnSpawn = Box<dyn FnOnce(i32) + Send>;
+
 pub async fn run(
     upgraded: Upgraded,
     protocol: Protocol,
     params: &ExecParams,
-    role: &tplab_sandbox::Role,
-    id: &str,
-) {
+    (role, id): (&tplab_sandbox::Role, &str),
+    attach: bool,
+    on_spawn: Option<OnSpawn>,
+) -> Option<i32> {
     let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
     let (mut sink, mut stream) = ws.split();
     let (out, mut rx) = mpsc::channel::<Message>(64);
@@ -215,10 +224,23 @@ pub async fn run(
         STATUS
     };
     let _ = out.send(framed(first, &[])).await;
-    let status = match process::spawn(params, role, id) {
-        Err(message) => Some(process::start_failure(&message)),
-        Ok(spawned) => drive(spawned, &mut stream, &out, protocol, params).await,
+    let ended = match process::spawn(params, role, id) {
+        Err(message) => Some((process::start_failure(&message), 128)),
+        Ok(spawned) => {
+            if let Some(f) = on_spawn {
+                f(spawned.pgid);
+            }
+            drive(spawned, &mut stream, &out, protocol, params).await
+        }
     };
+    let code = ended.as_ref().map(|(_, c)| *c);
+    let status = ended.map(|(s, _)| {
+        if attach {
+            serde_json::json!({ "metadata": {}, "status": "Success" })
+        } else {
+            s
+        }
+    });
     if let Some(status) = status {
         let _ = out
             .send(framed(STATUS, status.to_string().as_bytes()))
@@ -232,4 +254,5 @@ pub async fn run(
     }
     drop(out);
     let _ = writer.await;
+    code
 }

@@ -12,18 +12,27 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::agent_spec;
 use super::pods::{conditions, running_status};
 use super::{Obj, Source, obj, string_map};
 use crate::resources;
 
 pub const CILIUM_NAMESPACE: &str = "kube-system";
 pub const AGENT_CONTAINER: &str = "cilium-agent";
-/// The image of the Cilium release the sandbox's agent role follows.
-pub fn cilium_image() -> String {
-    format!(
-        "quay.io/cilium/cilium:v{}",
-        tplab_ebpf::cilium::CILIUM_VERSION
-    )
+/// The image of the Cilium release the sandbox's agent role follows
+/// (`tplab_ebpf::cilium::CILIUM_VERSION`; a test keeps them equal).
+pub const CILIUM_IMAGE: &str = "quay.io/cilium/cilium:v1.16.5";
+
+#[cfg(test)]
+#[test]
+fn image_is_the_followed_version() {
+    assert_eq!(
+        CILIUM_IMAGE,
+        format!(
+            "quay.io/cilium/cilium:v{}",
+            tplab_ebpf::cilium::CILIUM_VERSION
+        )
+    );
 }
 const DS: &str = "cilium";
 
@@ -75,7 +84,7 @@ fn agent_container(src: &Source<'_>) -> Container {
     let native = format!("{}/{}", cfg.pod_cidr, cfg.pod_cidr_prefix);
     Container {
         name: AGENT_CONTAINER.into(),
-        image: Some(cilium_image()),
+        image: Some(CILIUM_IMAGE.into()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec!["cilium-agent".into()]),
         args: Some(vec![
@@ -104,6 +113,7 @@ fn agent_container(src: &Source<'_>) -> Container {
         startup_probe: Some(probe(0, 1, 2, 105)),
         termination_message_path: Some("/dev/termination-log".into()),
         termination_message_policy: Some("FallbackToLogsOnError".into()),
+        volume_mounts: Some(agent_spec::agent_mounts(src)),
         ..Container::default()
     }
 }
@@ -111,6 +121,8 @@ fn agent_container(src: &Source<'_>) -> Container {
 fn pod_spec(src: &Source<'_>, node: Option<&str>) -> PodSpec {
     PodSpec {
         containers: vec![agent_container(src)],
+        init_containers: Some(agent_spec::init_containers(src)),
+        volumes: Some(agent_spec::volumes(src)),
         dns_policy: Some("ClusterFirstWithHostNet".into()),
         host_network: Some(true),
         node_name: node.map(str::to_string),
@@ -226,11 +238,12 @@ fn agent_pod(src: &Source<'_>) -> Obj {
             pod_ips: Some(vec![PodIP { ip: node_ip }]),
             qos_class: Some("Burstable".into()),
             start_time: Some(src.created()),
+            init_container_statuses: Some(agent_spec::init_statuses(src, &name)),
             container_statuses: Some(vec![running_status(
                 src,
                 &format!("pod/{CILIUM_NAMESPACE}/{name}"),
                 AGENT_CONTAINER,
-                &cilium_image(),
+                CILIUM_IMAGE,
             )]),
             ..PodStatus::default()
         }),

@@ -2,6 +2,7 @@
 //! API server does): namespaces, the node, the student's pods, Cilium's `DaemonSet`, pod
 //! and `ConfigMap`, the `kubernetes` Service and a few Events.
 
+mod agent_spec;
 mod cilium;
 mod cluster;
 pub(crate) mod node;
@@ -18,7 +19,7 @@ use crate::identity::Identity;
 use crate::resources;
 use crate::resources::ResourceDef;
 
-pub use cilium::{AGENT_CONTAINER, CILIUM_NAMESPACE, config_data};
+pub use cilium::{AGENT_CONTAINER, CILIUM_IMAGE, CILIUM_NAMESPACE, config_data};
 
 /// One object, with what lookups need.
 #[derive(Debug, Clone)]
@@ -35,6 +36,8 @@ pub struct Source<'a> {
     pub identity: &'a Identity,
     /// Port of the API (for the `kubernetes` Service and Cilium's env).
     pub port: u16,
+    /// Pods created through the API and their Events (the store's objects).
+    pub created: &'a [Obj],
 }
 
 impl Source<'_> {
@@ -99,14 +102,20 @@ fn obj<T: serde::Serialize>(def: ResourceDef, namespace: Option<&str>, name: &st
     }
 }
 
-/// Every object of the cluster now.
+/// Every object of the cluster now. A sandbox pod created through the API is also in
+/// the sandbox's state: the store's object stands for it.
 pub fn all(src: &Source<'_>) -> Vec<Obj> {
     let mut out = cluster::namespaces(src);
     out.push(node::node(src));
-    out.extend(pods::pods(src));
+    out.extend(pods::pods(src).into_iter().filter(|p| {
+        !src.created
+            .iter()
+            .any(|c| c.def == p.def && c.name == p.name)
+    }));
     out.extend(cilium::objects(src));
     out.push(cluster::kubernetes_service(src));
     out.extend(cluster::events(src, &out));
+    out.extend(src.created.iter().cloned());
     out
 }
 
@@ -196,6 +205,7 @@ mod tests {
             state: &st,
             identity: &id,
             port: 6443,
+            created: &[],
         };
         let pods = of(&src, &resources::PODS, Some("default"));
         assert_eq!(pods.len(), 1);

@@ -1,0 +1,360 @@
+//! Kernel facts through a `tplab agent` process (the node agent) over its stdin and
+//! stdout, instead of this process's own netlink: what the kube environment does over
+//! `kubectl exec -i`. [`AgentEnv`] wraps another environment: commands, templates'
+//! facts, the datapath and packets stay the inner one's; `probe`, `probe_kinds` and
+//! `probe_batch` (every probe of a step in one round trip) go to the agent.
+//!
+//! On the sandbox (`TPLAB_FACTS_VIA=agent`) the agent runs in the node role, as the
+//! node pod runs on the node; the pod role is found by the agent from the pod's IP.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+use tplab_ebpf::CtEntry;
+use tplab_probe::agent::{Answer, Answers, Ask, Request, Target};
+use tplab_probe::{FactKind, Facts, Query};
+
+use super::sandbox::SandboxEnv;
+use super::{EnvError, Environment, ExecOutput, Hop, PacketStream, ensure_role};
+
+/// How long one batch may take (a pod-IP scan of a busy node included).
+pub const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running agent and its pipes; one batch at a time.
+pub struct AgentProcess {
+    pipes: tokio::sync::Mutex<Option<Pipes>>,
+    batches: AtomicU64,
+    what: String,
+}
+
+struct Pipes {
+    // Killed when dropped (kill_on_drop): the agent never outlives its client.
+    _child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl AgentProcess {
+    /// Starts `cmd` (a `tplab agent` invocation) with piped stdin and stdout.
+    pub fn spawn(mut cmd: tokio::process::Command, what: &str) -> Result<Self, EnvError> {
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().map_err(|source| EnvError::Spawn {
+            role: what.to_string(),
+            command: "tplab agent".into(),
+            source,
+        })?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(EnvError::Agent {
+                what: what.to_string(),
+                message: "the agent's pipes were not set up".into(),
+            });
+        };
+        Ok(Self {
+            pipes: tokio::sync::Mutex::new(Some(Pipes {
+                _child: child,
+                stdin,
+                stdout: BufReader::new(stdout),
+            })),
+            batches: AtomicU64::new(0),
+            what: what.to_string(),
+        })
+    }
+
+    /// Round trips made so far (one per batch).
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::SeqCst)
+    }
+
+    /// Sends `requests` as one batch; their answers, in order.
+    pub async fn batch(&self, requests: &[Request]) -> Result<Vec<Answer>, EnvError> {
+        let n = self.batches.fetch_add(1, Ordering::SeqCst) + 1;
+        let id = format!("b{n}");
+        let line = tplab_probe::agent::batch_line(&id, requests);
+        let mut guard = self.pipes.lock().await;
+        let Some(pipes) = guard.as_mut() else {
+            return Err(self.fail("it stopped answering earlier in this session"));
+        };
+        let exchange = async {
+            pipes.stdin.write_all(line.as_bytes()).await?;
+            pipes.stdin.flush().await?;
+            let mut answer = String::new();
+            pipes.stdout.read_line(&mut answer).await?;
+            Ok::<_, std::io::Error>(answer)
+        };
+        let answer = match tokio::time::timeout(BATCH_TIMEOUT, exchange).await {
+            Ok(Ok(a)) if !a.is_empty() => a,
+            Ok(Ok(_)) => {
+                *guard = None;
+                return Err(self.fail("it exited (end of its output)"));
+            }
+            Ok(Err(e)) => {
+                *guard = None;
+                return Err(self.fail(&format!("talking to it: {e}")));
+            }
+            Err(_) => {
+                // Its next line might answer this batch: the stream is out of step.
+                *guard = None;
+                return Err(self.fail(&format!("no answer within {}s", BATCH_TIMEOUT.as_secs())));
+            }
+        };
+        let answers = Answers::from_json(&answer).map_err(|e| self.fail(&e))?;
+        if let Some(e) = answers.error {
+            return Err(self.fail(&e.message));
+        }
+        if answers.id.as_deref() != Some(id.as_str()) || answers.answers.len() != requests.len() {
+            *guard = None;
+            return Err(self.fail("its answer does not match the request"));
+        }
+        Ok(answers.answers)
+    }
+
+    fn fail(&self, message: &str) -> EnvError {
+        EnvError::Agent {
+            what: self.what.clone(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// An environment whose kernel facts come from a node agent.
+pub struct AgentEnv {
+    inner: Box<dyn Environment>,
+    agent: AgentProcess,
+    /// Where each role's facts are read, as the agent sees the node.
+    targets: BTreeMap<String, Target>,
+}
+
+impl AgentEnv {
+    pub fn new(
+        inner: Box<dyn Environment>,
+        agent: AgentProcess,
+        targets: BTreeMap<String, Target>,
+    ) -> Self {
+        Self {
+            inner,
+            agent,
+            targets,
+        }
+    }
+
+    /// The sandbox with an agent in its node role, scanning only this sandbox's named
+    /// namespaces for the pod's IP (other sandboxes on the machine hold the same IP).
+    pub async fn over_sandbox(env: SandboxEnv) -> Result<Self, EnvError> {
+        let exe = std::env::current_exe().map_err(|e| EnvError::io("finding tplab itself", e))?;
+        let scan = tplab_netns::path_of(&tplab_sandbox::netns_name(env.id(), ""));
+        let cmd = env
+            .sandbox()
+            .std_command_argv(
+                &tplab_sandbox::Role::Node,
+                &exe,
+                &["agent".as_ref(), "--scan".as_ref(), scan.as_os_str()],
+            )
+            .map_err(|e| EnvError::RoleSandbox {
+                role: "node".into(),
+                source: Box::new(e),
+            })?;
+        let agent = AgentProcess::spawn(cmd.into(), "the node agent")?;
+        let facts = env.facts().await?;
+        let mut targets = BTreeMap::new();
+        for role in env.roles() {
+            let target = match role.as_str() {
+                "node" | "agent" => Target::Own,
+                "pod" => match facts.get("pod_ip").and_then(|ip| ip.parse().ok()) {
+                    Some(ip) => Target::PodIp(ip),
+                    None => continue,
+                },
+                "local" => Target::Path(PathBuf::from(format!(
+                    "/proc/{}/ns/net",
+                    std::process::id()
+                ))),
+                other => match env.sandbox().netns_path(&role_of(other)?) {
+                    Some(path) => Target::Path(path),
+                    None => continue,
+                },
+            };
+            targets.insert(role, target);
+        }
+        Ok(Self::new(Box::new(env), agent, targets))
+    }
+
+    /// Round trips made to the agent so far.
+    pub fn batches(&self) -> u64 {
+        self.agent.batches()
+    }
+
+    fn target(&self, role: &str) -> Result<Target, EnvError> {
+        ensure_role(self, role)?;
+        self.targets
+            .get(role)
+            .cloned()
+            .ok_or_else(|| EnvError::Role {
+                role: role.to_string(),
+                message: "the node agent cannot read this role's namespace".into(),
+            })
+    }
+
+    /// One round trip for `asks`; an answer per ask, in order.
+    async fn ask(&self, asks: Vec<(String, Ask)>) -> Vec<Result<Vec<Facts>, EnvError>> {
+        let mut requests = Vec::with_capacity(asks.len());
+        let mut slots: Vec<Result<String, EnvError>> = Vec::with_capacity(asks.len());
+        for (i, (role, ask)) in asks.into_iter().enumerate() {
+            match self.target(&role) {
+                Ok(netns) => {
+                    requests.push(Request {
+                        id: format!("q{i}"),
+                        netns,
+                        ask,
+                    });
+                    slots.push(Ok(role));
+                }
+                Err(e) => slots.push(Err(e)),
+            }
+        }
+        let answers = if requests.is_empty() {
+            Ok(Vec::new())
+        } else {
+            self.agent.batch(&requests).await
+        };
+        let mut answers = match answers {
+            Ok(a) => a.into_iter(),
+            Err(e) => {
+                // The whole batch failed: every query says why.
+                return slots
+                    .into_iter()
+                    .map(|slot| Err(slot.err().unwrap_or_else(|| replicate(&e))))
+                    .collect();
+            }
+        };
+        slots
+            .into_iter()
+            .map(|slot| {
+                let role = slot?;
+                answers
+                    .next()
+                    .ok_or_else(|| self.agent.fail("an answer is missing"))?
+                    .into_result()
+                    .map_err(|e| EnvError::Agent {
+                        what: format!("the node agent, role `{role}`"),
+                        message: e.message,
+                    })
+            })
+            .collect()
+    }
+}
+
+/// The same agent failure, for another query of the failed batch.
+fn replicate(e: &EnvError) -> EnvError {
+    match e {
+        EnvError::Agent { what, message } => EnvError::Agent {
+            what: what.clone(),
+            message: message.clone(),
+        },
+        other => EnvError::Agent {
+            what: "the node agent".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+fn role_of(name: &str) -> Result<tplab_sandbox::Role, EnvError> {
+    name.parse().map_err(|e| EnvError::RoleSandbox {
+        role: name.to_string(),
+        source: Box::new(e),
+    })
+}
+
+fn one(mut facts: Vec<Facts>, what: &str) -> Result<Facts, EnvError> {
+    facts.pop().ok_or_else(|| EnvError::Agent {
+        what: "the node agent".into(),
+        message: format!("no {what} in its answer"),
+    })
+}
+
+#[async_trait]
+impl Environment for AgentEnv {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn roles(&self) -> Vec<String> {
+        self.inner.roles()
+    }
+
+    async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError> {
+        self.inner.facts().await
+    }
+
+    async fn exec(
+        &self,
+        role: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> Result<ExecOutput, EnvError> {
+        self.inner.exec(role, script, timeout).await
+    }
+
+    async fn probe(&self, role: &str, query: &Query) -> Result<Facts, EnvError> {
+        let mut answers = self.probe_batch(&[(role.to_string(), query.clone())]).await;
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(self.agent.fail("no answer")))
+    }
+
+    async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {
+        let mut answers = self
+            .ask(vec![(role.to_string(), Ask::Kinds(kinds.to_vec()))])
+            .await;
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(self.agent.fail("no answer")))
+    }
+
+    async fn probe_batch(&self, queries: &[(String, Query)]) -> Vec<Result<Facts, EnvError>> {
+        let asks = queries
+            .iter()
+            .map(|(role, q)| (role.clone(), Ask::Query(q.clone())))
+            .collect();
+        self.ask(asks)
+            .await
+            .into_iter()
+            .zip(queries)
+            .map(|(a, (_, q))| a.and_then(|f| one(f, q.fact_kind().nouns())))
+            .collect()
+    }
+
+    async fn datapath_ct(&self) -> Result<Vec<CtEntry>, EnvError> {
+        self.inner.datapath_ct().await
+    }
+
+    async fn k8s_objects(
+        &self,
+        selector: &crate::k8s::ObjectSelector,
+    ) -> Result<Vec<serde_json::Value>, EnvError> {
+        self.inner.k8s_objects(selector).await
+    }
+
+    async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
+        self.inner.observe(hops).await
+    }
+
+    fn shell_hint(&self, role: &str) -> String {
+        self.inner.shell_hint(role)
+    }
+
+    fn handle(&self) -> Option<String> {
+        self.inner.handle()
+    }
+
+    fn keep_alive(&self) {
+        self.inner.keep_alive();
+    }
+}

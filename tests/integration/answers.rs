@@ -1,0 +1,66 @@
+//! Answer feedback (issue 14, item 5), through a real terminal at 80x24: the student's
+//! phrasing around a number is accepted (`id 1`), other accepted forms (`accept`) too, a
+//! typical wrong answer gets its targeted feedback (`feedback`) instead of a generic
+//! hint, and an entered answer is not marked ✔ before its verdict.
+
+use std::time::Duration;
+
+use tplab_testkit::Suite;
+
+use crate::harness::{Failed, Tmux, bin, fail, root, tempdir};
+
+pub fn register(suite: Suite) -> Suite {
+    suite.test(
+        "answers::accepted_forms_and_targeted_feedback",
+        accepted_forms,
+    )
+}
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn accepted_forms() -> Result<(), Failed> {
+    let state = tempdir();
+    let report = tempdir();
+    let command = format!(
+        "cd {} && TPLAB_STATE_DIR={} NO_COLOR=1 {} run tests/fixtures/labs/answers.md --report {}; echo TPLAB\"\"-EXIT=$?",
+        root().display(),
+        state.path().display(),
+        bin().display(),
+        report.path().display()
+    );
+    let t = Tmux::start("bash --norc --noprofile")?;
+    t.resize(80, 24)?;
+    t.type_line(&command)?;
+    t.wait_for("What do you want to do?", WAIT)?;
+    t.send(&["Enter"])?;
+    t.wait_for("What is the interface index of lo?", WAIT)?;
+    t.wait_for("Your answer", WAIT)?;
+    t.type_line("id 1")?;
+    t.wait_for("What kind of interface is lo?", WAIT)?;
+    t.wait_for_n("Your answer", 2, WAIT)?;
+    t.type_line("eth0")?;
+    t.wait_for(
+        "eth0 is an Ethernet interface; lo never leaves the machine.",
+        WAIT,
+    )?;
+    t.type_line("1: lo")?;
+    let screen = t.wait_for("TPLAB-EXIT=", WAIT)?;
+    if screen.matches("✔ Correct!").count() != 2 || screen.contains("Look at its name.") {
+        return Err(fail(format!("answers not judged as expected:\n{screen}")));
+    }
+    if screen.contains("✔ Your answer") {
+        return Err(fail(format!(
+            "an answer was marked ✔ before its verdict:\n{screen}"
+        )));
+    }
+    let text = std::fs::read_to_string(report.path().join("report.json"))
+        .map_err(|e| fail(e.to_string()))?;
+    let r: tplab_report::Report = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+    let name = &r.steps[0].questions[1];
+    if name.answers != ["eth0", "1: lo"] || name.verdict != tplab_report::Verdict::Pass {
+        return Err(fail(format!(
+            "the report does not record the attempts: {name:?}"
+        )));
+    }
+    Ok(())
+}
