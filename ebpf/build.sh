@@ -8,16 +8,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-}
 CLANG=${CLANG:-clang}
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo "$(uname -m)-linux-gnu")
-build() { # src-dir name
-    dir=$1 name=$2
+build() { # src-dir source object
+    dir=$1 src=$2 obj=$3
     dest=${out:-$here/$dir}
     mkdir -p "$dest"
     (cd "$here/$dir" && "$CLANG" -O2 -g -target bpf -Wall -Werror \
         -fdebug-prefix-map="$here/$dir"=. -fdebug-prefix-map="$here"=. \
         -I"/usr/include/$multiarch" -I. \
-        -c "$name.bpf.c" -o "$dest/$name.bpf.o")
-    echo "built $dest/$name.bpf.o"
+        -c "$src" -o "$dest/$obj")
+    echo "built $dest/$obj"
 }
-build bpf from_container
-build bpf observer
-build tests/fixtures bad
+# bpf_lxc.o: named like Cilium's object for the endpoint (lxc) programs.
+build bpf bpf_lxc.c bpf_lxc.o
+build bpf observer.bpf.c observer.bpf.o
+build tests/fixtures bad.bpf.c bad.bpf.o

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   iproute2          # ip, tc (checks cross-checked against iproute2)
   iptables          # iptables-restore/-save in the sandbox's node namespace
+  nftables          # nft -j list ruleset (cross-checks the sandbox's iptables-nft rules)
   conntrack         # conntrack -L (students' command, cross-checks)
   iputils-ping      # ping
   net-tools         # route, arp, ifconfig (the seed's commands)

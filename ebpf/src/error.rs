@@ -45,10 +45,25 @@ pub enum EbpfError {
         netns: String,
         detail: String,
     },
-    #[error("the CT map is not pinned at {path} (is the sandbox datapath attached?)")]
+    #[error("the CT map is not pinned at {path} (is the datapath attached?)")]
     NotPinned { path: PathBuf },
     #[error("{action}: {detail}")]
     Map { action: String, detail: String },
+    #[error(
+        "the CT map {path} has {key}-byte keys and {value}-byte values, not the {layout} layout tplab reads ({want_key} and {want_value}): this map was written by a Cilium version whose CT layout tplab does not know"
+    )]
+    CtLayout {
+        path: PathBuf,
+        key: u32,
+        value: u32,
+        layout: &'static str,
+        want_key: usize,
+        want_value: usize,
+    },
+    #[error(
+        "Cilium {version}: tplab does not know the CT map layout of this version (it reads Cilium {known}); the CT checks cannot read this agent's maps"
+    )]
+    UnknownCiliumVersion { version: String, known: String },
     #[error("netlink: {action} on {ifname} (netns {netns}): {detail}")]
     Netlink {
         action: String,

@@ -1,9 +1,9 @@
 //! tplab's eBPF side.
 //!
-//! - [`Datapath`]: the sandbox's `from_container`/`to_container` tc programs on the pod's
-//!   lxc veth (legacy tc filters, visible to `tc filter show`), keeping a Cilium-shaped
-//!   conntrack map pinned under a per-sandbox directory ([`ct_entries`] reads it from any
-//!   process).
+//! - [`Datapath`]: the sandbox's `cil_from_container`/`cil_to_container` programs on the
+//!   pod's lxc veth (legacy tc filters visible to `tc filter show`, or TCX links), keeping
+//!   Cilium 1.16's CT maps pinned under a per-sandbox bpf root ([`ct_entries`] reads them,
+//!   or a real agent's under `/sys/fs/bpf`, from any process).
 //! - [`Observer`]: non-intrusive TCX programs attached first on chosen interfaces, one
 //!   [`PacketEvent`] per IPv4 packet through a ring buffer.
 //! - [`check`]: pure packet-path and CT-map checks over those facts.
@@ -30,9 +30,9 @@ pub mod verify;
 pub use attached::{TcxProgram, tcx_programs};
 pub use bpffs::{PIN_ROOT, cleanup_pin_dir, cleanup_pins, pin_dir_for};
 pub use cilium::{CiliumCtx, cilium_main, cilium_run};
-pub use ct::{CtDirection, CtEntry, ct_entries};
+pub use ct::{CtDirection, CtEntry, CtLayout, ct_entries, ct_entries_with, ct_map_paths};
 pub use datapath::{
-    Datapath, DatapathOptions, FILTER_FROM_CONTAINER, FILTER_TO_CONTAINER, detach_all,
+    AttachMode, Datapath, DatapathOptions, detach_all, endpoint_links_dir, filter_name,
 };
 pub use error::EbpfError;
 pub use observer::{Direction, ObservePoint, Observer, PacketEvent, sandbox_points};

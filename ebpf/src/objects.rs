@@ -2,14 +2,18 @@
 
 use aya::include_bytes_aligned;
 
-/// `from_container` (lxc ingress) and `to_container` (lxc egress), map `tplab_ct4`.
-pub static FROM_CONTAINER: &[u8] = include_bytes_aligned!("../bpf/from_container.bpf.o");
+/// Cilium-named endpoint programs `cil_from_container` (lxc ingress) and
+/// `cil_to_container` (lxc egress), maps `cilium_ct4_global` / `cilium_ct_any4_global`.
+pub static BPF_LXC: &[u8] = include_bytes_aligned!("../bpf/bpf_lxc.o");
+/// The object's file name, as Cilium names its endpoint object.
+pub const BPF_LXC_OBJECT: &str = "bpf_lxc.o";
 /// `tplab_obs_ing` / `tplab_obs_egr`, maps `tplab_obs_rb` (ring buffer) and `tplab_obs_lost`.
 pub static OBSERVER: &[u8] = include_bytes_aligned!("../bpf/observer.bpf.o");
 
-/// Program names (the kernel truncates names to 15 bytes; these fit).
-pub const PROG_FROM_CONTAINER: &str = "from_container";
-pub const PROG_TO_CONTAINER: &str = "to_container";
+/// Program (function) names, as Cilium's. The kernel keeps 15 bytes of a program's name
+/// (`cil_from_contai`); bpftool prints the whole name from BTF.
+pub const PROG_FROM_CONTAINER: &str = "cil_from_container";
+pub const PROG_TO_CONTAINER: &str = "cil_to_container";
 pub const PROG_OBS_INGRESS: &str = "tplab_obs_ing";
 pub const PROG_OBS_EGRESS: &str = "tplab_obs_egr";
 
@@ -21,6 +25,6 @@ pub const ALL_PROGRAMS: [&str; 4] = [
     PROG_OBS_EGRESS,
 ];
 
-pub const MAP_CT: &str = "tplab_ct4";
+pub use crate::ct::{CT_MAP_ANY as MAP_CT_ANY, CT_MAP_TCP as MAP_CT_TCP};
 pub const MAP_OBS_RING: &str = "tplab_obs_rb";
 pub const MAP_OBS_LOST: &str = "tplab_obs_lost";

@@ -1,7 +1,6 @@
 //! Legacy tc filter creation over netlink, like `tc filter add dev X ingress pref 1 handle 1
-//! bpf da fd N name NAME`. aya would name the filter after the program; we name it like
-//! Cilium's loader does (`object.o:[section]`) so `tc filter show` reads as in the seed,
-//! while staying recognisably tplab's: `tplab_lxc.o:[from-container]`.
+//! bpf da fd N name NAME`. aya would name the filter after the program; we name it as
+//! Cilium 1.16's loader does (`<program>-<device>`, e.g. `cil_from_container-lxc…`).
 
 use std::os::fd::RawFd;
 

@@ -9,7 +9,7 @@ use std::process::Command;
 use tplab_testkit::{Failed, Suite, fail};
 
 const OBJECTS: [&str; 3] = [
-    "bpf/from_container.bpf.o",
+    "bpf/bpf_lxc.o",
     "bpf/observer.bpf.o",
     "tests/fixtures/bad.bpf.o",
 ];

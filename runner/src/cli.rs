@@ -103,10 +103,18 @@ pub struct TraceArgs {
     pub run: Option<String>,
 }
 
+fn parse_attach(text: &str) -> Result<tplab_sandbox::DatapathAttach, String> {
+    text.parse()
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
     /// Bring a sandbox up and leave it running.
     Up {
+        /// How the eBPF datapath attaches to the pod's lxc: `tc` (legacy tc filters, as in
+        /// the seed; the default) or `tcx` (TCX links, as Cilium >= 1.16 on Linux >= 6.6).
+        #[arg(long, value_name = "tc|tcx", value_parser = parse_attach)]
+        datapath_attach: Option<tplab_sandbox::DatapathAttach>,
         /// Make its Kubernetes API answer like a failing cluster, for tests of error paths
         /// (repeatable; also `TPLAB_KUBEAPI_FAULTS=a,b`): exec-forbidden (RBAC denies
         /// pods/exec and pods/attach), psa-privileged (Pod Security "baseline" rejects

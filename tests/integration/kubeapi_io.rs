@@ -100,8 +100,13 @@ fn logs() -> Result<(), Failed> {
                 return Err(fail(format!("kubectl {v} logs: no {want:?}:\n{text}")));
             }
         }
+        // tc prints the kernel's 15-byte name (`cil_from_contai`); the log, like Cilium's,
+        // the whole one (`cil_from_container`).
         if let Some(p) = &ingress_prog
-            && !text.contains(&format!("msg=\"Program {p} attached to device {lxc} using"))
+            && !text.lines().any(|l| {
+                l.contains(&format!("msg=\"Program {p}"))
+                    && l.contains(&format!(" attached to device {lxc} using"))
+            })
         {
             return Err(fail(format!(
                 "kubectl {v} logs: program {p} on {lxc} not logged"

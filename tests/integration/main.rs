@@ -3,6 +3,7 @@
 
 mod agent;
 mod answers;
+mod cilium_fidelity;
 mod ctrl_c;
 mod docs;
 mod engine;
@@ -42,6 +43,7 @@ fn main() {
     let suite = watch::register(suite);
     let suite = shows::register(suite);
     let suite = sandbox::register(suite);
+    let suite = cilium_fidelity::register(suite);
     let suite = reports::register(suite);
     let suite = exports::register(suite);
     let suite = seed_lab::register(suite);

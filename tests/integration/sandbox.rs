@@ -136,8 +136,8 @@ fn seed_observations() -> Result<(), Failed> {
         .code(1)?
         .stdout_has("✘ a BPF program on the lxc's ingress")?;
 
-    // NAT rule removed: new flows leave un-translated, replies never come back.
-    sb.exec("node", "iptables -t nat -F POSTROUTING && conntrack -F")
+    // Cilium's NAT rule removed: new flows leave un-translated, replies never come back.
+    sb.exec("node", "iptables -t nat -F CILIUM_POST_nat && conntrack -F")
         .success()?;
     sb.exec("pod", "ping -c 1 -W 1 203.0.113.10 || true")
         .success()?;
@@ -211,7 +211,8 @@ fn killed_run(signal: &str) -> Result<(), Failed> {
             .unwrap_or_default();
         let ours: Vec<&str> = progs
             .lines()
-            .filter(|l| l.contains("from_container") || l.contains("to_container"))
+            // Kernel names keep 15 bytes; bpftool prints BTF's whole name when it can.
+            .filter(|l| l.contains("cil_from_contai") || l.contains("cil_to_contai"))
             .collect();
         if ours.is_empty() {
             break;

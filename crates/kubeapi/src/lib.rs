@@ -52,6 +52,7 @@ pub use exec::MIN_KUBECTL;
 pub use facts::{FACT_NAMES, facts};
 pub use faults::{FAULTS_ENV, Faults, MODES as FAULT_MODES};
 pub use identity::Identity;
+pub use objects::node::KUBELET_VERSION;
 pub use objects::{AGENT_CONTAINER, CILIUM_NAMESPACE};
 pub use paths::{audit_path, kube_dir, kubeconfig_path};
 pub use tls::{ADMIN_GROUP, ADMIN_USER};

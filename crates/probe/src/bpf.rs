@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProbeError;
 use crate::session::Session;
-use crate::{bpfinfo, tc, tcx};
+use crate::{bpfinfo, btfname, tc, tcx};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BpfProgram {
@@ -15,10 +15,11 @@ pub struct BpfProgram {
     pub direction: String,
     /// `tc` (legacy `cls_bpf` filter) or `tcx` (bpf link / multi-prog API).
     pub attach: String,
-    /// For tc: the filter's name as `tc` shows it (e.g. `bpf_lxc.o:[from-container]`);
+    /// For tc: the filter's name as `tc` shows it (e.g. `cil_from_container-lxc…`);
     /// for tcx: the kernel program name.
     pub name: String,
-    /// Kernel program name (`bpf_prog_info.name`, at most 15 chars).
+    /// Program name: `bpf_prog_info.name` (15 bytes at most), or the whole name from the
+    /// program's BTF when the kernel's is cut (`cil_from_container`), as bpftool prints it.
     pub prog_name: Option<String>,
     pub id: u32,
     /// Program tag, 16 hex digits as `tc` and `bpftool` print it.
@@ -68,6 +69,16 @@ pub async fn collect(s: &mut Session, scope: &BpfScope) -> Result<Vec<BpfProgram
     for p in &mut out {
         if p.prog_name.is_none() {
             p.prog_name = bpfinfo::prog_name(p.id);
+        }
+        // The kernel keeps 15 bytes of a name; BTF has it whole (`cil_from_container`),
+        // as bpftool prints it. A TCX record is named by its program.
+        if let Some(short) = p.prog_name.clone().filter(|n| n.len() == 15)
+            && let Some(full) = btfname::full_name(p.id, &short)
+        {
+            if p.name == short {
+                p.name.clone_from(&full);
+            }
+            p.prog_name = Some(full);
         }
     }
     Ok(out)

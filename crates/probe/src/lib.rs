@@ -20,6 +20,7 @@ mod addrs;
 pub mod agent;
 mod bpf;
 mod bpfinfo;
+mod btfname;
 mod collect;
 mod conntrack;
 mod ctparse;

@@ -21,6 +21,39 @@ pub struct PodConfig {
     pub lxc_name: Option<String>,
 }
 
+/// How the eBPF datapath attaches to the pods' lxc veths (the eBPF side reads it from the
+/// state): legacy tc filters as in the seed (Cilium < 1.16, or a kernel < 6.6), or TCX
+/// links as Cilium >= 1.16 does on Linux >= 6.6.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatapathAttach {
+    #[default]
+    Tc,
+    Tcx,
+}
+
+impl DatapathAttach {
+    pub fn name(self) -> &'static str {
+        match self {
+            DatapathAttach::Tc => "tc",
+            DatapathAttach::Tcx => "tcx",
+        }
+    }
+}
+
+impl std::str::FromStr for DatapathAttach {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "tc" => Ok(DatapathAttach::Tc),
+            "tcx" => Ok(DatapathAttach::Tcx),
+            other => Err(format!(
+                "unknown datapath attach mode `{other}`: use `tc` (legacy tc filters, the seed's) or `tcx` (Cilium >= 1.16 on Linux >= 6.6)"
+            )),
+        }
+    }
+}
+
 /// The whole topology. `Default` reproduces the seed (`TP-ebpf-network-deep-dive.md`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -40,8 +73,12 @@ pub struct SandboxConfig {
     pub world_ip: Ipv4Addr,
     pub http_port: u16,
     pub mtu: u32,
-    /// Adds KUBE-* chains beside the MASQUERADE rule, like a kube-proxy node.
+    /// Adds KUBE-* chains beside Cilium's, like a kube-proxy node.
     pub kube_rules: bool,
+    /// Cilium's `ipv4-native-routing-cidr`: destinations that are NOT masqueraded.
+    pub native_routing_cidr: String,
+    /// How the datapath attaches (`tplab sandbox up --datapath-attach`).
+    pub datapath_attach: DatapathAttach,
 }
 
 fn default_if() -> String {
@@ -74,6 +111,8 @@ impl Default for SandboxConfig {
             http_port: 80,
             mtu: 1500,
             kube_rules: true,
+            native_routing_cidr: "10.244.0.0/16".into(),
+            datapath_attach: DatapathAttach::Tc,
         }
     }
 }
@@ -87,6 +126,13 @@ pub(crate) fn valid_ifname(name: &str) -> bool {
         && !name
             .chars()
             .any(|c| c == '/' || c == ':' || c.is_whitespace())
+}
+
+/// `a.b.c.d/n` with n <= 32 (it ends up in an iptables rule: nothing else may pass).
+fn valid_cidr(text: &str) -> bool {
+    text.split_once('/').is_some_and(|(ip, len)| {
+        ip.parse::<Ipv4Addr>().is_ok() && len.parse::<u8>().is_ok_and(|n| n <= 32)
+    })
 }
 
 /// Pod names become netns suffixes and role names: keep them short and plain.
@@ -155,6 +201,12 @@ impl SandboxConfig {
             return Err(SandboxError::Config(format!(
                 "bad node interface `{}`",
                 self.node_if
+            )));
+        }
+        if !valid_cidr(&self.native_routing_cidr) {
+            return Err(SandboxError::Config(format!(
+                "native_routing_cidr `{}`: expected an IPv4 CIDR such as 10.244.0.0/16",
+                self.native_routing_cidr
             )));
         }
         if !(68..=65535).contains(&self.mtu) {

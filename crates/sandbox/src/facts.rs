@@ -33,6 +33,7 @@ pub const FACT_NAMES: &[&str] = &[
     "pod_netns",
     "lxc_name",
     "lxc_mac",
+    "datapath_attach",
 ];
 
 /// Facts of a sandbox, from its state (no kernel access needed).
@@ -58,6 +59,7 @@ pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
     put("world_if", WORLD_IF.into());
     put("world_netns", state.world_netns.clone());
     put("http_port", cfg.http_port.to_string());
+    put("datapath_attach", cfg.datapath_attach.name().into());
     let url = if cfg.http_port == 80 {
         format!("http://{}/", cfg.world_ip)
     } else {

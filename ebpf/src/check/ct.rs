@@ -34,11 +34,10 @@ pub const CT_ENTRY_FIELDS: &[&str] = &[
     "sport",
     "dport",
     "direction",
-    "rx_packets",
-    "tx_packets",
-    "rx_bytes",
-    "tx_bytes",
+    "packets",
+    "bytes",
     "flags",
+    "source_security_id",
 ];
 
 /// First entry matching `q`, or an explanation of what the map holds instead.

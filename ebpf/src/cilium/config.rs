@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// The sandbox's configuration, with the seed's keys. NAT is iptables' job here,
-/// hence `enable-bpf-masquerade false` and `masquerade true`.
-pub fn sandbox_config(pin_dir: &str) -> BTreeMap<String, String> {
+/// The sandbox's configuration, with the seed's keys and Cilium 1.16's. NAT is iptables'
+/// job here, hence `enable-bpf-masquerade false` and `masquerade true`. `bpf_root` is where
+/// the sandbox pins what Cilium pins under `/sys/fs/bpf` (`tc/globals/cilium_ct4_global`…);
+/// `tcx` is the datapath attach mode (`enable-tcx`).
+pub fn sandbox_config(bpf_root: &str, tcx: bool) -> BTreeMap<String, String> {
     let pairs = [
         (
             "agent-not-ready-taint-key",
@@ -13,7 +15,6 @@ pub fn sandbox_config(pin_dir: &str) -> BTreeMap<String, String> {
         ),
         ("auto-direct-node-routes", "false"),
         ("bpf-lb-sock", "false"),
-        ("bpf-root", "/sys/fs/bpf"),
         ("cluster-id", "0"),
         ("cluster-name", "tplab-sandbox"),
         ("cluster-pool-ipv4-cidr", "10.244.0.0/16"),
@@ -45,7 +46,10 @@ pub fn sandbox_config(pin_dir: &str) -> BTreeMap<String, String> {
         map.entry((*k).to_string())
             .or_insert_with(|| (*v).to_string());
     }
-    map.insert("tplab-ct-map-pin".into(), format!("{pin_dir}/ct"));
+    // Where a reader finds the maps, and the attach mode: the sandbox's own values win
+    // over the seed's.
+    map.insert("bpf-root".into(), bpf_root.to_string());
+    map.insert("enable-tcx".into(), tcx.to_string());
     map
 }
 

@@ -1,25 +1,39 @@
-//! The sandbox CT map: Cilium-shaped conntrack entries written by `from_container` /
-//! `to_container`, read here from the pin (from any process).
+//! The CT maps, in Cilium 1.16's names and layout: `cilium_ct4_global` (TCP) and
+//! `cilium_ct_any4_global` (other protocols), pinned under `<bpf root>/tc/globals/`.
+//! The bpf root is `/sys/fs/bpf` for a real agent and the sandbox's own pin directory
+//! (`/run/tplab/bpf/<id>`) for tplab's datapath, so one reader serves both.
 
+pub mod layout;
 pub mod raw;
 
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aya::maps::{HashMap, Map, MapData};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EbpfError;
 use crate::proto::Proto;
-use raw::{RawCtKey, RawCtValue, TUPLE_F_IN, TUPLE_F_RELATED};
+pub use layout::CtLayout;
+use raw::{RawCtKey, RawCtValue, TUPLE_F_IN, TUPLE_F_RELATED, TUPLE_F_SERVICE};
 
-/// File name of the CT map inside a pin directory.
-pub const CT_PIN_NAME: &str = "ct";
+/// Cilium's global IPv4 CT map for TCP.
+pub const CT_MAP_TCP: &str = "cilium_ct4_global";
+/// Cilium's global IPv4 CT map for every other protocol (ICMP, UDP...).
+pub const CT_MAP_ANY: &str = "cilium_ct_any4_global";
+/// Where Cilium pins its global maps, relative to its bpf root.
+pub const GLOBALS_DIR: &str = "tc/globals";
 
-/// Entry flag bits (same as Cilium's `ct_entry` bitfield as printed by `bpf ct list`).
+/// Entry flag bits (Cilium's `ct_entry` bitfield as printed by `bpf ct list`).
 pub const FLAG_RX_CLOSING: u16 = 0x01;
 pub const FLAG_TX_CLOSING: u16 = 0x02;
 pub const FLAG_SEEN_NON_SYN: u16 = 0x10;
+
+/// Pin paths of the two CT maps under `bpf_root` (TCP first, as Cilium lists them).
+pub fn ct_map_paths(bpf_root: &Path) -> [PathBuf; 2] {
+    let globals = bpf_root.join(GLOBALS_DIR);
+    [globals.join(CT_MAP_TCP), globals.join(CT_MAP_ANY)]
+}
 
 /// Direction of the connection relative to the pod: OUT = opened by the pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,100 +43,137 @@ pub enum CtDirection {
     In,
 }
 
-/// One conntrack entry. `sport` of an ICMP echo entry is the echo id, as in Cilium.
+/// One conntrack entry, in the flow's original direction (`src` opened it). `sport` of an
+/// ICMP echo entry is the echo id, as in Cilium.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CtEntry {
     pub proto: Proto,
     pub direction: CtDirection,
     pub related: bool,
+    #[serde(default)]
+    pub service: bool,
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
     pub sport: u16,
     pub dport: u16,
     /// Absolute expiry, seconds of `CLOCK_MONOTONIC`.
     pub expires: u32,
-    pub rx_packets: u64,
-    pub rx_bytes: u64,
+    /// Packets and bytes of both directions (one counter since Cilium 1.16).
+    pub packets: u64,
+    pub bytes: u64,
     pub rx_flags_seen: u8,
     pub last_rx_report: u32,
-    pub tx_packets: u64,
-    pub tx_bytes: u64,
     pub tx_flags_seen: u8,
     pub last_tx_report: u32,
     pub flags: u16,
     pub rev_nat: u16,
     pub source_security_id: u32,
-    pub ifindex: u32,
+    pub ifindex: u16,
+    pub backend_id: u64,
 }
 
 impl CtEntry {
     pub fn from_raw(k: &RawCtKey, v: &RawCtValue) -> Self {
+        // Copies out of the packed key (no reference to a packed field).
+        let (daddr, saddr, sport, dport, flags, nexthdr) =
+            (k.daddr, k.saddr, k.sport, k.dport, k.flags, k.nexthdr);
         CtEntry {
-            proto: Proto::from_number(k.nexthdr),
-            direction: if k.flags & TUPLE_F_IN == 0 {
+            proto: Proto::from_number(nexthdr),
+            direction: if flags & TUPLE_F_IN == 0 {
                 CtDirection::Out
             } else {
                 CtDirection::In
             },
-            related: k.flags & TUPLE_F_RELATED != 0,
-            src: Ipv4Addr::from(k.saddr),
-            dst: Ipv4Addr::from(k.daddr),
-            sport: u16::from_be_bytes(k.sport),
-            dport: u16::from_be_bytes(k.dport),
+            related: flags & TUPLE_F_RELATED != 0,
+            service: flags & TUPLE_F_SERVICE != 0,
+            // Cilium's tuple holds the reply direction's addresses: daddr opened the flow.
+            src: Ipv4Addr::from(daddr),
+            dst: Ipv4Addr::from(saddr),
+            sport: u16::from_be_bytes(sport),
+            dport: u16::from_be_bytes(dport),
             expires: v.lifetime,
-            rx_packets: v.rx_packets,
-            rx_bytes: v.rx_bytes,
+            packets: v.packets,
+            bytes: v.bytes,
             rx_flags_seen: v.rx_flags_seen,
             last_rx_report: v.last_rx_report,
-            tx_packets: v.tx_packets,
-            tx_bytes: v.tx_bytes,
             tx_flags_seen: v.tx_flags_seen,
             last_tx_report: v.last_tx_report,
             flags: v.flags,
-            rev_nat: v.rev_nat_index,
+            // Stored in network order, printed in host order (as Cilium does).
+            rev_nat: u16::from_be(v.rev_nat_index),
             source_security_id: v.src_sec_id,
             ifindex: v.ifindex,
+            backend_id: v.backend_id,
         }
     }
 
-    /// Names of the set flag bits, as Cilium prints them between `[ ]`.
-    pub fn flag_names(&self) -> Vec<&'static str> {
-        const NAMES: [(u16, &str); 7] = [
-            (0x01, "RxClosing"),
-            (0x02, "TxClosing"),
-            (0x08, "LBLoopback"),
-            (0x10, "SeenNonSyn"),
-            (0x20, "NodePort"),
-            (0x40, "ProxyRedirect"),
-            (0x80, "DSR"),
+    /// Names of the set flag bits, as Cilium prints them between `[ ]` (unknown bits as
+    /// `Unknown=0x…`).
+    pub fn flag_names(&self) -> Vec<String> {
+        const NAMES: [(u16, &str); 9] = [
+            (0x001, "RxClosing"),
+            (0x002, "TxClosing"),
+            (0x008, "LBLoopback"),
+            (0x010, "SeenNonSyn"),
+            (0x020, "NodePort"),
+            (0x040, "ProxyRedirect"),
+            (0x080, "DSR"),
+            (0x100, "FromL7LB"),
+            (0x400, "FromTunnel"),
         ];
-        NAMES
+        let mut out: Vec<String> = NAMES
             .iter()
             .filter(|(bit, _)| self.flags & bit != 0)
-            .map(|(_, n)| *n)
-            .collect()
+            .map(|(_, n)| (*n).to_string())
+            .collect();
+        let known = NAMES.iter().fold(0u16, |acc, (bit, _)| acc | bit);
+        let unknown = self.flags & !known;
+        if unknown != 0 {
+            out.push(format!("Unknown={unknown:#06x}"));
+        }
+        out
     }
 }
 
-/// Reads every entry of the CT map pinned in `pin_dir`, sorted for stable output.
-pub fn ct_entries(pin_dir: &Path) -> Result<Vec<CtEntry>, EbpfError> {
-    let path = pin_dir.join(CT_PIN_NAME);
-    if !path.exists() {
-        return Err(EbpfError::NotPinned { path });
+/// Reads both CT maps under `bpf_root` (the sandbox's pin dir, or `/sys/fs/bpf`), laid
+/// out as the sandbox's Cilium version (1.16); TCP entries first, each map sorted.
+pub fn ct_entries(bpf_root: &Path) -> Result<Vec<CtEntry>, EbpfError> {
+    ct_entries_with(bpf_root, CtLayout::SANDBOX)
+}
+
+/// Same, for a map written by the Cilium version `layout` stands for. A map whose key or
+/// value size is not that layout's is refused ([`EbpfError::CtLayout`]), never misread.
+pub fn ct_entries_with(bpf_root: &Path, layout: CtLayout) -> Result<Vec<CtEntry>, EbpfError> {
+    let mut out = Vec::new();
+    for path in ct_map_paths(bpf_root) {
+        if !path.exists() {
+            return Err(EbpfError::NotPinned { path });
+        }
+        let mut entries = read_map(&path, layout)?;
+        entries.sort_by(|a, b| {
+            (a.proto, a.src, a.dst, a.sport, a.dport, a.related)
+                .cmp(&(b.proto, b.src, b.dst, b.sport, b.dport, b.related))
+        });
+        out.extend(entries);
     }
-    let data = MapData::from_pin(&path).map_err(|e| map_err(&path, &e))?;
-    let map = Map::HashMap(data);
+    Ok(out)
+}
+
+fn read_map(path: &Path, layout: CtLayout) -> Result<Vec<CtEntry>, EbpfError> {
+    let data = MapData::from_pin(path).map_err(|e| map_err(path, &e))?;
+    let info = data.info().map_err(|e| map_err(path, &e))?;
+    layout.check(path, info.key_size(), info.value_size())?;
+    let map = match info.map_type() {
+        Ok(aya::maps::MapType::LruHash) => Map::LruHashMap(data),
+        _ => Map::HashMap(data),
+    };
     let hash: HashMap<_, RawCtKey, RawCtValue> =
-        HashMap::try_from(map).map_err(|e| map_err(&path, &e))?;
+        HashMap::try_from(map).map_err(|e| map_err(path, &e))?;
     let mut out = Vec::new();
     for item in &hash {
-        let (k, v) = item.map_err(|e| map_err(&path, &e))?;
+        let (k, v) = item.map_err(|e| map_err(path, &e))?;
         out.push(CtEntry::from_raw(&k, &v));
     }
-    out.sort_by(|a, b| {
-        (a.proto, a.src, a.dst, a.sport, a.dport, a.related)
-            .cmp(&(b.proto, b.src, b.dst, b.sport, b.dport, b.related))
-    });
     Ok(out)
 }
 

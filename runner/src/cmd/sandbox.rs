@@ -8,7 +8,10 @@ use tplab_sandbox::{DownOptions, Role, Sandbox, SkipReason};
 
 pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
     match cmd {
-        SandboxCommand::Up { kube_fault } => up(&global, &kube_fault).await,
+        SandboxCommand::Up {
+            datapath_attach,
+            kube_fault,
+        } => up(&global, datapath_attach, &kube_fault).await,
         SandboxCommand::Down {
             id,
             all,
@@ -50,12 +53,21 @@ pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
     }
 }
 
-async fn up(global: &Global, kube_faults: &[String]) -> super::Result {
+async fn up(
+    global: &Global,
+    datapath_attach: Option<tplab_sandbox::DatapathAttach>,
+    kube_faults: &[String],
+) -> super::Result {
     // Checked before anything is built: a typo costs no sandbox.
     let faults = tplab_kubeapi::Faults::parse(kube_faults)?;
     sb::install_signal_cleanup()?;
     let start = std::time::Instant::now();
-    let env = SandboxEnv::create_with(&faults).await?;
+    // The option wins over TPLAB_DATAPATH_ATTACH (which `run` and `test` read).
+    let mut config = sb::config_from_env()?;
+    if let Some(mode) = datapath_attach {
+        config.datapath_attach = mode;
+    }
+    let env = SandboxEnv::create_with(config, &faults).await?;
     let facts = tplab_sandbox::Sandbox::facts(env.sandbox());
     let sandbox = env.keep();
     let kubeconfig = tplab_kubeapi::kubeconfig_path(sandbox.id())?;

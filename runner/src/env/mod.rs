@@ -124,6 +124,9 @@ pub enum EnvError {
     /// What a test's scripted environment was told to fail with.
     #[error("{0}")]
     Scripted(String),
+    /// A sandbox setting given on the command line or in the environment is not valid.
+    #[error("{0}")]
+    BadConfig(String),
 }
 
 impl EnvError {

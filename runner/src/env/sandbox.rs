@@ -26,19 +26,24 @@ pub struct SandboxEnv {
 }
 
 impl SandboxEnv {
-    /// Brings a fresh sandbox up (with its datapath and shims); torn down on drop. Its
-    /// Kubernetes API simulates the faults of `TPLAB_KUBEAPI_FAULTS`, if any.
+    /// Brings a fresh sandbox up (with its datapath and shims); torn down on drop. The
+    /// datapath attach mode comes from `TPLAB_DATAPATH_ATTACH` (`tc`, the default, or `tcx`)
+    /// so `run` and `test` can use either; its Kubernetes API simulates the faults of
+    /// `TPLAB_KUBEAPI_FAULTS`, if any.
     pub async fn create() -> Result<Self, EnvError> {
         let faults =
             tplab_kubeapi::Faults::parse::<&str>(&[]).map_err(|source| EnvError::KubeApi {
                 source: Box::new(source),
             })?;
-        Self::create_with(&faults).await
+        Self::create_with(config_from_env()?, &faults).await
     }
 
-    /// [`SandboxEnv::create`] with the API's fault modes given.
-    pub async fn create_with(faults: &tplab_kubeapi::Faults) -> Result<Self, EnvError> {
-        let sandbox = Sandbox::up(SandboxConfig::default())
+    /// [`SandboxEnv::create`] with the configuration and the API's fault modes given.
+    pub async fn create_with(
+        config: SandboxConfig,
+        faults: &tplab_kubeapi::Faults,
+    ) -> Result<Self, EnvError> {
+        let sandbox = Sandbox::up(config)
             .await
             .map_err(|e| EnvError::sandbox("bringing a sandbox up", e))?;
         let mut env = SandboxEnv {
@@ -94,8 +99,47 @@ impl SandboxEnv {
         &self.sandbox
     }
 
-    /// What the agent role's `cilium` command reads: the datapath's pins, the node.
+    /// What the agent role's `cilium` command reads: the datapath's pins, the node, the
+    /// pods, the attach mode.
     pub fn cilium_ctx(&self) -> Result<tplab_ebpf::CiliumCtx, EnvError> {
+        let mut ctx = self.base_cilium_ctx()?;
+        let cfg = self.sandbox.config();
+        ctx.router_ip = cfg.gateway_ip;
+        ctx.node_ip = cfg.node_ip;
+        ctx.pod_cidr = cfg.pod_cidr_text();
+        ctx.attach = attach_mode(cfg.datapath_attach);
+        ctx.kube_version = Some(tplab_kubeapi::KUBELET_VERSION.to_string());
+        if let Ok(name) = std::env::var(CILIUM_NAME_ENV)
+            && matches!(name.as_str(), "cilium" | "cilium-dbg")
+        {
+            ctx.prog_name = name;
+        }
+        let first = ctx.pods.first().cloned();
+        if let Some(first) = first {
+            ctx.pods = self
+                .sandbox
+                .state()
+                .pods
+                .iter()
+                .enumerate()
+                .map(|(i, p)| tplab_ebpf::cilium::EndpointInfo {
+                    name: p.name.clone(),
+                    namespace: "default".into(),
+                    ip: p.ip,
+                    // Ids as Cilium hands them out: the first pod has the seed's.
+                    endpoint_id: first.endpoint_id + u16::try_from(i).unwrap_or(0),
+                    identity: first.identity,
+                    mac: p.mac.clone(),
+                    lxc_ifname: p.lxc_name.clone(),
+                    lxc_mac: p.lxc_mac.clone(),
+                    labels: Vec::new(),
+                })
+                .collect();
+        }
+        Ok(ctx)
+    }
+
+    fn base_cilium_ctx(&self) -> Result<tplab_ebpf::CiliumCtx, EnvError> {
         let facts = self.sandbox.facts();
         let node = self.netns("node")?.ok_or_else(|| EnvError::Incomplete {
             id: self.id().to_string(),
@@ -178,7 +222,31 @@ pub fn find(id: Option<&str>) -> Result<Sandbox, EnvError> {
     }
 }
 
-/// Attaches the eBPF datapath to the pod's lxc and installs the agent's `cilium` shim.
+/// Environment variable choosing the datapath attach mode of `run`/`test`'s sandboxes.
+pub const DATAPATH_ATTACH_ENV: &str = "TPLAB_DATAPATH_ATTACH";
+
+/// The default sandbox configuration, with the attach mode of [`DATAPATH_ATTACH_ENV`].
+pub fn config_from_env() -> Result<SandboxConfig, EnvError> {
+    let mut config = SandboxConfig::default();
+    if let Ok(mode) = std::env::var(DATAPATH_ATTACH_ENV) {
+        config.datapath_attach = mode.parse().map_err(|message: String| {
+            EnvError::BadConfig(format!("{DATAPATH_ATTACH_ENV}={mode}: {message}"))
+        })?;
+    }
+    Ok(config)
+}
+/// Set by the agent role's shims: the name the `cilium` command was invoked as.
+const CILIUM_NAME_ENV: &str = "TPLAB_CILIUM_NAME";
+
+fn attach_mode(mode: tplab_sandbox::DatapathAttach) -> tplab_ebpf::AttachMode {
+    match mode {
+        tplab_sandbox::DatapathAttach::Tc => tplab_ebpf::AttachMode::Tc,
+        tplab_sandbox::DatapathAttach::Tcx => tplab_ebpf::AttachMode::Tcx,
+    }
+}
+
+/// Attaches the eBPF datapath to the pod's lxc and installs the agent's `cilium` and
+/// `cilium-dbg` shims (one command, both names, as in Cilium >= 1.15).
 fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
     let facts = sandbox.facts();
     let node = sandbox
@@ -188,34 +256,42 @@ fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
             what: "node namespace",
         })?;
     let lxc = facts.get("lxc_name").cloned().unwrap_or_default();
-    tplab_ebpf::Datapath::attach(&node, &lxc, &tplab_ebpf::pin_dir_for(sandbox.id())).map_err(
-        |e| EnvError::Ebpf {
-            action: format!("attaching the sandbox datapath to {lxc}"),
-            source: Box::new(e),
-        },
-    )?;
+    let opts = tplab_ebpf::DatapathOptions {
+        attach: attach_mode(sandbox.config().datapath_attach),
+        ..tplab_ebpf::DatapathOptions::default()
+    };
+    tplab_ebpf::Datapath::attach_with(&node, &lxc, &tplab_ebpf::pin_dir_for(sandbox.id()), &opts)
+        .map_err(|e| EnvError::Ebpf {
+        action: format!(
+            "attaching the sandbox datapath to {lxc} ({})",
+            opts.attach.name()
+        ),
+        source: Box::new(e),
+    })?;
     let bin = sandbox
         .ensure_bin_dir(&Role::Agent)
         .map_err(|e| EnvError::sandbox("preparing the agent role's tools", e))?;
     let exe = std::env::current_exe().map_err(|e| EnvError::io("locating tplab", e))?;
-    let shim = bin.join("cilium");
-    let script = format!(
-        "#!/bin/sh\n# tplab sandbox shim: answers a few Cilium agent commands over the sandbox's eBPF state (not Cilium).\nexec '{}' cilium --sandbox {} \"$@\"\n",
-        exe.display(),
-        sandbox.id()
-    );
-    std::fs::write(&shim, script).map_err(|source| EnvError::File {
-        action: "writing",
-        path: shim.clone(),
-        source,
-    })?;
-    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).map_err(|source| {
-        EnvError::File {
-            action: "chmod",
+    for name in ["cilium", "cilium-dbg"] {
+        let shim = bin.join(name);
+        let script = format!(
+            "#!/bin/sh\n# tplab sandbox shim: answers a few Cilium agent commands over the sandbox's eBPF state (not Cilium).\n{CILIUM_NAME_ENV}={name} exec '{}' cilium --sandbox {} \"$@\"\n",
+            exe.display(),
+            sandbox.id()
+        );
+        std::fs::write(&shim, script).map_err(|source| EnvError::File {
+            action: "writing",
             path: shim.clone(),
             source,
-        }
-    })?;
+        })?;
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).map_err(
+            |source| EnvError::File {
+                action: "chmod",
+                path: shim.clone(),
+                source,
+            },
+        )?;
+    }
     Ok(())
 }
 
@@ -268,7 +344,9 @@ pub fn teardown_all(options: tplab_sandbox::DownOptions) -> tplab_sandbox::DownR
             // iproute2 (`ip`, `tc`, `xdp`, `*.debug`).
             let ours = tplab_sandbox::valid_id(&name)
                 && !skipped.contains(&name)
-                && (path.join("ct").exists() || swept.contains(&name));
+                && (path.join(tplab_ebpf::ct::GLOBALS_DIR).exists()
+                    || path.join("ct").exists()
+                    || swept.contains(&name));
             if !ours {
                 continue;
             }

@@ -19,7 +19,21 @@ use crate::resources;
 
 pub const CILIUM_NAMESPACE: &str = "kube-system";
 pub const AGENT_CONTAINER: &str = "cilium-agent";
-pub const CILIUM_IMAGE: &str = "quay.io/cilium/cilium:v1.14.14";
+/// The image of the Cilium release the sandbox's agent role follows
+/// (`tplab_ebpf::cilium::CILIUM_VERSION`; a test keeps them equal).
+pub const CILIUM_IMAGE: &str = "quay.io/cilium/cilium:v1.16.5";
+
+#[cfg(test)]
+#[test]
+fn image_is_the_followed_version() {
+    assert_eq!(
+        CILIUM_IMAGE,
+        format!(
+            "quay.io/cilium/cilium:v{}",
+            tplab_ebpf::cilium::CILIUM_VERSION
+        )
+    );
+}
 const DS: &str = "cilium";
 
 fn env(name: &str, value: &str) -> EnvVar {
@@ -237,9 +251,28 @@ fn agent_pod(src: &Source<'_>) -> Obj {
     obj(resources::PODS, Some(CILIUM_NAMESPACE), &name, &pod)
 }
 
-/// The data of `cilium-config`: exactly what `cilium config view` shows in the agent role.
+/// The data of `cilium-config`: exactly what `cilium config view` shows in the agent role
+/// (the attach mode read from the sandbox's state; legacy tc when it cannot be read).
 pub fn config_data(sandbox_id: &str) -> std::collections::BTreeMap<String, String> {
-    tplab_ebpf::cilium::sandbox_config(&tplab_ebpf::pin_dir_for(sandbox_id).display().to_string())
+    let path = std::path::Path::new(tplab_sandbox::STATE_DIR).join(format!("{sandbox_id}.json"));
+    let attach = tplab_sandbox::valid_id(sandbox_id)
+        .then(|| std::fs::read(path).ok())
+        .flatten()
+        .and_then(|b| serde_json::from_slice::<tplab_sandbox::SandboxState>(&b).ok())
+        .map(|s| s.config.datapath_attach)
+        .unwrap_or_default();
+    config_data_for(sandbox_id, attach)
+}
+
+/// Same, for a known attach mode.
+pub fn config_data_for(
+    sandbox_id: &str,
+    attach: tplab_sandbox::DatapathAttach,
+) -> std::collections::BTreeMap<String, String> {
+    tplab_ebpf::cilium::sandbox_config(
+        &tplab_ebpf::pin_dir_for(sandbox_id).display().to_string(),
+        attach == tplab_sandbox::DatapathAttach::Tcx,
+    )
 }
 
 fn config_map(src: &Source<'_>) -> Obj {
@@ -250,7 +283,10 @@ fn config_map(src: &Source<'_>) -> Obj {
             "cilium-config",
             &[("app.kubernetes.io/part-of", "cilium")],
         ),
-        data: Some(config_data(&src.state.id)),
+        data: Some(config_data_for(
+            &src.state.id,
+            src.state.config.datapath_attach,
+        )),
         ..ConfigMap::default()
     };
     obj(

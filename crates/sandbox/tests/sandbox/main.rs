@@ -37,15 +37,20 @@ fn main() {
             tplab_testkit::check!(r.to_string() == "pod:web", "{r}");
             Ok(())
         })
-        .test("iptables rules carry MASQUERADE and KUBE chains", || {
-            let rules = tplab_sandbox::iptables_rules(&tplab_sandbox::SandboxConfig::default());
-            tplab_testkit::check!(
-                rules.contains("-A POSTROUTING -s 10.244.0.0/16 -o eth0"),
-                "{rules}"
-            );
-            tplab_testkit::check!(rules.matches("KUBE").count() >= 20, "{rules}");
-            Ok(())
-        })
+        .test(
+            "iptables rules carry Cilium's masquerade and KUBE chains",
+            || {
+                let rules = tplab_sandbox::iptables_rules(&tplab_sandbox::SandboxConfig::default());
+                tplab_testkit::check!(
+                    rules.contains(
+                        "-A CILIUM_POST_nat -s 10.244.0.0/16 ! -d 10.244.0.0/16 ! -o cilium_+"
+                    ),
+                    "{rules}"
+                );
+                tplab_testkit::check!(rules.matches("KUBE").count() >= 20, "{rules}");
+                Ok(())
+            },
+        )
         .test("missing tools name their Debian package", || {
             let m = tplab_sandbox::missing_tools(&["no-such-tool-zz"]);
             tplab_testkit::check!(m.len() == 1, "{m:?}");

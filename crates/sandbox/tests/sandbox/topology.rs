@@ -150,7 +150,7 @@ pub fn ping_is_masqueraded() -> R {
     // Without MASQUERADE the world cannot answer: it has no route to 10.244.0.0/16.
     ok_in(
         &node,
-        "iptables -t nat -D POSTROUTING -s 10.244.0.0/16 -o eth0 -m comment --comment 'cilium masquerade non-cluster' -j MASQUERADE",
+        "iptables -t nat -D CILIUM_POST_nat -s 10.244.0.0/16 ! -d 10.244.0.0/16 ! -o cilium_+ -m comment --comment 'cilium masquerade non-cluster' -j MASQUERADE",
     )?;
     let (ok, _, _) = in_ns(&pod, "ping -c1 -W1 203.0.113.10");
     check!(!ok, "ping succeeded without NAT");

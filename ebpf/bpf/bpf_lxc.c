@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tplab's sandbox datapath: a conntrack-like table fed from the pod's lxc veth.
- * from_container runs on lxc ingress (packets leaving the pod, as Cilium's
- * cil_from_container), to_container on lxc egress (packets towards the pod).
- * Both only observe: traffic always passes unchanged (TC_ACT_OK). NAT stays in iptables. */
+/* tplab's sandbox datapath, named like Cilium 1.16's bpf_lxc.o: a conntrack table fed
+ * from the pod's lxc veth. cil_from_container runs on lxc ingress (packets leaving the
+ * pod), cil_to_container on lxc egress (packets towards the pod). Both only observe:
+ * traffic always passes unchanged (TC_ACT_OK). NAT stays in iptables.
+ * TCP flows go to cilium_ct4_global, the others to cilium_ct_any4_global, keyed and
+ * valued as Cilium 1.16 does (ct.h). */
 #include "parse.h"
 #include "ct.h"
 
@@ -23,34 +25,52 @@
 /* Overridden by the loader with the sandbox pod's identity. */
 volatile const __u32 tplab_security_id = 42837;
 
+/* LRU like Cilium's; smaller than its defaults (524288 / 262144): several sandboxes share
+ * one machine and LRU maps are preallocated. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
-	__type(key, struct ct_key);
-	__type(value, struct ct_value);
-} tplab_ct4 SEC(".maps");
+	__type(key, struct ipv4_ct_tuple);
+	__type(value, struct ct_entry);
+} cilium_ct4_global SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, struct ipv4_ct_tuple);
+	__type(value, struct ct_entry);
+} cilium_ct_any4_global SEC(".maps");
+
+/* Cilium's reserved identity of `world`, the source of connections opened towards a pod. */
+#define WORLD_ID 2
+
+static __always_inline void *ct_map(__u8 proto)
+{
+	if (proto == IPPROTO_TCP)
+		return &cilium_ct4_global;
+	return &cilium_ct_any4_global;
+}
 
 static __always_inline __u32 now_sec(void)
 {
 	return (__u32)(bpf_ktime_get_ns() / 1000000000ULL);
 }
 
-static __always_inline void ct_account(struct ct_value *v, const struct flow4 *f, __u32 len, int tx)
+static __always_inline void ct_account(struct ct_entry *v, const struct flow4 *f, __u32 len, int tx)
 {
 	__u32 now = now_sec();
 	__u8 closing = f->tcp_flags & (TCP_FIN | TCP_RST);
 	__u32 lifetime = CT_LIFETIME_NONTCP;
 
+	/* One counter pair for both directions, as since Cilium 1.16. */
+	__sync_fetch_and_add(&v->packets, 1);
+	__sync_fetch_and_add(&v->bytes, len);
 	if (tx) {
-		__sync_fetch_and_add(&v->tx_packets, 1);
-		__sync_fetch_and_add(&v->tx_bytes, len);
 		v->tx_flags_seen |= f->tcp_flags;
 		v->last_tx_report = now;
 		if (closing)
 			v->flags |= CT_F_TX_CLOSING;
 	} else {
-		__sync_fetch_and_add(&v->rx_packets, 1);
-		__sync_fetch_and_add(&v->rx_bytes, len);
 		v->rx_flags_seen |= f->tcp_flags;
 		v->last_rx_report = now;
 		if (closing)
@@ -70,29 +90,32 @@ static __always_inline void ct_account(struct ct_value *v, const struct flow4 *f
 	v->lifetime = now + lifetime;
 }
 
-static __always_inline void ct_create(struct ct_key *k, const struct flow4 *f, __u32 len)
+static __always_inline void ct_create(void *map, struct ipv4_ct_tuple *k, const struct flow4 *f,
+				     __u32 len, int from_pod)
 {
-	struct ct_value fresh = {};
-	struct ct_value *v;
+	struct ct_entry fresh = {};
+	struct ct_entry *v;
 
-	fresh.src_sec_id = tplab_security_id;
-	bpf_map_update_elem(&tplab_ct4, k, &fresh, BPF_NOEXIST);
+	fresh.src_sec_id = from_pod ? tplab_security_id : WORLD_ID;
+	bpf_map_update_elem(map, k, &fresh, BPF_NOEXIST);
 	/* Re-read: another CPU may have created it first. */
-	v = bpf_map_lookup_elem(&tplab_ct4, k);
+	v = bpf_map_lookup_elem(map, k);
 	if (v)
 		ct_account(v, f, len, 1);
 }
 
-static __always_inline void key_fill(struct ct_key *k, __be32 s, __be32 d, __be16 sp, __be16 dp,
-				     __u8 proto, __u8 flags)
+/* Fills a tuple from the flow's ORIGINAL direction (s:sp -> d:dp). Cilium stores the
+ * addresses reversed: `daddr` holds the opener's address, `saddr` the peer's; the ports
+ * keep their names. */
+static __always_inline void key_fill(struct ipv4_ct_tuple *k, __be32 s, __be32 d, __be16 sp,
+				     __be16 dp, __u8 proto, __u8 flags)
 {
-	k->saddr = s;
-	k->daddr = d;
+	k->daddr = s;
+	k->saddr = d;
 	k->sport = sp;
 	k->dport = dp;
 	k->nexthdr = proto;
 	k->flags = flags;
-	k->pad = 0;
 }
 
 /* ICMP echo uses the id as a port, like Cilium: request id->0, reply 0->id.
@@ -120,46 +143,49 @@ static __always_inline int icmp_ports(struct flow4 *f)
 static __always_inline int ct_track(struct __sk_buff *skb, int from_pod)
 {
 	struct flow4 f;
-	struct ct_key k;
-	struct ct_value *v;
+	struct ipv4_ct_tuple k;
+	struct ct_entry *v;
+	void *map;
 	__u8 fwd = from_pod ? TUPLE_F_OUT : TUPLE_F_IN;
 	__u8 rev = from_pod ? TUPLE_F_IN : TUPLE_F_OUT;
 
 	if (parse_flow4(skb, &f) < 0)
 		return TC_ACT_OK;
+	map = ct_map(f.proto);
 	if (icmp_ports(&f)) {
 		key_fill(&k, f.saddr, f.daddr, 0, 0, f.proto, fwd | TUPLE_F_RELATED);
-		v = bpf_map_lookup_elem(&tplab_ct4, &k);
+		v = bpf_map_lookup_elem(map, &k);
 		if (v)
 			ct_account(v, &f, skb->len, 1);
 		else
-			ct_create(&k, &f, skb->len);
+			ct_create(map, &k, &f, skb->len, from_pod);
 		return TC_ACT_OK;
 	}
 	/* Reply of a connection opened the other way? */
 	key_fill(&k, f.daddr, f.saddr, f.dport, f.sport, f.proto, rev);
-	v = bpf_map_lookup_elem(&tplab_ct4, &k);
+	v = bpf_map_lookup_elem(map, &k);
 	if (v) {
 		ct_account(v, &f, skb->len, 0);
 		return TC_ACT_OK;
 	}
 	key_fill(&k, f.saddr, f.daddr, f.sport, f.dport, f.proto, fwd);
-	v = bpf_map_lookup_elem(&tplab_ct4, &k);
+	v = bpf_map_lookup_elem(map, &k);
 	if (v)
 		ct_account(v, &f, skb->len, 1);
 	else
-		ct_create(&k, &f, skb->len);
+		ct_create(map, &k, &f, skb->len, from_pod);
 	return TC_ACT_OK;
 }
 
+/* Cilium 1.16 puts its entry points in section "tc"; aya 0.14 loads "classifier". */
 SEC("classifier")
-int from_container(struct __sk_buff *skb)
+int cil_from_container(struct __sk_buff *skb)
 {
 	return ct_track(skb, 1);
 }
 
 SEC("classifier")
-int to_container(struct __sk_buff *skb)
+int cil_to_container(struct __sk_buff *skb)
 {
 	return ct_track(skb, 0);
 }
