@@ -231,6 +231,13 @@ pub trait Environment: Send + Sync {
     }
     /// Keep the environment after this process ends (the student quit; they will resume).
     fn keep_alive(&self) {}
+
+    /// Other instances of this environment up on this machine (other sandboxes): a
+    /// student's shell may be in one of them, where their traffic never reaches the
+    /// checks. Empty where that cannot happen.
+    fn others(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Checks that `role` is one of `env`'s roles.

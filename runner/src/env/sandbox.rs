@@ -536,6 +536,15 @@ impl Environment for SandboxEnv {
         Some(self.sandbox.id().to_string())
     }
 
+    fn others(&self) -> Vec<String> {
+        let me = self.sandbox.id();
+        tplab_sandbox::Sandbox::list()
+            .into_iter()
+            .map(|s| s.id)
+            .filter(|id| id != me)
+            .collect()
+    }
+
     fn keep_alive(&self) {
         self.owned.store(false, Ordering::SeqCst);
         self.sandbox.persist();

@@ -161,6 +161,28 @@ async fn unless_interrupted<T>(work: impl std::future::Future<Output = T>) -> Op
     }
 }
 
+/// When checks fail and other sandboxes are up, the student's shell may be in the wrong
+/// one: say which one this lab uses and how its shells' prompt reads.
+fn other_sandboxes(session: &Session<'_>, printer: &Printer) {
+    let (Some(me), others) = (session.env.handle(), session.env.others()) else {
+        return;
+    };
+    if others.is_empty() {
+        return;
+    }
+    let t = &printer.text;
+    printer.line(
+        &style(format!(
+            "  {} {me} {} `[tplab {me} …]`); {}",
+            t.other_sandboxes,
+            t.other_sandboxes_prompt,
+            others.join(", ")
+        ))
+        .yellow()
+        .to_string(),
+    );
+}
+
 /// The prompt theme for answers: once entered, an answer is marked neutrally (the
 /// default ✔ would read as "correct" just before a "Not quite").
 fn answer_theme() -> ColorfulTheme {
@@ -333,6 +355,9 @@ async fn check_all(
         printer.verdict(&e, &hints);
         all &= e.outcome.verdict != Verdict::Fail;
         errors |= e.outcome.verdict == Verdict::Error;
+    }
+    if !all {
+        other_sandboxes(session, printer);
     }
     if all && !errors {
         printer.line(&style(printer.text.all_good).green().to_string());
