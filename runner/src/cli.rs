@@ -85,6 +85,10 @@ pub struct AgentArgs {
     /// path prefix (`/run/netns/` for every named one). Repeatable; default: both.
     #[arg(long, value_name = "PREFIX")]
     pub scan: Vec<PathBuf>,
+    /// Write one line per answered request to stderr (its id, answers and time): how
+    /// round trips are counted from the agent's side.
+    #[arg(long)]
+    pub log_batches: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 //! per feature. Root-only tests are reported as ignored, with the reason, when not root.
 
 mod agent;
+mod agent_batches;
 mod answers;
 mod cilium_fidelity;
 mod ctrl_c;
@@ -53,6 +54,7 @@ fn main() {
     let suite = hardening_state::register(suite);
     let suite = kubeapi::register(suite);
     let suite = agent::register(suite);
+    let suite = agent_batches::register(suite);
     let suite = k8s_checks::register(suite);
     let suite = kubeapi_io::register(suite);
     let suite = kubeapi_seed::register(suite);

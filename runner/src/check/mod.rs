@@ -7,6 +7,7 @@ pub mod eval;
 pub mod facts;
 pub mod k8s;
 pub mod outcome;
+pub mod prefetch;
 pub mod text;
 
 pub use eval::{Evaluated, evaluate};

@@ -11,7 +11,13 @@ pub fn run(args: &AgentArgs) -> super::Result {
     let roots = tplab_probe::agent::ScanRoots::new(args.scan.clone());
     let stdin = std::io::stdin().lock();
     let stdout = std::io::stdout().lock();
-    match tplab_probe::agent::serve(stdin, stdout, &roots) {
+    let log = args.log_batches;
+    let served = tplab_probe::agent::serve_with(stdin, stdout, &roots, |line| {
+        if log {
+            eprintln!("{line}");
+        }
+    });
+    match served {
         Ok(()) => Ok(super::status::OK),
         // The client went away: nobody is left to answer.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(super::status::OK),

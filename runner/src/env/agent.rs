@@ -2,7 +2,9 @@
 //! stdout, instead of this process's own netlink: what the kube environment does over
 //! `kubectl exec -i`. [`AgentEnv`] wraps another environment: commands, templates'
 //! facts, the datapath and packets stay the inner one's; `probe`, `probe_kinds` and
-//! `probe_batch` (every probe of a step in one round trip) go to the agent.
+//! `probe_batch` (every probe of a step in one round trip) go to the agent, and so do
+//! `datapath_ct` and `fetch_batch` (a step's facts and CT map in one round trip) once
+//! [`AgentEnv::with_ct_maps`] says where the node's CT maps are pinned.
 //!
 //! On the sandbox (`TPLAB_FACTS_VIA=agent`) the agent runs in the node role, as the
 //! node pod runs on the node; the pod role is found by the agent from the pod's IP.
@@ -17,11 +19,11 @@ use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout};
 use tplab_ebpf::CtEntry;
-use tplab_probe::agent::{Answer, Answers, Ask, Request, Target};
+use tplab_probe::agent::{Answer, Answers, Ask, CtMaps, Request, Target};
 use tplab_probe::{FactKind, Facts, Query};
 
 use super::sandbox::SandboxEnv;
-use super::{EnvError, Environment, ExecOutput, Hop, PacketStream, ensure_role};
+use super::{EnvError, Environment, ExecOutput, Fetch, Fetched, Hop, PacketStream, ensure_role};
 
 /// How long one batch may take (a pod-IP scan of a busy node included).
 pub const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -131,6 +133,8 @@ pub struct AgentEnv {
     agent: AgentProcess,
     /// Where each role's facts are read, as the agent sees the node.
     targets: BTreeMap<String, Target>,
+    /// Where the agent reads the CT maps (`None`: the inner environment reads them).
+    ct_maps: Option<CtMaps>,
 }
 
 impl AgentEnv {
@@ -143,7 +147,15 @@ impl AgentEnv {
             inner,
             agent,
             targets,
+            ct_maps: None,
         }
+    }
+
+    /// The CT maps (`bpf_map` checks) read by the agent too, where `maps` says.
+    #[must_use]
+    pub fn with_ct_maps(mut self, maps: CtMaps) -> Self {
+        self.ct_maps = Some(maps);
+        self
     }
 
     /// The sandbox with an agent in its node role, scanning only this sandbox's named
@@ -151,13 +163,14 @@ impl AgentEnv {
     pub async fn over_sandbox(env: SandboxEnv) -> Result<Self, EnvError> {
         let exe = std::env::current_exe().map_err(|e| EnvError::io("finding tplab itself", e))?;
         let scan = tplab_netns::path_of(&tplab_sandbox::netns_name(env.id(), ""));
+        let mut args = vec!["agent".as_ref(), "--scan".as_ref(), scan.as_os_str()];
+        // TPLAB_AGENT_LOG=batches: the agent logs each request it answers (round trips).
+        if std::env::var("TPLAB_AGENT_LOG").as_deref() == Ok("batches") {
+            args.push("--log-batches".as_ref());
+        }
         let cmd = env
             .sandbox()
-            .std_command_argv(
-                &tplab_sandbox::Role::Node,
-                &exe,
-                &["agent".as_ref(), "--scan".as_ref(), scan.as_os_str()],
-            )
+            .std_command_argv(&tplab_sandbox::Role::Node, &exe, &args)
             .map_err(|e| EnvError::RoleSandbox {
                 role: "node".into(),
                 source: Box::new(e),
@@ -183,7 +196,12 @@ impl AgentEnv {
             };
             targets.insert(role, target);
         }
-        Ok(Self::new(Box::new(env), agent, targets))
+        // The sandbox's datapath pins its maps under its own bpf root.
+        let maps = CtMaps {
+            bpf_root: Some(tplab_ebpf::pin_dir_for(env.id())),
+            cilium: None,
+        };
+        Ok(Self::new(Box::new(env), agent, targets).with_ct_maps(maps))
     }
 
     /// Round trips made to the agent so far.
@@ -204,10 +222,34 @@ impl AgentEnv {
 
     /// One round trip for `asks`; an answer per ask, in order.
     async fn ask(&self, asks: Vec<(String, Ask)>) -> Vec<Result<Vec<Facts>, EnvError>> {
+        self.ask_answers(asks)
+            .await
+            .into_iter()
+            .map(|a| {
+                let (role, answer) = a?;
+                answer.into_result().map_err(|e| EnvError::Agent {
+                    what: format!("the node agent, role `{role}`"),
+                    message: e.message,
+                })
+            })
+            .collect()
+    }
+
+    /// One round trip for `asks` (a CT map ask has no role: `""`); each answer with
+    /// its role, in order.
+    async fn ask_answers(
+        &self,
+        asks: Vec<(String, Ask)>,
+    ) -> Vec<Result<(String, Answer), EnvError>> {
         let mut requests = Vec::with_capacity(asks.len());
         let mut slots: Vec<Result<String, EnvError>> = Vec::with_capacity(asks.len());
         for (i, (role, ask)) in asks.into_iter().enumerate() {
-            match self.target(&role) {
+            let target = if matches!(ask, Ask::CtMaps(_)) {
+                Ok(Target::Own)
+            } else {
+                self.target(&role)
+            };
+            match target {
                 Ok(netns) => {
                     requests.push(Request {
                         id: format!("q{i}"),
@@ -238,16 +280,19 @@ impl AgentEnv {
             .into_iter()
             .map(|slot| {
                 let role = slot?;
-                answers
+                let answer = answers
                     .next()
-                    .ok_or_else(|| self.agent.fail("an answer is missing"))?
-                    .into_result()
-                    .map_err(|e| EnvError::Agent {
-                        what: format!("the node agent, role `{role}`"),
-                        message: e.message,
-                    })
+                    .ok_or_else(|| self.agent.fail("an answer is missing"))?;
+                Ok((role, answer))
             })
             .collect()
+    }
+
+    fn ct_error(e: &tplab_probe::agent::AgentError) -> EnvError {
+        EnvError::Agent {
+            what: "the node agent, Cilium's CT maps".into(),
+            message: e.message.clone(),
+        }
     }
 }
 
@@ -332,7 +377,71 @@ impl Environment for AgentEnv {
     }
 
     async fn datapath_ct(&self) -> Result<Vec<CtEntry>, EnvError> {
-        self.inner.datapath_ct().await
+        let Some(maps) = &self.ct_maps else {
+            return self.inner.datapath_ct().await;
+        };
+        let mut answers = self
+            .ask_answers(vec![(String::new(), Ask::CtMaps(maps.clone()))])
+            .await;
+        let (_, answer) = answers
+            .pop()
+            .unwrap_or_else(|| Err(self.agent.fail("no answer")))?;
+        answer.into_ct().map_err(|e| Self::ct_error(&e))
+    }
+
+    async fn fetch_batch(&self, fetches: &[Fetch]) -> Vec<Result<Fetched, EnvError>> {
+        let Some(maps) = &self.ct_maps else {
+            // The CT map is the inner environment's: the default split.
+            let probes: Vec<(String, Query)> = fetches
+                .iter()
+                .filter_map(|f| match f {
+                    Fetch::Probe { role, query } => Some((role.clone(), query.clone())),
+                    Fetch::DatapathCt => None,
+                })
+                .collect();
+            let mut facts = self.probe_batch(&probes).await.into_iter();
+            let mut out = Vec::with_capacity(fetches.len());
+            for f in fetches {
+                out.push(match f {
+                    Fetch::Probe { .. } => facts
+                        .next()
+                        .unwrap_or_else(|| Err(self.agent.fail("no answer")))
+                        .map(Fetched::Facts),
+                    Fetch::DatapathCt => self.inner.datapath_ct().await.map(Fetched::Ct),
+                });
+            }
+            return out;
+        };
+        // Every read of the step in one round trip.
+        let asks = fetches
+            .iter()
+            .map(|f| match f {
+                Fetch::Probe { role, query } => (role.clone(), Ask::Query(query.clone())),
+                Fetch::DatapathCt => (String::new(), Ask::CtMaps(maps.clone())),
+            })
+            .collect();
+        self.ask_answers(asks)
+            .await
+            .into_iter()
+            .zip(fetches)
+            .map(|(a, f)| {
+                let (role, answer) = a?;
+                match f {
+                    Fetch::DatapathCt => answer
+                        .into_ct()
+                        .map(Fetched::Ct)
+                        .map_err(|e| Self::ct_error(&e)),
+                    Fetch::Probe { query, .. } => answer
+                        .into_result()
+                        .map_err(|e| EnvError::Agent {
+                            what: format!("the node agent, role `{role}`"),
+                            message: e.message,
+                        })
+                        .and_then(|facts| one(facts, query.fact_kind().nouns()))
+                        .map(Fetched::Facts),
+                }
+            })
+            .collect()
     }
 
     async fn k8s_objects(

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod exec;
+pub mod fetch;
 pub mod inproc;
 pub mod local;
 pub mod open;
@@ -19,6 +20,7 @@ use tplab_ebpf::{CtEntry, PacketEvent};
 use tplab_probe::{FactKind, Facts, Query};
 
 pub use exec::ExecOutput;
+pub use fetch::{Fetch, Fetched};
 
 /// Why an environment could not be opened or used. Each variant keeps its cause
 /// (`source()`) and the context a reader needs (role, sandbox, path); the message
@@ -121,6 +123,9 @@ pub enum EnvError {
     /// Reading Kubernetes objects failed (the message says what to do).
     #[error(transparent)]
     K8s(#[from] crate::k8s::K8sError),
+    /// A failure shared by several reads of one batch (each read's verdict quotes it).
+    #[error("{0}")]
+    Batch(String),
     /// What a test's scripted environment was told to fail with.
     #[error("{0}")]
     Scripted(String),
@@ -198,6 +203,44 @@ pub trait Environment: Send + Sync {
             out.push(self.probe(role, query).await);
         }
         out
+    }
+    /// Every read of `fetches` (a step's checks), answered in order: one
+    /// [`Environment::probe_batch`] for the kernel facts and one CT map read, shared by
+    /// every [`Fetch::DatapathCt`]. An environment that reads its node remotely answers
+    /// them all in one round trip.
+    async fn fetch_batch(&self, fetches: &[Fetch]) -> Vec<Result<Fetched, EnvError>> {
+        let probes: Vec<(String, Query)> = fetches
+            .iter()
+            .filter_map(|f| match f {
+                Fetch::Probe { role, query } => Some((role.clone(), query.clone())),
+                Fetch::DatapathCt => None,
+            })
+            .collect();
+        let mut facts = if probes.is_empty() {
+            Vec::new()
+        } else {
+            self.probe_batch(&probes).await
+        }
+        .into_iter();
+        let ct = if fetches.contains(&Fetch::DatapathCt) {
+            Some(self.datapath_ct().await.map_err(|e| e.to_string()))
+        } else {
+            None
+        };
+        fetches
+            .iter()
+            .map(|f| match f {
+                Fetch::Probe { .. } => facts
+                    .next()
+                    .unwrap_or_else(|| Err(EnvError::Batch("an answer is missing".into())))
+                    .map(Fetched::Facts),
+                Fetch::DatapathCt => match &ct {
+                    Some(Ok(entries)) => Ok(Fetched::Ct(entries.clone())),
+                    Some(Err(message)) => Err(EnvError::Batch(message.clone())),
+                    None => Err(EnvError::Batch("an answer is missing".into())),
+                },
+            })
+            .collect()
     }
     /// Every fact of `kinds`, read on `role` (`tplab probe`).
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError>;

@@ -33,12 +33,29 @@ use super::{EnvError, Environment, ExecOutput, Hop, PacketStream, ensure_role};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     Facts,
-    Exec { role: String, script: String },
-    Probe { role: String, kind: FactKind },
-    ProbeKinds { role: String, kinds: Vec<FactKind> },
+    Exec {
+        role: String,
+        script: String,
+    },
+    Probe {
+        role: String,
+        kind: FactKind,
+    },
+    /// One batch of kernel-fact reads (a step's), `(role, kind)` each.
+    ProbeBatch {
+        queries: Vec<(String, FactKind)>,
+    },
+    ProbeKinds {
+        role: String,
+        kinds: Vec<FactKind>,
+    },
     DatapathCt,
-    K8s { objects: String },
-    Observe { hops: Vec<String> },
+    K8s {
+        objects: String,
+    },
+    Observe {
+        hops: Vec<String>,
+    },
 }
 
 /// Answers taken in order; the last one repeats.
@@ -186,6 +203,16 @@ impl SpyEnv {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    fn scripted_probe(&self, role: &str, kind: FactKind) -> Result<Facts, EnvError> {
+        let answer = self
+            .lock_script()
+            .probe
+            .iter_mut()
+            .find(|((r, k), _)| r == role && *k == kind)
+            .and_then(|(_, a)| a.next());
+        scripted(answer, || Self::unscripted(&format!("{kind} on {role}")))
+    }
+
     fn unscripted(what: &str) -> EnvError {
         EnvError::Scripted(format!("spy environment: nothing scripted for {what}"))
     }
@@ -244,13 +271,23 @@ impl Environment for SpyEnv {
             role: role.to_string(),
             kind,
         });
-        let answer = self
-            .lock_script()
-            .probe
-            .iter_mut()
-            .find(|((r, k), _)| r == role && *k == kind)
-            .and_then(|(_, a)| a.next());
-        scripted(answer, || Self::unscripted(&format!("{kind} on {role}")))
+        self.scripted_probe(role, kind)
+    }
+
+    async fn probe_batch(&self, queries: &[(String, Query)]) -> Vec<Result<Facts, EnvError>> {
+        self.record(Call::ProbeBatch {
+            queries: queries
+                .iter()
+                .map(|(role, q)| (role.clone(), q.fact_kind()))
+                .collect(),
+        });
+        queries
+            .iter()
+            .map(|(role, q)| {
+                ensure_role(self, role)?;
+                self.scripted_probe(role, q.fact_kind())
+            })
+            .collect()
     }
 
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {

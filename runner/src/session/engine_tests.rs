@@ -14,9 +14,10 @@ use crate::check::Verdict;
 use crate::env::spy::{Call, SpyEnv};
 use crate::lab::{self, Lab};
 
-fn lab(body: &str) -> Lab {
-    let text =
-        format!("---\nid: spy\ntitle: Spy\nenvironments: [sandbox]\nroles: [pod]\n---\n\n{body}");
+pub(super) fn lab(body: &str) -> Lab {
+    let text = format!(
+        "---\nid: spy\ntitle: Spy\nenvironments: [sandbox]\nroles: [pod, node]\n---\n\n{body}"
+    );
     let parsed = lab::parse("spy.md", text);
     let lab = parsed.lab.expect("the test lab parses");
     let errors: Vec<_> = parsed
@@ -30,7 +31,7 @@ fn lab(body: &str) -> Lab {
     lab
 }
 
-fn sandbox() -> SpyEnv {
+pub(super) fn sandbox() -> SpyEnv {
     SpyEnv::new("sandbox")
         .role("pod")
         .role("node")
@@ -40,7 +41,7 @@ fn sandbox() -> SpyEnv {
         .fact("node_ip", "198.51.100.2")
 }
 
-fn routes(gateway: &str) -> Facts {
+pub(super) fn routes(gateway: &str) -> Facts {
     serde_json::from_value(serde_json::json!({
         "kind": "routes",
         "records": [{
@@ -76,7 +77,7 @@ fn ping_leaving_the_pod() -> PacketEvent {
 }
 
 /// Verifies every gradable of `step` in order; returns the verdicts.
-async fn verify_step(session: &mut Session<'_>, step: usize) -> Vec<Verdict> {
+pub(super) async fn verify_step(session: &mut Session<'_>, step: usize) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
     for g in session.gradables(step) {
         if matches!(g.kind, GradableKind::Question(_)) {
@@ -88,7 +89,7 @@ async fn verify_step(session: &mut Session<'_>, step: usize) -> Vec<Verdict> {
     verdicts
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub(super) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -6,6 +6,8 @@
 
 pub mod auto;
 #[cfg(test)]
+mod batch_tests;
+#[cfg(test)]
 mod engine_tests;
 pub mod inspect;
 pub mod missing;
@@ -17,8 +19,9 @@ pub mod record;
 
 use std::time::Duration;
 
+use crate::check::prefetch::{self, Prefetched, Reads};
 use crate::check::{self, Evaluated, Outcome};
-use crate::env::{EnvError, Environment, ExecOutput};
+use crate::env::{EnvError, Environment, ExecOutput, Fetch};
 use crate::lab::{CommandBlock, Lab, QuestionItem, TranscriptBlock};
 use crate::template::{self, Vars};
 pub use observer::Observer;
@@ -71,6 +74,8 @@ pub struct Session<'a> {
     pub vars: Vars,
     pub recorder: Recorder,
     pub mode: Mode,
+    /// The current step's reads, fetched in one batch ([`prefetch`]).
+    step_facts: prefetch::Shared,
 }
 
 impl<'a> Session<'a> {
@@ -100,6 +105,7 @@ impl<'a> Session<'a> {
             vars,
             recorder,
             mode,
+            step_facts: prefetch::Shared::default(),
         })
     }
 
@@ -161,12 +167,80 @@ impl<'a> Session<'a> {
             if self.check_lacking(item).is_some() {
                 continue;
             }
-            let e =
-                check::eval::evaluate_with(self.env, default_role, item, &self.vars, false).await;
+            let mine = self.prefetch(step, &g, &self.vars).await;
+            let env = Prefetched::new(self.env, &self.step_facts, mine);
+            let e = check::eval::evaluate_with(&env, default_role, item, &self.vars, false).await;
             if e.outcome.passed() {
                 self.vars.extend(e.outcome.captures);
             }
         }
+    }
+
+    /// What check `item` reads with `vars` (a check lacking a value is left for later).
+    fn reads(&self, item: &crate::lab::CheckItem, vars: &Vars) -> Reads {
+        match prefetch::reads_of(item, self.lab.meta.default_role(), vars) {
+            Reads::Only(f) => {
+                let mut texts = Vec::new();
+                template::yaml_strings(&item.raw, &mut texts);
+                if texts.iter().any(|t| !missing::missing(t, vars).is_empty()) {
+                    Reads::Later
+                } else {
+                    Reads::Only(f)
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// `g`'s own reads, prefetched: when the current batch does not hold them, one
+    /// batch asks them with those of the read-only checks after `g` in `step`, up to
+    /// the first one that may change the machine. Empty when `g` is not read-only.
+    async fn prefetch(&self, step: usize, g: &Gradable<'_>, vars: &Vars) -> Vec<Fetch> {
+        let reads = match g.kind {
+            GradableKind::Check(item) => self.reads(item, vars),
+            GradableKind::Transcript(_) => Reads::Barrier,
+            GradableKind::Question(_) => Reads::Later,
+        };
+        let mine = match reads {
+            Reads::Only(f) => f,
+            Reads::Barrier => {
+                prefetch::forget(&self.step_facts);
+                return Vec::new();
+            }
+            Reads::Later => return Vec::new(),
+        };
+        let gradables = self.gradables(step);
+        let rest = || {
+            let mut rest = Vec::new();
+            for later in gradables.iter().skip_while(|x| x.id != g.id).skip(1) {
+                match later.kind {
+                    GradableKind::Check(item) => match self.reads(item, vars) {
+                        Reads::Only(f) => rest.extend(f),
+                        Reads::Barrier => break,
+                        Reads::Later => {}
+                    },
+                    GradableKind::Transcript(_) => break,
+                    GradableKind::Question(_) => {}
+                }
+            }
+            rest
+        };
+        prefetch::ensure(self.env, &self.step_facts, step, &mine, rest).await;
+        mine
+    }
+
+    /// One attempt of a prepared check of `step` (rendered with `vars`), its reads
+    /// from the step's batch: the "before" pass of `tplab test`.
+    pub async fn attempt(
+        &self,
+        step: usize,
+        g: &Gradable<'_>,
+        prepared: &check::eval::Prepared,
+        vars: &Vars,
+    ) -> Outcome {
+        let mine = self.prefetch(step, g, vars).await;
+        let env = Prefetched::new(self.env, &self.step_facts, mine);
+        check::eval::once(&env, self.lab.meta.default_role(), prepared).await
     }
 
     /// A check that cannot be evaluated for lack of values: its error verdict.
@@ -201,6 +275,8 @@ impl<'a> Session<'a> {
                 source,
             })?;
         let role = self.role(&block.target).to_string();
+        // The command may change what the batch read.
+        prefetch::forget(&self.step_facts);
         let out = self
             .env
             .exec(&role, &script, block.timeout.unwrap_or(COMMAND_TIMEOUT))
@@ -252,6 +328,7 @@ impl<'a> Session<'a> {
         block: &TranscriptBlock,
     ) -> Vec<(String, Result<ExecOutput, EnvError>)> {
         let role = self.role(&block.target).to_string();
+        prefetch::forget(&self.step_facts);
         let mut out = Vec::new();
         for cmd in &block.commands {
             let command = match self.render(&cmd.command) {
@@ -283,27 +360,21 @@ impl<'a> Session<'a> {
     /// Evaluates a check or transcript now (polling as the check says), records it,
     /// and makes its captures available to what follows.
     pub async fn verify(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
-        let evaluated = self.evaluate(g).await;
+        let evaluated = self.evaluate_in(step, g, true).await;
         self.settle_check(step, g, evaluated)
     }
 
     /// One attempt, no polling (watch mode), recorded like [`Session::verify`].
     pub async fn verify_once(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
-        let evaluated = match g.kind {
-            GradableKind::Check(item) if let Some(e) = self.check_lacking(item) => e,
-            GradableKind::Check(item) => {
-                check::eval::evaluate_with(
-                    self.env,
-                    self.lab.meta.default_role(),
-                    item,
-                    &self.vars,
-                    false,
-                )
-                .await
-            }
-            _ => self.evaluate(g).await,
-        };
+        let evaluated = self.evaluate_in(step, g, false).await;
         self.settle_check(step, g, evaluated)
+    }
+
+    /// Evaluates `g` of `step`, its reads from the step's batch.
+    async fn evaluate_in(&self, step: usize, g: &Gradable<'_>, poll: bool) -> Evaluated {
+        let mine = self.prefetch(step, g, &self.vars).await;
+        let env = Prefetched::new(self.env, &self.step_facts, mine);
+        self.evaluate_on(&env, g, poll).await
     }
 
     fn settle_check(&mut self, step: usize, g: &Gradable<'_>, evaluated: Evaluated) -> Evaluated {
@@ -317,11 +388,16 @@ impl<'a> Session<'a> {
 
     /// Evaluates without recording (used for the "before" pass of `tplab test`).
     pub async fn evaluate(&self, g: &Gradable<'_>) -> Evaluated {
+        self.evaluate_on(self.env, g, true).await
+    }
+
+    /// Evaluates `g` against `env`; `poll: false` makes one attempt (watch mode).
+    async fn evaluate_on(&self, env: &dyn Environment, g: &Gradable<'_>, poll: bool) -> Evaluated {
         let default_role = self.lab.meta.default_role();
         match g.kind {
             GradableKind::Check(item) if let Some(e) = self.check_lacking(item) => e,
             GradableKind::Check(item) => {
-                check::evaluate(self.env, default_role, item, &self.vars).await
+                check::eval::evaluate_with(env, default_role, item, &self.vars, poll).await
             }
             GradableKind::Transcript(t)
                 if let Some(outcome) = self.lacking(t.commands.iter().flat_map(|c| {
@@ -353,7 +429,7 @@ impl<'a> Session<'a> {
                 let start = std::time::Instant::now();
                 let role = self.role(&t.target);
                 let outcome = check::command::run_transcript(
-                    self.env,
+                    env,
                     role,
                     &t.commands,
                     t.timeout.unwrap_or(COMMAND_TIMEOUT),

@@ -49,10 +49,7 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
                 // A check that cannot even be rendered yet cannot pass yet.
                 GradableKind::Check(item) => match check::eval::prepare(item, &scratch) {
                     Err(e) => check::Outcome::fail("", e.to_string()),
-                    Ok(prepared) => {
-                        check::eval::once(session.env, session.lab.meta.default_role(), &prepared)
-                            .await
-                    }
+                    Ok(prepared) => session.attempt(step, g, &prepared, &scratch).await,
                 },
                 _ => session.evaluate(g).await.outcome,
             };

@@ -13,14 +13,17 @@
 //!   {"id": "a", "netns": {"pod_ip": "10.244.0.213"}, "query": {"route": {"dst": "default"}}},
 //!   {"id": "b", "netns": {"path": "/run/netns/x"}, "kinds": ["links", "routes"]},
 //!   {"id": "c", "netns": {"pid": 1}, "kinds": ["sysctls"]},
-//!   {"id": "d", "kinds": ["addresses"]}
+//!   {"id": "d", "kinds": ["addresses"]},
+//!   {"id": "e", "ct_maps": {"bpf_root": "/sys/fs/bpf"}}
 //! ]}
 //! ```
 //!
 //! `netns` is where to read: a namespace file, a process's namespace, the namespace
 //! holding an address (found by scanning the node's namespaces, [`locate`]), or — when
 //! absent, or `"own"` — the agent's own. Each query has either `query` (a check's typed
-//! query: the collector reads only what it needs) or `kinds` (every fact of those kinds).
+//! query: the collector reads only what it needs) or `kinds` (every fact of those kinds),
+//! or `ct_maps` (no `netns`: the entries of Cilium's CT maps pinned on the node's bpf
+//! filesystem, [`CtMaps`]; answered with `ct_entries`).
 //!
 //! **Answer**: one line per request, its answers in the request's order, each either
 //! `facts` (a list, as in [`crate::wire::FactsMessage`]) with the `netns` it read, or an
@@ -34,6 +37,7 @@
 //! ]}
 //! ```
 
+mod ct;
 pub mod locate;
 mod serve;
 
@@ -47,7 +51,7 @@ use crate::query::Query;
 use crate::wire::FACTS_FORMAT;
 
 pub use locate::{Locator, ScanRoots};
-pub use serve::{answer_line, serve};
+pub use serve::{answer_line, serve, serve_with};
 
 /// Longest request line the agent reads (bytes, newline excluded).
 pub const MAX_LINE: usize = 1 << 20;
@@ -91,6 +95,36 @@ pub enum Ask {
     Query(Query),
     /// Every fact of these kinds.
     Kinds(Vec<FactKind>),
+    /// The entries of Cilium's CT maps (no namespace: the node's bpf filesystem).
+    CtMaps(CtMaps),
+}
+
+/// Which CT maps to read: `cilium_ct4_global` and `cilium_ct_any4_global` pinned under
+/// `<bpf_root>/tc/globals/`, laid out as the Cilium version `cilium` writes them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CtMaps {
+    /// Where the bpf filesystem holding Cilium's pins is (default [`DEFAULT_BPF_ROOT`];
+    /// the sandbox's own pin directory for tplab's datapath).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bpf_root: Option<PathBuf>,
+    /// The Cilium version that wrote the maps (`1.16.5`); default: the layout of the
+    /// version the sandbox follows. A version whose layout tplab does not know is a
+    /// `ct_layout` error naming the versions it knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cilium: Option<String>,
+}
+
+/// Where Cilium's agent mounts the bpf filesystem on a node.
+pub const DEFAULT_BPF_ROOT: &str = "/sys/fs/bpf";
+
+impl CtMaps {
+    /// The bpf root read.
+    pub fn root(&self) -> PathBuf {
+        self.bpf_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_BPF_ROOT))
+    }
 }
 
 /// One query of a batch, as a client builds it.
@@ -108,6 +142,10 @@ impl Request {
         match &self.ask {
             Ask::Query(q) => v["query"] = serde_json::to_value(q).unwrap_or_default(),
             Ask::Kinds(k) => v["kinds"] = serde_json::to_value(k).unwrap_or_default(),
+            Ask::CtMaps(m) => {
+                v = serde_json::json!({ "id": self.id });
+                v["ct_maps"] = serde_json::to_value(m).unwrap_or_default();
+            }
         }
         v
     }
@@ -134,8 +172,11 @@ pub enum ErrorCode {
     Format,
     /// The namespace could not be found or entered.
     Netns,
-    /// The namespace was entered but its facts could not be read.
+    /// The namespace was entered but its facts could not be read (or the CT maps).
     Probe,
+    /// The CT maps are laid out as no Cilium version tplab knows (or `cilium` names one
+    /// it does not know): the message names the versions it reads.
+    CtLayout,
 }
 
 /// An error answer.
@@ -169,6 +210,9 @@ pub struct Answer {
     pub netns: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts: Option<Vec<Facts>>,
+    /// A `ct_maps` query's entries (TCP map first, each map sorted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ct_entries: Option<Vec<tplab_ebpf::CtEntry>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<AgentError>,
 }
@@ -182,6 +226,18 @@ impl Answer {
             (None, None) => Err(AgentError::new(
                 ErrorCode::BadRequest,
                 "the agent's answer has neither facts nor an error",
+            )),
+        }
+    }
+
+    /// A `ct_maps` answer's entries, or the error the agent gave.
+    pub fn into_ct(self) -> Result<Vec<tplab_ebpf::CtEntry>, AgentError> {
+        match (self.ct_entries, self.error) {
+            (_, Some(e)) => Err(e),
+            (Some(entries), None) => Ok(entries),
+            (None, None) => Err(AgentError::new(
+                ErrorCode::BadRequest,
+                "the agent's answer has neither CT entries nor an error",
             )),
         }
     }

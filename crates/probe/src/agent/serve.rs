@@ -13,13 +13,21 @@ use crate::query::Query;
 use crate::wire::FACTS_FORMAT;
 
 /// Serves requests from `input` until it ends, one answer line per request line.
-pub fn serve(
+pub fn serve(input: impl BufRead, output: impl Write, roots: &ScanRoots) -> std::io::Result<()> {
+    serve_with(input, output, roots, |_| {})
+}
+
+/// Like [`serve`]; `log` is told of each answered request in one line (`--log-batches`:
+/// how a test or a bench counts round trips from the agent's side).
+pub fn serve_with(
     mut input: impl BufRead,
     mut output: impl Write,
     roots: &ScanRoots,
+    mut log: impl FnMut(&str),
 ) -> std::io::Result<()> {
     let mut locator = Locator::new(roots);
     while let Some(line) = read_line(&mut input, MAX_LINE)? {
+        let started = std::time::Instant::now();
         let answer = match line {
             Line::Text(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
             Line::Text(bytes) => match std::str::from_utf8(&bytes) {
@@ -36,6 +44,16 @@ pub fn serve(
         text.push('\n');
         output.write_all(text.as_bytes())?;
         output.flush()?;
+        log(&format!(
+            "tplab agent: request {}: {} answers in {:.3} ms{}",
+            answer.id.as_deref().unwrap_or("-"),
+            answer.answers.len(),
+            started.elapsed().as_secs_f64() * 1e3,
+            answer
+                .error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (error: {})", e.message))
+        ));
     }
     Ok(())
 }
@@ -188,6 +206,9 @@ fn answer_query(index: usize, query: Value, locator: &mut Locator<'_>) -> Answer
         Ok(parsed) => parsed,
         Err(message) => return error(id, None, ErrorCode::BadRequest, message),
     };
+    if let Ask::CtMaps(maps) = &ask {
+        return super::ct::answer(id, maps);
+    }
     let ns = match locator.resolve(&target) {
         Ok(ns) => ns,
         Err(e) => return error(id, None, e.code, e.message),
@@ -199,23 +220,26 @@ fn answer_query(index: usize, query: Value, locator: &mut Locator<'_>) -> Answer
     let facts = match &ask {
         Ask::Query(q) => crate::collect::collect_for_sync(ns.as_deref(), q).map(|f| vec![f]),
         Ask::Kinds(kinds) => crate::collect::collect_many_sync(ns.as_deref(), kinds),
+        Ask::CtMaps(_) => unreachable!("answered above"),
     };
     match facts {
         Ok(facts) => Answer {
             id,
             netns: Some(shown),
             facts: Some(facts),
+            ct_entries: None,
             error: None,
         },
         Err(e) => error(id, Some(shown), ErrorCode::Probe, chain(&e)),
     }
 }
 
-fn error(id: String, netns: Option<String>, code: ErrorCode, message: String) -> Answer {
+pub(super) fn error(id: String, netns: Option<String>, code: ErrorCode, message: String) -> Answer {
     Answer {
         id,
         netns,
         facts: None,
+        ct_entries: None,
         error: Some(AgentError::new(code, message)),
     }
 }
@@ -223,11 +247,28 @@ fn error(id: String, netns: Option<String>, code: ErrorCode, message: String) ->
 fn parse_query(mut map: Map<String, Value>) -> Result<(Target, Ask), String> {
     if let Some(key) = map
         .keys()
-        .find(|k| !["id", "netns", "query", "kinds"].contains(&k.as_str()))
+        .find(|k| !["id", "netns", "query", "kinds", "ct_maps"].contains(&k.as_str()))
     {
         return Err(format!(
-            "unknown query key `{key}` (expected id, netns, query or kinds)"
+            "unknown query key `{key}` (expected id, netns, query, kinds or ct_maps)"
         ));
+    }
+    if let Some(maps) = map.remove("ct_maps") {
+        if map.contains_key("query") || map.contains_key("kinds") {
+            return Err("a query has one of `query`, `kinds` or `ct_maps`".into());
+        }
+        if map.get("netns").is_some_and(|n| !n.is_null()) {
+            return Err(
+                "`ct_maps` reads the node's bpf filesystem: it takes no `netns` (give `bpf_root`)"
+                    .into(),
+            );
+        }
+        let maps = serde_json::from_value::<super::CtMaps>(maps).map_err(|e| {
+            format!(
+                "ct_maps: {e} (expected {{\"bpf_root\": PATH, \"cilium\": VERSION}}, both optional)"
+            )
+        })?;
+        return Ok((Target::Own, Ask::CtMaps(maps)));
     }
     let target = match map.remove("netns") {
         None | Some(Value::Null) => Target::Own,
