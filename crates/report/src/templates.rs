@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
 use crate::evidence;
+use crate::i18n::{Lang, count};
 use crate::points::fmt_points;
 use crate::template_dir::load_override;
 use crate::template_limits::{FUEL_BASE, fuel_for, limit, render_bounded};
@@ -79,10 +80,18 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
             .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
         Ok(serde_json::to_string_pretty(&json).unwrap_or_default())
     });
-    env.add_filter("evidence_blocks", |v: Value| -> Result<Value, Error> {
-        let json: serde_json::Value = serde_json::to_value(&v)
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-        Ok(Value::from_serialize(evidence::blocks(&json)))
+    env.add_filter(
+        "evidence_blocks",
+        |v: Value, lang: Option<String>| -> Result<Value, Error> {
+            let json: serde_json::Value = serde_json::to_value(&v)
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+            let lang = Lang::from_code(lang.as_deref());
+            Ok(Value::from_serialize(evidence::blocks_in(&json, lang)))
+        },
+    );
+    // `{{ c.attempts | count("attempt", t.lang) }}`: "3 attempts", "1 essai".
+    env.add_filter("count", |n: f64, key: String, lang: Option<String>| {
+        count(n, &key, Lang::from_code(lang.as_deref()))
     });
     env.add_filter("dt", |s: String| format_time(&s));
     env.add_filter("ms", |ms: u64| format_ms(ms));

@@ -284,7 +284,7 @@ impl<'a> Session<'a> {
     /// and makes its captures available to what follows.
     pub async fn verify(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
         let evaluated = self.evaluate(g).await;
-        self.settle_check(step, g, evaluated)
+        self.settle_check(step, g, evaluated, record::Attempt::Asked)
     }
 
     /// One attempt, no polling (watch mode), recorded like [`Session::verify`].
@@ -303,12 +303,18 @@ impl<'a> Session<'a> {
             }
             _ => self.evaluate(g).await,
         };
-        self.settle_check(step, g, evaluated)
+        self.settle_check(step, g, evaluated, record::Attempt::WatchTick)
     }
 
-    fn settle_check(&mut self, step: usize, g: &Gradable<'_>, evaluated: Evaluated) -> Evaluated {
+    fn settle_check(
+        &mut self,
+        step: usize,
+        g: &Gradable<'_>,
+        evaluated: Evaluated,
+        how: record::Attempt,
+    ) -> Evaluated {
         self.recorder
-            .record_check(step, &g.id, g.max_points, &evaluated);
+            .record_check_as(step, &g.id, g.max_points, &evaluated, how);
         if evaluated.outcome.passed() {
             self.vars.extend(evaluated.outcome.captures.clone());
         }

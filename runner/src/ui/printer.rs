@@ -185,6 +185,7 @@ impl Printer {
                 tplab_report::StepStatus::Failed => style("✘").red(),
                 tplab_report::StepStatus::Error => style("⚠").yellow(),
                 tplab_report::StepStatus::Pending => style("·").dim(),
+                tplab_report::StepStatus::Skipped => style("»").dim(),
             };
             let title = safe::text(&s.title);
             let title = console::pad_str(&title, width, console::Alignment::Left, Some("…"));
@@ -209,7 +210,12 @@ impl Printer {
             ));
         }
         if let Some(p) = report_path {
-            self.line(&format!("  {} {}", self.text.report_written, p.display()));
+            self.line(&format!(
+                "  {} {} · {}",
+                self.text.report_written,
+                p.display(),
+                crate::session::record::html_beside(p).display()
+            ));
         }
     }
 }
