@@ -110,6 +110,7 @@ messages! {
     found => "found", "trouvé";
     expected_col => "Expected", "Attendu";
     found_col => "Found", "Trouvé";
+    attempts_col => "Attempts", "Essais";
     not_checked => "not checked", "non vérifié";
     not_charged => "Not charged: the checker could not look", "Non compté\u{202f}: le vérificateur n’a pas pu regarder";
     questions => "Questions", "Questions";
@@ -149,7 +150,7 @@ messages! {
     s_pending => "pending", "en attente";
     s_skipped => "skipped", "passée";
     class_summary => "class summary", "bilan de la classe";
-    mean => "mean", "moyenne";
+    mean => "mean grade", "moyenne";
     pass_rate_per_step => "Pass rate per step", "Taux de réussite par étape";
     step => "Step", "Étape";
     pass_rate => "Pass rate", "Taux de réussite";

@@ -289,7 +289,7 @@ pub fn assisted(report: &Report) -> Vec<Flag> {
     let steps: Vec<String> = report
         .steps
         .iter()
-        .filter(|s| s.ran_for_student(&report.mode))
+        .filter(|s| s.ran_for_student())
         .map(|s| s.id.clone())
         .collect();
     if steps.is_empty() {

@@ -178,12 +178,10 @@ impl StepReport {
         self.assists.iter().filter(|a| a.kind == kind).count()
     }
 
-    /// True when tplab ran this step's commands for the student (*Run it for me*, or a
-    /// report written before assists were recorded whose guided session shows commands
-    /// run by tplab).
-    pub fn ran_for_student(&self, mode: &str) -> bool {
+    /// True when the student had tplab run this step's commands (*Run the commands for
+    /// me*). Reports written before assists were recorded never say so.
+    pub fn ran_for_student(&self) -> bool {
         self.assists_of(AssistKind::RunForMe) > 0
-            || (mode == "run" && self.commands.iter().any(|c| c.by == "tplab"))
     }
 }
 
