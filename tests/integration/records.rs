@@ -246,7 +246,7 @@ fn grade_class() -> Result<(), Failed> {
     ])
     .run();
     run.code(1)?
-        .stdout_has("--auto session: tplab ran every command and check itself")?
+        .stdout_has("session run with --auto: tplab ran every command and check itself")?
         .stdout_has("2 students, mean")?
         .stdout_has(
             "Reports of another lab or version (not in the gradebooks nor the statistics):",

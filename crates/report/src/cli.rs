@@ -165,20 +165,14 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
     let lang = Lang::from_code(report.lab.lang.as_deref());
     let problems = report_problems_in(report, lab.as_ref(), lang);
     if !problems.is_empty() {
-        let (warning, t) = (
-            if lang == Lang::Fr {
-                "attention"
-            } else {
-                "warning"
-            },
-            messages(lang),
-        );
+        let t = messages(lang);
         eprintln!(
             "{}",
             for_terminal(&format!(
-                "{warning}{colon} {}{colon} {}{colon} {}",
+                "{}{colon} {}{colon} {}{colon} {}",
+                t.warning,
                 path.display(),
-                t.integrity_warning.trim_end_matches('.'),
+                t.integrity_not_verified,
                 problems.join(if lang == Lang::Fr { "\u{202f}; " } else { "; " }),
                 colon = t.colon,
             ))
@@ -299,6 +293,8 @@ fn summary_text(class: &ClassGrade) -> String {
     let lang = class.lang();
     let t = messages(lang);
     let mut s = to_text_in(&class.summary, lang);
+    // Ids and paths below come from students' files (to_text_in cleans its own).
+    let clean = |x: &str| for_terminal(x).into_owned();
     let others: Vec<_> = class.other_lab_rows().collect();
     if !others.is_empty() {
         let _ = writeln!(s, "\n{}{}", t.other_labs, t.colon);
@@ -309,10 +305,11 @@ fn summary_text(class: &ClassGrade) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 s,
-                "  {} ({}){} {lab}, {} / {}",
-                row.student,
-                row.path.display(),
+                "  {} ({}){} {}, {} / {}",
+                clean(&row.student),
+                clean(&row.path.display().to_string()),
                 t.colon,
+                clean(&lab),
                 crate::points::fmt_points(row.score),
                 crate::points::fmt_points(row.max_score)
             );
@@ -325,10 +322,10 @@ fn summary_text(class: &ClassGrade) -> String {
                 let _ = writeln!(
                     s,
                     "  {} ({}){} {}",
-                    row.student,
-                    row.path.display(),
+                    clean(&row.student),
+                    clean(&row.path.display().to_string()),
                     t.colon,
-                    flag.text(lang)
+                    clean(&flag.text(lang))
                 );
             }
         }

@@ -91,6 +91,8 @@ messages! {
     hash_chain => "hash chain", "chaîne de hachage";
     chain_verified => "verified", "vérifiée";
     chain_not_verified => "NOT verified", "NON vérifiée";
+    integrity_not_verified => "integrity NOT verified", "intégrité NON vérifiée";
+    warning => "warning", "attention";
     integrity_warning => "Integrity NOT verified: what follows is what the report says, not checked.", "Intégrité NON vérifiée\u{202f}: ce qui suit est ce que dit le rapport, sans vérification.";
     no_lab_given => "no lab file given (--lab): the lab version it was made from is not checked", "aucun fichier de TP donné (--lab)\u{202f}: la version du TP dont il vient n’est pas vérifiée";
     score => "Score", "Score";

@@ -187,8 +187,8 @@ impl Flag {
                 ),
             ),
             Self::AutoSession => pick(
-                "--auto session: tplab ran every command and check itself".into(),
-                "session --auto\u{202f}: tplab a lancé lui-même toutes les commandes et vérifications".into(),
+                "session run with --auto: tplab ran every command and check itself".into(),
+                "session lancée avec --auto\u{202f}: tplab a lancé lui-même toutes les commandes et vérifications".into(),
             ),
             Self::RunForMe { steps } => pick(
                 format!(
