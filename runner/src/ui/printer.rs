@@ -221,6 +221,8 @@ impl Printer {
 }
 
 pub fn fmt_points(p: f64) -> String {
+    // `+ 0.0`: never `-0` (an empty sum, a negative zero from a subtraction).
+    let p = p + 0.0;
     if (p - p.round()).abs() < 1e-9 {
         format!("{p:.0}")
     } else {
