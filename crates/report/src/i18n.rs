@@ -209,6 +209,7 @@ plurals! {
     flagged_report => ["{n} flagged report", "{n} flagged reports"], ["{n} rapport signalé", "{n} rapports signalés"];
     unreadable_file => ["{n} unreadable file", "{n} unreadable files"], ["{n} fichier illisible", "{n} fichiers illisibles"];
     report => ["{n} report", "{n} reports"], ["{n} rapport", "{n} rapports"];
+    more_lines => ["… ({n} more line in report.json)", "… ({n} more lines in report.json)"], ["… ({n} ligne de plus dans report.json)", "… ({n} lignes de plus dans report.json)"];
     error_points => ["{n} point could not be checked (error verdict): left out of the total, flagged for the instructor", "{n} points could not be checked (error verdicts): left out of the total, flagged for the instructor"], ["{n} point n’a pas pu être vérifié (verdict d’erreur)\u{202f}: il est hors du total et signalé à l’enseignant", "{n} points n’ont pas pu être vérifiés (verdicts d’erreur)\u{202f}: ils sont hors du total et signalés à l’enseignant"];
     left_out => ["{n} point left out of the total and flagged for the instructor.", "{n} points left out of the total and flagged for the instructor."], ["{n} point hors du total, signalé à l’enseignant.", "{n} points hors du total, signalés à l’enseignant."];
 }

@@ -104,9 +104,17 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
     env.add_filter("code_spans", |s: String| {
         Value::from_safe_string(code_spans(&s))
     });
-    env.add_filter("clip", |s: String, max: Option<usize>| {
-        clip(&s, max.unwrap_or(MAX_LINES))
-    });
+    // `clip(n, lang)`: the first n lines (default MAX_LINES), the note in `lang`.
+    env.add_filter(
+        "clip",
+        |s: String, max: Option<usize>, lang: Option<String>| {
+            clip_in(
+                &s,
+                max.unwrap_or(MAX_LINES),
+                Lang::from_code(lang.as_deref()),
+            )
+        },
+    );
     env
 }
 
@@ -208,13 +216,21 @@ fn code_spans(s: &str) -> String {
 pub const MAX_LINES: usize = 300;
 
 /// The first `max` lines, and how many were left out.
+#[cfg(test)]
 fn clip(s: &str, max: usize) -> String {
+    clip_in(s, max, Lang::En)
+}
+
+/// [`clip`], its note in `lang`.
+fn clip_in(s: &str, max: usize, lang: Lang) -> String {
     let total = s.lines().count();
     if total <= max {
         return s.to_owned();
     }
     let mut out: String = s.lines().take(max).flat_map(|l| [l, "\n"]).collect();
-    let _ = writeln!(out, "… ({} more lines in report.json)", total - max);
+    #[allow(clippy::cast_precision_loss)]
+    let left = count((total - max) as f64, "more_lines", lang);
+    let _ = writeln!(out, "{left}");
     out
 }
 
