@@ -703,7 +703,7 @@ fn gradebooks_leave_out_other_labs() -> Result<(), Failed> {
     let c = class()?;
     let out = c.root.join("default");
     grade(&c, &out, &[])?
-        .stdout_has("canvas.csv, moodle.csv: no row for 2 report(s) of another lab or version")?;
+        .stdout_has("canvas.csv, moodle.csv: no row for 2 reports of another lab or version")?;
     let canvas = csv_rows(&read(&out.join("canvas.csv"))?);
     let moodle = csv_rows(&read(&out.join("moodle.csv"))?);
     let students = |rows: &[Vec<String>], skip: usize| -> Vec<String> {

@@ -22,6 +22,7 @@ mod kubeapi_io;
 mod kubeapi_pods;
 mod kubeapi_seed;
 mod lint;
+mod records;
 mod reports;
 mod sandbox;
 mod seed_lab;
@@ -59,5 +60,6 @@ fn main() {
     let suite = kubeapi_io::register(suite);
     let suite = kubeapi_seed::register(suite);
     let suite = kubeapi_pods::register(suite);
+    let suite = records::register(suite);
     suite.run();
 }

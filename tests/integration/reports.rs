@@ -157,7 +157,16 @@ fn grade_flags() -> Result<(), Failed> {
     let flags =
         std::fs::read_to_string(out_dir.join("flags.csv")).map_err(|e| fail(e.to_string()))?;
     has(&flags, "flags.csv", &["bob"])?;
-    if flags.contains("alice") || flags.contains("carol") {
+    // Every session here ran with --auto (flagged as such); beyond that, honest students
+    // have no flag.
+    let integrity: Vec<&str> = flags
+        .lines()
+        .filter(|l| !l.contains("session run with --auto"))
+        .collect();
+    if integrity
+        .iter()
+        .any(|l| l.starts_with("alice,") || l.starts_with("carol,"))
+    {
         return Err(fail(format!("honest students flagged:\n{flags}")));
     }
     has(

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::grade::ClassGrade;
 use crate::gradebook::feedback;
+use crate::i18n::messages;
 use crate::sanitize::for_terminal;
 use crate::templates::{RenderError, render};
 
@@ -18,6 +19,9 @@ struct Row {
     max_score: f64,
     error_points: f64,
     graded: bool,
+    other_lab: bool,
+    /// For a report of another lab: which one (`id vversion`).
+    lab: String,
     flags: Vec<String>,
     feedback: String,
 }
@@ -27,6 +31,7 @@ pub fn render_class_html(
     class: &ClassGrade,
     templates_dir: Option<&Path>,
 ) -> Result<String, RenderError> {
+    let lang = class.lang();
     let rows: Vec<Row> = class
         .rows
         .iter()
@@ -38,8 +43,13 @@ pub fn render_class_html(
             max_score: r.max_score,
             error_points: r.error_points,
             graded: r.graded,
-            flags: r.flags.iter().map(ToString::to_string).collect(),
-            feedback: feedback(r, class.possible),
+            other_lab: r.other_lab,
+            lab: class
+                .report_of(r)
+                .map(|rep| format!("{} v{}", rep.lab.id, rep.lab.version))
+                .unwrap_or_default(),
+            flags: r.flags.iter().map(|f| f.text(lang)).collect(),
+            feedback: feedback(class, r),
         })
         .collect();
     let errors: Vec<String> = class.load_errors.iter().map(ToString::to_string).collect();
@@ -56,6 +66,7 @@ pub fn render_class_html(
         flagged => rows.iter().filter(|r| !r.flags.is_empty()).count(),
         errors => errors,
         possible => class.possible,
+        t => minijinja::Value::from_serialize(messages(lang)),
     };
     // Names and paths come from students: no control character or bidi override survives.
     // About 200 bytes of input per row: the budget grows with the class.

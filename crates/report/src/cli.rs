@@ -15,14 +15,15 @@ use crate::gradebook::{
     GradebookOptions, canvas_csv_with, canvas_header, flags_csv, moodle_csv_with,
 };
 use crate::gradescope::{AnswerVisibility, GradescopeOptions, gradescope_json_with};
-use crate::integrity::report_problems;
+use crate::i18n::{Lang, count, messages};
+use crate::integrity::report_problems_in;
 use crate::junit::{JunitOptions, junit_xml_with};
 use crate::labfile::LabFile;
 use crate::load::{expand_inputs, load_report};
 use crate::render::{RenderOptions, render_html_with, render_markdown_with};
 use crate::roster::read_roster;
 use crate::sanitize::for_terminal;
-use crate::summary::to_text;
+use crate::summary::to_text_in;
 
 /// Output formats of `tplab report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,14 +162,19 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
         }
     };
     // Whatever the format or template, the grader is told (HTML and Markdown say it too).
-    let problems = report_problems(report, lab.as_ref());
+    let lang = Lang::from_code(report.lab.lang.as_deref());
+    let problems = report_problems_in(report, lab.as_ref(), lang);
     if !problems.is_empty() {
+        let t = messages(lang);
         eprintln!(
             "{}",
             for_terminal(&format!(
-                "warning: {}: integrity NOT verified: {}",
+                "{}{colon} {}{colon} {}{colon} {}",
+                t.warning,
                 path.display(),
-                problems.join("; ")
+                t.integrity_not_verified,
+                problems.join(if lang == Lang::Fr { "\u{202f}; " } else { "; " }),
+                colon = t.colon,
             ))
         );
     }
@@ -247,7 +253,7 @@ pub fn write_outputs_with(
         ("canvas.csv", canvas_csv_with(class, &opts.gradebook)),
         ("moodle.csv", moodle_csv_with(class, &opts.gradebook)),
         ("flags.csv", flags_csv(class)),
-        ("summary.txt", to_text(&class.summary)),
+        ("summary.txt", summary_text(class)),
         ("summary.html", render_class_html(class, templates)?),
         (
             "junit.xml",
@@ -279,90 +285,161 @@ fn grades_json(class: &ClassGrade) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(&value)? + "\n")
 }
 
-fn terminal(class: &ClassGrade, out: &Path, opts: &ExportOptions) -> String {
+/// The class summary as summary.txt and the terminal show it: statistics of the reports
+/// of this lab, then the reports of another lab apart, then every flag with the file it
+/// came from beside the student it claims.
+fn summary_text(class: &ClassGrade) -> String {
     use std::fmt::Write as _;
-    let mut s = format!(
-        "Graded {} report(s) of {} ({}) against {}\n",
-        class.rows.len(),
-        class.lab.title,
-        class.lab.id,
-        class.lab.path.display()
-    );
-    for err in &class.load_errors {
-        let _ = writeln!(s, "error: {err}");
-    }
-    for row in class.flagged() {
-        for flag in &row.flags {
-            let _ = writeln!(s, "flag: {} ({}): {flag}", row.student, row.path.display());
+    let lang = class.lang();
+    let t = messages(lang);
+    let mut s = to_text_in(&class.summary, lang);
+    // Ids and paths below come from students' files (to_text_in cleans its own).
+    let clean = |x: &str| for_terminal(x).into_owned();
+    let others: Vec<_> = class.other_lab_rows().collect();
+    if !others.is_empty() {
+        let _ = writeln!(s, "\n{}{}", t.other_labs, t.colon);
+        for row in others {
+            let lab = class
+                .report_of(row)
+                .map(|r| format!("{} v{}", r.lab.id, r.lab.version))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  {} ({}){} {}, {} / {}",
+                clean(&row.student),
+                clean(&row.path.display().to_string()),
+                t.colon,
+                clean(&lab),
+                crate::points::fmt_points(row.score),
+                crate::points::fmt_points(row.max_score)
+            );
         }
     }
+    if class.flagged().next().is_some() {
+        let _ = writeln!(s, "\n{}{}", t.integrity_flags, t.colon);
+        for row in class.flagged() {
+            for flag in &row.flags {
+                let _ = writeln!(
+                    s,
+                    "  {} ({}){} {}",
+                    clean(&row.student),
+                    clean(&row.path.display().to_string()),
+                    t.colon,
+                    clean(&flag.text(lang))
+                );
+            }
+        }
+    }
+    s
+}
+
+fn terminal(class: &ClassGrade, out: &Path, opts: &ExportOptions) -> String {
+    use std::fmt::Write as _;
+    let lang = class.lang();
+    let fr = lang == Lang::Fr;
+    #[allow(clippy::cast_precision_loss)]
+    let n = count(class.rows.len() as f64, "report", lang);
+    let colon = lang.colon();
+    let mut s = if fr {
+        format!(
+            "Rapports notés{colon} {n} de {} ({}) d’après {}\n",
+            class.lab.title,
+            class.lab.id,
+            class.lab.path.display()
+        )
+    } else {
+        format!(
+            "Graded {n} of {} ({}) against {}\n",
+            class.lab.title,
+            class.lab.id,
+            class.lab.path.display()
+        )
+    };
+    for err in &class.load_errors {
+        let _ = writeln!(s, "{}{colon} {err}", if fr { "erreur" } else { "error" });
+    }
     s.push('\n');
-    s.push_str(&to_text(&class.summary));
+    s.push_str(&summary_text(class));
     s.push('\n');
     s.push_str(&gradebook_notes(class, &opts.gradebook));
     let _ = writeln!(
         s,
-        "\nWrote {0}/canvas.csv, moodle.csv, flags.csv, summary.html, summary.txt, junit.xml, grades.json",
+        "\n{} {}/canvas.csv, moodle.csv, flags.csv, summary.html, summary.txt, junit.xml, grades.json",
+        if fr { "Écrits" } else { "Wrote" },
         out.display()
     );
     s
 }
 
-/// What the instructor must know before importing canvas.csv and moodle.csv.
+/// What the instructor must know before importing canvas.csv and moodle.csv (in the
+/// lab's language).
 fn gradebook_notes(class: &ClassGrade, opts: &GradebookOptions) -> String {
     use std::fmt::Write as _;
+    let fr = class.lang() == Lang::Fr;
+    let c = class.lang().colon();
+    let pts = crate::points::fmt_points(class.possible);
     let mut s = String::new();
     let header = canvas_header(class, opts);
-    match opts.canvas_assignment {
-        Some(id) => {
-            let _ = writeln!(
-                s,
-                "canvas.csv: column \"{header}\" imports into Canvas assignment {id}."
-            );
+    let line = match (opts.canvas_assignment, fr) {
+        (Some(id), false) => {
+            format!("canvas.csv: column \"{header}\" imports into Canvas assignment {id}.")
         }
-        None => {
-            let _ = writeln!(
-                s,
-                "canvas.csv: column \"{header}\": Canvas creates a new assignment on import; to fill an existing one, pass --canvas-assignment <its id>."
-            );
-        }
-    }
-    if opts.points_possible {
-        let _ = writeln!(
-            s,
-            "canvas.csv: Points Possible {} sets the assignment's points{} (--no-points-possible leaves them alone).",
-            crate::points::fmt_points(class.possible),
+        (Some(id), true) => format!(
+            "canvas.csv{c} la colonne «\u{202f}{header}\u{202f}» s’importe dans le devoir Canvas {id}."
+        ),
+        (None, false) => format!(
+            "canvas.csv: column \"{header}\": Canvas creates a new assignment on import; to fill an existing one, pass --canvas-assignment <its id>."
+        ),
+        (None, true) => format!(
+            "canvas.csv{c} colonne «\u{202f}{header}\u{202f}»{c} Canvas crée un nouveau devoir à l’import\u{202f}; pour remplir un devoir existant, passez --canvas-assignment <son id>."
+        ),
+    };
+    let _ = writeln!(s, "{line}");
+    let line = match (opts.points_possible, fr) {
+        (true, false) => format!(
+            "canvas.csv: Points Possible {pts} sets the assignment's points{} (--no-points-possible leaves them alone).",
             if opts.canvas_assignment.is_some() {
                 ", replacing its current value"
             } else {
                 ""
             }
-        );
-    } else {
-        let _ = writeln!(
-            s,
-            "canvas.csv: no Points Possible row; grades are on the lab's scale of {} points: give the assignment that many.",
-            crate::points::fmt_points(class.possible)
-        );
-    }
+        ),
+        (true, true) => format!(
+            "canvas.csv{c} la ligne Points Possible {pts} fixe les points du devoir{} (--no-points-possible n’y touche pas).",
+            if opts.canvas_assignment.is_some() {
+                ", en remplaçant la valeur actuelle"
+            } else {
+                ""
+            }
+        ),
+        (false, false) => format!(
+            "canvas.csv: no Points Possible row; grades are on the lab's scale of {pts} points: give the assignment that many."
+        ),
+        (false, true) => format!(
+            "canvas.csv{c} pas de ligne Points Possible\u{202f}; les notes sont sur le barème du TP, {pts} points{c} donnez-en autant au devoir."
+        ),
+    };
+    let _ = writeln!(s, "{line}");
     let others: Vec<&str> = class.other_lab_rows().map(|r| r.student.as_str()).collect();
     if !others.is_empty() {
-        if opts.include_other_labs {
-            let _ = writeln!(
-                s,
-                "canvas.csv, moodle.csv: {} report(s) of another lab or version included, rescaled to {} points (--include-other-labs): {}",
-                others.len(),
-                crate::points::fmt_points(class.possible),
-                others.join(", ")
-            );
-        } else {
-            let _ = writeln!(
-                s,
-                "canvas.csv, moodle.csv: no row for {} report(s) of another lab or version (flagged; --include-other-labs keeps them): {}",
-                others.len(),
-                others.join(", ")
-            );
-        }
+        #[allow(clippy::cast_precision_loss)]
+        let n = count(others.len() as f64, "report", class.lang());
+        let names = others.join(", ");
+        let line = match (opts.include_other_labs, fr) {
+            (true, false) => format!(
+                "canvas.csv, moodle.csv: {n} of another lab or version included, rescaled to {pts} points (--include-other-labs): {names}"
+            ),
+            (true, true) => format!(
+                "canvas.csv, moodle.csv{c} {n} d’un autre TP ou d’une autre version inclus, ramenés à {pts} points (--include-other-labs){c} {names}"
+            ),
+            (false, false) => format!(
+                "canvas.csv, moodle.csv: no row for {n} of another lab or version (flagged, left out of the statistics; --include-other-labs keeps them): {names}"
+            ),
+            (false, true) => format!(
+                "canvas.csv, moodle.csv{c} aucune ligne pour {n} d’un autre TP ou d’une autre version (signalés, hors statistiques\u{202f}; --include-other-labs les garde){c} {names}"
+            ),
+        };
+        let _ = writeln!(s, "{line}");
     }
     s
 }

@@ -4,6 +4,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::i18n::{Lang, messages};
+
 /// One titled block of evidence, rendered as a table by the templates.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Block {
@@ -15,31 +17,28 @@ pub struct Block {
     pub sequence: bool,
 }
 
-/// Splits evidence into blocks; `null` gives none.
+/// Splits evidence into blocks (English column names); `null` gives none.
 pub fn blocks(evidence: &Value) -> Vec<Block> {
+    blocks_in(evidence, Lang::En)
+}
+
+/// Splits evidence into blocks, tplab's own column names in `lang`. Lists of records
+/// anywhere inside become tables; a packet `trace` (lines of text) becomes a table with
+/// one row per hop.
+pub fn blocks_in(evidence: &Value, lang: Lang) -> Vec<Block> {
+    let t = messages(lang);
     match evidence {
         Value::Null => Vec::new(),
         Value::Object(map) => {
             let mut out = Vec::new();
             let mut scalars = Vec::new();
-            for (key, value) in map {
-                match value {
-                    Value::Array(items)
-                        if items.iter().all(Value::is_object) && !items.is_empty() =>
-                    {
-                        out.push(table(key, items));
-                    }
-                    Value::Object(_) => out.push(kv(key, value)),
-                    _ if is_empty(value) => {}
-                    _ => scalars.push(vec![key.clone(), scalar(value)]),
-                }
-            }
+            collect("", map, lang, &mut out, &mut scalars);
             if !scalars.is_empty() {
                 out.insert(
                     0,
                     Block {
                         title: String::new(),
-                        columns: vec!["field".into(), "value".into()],
+                        columns: vec![t.field.into(), t.value.into()],
                         rows: scalars,
                         sequence: false,
                     },
@@ -50,10 +49,92 @@ pub fn blocks(evidence: &Value) -> Vec<Block> {
         Value::Array(items) if items.iter().all(Value::is_object) => vec![table("", items)],
         other => vec![Block {
             title: String::new(),
-            columns: vec!["value".into()],
+            columns: vec![t.value.into()],
             rows: vec![vec![scalar(other)]],
             sequence: false,
         }],
+    }
+}
+
+fn collect(
+    prefix: &str,
+    map: &serde_json::Map<String, Value>,
+    lang: Lang,
+    out: &mut Vec<Block>,
+    scalars: &mut Vec<Vec<String>>,
+) {
+    for (key, value) in map {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        match value {
+            Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                out.push(table(&path, items));
+            }
+            Value::Array(items)
+                if key == "trace" && items.iter().all(Value::is_string) && !items.is_empty() =>
+            {
+                out.push(trace(items, lang));
+            }
+            Value::Object(inner) if has_records(value) => {
+                collect(&path, inner, lang, out, scalars);
+            }
+            Value::Object(_) => out.push(kv(&path, value, lang)),
+            _ if is_empty(value) => {}
+            _ => scalars.push(vec![path, scalar(value)]),
+        }
+    }
+}
+
+/// True when a list of records sits somewhere inside `value`.
+fn has_records(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => map.values().any(has_records),
+        Value::Array(items) => !items.is_empty() && items.iter().all(Value::is_object),
+        _ => false,
+    }
+}
+
+/// The observer's trace lines (`[14564.181541] node:lxc (lxc0c0) enters 10.244.0.213 ->
+/// 203.0.113.10  icmp echo-request ...`), one row per hop: time, where, direction, packet.
+/// A line of another shape keeps its text in the packet column.
+fn trace(items: &[Value], lang: Lang) -> Block {
+    let t = messages(lang);
+    let rows = items
+        .iter()
+        .map(|v| {
+            let line = v.as_str().unwrap_or_default().trim();
+            let (time, rest) = match line.strip_prefix('[').and_then(|r| r.split_once(']')) {
+                Some((time, rest)) => (time.trim().to_owned(), rest.trim()),
+                None => (String::new(), line),
+            };
+            let split = [(" leaves ", t.dir_leaves), (" enters ", t.dir_enters)]
+                .into_iter()
+                .filter_map(|(word, shown)| rest.find(word).map(|i| (i, word, shown)))
+                .min_by_key(|(i, _, _)| *i);
+            match split {
+                Some((i, word, shown)) => vec![
+                    time,
+                    rest[..i].split_whitespace().collect::<Vec<_>>().join(" "),
+                    shown.to_owned(),
+                    rest[i + word.len()..].trim().to_owned(),
+                ],
+                None => vec![time, String::new(), String::new(), rest.to_owned()],
+            }
+        })
+        .collect();
+    Block {
+        title: t.trace.to_owned(),
+        columns: vec![
+            t.trace_time.into(),
+            t.trace_at.into(),
+            t.trace_dir.into(),
+            t.trace_packet.into(),
+        ],
+        rows,
+        sequence: true,
     }
 }
 
@@ -66,13 +147,14 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
-fn kv(title: &str, value: &Value) -> Block {
+fn kv(title: &str, value: &Value, lang: Lang) -> Block {
+    let t = messages(lang);
     let mut rows = Vec::new();
     flatten("", value, &mut rows);
     rows.retain(|(_, v)| !v.is_empty());
     Block {
         title: title.to_owned(),
-        columns: vec!["field".into(), "value".into()],
+        columns: vec![t.field.into(), t.value.into()],
         rows: rows.into_iter().map(|(k, v)| vec![k, v]).collect(),
         sequence: false,
     }
@@ -162,6 +244,32 @@ mod tests {
         assert_eq!(b[0].columns, ["dev", "dir", "netns"]);
         assert_eq!(b[0].rows[0], ["eth0", "egress", ""]);
         assert!(b[0].sequence);
+    }
+
+    #[test]
+    fn packet_trace_is_one_row_per_hop() {
+        let ev = json!({"kind": "packets", "outcome": {"evidence": [{"at": "pod:eth0", "count": 1}], "verdict": "pass"},
+            "trace": ["[14564.181541] pod:eth0               leaves 10.244.0.213 -> 203.0.113.10  icmp echo-request id 1  84 bytes",
+                      "[14564.181550] node:lxc (lxc0c0cff74e52c) enters 10.244.0.213 -> 203.0.113.10  icmp"]});
+        let b = blocks_in(&ev, Lang::Fr);
+        let trace = b
+            .iter()
+            .find(|b| b.title == "trace des paquets")
+            .expect("trace table");
+        assert_eq!(trace.rows.len(), 2);
+        assert_eq!(
+            trace.rows[1][..3],
+            ["14564.181550", "node:lxc (lxc0c0cff74e52c)", "entre"]
+        );
+        assert!(trace.rows[0][3].starts_with("10.244.0.213 -> 203.0.113.10"));
+        assert!(
+            b.iter()
+                .any(|b| b.title == "outcome.evidence" && b.rows.len() == 1)
+        );
+        assert!(
+            b[0].rows
+                .contains(&vec!["kind".to_owned(), "packets".to_owned()])
+        );
     }
 
     #[test]

@@ -137,6 +137,7 @@ fn check(
             serde_json::Value::Null
         },
         attempts: if verdict == Verdict::Fail { 3 } else { 1 },
+        evaluations: if verdict == Verdict::Fail { 9 } else { 1 },
         duration_ms: 12 + (id.len() as u64) * 3,
     }
 }
@@ -165,6 +166,8 @@ fn step(id: &str, title: &str, line: usize, checks: Vec<CheckReport>) -> StepRep
         questions: Vec::new(),
         commands: Vec::new(),
         captures: BTreeMap::new(),
+        skipped: false,
+        assists: Vec::new(),
     }
 }
 
@@ -383,6 +386,7 @@ pub fn student_report(index: usize) -> Report {
             version: "1.2".into(),
             sha256: lab_sha256(),
             path: "labs/ebpf-network-deep-dive/lab.md".into(),
+            lang: None,
         },
         student: Student {
             id: Some(student),
@@ -563,6 +567,7 @@ pub fn edge_report(index: usize) -> Report {
         version: "2".into(),
         sha256: edge_lab_sha256(),
         path: "labs/edge-lab/lab.md".into(),
+        lang: None,
     };
     r.student.id = Some(format!("edge-{index:02}"));
     let titles = [
@@ -672,6 +677,7 @@ pub fn other_lab_report(index: usize) -> Report {
         version: "9".into(),
         sha256: sha256_hex(OTHER_LAB_MD),
         path: "labs/other-lab/lab.md".into(),
+        lang: None,
     };
     for step in &mut r.steps {
         for c in &mut step.checks {

@@ -104,6 +104,19 @@ impl ClassGrade {
             .collect()
     }
 
+    /// The report behind `row` (one of `self.rows`).
+    pub fn report_of(&self, row: &GradeRow) -> Option<&Report> {
+        self.rows
+            .iter()
+            .position(|r| std::ptr::eq(r, row))
+            .and_then(|i| self.reports.get(i))
+    }
+
+    /// The class's language: the graded lab's front matter `lang`.
+    pub fn lang(&self) -> crate::i18n::Lang {
+        crate::i18n::Lang::from_code(Some(&self.lab.lang))
+    }
+
     pub fn flagged(&self) -> impl Iterator<Item = &GradeRow> {
         self.rows.iter().filter(|r| !r.flags.is_empty())
     }
@@ -145,13 +158,16 @@ pub fn grade_loaded(
         })
         .collect();
     let possible = lab_possible(&loaded, lab);
+    // Reports of another lab or version have other steps and points: they stay out of
+    // the statistics (listed apart, see `other_lab_rows`).
+    let counts = |r: &GradeRow| r.graded && !r.other_lab;
     let kept: Vec<&Report> = loaded
         .iter()
         .zip(&rows)
-        .filter(|(_, r)| r.graded)
+        .filter(|(_, r)| counts(r))
         .map(|(l, _)| &l.report)
         .collect();
-    let grades: Vec<f64> = rows.iter().filter(|r| r.graded).map(|r| r.grade).collect();
+    let grades: Vec<f64> = rows.iter().filter(|r| counts(r)).map(|r| r.grade).collect();
     let summary = summarize(&kept, &grades, possible);
     ClassGrade {
         lab: lab.clone(),

@@ -2,7 +2,9 @@
 //! Every text cell goes through [`t`] (formula neutralising); computed numbers do not.
 
 use crate::grade::{ClassGrade, GradeRow};
+use crate::i18n::{count, messages};
 use crate::points::fmt_points;
+use crate::schema::StepStatus;
 use crate::spreadsheet::text_cell;
 
 /// A text cell from input (ids, names, titles, paths, messages): never a live formula.
@@ -113,27 +115,59 @@ pub fn moodle_csv_with(class: &ClassGrade, opts: &GradebookOptions) -> String {
     let _ = w.write_record(["identifier", "grade", "feedback"]);
     for row in class.gradebook_rows(opts.include_other_labs) {
         let grade = fmt_points(class.gradebook_grade(row));
-        let _ = w.write_record([t(&row.student), grade, t(&feedback(row, class.possible))]);
+        let _ = w.write_record([t(&row.student), grade, t(&feedback(class, row))]);
     }
     finish(w)
 }
 
-/// One-line feedback for the student: the raw score and what was not charged. Integrity
+/// Feedback for the student, one line per step after the total (`1. Title: 4 / 4 —
+/// passed`), in the lab's language: the raw score and what was not charged. Integrity
 /// flags are for the instructor and go to [`flags_csv`], never to students' feedback.
-pub fn feedback(row: &GradeRow, possible: f64) -> String {
-    let mut parts = vec![format!(
-        "tplab: {} / {} checked points",
+pub fn feedback(class: &ClassGrade, row: &GradeRow) -> String {
+    let lang = class.lang();
+    let t = messages(lang);
+    let mut lines = vec![format!(
+        "tplab{} {} / {} {}",
+        t.colon,
         fmt_points(row.score),
-        fmt_points(row.max_score)
+        fmt_points(row.max_score),
+        t.feedback_checked
     )];
     if row.error_points > 0.0 {
-        parts.push(format!(
-            "{} point(s) could not be checked (not charged; grade scaled to {})",
-            fmt_points(row.error_points),
-            fmt_points(possible)
+        lines.push(format!(
+            "{}{} {} {} / {}",
+            count(row.error_points, "error_points", lang),
+            t.colon,
+            t.on_lab_scale,
+            fmt_points(row.grade),
+            fmt_points(class.possible)
         ));
     }
-    parts.join("; ")
+    if let Some(report) = class.report_of(row) {
+        for (i, step) in report.steps.iter().enumerate() {
+            let status = match step.status {
+                StepStatus::Passed => t.s_passed,
+                StepStatus::Failed => t.s_failed,
+                StepStatus::Error => t.s_error,
+                StepStatus::Pending => t.s_pending,
+                StepStatus::Skipped => t.s_skipped,
+            };
+            lines.push(format!(
+                "{}. {}{} {} / {} — {status}",
+                i + 1,
+                one_line(&step.title),
+                t.colon,
+                fmt_points(step.score),
+                fmt_points(step.max_score)
+            ));
+        }
+    }
+    lines.join("\n")
+}
+
+/// A title on one line (a feedback line per step).
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Instructor-only list of integrity flags and unreadable files: `student,file,flag`.
@@ -143,7 +177,7 @@ pub fn flags_csv(class: &ClassGrade) -> String {
     for row in class.flagged() {
         let path = t(&row.path.display().to_string());
         for flag in &row.flags {
-            let _ = w.write_record([t(&row.student), path.clone(), t(&flag.to_string())]);
+            let _ = w.write_record([t(&row.student), path.clone(), t(&flag.text(class.lang()))]);
         }
     }
     for err in &class.load_errors {

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::chain;
+use crate::i18n::{Lang, messages};
 use crate::labfile::LabFile;
 use crate::live::{LiveKind, live_values};
 use crate::load::Loaded;
@@ -25,8 +26,13 @@ pub enum Flag {
         report_sha256: String,
         expected_sha256: String,
     },
-    /// The same file bytes were submitted more than once.
-    IdenticalFile { others: Vec<PathBuf> },
+    /// The same file bytes were submitted more than once: `file` (this submission, the
+    /// one that may claim another student's id) has the bytes of `others`.
+    IdenticalFile {
+        others: Vec<PathBuf>,
+        #[serde(default)]
+        file: PathBuf,
+    },
     /// The same student submitted several different reports; only the latest is graded.
     DuplicateStudent { others: Vec<PathBuf>, graded: bool },
     /// Live values identical to another student's report.
@@ -50,10 +56,22 @@ pub enum Flag {
     /// `-`, `@`, tab, CR): it is exported as text, and someone may have tried to run code
     /// in the instructor's spreadsheet.
     FormulaInField { field: String, value: String },
+    /// A `tplab run --auto` session: tplab, not the student, ran every command.
+    AutoSession,
+    /// *Run the commands for me* was used in these steps (ids).
+    RunForMe { steps: Vec<String> },
 }
 
 impl fmt::Display for Flag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text(Lang::En))
+    }
+}
+
+impl Flag {
+    /// The flag in words, in `lang` (French typography included).
+    pub fn text(&self, lang: Lang) -> String {
+        let fr = lang == Lang::Fr;
         let list = |paths: &[PathBuf]| {
             paths
                 .iter()
@@ -61,55 +79,126 @@ impl fmt::Display for Flag {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+        let pick = |en: String, french: String| if fr { french } else { en };
         match self {
             Self::OtherLabVersion {
                 report_lab,
                 report_version,
                 report_sha256,
                 expected_sha256,
-            } => write!(
-                f,
-                "other lab version: report made from {report_lab} v{report_version} (sha256 {}), graded lab is sha256 {}",
-                short(report_sha256),
-                short(expected_sha256)
+            } => pick(
+                format!(
+                    "other lab version: report made from {report_lab} v{report_version} (sha256 {}), graded lab is sha256 {}",
+                    short(report_sha256),
+                    short(expected_sha256)
+                ),
+                format!(
+                    "autre version du TP\u{202f}: rapport issu de {report_lab} v{report_version} (sha256 {}), le TP noté est sha256 {}",
+                    short(report_sha256),
+                    short(expected_sha256)
+                ),
             ),
-            Self::IdenticalFile { others } => {
-                write!(f, "byte-identical to {}", list(others))
-            }
-            Self::DuplicateStudent { others, graded } => write!(
-                f,
-                "duplicate submission (also {}); {}",
-                list(others),
-                if *graded {
-                    "this latest one is graded"
-                } else {
-                    "superseded by a later one, not graded"
-                }
+            Self::IdenticalFile { others, file } if file.as_os_str().is_empty() => pick(
+                format!("byte-identical to {}", list(others)),
+                format!("identique octet pour octet à {}", list(others)),
+            ),
+            Self::IdenticalFile { others, file } => pick(
+                format!(
+                    "byte-identical copy: file {} has the same bytes as {}",
+                    file.display(),
+                    list(others)
+                ),
+                format!(
+                    "copie identique octet pour octet\u{202f}: le fichier {} a les mêmes octets que {}",
+                    file.display(),
+                    list(others)
+                ),
+            ),
+            Self::DuplicateStudent { others, graded } => pick(
+                format!(
+                    "duplicate submission (also {}); {}",
+                    list(others),
+                    if *graded {
+                        "this latest one is graded"
+                    } else {
+                        "superseded by a later one, not graded"
+                    }
+                ),
+                format!(
+                    "rendu en double (aussi {})\u{202f}; {}",
+                    list(others),
+                    if *graded {
+                        "ce dernier est noté"
+                    } else {
+                        "remplacé par un rendu plus récent, non noté"
+                    }
+                ),
             ),
             Self::CopiedEvidence {
                 other_student,
                 other_path,
                 shared,
-            } => write!(
-                f,
-                "copied evidence: live values identical to {other_student} ({}): {}",
-                other_path.display(),
-                shared.join(", ")
-            ),
-            Self::BrokenChain { reason } => write!(f, "hash chain: {reason}"),
-            Self::NonceMismatch { expected, found } => match expected {
-                Some(e) => write!(
-                    f,
-                    "nonce mismatch: issued {e}, report has {}",
-                    found.as_deref().unwrap_or("none")
+            } => pick(
+                format!(
+                    "copied evidence: live values identical to {other_student} ({}): {}",
+                    other_path.display(),
+                    shared.join(", ")
                 ),
-                None => write!(f, "student not in the nonce list"),
+                format!(
+                    "preuves copiées\u{202f}: valeurs relevées identiques à celles de {other_student} ({})\u{202f}: {}",
+                    other_path.display(),
+                    shared.join(", ")
+                ),
+            ),
+            Self::BrokenChain { reason } => pick(
+                format!("hash chain: {reason}"),
+                format!("chaîne de hachage\u{202f}: {reason}"),
+            ),
+            Self::NonceMismatch { expected, found } => match expected {
+                Some(e) => pick(
+                    format!(
+                        "nonce mismatch: issued {e}, report has {}",
+                        found.as_deref().unwrap_or("none")
+                    ),
+                    format!(
+                        "nonce différent\u{202f}: {e} attribué, le rapport porte {}",
+                        found.as_deref().unwrap_or("aucun")
+                    ),
+                ),
+                None => pick(
+                    "student not in the nonce list".into(),
+                    "étudiant absent de la liste des nonces".into(),
+                ),
             },
-            Self::MissingStudentId => write!(f, "no student id in the report"),
-            Self::NotInRoster => write!(f, "student id not in the Canvas roster"),
-            Self::FormulaInField { field, value } => write!(
-                f,
-                "formula in field: {field} {value:?} starts like a spreadsheet formula (exported as text, prefixed with ')"
+            Self::MissingStudentId => pick(
+                "no student id in the report".into(),
+                "pas d’identifiant d’étudiant dans le rapport".into(),
+            ),
+            Self::NotInRoster => pick(
+                "student id not in the Canvas roster".into(),
+                "identifiant absent de la liste Canvas".into(),
+            ),
+            Self::FormulaInField { field, value } => pick(
+                format!(
+                    "formula in field: {field} {value:?} starts like a spreadsheet formula (exported as text, prefixed with ')"
+                ),
+                format!(
+                    "formule dans un champ\u{202f}: {field} «\u{202f}{value}\u{202f}» commence comme une formule de tableur (exporté comme texte, précédé de ')"
+                ),
+            ),
+            Self::AutoSession => pick(
+                "session run with --auto: tplab ran every command and check itself".into(),
+                "session lancée avec --auto\u{202f}: tplab a lancé lui-même toutes les commandes et vérifications".into(),
+            ),
+            Self::RunForMe { steps } => pick(
+                format!(
+                    "“Run the commands for me” used: tplab ran the commands of {}",
+                    steps.join(", ")
+                ),
+                format!(
+                    "«\u{202f}Lancer les commandes pour moi\u{202f}» utilisé\u{202f}: tplab a lancé les commandes de {}",
+                    steps.join(", ")
+                ),
             ),
         }
     }
@@ -188,27 +277,52 @@ fn report_flags(report: &Report, lab: &LabFile) -> Vec<Flag> {
             reason: e.to_string(),
         });
     }
+    flags.extend(assisted(report));
     flags
+}
+
+/// How much of the work tplab did: an `--auto` session, steps run for the student.
+pub fn assisted(report: &Report) -> Vec<Flag> {
+    if report.mode == "auto" {
+        return vec![Flag::AutoSession];
+    }
+    let steps: Vec<String> = report
+        .steps
+        .iter()
+        .filter(|s| s.ran_for_student())
+        .map(|s| s.id.clone())
+        .collect();
+    if steps.is_empty() {
+        Vec::new()
+    } else {
+        vec![Flag::RunForMe { steps }]
+    }
 }
 
 /// Why `tplab report` cannot vouch for one report (empty: verified), the same checks as
 /// `tplab grade` runs; without a lab file its version cannot be checked at all.
 pub fn report_problems(report: &Report, lab: Option<&LabFile>) -> Vec<String> {
+    report_problems_in(report, lab, Lang::En)
+}
+
+/// [`report_problems`] in `lang`. What tplab did for the student (`--auto`, *Run the
+/// commands for me*) is not an integrity problem: the report shows it elsewhere.
+pub fn report_problems_in(report: &Report, lab: Option<&LabFile>, lang: Lang) -> Vec<String> {
+    let integrity_only = |f: &Flag| !matches!(f, Flag::AutoSession | Flag::RunForMe { .. });
     if let Some(lab) = lab {
         return report_flags(report, lab)
             .iter()
-            .map(ToString::to_string)
+            .filter(|f| integrity_only(f))
+            .map(|f| f.text(lang))
             .collect();
     }
-    let mut out = vec![
-        "no lab file given (--lab): the lab version it was made from is not checked".to_owned(),
-    ];
+    let mut out = vec![messages(lang).no_lab_given.to_owned()];
     if let Err(e) = chain::verify_report(report) {
         out.push(
             Flag::BrokenChain {
                 reason: e.to_string(),
             }
-            .to_string(),
+            .text(lang),
         );
     }
     out
@@ -232,6 +346,7 @@ fn duplicates(reports: &[Loaded], keys: &[String], flags: &mut [Vec<Flag>], grad
         for &i in group {
             flags[i].push(Flag::IdenticalFile {
                 others: others(group, i),
+                file: reports[i].path.clone(),
             });
         }
     }

@@ -16,6 +16,8 @@ pub struct LabFile {
     pub version: Option<String>,
     /// sha256 over the file's bytes, lowercase hex (what reports record).
     pub sha256: String,
+    /// Front matter `lang`: the language of the class summary and feedback.
+    pub lang: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,7 @@ impl LabFile {
             title: parsed.title,
             version,
             sha256: sha256_hex(bytes),
+            lang: parsed.lang,
         })
     }
 }

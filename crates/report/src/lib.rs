@@ -14,6 +14,7 @@ pub mod fixture;
 pub mod grade;
 pub mod gradebook;
 pub mod gradescope;
+pub mod i18n;
 pub mod integrity;
 pub mod items;
 pub mod junit;

@@ -6,7 +6,8 @@ use minijinja::Value;
 use serde::Serialize;
 
 use crate::chain;
-use crate::integrity::report_problems;
+use crate::i18n::{Lang, messages};
+use crate::integrity::report_problems_in;
 use crate::labfile::LabFile;
 use crate::points;
 use crate::sanitize::for_terminal;
@@ -32,7 +33,30 @@ struct Derived {
     /// Why not, in words (empty when `integrity_ok`).
     integrity: Vec<String>,
     duration_s: i64,
+    /// Values the student met in the lab, for the header: every step's captures, then the
+    /// environment facts a student reads in the lab (pod IP, gateway, lxc...).
+    session_values: Vec<(String, String)>,
+    /// The other environment facts (netns names, paths, ids): folded away.
+    other_facts: Vec<(String, String)>,
 }
+
+/// Environment facts a student meets in the lab's text; the rest are tplab's plumbing.
+const STUDENT_FACTS: &[&str] = &[
+    "pod_name",
+    "pod_ip",
+    "pod_mac",
+    "gateway_ip",
+    "lxc_name",
+    "lxc_mac",
+    "cilium_host_mac",
+    "node_name",
+    "node_ip",
+    "node_mac",
+    "world_ip",
+    "world_url",
+    "gateway",
+    "lxc",
+];
 
 /// What a rendering is checked against, and where its templates come from: both on the
 /// instructor's side (a report's own `lab.path` is never used for either).
@@ -56,11 +80,32 @@ fn derive(report: &Report, lab: Option<&LabFile>) -> Derived {
         })
         .collect();
     let count = |v| verdicts.iter().filter(|x| **x == v).count();
+    let lang = Lang::from_code(report.lab.lang.as_deref());
+    let t = messages(lang);
     let (chain, chain_ok) = match chain::verify_report(report) {
-        Ok(()) => (format!("verified ({} events)", report.events.len()), true),
-        Err(e) => (format!("NOT verified: {e}"), false),
+        Ok(()) => (
+            format!("{} ({})", t.chain_verified, report.events.len()),
+            true,
+        ),
+        Err(e) => (format!("{}{} {e}", t.chain_not_verified, t.colon), false),
     };
-    let integrity = report_problems(report, lab);
+    let integrity = report_problems_in(report, lab, lang);
+    let mut session_values: Vec<(String, String)> = Vec::new();
+    for step in &report.steps {
+        for (k, v) in &step.captures {
+            if !session_values.iter().any(|(n, _)| n == k) {
+                session_values.push((k.clone(), v.clone()));
+            }
+        }
+    }
+    let mut other_facts = Vec::new();
+    for (k, v) in &report.env.facts {
+        if STUDENT_FACTS.contains(&k.as_str()) {
+            session_values.push((k.clone(), v.clone()));
+        } else {
+            other_facts.push((k.clone(), v.clone()));
+        }
+    }
     Derived {
         scaled: points::scaled(report),
         possible: points::possible(report),
@@ -74,13 +119,17 @@ fn derive(report: &Report, lab: Option<&LabFile>) -> Derived {
         integrity_ok: integrity.is_empty(),
         integrity,
         duration_s: (report.finished_at - report.started_at).num_seconds(),
+        session_values,
+        other_facts,
     }
 }
 
 fn context(report: &Report, lab: Option<&LabFile>) -> Value {
+    let lang = Lang::from_code(report.lab.lang.as_deref());
     minijinja::context! {
         report => Value::from_serialize(report),
         d => Value::from_serialize(derive(report, lab)),
+        t => Value::from_serialize(messages(lang)),
     }
 }
 

@@ -50,6 +50,10 @@ pub struct LabInfo {
     /// sha256 of the lab file's bytes, lowercase hex.
     pub sha256: String,
     pub path: String,
+    /// Front matter `lang` (`en`, `fr`): the language the renderings speak. Absent in
+    /// reports written before it was recorded (rendered in English).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -101,6 +105,44 @@ pub enum StepStatus {
     Error,
     /// Not (fully) reached in this session.
     Pending,
+    /// The student chose *Skip this step* (verdicts reached before the skip are kept).
+    Skipped,
+}
+
+/// Help the student took during a step (`steps[].assists`), in the order taken.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistKind {
+    /// A hint of the step (*Show a hint*), `index` of `of`.
+    Hint,
+    /// A failing check's hint, shown after *Check now* (`item`: the check id).
+    CheckHint,
+    /// A question's hint, shown after a wrong answer (`item`: the question id).
+    QuestionHint,
+    /// The step's solution commands (*Show the solution*).
+    Solution,
+    /// tplab ran the step's commands (*Run it for me*).
+    RunForMe,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Assist {
+    pub kind: AssistKind,
+    pub at: DateTime<Utc>,
+    /// The check or question the hint belongs to (empty for the step's own help).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub item: String,
+    /// 1-based number of the hint shown, and how many there are (0 when not a hint).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub index: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub of: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -122,6 +164,25 @@ pub struct StepReport {
     /// Variables captured during this step (name -> value).
     #[serde(default)]
     pub captures: BTreeMap<String, String>,
+    /// The student skipped this step (`status` is then `skipped`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
+    /// Hints, solutions and *Run it for me* taken during the step, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub assists: Vec<Assist>,
+}
+
+impl StepReport {
+    /// How many times help of `kind` was taken in this step.
+    pub fn assists_of(&self, kind: AssistKind) -> usize {
+        self.assists.iter().filter(|a| a.kind == kind).count()
+    }
+
+    /// True when the student had tplab run this step's commands (*Run the commands for
+    /// me*). Reports written before assists were recorded never say so.
+    pub fn ran_for_student(&self) -> bool {
+        self.assists_of(AssistKind::RunForMe) > 0
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -146,7 +207,13 @@ pub struct CheckReport {
     /// Structured evidence (facts matched: a route, a MAC, a conntrack entry, a packet path).
     #[serde(default)]
     pub evidence: serde_json::Value,
+    /// How many times the student had the check judged: each *Check now*, each *Run it
+    /// for me*, each watch session (however many times it re-checked) and `--auto` count
+    /// one. Polling inside one of them is `evaluations`.
     pub attempts: u32,
+    /// How many times the checker looked, polls and watch-mode re-checks included.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub evaluations: u32,
     pub duration_ms: u64,
 }
 

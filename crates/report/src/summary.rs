@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::i18n::{Lang, count, messages};
 use crate::points::fmt_points;
 use crate::sanitize::for_terminal;
 use crate::schema::{Report, StepStatus, Verdict};
@@ -17,6 +18,8 @@ pub struct StepRate {
     pub failed: usize,
     pub error: usize,
     pub pending: usize,
+    /// Skipped by the student (*Skip this step*).
+    pub skipped: usize,
     pub total: usize,
     /// passed / total, 0..=1.
     pub pass_rate: f64,
@@ -66,6 +69,7 @@ pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSum
                     failed: 0,
                     error: 0,
                     pending: 0,
+                    skipped: 0,
                     total: 0,
                     pass_rate: 0.0,
                 }
@@ -76,6 +80,7 @@ pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSum
                 StepStatus::Failed => rate.failed += 1,
                 StepStatus::Error => rate.error += 1,
                 StepStatus::Pending => rate.pending += 1,
+                StepStatus::Skipped => rate.skipped += 1,
             }
             let checks = step.checks.iter().map(|c| {
                 let why = if c.verdict == Verdict::Error {
@@ -158,15 +163,23 @@ pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSum
     }
 }
 
-/// The summary for a terminal: aligned, plain text. Titles, names and found values come
-/// from reports: control characters are made visible before they are aligned.
+/// The summary for a terminal, in English.
 pub fn to_text(summary: &ClassSummary) -> String {
+    to_text_in(summary, Lang::En)
+}
+
+/// The summary for a terminal: aligned, plain text, in `lang`. Titles, names and found
+/// values come from reports: control characters are made visible before they are aligned.
+pub fn to_text_in(summary: &ClassSummary, lang: Lang) -> String {
+    let t = messages(lang);
     let clean = |s: &str| for_terminal(s).into_owned();
     let mut out = String::new();
+    #[allow(clippy::cast_precision_loss)]
+    let students = count(summary.students as f64, "student", lang);
     let _ = writeln!(
         out,
-        "{} student(s), mean grade {} / {}",
-        summary.students,
+        "{students}, {} {} / {}",
+        t.mean,
         fmt_points(summary.mean_grade),
         fmt_points(summary.possible)
     );
@@ -176,38 +189,54 @@ pub fn to_text(summary: &ClassSummary) -> String {
         .map(|s| clean(&s.title).chars().count())
         .max()
         .unwrap_or(4)
-        .max(4);
-    let _ = writeln!(
-        out,
-        "\n{:<width$}  pass%  passed failed  error pending",
-        "Step"
-    );
+        .max(t.step.chars().count());
+    let cols = [
+        t.col_passed,
+        t.col_failed,
+        t.col_error,
+        t.col_pending,
+        t.col_skipped,
+    ];
+    let w: Vec<usize> = cols.iter().map(|c| c.chars().count().max(6)).collect();
+    let _ = write!(out, "\n{:<width$}  {:>6}", t.step, "%");
+    for (c, w) in cols.iter().zip(&w) {
+        let _ = write!(out, " {c:>w$}");
+    }
+    out.push('\n');
     for s in &summary.steps {
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{:<width$}  {:>4.0}%  {:>6} {:>6} {:>6} {:>7}",
+            "{:<width$}  {:>5.0}%",
             clean(&s.title),
-            s.pass_rate * 100.0,
-            s.passed,
-            s.failed,
-            s.error,
-            s.pending
+            s.pass_rate * 100.0
         );
+        for (n, w) in [s.passed, s.failed, s.error, s.pending, s.skipped]
+            .iter()
+            .zip(&w)
+        {
+            let _ = write!(out, " {n:>w$}");
+        }
+        out.push('\n');
     }
     if !summary.failures.is_empty() {
-        let _ = writeln!(out, "\nMost common failures:");
+        let _ = writeln!(out, "\n{}{}", t.common_failures, t.colon);
         for f in &summary.failures {
+            let verdict = if f.verdict == "error" {
+                t.v_error
+            } else {
+                t.v_fail
+            };
             let _ = writeln!(
                 out,
-                "  {:>4}× {:<5} {} ({}){}",
+                "  {:>4}× {:<8} {} ({}){}",
                 f.count,
-                f.verdict,
+                verdict,
                 clean(&f.name),
                 clean(&f.check),
                 if f.typical.is_empty() {
                     String::new()
                 } else {
-                    format!(" — typically: {}", clean(&f.typical))
+                    format!(" — {}{} {}", t.typically, t.colon, clean(&f.typical))
                 }
             );
         }

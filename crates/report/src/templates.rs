@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, Value};
 
 use crate::evidence;
+use crate::i18n::{Lang, count};
 use crate::points::fmt_points;
 use crate::template_dir::load_override;
 use crate::template_limits::{FUEL_BASE, fuel_for, limit, render_bounded};
@@ -79,10 +80,18 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
             .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
         Ok(serde_json::to_string_pretty(&json).unwrap_or_default())
     });
-    env.add_filter("evidence_blocks", |v: Value| -> Result<Value, Error> {
-        let json: serde_json::Value = serde_json::to_value(&v)
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-        Ok(Value::from_serialize(evidence::blocks(&json)))
+    env.add_filter(
+        "evidence_blocks",
+        |v: Value, lang: Option<String>| -> Result<Value, Error> {
+            let json: serde_json::Value = serde_json::to_value(&v)
+                .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+            let lang = Lang::from_code(lang.as_deref());
+            Ok(Value::from_serialize(evidence::blocks_in(&json, lang)))
+        },
+    );
+    // `{{ c.attempts | count("attempt", t.lang) }}`: "3 attempts", "1 essai".
+    env.add_filter("count", |n: f64, key: String, lang: Option<String>| {
+        count(n, &key, Lang::from_code(lang.as_deref()))
     });
     env.add_filter("dt", |s: String| format_time(&s));
     env.add_filter("ms", |ms: u64| format_ms(ms));
@@ -95,9 +104,17 @@ pub fn environment(templates_dir: Option<&Path>) -> Environment<'static> {
     env.add_filter("code_spans", |s: String| {
         Value::from_safe_string(code_spans(&s))
     });
-    env.add_filter("clip", |s: String, max: Option<usize>| {
-        clip(&s, max.unwrap_or(MAX_LINES))
-    });
+    // `clip(n, lang)`: the first n lines (default MAX_LINES), the note in `lang`.
+    env.add_filter(
+        "clip",
+        |s: String, max: Option<usize>, lang: Option<String>| {
+            clip_in(
+                &s,
+                max.unwrap_or(MAX_LINES),
+                Lang::from_code(lang.as_deref()),
+            )
+        },
+    );
     env
 }
 
@@ -199,13 +216,21 @@ fn code_spans(s: &str) -> String {
 pub const MAX_LINES: usize = 300;
 
 /// The first `max` lines, and how many were left out.
+#[cfg(test)]
 fn clip(s: &str, max: usize) -> String {
+    clip_in(s, max, Lang::En)
+}
+
+/// [`clip`], its note in `lang`.
+fn clip_in(s: &str, max: usize, lang: Lang) -> String {
     let total = s.lines().count();
     if total <= max {
         return s.to_owned();
     }
     let mut out: String = s.lines().take(max).flat_map(|l| [l, "\n"]).collect();
-    let _ = writeln!(out, "… ({} more lines in report.json)", total - max);
+    #[allow(clippy::cast_precision_loss)]
+    let left = count((total - max) as f64, "more_lines", lang);
+    let _ = writeln!(out, "{left}");
     out
 }
 

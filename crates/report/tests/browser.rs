@@ -188,7 +188,7 @@ fn class_summary_in_browser() -> Result<(), Failed> {
     let dom = chromium(profile.path(), &["--dump-dom".into(), url(&page)])?;
     let dom = String::from_utf8_lossy(&dom.stdout);
     check!(
-        dom.contains("eBPF Network Deep Dive — class summary"),
+        dom.contains("eBPF Network Deep Dive — bilan de la classe"),
         "summary title not in DOM"
     );
     check!(
@@ -196,7 +196,7 @@ fn class_summary_in_browser() -> Result<(), Failed> {
         "step row not in DOM"
     );
     check!(
-        dom.contains("copied evidence"),
+        dom.contains("preuves copiées"),
         "integrity flags not in DOM"
     );
     Ok(())

@@ -37,9 +37,14 @@ fn html_shows_identity_scores_and_every_step() {
 fn html_has_a_badge_and_details_per_verdict() {
     let r = common::mixed();
     let html = render_html(&r, None).unwrap();
-    for v in ["pass", "fail", "error", "skipped"] {
+    for (v, word) in [
+        ("pass", "pass"),
+        ("fail", "fail"),
+        ("error", "error"),
+        ("skipped", "not evaluated"),
+    ] {
         assert!(
-            html.contains(&format!("<span class=\"badge {v}\">{v}</span>")),
+            html.contains(&format!("<span class=\"badge {v}\">{word}</span>")),
             "badge {v}"
         );
     }
@@ -48,7 +53,7 @@ fn html_has_a_badge_and_details_per_verdict() {
     assert!(html.contains(
         "Not charged: the checker could not look (checker could not run: BPF_PROG_QUERY"
     ));
-    assert!(html.contains("excluded from the total, flagged for the instructor"));
+    assert!(html.contains("left out of the total, flagged for the instructor"));
     // Commands and their output.
     assert!(html.contains("<pre class=\"cmd\">route -n</pre>"));
     assert!(html.contains("0.0.0.0         10.244.0.201    0.0.0.0         UG"));
@@ -107,7 +112,7 @@ fn markdown_is_pasteable() {
     // Output containing ``` gets a longer fence.
     assert!(md.contains("````console\n$ route -n\n"));
     assert!(md.contains("```json\n{\n  \"route\""));
-    assert!(md.contains("Captured: `GW_MAC` = `"));
+    assert!(md.contains("Captured values: `GW_MAC` = `"));
     assert!(!md.contains('\u{1b}'), "terminal escapes are stripped");
 }
 

@@ -109,6 +109,7 @@ fn copying_a_real_sandbox_report_is_flagged() {
         title: String::new(),
         version: None,
         sha256: bob.report.lab.sha256.clone(),
+        lang: "en".into(),
     };
     let findings = check_class(&[bob, carol], &lab, None);
     for flags in &findings.flags {

@@ -103,9 +103,12 @@ pub async fn evaluate_with(
             };
         }
     };
+    // What the lab says (`within 8s`), whatever window watch mode observes.
+    let lab_words = packet_words(fact.as_ref());
     if !poll {
         shorten_packet_window(&mut fact);
     }
+    let short_words = packet_words(fact.as_ref());
     let timeout = if poll {
         spec.timeout.unwrap_or_default()
     } else {
@@ -113,7 +116,7 @@ pub async fn evaluate_with(
     };
     let interval = spec.interval.unwrap_or(DEFAULT_INTERVAL);
     let mut attempts = 0;
-    let outcome = loop {
+    let mut outcome = loop {
         attempts += 1;
         let outcome = attempt(env, default_role, &spec, fact.as_ref()).await;
         if outcome.passed() || start.elapsed() + interval > timeout {
@@ -121,6 +124,11 @@ pub async fn evaluate_with(
         }
         tokio::time::sleep(interval).await;
     };
+    if let (Some(lab), Some(short)) = (lab_words, short_words)
+        && lab != short
+    {
+        outcome.expected = outcome.expected.replace(&short, &lab);
+    }
     Evaluated {
         name: spec.display_name(),
         kind: spec.kind().map_or("check", KindSpec::name).to_string(),
@@ -128,6 +136,14 @@ pub async fn evaluate_with(
         attempts,
         duration: start.elapsed(),
         spec: Some(spec),
+    }
+}
+
+/// A packet check's expectation in words (it names its window).
+fn packet_words(fact: Option<&FactQuery>) -> Option<String> {
+    match fact {
+        Some(FactQuery::Packets { path, .. }) => Some(path.describe()),
+        _ => None,
     }
 }
 

@@ -291,3 +291,64 @@ fn outcomes_keep_their_words_and_evidence() {
     let text = serde_json::to_string_pretty(&got).unwrap();
     assert_eq!(got, want, "{text}");
 }
+
+#[test]
+fn attempts_count_requests_and_one_per_watch_session() {
+    let lab = lab(
+        "## One {#one}\n\n```check\n- name: the flag exists\n  run: test -e /flag\n  target: pod\n```\n",
+    );
+    let answers = [1, 1, 1, 1, 0].map(|code| SpyEnv::exited(code, ""));
+    let env = sandbox().on_exec("test -e /flag", answers);
+    block_on(async {
+        let mut s = Session::start(&lab, &env, Mode::Run, &Identity::default())
+            .await
+            .unwrap();
+        let g = &s.gradables(0)[0];
+        // Check now, twice: two attempts.
+        s.verify(0, g).await;
+        s.verify(0, g).await;
+        // One watch session re-checking three times until it passes: one attempt.
+        s.recorder.watch_started();
+        for _ in 0..3 {
+            s.verify_once(0, g).await;
+        }
+        let c = &s.recorder.report.steps[0].checks[0];
+        assert_eq!(c.verdict, ReportVerdict::Pass);
+        assert_eq!(
+            c.attempts, 3,
+            "failed twice, then passed in a watch session"
+        );
+        assert_eq!(c.evaluations, 5);
+    });
+}
+
+#[test]
+fn a_skipped_step_is_skipped_and_its_error_stays_an_error() {
+    let lab = lab(
+        "## Route {#route}\n\n```check\n- name: default route\n  route: { dst: default }\n  target: pod\n  points: 2\n```\n",
+    );
+    let env = sandbox().on_probe(
+        "pod",
+        FactKind::Routes,
+        [Err("netlink: permission denied".to_string())],
+    );
+    block_on(async {
+        let mut s = Session::start(&lab, &env, Mode::Run, &Identity::default())
+            .await
+            .unwrap();
+        verify_step(&mut s, 0).await;
+        s.recorder.hint_shown(0, 1, 2);
+        s.recorder.skip_step(0);
+        s.recorder.settle(0);
+        let r = &s.recorder.report;
+        assert_eq!(r.steps[0].status, StepStatus::Skipped);
+        assert!(r.steps[0].skipped);
+        assert_eq!(r.steps[0].checks[0].verdict, ReportVerdict::Error);
+        assert_eq!(r.error_points, 2.0);
+        assert_eq!(r.steps[0].assists[0].kind, tplab_report::AssistKind::Hint);
+        assert_eq!(
+            (r.steps[0].assists[0].index, r.steps[0].assists[0].of),
+            (1, 2)
+        );
+    });
+}

@@ -361,13 +361,13 @@ impl<'a> Session<'a> {
     /// and makes its captures available to what follows.
     pub async fn verify(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
         let evaluated = self.evaluate_in(step, g, true).await;
-        self.settle_check(step, g, evaluated)
+        self.settle_check(step, g, evaluated, record::Attempt::Asked)
     }
 
     /// One attempt, no polling (watch mode), recorded like [`Session::verify`].
     pub async fn verify_once(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
         let evaluated = self.evaluate_in(step, g, false).await;
-        self.settle_check(step, g, evaluated)
+        self.settle_check(step, g, evaluated, record::Attempt::WatchTick)
     }
 
     /// Evaluates `g` of `step`, its reads from the step's batch.
@@ -377,9 +377,15 @@ impl<'a> Session<'a> {
         self.evaluate_on(&env, g, poll).await
     }
 
-    fn settle_check(&mut self, step: usize, g: &Gradable<'_>, evaluated: Evaluated) -> Evaluated {
+    fn settle_check(
+        &mut self,
+        step: usize,
+        g: &Gradable<'_>,
+        evaluated: Evaluated,
+        how: record::Attempt,
+    ) -> Evaluated {
         self.recorder
-            .record_check(step, &g.id, g.max_points, &evaluated);
+            .record_check_as(step, &g.id, g.max_points, &evaluated, how);
         if evaluated.outcome.passed() {
             self.vars.extend(evaluated.outcome.captures.clone());
         }

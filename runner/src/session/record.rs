@@ -1,13 +1,14 @@
 //! Builds the canonical `tplab.report/1` as a session goes, and writes it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use serde_json::json;
+use tplab_report::labfile::LabFile;
 use tplab_report::{
-    CheckReport, CommandReport, EnvInfo, EventChain, LabInfo, QuestionReport, Report, SCHEMA,
-    StepReport, StepStatus, Student, Tool, Verdict,
+    Assist, AssistKind, CheckReport, CommandReport, EnvInfo, EventChain, LabInfo, QuestionReport,
+    Report, SCHEMA, StepReport, StepStatus, Student, Tool, Verdict,
 };
 
 use super::plan::{self, GradableKind};
@@ -19,6 +20,21 @@ pub struct Recorder {
     pub report: Report,
     /// Hash chain over what happened (tamper-evidence; see docs/grading.md).
     chain: EventChain,
+    /// The lab file this session runs: `report.html` is checked against it.
+    lab_file: LabFile,
+    /// Watch sessions started so far, and the one each check's attempt was last counted
+    /// in: a watch session is one attempt however many times it re-checks.
+    watch: u64,
+    counted_in_watch: HashMap<(usize, String), u64>,
+}
+
+/// How a check's evaluation counts towards its `attempts`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attempt {
+    /// The student asked for it (*Check now*, *Run it for me*, `--auto`): one attempt.
+    Asked,
+    /// A watch-mode re-check: one attempt per watch session, the first time it looks.
+    WatchTick,
 }
 
 impl Recorder {
@@ -76,6 +92,8 @@ impl Recorder {
                     questions,
                     commands: Vec::new(),
                     captures: BTreeMap::new(),
+                    skipped: false,
+                    assists: Vec::new(),
                 };
                 s.total();
                 s
@@ -94,6 +112,7 @@ impl Recorder {
                 version: lab.meta.version.clone(),
                 sha256: lab.sha256.clone(),
                 path: lab.source.path().display().to_string(),
+                lang: Some(lab.meta.lang.clone()),
             },
             student,
             env: EnvInfo {
@@ -119,7 +138,21 @@ impl Recorder {
             "start",
             json!({ "mode": report.mode, "env": report.env.name, "facts": report.env.facts }),
         );
-        Self { report, chain }
+        let lab_file = LabFile {
+            path: lab.source.path().to_path_buf(),
+            id: lab.meta.id.clone(),
+            title: lab.meta.title.clone(),
+            version: Some(lab.meta.version.clone()).filter(|v| !v.is_empty()),
+            sha256: lab.sha256.clone(),
+            lang: lab.meta.lang.clone(),
+        };
+        Self {
+            report,
+            chain,
+            lab_file,
+            watch: 0,
+            counted_in_watch: HashMap::new(),
+        }
     }
 
     /// Continues a saved session: its report and its (unsealed) chain.
@@ -147,7 +180,38 @@ impl Recorder {
         &mut self.report.steps[step]
     }
 
+    /// Records a check the student asked for (one more attempt).
     pub fn record_check(&mut self, step: usize, id: &str, max_points: f64, e: &Evaluated) {
+        self.record_check_as(step, id, max_points, e, Attempt::Asked);
+    }
+
+    /// A watch session begins: its re-checks count as one attempt per check.
+    pub fn watch_started(&mut self) {
+        self.watch += 1;
+    }
+
+    /// Records a check's latest verdict; `attempts` and `evaluations` accumulate over the
+    /// whole lab (resumed sittings included), as `how` says (see [`Attempt`]).
+    pub fn record_check_as(
+        &mut self,
+        step: usize,
+        id: &str,
+        max_points: f64,
+        e: &Evaluated,
+        how: Attempt,
+    ) {
+        let counts = match how {
+            Attempt::Asked => true,
+            Attempt::WatchTick => {
+                let key = (step, id.to_string());
+                self.counted_in_watch.insert(key, self.watch) != Some(self.watch)
+            }
+        };
+        let (before, looked) = self.report.steps[step]
+            .checks
+            .iter()
+            .find(|c| c.id == id)
+            .map_or((0, 0), |c| (c.attempts, c.evaluations.max(c.attempts)));
         let entry = CheckReport {
             id: id.to_string(),
             name: e.name.clone(),
@@ -159,7 +223,8 @@ impl Recorder {
             found: e.outcome.found.clone(),
             message: e.outcome.message.clone(),
             evidence: e.outcome.evidence.clone(),
-            attempts: e.attempts,
+            attempts: before + u32::from(counts),
+            evaluations: looked + e.attempts,
             duration_ms: u64::try_from(e.duration.as_millis()).unwrap_or(u64::MAX),
         };
         self.chain.push(
@@ -173,6 +238,56 @@ impl Recorder {
         }
         s.captures.extend(e.outcome.captures.clone());
         self.refresh(step);
+    }
+
+    /// The student skipped the step: it is recorded `skipped` (verdicts reached before the
+    /// skip stay as they were: a failed check stays failed, an error stays an error).
+    pub fn skip_step(&mut self, step: usize) {
+        self.chain
+            .push("skip", json!({ "step": self.report.steps[step].id }));
+        self.step(step).skipped = true;
+        self.refresh(step);
+    }
+
+    /// The student took help: a hint, a solution, or had tplab run the commands.
+    pub fn assist(&mut self, step: usize, kind: AssistKind, item: &str, index: usize, of: usize) {
+        let entry = Assist {
+            kind,
+            at: Utc::now(),
+            item: item.to_string(),
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+            of: u32::try_from(of).unwrap_or(u32::MAX),
+        };
+        self.chain.push(
+            "assist",
+            json!({ "step": self.report.steps[step].id, "kind": entry.kind, "item": entry.item, "index": entry.index, "of": entry.of }),
+        );
+        self.step(step).assists.push(entry);
+    }
+
+    /// *Show a hint*: the step's hint `index` (1-based) of `of`.
+    pub fn hint_shown(&mut self, step: usize, index: usize, of: usize) {
+        self.assist(step, AssistKind::Hint, "", index, of);
+    }
+
+    /// A failing check's hint `index` (1-based) of `of`, shown after *Check now*.
+    pub fn check_hint_shown(&mut self, step: usize, check: &str, index: usize, of: usize) {
+        self.assist(step, AssistKind::CheckHint, check, index, of);
+    }
+
+    /// A question's hint `index` (1-based) of `of`, shown after a wrong answer.
+    pub fn question_hint_shown(&mut self, step: usize, question: &str, index: usize, of: usize) {
+        self.assist(step, AssistKind::QuestionHint, question, index, of);
+    }
+
+    /// *Show the solution*.
+    pub fn solution_shown(&mut self, step: usize) {
+        self.assist(step, AssistKind::Solution, "", 0, 0);
+    }
+
+    /// *Run it for me*: tplab runs the step's commands.
+    pub fn ran_for_me(&mut self, step: usize) {
+        self.assist(step, AssistKind::RunForMe, "", 0, 0);
     }
 
     pub fn record_question(
@@ -233,7 +348,9 @@ impl Recorder {
             .map(|c| c.verdict)
             .chain(s.questions.iter().map(|q| q.verdict))
             .collect();
-        s.status = if verdicts.contains(&Verdict::Skipped) {
+        s.status = if s.skipped {
+            StepStatus::Skipped
+        } else if verdicts.contains(&Verdict::Skipped) {
             StepStatus::Pending
         } else if verdicts.contains(&Verdict::Fail) {
             StepStatus::Failed
@@ -255,19 +372,39 @@ impl Recorder {
         self.report.total();
     }
 
-    /// Writes `DIR/report.json` atomically (temp file + rename).
+    /// Writes `DIR/report.json` and, beside it, `DIR/report.html` (checked against the
+    /// lab file this session runs), each atomically (temp file + rename).
     pub fn write(&self, dir: &Path) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(dir)?;
-        let path = dir.join("report.json");
-        let tmp = dir.join(".report.json.tmp");
         // Seal a copy: the live chain keeps growing if the session goes on.
         let mut report = self.report.clone();
         self.chain.clone().finish(&mut report);
         let json = serde_json::to_vec_pretty(&report).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, json)?;
-        std::fs::rename(&tmp, &path)?;
+        let path = write_atomic(dir, "report.json", &json)?;
+        let html = tplab_report::render::render_html_with(
+            &report,
+            tplab_report::render::RenderOptions {
+                templates: None,
+                lab: Some(&self.lab_file),
+            },
+        )
+        .map_err(std::io::Error::other)?;
+        write_atomic(dir, "report.html", html.as_bytes())?;
         Ok(path)
     }
+}
+
+/// The HTML report written beside `report_json` by [`Recorder::write`].
+pub fn html_beside(report_json: &Path) -> PathBuf {
+    report_json.with_file_name("report.html")
+}
+
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
 }
 
 fn skipped_check(id: &str, name: &str, kind: &str, max_points: f64) -> CheckReport {
@@ -283,6 +420,7 @@ fn skipped_check(id: &str, name: &str, kind: &str, max_points: f64) -> CheckRepo
         message: String::new(),
         evidence: serde_json::Value::Null,
         attempts: 0,
+        evaluations: 0,
         duration_ms: 0,
     }
 }

@@ -68,6 +68,7 @@ pub async fn run(
             };
             let done = match &choice[picked] {
                 Choice::RunForMe => {
+                    session.recorder.ran_for_me(step);
                     unless_interrupted(async {
                         run_actions(session, printer, step).await;
                         check_all(session, printer, step, &mut check_hint_level).await
@@ -97,6 +98,7 @@ pub async fn run(
                         quit(session, printer, step, report_dir);
                         return Ok(());
                     }
+                    session.recorder.skip_step(step);
                     break;
                 }
                 (Some(false), Choice::RunForMe | Choice::Watch | Choice::CheckNow) => {}
@@ -120,11 +122,15 @@ pub async fn run(
                             );
                             printer.prose(h);
                             hints_shown += 1;
+                            session.recorder.hint_shown(step, hints_shown, hints.len());
                         }
                         None => printer.line(&style("—").dim().to_string()),
                     }
                 }
-                (_, Choice::Solution) => show_solution(session, printer, step),
+                (_, Choice::Solution) => {
+                    session.recorder.solution_shown(step);
+                    show_solution(session, printer, step);
+                }
                 (_, Choice::Quit) => {
                     quit(session, printer, step, report_dir);
                     return Ok(());
@@ -352,6 +358,9 @@ async fn check_all(
         } else {
             Vec::new()
         };
+        if let Some((n, of)) = hint_number(&e, *level).filter(|_| !hints.is_empty()) {
+            session.recorder.check_hint_shown(step, &g.id, n, of);
+        }
         printer.verdict(&e, &hints);
         all &= e.outcome.verdict != Verdict::Fail;
         errors |= e.outcome.verdict == Verdict::Error;
@@ -370,6 +379,12 @@ async fn check_all(
     all
 }
 
+/// Which of the check's hints `next_hint` shows (1-based), and how many there are.
+fn hint_number(e: &Evaluated, level: usize) -> Option<(usize, usize)> {
+    let n = e.spec.as_ref().map_or(0, |s| s.hints.len());
+    (n > 0).then(|| (level.min(n - 1) + 1, n))
+}
+
 fn next_hint(e: &Evaluated, level: usize) -> Vec<String> {
     let hints = e.spec.as_ref().map(|s| s.hints.clone()).unwrap_or_default();
     if hints.is_empty() {
@@ -384,6 +399,7 @@ fn next_hint(e: &Evaluated, level: usize) -> Vec<String> {
 /// why on a second row; the header counts the seconds watched.
 async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> bool {
     let term = Term::stdout();
+    session.recorder.watch_started();
     printer.line(&style(printer.text.watching).dim().to_string());
     let started = std::time::Instant::now();
     let mut drawn = 0usize;
@@ -578,6 +594,9 @@ fn ask(
         if let Some(says) = session.feedback(q, &answer) {
             printer.line(&format!("  {}", super::safe::text(&says)));
         } else if let Some(h) = q.spec.hint.0.get((attempt - 1) as usize) {
+            session
+                .recorder
+                .question_hint_shown(step, id, attempt as usize, q.spec.hint.0.len());
             printer.line(&format!(
                 "  {} {}",
                 style(format!("{}:", t.hint)).cyan().bold(),

@@ -185,6 +185,7 @@ impl Printer {
                 tplab_report::StepStatus::Failed => style("✘").red(),
                 tplab_report::StepStatus::Error => style("⚠").yellow(),
                 tplab_report::StepStatus::Pending => style("·").dim(),
+                tplab_report::StepStatus::Skipped => style("»").dim(),
             };
             let title = safe::text(&s.title);
             let title = console::pad_str(&title, width, console::Alignment::Left, Some("…"));
@@ -209,12 +210,19 @@ impl Printer {
             ));
         }
         if let Some(p) = report_path {
-            self.line(&format!("  {} {}", self.text.report_written, p.display()));
+            self.line(&format!(
+                "  {} {} · {}",
+                self.text.report_written,
+                p.display(),
+                crate::session::record::html_beside(p).display()
+            ));
         }
     }
 }
 
 pub fn fmt_points(p: f64) -> String {
+    // `+ 0.0`: never `-0` (an empty sum, a negative zero from a subtraction).
+    let p = p + 0.0;
     if (p - p.round()).abs() < 1e-9 {
         format!("{p:.0}")
     } else {
