@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, Tmux, bin, fail, root, tempdir};
+use crate::harness::{Failed, Guided, fail};
 
 pub fn register(suite: Suite) -> Suite {
     suite.test(
@@ -19,18 +19,8 @@ pub fn register(suite: Suite) -> Suite {
 const WAIT: Duration = Duration::from_secs(20);
 
 fn accepted_forms() -> Result<(), Failed> {
-    let state = tempdir();
-    let report = tempdir();
-    let command = format!(
-        "cd {} && TPLAB_STATE_DIR={} NO_COLOR=1 {} run tests/fixtures/labs/answers.md --report {}; echo TPLAB\"\"-EXIT=$?",
-        root().display(),
-        state.path().display(),
-        bin().display(),
-        report.path().display()
-    );
-    let t = Tmux::start("bash --norc --noprofile")?;
-    t.resize(80, 24)?;
-    t.type_line(&command)?;
+    let g = Guided::start("tests/fixtures/labs/answers.md", "")?;
+    let t = &g.tmux;
     t.wait_for("What do you want to do?", WAIT)?;
     t.send(&["Enter"])?;
     t.wait_for("What is the interface index of lo?", WAIT)?;
@@ -53,9 +43,7 @@ fn accepted_forms() -> Result<(), Failed> {
             "an answer was marked ✔ before its verdict:\n{screen}"
         )));
     }
-    let text = std::fs::read_to_string(report.path().join("report.json"))
-        .map_err(|e| fail(e.to_string()))?;
-    let r: tplab_report::Report = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+    let r = g.report()?;
     let name = &r.steps[0].questions[1];
     if name.answers != ["eth0", "1: lo"] || name.verdict != tplab_report::Verdict::Pass {
         return Err(fail(format!(

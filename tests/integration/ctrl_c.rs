@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, Tmux, bin, fail, root, tempdir, tplab};
+use crate::harness::{Failed, Guided, fail, tplab};
 
 pub fn register(suite: Suite) -> Suite {
     suite
@@ -23,12 +23,6 @@ pub fn register(suite: Suite) -> Suite {
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn shell() -> Result<Tmux, Failed> {
-    let t = Tmux::start("bash --norc --noprofile")?;
-    t.resize(80, 24)?;
-    Ok(t)
-}
-
 /// The sandbox id in "… to remove it: <id> — `tplab sandbox down <id>`".
 fn kept_sandbox(screen: &str) -> Option<String> {
     let at = screen.find("tplab sandbox down ")?;
@@ -40,17 +34,8 @@ fn kept_sandbox(screen: &str) -> Option<String> {
 }
 
 fn at_the_menu() -> Result<(), Failed> {
-    let state = tempdir();
-    let report = tempdir();
-    let command = format!(
-        "cd {} && TPLAB_STATE_DIR={} NO_COLOR=1 {} run tests/fixtures/labs/sandbox-two-steps.md --report {}; echo TPLAB\"\"-EXIT=$?",
-        root().display(),
-        state.path().display(),
-        bin().display(),
-        report.path().display()
-    );
-    let t = shell()?;
-    t.type_line(&command)?;
+    let g = Guided::start("tests/fixtures/labs/sandbox-two-steps.md", "")?;
+    let (t, command) = (&g.tmux, &g.command);
     t.wait_for("What do you want to do?", WAIT)?;
     t.send(&["Enter"])?;
     t.wait_for("✔ the pod has its address", WAIT)?;
@@ -81,7 +66,7 @@ fn at_the_menu() -> Result<(), Failed> {
         return Err(fail(format!("the pod netns of sandbox {id} is gone")));
     }
     // The next run resumes at step 2 and finishes; the report covers both sittings.
-    t.type_line(&command)?;
+    t.type_line(command)?;
     t.wait_for("Resuming at step 2/2", WAIT)?;
     t.wait_for_n("What do you want to do?", 3, WAIT)?;
     t.send(&["Enter"])?;
@@ -89,9 +74,7 @@ fn at_the_menu() -> Result<(), Failed> {
     if !screen.contains("Lab complete.") || !screen.contains("TPLAB-EXIT=0") {
         return Err(fail(format!("the resumed run did not finish:\n{screen}")));
     }
-    let text = std::fs::read_to_string(report.path().join("report.json"))
-        .map_err(|e| fail(e.to_string()))?;
-    let r: tplab_report::Report = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
+    let r = g.report()?;
     let passed: Vec<bool> = r
         .steps
         .iter()
@@ -103,9 +86,7 @@ fn at_the_menu() -> Result<(), Failed> {
         })
         .collect();
     if passed != [true, true] {
-        return Err(fail(format!(
-            "the report lost a sitting: {passed:?}\n{text}"
-        )));
+        return Err(fail(format!("the report lost a sitting: {passed:?}")));
     }
     drop(down);
     Ok(())
@@ -121,17 +102,8 @@ impl Drop for Down {
 }
 
 fn watch_and_question() -> Result<(), Failed> {
-    let state = tempdir();
-    let report = tempdir();
-    let command = format!(
-        "cd {} && TPLAB_STATE_DIR={} NO_COLOR=1 {} run labs/first-steps --env local --report {}; echo TPLAB\"\"-EXIT=$?",
-        root().display(),
-        state.path().display(),
-        bin().display(),
-        report.path().display()
-    );
-    let t = shell()?;
-    t.type_line(&command)?;
+    let g = Guided::start("labs/first-steps", "--env local")?;
+    let (t, command) = (&g.tmux, &g.command);
     t.wait_for("What do you want to do?", WAIT)?;
     t.send(&["Enter"])?;
     t.wait_for("✔ the scratch directory exists", WAIT)?;
@@ -147,7 +119,7 @@ fn watch_and_question() -> Result<(), Failed> {
     }
     // Resumed at step 2: tplab runs it, then step 3's question: Ctrl-C at the prompt.
     t.send(&["clear", "Enter"])?;
-    t.type_line(&command)?;
+    t.type_line(command)?;
     t.wait_for("Resuming at step 2/5", WAIT)?;
     t.wait_for("What do you want to do?", WAIT)?;
     t.send(&["Enter"])?;
@@ -161,7 +133,7 @@ fn watch_and_question() -> Result<(), Failed> {
         return Err(fail(format!("the question prompt did not quit:\n{screen}")));
     }
     t.send(&["clear", "Enter"])?;
-    t.type_line(&command)?;
+    t.type_line(command)?;
     t.wait_for("Resuming at step 3/5", WAIT)?;
     t.send(&["C-c"])?;
     t.wait_for("TPLAB-EXIT=", WAIT)?;

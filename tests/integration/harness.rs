@@ -274,3 +274,45 @@ impl Drop for Tmux {
             .status();
     }
 }
+
+/// A student's guided session in a real terminal (tmux, 80x24): `tplab run LAB ARGS`
+/// typed in a shell, with private state and report directories; the shell echoes
+/// `TPLAB-EXIT=<status>` when tplab ends.
+pub struct Guided {
+    pub tmux: Tmux,
+    /// Kept alive (removed on drop) for the session's saved progress.
+    _state: tempfile::TempDir,
+    pub report: tempfile::TempDir,
+    /// The command line typed (type it again to resume).
+    pub command: String,
+}
+
+impl Guided {
+    pub fn start(lab: &str, args: &str) -> Result<Guided, Failed> {
+        let (state, report) = (tempdir(), tempdir());
+        // `TPLAB""-EXIT`: the typed line itself never matches what tplab's end prints.
+        let command = format!(
+            "cd {} && TPLAB_STATE_DIR={} NO_COLOR=1 {} run {lab} {args} --report {}; echo TPLAB\"\"-EXIT=$?",
+            root().display(),
+            state.path().display(),
+            bin().display(),
+            report.path().display()
+        );
+        let tmux = Tmux::start("bash --norc --noprofile")?;
+        tmux.resize(80, 24)?;
+        tmux.type_line(&command)?;
+        Ok(Guided {
+            tmux,
+            _state: state,
+            report,
+            command,
+        })
+    }
+
+    /// The session's report.json.
+    pub fn report(&self) -> Result<tplab_report::Report, Failed> {
+        let text = std::fs::read_to_string(self.report.path().join("report.json"))
+            .map_err(|e| fail(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| fail(e.to_string()))
+    }
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, Tmux, bin, fail, root, tempdir};
+use crate::harness::{Failed, Guided, fail};
 
 pub fn register(suite: Suite) -> Suite {
     suite.test("shows::diagrams_lists_and_the_solution_to_type", shows)
@@ -16,17 +16,8 @@ pub fn register(suite: Suite) -> Suite {
 const WAIT: Duration = Duration::from_secs(20);
 
 fn shows() -> Result<(), Failed> {
-    let state = tempdir();
-    let command = format!(
-        "cd {} && TPLAB_STATE_DIR={} NO_COLOR=1 {} run tests/fixtures/labs/shows.md --report {}; echo TPLAB\"\"-EXIT=$?",
-        root().display(),
-        state.path().display(),
-        bin().display(),
-        state.path().display()
-    );
-    let t = Tmux::start("bash --norc --noprofile")?;
-    t.resize(80, 24)?;
-    t.type_line(&command)?;
+    let g = Guided::start("tests/fixtures/labs/shows.md", "")?;
+    let t = &g.tmux;
     t.wait_for("What do you want to do?", WAIT)?;
     // "Show the solution": run, watch, check, hint, solution.
     t.send(&["Down", "Down", "Down", "Down", "Enter"])?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, Tmux, bin, fail, root, tempdir};
+use crate::harness::{Failed, Guided, fail};
 
 pub fn register(suite: Suite) -> Suite {
     suite.test(
@@ -19,18 +19,8 @@ pub fn register(suite: Suite) -> Suite {
 const WAIT: Duration = Duration::from_secs(20);
 
 fn later_steps() -> Result<(), Failed> {
-    let state = tempdir();
-    let report = tempdir();
-    let command = format!(
-        "cd {} && TPLAB_STATE_DIR={} NO_COLOR=1 {} run tests/fixtures/labs/skip-captures.md --report {}; echo TPLAB\"\"-EXIT=$?",
-        root().display(),
-        state.path().display(),
-        bin().display(),
-        report.path().display()
-    );
-    let t = Tmux::start("bash --norc --noprofile")?;
-    t.resize(80, 24)?;
-    t.type_line(&command)?;
+    let g = Guided::start("tests/fixtures/labs/skip-captures.md", "")?;
+    let t = &g.tmux;
     // Steps 1 and 2: "Skip this step" is the entry above "Quit", the last one.
     for n in 1..=2 {
         t.wait_for_n("What do you want to do?", n, WAIT)?;
@@ -62,7 +52,7 @@ fn later_steps() -> Result<(), Failed> {
             "a raw template reached the student:\n{screen}"
         )));
     }
-    let text = std::fs::read_to_string(report.path().join("report.json"))
+    let text = std::fs::read_to_string(g.report.path().join("report.json"))
         .map_err(|e| fail(e.to_string()))?;
     if text.contains("{{") {
         return Err(fail(format!("a raw template reached the report:\n{text}")));

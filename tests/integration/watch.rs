@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, Tmux, bin, fail, root, tempdir};
+use crate::harness::{Failed, Guided, fail};
 
 pub fn register(suite: Suite) -> Suite {
     suite.test("watch::redraws_in_place_at_80_columns", redraws_in_place)
@@ -15,17 +15,8 @@ pub fn register(suite: Suite) -> Suite {
 const WAIT: Duration = Duration::from_secs(20);
 
 fn redraws_in_place() -> Result<(), Failed> {
-    let state = tempdir();
-    let command = format!(
-        "cd {} && TPLAB_STATE_DIR={} NO_COLOR=1 {} run tests/fixtures/labs/watch-wide.md --report {}; echo TPLAB\"\"-EXIT=$?",
-        root().display(),
-        state.path().display(),
-        bin().display(),
-        state.path().display()
-    );
-    let t = Tmux::start("bash --norc --noprofile")?;
-    t.resize(80, 24)?;
-    t.type_line(&command)?;
+    let g = Guided::start("tests/fixtures/labs/watch-wide.md", "")?;
+    let t = &g.tmux;
     t.wait_for("What do you want to do?", WAIT)?;
     // Watch mode: second entry.
     t.send(&["Down", "Enter"])?;
