@@ -1,9 +1,10 @@
 //! Environments bind a lab's roles to places where commands run and facts are read.
-//! The engine only sees [`Environment`]; `local`, `sandbox` (and later `kube`) slot in.
+//! The engine only sees [`Environment`]; `local`, `sandbox` and `kube` slot in.
 
 pub mod agent;
 pub mod exec;
 pub mod inproc;
+pub mod kube;
 pub mod local;
 pub mod open;
 pub mod registry;
@@ -118,6 +119,9 @@ pub enum EnvError {
     /// The node agent failed (exited, answered out of step) or answered an error.
     #[error("{what}: {message}")]
     Agent { what: String, message: String },
+    /// The `kube` environment's cluster could not be used (the message says what to do).
+    #[error(transparent)]
+    Kube(Box<kube::KubeError>),
     /// Reading Kubernetes objects failed (the message says what to do).
     #[error(transparent)]
     K8s(#[from] crate::k8s::K8sError),
