@@ -57,22 +57,52 @@ pub struct Global {
 #[allow(clippy::doc_markdown)] // doc comments are clap help text, shown verbatim
 pub struct KubeArgs {
     /// --env kube: the kubeconfig file (default: KUBECONFIG, else ~/.kube/config).
-    #[arg(long, global = true, value_name = "FILE", help_heading = "Kubernetes (--env kube)")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Kubernetes (--env kube)"
+    )]
     pub kubeconfig: Option<PathBuf>,
     /// --env kube: the kubeconfig context (default: its current context).
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes (--env kube)")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Kubernetes (--env kube)"
+    )]
     pub context: Option<String>,
     /// --env kube: the namespace of the lab pod and node pod (default: the context's).
-    #[arg(long, global = true, value_name = "NS", help_heading = "Kubernetes (--env kube)")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NS",
+        help_heading = "Kubernetes (--env kube)"
+    )]
     pub namespace: Option<String>,
     /// --env kube: your own pod as the `pod` role (default: tplab creates a lab pod).
-    #[arg(long, global = true, value_name = "NAME", help_heading = "Kubernetes (--env kube)")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Kubernetes (--env kube)"
+    )]
     pub pod: Option<String>,
     /// --env kube: the lab pod's image (needs ping, wget, ip; default nicolaka/netshoot).
-    #[arg(long, global = true, value_name = "IMAGE", help_heading = "Kubernetes (--env kube)")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "IMAGE",
+        help_heading = "Kubernetes (--env kube)"
+    )]
     pub image: Option<String>,
     /// --env kube: the node pod's image (it only runs nsenter; default alpine).
-    #[arg(long, global = true, value_name = "IMAGE", help_heading = "Kubernetes (--env kube)")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "IMAGE",
+        help_heading = "Kubernetes (--env kube)"
+    )]
     pub node_image: Option<String>,
     /// --env kube: how long created pods may take to run (default 2m).
     #[arg(long, global = true, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Kubernetes (--env kube)")]

@@ -15,6 +15,7 @@ mod hardening_state;
 mod harness;
 mod interactive;
 mod k8s_checks;
+mod kube_env;
 mod kubeapi;
 mod kubeapi_io;
 mod kubeapi_pods;
@@ -53,5 +54,6 @@ fn main() {
     let suite = kubeapi_io::register(suite);
     let suite = kubeapi_seed::register(suite);
     let suite = kubeapi_pods::register(suite);
+    let suite = kube_env::register(suite);
     suite.run();
 }

@@ -63,7 +63,12 @@ impl AgentProcess {
                 message: "the agent's pipes were not set up".into(),
             });
         };
-        Ok(Self::over(Box::new(child), Box::new(stdin), Box::new(stdout), what))
+        Ok(Self::over(
+            Box::new(child),
+            Box::new(stdin),
+            Box::new(stdout),
+            what,
+        ))
     }
 
     /// An agent already running at the other end of `stdin`/`stdout` (e.g. over an exec

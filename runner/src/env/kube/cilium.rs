@@ -70,7 +70,13 @@ async fn detect_cli(cluster: &Cluster, place: &Place) -> Result<String, KubeErro
         CALL_TIMEOUT,
     )
     .await?;
-    let found = out.stdout.lines().next().unwrap_or_default().trim().to_string();
+    let found = out
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string();
     match found.rsplit('/').next() {
         Some(name @ ("cilium-dbg" | "cilium")) if out.success() => Ok(name.to_string()),
         _ => Err(KubeError::NoCiliumCli {

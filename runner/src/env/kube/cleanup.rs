@@ -41,12 +41,17 @@ pub fn unregister(ns: &str, name: &str) {
 
 /// Pods this process created and still owns.
 pub fn registered() -> Vec<(String, String)> {
-    created().as_ref().map(|c| c.pods.clone()).unwrap_or_default()
+    created()
+        .as_ref()
+        .map(|c| c.pods.clone())
+        .unwrap_or_default()
 }
 
 /// Deletes every registered pod (each bounded), through the live runtime.
 pub async fn delete_registered() {
-    let taken = created().as_ref().map(|c| (c.cluster.clone(), c.pods.clone()));
+    let taken = created()
+        .as_ref()
+        .map(|c| (c.cluster.clone(), c.pods.clone()));
     let Some((cluster, pods)) = taken else {
         return;
     };
@@ -62,7 +67,12 @@ pub async fn delete_registered() {
 
 /// Deletes `delete` and labels `keep` as kept to resume, where no runtime can be
 /// awaited (a `Drop`): on a thread of its own, with a client of its own, bounded.
-pub fn finish_blocking(config: &kube::Config, namespace: &str, delete: Vec<String>, keep: Vec<String>) {
+pub fn finish_blocking(
+    config: &kube::Config,
+    namespace: &str,
+    delete: Vec<String>,
+    keep: Vec<String>,
+) {
     if delete.is_empty() && keep.is_empty() {
         return;
     }
@@ -107,9 +117,8 @@ pub fn finish_blocking(config: &kube::Config, namespace: &str, delete: Vec<Strin
 /// the lab commands it runs, then exit 128+signal. Installing it twice is harmless.
 pub fn install() -> Result<(), crate::env::EnvError> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mk = |kind| {
-        signal(kind).map_err(|e| crate::env::EnvError::io("installing a signal handler", e))
-    };
+    let mk =
+        |kind| signal(kind).map_err(|e| crate::env::EnvError::io("installing a signal handler", e));
     let (mut int, mut term, mut hup) = (
         mk(SignalKind::interrupt())?,
         mk(SignalKind::terminate())?,

@@ -30,7 +30,9 @@ fn kubeconfig_files(opts: &KubeOptions) -> Vec<PathBuf> {
         return vec![p.clone()];
     }
     if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        return std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect();
+        return std::env::split_paths(&v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
     }
     std::env::var_os("HOME")
         .map(|h| vec![Path::new(&h).join(".kube").join("config")])
@@ -54,10 +56,12 @@ impl Cluster {
         };
         let mut merged = read(&first)?;
         for p in existing.iter().skip(1) {
-            merged = merged.merge(read(p)?).map_err(|source| KubeError::Kubeconfig {
-                path: (*p).clone(),
-                source,
-            })?;
+            merged = merged
+                .merge(read(p)?)
+                .map_err(|source| KubeError::Kubeconfig {
+                    path: (*p).clone(),
+                    source,
+                })?;
         }
         let context_name = opts
             .context
@@ -134,9 +138,9 @@ impl Cluster {
                     message: s.message,
                 },
             },
-            kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
-                code,
-            )) => match code.as_u16() {
+            kube::Error::UpgradeConnection(
+                kube::client::UpgradeConnectionError::ProtocolSwitch(code),
+            ) => match code.as_u16() {
                 401 => KubeError::Unauthorized {
                     server: self.server.clone(),
                     message: "the exec upgrade was refused".into(),

@@ -88,7 +88,9 @@ pub enum KubeError {
          creates a lab pod"
     )]
     NoPod { pod: String, namespace: String },
-    #[error("pod `{pod}` has no IP and node yet (phase {phase}): wait until it runs (`kubectl get pod {pod} -o wide`)")]
+    #[error(
+        "pod `{pod}` has no IP and node yet (phase {phase}): wait until it runs (`kubectl get pod {pod} -o wide`)"
+    )]
     PodNotPlaced { pod: String, phase: String },
     #[error(
         "no Cilium agent pod runs on node `{node}` (no pod labelled `k8s-app=cilium` there, \

@@ -49,7 +49,12 @@ impl NetView {
 
 /// The network facts of the pod holding `pod_ip` on a Cilium node (`node_ip`: the API's
 /// InternalIP of the node).
-pub fn network(pod_ip: &str, node_ip: &str, node: &NetView, pod: &NetView) -> BTreeMap<String, String> {
+pub fn network(
+    pod_ip: &str,
+    node_ip: &str,
+    node: &NetView,
+    pod: &NetView,
+) -> BTreeMap<String, String> {
     let mut f = BTreeMap::new();
     let mut put = |k: &str, v: Option<String>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
@@ -74,14 +79,12 @@ pub fn network(pod_ip: &str, node_ip: &str, node: &NetView, pod: &NetView) -> BT
     put("lxc_name", lxc.map(|l| l.name.clone()));
     put("lxc_mac", lxc.and_then(|l| l.mac.clone()));
     let uplink = node.default_route();
-    let node_if = uplink
-        .and_then(|r| r.dev.clone())
-        .or_else(|| {
-            node.addrs
-                .iter()
-                .find(|a| a.address == node_ip)
-                .map(|a| a.ifname.clone())
-        });
+    let node_if = uplink.and_then(|r| r.dev.clone()).or_else(|| {
+        node.addrs
+            .iter()
+            .find(|a| a.address == node_ip)
+            .map(|a| a.ifname.clone())
+    });
     put("node_gateway", uplink.and_then(|r| r.gateway.clone()));
     if let Some(dev) = &node_if {
         put("node_mac", node.link(dev).and_then(|l| l.mac.clone()));
@@ -105,7 +108,8 @@ pub fn cilium_version(image: &str) -> Option<String> {
         return None;
     }
     let v = tag.strip_prefix('v').unwrap_or(tag);
-    v.starts_with(|c: char| c.is_ascii_digit()).then(|| v.to_string())
+    v.starts_with(|c: char| c.is_ascii_digit())
+        .then(|| v.to_string())
 }
 
 #[cfg(test)]
@@ -141,12 +145,14 @@ mod tests {
                 addr(2, "eth0", "10.0.0.4", 20),
                 addr(5, "cilium_host", "10.244.0.1", 32),
             ],
-            routes: vec![serde_json::from_value(serde_json::json!({
-                "family": "inet", "table": "main", "dst": "default", "gateway": "10.0.0.1",
-                "dev": "eth0", "scope": "universe", "protocol": "boot", "type": "unicast",
-                "prefsrc": null, "metric": null
-            }))
-            .unwrap()],
+            routes: vec![
+                serde_json::from_value(serde_json::json!({
+                    "family": "inet", "table": "main", "dst": "default", "gateway": "10.0.0.1",
+                    "dev": "eth0", "scope": "universe", "protocol": "boot", "type": "unicast",
+                    "prefsrc": null, "metric": null
+                }))
+                .unwrap(),
+            ],
         };
         let pod = NetView {
             links: vec![link(7, "eth0", "bb:00:00:00:00:07", Some(9))],

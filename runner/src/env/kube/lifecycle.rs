@@ -125,7 +125,13 @@ fn pull_failure(p: Option<&Pod>) -> Option<(String, String, String)> {
             reason.as_str(),
             "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull"
         )
-        .then(|| (reason, waiting.message.clone().unwrap_or_default(), c.image.clone()))
+        .then(|| {
+            (
+                reason,
+                waiting.message.clone().unwrap_or_default(),
+                c.image.clone(),
+            )
+        })
     })
 }
 
@@ -155,7 +161,9 @@ pub async fn delete(cluster: &Cluster, ns: &str, name: &str) -> Result<(), KubeE
         match api.delete(name, &params).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-            Err(e) => Err(cluster.error(e, &format!("deleting pod {name}"), ("delete", "pods", ns))),
+            Err(e) => {
+                Err(cluster.error(e, &format!("deleting pod {name}"), ("delete", "pods", ns)))
+            }
         }
     })
     .await?;

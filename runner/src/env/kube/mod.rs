@@ -72,7 +72,10 @@ fn new_session() -> String {
 /// Opens the cluster `opts` name: sweeps dead sessions' pods, binds the roles, ships
 /// and starts the node agent, reads the facts. `Instance::Adopt(session)` takes over
 /// the lab pod a quitting session kept.
-pub async fn open(opts: &KubeOptions, instance: &Instance) -> Result<Box<dyn Environment>, EnvError> {
+pub async fn open(
+    opts: &KubeOptions,
+    instance: &Instance,
+) -> Result<Box<dyn Environment>, EnvError> {
     cleanup::install()?;
     let cluster = Cluster::connect(opts).await?;
     match build(&cluster, opts, instance).await {
@@ -156,7 +159,13 @@ async fn build(
     let node_ip = status.host_ip.clone().unwrap_or_default();
     let agent = cilium::find(cluster, &node_name).await?;
     let node_pod_name = format!("tplab-node-{session}");
-    let spec = pods::node_pod(&node_pod_name, &session, &node_name, opts.node_image(), &owner);
+    let spec = pods::node_pod(
+        &node_pod_name,
+        &session,
+        &node_name,
+        opts.node_image(),
+        &owner,
+    );
     lifecycle::create_running(cluster, &spec, opts.pod_timeout(), "--node-image").await?;
     let node = Place {
         namespace: ns.clone(),
@@ -173,8 +182,7 @@ async fn build(
             .to_string(),
         None => "/proc".to_string(),
     };
-    let process =
-        ship::start_agent(cluster, &node, &payload, &["--scan".into(), scan]).await?;
+    let process = ship::start_agent(cluster, &node, &payload, &["--scan".into(), scan]).await?;
     let ip: std::net::IpAddr = pod_ip.parse().map_err(|_| KubeError::PodNotPlaced {
         pod: pod_name.clone(),
         phase: format!("its IP `{pod_ip}` does not parse"),
@@ -216,7 +224,11 @@ async fn build(
 }
 
 /// The lab pod `name` a quitting session kept, made this process's.
-async fn adopt(cluster: &Cluster, name: &str, owner: &pods::Owner) -> Result<Option<Pod>, EnvError> {
+async fn adopt(
+    cluster: &Cluster,
+    name: &str,
+    owner: &pods::Owner,
+) -> Result<Option<Pod>, EnvError> {
     let ns = cluster.namespace.clone();
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
     let Some(pod) = lifecycle::bounded("reading the kept lab pod", async {
@@ -235,9 +247,13 @@ async fn adopt(cluster: &Cluster, name: &str, owner: &pods::Owner) -> Result<Opt
         }
     });
     lifecycle::bounded("taking over the kept lab pod", async {
-        api.patch(name, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch))
-            .await
-            .map_err(|e| cluster.error(e, "taking over the kept lab pod", ("patch", "pods", &ns)))
+        api.patch(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .map_err(|e| cluster.error(e, "taking over the kept lab pod", ("patch", "pods", &ns)))
     })
     .await?;
     cleanup::register(cluster, &ns, name);
@@ -338,7 +354,11 @@ impl KubeEnv {
         match role {
             "pod" => Ok((&self.pod, Vec::new(), String::new())),
             "node" => Ok((&self.node, pods::NSENTER.to_vec(), String::new())),
-            "agent" => Ok((&self.agent.place, Vec::new(), cilium::prelude(&self.agent.cli))),
+            "agent" => Ok((
+                &self.agent.place,
+                Vec::new(),
+                cilium::prelude(&self.agent.cli),
+            )),
             other => Err(EnvError::UnknownRole {
                 env: "kube".into(),
                 role: other.to_string(),
@@ -365,7 +385,11 @@ impl Drop for KubeEnv {
         if self.pod_created && !kept {
             delete.push(self.pod.pod.clone());
         }
-        let keep = if kept { vec![self.pod.pod.clone()] } else { Vec::new() };
+        let keep = if kept {
+            vec![self.pod.pod.clone()]
+        } else {
+            Vec::new()
+        };
         cleanup::finish_blocking(&self.cluster.config, &self.cluster.namespace, delete, keep);
     }
 }

@@ -203,7 +203,7 @@ mod tests {
         assert!(tol.key.is_none() && tol.effect.is_none(), "every taint");
         let c = &spec.containers[0];
         assert_eq!(c.security_context.as_ref().unwrap().privileged, Some(true));
-        assert_eq!(c.command.as_ref().unwrap()[..9], NSENTER.map(String::from));
+        assert_eq!(c.command.as_ref().unwrap()[..9], NSENTER[..]);
         let labels = pod.metadata.labels.as_ref().unwrap();
         assert_eq!(labels[MANAGED_BY], "tplab");
         assert_eq!(labels[SESSION], "ab12");

@@ -34,9 +34,10 @@ impl Payload {
             pod: String::new(),
             message,
         };
-        let exe = std::env::current_exe().map_err(|e| ship_err(format!("finding tplab itself: {e}")))?;
-        let bytes = std::fs::read(&exe)
-            .map_err(|e| ship_err(format!("reading {}: {e}", exe.display())))?;
+        let exe =
+            std::env::current_exe().map_err(|e| ship_err(format!("finding tplab itself: {e}")))?;
+        let bytes =
+            std::fs::read(&exe).map_err(|e| ship_err(format!("reading {}: {e}", exe.display())))?;
         let hash = hex::encode(sha2::Sha256::digest(&bytes));
         Ok(Self {
             bytes,
@@ -57,7 +58,8 @@ pub async fn ship(cluster: &Cluster, place: &Place, payload: &Payload) -> Result
         "test -x {p} && test \"$(wc -c < {p})\" -eq {size}",
         p = payload.path
     );
-    let check = exec::run_script(cluster, place, &[], &there, super::lifecycle::CALL_TIMEOUT).await?;
+    let check =
+        exec::run_script(cluster, place, &[], &there, super::lifecycle::CALL_TIMEOUT).await?;
     if check.success() {
         return Ok(false);
     }
@@ -131,7 +133,9 @@ pub async fn start_agent(
         pod: place.pod.clone(),
         message: message.to_string(),
     };
-    let stdin = attached.stdin().ok_or_else(|| fail("the agent's exec has no stdin"))?;
+    let stdin = attached
+        .stdin()
+        .ok_or_else(|| fail("the agent's exec has no stdin"))?;
     let stdout = attached
         .stdout()
         .ok_or_else(|| fail("the agent's exec has no stdout"))?;
