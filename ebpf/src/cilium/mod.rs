@@ -124,7 +124,7 @@ pub fn cilium_run(
         ["monitor", rest @ ..] if rest.iter().all(|a| a.starts_with('-')) => {
             monitor::run_monitor(ctx, out, err, monitor_for)
         }
-        ["config", "view"] | ["config"] | ["config", "--all" | "-a"] => {
+        ["config"] | ["config", "view" | "--all" | "-a"] => {
             let mut cfg = sandbox_config(&ctx.pin_dir.display().to_string());
             cfg.extend(ctx.config.clone());
             let _ = out.write_all(format_config(&cfg).as_bytes());

@@ -39,7 +39,8 @@ pub async fn open(
                 Ok(Box::new(env))
             }
         }
-        EnvKind::Kube => super::kube::open(kube, &instance).await,
+        // Boxed: its many API round trips make a large future.
+        EnvKind::Kube => Box::pin(super::kube::open(kube, &instance)).await,
     }
 }
 

@@ -372,10 +372,10 @@ pub fn main_command(pod: &Value, container: &str) -> Vec<String> {
 /// is its node, never this machine's own init (whose namespaces are the real host's);
 /// `bash -l` without CMD. Other commands are unchanged.
 pub fn in_node(argv: Vec<String>) -> Vec<String> {
-    if !argv
+    let nsenter = argv
         .first()
-        .is_some_and(|p| p.rsplit('/').next() == Some("nsenter"))
-    {
+        .is_some_and(|p| p.rsplit('/').next() == Some("nsenter"));
+    if !nsenter {
         return argv;
     }
     match argv.iter().position(|a| a == "--") {

@@ -1,6 +1,6 @@
-//! The `agent` role: the Cilium DaemonSet pod on the pod's node (label `k8s-app=cilium`,
-//! container `cilium-agent`), and which CLI it has (`cilium-dbg` since Cilium 1.15,
-//! `cilium` before).
+//! The `agent` role: Cilium's agent pod (its `DaemonSet`'s) on the pod's node (label
+//! `k8s-app=cilium`, container `cilium-agent`), and which CLI it has (`cilium-dbg`
+//! since Cilium 1.15, `cilium` before).
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};

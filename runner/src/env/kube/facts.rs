@@ -48,7 +48,7 @@ impl NetView {
 }
 
 /// The network facts of the pod holding `pod_ip` on a Cilium node (`node_ip`: the API's
-/// InternalIP of the node).
+/// `InternalIP` of the node).
 pub fn network(
     pod_ip: &str,
     node_ip: &str,

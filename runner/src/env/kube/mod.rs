@@ -78,7 +78,7 @@ pub async fn open(
 ) -> Result<Box<dyn Environment>, EnvError> {
     cleanup::install()?;
     let cluster = Cluster::connect(opts).await?;
-    match build(&cluster, opts, instance).await {
+    match Box::pin(build(&cluster, opts, instance)).await {
         Ok(env) => Ok(Box::new(env)),
         Err(e) => {
             // Whatever this open created goes with it.
