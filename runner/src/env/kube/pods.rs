@@ -173,8 +173,12 @@ pub fn owner_of(pod: &Pod) -> Option<Owner> {
     })
 }
 
-/// Whether a sweep removes `pod`: a tplab pod whose process is gone, and not kept.
+/// Whether a sweep removes `pod`: a tplab pod whose process is gone, not kept, and not
+/// already going (an ended session's pods may still be terminating).
 pub fn stale(pod: &Pod) -> bool {
+    if pod.metadata.deletion_timestamp.is_some() {
+        return false;
+    }
     let labels = pod.metadata.labels.clone().unwrap_or_default();
     if labels.get(MANAGED_BY).map(String::as_str) != Some("tplab") {
         return false;
@@ -225,6 +229,12 @@ mod tests {
             .unwrap()
             .insert(KEPT.into(), "true".into());
         assert!(!stale(&pod));
+        let mut going = lab_pod("tplab-pod-ab12", "ab12", "busybox", &dead);
+        going.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+            ));
+        assert!(!stale(&going), "already terminating");
         let elsewhere = Owner {
             host: "another-host".into(),
             ..dead
