@@ -34,6 +34,10 @@ pub fn register(suite: Suite) -> Suite {
         .root_test("kube_env::sigterm_deletes_its_pods", sigterm)
         .root_test("kube_env::sigkill_then_the_next_run_sweeps", sigkill_sweep)
         .root_test("kube_env::fault_modes_say_what_to_do", faults)
+        .root_test(
+            "kube_env::guided_quit_keeps_the_lab_pod_and_resume_adopts_it",
+            quit_and_resume,
+        )
         .root_test("kube_env::expired_credentials_are_exit_3", unauthorized)
         .opt_in_test(
             "kube_env::real_cluster_roles_and_cleanup",
@@ -549,4 +553,60 @@ fn real_cluster() -> Result<(), Failed> {
         out.stdout.is_empty(),
         format!("left: {}", String::from_utf8_lossy(&out.stdout)),
     )
+}
+
+/// Guided mode: Ctrl-C is Quit, which keeps the lab pod (the node pod goes); the next
+/// `tplab run` resumes in that very pod and removes everything at its end.
+fn quit_and_resume() -> Result<(), Failed> {
+    let up = Up::new(&[])?;
+    let state = crate::harness::tempdir();
+    let command = format!(
+        "cd {} && NO_COLOR=1 TPLAB_STATE_DIR={} {} run {} --env kube --kubeconfig {}; echo EXIT=$?; sleep 30",
+        crate::harness::root().display(),
+        state.path().display(),
+        crate::harness::bin().display(),
+        mini(),
+        up.kc()
+    );
+    let wait = Duration::from_secs(60);
+    let t = crate::harness::Tmux::start(&command)?;
+    t.wait_for("What do you want to do?", wait)?;
+    let first = up.pods(MANAGED)?;
+    crate::harness::ensure(first.len() == 2, format!("{} pods", first.len()))?;
+    t.send(&["C-c"])?;
+    t.wait_for("EXIT=0", wait)?;
+    // The node pod is deleted asynchronously: wait until only the lab pod is left.
+    let start = Instant::now();
+    let kept = loop {
+        let pods = up.pods(MANAGED)?;
+        if pods.len() == 1 || start.elapsed() > Duration::from_secs(10) {
+            break pods;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let names: Vec<&str> = kept
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .collect();
+    crate::harness::ensure(
+        names.len() == 1 && names[0].starts_with("tplab-") && !names[0].starts_with("tplab-node-"),
+        format!("after Quit: {names:?}"),
+    )?;
+    let lab_pod = names[0].to_string();
+    drop(t);
+    let t = crate::harness::Tmux::start(&command)?;
+    t.wait_for("What do you want to do?", wait)?;
+    let now = up.pods(MANAGED)?;
+    crate::harness::ensure(
+        now.iter()
+            .any(|p| p["metadata"]["name"] == lab_pod.as_str())
+            && now.len() == 2,
+        format!("resumed with {now:?}"),
+    )?;
+    // Run the commands for me, then the next step's.
+    t.send(&["Enter"])?;
+    t.wait_for("A long step", wait)?;
+    t.send(&["Enter"])?;
+    t.wait_for("EXIT=0", wait)?;
+    up.none_left(Duration::from_secs(10))
 }

@@ -168,10 +168,13 @@ pub async fn delete(cluster: &Cluster, ns: &str, name: &str) -> Result<(), KubeE
     })
     .await?;
     super::cleanup::unregister(ns, name);
+    if let Some(session) = name.strip_prefix("tplab-") {
+        super::kept::forget(session);
+    }
     Ok(())
 }
 
-/// Marks `name` as kept for a resumed session (the sweep leaves it).
+/// Labels `name` as kept for a resumed session (`kubectl get pods -l tplab.dev/kept=true`).
 pub async fn mark_kept(cluster: &Cluster, ns: &str, name: &str) -> Result<(), KubeError> {
     let api: Api<Pod> = Api::namespaced(cluster.client.clone(), ns);
     let patch = serde_json::json!({ "metadata": { "labels": { pods::KEPT: "true" } } });
@@ -182,6 +185,11 @@ pub async fn mark_kept(cluster: &Cluster, ns: &str, name: &str) -> Result<(), Ku
             .map_err(|e| cluster.error(e, "keeping the lab pod", ("patch", "pods", ns)))
     })
     .await
+    // An API without PATCH (a sandbox's) only misses the label: the kept file counts.
+    .or_else(|e| match e {
+        KubeError::Api { code: 405, .. } => Ok(()),
+        other => Err(other),
+    })
 }
 
 /// Deletes the tplab pods of the cluster's namespace whose session died (their process
@@ -197,7 +205,14 @@ pub async fn sweep(cluster: &Cluster) -> Result<Vec<String>, KubeError> {
     })
     .await?;
     let mut swept = Vec::new();
-    for pod in list.items.iter().filter(|p| pods::stale(p)) {
+    let kept = |p: &Pod| {
+        p.metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(pods::SESSION))
+            .is_some_and(|s| super::kept::is_kept(s))
+    };
+    for pod in list.items.iter().filter(|p| pods::stale(p) && !kept(p)) {
         let name = pod.metadata.name.clone().unwrap_or_default();
         delete(cluster, &ns, &name).await?;
         swept.push(name);

@@ -14,6 +14,7 @@ pub mod client;
 pub mod error;
 pub mod exec;
 pub mod facts;
+pub mod kept;
 pub mod lifecycle;
 pub mod options;
 pub mod pods;
@@ -253,9 +254,17 @@ async fn adopt(
             &kube::api::Patch::Merge(&patch),
         )
         .await
+        .map(|_| ())
         .map_err(|e| cluster.error(e, "taking over the kept lab pod", ("patch", "pods", &ns)))
     })
-    .await?;
+    .await
+    // An API without PATCH (a sandbox's): the pod keeps its old owner, and its kept mark.
+    .or_else(|e| match e {
+        KubeError::Api { code: 405, .. } => Ok(()),
+        other => Err(other),
+    })?;
+    // Its kept mark stays until the pod is deleted: a sweep (of another tplab, whose owner
+    // check cannot see this process where the API refused the patch) leaves it alone.
     cleanup::register(cluster, &ns, name);
     Ok(Some(pod))
 }
@@ -386,6 +395,9 @@ impl Drop for KubeEnv {
             delete.push(self.pod.pod.clone());
         }
         let keep = if kept {
+            if let Err(e) = kept::mark(&self.session) {
+                eprintln!("tplab: remembering the kept lab pod: {e}");
+            }
             vec![self.pod.pod.clone()]
         } else {
             Vec::new()
