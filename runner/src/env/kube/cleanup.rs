@@ -22,6 +22,29 @@ fn created() -> std::sync::MutexGuard<'static, Option<Created>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Files of this machine to remove on a signal (the agent binary, when the node pod's
+/// /tmp is this machine's: a sandbox's API).
+static FILES: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
+/// Records `path` for removal on a signal.
+pub fn register_file(path: &str) {
+    FILES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(path.into());
+}
+
+pub fn remove_files() {
+    let files = std::mem::take(
+        &mut *FILES
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
+}
+
 /// Records pod `ns/name`, just created through `cluster`.
 pub fn register(cluster: &Cluster, ns: &str, name: &str) {
     let mut guard = created();
@@ -134,6 +157,7 @@ pub fn install() -> Result<(), crate::env::EnvError> {
         };
         // Bounded as a whole: an unreachable API must not keep a signalled tplab alive.
         let _ = tokio::time::timeout(Duration::from_secs(20), delete_registered()).await;
+        remove_files();
         let _ = tokio::task::spawn_blocking(tplab_sandbox::teardown_registered).await;
         std::process::exit(code);
     });

@@ -84,6 +84,7 @@ pub async fn open(
         Err(e) => {
             // Whatever this open created goes with it.
             cleanup::delete_registered().await;
+            cleanup::remove_files();
             Err(e)
         }
     }
@@ -175,6 +176,11 @@ async fn build(
     };
     let sandbox_id = cluster.sandbox_id();
     let payload = ship::Payload::current()?;
+    if sandbox_id.is_some() {
+        // The copy in progress too (`.part`), should a signal cut it short.
+        cleanup::register_file(&payload.path);
+        cleanup::register_file(&format!("{}.part", payload.path));
+    }
     ship::ship(cluster, &node, &payload).await?;
     // A sandbox's node holds every sandbox's pods, with the same IPs: scan only its own.
     let scan = match &sandbox_id {
@@ -388,6 +394,7 @@ impl Drop for KubeEnv {
     fn drop(&mut self) {
         if let Some(path) = &self.local_payload {
             let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(format!("{path}.part"));
         }
         let kept = self.kept.load(Ordering::SeqCst) && self.pod_created;
         let mut delete = vec![self.node.pod.clone()];
