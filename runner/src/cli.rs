@@ -48,6 +48,83 @@ pub struct Global {
     /// Use this running sandbox (see `tplab sandbox status`) instead of a fresh one.
     #[arg(long, global = true, env = "TPLAB_SANDBOX", value_name = "ID")]
     pub sandbox: Option<String>,
+    #[command(flatten)]
+    pub kube: KubeArgs,
+}
+
+/// Options of `--env kube` (docs/kubernetes.md).
+#[derive(Debug, Args, Clone, Default)]
+#[allow(clippy::doc_markdown)] // doc comments are clap help text, shown verbatim
+pub struct KubeArgs {
+    /// --env kube: the kubeconfig file (default: KUBECONFIG, else ~/.kube/config).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        help_heading = "Kubernetes (--env kube)"
+    )]
+    pub kubeconfig: Option<PathBuf>,
+    /// --env kube: the kubeconfig context (default: its current context).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Kubernetes (--env kube)"
+    )]
+    pub context: Option<String>,
+    /// --env kube: the namespace of the lab pod and node pod (default: the context's).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NS",
+        help_heading = "Kubernetes (--env kube)"
+    )]
+    pub namespace: Option<String>,
+    /// --env kube: your own pod as the `pod` role (default: tplab creates a lab pod).
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Kubernetes (--env kube)"
+    )]
+    pub pod: Option<String>,
+    /// --env kube: the lab pod's image (needs ping, wget, ip; default nicolaka/netshoot).
+    #[arg(
+        long,
+        global = true,
+        value_name = "IMAGE",
+        help_heading = "Kubernetes (--env kube)"
+    )]
+    pub image: Option<String>,
+    /// --env kube: the node pod's image (it only runs nsenter; default alpine).
+    #[arg(
+        long,
+        global = true,
+        value_name = "IMAGE",
+        help_heading = "Kubernetes (--env kube)"
+    )]
+    pub node_image: Option<String>,
+    /// --env kube: how long created pods may take to run (default 2m).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Kubernetes (--env kube)")]
+    pub pod_timeout: Option<std::time::Duration>,
+    /// --env kube: a template value for this cluster, e.g. `--var world_ip=1.0.0.1` (repeatable).
+    #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = crate::env::kube::options::parse_var, help_heading = "Kubernetes (--env kube)")]
+    pub vars: Vec<(String, String)>,
+}
+
+impl KubeArgs {
+    pub fn options(&self) -> crate::env::kube::KubeOptions {
+        crate::env::kube::KubeOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+            pod: self.pod.clone(),
+            image: self.image.clone(),
+            node_image: self.node_image.clone(),
+            pod_timeout: self.pod_timeout,
+            vars: self.vars.iter().cloned().collect(),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -69,7 +69,19 @@ pub fn command() -> Command {
     cmd
 }
 
+/// A failure with `message` unless `cond` holds.
+pub fn ensure(cond: bool, message: impl std::fmt::Display) -> Result<(), Failed> {
+    if cond { Ok(()) } else { Err(fail(message)) }
+}
+
 impl Tplab {
+    /// Adds an argument that is not text (a path).
+    pub fn cmd_arg(mut self, arg: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.shown.push(arg.as_ref().to_string_lossy().into_owned());
+        self.cmd.arg(arg);
+        self
+    }
+
     /// Sets an environment variable of the invocation.
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.cmd.env(key, value);

@@ -17,6 +17,7 @@ mod hardening_state;
 mod harness;
 mod interactive;
 mod k8s_checks;
+mod kube_env;
 mod kubeapi;
 mod kubeapi_io;
 mod kubeapi_pods;
@@ -61,5 +62,6 @@ fn main() {
     let suite = kubeapi_seed::register(suite);
     let suite = kubeapi_pods::register(suite);
     let suite = records::register(suite);
+    let suite = kube_env::register(suite);
     suite.run();
 }

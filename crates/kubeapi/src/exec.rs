@@ -174,7 +174,11 @@ fn resolve(
             let cmd = crate::pods::spec::main_command(&pod, &container);
             (ExecParams::parse_attach(query, cmd)?, Some(container))
         } else {
-            (ExecParams::parse(query)?, None)
+            let mut params = ExecParams::parse(query)?;
+            if target.role == tplab_sandbox::Role::Node {
+                params.command = crate::pods::spec::in_node(params.command);
+            }
+            (params, None)
         };
         return Ok(Resolved {
             target,

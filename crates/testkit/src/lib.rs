@@ -67,6 +67,27 @@ impl Suite {
         self
     }
 
+    /// A test that runs only when `var` is set (e.g. the kubeconfig of a real cluster);
+    /// reported as ignored, with `why` it needs it, otherwise.
+    #[must_use]
+    pub fn opt_in_test<F>(mut self, name: &str, var: &str, why: &str, f: F) -> Self
+    where
+        F: FnOnce() -> Result<(), Failed> + Send + 'static,
+    {
+        let set = std::env::var_os(var).is_some_and(|v| !v.is_empty());
+        let trial = Trial::test(name, f).with_kind("opt-in");
+        let trial = if set {
+            trial
+        } else {
+            trial.with_ignored_flag(true)
+        };
+        if !set && !std::env::args().any(|a| a == "--list") {
+            eprintln!("ignored `{name}`: set {var} to run it ({why})");
+        }
+        self.trials.push(trial);
+        self
+    }
+
     /// Adds a prepared trial (e.g. a benchmark-free custom one).
     #[must_use]
     pub fn trial(mut self, trial: Trial) -> Self {

@@ -257,7 +257,9 @@ pub fn cilium_run(
         ["monitor", rest @ ..] if rest.iter().all(|a| a.starts_with('-')) => {
             monitor::run_monitor(ctx, out, err, monitor_for)
         }
-        ["config", "view"] | ["config"] => text(out, &format_config(&ctx.config_view())),
+        ["config"] | ["config", "view" | "--all" | "-a"] => {
+            text(out, &format_config(&ctx.config_view()))
+        }
         _ => unknown(&words, ctx, err),
     }
 }

@@ -119,7 +119,7 @@ pub async fn open_env(
         Instance::Fresh
     };
     let fresh = instance == Instance::Fresh;
-    let env = env::open::open(kind, instance).await?;
+    let env = env::open::open(kind, instance, &global.kube.options()).await?;
     if fresh && let Some(handle) = env.handle() {
         let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));
         eprintln!(

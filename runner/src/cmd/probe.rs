@@ -26,7 +26,12 @@ pub async fn run(global: Global, args: ProbeArgs) -> super::Result {
     } else {
         EnvKind::Sandbox
     };
-    let env = open::open(kind, Instance::Existing(global.sandbox.clone())).await?;
+    let env = open::open(
+        kind,
+        Instance::Existing(global.sandbox.clone()),
+        &global.kube.options(),
+    )
+    .await?;
     let facts = env.probe_kinds(&args.role, &kinds).await?;
     if global.json {
         println!(

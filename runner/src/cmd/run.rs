@@ -122,8 +122,8 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
     ))
 }
 
-/// Opens the environment. Resuming a sandbox session re-adopts the sandbox the student
-/// left (its MACs and names are in the captures); if it is gone, start over.
+/// Opens the environment. Resuming a sandbox (kube) session re-adopts the sandbox (lab
+/// pod) the student left (its MACs and names are in the captures); if it is gone, start over.
 async fn open(
     global: &Global,
     lab: &Lab,
@@ -131,12 +131,18 @@ async fn open(
     saved: Option<Progress>,
     printer: &Printer,
 ) -> Result<(Box<dyn Environment>, Option<Progress>), crate::error::Error> {
+    // A kube session resumes in the lab pod it kept (the student's own `--pod` needs none).
+    let resumable = match env_name {
+        "sandbox" => global.sandbox.is_none().then_some(EnvKind::Sandbox),
+        "kube" => global.kube.pod.is_none().then_some(EnvKind::Kube),
+        _ => None,
+    };
     if let Some(p) = &saved
-        && env_name == "sandbox"
-        && global.sandbox.is_none()
+        && let Some(kind) = resumable
         && let Some(id) = &p.env_handle
     {
-        match crate::env::open::open(EnvKind::Sandbox, Instance::Adopt(id.clone())).await {
+        let adopt = Instance::Adopt(id.clone());
+        match crate::env::open::open(kind, adopt, &global.kube.options()).await {
             Ok(env) => return Ok((env, saved)),
             Err(e) => {
                 printer.warn(&format!(

@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
-use tokio::process::{Child, ChildStdin, ChildStdout};
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
 use tplab_ebpf::CtEntry;
 use tplab_probe::agent::{Answer, Answers, Ask, CtMaps, Request, Target};
 use tplab_probe::{FactKind, Facts, Query};
@@ -35,11 +34,17 @@ pub struct AgentProcess {
     what: String,
 }
 
+/// What the agent's requests are written to (a child's stdin, an exec's stdin).
+pub type AgentWriter = Box<dyn AsyncWrite + Send + Unpin>;
+/// What its answers are read from (a child's stdout, an exec's stdout).
+pub type AgentReader = Box<dyn AsyncRead + Send + Unpin>;
+
 struct Pipes {
-    // Killed when dropped (kill_on_drop): the agent never outlives its client.
-    _child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
+    // What keeps the agent running, ended when dropped: a child (kill_on_drop) or an
+    // exec session; the agent never outlives its client.
+    _keep: Box<dyn Send + Sync>,
+    stdin: AgentWriter,
+    stdout: BufReader<AgentReader>,
 }
 
 impl AgentProcess {
@@ -60,15 +65,31 @@ impl AgentProcess {
                 message: "the agent's pipes were not set up".into(),
             });
         };
-        Ok(Self {
+        Ok(Self::over(
+            Box::new(child),
+            Box::new(stdin),
+            Box::new(stdout),
+            what,
+        ))
+    }
+
+    /// An agent already running at the other end of `stdin`/`stdout` (e.g. over an exec
+    /// stream), kept alive by `keep` until this is dropped.
+    pub fn over(
+        keep: Box<dyn Send + Sync>,
+        stdin: AgentWriter,
+        stdout: AgentReader,
+        what: &str,
+    ) -> Self {
+        Self {
             pipes: tokio::sync::Mutex::new(Some(Pipes {
-                _child: child,
+                _keep: keep,
                 stdin,
                 stdout: BufReader::new(stdout),
             })),
             batches: AtomicU64::new(0),
             what: what.to_string(),
-        })
+        }
     }
 
     /// Round trips made so far (one per batch).

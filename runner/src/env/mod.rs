@@ -1,10 +1,11 @@
 //! Environments bind a lab's roles to places where commands run and facts are read.
-//! The engine only sees [`Environment`]; `local`, `sandbox` (and later `kube`) slot in.
+//! The engine only sees [`Environment`]; `local`, `sandbox` and `kube` slot in.
 
 pub mod agent;
 pub mod exec;
 pub mod fetch;
 pub mod inproc;
+pub mod kube;
 pub mod local;
 pub mod open;
 pub mod registry;
@@ -120,6 +121,9 @@ pub enum EnvError {
     /// The node agent failed (exited, answered out of step) or answered an error.
     #[error("{what}: {message}")]
     Agent { what: String, message: String },
+    /// The `kube` environment's cluster could not be used (the message says what to do).
+    #[error(transparent)]
+    Kube(Box<kube::KubeError>),
     /// Reading Kubernetes objects failed (the message says what to do).
     #[error(transparent)]
     K8s(#[from] crate::k8s::K8sError),
@@ -274,6 +278,11 @@ pub trait Environment: Send + Sync {
     }
     /// Keep the environment after this process ends (the student quit; they will resume).
     fn keep_alive(&self) {}
+
+    /// The command that removes what [`Environment::keep_alive`] kept (shown on Quit).
+    fn removal_hint(&self) -> Option<String> {
+        None
+    }
 
     /// Other instances of this environment up on this machine (other sandboxes): a
     /// student's shell may be in one of them, where their traffic never reaches the

@@ -18,8 +18,12 @@ pub enum Instance {
     Adopt(String),
 }
 
-/// Opens environment `kind`.
-pub async fn open(kind: EnvKind, instance: Instance) -> Result<Box<dyn Environment>, EnvError> {
+/// Opens environment `kind` (`kube`: the cluster `kube` says).
+pub async fn open(
+    kind: EnvKind,
+    instance: Instance,
+    kube: &super::kube::KubeOptions,
+) -> Result<Box<dyn Environment>, EnvError> {
     match kind {
         EnvKind::Local => {
             // No sandbox to tear down, but Ctrl-C / SIGTERM must still kill the running
@@ -35,11 +39,8 @@ pub async fn open(kind: EnvKind, instance: Instance) -> Result<Box<dyn Environme
                 Ok(Box::new(env))
             }
         }
-        EnvKind::Kube => Err(EnvError::Unsupported {
-            env: kind.name().into(),
-            what: "implementation in this build of tplab (only `local` and `sandbox` are built)"
-                .into(),
-        }),
+        // Boxed: its many API round trips make a large future.
+        EnvKind::Kube => Box::pin(super::kube::open(kube, &instance)).await,
     }
 }
 

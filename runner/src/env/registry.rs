@@ -12,7 +12,7 @@ pub enum EnvKind {
     Local,
     /// The built-in sandbox (network namespaces reproducing the seed's cluster).
     Sandbox,
-    /// A real Kubernetes cluster (not built yet: labs may declare it).
+    /// A real Kubernetes cluster (or a sandbox's API) through kube-rs.
     Kube,
 }
 
@@ -29,7 +29,7 @@ impl EnvKind {
                 .iter()
                 .map(tplab_sandbox::Role::as_str)
                 .collect(),
-            // The roles the kube environment will bind, named as in the sandbox.
+            // The roles the kube environment binds, named as in the sandbox.
             EnvKind::Kube => vec!["pod", "node", "agent", "local"],
         }
     }
@@ -40,14 +40,24 @@ impl EnvKind {
             EnvKind::Local => vec!["hostname"],
             // A lab written for the sandbox runs unchanged on a cluster: same names, the
             // network's (sandbox crate) and the Kubernetes API's (kubeapi crate).
-            EnvKind::Sandbox | EnvKind::Kube => tplab_sandbox::FACT_NAMES
+            EnvKind::Sandbox => tplab_sandbox::FACT_NAMES
                 .iter()
                 .chain(tplab_kubeapi::FACT_NAMES)
+                .copied()
+                .collect(),
+            EnvKind::Kube => tplab_sandbox::FACT_NAMES
+                .iter()
+                .chain(tplab_kubeapi::FACT_NAMES)
+                .chain(KUBE_FACT_NAMES)
                 .copied()
                 .collect(),
         }
     }
 }
+
+/// Facts only a cluster has: the Cilium agent's CLI (`cilium-dbg` since Cilium 1.15, else
+/// `cilium`), its version, and the namespace tplab's pods run in.
+pub const KUBE_FACT_NAMES: &[&str] = &["cilium_cli", "cilium_version", "namespace"];
 
 /// Names of the environments tplab knows.
 pub fn environments() -> Vec<&'static str> {

@@ -536,6 +536,10 @@ impl Environment for SandboxEnv {
         Some(self.sandbox.id().to_string())
     }
 
+    fn removal_hint(&self) -> Option<String> {
+        Some(format!("tplab sandbox down {}", self.sandbox.id()))
+    }
+
     fn others(&self) -> Vec<String> {
         let me = self.sandbox.id();
         tplab_sandbox::Sandbox::list()

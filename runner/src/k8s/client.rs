@@ -108,6 +108,15 @@ impl KubeClient {
         })
     }
 
+    /// A client over an existing kube-rs client (the kube environment's own).
+    pub fn from_client(client: kube::Client, server: String) -> Self {
+        Self {
+            client,
+            server,
+            discovery: tokio::sync::OnceCell::new(),
+        }
+    }
+
     /// The objects `sel` selects, as JSON (none when a named object does not exist).
     pub async fn objects(&self, sel: &ObjectSelector) -> Result<Vec<Value>, K8sError> {
         tokio::time::timeout(LOOKUP_TIMEOUT, self.objects_now(sel))

@@ -150,6 +150,7 @@ fn validate(p: &Progress, owner: Owner<'_>) -> Result<(), String> {
     if let Some(id) = &p.env_handle {
         let valid = match owner.env {
             "sandbox" => tplab_sandbox::valid_id(id),
+            "kube" => crate::env::kube::kept::valid(id),
             _ => false,
         };
         if !valid {

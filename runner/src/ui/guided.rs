@@ -223,11 +223,8 @@ fn quit(session: &mut Session<'_>, printer: &Printer, step: usize, report_dir: O
     }
     printer.line(&format!("{}", style(printer.text.quit).dim()));
     printer.line(&format!("{} {}", printer.text.to_resume, this_command()));
-    if let Some(handle) = session.env.handle() {
-        printer.line(&format!(
-            "{} {handle} — `tplab sandbox down {handle}`",
-            printer.text.kept_env
-        ));
+    if let Some(remove) = session.env.removal_hint() {
+        printer.line(&format!("{} `{remove}`", printer.text.kept_env));
     }
 }
 

@@ -73,5 +73,5 @@ strings! {
     lab_changed => "the lab changed since your last session: starting again from the first step", "le TP a changé depuis votre dernière session : reprise depuis la première étape";
     progress_ignored => "saved progress ignored, starting from the first step", "progression enregistrée ignorée, reprise depuis la première étape";
     sandbox_up => "is up for this session (removed at the end)", "est prête pour cette session (supprimée à la fin)";
-    kept_env => "Your sandbox stays up until you come back (`tplab run` resumes here); to remove it:", "Votre sandbox reste en place jusqu'à votre retour (`tplab run` reprend ici) ; pour la supprimer :";
+    kept_env => "What this session set up (sandbox, pods) stays until you come back (`tplab run` resumes here); to remove it:", "Ce que cette session a mis en place (sandbox, pods) reste jusqu'à votre retour (`tplab run` reprend ici) ; pour le supprimer :";
 }

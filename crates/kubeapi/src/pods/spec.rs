@@ -360,19 +360,27 @@ pub fn main_command(pod: &Value, container: &str) -> Vec<String> {
     };
     let mut argv = strings(&c["command"]);
     argv.extend(strings(&c["args"]));
-    if argv
-        .first()
-        .is_some_and(|p| p.rsplit('/').next() == Some("nsenter"))
-    {
-        return match argv.iter().position(|a| a == "--") {
-            Some(i) if i + 1 < argv.len() => argv[i + 1..].to_vec(),
-            _ => vec!["bash".into(), "-l".into()],
-        };
-    }
     if argv.is_empty() {
         vec!["sh".into()]
     } else {
-        argv
+        in_node(argv)
+    }
+}
+
+/// A command of a host pod as it runs here: `nsenter --target 1 … -- CMD` (node-shell's
+/// way into the node's namespaces) is CMD in the node role, since the sandbox's "PID 1"
+/// is its node, never this machine's own init (whose namespaces are the real host's);
+/// `bash -l` without CMD. Other commands are unchanged.
+pub fn in_node(argv: Vec<String>) -> Vec<String> {
+    let nsenter = argv
+        .first()
+        .is_some_and(|p| p.rsplit('/').next() == Some("nsenter"));
+    if !nsenter {
+        return argv;
+    }
+    match argv.iter().position(|a| a == "--") {
+        Some(i) if i + 1 < argv.len() => argv[i + 1..].to_vec(),
+        _ => vec!["bash".into(), "-l".into()],
     }
 }
 
