@@ -23,6 +23,7 @@ mod kubeapi_io;
 mod kubeapi_pods;
 mod kubeapi_seed;
 mod lint;
+mod pipe;
 mod records;
 mod reports;
 mod sandbox;
@@ -45,6 +46,7 @@ fn main() {
     let suite = answers::register(suite);
     let suite = watch::register(suite);
     let suite = shows::register(suite);
+    let suite = pipe::register(suite);
     let suite = sandbox::register(suite);
     let suite = cilium_fidelity::register(suite);
     let suite = reports::register(suite);

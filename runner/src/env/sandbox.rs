@@ -367,11 +367,14 @@ static ADOPTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new()
 pub fn install_signal_cleanup() -> Result<(), EnvError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mk = |kind| signal(kind).map_err(|e| EnvError::io("installing a signal handler", e));
-    let (mut int, mut term, mut hup) = (
+    let (mut int, mut term, mut hup, mut pipe) = (
         mk(SignalKind::interrupt())?,
         mk(SignalKind::terminate())?,
         mk(SignalKind::hangup())?,
+        // `tplab run | head`: the reader left; tear down like any other end.
+        mk(SignalKind::pipe())?,
     );
+    teardown_on_main_panic();
     tokio::spawn(async move {
         let code = loop {
             tokio::select! {
@@ -379,27 +382,53 @@ pub fn install_signal_cleanup() -> Result<(), EnvError> {
                 _ = int.recv() => if !crate::interrupt::claimed() { break 130 },
                 _ = term.recv() => break 143,
                 _ = hup.recv() => break 129,
+                _ = pipe.recv() => break 141,
             }
         };
-        let _ = tokio::task::spawn_blocking(|| {
-            let ids = tplab_sandbox::live_ids();
-            tplab_sandbox::teardown_registered();
-            for id in ids {
-                let _ = tplab_ebpf::cleanup_pins(&id);
-            }
-            let adopted = std::mem::take(
-                &mut *ADOPTED
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            );
-            for id in adopted {
-                let _ = teardown(&id);
-            }
-        })
-        .await;
+        let _ = tokio::task::spawn_blocking(teardown_owned).await;
         std::process::exit(code);
     });
     Ok(())
+}
+
+/// Tears down every sandbox this process built or adopted, with their eBPF pins.
+fn teardown_owned() {
+    let ids = tplab_sandbox::live_ids();
+    tplab_sandbox::teardown_registered();
+    for id in ids {
+        let _ = tplab_ebpf::cleanup_pins(&id);
+    }
+    let adopted = std::mem::take(
+        &mut *ADOPTED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for id in adopted {
+        let _ = teardown(&id);
+    }
+}
+
+/// A panic of the main thread ends the process without running destructors of other
+/// threads (nor the signal task): tear down first (e.g. a write to a closed stdout).
+fn teardown_on_main_panic() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() == Some("main") {
+                teardown_owned();
+                // The reader of stdout left (`| head`): end quietly, as for SIGPIPE.
+                let text = info
+                    .payload()
+                    .downcast_ref::<String>()
+                    .map_or("", String::as_str);
+                if text.contains("Broken pipe") {
+                    std::process::exit(141);
+                }
+            }
+            previous(info);
+        }));
+    });
 }
 
 fn role(name: &str) -> Result<Role, EnvError> {
