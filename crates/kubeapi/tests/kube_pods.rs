@@ -9,59 +9,12 @@ use std::time::Duration;
 use futures::TryStreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, AttachParams, DeleteParams, ListParams, PostParams, WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::wait::{await_condition, conditions};
-use kube::{Client, Config};
-use tplab_sandbox::{Sandbox, SandboxConfig};
 use tplab_testkit::{Failed, Suite, check, fail};
 
-/// A sandbox with its API, torn down on drop.
-struct Cluster {
-    sandbox: Option<Sandbox>,
-}
+mod common;
 
-impl Cluster {
-    fn up() -> Result<Cluster, Failed> {
-        let mut sandbox = Sandbox::up_blocking(&SandboxConfig::default()).map_err(fail)?;
-        if let Err(e) = tplab_kubeapi::start(&mut sandbox, &tplab_kubeapi::Faults::default()) {
-            let _ = sandbox.down();
-            return Err(fail(format!("starting the API: {e:?}")));
-        }
-        Ok(Cluster {
-            sandbox: Some(sandbox),
-        })
-    }
-
-    fn id(&self) -> &str {
-        self.sandbox.as_ref().map_or("", Sandbox::id)
-    }
-
-    async fn client(&self) -> Result<Client, Failed> {
-        let path = tplab_kubeapi::kubeconfig_path(self.id()).map_err(fail)?;
-        let kc = Kubeconfig::read_from(&path).map_err(fail)?;
-        let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-            .await
-            .map_err(fail)?;
-        Client::try_from(config).map_err(fail)
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if let Some(sb) = self.sandbox.take() {
-            let _ = sb.down();
-        }
-    }
-}
-
-fn block_on<F: std::future::Future<Output = Result<(), Failed>>>(f: F) -> Result<(), Failed> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(fail)?
-        .block_on(f)
-}
+use common::{Cluster, block_on};
 
 fn pod(value: serde_json::Value) -> Result<Pod, Failed> {
     serde_json::from_value(value).map_err(fail)
