@@ -61,6 +61,7 @@ pub use guard::SandboxGuard;
 pub use ids::{NETNS_PREFIX, netns_name, valid_id};
 pub use iptables_rules::{CILIUM_CHAINS, rules as iptables_rules};
 pub use lock::lock_holders;
+pub use reap::reap as reap_netns_processes;
 pub use roles::{BASE_PATH, Role};
 pub use sandbox::{Sandbox, SandboxSummary};
 pub use signals::{install_signal_cleanup, live_ids, shutting_down, teardown_registered};

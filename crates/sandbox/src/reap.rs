@@ -108,7 +108,7 @@ fn wait_gone(mut alive: Vec<Pinned>, targets: &BTreeSet<NsId>, limit: Duration) 
 
 /// Ends every process inside the netns at `netns_files`; returns the pids signalled
 /// and the ones that would not die.
-pub(crate) fn reap(netns_files: &[PathBuf]) -> (Vec<u32>, Vec<String>) {
+pub fn reap(netns_files: &[PathBuf]) -> (Vec<u32>, Vec<String>) {
     let targets: BTreeSet<NsId> = netns_files.iter().filter_map(|p| ns_id(p)).collect();
     if targets.is_empty() {
         return (Vec::new(), Vec::new());

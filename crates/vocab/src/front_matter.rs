@@ -34,6 +34,16 @@ pub struct FrontMatter {
     pub vars: BTreeMap<String, String>,
     #[serde(default)]
     pub scoring: Scoring,
+    // Lifecycle (docs/lab-format.md, "Namespaces, lifecycle and requirements").
+    /// Roles bound to named network namespaces on `local`.
+    #[serde(default)]
+    pub netns: crate::lifecycle::NetnsRoles,
+    /// What tplab removes when the session ends.
+    #[serde(default)]
+    pub creates: crate::lifecycle::Creates,
+    /// What the machine must provide before the lab starts.
+    #[serde(default)]
+    pub requires: crate::lifecycle::Requires,
 }
 
 #[derive(Debug, Clone, Deserialize)]

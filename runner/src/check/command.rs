@@ -70,6 +70,9 @@ pub async fn run_check(
     stderr: Option<&TextMatch>,
     capture: &BTreeMap<String, String>,
 ) -> Outcome {
+    if let Some(why) = env.role_missing(role) {
+        return Outcome::fail(format!("`{}` runs on {role}", run.trim()), why);
+    }
     let out = match env.exec(role, run, COMMAND_TIMEOUT).await {
         Ok(out) => out,
         Err(e) => return Outcome::error(e.to_string()),
@@ -155,6 +158,9 @@ pub async fn run_transcript(
     timeout: Duration,
     vars: &Vars,
 ) -> Outcome {
+    if let Some(why) = env.role_missing(role) {
+        return Outcome::fail(format!("the transcript runs on {role}"), why);
+    }
     let mut captures = BTreeMap::new();
     let mut evidence = Vec::new();
     let mut scope = vars.clone();

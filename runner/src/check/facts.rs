@@ -63,6 +63,11 @@ pub fn scalar_text(v: &Value) -> String {
 
 async fn probe(env: &dyn Environment, role: &str, query: &Query) -> Outcome {
     let kind = query.kind_name();
+    // The student has not created this role's namespace yet: their miss, not tplab's.
+    if let Some(why) = env.role_missing(role) {
+        return Outcome::fail(format!("{} (on {role})", query.describe()), why)
+            .with_evidence(json!({ "role": role, "kind": kind }));
+    }
     let facts = match env.probe(role, query).await {
         Ok(f) => f,
         Err(e) => return Outcome::error(e.to_string()),

@@ -295,6 +295,10 @@ impl Environment for Prefetched<'_> {
         self.inner.shell_hint(role)
     }
 
+    fn role_missing(&self, role: &str) -> Option<String> {
+        self.inner.role_missing(role)
+    }
+
     fn handle(&self) -> Option<String> {
         self.inner.handle()
     }

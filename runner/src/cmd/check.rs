@@ -24,6 +24,7 @@ pub async fn run(global: Global, args: CheckArgs) -> super::Result {
         None => None,
     };
     let env_name = common::env_name(&global, &lab);
+    super::requires::check(&lab)?;
     let env = common::open_env(&env_name, &lab, &global, common::Need::Existing).await?;
     let printer = common::printer(&global, &lab);
     let mut session =

@@ -7,6 +7,7 @@ mod common;
 mod lint;
 mod preflight;
 mod probe;
+mod requires;
 mod run;
 mod sandbox;
 mod test;

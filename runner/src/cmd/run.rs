@@ -10,6 +10,7 @@ use crate::env::registry::EnvKind;
 use crate::env::{EnvError, Environment};
 use crate::lab::Lab;
 use crate::session::progress::{self, Progress};
+use crate::session::lifecycle::Teardown;
 use crate::session::{Mode, Session, auto};
 use crate::ui::guided;
 use crate::ui::printer::Printer;
@@ -23,6 +24,7 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
     let who = common::identity(&global);
     let printer = common::printer(&global, &lab);
     super::preflight::check_tools(&lab, &env_name, interactive);
+    super::requires::check(&lab)?;
 
     // Saved progress (guided mode only), and the environment its captures came from.
     let owner = progress::Owner {
@@ -72,6 +74,20 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
         .clone()
         .unwrap_or_else(|| progress::reports_dir(&lab.meta.id, who.student.as_deref()));
     let mut session = Session::start(&lab, env.as_ref(), mode, &who).await?;
+    // Resuming: the earlier session's names (its namespaces were removed at Quit).
+    if let Some(saved) = &saved {
+        session.vars.extend(saved.vars.clone());
+        session.bind_netns()?;
+    }
+    // What the lab creates goes however this ends (Quit included); a failing setup is an
+    // error (exit 3), never the student's.
+    let teardown = Teardown::arm(&session)?;
+    session.setup_lab(&printer).await?;
+    if let Some(saved) = &saved
+        && lab.tears_down()
+    {
+        session.replay(saved.next_step, &printer).await?;
+    }
     printer.line(
         &console::style(format!(
             "{} — {} ({})",
@@ -99,6 +115,10 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
     } else {
         guided::show_items(&session, &printer, &lab.intro);
         auto::run(&mut session, &printer, 0).await;
+    }
+    teardown.run(&session, &printer).await;
+    if let Some(e) = session.lifecycle_failure.take() {
+        return Err(e.into());
     }
     session.recorder.finish();
     let path = common::write_report_into(&session.recorder, &report_dir)?;

@@ -3,17 +3,26 @@
 use super::common;
 use super::status;
 use crate::cli::{Global, TestArgs};
+use crate::session::lifecycle::Teardown;
 use crate::session::{Mode, Session, prove};
 
 pub async fn run(global: Global, args: TestArgs) -> super::Result {
     let lab = common::load(&args.lab)?;
     let env_name = common::env_name(&global, &lab);
     super::preflight::check_tools(&lab, &env_name, false);
+    super::requires::check(&lab)?;
     let env = common::open_env(&env_name, &lab, &global, common::Need::Fresh).await?;
     let printer = common::printer(&global, &lab);
     let mut session =
         Session::start(&lab, env.as_ref(), Mode::Test, &common::identity(&global)).await?;
+    // What the lab creates goes however this ends; a failing setup is an error (exit 3).
+    let teardown = Teardown::arm(&session)?;
+    session.setup_lab(&printer).await?;
     let proofs = prove::run(&mut session, &printer).await;
+    teardown.run(&session, &printer).await;
+    if let Some(e) = session.lifecycle_failure.take() {
+        return Err(e.into());
+    }
     common::write_report(&global, &mut session.recorder)?;
     let failing: Vec<&prove::StepProof> =
         proofs.iter().filter(|p| !p.problems.is_empty()).collect();

@@ -1,7 +1,10 @@
-//! The `local` environment: commands run on this machine, in this network namespace.
+//! The `local` environment: commands run on this machine, in this network namespace,
+//! or, for a role the lab binds to a named namespace (`netns: { red: … }`), inside
+//! that namespace (as `ip netns exec` does), its facts read there over netlink.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -12,7 +15,52 @@ use tplab_probe::{FactKind, Facts, Query};
 use super::{EnvError, Environment, ExecOutput, Hop, PacketStream, ensure_role, exec, inproc};
 
 #[derive(Debug, Default)]
-pub struct LocalEnv;
+pub struct LocalEnv {
+    /// Role -> namespace name, bound by the session ([`Environment::bind_netns`]).
+    netns: RwLock<BTreeMap<String, String>>,
+}
+
+/// Where a role's commands run and facts are read.
+enum Place {
+    /// This process's own namespace.
+    Here,
+    /// A named namespace: its name and path (it exists).
+    Netns(String, PathBuf),
+}
+
+impl LocalEnv {
+    fn bound(&self, role: &str) -> Option<String> {
+        self.netns
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(role)
+            .cloned()
+    }
+
+    /// `role`'s place; a bound namespace that does not exist is an error.
+    fn place(&self, role: &str) -> Result<Place, EnvError> {
+        ensure_role(self, role)?;
+        let Some(name) = self.bound(role) else {
+            return Ok(Place::Here);
+        };
+        let path = tplab_netns::path_of(&name);
+        if path.exists() {
+            Ok(Place::Netns(name, path))
+        } else {
+            Err(EnvError::NoNetns {
+                role: role.to_string(),
+                name,
+            })
+        }
+    }
+
+    fn netns_path(&self, role: &str) -> Result<Option<PathBuf>, EnvError> {
+        Ok(match self.place(role)? {
+            Place::Here => None,
+            Place::Netns(_, path) => Some(path),
+        })
+    }
+}
 
 #[async_trait]
 impl Environment for LocalEnv {
@@ -21,7 +69,13 @@ impl Environment for LocalEnv {
     }
 
     fn roles(&self) -> Vec<String> {
-        vec!["local".into()]
+        let bound = self
+            .netns
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::iter::once("local".to_string())
+            .chain(bound.keys().filter(|r| *r != "local").cloned())
+            .collect()
     }
 
     async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError> {
@@ -37,32 +91,43 @@ impl Environment for LocalEnv {
         script: &str,
         timeout: Duration,
     ) -> Result<ExecOutput, EnvError> {
-        ensure_role(self, role)?;
-        exec::run(exec::shell(script), timeout)
-            .await
-            .map_err(|source| EnvError::Spawn {
-                role: role.to_string(),
-                command: script.lines().next().unwrap_or_default().to_string(),
-                source,
-            })
+        let spawn = |source| EnvError::Spawn {
+            role: role.to_string(),
+            command: script.lines().next().unwrap_or_default().to_string(),
+            source,
+        };
+        let mut cmd = exec::shell(script);
+        // Kept open until the child has entered the namespace.
+        let _ns = match self.place(role)? {
+            Place::Here => None,
+            Place::Netns(name, path) => Some(
+                tplab_netns::prepare_command(&mut cmd, &path).map_err(|e| EnvError::Role {
+                    role: role.to_string(),
+                    message: format!("entering namespace {name}: {e}"),
+                })?,
+            ),
+        };
+        exec::run(cmd, timeout).await.map_err(spawn)
     }
 
     async fn probe(&self, role: &str, query: &Query) -> Result<Facts, EnvError> {
-        ensure_role(self, role)?;
-        inproc::probe(role, None, query).await
+        let netns = self.netns_path(role)?;
+        inproc::probe(role, netns, query).await
     }
 
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {
-        ensure_role(self, role)?;
-        inproc::probe_kinds(role, None, kinds).await
+        let netns = self.netns_path(role)?;
+        inproc::probe_kinds(role, netns, kinds).await
     }
 
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
         let mut points = Vec::new();
         for hop in hops {
-            ensure_role(self, &hop.role)?;
+            let netns = self
+                .netns_path(&hop.role)?
+                .unwrap_or_else(|| PathBuf::from("/proc/self/ns/net"));
             points.push(ObservePoint {
-                netns: PathBuf::from("/proc/self/ns/net"),
+                netns,
                 ifname: hop.ifname.clone(),
                 label: hop.label.clone(),
             });
@@ -70,8 +135,41 @@ impl Environment for LocalEnv {
         inproc::observe(points).await
     }
 
-    /// Commands run in the student's own terminal: nothing to open.
-    fn shell_hint(&self, _role: &str) -> String {
-        String::new()
+    /// Commands of `local` run in the student's own terminal; a namespace role's in
+    /// `ip netns exec`.
+    fn shell_hint(&self, role: &str) -> String {
+        match self.bound(role) {
+            Some(name) => {
+                let sudo = if nix::unistd::geteuid().is_root() {
+                    ""
+                } else {
+                    "sudo "
+                };
+                format!("`{sudo}ip netns exec {name} bash`")
+            }
+            None => String::new(),
+        }
+    }
+
+    fn bind_netns(&self, roles: &BTreeMap<String, String>) -> Result<(), EnvError> {
+        for (role, name) in roles {
+            if role == "local" || name.is_empty() || name.contains('/') || name.starts_with('.') {
+                return Err(EnvError::BadConfig(format!(
+                    "role `{role}` cannot be bound to namespace `{name}`"
+                )));
+            }
+        }
+        *self
+            .netns
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = roles.clone();
+        Ok(())
+    }
+
+    fn role_missing(&self, role: &str) -> Option<String> {
+        match self.place(role) {
+            Err(e @ EnvError::NoNetns { .. }) => Some(e.to_string()),
+            _ => None,
+        }
     }
 }

@@ -136,6 +136,19 @@ pub enum EnvError {
     /// A sandbox setting given on the command line or in the environment is not valid.
     #[error("{0}")]
     BadConfig(String),
+    /// A lab's `setup` block failed (the lab's fault or the machine's, never the student's).
+    #[error("{what} at line {line} failed: {message}")]
+    Lifecycle {
+        what: String,
+        line: usize,
+        message: String,
+    },
+    /// The machine lacks what the lab `requires` (the message says what to do).
+    #[error("{0}")]
+    Requirements(String),
+    /// A role's namespace was not created (yet).
+    #[error("role `{role}`: namespace {name} does not exist (yet)")]
+    NoNetns { role: String, name: String },
 }
 
 impl EnvError {
@@ -281,6 +294,25 @@ pub trait Environment: Send + Sync {
 
     /// The command that removes what [`Environment::keep_alive`] kept (shown on Quit).
     fn removal_hint(&self) -> Option<String> {
+        None
+    }
+
+    /// Binds lab roles to named network namespaces (`netns` in the front matter,
+    /// names rendered): commands and facts of such a role are run and read inside it.
+    fn bind_netns(&self, roles: &BTreeMap<String, String>) -> Result<(), EnvError> {
+        match roles.keys().next() {
+            None => Ok(()),
+            Some(role) => Err(EnvError::Unsupported {
+                env: self.name().to_string(),
+                what: format!("roles bound to a network namespace (`netns: {{ {role}: … }}`; use `--env local`)"),
+            }),
+        }
+    }
+
+    /// Why `role`'s place does not exist yet (a namespace the student has not created):
+    /// a check there *fails* with this text rather than erring. `None`: it exists.
+    fn role_missing(&self, role: &str) -> Option<String> {
+        let _ = role;
         None
     }
 

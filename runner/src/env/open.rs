@@ -29,7 +29,7 @@ pub async fn open(
             // No sandbox to tear down, but Ctrl-C / SIGTERM must still kill the running
             // lab command's process group (it is not ours to inherit the signal from).
             super::sandbox::install_signal_cleanup()?;
-            Ok(Box::new(LocalEnv))
+            Ok(Box::new(LocalEnv::default()))
         }
         EnvKind::Sandbox => {
             let env = open_sandbox(instance).await?;

@@ -393,6 +393,8 @@ pub fn install_signal_cleanup() -> Result<(), EnvError> {
 
 /// Tears down every sandbox this process built or adopted, with their eBPF pins.
 fn teardown_owned() {
+    // What labs declared they create on this machine (namespaces, links).
+    crate::session::lifecycle::teardown_registered();
     let ids = tplab_sandbox::live_ids();
     tplab_sandbox::teardown_registered();
     for id in ids {

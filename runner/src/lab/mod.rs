@@ -7,6 +7,7 @@ pub mod defines;
 pub mod diag;
 pub mod info;
 pub mod kinds;
+pub mod lifecycle;
 pub mod matchers;
 pub mod model;
 pub mod parse;

@@ -70,6 +70,8 @@ pub enum ItemKind {
     Checks(Vec<CheckItem>),
     Question(Box<QuestionItem>),
     Hint(String),
+    /// A `{setup}` or `{cleanup}` command block, run by tplab itself.
+    Lifecycle(super::lifecycle::LifecycleBlock),
 }
 
 /// When tplab itself may run a command block.

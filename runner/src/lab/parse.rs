@@ -18,6 +18,7 @@ use super::model::{
 };
 use super::question::{AnswerMatch, QuestionSpec};
 use super::source::{self, ReadError, Source, char_offset};
+use super::lifecycle::{LifecycleBlock, Phase};
 use super::transcript;
 use super::yaml;
 use tplab_vocab::diag::{self, StrictKeys};
@@ -28,7 +29,10 @@ pub const COMMAND_LANGS: &[&str] = &["sh", "bash", "shell"];
 pub const BLOCK_KINDS: &[&str] = &[
     "sh", "bash", "shell", "console", "check", "question", "hint",
 ];
-const COMMAND_ATTRS: &[&str] = &["target", "solution", "env", "run", "timeout", "status"];
+const COMMAND_ATTRS: &[&str] = &[
+    "target", "solution", "env", "run", "timeout", "status", // lifecycle blocks:
+    "setup", "cleanup", "shown",
+];
 const TRANSCRIPT_ATTRS: &[&str] = &["target", "solution", "env", "run", "timeout", "id"];
 const CHECK_ATTRS: &[&str] = &["env"];
 const QUESTION_ATTRS: &[&str] = &["env", "id"];
@@ -467,7 +471,10 @@ impl LabParser {
                 });
             }
         }
-        if self.steps.is_empty() && lang != "hint" {
+        // Lifecycle blocks before the first step are the lab's own.
+        let lifecycle =
+            COMMAND_LANGS.contains(&lang) && (info.flag("setup") || info.flag("cleanup"));
+        if self.steps.is_empty() && lang != "hint" && !lifecycle {
             let s = self.source.line_range(span.start);
             self.error(
                 DiagCode::OutsideStep,
@@ -597,7 +604,7 @@ impl LabParser {
                         false
                     }
                 };
-                ItemKind::Command(CommandBlock {
+                let block = CommandBlock {
                     target,
                     script: body.text.clone(),
                     solution: info.flag("solution"),
@@ -607,11 +614,64 @@ impl LabParser {
                     timeout,
                     status,
                     body_start,
-                })
+                };
+                match self.lifecycle_block(&info, block, &attr_span, &span) {
+                    Some(kind) => kind,
+                    None => return,
+                }
             }
         };
         let _: &Info = &info;
         self.items().push(Item { span, kind });
+    }
+
+    /// A command block, or a lifecycle block when it says `setup` or `cleanup` (`None`:
+    /// its attributes contradict each other, reported).
+    fn lifecycle_block(
+        &mut self,
+        info: &Info,
+        block: CommandBlock,
+        attr_span: &dyn Fn(&str) -> Option<Range<usize>>,
+        span: &Range<usize>,
+    ) -> Option<ItemKind> {
+        let phase = match (info.flag("setup"), info.flag("cleanup")) {
+            (false, false) => {
+                if info.flag("shown") {
+                    self.error(
+                        DiagCode::BadAttributeValue,
+                        attr_span("shown").unwrap_or(span.clone()),
+                        "`shown` is only meaningful on a `setup` or `cleanup` block",
+                    )
+                    .add_note("commands of a step are always shown");
+                    return None;
+                }
+                return Some(ItemKind::Command(block));
+            }
+            (true, true) => {
+                self.error(
+                    DiagCode::BadAttributeValue,
+                    attr_span("cleanup").unwrap_or(span.clone()),
+                    "a block is either `setup` or `cleanup`, not both",
+                );
+                return None;
+            }
+            (true, false) => Phase::Setup,
+            (false, true) => Phase::Cleanup,
+        };
+        if let Some(key) = ["solution", "run"].into_iter().find(|k| info.flag(k)) {
+            self.error(
+                DiagCode::BadAttributeValue,
+                attr_span(key).unwrap_or(span.clone()),
+                format!("`{key}` cannot be used on a `{}` block", phase.name()),
+            )
+            .add_note("tplab always runs setup and cleanup blocks itself; they are not the student's solution");
+            return None;
+        }
+        Some(ItemKind::Lifecycle(LifecycleBlock {
+            phase,
+            shown: info.flag("shown"),
+            block,
+        }))
     }
 
     fn question(&mut self, body: &Body) -> Option<QuestionItem> {

@@ -27,7 +27,8 @@ fn block_follows(items: &[Item], env: &str) -> bool {
             ItemKind::Code { .. } => true,
             // What comes after checks is no longer what the lead-in introduced.
             ItemKind::Prose(_) | ItemKind::Checks(_) => return !skipped,
-            ItemKind::Hint(_) => continue,
+            ItemKind::Lifecycle(l) if l.shown => applies(&l.block.env, env),
+            ItemKind::Hint(_) | ItemKind::Lifecycle(_) => continue,
         };
         if shown {
             return true;

@@ -5,6 +5,7 @@
 #[cfg(test)]
 mod codes;
 mod lead_in;
+mod lifecycle;
 mod vars;
 
 use std::collections::{BTreeSet, HashMap};
@@ -26,6 +27,7 @@ pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
     linter.steps();
     vars::check(lab, &mut linter.out);
     lead_in::check(lab, &mut linter.out);
+    linter.lifecycle();
     linter.out
 }
 
@@ -93,9 +95,12 @@ impl Linter<'_> {
             }
         }
         for role in &meta.roles {
+            // A role bound to a namespace is provided by `local` (`netns` in the front matter).
+            let in_netns = meta.netns.contains_key(role);
             let bound: Vec<&str> = meta
                 .environments
                 .iter()
+                .filter(|e| !(in_netns && *e == "local"))
                 .filter(|e| !registry::roles(e).contains(&role.as_str()))
                 .map(String::as_str)
                 .collect();
@@ -182,6 +187,10 @@ impl Linter<'_> {
             for item in &step.items {
                 match &item.kind {
                     ItemKind::Command(c) => self.target(&c.target, &item.span),
+                    ItemKind::Lifecycle(l) => {
+                        self.target(&l.block.target, &item.span);
+                        self.envs(&l.block.env, &item.span);
+                    }
                     ItemKind::Transcript(t) => {
                         self.target(&t.target, &item.span);
                         gradable = true;

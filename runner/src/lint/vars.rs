@@ -17,6 +17,7 @@ pub fn template_texts(item: &Item) -> Vec<String> {
         ItemKind::Prose(p) => vec![p.clone()],
         ItemKind::Code { text, .. } | ItemKind::Hint(text) => vec![text.clone()],
         ItemKind::Command(c) => vec![c.script.clone()],
+        ItemKind::Lifecycle(l) => vec![l.block.script.clone()],
         ItemKind::Transcript(t) => t
             .commands
             .iter()
@@ -56,6 +57,7 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
         .map(|s| (*s).to_string())
         .collect();
     defined.extend(lab.meta.vars.keys().cloned());
+    defined.extend(crate::lab::lifecycle::netns_vars(&lab.meta).into_keys());
     for env in &lab.meta.environments {
         defined.extend(registry::facts(env).iter().map(|s| (*s).to_string()));
     }

@@ -10,6 +10,10 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
     let total = session.lab.steps.len();
     for step in from..total {
         observer.step_start(session, step);
+        if let Err(e) = session.setup_step(step, observer).await {
+            session.lifecycle_failure = Some(e);
+            return;
+        }
         for action in session.actions(step) {
             if let Action::Command(block) = action
                 && block.run == RunMode::Auto
@@ -39,5 +43,6 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
             observer.verdict(&evaluated);
         }
         session.recorder.settle(step);
+        session.cleanup_step(step, observer).await;
     }
 }

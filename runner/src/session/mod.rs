@@ -10,6 +10,7 @@ mod batch_tests;
 #[cfg(test)]
 mod engine_tests;
 pub mod inspect;
+pub mod lifecycle;
 pub mod missing;
 pub mod observer;
 pub mod plan;
@@ -76,6 +77,10 @@ pub struct Session<'a> {
     pub mode: Mode,
     /// The current step's reads, fetched in one batch ([`prefetch`]).
     step_facts: prefetch::Shared,
+    /// Roles bound to named namespaces, names rendered ([`Session::bind_netns`]).
+    pub netns: std::collections::BTreeMap<String, String>,
+    /// A step's setup failed: the drivers stop, the command ends with this error.
+    pub lifecycle_failure: Option<EnvError>,
 }
 
 impl<'a> Session<'a> {
@@ -99,14 +104,18 @@ impl<'a> Session<'a> {
             nonce: who.nonce.clone(),
         };
         let recorder = Recorder::new(lab, env.name(), facts, mode.as_str(), student);
-        Ok(Self {
+        let mut session = Self {
             lab,
             env,
             vars,
             recorder,
             mode,
             step_facts: prefetch::Shared::default(),
-        })
+            netns: std::collections::BTreeMap::new(),
+            lifecycle_failure: None,
+        };
+        session.bind_netns()?;
+        Ok(session)
     }
 
     pub fn env_name(&self) -> &str {

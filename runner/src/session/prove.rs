@@ -35,6 +35,11 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
             problems: Vec::new(),
         };
         observer.step_start(session, step);
+        // A setup that fails proves nothing about the step: the whole test is an error.
+        if let Err(e) = session.setup_step(step, observer).await {
+            session.lifecycle_failure = Some(e);
+            return proofs;
+        }
         let gradables = session.gradables(step);
         // 1. Before: one attempt each, nothing recorded; captures flow within the pass.
         let mut scratch = session.vars.clone();
@@ -106,6 +111,7 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
             }
         }
         session.recorder.settle(step);
+        session.cleanup_step(step, observer).await;
         observer.proof(&proof);
         proofs.push(proof);
     }

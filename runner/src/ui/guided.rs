@@ -39,6 +39,11 @@ pub async fn run(
     }
     for step in from..session.lab.steps.len() {
         printer.step_header(session, step);
+        // The step's own starting state (a break-and-fix step breaks it here).
+        if let Err(e) = session.setup_step(step, printer).await {
+            session.lifecycle_failure = Some(e);
+            return Ok(());
+        }
         show_step(session, printer, step);
         let mut hints_shown = 0usize;
         let mut check_hint_level = 0usize;
@@ -143,6 +148,7 @@ pub async fn run(
             return Ok(());
         }
         session.recorder.settle(step);
+        session.cleanup_step(step, printer).await;
         progress::save(session, step + 1);
         if let Some(dir) = report_dir {
             let _ = session.recorder.write(dir);

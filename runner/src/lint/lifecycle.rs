@@ -1,0 +1,90 @@
+//! Lint of what a lab declares about the machine: roles bound to namespaces
+//! (`netns`), what it creates (`creates`), what it requires (`requires`), and the
+//! lab-level `setup` / `cleanup` blocks.
+
+use super::Linter;
+use crate::lab::{DiagCode, ItemKind};
+
+/// What a rendered name may hold: `ip netns` and interface names, kernel modules.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// A name template rendered with placeholder values, for its static shape only.
+fn sample(template: &str) -> String {
+    let mut vars = crate::template::Vars::new();
+    for v in crate::env::registry::BUILTIN_VARS {
+        vars.insert((*v).to_string(), "x0".into());
+    }
+    crate::template::render(template, &vars).unwrap_or_else(|_| "x0".into())
+}
+
+impl Linter<'_> {
+    pub(super) fn lifecycle(&mut self) {
+        let meta = &self.lab.meta;
+        let span = self.lab.meta_span.clone();
+        for (role, name) in &meta.netns {
+            if !meta.roles.contains(role) {
+                let s = self.key(&span, role);
+                self.error(
+                    DiagCode::UnknownRole,
+                    s,
+                    format!("role `{role}` is bound to a namespace but not declared in `roles`"),
+                )
+                .add_note(format!("add it: `roles: [{}, {role}]`", meta.roles.join(", ")));
+            }
+            let shown = sample(name);
+            if !plain_name(&shown) || shown.len() > 64 {
+                let s = self.find(&span, name);
+                self.error(
+                    DiagCode::FrontMatterInvalid,
+                    s,
+                    format!("`{name}` is not a namespace name"),
+                )
+                .add_note("use letters, digits, `-`, `_` or `.` (at most 64), e.g. `red-{{ session_id }}` so that two sessions never share a namespace");
+            }
+        }
+        let creates = &meta.creates;
+        for entry in creates.netns.iter().chain(&creates.links) {
+            if meta.netns.contains_key(entry) {
+                continue;
+            }
+            let shown = sample(entry);
+            let link = creates.links.contains(entry);
+            if !plain_name(&shown) || (link && shown.len() > 15) {
+                let s = self.find(&span, entry);
+                self.error(
+                    DiagCode::FrontMatterInvalid,
+                    s,
+                    format!(
+                        "`{entry}` in `creates` is not a {} name",
+                        if link { "link" } else { "namespace" }
+                    ),
+                )
+                .add_note("use letters, digits, `-`, `_` or `.` (an interface name has at most 15)");
+            }
+        }
+        let requires = &meta.requires;
+        for (what, names) in [("kernel", &requires.kernel), ("tools", &requires.tools)] {
+            for name in names.iter().filter(|n| !plain_name(n)) {
+                let s = self.find(&span, name);
+                self.error(
+                    DiagCode::FrontMatterInvalid,
+                    s,
+                    format!("`{name}` in `requires.{what}` is not a {}", if what == "kernel" { "kernel module name" } else { "program name" }),
+                )
+                .add_note("one name per entry, e.g. `kernel: [bridge, veth]`, `tools: [ip, ping]`");
+            }
+        }
+        let lab = self.lab;
+        for item in &lab.intro {
+            if let ItemKind::Lifecycle(l) = &item.kind {
+                self.target(&l.block.target, &item.span);
+                self.envs(&l.block.env, &item.span);
+            }
+        }
+    }
+}
