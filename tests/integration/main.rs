@@ -22,6 +22,7 @@ mod kubeapi;
 mod kubeapi_io;
 mod kubeapi_pods;
 mod kubeapi_seed;
+mod lifecycle;
 mod lint;
 mod pipe;
 mod records;
@@ -37,6 +38,7 @@ use tplab_testkit::Suite;
 fn main() {
     let suite = Suite::new();
     let suite = lint::register(suite);
+    let suite = lifecycle::register(suite);
     let suite = engine::register(suite);
     let suite = exit_status::register(suite);
     let suite = docs::register(suite);

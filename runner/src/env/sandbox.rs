@@ -393,10 +393,12 @@ pub fn install_signal_cleanup() -> Result<(), EnvError> {
 
 /// Tears down every sandbox this process built or adopted, with their eBPF pins.
 fn teardown_owned() {
+    let ids = tplab_sandbox::live_ids();
+    // First: marks the process as closing, so a lab command killed from here on is not
+    // taken for its result and the session does not carry on.
+    tplab_sandbox::teardown_registered();
     // What labs declared they create on this machine (namespaces, links).
     crate::session::lifecycle::teardown_registered();
-    let ids = tplab_sandbox::live_ids();
-    tplab_sandbox::teardown_registered();
     for id in ids {
         let _ = tplab_ebpf::cleanup_pins(&id);
     }
