@@ -14,9 +14,15 @@ use crate::harness::{Failed, bin, command, ensure, fail, tempdir, tplab};
 pub fn register(suite: Suite) -> Suite {
     suite
         .test("lifecycle::blocks_run_in_order", blocks_run_in_order)
-        .test("lifecycle::failing_setup_is_an_error", failing_setup_is_an_error)
+        .test(
+            "lifecycle::failing_setup_is_an_error",
+            failing_setup_is_an_error,
+        )
         .test("lifecycle::missing_tool_exits_3", missing_tool_exits_3)
-        .test("lifecycle::lint_rejects_bad_lifecycle", lint_rejects_bad_lifecycle)
+        .test(
+            "lifecycle::lint_rejects_bad_lifecycle",
+            lint_rejects_bad_lifecycle,
+        )
         .root_test("lifecycle::root_required_exits_3", root_required_exits_3)
         .root_test(
             "lifecycle::typed_checks_read_inside_the_namespace",
@@ -135,10 +141,9 @@ fn failing_setup_is_an_error() -> Result<(), Failed> {
             path.as_os_str(),
         ],
     ] {
-        tplab(args)
-            .run()
-            .code(3)?
-            .stderr_has("the step's setup at line 11 failed: exited with 4 instead of 0: no disk")?;
+        tplab(args).run().code(3)?.stderr_has(
+            "the step's setup at line 11 failed: exited with 4 instead of 0: no disk",
+        )?;
     }
     // The student was charged with nothing: no check was judged.
     ensure(
@@ -219,7 +224,10 @@ fn root_required_exits_3() -> Result<(), Failed> {
     let path = write_lab(dir.path(), lab);
     // Readable by the unprivileged user that runs it.
     for p in [dir.path(), path.as_path()] {
-        let _ = std::process::Command::new("chmod").arg("a+rx").arg(p).status();
+        let _ = std::process::Command::new("chmod")
+            .arg("a+rx")
+            .arg(p)
+            .status();
     }
     let out = std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
@@ -273,11 +281,14 @@ fn typed_checks_read_inside_the_namespace() -> Result<(), Failed> {
     }
     let _guard = NetnsGuard(name.clone());
     ip(&["netns", "add", &name])?;
-    ip(&["-n", &name, "link", "add", "d0", "type", "veth", "peer", "name", "d1"])?;
+    ip(&[
+        "-n", &name, "link", "add", "d0", "type", "veth", "peer", "name", "d1",
+    ])?;
     ip(&["-n", &name, "link", "set", "d0", "up"])?;
     // iproute2 agrees that d0 is there, and only there.
-    let inside: serde_json::Value = serde_json::from_str(&ip(&["-n", &name, "-j", "link", "show", "d0"])?)
-        .map_err(|e| fail(e.to_string()))?;
+    let inside: serde_json::Value =
+        serde_json::from_str(&ip(&["-n", &name, "-j", "link", "show", "d0"])?)
+            .map_err(|e| fail(e.to_string()))?;
     ensure(inside[0]["ifname"] == "d0", format!("ip -n: {inside}"))?;
     ensure(
         !std::path::Path::new("/sys/class/net/d0").exists(),
@@ -326,7 +337,10 @@ fn signals_remove_what_the_lab_creates() -> Result<(), Failed> {
         while !netns.exists() && start.elapsed() < Duration::from_secs(20) {
             std::thread::sleep(Duration::from_millis(50));
         }
-        ensure(netns.exists(), format!("the lab's setup never created {name}"))?;
+        ensure(
+            netns.exists(),
+            format!("the lab's setup never created {name}"),
+        )?;
         // The step's `sleep 30` is running inside it now.
         std::thread::sleep(Duration::from_millis(500));
         let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
@@ -357,7 +371,10 @@ fn netns_basics() -> Result<(), Failed> {
         .find_iter(&out.stdout)
         .map(|m| m.as_str().to_string())
         .collect();
-    ensure(names.len() >= 3, format!("no namespace names in:\n{}", out.stdout))?;
+    ensure(
+        names.len() >= 3,
+        format!("no namespace names in:\n{}", out.stdout),
+    )?;
     let listed = netns_names()?;
     for name in &names {
         ensure(!listed.contains(name), format!("{name} left behind"))?;

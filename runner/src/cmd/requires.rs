@@ -115,7 +115,11 @@ mod tests {
         assert_eq!(has("br-netfilter"), Some(true), "loaded, `-` as `_`");
         assert_eq!(has("veth"), Some(true), "built in");
         assert_eq!(has("8021q"), Some(true), "loadable");
-        assert_eq!(has("garp"), Some(false), "a dependency's name is not a module line");
+        assert_eq!(
+            has("garp"),
+            Some(false),
+            "a dependency's name is not a module line"
+        );
         assert_eq!(has("nope"), Some(false));
         assert_eq!(module_available("nope", &sys, None), None, "cannot tell");
     }

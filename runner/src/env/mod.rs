@@ -11,6 +11,7 @@ pub mod open;
 pub mod registry;
 pub mod sandbox;
 pub mod spy;
+pub mod teardown;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -304,7 +305,9 @@ pub trait Environment: Send + Sync {
             None => Ok(()),
             Some(role) => Err(EnvError::Unsupported {
                 env: self.name().to_string(),
-                what: format!("roles bound to a network namespace (`netns: {{ {role}: … }}`; use `--env local`)"),
+                what: format!(
+                    "roles bound to a network namespace (`netns: {{ {role}: … }}`; use `--env local`)"
+                ),
             }),
         }
     }

@@ -398,7 +398,7 @@ fn teardown_owned() {
     // taken for its result and the session does not carry on.
     tplab_sandbox::teardown_registered();
     // What labs declared they create on this machine (namespaces, links).
-    crate::session::lifecycle::teardown_registered();
+    super::teardown::teardown_registered();
     for id in ids {
         let _ = tplab_ebpf::cleanup_pins(&id);
     }

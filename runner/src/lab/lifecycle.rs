@@ -76,3 +76,35 @@ pub fn netns_vars(meta: &super::FrontMatter) -> std::collections::BTreeMap<Strin
         .map(|(role, name)| (netns_var(role), name.clone()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_and_cleanup_blocks_are_the_lab_s_or_the_step_s() {
+        let text = "---\nid: t\ntitle: T\nroles: [local, red]\nnetns: { red: \"r-{{ session_id }}\" }\ncreates: { netns: [red] }\n---\n\n```sh {setup}\nip netns add {{ netns_red }}\n```\n\n```sh {cleanup target=red timeout=5s}\nip link\n```\n\n## S\n\n```sh {setup shown target=red}\nip link set lo down\n```\n\n```sh {target=local}\nip -n {{ netns_red }} link set lo up\n```\n\n```check\n- link: { name: lo, admin_up: true }\n  target: red\n```\n";
+        let parsed = crate::lab::parse("t.md", text.to_string());
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let lab = parsed.lab.expect("a lab");
+        let setup: Vec<&LifecycleBlock> = lab.lifecycle(Phase::Setup).collect();
+        assert_eq!(setup.len(), 1);
+        assert!(!setup[0].shown);
+        let cleanup: Vec<&LifecycleBlock> = lab.lifecycle(Phase::Cleanup).collect();
+        assert_eq!(cleanup[0].block.target, "red");
+        assert_eq!(
+            cleanup[0].block.timeout,
+            Some(std::time::Duration::from_secs(5))
+        );
+        let step: Vec<&LifecycleBlock> = lab.steps[0].lifecycle(Phase::Setup).collect();
+        assert!(step[0].shown);
+        assert!(lab.tears_down());
+        // Not a student's command: neither an action nor shown as one.
+        assert_eq!(
+            crate::session::plan::actions(&lab.steps[0], "local").len(),
+            1
+        );
+        assert_eq!(netns_vars(&lab.meta)["netns_red"], "r-{{ session_id }}");
+        assert!(crate::lint::lint(&lab).iter().all(|d| !d.is_error()));
+    }
+}

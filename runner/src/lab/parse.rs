@@ -11,6 +11,7 @@ use super::body::Body;
 use super::checks::CheckSpec;
 use super::diag::{DiagCode, Diagnostic};
 use super::info::{self, Info};
+use super::lifecycle::{LifecycleBlock, Phase};
 use super::matchers::parse_duration;
 use super::model::{
     CheckItem, CommandBlock, ExpectStatus, FrontMatter, Item, ItemKind, Lab, QuestionItem, RunMode,
@@ -18,7 +19,6 @@ use super::model::{
 };
 use super::question::{AnswerMatch, QuestionSpec};
 use super::source::{self, ReadError, Source, char_offset};
-use super::lifecycle::{LifecycleBlock, Phase};
 use super::transcript;
 use super::yaml;
 use tplab_vocab::diag::{self, StrictKeys};
@@ -997,6 +997,7 @@ mod tests {
                 ItemKind::Checks(_) => "checks",
                 ItemKind::Question(_) => "question",
                 ItemKind::Hint(_) => "hint",
+                ItemKind::Lifecycle(_) => "lifecycle",
             })
             .collect()
     }

@@ -34,7 +34,10 @@ impl Linter<'_> {
                     s,
                     format!("role `{role}` is bound to a namespace but not declared in `roles`"),
                 )
-                .add_note(format!("add it: `roles: [{}, {role}]`", meta.roles.join(", ")));
+                .add_note(format!(
+                    "add it: `roles: [{}, {role}]`",
+                    meta.roles.join(", ")
+                ));
             }
             let shown = sample(name);
             if !plain_name(&shown) || shown.len() > 64 {
@@ -64,7 +67,9 @@ impl Linter<'_> {
                         if link { "link" } else { "namespace" }
                     ),
                 )
-                .add_note("use letters, digits, `-`, `_` or `.` (an interface name has at most 15)");
+                .add_note(
+                    "use letters, digits, `-`, `_` or `.` (an interface name has at most 15)",
+                );
             }
         }
         let requires = &meta.requires;
@@ -74,7 +79,14 @@ impl Linter<'_> {
                 self.error(
                     DiagCode::FrontMatterInvalid,
                     s,
-                    format!("`{name}` in `requires.{what}` is not a {}", if what == "kernel" { "kernel module name" } else { "program name" }),
+                    format!(
+                        "`{name}` in `requires.{what}` is not a {}",
+                        if what == "kernel" {
+                            "kernel module name"
+                        } else {
+                            "program name"
+                        }
+                    ),
                 )
                 .add_note("one name per entry, e.g. `kernel: [bridge, veth]`, `tools: [ip, ping]`");
             }

@@ -1,36 +1,16 @@
 //! The lab's lifecycle at run time: `setup` blocks before the lab and each step,
 //! `cleanup` blocks after them, and the removal of what the lab declares it creates
 //! (`creates`), however the session ends — finish, Quit, an error (the [`Teardown`]
-//! guard's drop), Ctrl-C or SIGTERM (the signal path calls [`teardown_registered`]).
+//! guard's drop), Ctrl-C or SIGTERM (the signal path calls [`teardown::teardown_registered`]).
 //! A failing setup is an error of the lab or the machine, never the student's.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use super::{COMMAND_TIMEOUT, Observer, Session};
 use crate::check::prefetch;
-use crate::env::EnvError;
+use crate::env::{EnvError, teardown};
 use crate::lab::ExpectStatus;
 use crate::lab::lifecycle::{LifecycleBlock, Phase};
-
-/// What is left to undo, rendered when the session started (the names it will remove
-/// do not depend on what happens later).
-#[derive(Debug, Default)]
-struct Plan {
-    /// Lab-level cleanup blocks: namespace (for a bound role), script, timeout.
-    cleanups: Vec<(Option<String>, String, Duration)>,
-    netns: Vec<String>,
-    links: Vec<String>,
-}
-
-/// Plans of live sessions, for the signal path (which exits without running drops).
-static ARMED: Mutex<Vec<(u64, Plan)>> = Mutex::new(Vec::new());
-
-fn armed() -> std::sync::MutexGuard<'static, Vec<(u64, Plan)>> {
-    ARMED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Removes what a session created when dropped, unless [`Teardown::run`] already did.
 #[derive(Debug)]
@@ -41,7 +21,6 @@ pub struct Teardown {
 impl Teardown {
     /// Renders what `session` will undo and registers it.
     pub fn arm(session: &Session<'_>) -> Result<Self, EnvError> {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let lab = session.lab;
         let render = |text: &str, what: &str| {
             session.render(text).map_err(|e| EnvError::Lifecycle {
@@ -50,7 +29,7 @@ impl Teardown {
                 message: e.to_string(),
             })
         };
-        let mut plan = Plan::default();
+        let mut plan = teardown::Plan::default();
         // Lab-level cleanup runs here only on `local` (this machine, synchronously);
         // elsewhere it runs in [`Teardown::run`] and the environment's own teardown
         // removes the rest.
@@ -74,15 +53,13 @@ impl Teardown {
         for entry in &creates.links {
             plan.links.push(render(entry, "`creates.links`")?);
         }
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        armed().push((id, plan));
-        Ok(Self { id })
+        Ok(Self {
+            id: teardown::arm(plan),
+        })
     }
 
-    fn take(&self) -> Option<Plan> {
-        let mut armed = armed();
-        let at = armed.iter().position(|(id, _)| *id == self.id)?;
-        Some(armed.remove(at).1)
+    fn take(&self) -> Option<teardown::Plan> {
+        teardown::disarm(self.id)
     }
 
     /// The normal end: the lab's cleanup blocks through the environment (shown ones
@@ -91,11 +68,14 @@ impl Teardown {
         let Some(mut plan) = self.take() else { return };
         plan.cleanups.clear();
         for l in session.lab.lifecycle(Phase::Cleanup) {
-            if let Err(e) = session.run_lifecycle(l, "the lab's cleanup", observer).await {
+            if let Err(e) = session
+                .run_lifecycle(l, "the lab's cleanup", observer)
+                .await
+            {
                 observer.warn(&e.to_string());
             }
         }
-        for problem in remove(&plan) {
+        for problem in teardown::remove(&plan) {
             observer.warn(&problem);
         }
     }
@@ -104,110 +84,8 @@ impl Teardown {
 impl Drop for Teardown {
     fn drop(&mut self) {
         if let Some(plan) = self.take() {
-            for problem in run_sync(&plan) {
+            for problem in teardown::run_sync(&plan) {
                 eprintln!("tplab: {problem}");
-            }
-        }
-    }
-}
-
-/// The signal path: undoes every live session's plan (this machine only).
-pub fn teardown_registered() {
-    let plans = std::mem::take(&mut *armed());
-    for (_, plan) in plans {
-        for problem in run_sync(&plan) {
-            eprintln!("tplab: {problem}");
-        }
-    }
-}
-
-fn run_sync(plan: &Plan) -> Vec<String> {
-    let mut problems = Vec::new();
-    for (netns, script, timeout) in &plan.cleanups {
-        if let Err(e) = run_blocking(netns.as_deref(), script, *timeout) {
-            problems.push(format!("the lab's cleanup: {e}"));
-        }
-    }
-    problems.extend(remove(plan));
-    problems
-}
-
-/// Deletes the declared links (this machine's namespace), then the namespaces, after
-/// ending the processes still inside them (a student's `ping`, an `ip netns exec` shell).
-fn remove(plan: &Plan) -> Vec<String> {
-    let mut problems = Vec::new();
-    for link in &plan.links {
-        if std::path::Path::new("/sys/class/net").join(link).exists() {
-            match std::process::Command::new("ip")
-                .args(["link", "delete", "dev", link])
-                .stderr(std::process::Stdio::piped())
-                .output()
-            {
-                Ok(out) if out.status.success() => {}
-                Ok(out) => problems.push(format!(
-                    "removing link {link}: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )),
-                Err(e) => problems.push(format!("removing link {link}: {e}")),
-            }
-        }
-    }
-    let files: Vec<PathBuf> = plan
-        .netns
-        .iter()
-        .map(|n| tplab_netns::path_of(n))
-        .filter(|p| p.exists())
-        .collect();
-    let (_, survivors) = tplab_sandbox::reap_netns_processes(&files);
-    problems.extend(survivors);
-    for name in &plan.netns {
-        if let Err(e) = tplab_netns::delete(name) {
-            problems.push(format!("removing namespace {name}: {e}"));
-        }
-    }
-    problems
-}
-
-/// Runs `script` with `sh -c` (in `netns` if given), killing its group after `timeout`.
-fn run_blocking(netns: Option<&str>, script: &str, timeout: Duration) -> Result<(), String> {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = std::process::Command::new("/bin/sh");
-    cmd.arg("-c")
-        .arg(script)
-        .env("LC_ALL", "C")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0);
-    let _ns = match netns {
-        Some(name) => {
-            let path = tplab_netns::path_of(name);
-            if !path.exists() {
-                // Nothing to clean inside a namespace that is already gone.
-                return Ok(());
-            }
-            Some(tplab_netns::prepare_std_command(&mut cmd, &path).map_err(|e| e.to_string())?)
-        }
-        None => None,
-    };
-    let mut child = cmd.spawn().map_err(|e| e.to_string())?;
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => return Err(format!("exited with {status}")),
-            Ok(None) if start.elapsed() < timeout => {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Ok(None) | Err(_) => {
-                if let Ok(pid) = i32::try_from(child.id()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                let _ = child.wait();
-                return Err(format!("did not finish within {}s", timeout.as_secs()));
             }
         }
     }
@@ -263,7 +141,9 @@ impl Session<'_> {
             line,
             message,
         };
-        let script = self.render(&l.block.script).map_err(|e| fail(e.to_string()))?;
+        let script = self
+            .render(&l.block.script)
+            .map_err(|e| fail(e.to_string()))?;
         // The block changes what the step's batch read.
         prefetch::forget(&self.step_facts);
         let role = self.role(&l.block.target).to_string();
@@ -284,7 +164,9 @@ impl Session<'_> {
                     .status
                     .map_or_else(|| "a signal".to_string(), |s| s.to_string());
                 let tail = out.stderr.trim().lines().last().unwrap_or_default();
-                Err(fail(format!("exited with {status} instead of {code}: {tail}")))
+                Err(fail(format!(
+                    "exited with {status} instead of {code}: {tail}"
+                )))
             }
             _ => Ok(()),
         }
@@ -324,10 +206,12 @@ impl Session<'_> {
                 if let super::plan::Action::Command(block) = action
                     && block.run == crate::lab::RunMode::Auto
                 {
-                    let script = self.render(&block.script).map_err(|source| EnvError::Render {
-                        what: "the command",
-                        source,
-                    })?;
+                    let script = self
+                        .render(&block.script)
+                        .map_err(|source| EnvError::Render {
+                            what: "the command",
+                            source,
+                        })?;
                     let role = self.role(&block.target).to_string();
                     self.env
                         .exec(&role, &script, block.timeout.unwrap_or(COMMAND_TIMEOUT))
