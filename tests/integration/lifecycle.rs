@@ -313,7 +313,7 @@ fn signals_remove_what_the_lab_creates() -> Result<(), Failed> {
         (nix::sys::signal::Signal::SIGTERM, 143),
         (nix::sys::signal::Signal::SIGINT, 130),
     ] {
-        let student = token(&format!("s{}", code));
+        let student = token(&format!("s{code}"));
         let name = format!("tpl-{student}");
         let _guard = NetnsGuard(name.clone());
         let dir = tempdir();

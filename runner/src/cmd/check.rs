@@ -4,7 +4,7 @@ use super::common;
 use super::status;
 use crate::cli::{CheckArgs, Global};
 use crate::error::Error;
-use crate::session::{Mode, Session, inspect};
+use crate::session::{Mode, Session, inspect, progress};
 
 pub async fn run(global: Global, args: CheckArgs) -> super::Result {
     let lab = common::load(&args.lab)?;
@@ -29,6 +29,29 @@ pub async fn run(global: Global, args: CheckArgs) -> super::Result {
     let printer = common::printer(&global, &lab);
     let mut session =
         Session::start(&lab, env.as_ref(), Mode::Check, &common::identity(&global)).await?;
+    // The namespaces of the student's guided session carry its session id: check those.
+    if !lab.meta.netns.is_empty()
+        && let Some(progress::Saved::Current(p)) = progress::load(
+            progress::Owner {
+                lab_id: &lab.meta.id,
+                env: &env_name,
+                student: global.student.as_deref(),
+            },
+            &lab,
+        )
+    {
+        let names = lab
+            .meta
+            .netns
+            .keys()
+            .map(|r| crate::lab::lifecycle::netns_var(r));
+        for var in names.chain(["session_id".to_string()]) {
+            if let Some(value) = p.vars.get(&var) {
+                session.vars.insert(var, value.clone());
+            }
+        }
+        session.bind_netns()?;
+    }
     let shown = inspect::run(&mut session, &printer, only).await;
     let path = common::write_report(&global, &mut session.recorder)?;
     let report = &session.recorder.report;

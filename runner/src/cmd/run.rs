@@ -109,6 +109,10 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
                 lab.steps.len()
             ));
         }
+        // `tplab check` in another terminal finds this session's namespace names.
+        if !lab.meta.netns.is_empty() {
+            progress::save(&session, from);
+        }
         // From here on, Ctrl-C is the student's *Quit*: sandbox and progress are kept.
         crate::interrupt::claim().map_err(|e| EnvError::io("listening for Ctrl-C", e))?;
         guided::run(&mut session, &printer, from, Some(&report_dir)).await?;
