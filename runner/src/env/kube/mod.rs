@@ -11,6 +11,7 @@
 pub mod cilium;
 pub mod cleanup;
 pub mod client;
+pub mod ctmaps;
 pub mod error;
 pub mod exec;
 pub mod facts;
@@ -160,6 +161,7 @@ async fn build(
     };
     let node_ip = status.host_ip.clone().unwrap_or_default();
     let agent = cilium::find(cluster, &node_name).await?;
+    let ct_maps = ctmaps::locate(cluster, &agent).await;
     let node_pod_name = format!("tplab-node-{session}");
     let spec = pods::node_pod(
         &node_pod_name,
@@ -227,7 +229,9 @@ async fn build(
     ]
     .into_iter()
     .collect();
-    Ok(AgentEnv::new(Box::new(env), process, targets))
+    Ok(AgentEnv::new(Box::new(env), process, targets)
+        .with_ct_maps(ct_maps)
+        .with_observer())
 }
 
 /// The lab pod `name` a quitting session kept, made this process's.
@@ -486,7 +490,7 @@ impl Environment for KubeEnv {
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
         let _ = hops;
         Err(Self::unsupported(
-            "packet observation on a cluster's node yet (the node agent has no eBPF observer)",
+            "packet observation outside the node agent (it observes on the node)",
         ))
     }
 
