@@ -216,6 +216,20 @@ fn seed_test() -> Result<(), Failed> {
         })
         .count();
     crate::harness::ensure(copies <= 1, format!("the binary was copied {copies} times"))?;
+    // The packets checks' observer went with the agent: nothing of tplab's on the
+    // sandbox's interfaces (`bpftool net` in its pod and node namespaces).
+    for role in ["pod", "node"] {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &format!("tplab-{}-{role}", up.id)])
+            .args(["bpftool", "-j", "net"])
+            .output()
+            .map_err(fail)?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        crate::harness::ensure(
+            out.status.success() && !text.contains("tplab_obs"),
+            format!("bpftool net in the {role} namespace: {text}"),
+        )?;
+    }
     Ok(())
 }
 
@@ -284,6 +298,17 @@ fn same_verdicts() -> Result<(), Failed> {
         compared >= 30 && compared == kv.len(),
         format!("only {compared} checks compared"),
     )?;
+    // The packets and bpf_map checks ran on kube too (through the node agent), and passed.
+    for check in ["ping-through-datapath", "ping-path", "ct-tcp-out", "ct-icmp-out", "http-path"] {
+        let verdict = kv
+            .iter()
+            .find(|(id, _)| id.ends_with(&format!("/{check}")))
+            .map(|(_, v)| v.as_str());
+        crate::harness::ensure(
+            verdict == Some("pass"),
+            format!("check `{check}` on kube: {verdict:?}"),
+        )?;
+    }
     up.none_left(Duration::from_secs(10))
 }
 
