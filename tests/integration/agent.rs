@@ -458,7 +458,8 @@ fn bpftool_link_ids() -> Result<Vec<u64>, Failed> {
         .args(["-j", "link", "show"])
         .output()
         .map_err(|e| fail(format!("bpftool: {e}")))?;
-    let v: Value = serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("bpftool: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("bpftool: {e}")))?;
     Ok(v.as_array()
         .into_iter()
         .flatten()
@@ -481,11 +482,11 @@ fn observe_streams_packets() -> Result<(), Failed> {
     let mut agent = Agent::spawn(&format!("/run/netns/tplab-{}-", sb.id))?;
     let pid = agent.child.id();
     let start = json!({"format": "tplab.facts/1", "id": "s", "queries": [{"id": "o", "observe": {
-        "id": "obs1",
-        "points": [
-            {"netns": {"pod_ip": "10.244.0.213"}, "ifname": "eth0", "label": "pod:eth0"},
-            {"netns": {"path": sb.netns("node")}, "ifname": lxc, "label": "node:lxc"},
-        ]}}]});
+    "id": "obs1",
+    "points": [
+        {"netns": {"pod_ip": "10.244.0.213"}, "ifname": "eth0", "label": "pod:eth0"},
+        {"netns": {"path": sb.netns("node")}, "ifname": lxc, "label": "node:lxc"},
+    ]}}]});
     let (_, answer) = agent.send_streaming(&start.to_string())?;
     if answer["answers"][0]["observing"] != "obs1" {
         return Err(fail(format!("observe: {answer}")));
@@ -494,9 +495,12 @@ fn observe_streams_packets() -> Result<(), Failed> {
     let held = tcx_links_of(pid);
     let listed = bpftool_link_ids()?;
     if held.len() != 4 || held.iter().any(|(id, _)| !listed.contains(id)) {
-        return Err(fail(format!("agent's TCX links {held:?}, bpftool lists {listed:?}")));
+        return Err(fail(format!(
+            "agent's TCX links {held:?}, bpftool lists {listed:?}"
+        )));
     }
-    sb.exec("pod", "ping -c 2 -i 0.2 -W 2 203.0.113.10").success()?;
+    sb.exec("pod", "ping -c 2 -i 0.2 -W 2 203.0.113.10")
+        .success()?;
     let stop = json!({"format": "tplab.facts/1", "id": "u", "queries": [{"id": "x", "unobserve": "obs1"}]});
     let (lines, answer) = agent.send_streaming(&stop.to_string())?;
     if answer["answers"][0]["observing"] != "obs1" {
@@ -519,13 +523,16 @@ fn observe_streams_packets() -> Result<(), Failed> {
     if !seen("pod:eth0", "egress") || !seen("node:lxc", "ingress") {
         return Err(fail(format!("events: {events:?}")));
     }
-    if lines.last().map(|l| l["end"] == true) != Some(true) {
+    if lines.last().is_none_or(|l| l["end"] != true) {
         return Err(fail(format!("no end line before the answer: {lines:?}")));
     }
     // Detached: the agent holds no TCX link and bpftool lists none of them.
     let after = bpftool_link_ids()?;
     if !tcx_links_of(pid).is_empty() || held.iter().any(|(id, _)| after.contains(id)) {
-        return Err(fail(format!("links left: {:?} (held {held:?})", tcx_links_of(pid))));
+        return Err(fail(format!(
+            "links left: {:?} (held {held:?})",
+            tcx_links_of(pid)
+        )));
     }
     // An observation left running goes with the agent's end of input.
     let (_, answer) = agent.send_streaming(&start.to_string())?;
@@ -536,7 +543,9 @@ fn observe_streams_packets() -> Result<(), Failed> {
     agent.finish()?;
     let after = bpftool_link_ids()?;
     if held.len() != 4 || held.iter().any(|(id, _)| after.contains(id)) {
-        return Err(fail(format!("after the end: held {held:?}, listed {after:?}")));
+        return Err(fail(format!(
+            "after the end: held {held:?}, listed {after:?}"
+        )));
     }
     Ok(())
 }

@@ -299,7 +299,13 @@ fn same_verdicts() -> Result<(), Failed> {
         format!("only {compared} checks compared"),
     )?;
     // The packets and bpf_map checks ran on kube too (through the node agent), and passed.
-    for check in ["ping-through-datapath", "ping-path", "ct-tcp-out", "ct-icmp-out", "http-path"] {
+    for check in [
+        "ping-through-datapath",
+        "ping-path",
+        "ct-tcp-out",
+        "ct-icmp-out",
+        "http-path",
+    ] {
         let verdict = kv
             .iter()
             .find(|(id, _)| id.ends_with(&format!("/{check}")))

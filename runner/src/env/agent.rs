@@ -18,8 +18,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
-use tplab_ebpf::CtEntry;
 use tokio::sync::mpsc;
+use tplab_ebpf::CtEntry;
 use tplab_probe::agent::{
     AgentLine, Answer, Answers, Ask, CtMaps, EventsLine, Observe, ObserveAt, Request, Target,
 };

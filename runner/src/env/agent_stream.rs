@@ -15,7 +15,10 @@ use super::agent::AgentProcess;
 use super::{EnvError, PacketStream};
 
 /// Starts `obs` on the agent; the stream of its events.
-pub async fn start(agent: Arc<AgentProcess>, obs: Observe) -> Result<Box<dyn PacketStream>, EnvError> {
+pub async fn start(
+    agent: Arc<AgentProcess>,
+    obs: Observe,
+) -> Result<Box<dyn PacketStream>, EnvError> {
     let id = obs.id.clone();
     // Registered first: events may come before the answer that says it started.
     let rx = agent.register(&id);

@@ -87,7 +87,10 @@ mod tests {
         let got = candidates(Path::new("/sys/fs/bpf"));
         assert_eq!(
             got,
-            [PathBuf::from("/sys/fs/bpf"), PathBuf::from("/proc/1/root/sys/fs/bpf")]
+            [
+                PathBuf::from("/sys/fs/bpf"),
+                PathBuf::from("/proc/1/root/sys/fs/bpf")
+            ]
         );
         assert_eq!(candidates(Path::new("rel")), [PathBuf::from("rel")]);
     }
@@ -102,7 +105,11 @@ mod tests {
         let a = answer("c".into(), &maps);
         let e = a.error.unwrap();
         assert_eq!(e.code, ErrorCode::Probe);
-        assert!(e.message.contains(&dir.path().display().to_string()), "{}", e.message);
+        assert!(
+            e.message.contains(&dir.path().display().to_string()),
+            "{}",
+            e.message
+        );
         assert!(e.message.contains("/proc/1/root"), "{}", e.message);
     }
 

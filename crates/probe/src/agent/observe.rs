@@ -55,7 +55,12 @@ impl Observations {
             let netns = match locator.resolve(&p.netns) {
                 Ok(ns) => ns.unwrap_or_else(|| PathBuf::from("/proc/self/ns/net")),
                 Err(e) => {
-                    return error(id, None, e.code, format!("observing {}: {}", p.label, e.message));
+                    return error(
+                        id,
+                        None,
+                        e.code,
+                        format!("observing {}: {}", p.label, e.message),
+                    );
                 }
             };
             points.push(ObservePoint {

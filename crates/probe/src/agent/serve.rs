@@ -333,13 +333,18 @@ pub(super) fn error(id: String, netns: Option<String>, code: ErrorCode, message:
 }
 
 fn parse_query(mut map: Map<String, Value>) -> Result<(Target, Ask), String> {
-    if let Some(key) = map
-        .keys()
-        .find(|k| {
-            !["id", "netns", "query", "kinds", "ct_maps", "observe", "unobserve"]
-                .contains(&k.as_str())
-        })
-    {
+    if let Some(key) = map.keys().find(|k| {
+        ![
+            "id",
+            "netns",
+            "query",
+            "kinds",
+            "ct_maps",
+            "observe",
+            "unobserve",
+        ]
+        .contains(&k.as_str())
+    }) {
         return Err(format!(
             "unknown query key `{key}` (expected id, netns, query, kinds, ct_maps, observe or \
              unobserve)"
@@ -405,7 +410,9 @@ fn parse_observation(map: &mut Map<String, Value>) -> Result<Option<Ask>, String
     if observe.is_none() && unobserve.is_none() {
         return Ok(None);
     }
-    if ["query", "kinds", "ct_maps"].iter().any(|k| map.contains_key(*k))
+    if ["query", "kinds", "ct_maps"]
+        .iter()
+        .any(|k| map.contains_key(*k))
         || (observe.is_some() && unobserve.is_some())
     {
         return Err(

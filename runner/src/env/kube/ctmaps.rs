@@ -14,7 +14,7 @@ use super::cilium::{self, Agent};
 use super::client::Cluster;
 use super::lifecycle::CALL_TIMEOUT;
 
-/// The ConfigMap Cilium's Helm chart writes its agent's options to.
+/// The `ConfigMap` Cilium's Helm chart writes its agent's options to.
 pub const CONFIG_MAP: &str = "cilium-config";
 
 /// The CT maps the agent pod on the pod's node writes.
@@ -31,7 +31,7 @@ pub fn version_of(image: &str) -> String {
         .unwrap_or_else(|| format!("of unknown version (image `{image}` has no version tag)"))
 }
 
-/// `bpf-root` from Cilium's ConfigMap, when it is set and this user may read it (a
+/// `bpf-root` from Cilium's `ConfigMap`, when it is set and this user may read it (a
 /// cluster without it uses Cilium's default, as its agent does).
 async fn bpf_root(cluster: &Cluster) -> Option<String> {
     let api: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), cilium::NAMESPACE);
@@ -55,7 +55,9 @@ mod tests {
         let v = version_of("quay.io/cilium/cilium@sha256:abcd");
         assert!(v.contains("unknown") && v.contains("sha256:abcd"), "{v}");
         // The agent refuses it as a layout it does not know, naming it.
-        let err = tplab_ebpf::CtLayout::for_cilium_version(&v).unwrap_err().to_string();
+        let err = tplab_ebpf::CtLayout::for_cilium_version(&v)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sha256:abcd"), "{err}");
     }
 }
