@@ -38,6 +38,10 @@ pub fn register(suite: Suite) -> Suite {
             "kube_env::guided_quit_keeps_the_lab_pod_and_resume_adopts_it",
             quit_and_resume,
         )
+        .root_test(
+            "kube_env::a_changed_lab_removes_the_kept_lab_pod",
+            changed_lab,
+        )
         .root_test("kube_env::expired_credentials_are_exit_3", unauthorized)
         .opt_in_test(
             "kube_env::real_cluster_roles_and_cleanup",
@@ -640,4 +644,62 @@ fn quit_and_resume() -> Result<(), Failed> {
     t.send(&["Enter"])?;
     t.wait_for("EXIT=0", wait)?;
     up.none_left(Duration::from_secs(10))
+}
+
+/// The names of tplab's lab pods (not node pods), once only `want` pods are left (node
+/// pods go asynchronously) or after 10 s.
+fn lab_pods_when(up: &Up, want: usize) -> Result<Vec<String>, Failed> {
+    let start = Instant::now();
+    let pods = loop {
+        let pods = up.pods(MANAGED)?;
+        if pods.len() == want || start.elapsed() > Duration::from_secs(10) {
+            break pods;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    Ok(pods
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .filter(|n| !n.starts_with("tplab-node-"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// A student quits (the lab pod is kept), the lab file changes, and the next `run`
+/// starts again: the kept pod, whose progress cannot resume, is removed.
+fn changed_lab() -> Result<(), Failed> {
+    let up = Up::new(&[])?;
+    let state = crate::harness::tempdir();
+    let labs = crate::harness::tempdir();
+    let changed = labs.path().join("lab.md");
+    let text = std::fs::read_to_string(mini()).map_err(fail)?;
+    std::fs::write(&changed, format!("{text}\nOne more paragraph.\n")).map_err(fail)?;
+    let command = |lab: &str| {
+        format!(
+            "cd {} && NO_COLOR=1 TPLAB_STATE_DIR={} {} run {lab} --env kube --kubeconfig {}; echo EXIT=$?; sleep 30",
+            crate::harness::root().display(),
+            state.path().display(),
+            crate::harness::bin().display(),
+            up.kc()
+        )
+    };
+    let wait = Duration::from_secs(60);
+    let t = crate::harness::Tmux::start(&command(&mini()))?;
+    t.wait_for("What do you want to do?", wait)?;
+    t.send(&["C-c"])?;
+    t.wait_for("EXIT=0", wait)?;
+    let kept = lab_pods_when(&up, 1)?;
+    crate::harness::ensure(kept.len() == 1, format!("after Quit: {kept:?}"))?;
+    drop(t);
+    let t = crate::harness::Tmux::start(&command(&changed.display().to_string()))?;
+    t.wait_for("the lab changed", wait)?;
+    t.wait_for("What do you want to do?", wait)?;
+    let now = lab_pods_when(&up, 2)?;
+    crate::harness::ensure(
+        now.len() == 1 && now[0] != kept[0],
+        format!("kept {kept:?}, now {now:?}"),
+    )?;
+    t.send(&["C-c"])?;
+    t.wait_for("EXIT=0", wait)?;
+    Ok(())
 }
