@@ -39,7 +39,7 @@ pub fn register(suite: Suite) -> Suite {
             quit_and_resume,
         )
         .root_test(
-            "kube_env::a_changed_lab_removes_the_kept_lab_pod",
+            "kube_env::check_reads_the_kept_pod_and_a_changed_lab_removes_it",
             changed_lab,
         )
         .root_test("kube_env::expired_credentials_are_exit_3", unauthorized)
@@ -665,7 +665,8 @@ fn lab_pods_when(up: &Up, want: usize) -> Result<Vec<String>, Failed> {
         .collect())
 }
 
-/// A student quits (the lab pod is kept), the lab file changes, and the next `run`
+/// A student quits (the lab pod is kept); `check` reads that pod; the lab file changes,
+/// and the next `run`
 /// starts again: the kept pod, whose progress cannot resume, is removed.
 fn changed_lab() -> Result<(), Failed> {
     let up = Up::new(&[])?;
@@ -691,6 +692,27 @@ fn changed_lab() -> Result<(), Failed> {
     let kept = lab_pods_when(&up, 1)?;
     crate::harness::ensure(kept.len() == 1, format!("after Quit: {kept:?}"))?;
     drop(t);
+    // `check` without `--pod` reads the kept pod (no lab pod made) and leaves it kept.
+    let check = tplab(["check", &mini(), "--env", "kube", "--kubeconfig", &up.kc()])
+        .env("TPLAB_STATE_DIR", state.path())
+        .run();
+    crate::harness::ensure(
+        matches!(check.code, 0 | 1),
+        format!("check exited {}\n{}", check.code, check.stderr),
+    )?;
+    let lab_creates = up
+        .audit()?
+        .iter()
+        .filter(|(verb, uri, code)| {
+            verb == "create" && uri.starts_with("/api/v1/namespaces/default/pods?") && *code == 201
+        })
+        .count();
+    let after_check = lab_pods_when(&up, 1)?;
+    // `run` made the lab pod and a node pod, `check` only its node pod.
+    crate::harness::ensure(
+        after_check == kept && lab_creates == 3,
+        format!("after check: {after_check:?} ({lab_creates} pods created)"),
+    )?;
     let t = crate::harness::Tmux::start(&command(&changed.display().to_string()))?;
     t.wait_for("the lab changed", wait)?;
     t.wait_for("What do you want to do?", wait)?;
