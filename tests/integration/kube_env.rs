@@ -666,8 +666,7 @@ fn lab_pods_when(up: &Up, want: usize) -> Result<Vec<String>, Failed> {
 }
 
 /// A student quits (the lab pod is kept); `check` reads that pod; the lab file changes,
-/// and the next `run`
-/// starts again: the kept pod, whose progress cannot resume, is removed.
+/// and the next `run` starts again: the kept pod, whose progress cannot resume, goes.
 fn changed_lab() -> Result<(), Failed> {
     let up = Up::new(&[])?;
     let state = crate::harness::tempdir();
