@@ -34,13 +34,9 @@ for i in range(1, n + 1):
     r = json.load(open(f"{out}/seed{i}/report.json"))
     for s in r["steps"]:
         per.setdefault(s["id"], []).append(sum(c.get("duration_ms") or 0 for c in s["checks"]))
-        # Which steps observe packets / read the CT maps (their evidence says so).
-        text = json.dumps(s["checks"])
-        tags = kinds.setdefault(s["id"], set())
-        if '"packets"' in text or '"path"' in text:
-            tags.add("packets")
-        if '"ct_entries"' in text or "bpf_map" in text:
-            tags.add("bpf_map")
+        # Which steps observe packets / read the CT maps through the node agent.
+        kinds.setdefault(s["id"], set()).update(
+            c["kind"] for c in s["checks"] if c.get("kind") in ("packets", "bpf_map"))
 print("seed lab, checks per step (steady state, median ms over runs; p10-p90):")
 for sid, ms in per.items():
     q = statistics.quantiles(ms, n=10) if len(ms) > 1 else [ms[0]] * 9
