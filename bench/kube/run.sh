@@ -2,7 +2,8 @@
 # Benchmark: the kube environment against a sandbox's Kubernetes API. Opening it (sweep,
 # node pod, shipping tplab's binary into it over exec stdin, starting the node agent,
 # reading the facts) — the first step's extra cost — then, steady state, each step's
-# checks (report.json's duration_ms summed per step) over `run --auto` of the seed lab.
+# checks (report.json's duration_ms summed per step) over `run --auto` of the seed lab,
+# its packets steps included (the node agent's eBPF observer: observe, watch, unobserve).
 # Brings up its own sandbox, removed at exit.
 # Usage: sudo bench/kube/run.sh [runs]   (default 3; TPLAB_BIN=path to skip the build)
 set -euo pipefail
@@ -28,12 +29,17 @@ done
 python3 - "$OUT" "$N" <<'PY'
 import json, sys, statistics
 out, n = sys.argv[1], int(sys.argv[2])
-per = {}
+per, kinds = {}, {}
 for i in range(1, n + 1):
     r = json.load(open(f"{out}/seed{i}/report.json"))
     for s in r["steps"]:
         per.setdefault(s["id"], []).append(sum(c.get("duration_ms") or 0 for c in s["checks"]))
-print("seed lab, checks per step (steady state, median ms over runs):")
+        # Which steps observe packets / read the CT maps through the node agent.
+        kinds.setdefault(s["id"], set()).update(
+            c["kind"] for c in s["checks"] if c.get("kind") in ("packets", "bpf_map"))
+print("seed lab, checks per step (steady state, median ms over runs; p10-p90):")
 for sid, ms in per.items():
-    print(f"  {sid:28} {statistics.median(ms):8.0f}")
+    q = statistics.quantiles(ms, n=10) if len(ms) > 1 else [ms[0]] * 9
+    tag = ",".join(sorted(kinds.get(sid, ())))
+    print(f"  {sid:28} {statistics.median(ms):8.0f}  {q[0]:6.0f}-{q[-1]:<6.0f} {tag}")
 PY

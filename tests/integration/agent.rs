@@ -22,6 +22,10 @@ pub fn register(suite: Suite) -> Suite {
             "agent::engine_verdicts_same_in_process_and_through_agent",
             same_verdicts,
         )
+        .root_test(
+            "agent::observe_streams_packets_and_detaches",
+            observe_streams_packets,
+        )
 }
 
 /// A sandbox brought up through the CLI, removed on drop.
@@ -111,6 +115,31 @@ impl Agent {
             .read_line(&mut answer)
             .map_err(|e| fail(format!("reading: {e}")))?;
         serde_json::from_str(&answer).map_err(|e| fail(format!("answer `{answer}`: {e}")))
+    }
+
+    /// Writes `line` and reads until its answer: the observations' lines before it too.
+    fn send_streaming(&mut self, line: &str) -> Result<(Vec<Value>, Value), Failed> {
+        let stdin = self.stdin.as_mut().ok_or_else(|| fail("stdin closed"))?;
+        writeln!(stdin, "{line}").map_err(|e| fail(format!("writing: {e}")))?;
+        stdin.flush().map_err(|e| fail(e.to_string()))?;
+        let mut events = Vec::new();
+        loop {
+            let mut text = String::new();
+            let n = self
+                .stdout
+                .read_line(&mut text)
+                .map_err(|e| fail(format!("reading: {e}")))?;
+            if n == 0 {
+                return Err(fail("the agent's output ended"));
+            }
+            let v: Value =
+                serde_json::from_str(&text).map_err(|e| fail(format!("line `{text}`: {e}")))?;
+            if v.get("observed").is_some() {
+                events.push(v);
+            } else {
+                return Ok((events, v));
+            }
+        }
     }
 
     fn batch(&mut self, id: &str, queries: &Value) -> Result<Value, Failed> {
@@ -395,6 +424,128 @@ fn same_verdicts() -> Result<(), Failed> {
     );
     if a != b || !a.iter().any(|(_, _, v)| v == "fail") {
         return Err(fail(format!("after the route's deletion:\n{a:?}\n{b:?}")));
+    }
+    Ok(())
+}
+
+/// The TCX links process `pid` holds, from its fdinfo (kernel state): (link id, ifindex).
+fn tcx_links_of(pid: u32) -> Vec<(u64, u64)> {
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in dir.filter_map(Result::ok) {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        if field("link_type:").as_deref() == Some("tcx") {
+            let num = |name: &str| field(name).and_then(|v| v.parse().ok()).unwrap_or(0);
+            out.push((num("link_id:"), num("ifindex:")));
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Link ids `bpftool -j link show` lists.
+fn bpftool_link_ids() -> Result<Vec<u64>, Failed> {
+    let out = Command::new("bpftool")
+        .args(["-j", "link", "show"])
+        .output()
+        .map_err(|e| fail(format!("bpftool: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| fail(format!("bpftool: {e}")))?;
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["id"].as_u64())
+        .collect())
+}
+
+fn observe_streams_packets() -> Result<(), Failed> {
+    let sb = Up::new()?;
+    let node = format!("tplab-{}-node", sb.id);
+    let links = ip_json(&node, &["link"])?;
+    let lxc = links
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["ifname"].as_str())
+        .find(|n| n.starts_with("lxc"))
+        .ok_or_else(|| fail("no lxc on the node"))?
+        .to_string();
+    let mut agent = Agent::spawn(&format!("/run/netns/tplab-{}-", sb.id))?;
+    let pid = agent.child.id();
+    let start = json!({"format": "tplab.facts/1", "id": "s", "queries": [{"id": "o", "observe": {
+    "id": "obs1",
+    "points": [
+        {"netns": {"pod_ip": "10.244.0.213"}, "ifname": "eth0", "label": "pod:eth0"},
+        {"netns": {"path": sb.netns("node")}, "ifname": lxc, "label": "node:lxc"},
+    ]}}]});
+    let (_, answer) = agent.send_streaming(&start.to_string())?;
+    if answer["answers"][0]["observing"] != "obs1" {
+        return Err(fail(format!("observe: {answer}")));
+    }
+    // Four TCX links (two points, both hooks) held by the agent, listed by bpftool.
+    let held = tcx_links_of(pid);
+    let listed = bpftool_link_ids()?;
+    if held.len() != 4 || held.iter().any(|(id, _)| !listed.contains(id)) {
+        return Err(fail(format!(
+            "agent's TCX links {held:?}, bpftool lists {listed:?}"
+        )));
+    }
+    sb.exec("pod", "ping -c 2 -i 0.2 -W 2 203.0.113.10")
+        .success()?;
+    let stop = json!({"format": "tplab.facts/1", "id": "u", "queries": [{"id": "x", "unobserve": "obs1"}]});
+    let (lines, answer) = agent.send_streaming(&stop.to_string())?;
+    if answer["answers"][0]["observing"] != "obs1" {
+        return Err(fail(format!("unobserve: {answer}")));
+    }
+    // The ping's requests, seen leaving the pod and entering the lxc, before the answer.
+    let events: Vec<&Value> = lines
+        .iter()
+        .flat_map(|l| l["events"].as_array().into_iter().flatten())
+        .collect();
+    let seen = |label: &str, dir: &str| {
+        events.iter().any(|e| {
+            e["label"] == label
+                && e["dir"] == dir
+                && e["proto"] == "icmp"
+                && e["src"] == "10.244.0.213"
+                && e["dst"] == "203.0.113.10"
+        })
+    };
+    if !seen("pod:eth0", "egress") || !seen("node:lxc", "ingress") {
+        return Err(fail(format!("events: {events:?}")));
+    }
+    if lines.last().is_none_or(|l| l["end"] != true) {
+        return Err(fail(format!("no end line before the answer: {lines:?}")));
+    }
+    // Detached: the agent holds no TCX link and bpftool lists none of them.
+    let after = bpftool_link_ids()?;
+    if !tcx_links_of(pid).is_empty() || held.iter().any(|(id, _)| after.contains(id)) {
+        return Err(fail(format!(
+            "links left: {:?} (held {held:?})",
+            tcx_links_of(pid)
+        )));
+    }
+    // An observation left running goes with the agent's end of input.
+    let (_, answer) = agent.send_streaming(&start.to_string())?;
+    if answer["answers"][0]["observing"] != "obs1" {
+        return Err(fail(format!("observe again: {answer}")));
+    }
+    let held = tcx_links_of(pid);
+    agent.finish()?;
+    let after = bpftool_link_ids()?;
+    if held.len() != 4 || held.iter().any(|(id, _)| after.contains(id)) {
+        return Err(fail(format!(
+            "after the end: held {held:?}, listed {after:?}"
+        )));
     }
     Ok(())
 }

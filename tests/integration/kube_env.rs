@@ -38,6 +38,10 @@ pub fn register(suite: Suite) -> Suite {
             "kube_env::guided_quit_keeps_the_lab_pod_and_resume_adopts_it",
             quit_and_resume,
         )
+        .root_test(
+            "kube_env::check_reads_the_kept_pod_and_a_changed_lab_removes_it",
+            changed_lab,
+        )
         .root_test("kube_env::expired_credentials_are_exit_3", unauthorized)
         .opt_in_test(
             "kube_env::real_cluster_roles_and_cleanup",
@@ -216,6 +220,20 @@ fn seed_test() -> Result<(), Failed> {
         })
         .count();
     crate::harness::ensure(copies <= 1, format!("the binary was copied {copies} times"))?;
+    // The packets checks' observer went with the agent: nothing of tplab's on the
+    // sandbox's interfaces (`bpftool net` in its pod and node namespaces).
+    for role in ["pod", "node"] {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &format!("tplab-{}-{role}", up.id)])
+            .args(["bpftool", "-j", "net"])
+            .output()
+            .map_err(fail)?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        crate::harness::ensure(
+            out.status.success() && !text.contains("tplab_obs"),
+            format!("bpftool net in the {role} namespace: {text}"),
+        )?;
+    }
     Ok(())
 }
 
@@ -284,6 +302,23 @@ fn same_verdicts() -> Result<(), Failed> {
         compared >= 30 && compared == kv.len(),
         format!("only {compared} checks compared"),
     )?;
+    // The packets and bpf_map checks ran on kube too (through the node agent), and passed.
+    for check in [
+        "ping-through-datapath",
+        "ping-path",
+        "ct-tcp-out",
+        "ct-icmp-out",
+        "http-path",
+    ] {
+        let verdict = kv
+            .iter()
+            .find(|(id, _)| id.ends_with(&format!("/{check}")))
+            .map(|(_, v)| v.as_str());
+        crate::harness::ensure(
+            verdict == Some("pass"),
+            format!("check `{check}` on kube: {verdict:?}"),
+        )?;
+    }
     up.none_left(Duration::from_secs(10))
 }
 
@@ -609,4 +644,83 @@ fn quit_and_resume() -> Result<(), Failed> {
     t.send(&["Enter"])?;
     t.wait_for("EXIT=0", wait)?;
     up.none_left(Duration::from_secs(10))
+}
+
+/// The names of tplab's lab pods (not node pods), once only `want` pods are left (node
+/// pods go asynchronously) or after 10 s.
+fn lab_pods_when(up: &Up, want: usize) -> Result<Vec<String>, Failed> {
+    let start = Instant::now();
+    let pods = loop {
+        let pods = up.pods(MANAGED)?;
+        if pods.len() == want || start.elapsed() > Duration::from_secs(10) {
+            break pods;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    Ok(pods
+        .iter()
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .filter(|n| !n.starts_with("tplab-node-"))
+        .map(str::to_string)
+        .collect())
+}
+
+/// A student quits (the lab pod is kept); `check` reads that pod; the lab file changes,
+/// and the next `run` starts again: the kept pod, whose progress cannot resume, goes.
+fn changed_lab() -> Result<(), Failed> {
+    let up = Up::new(&[])?;
+    let state = crate::harness::tempdir();
+    let labs = crate::harness::tempdir();
+    let changed = labs.path().join("lab.md");
+    let text = std::fs::read_to_string(mini()).map_err(fail)?;
+    std::fs::write(&changed, format!("{text}\nOne more paragraph.\n")).map_err(fail)?;
+    let command = |lab: &str| {
+        format!(
+            "cd {} && NO_COLOR=1 TPLAB_STATE_DIR={} {} run {lab} --env kube --kubeconfig {}; echo EXIT=$?; sleep 30",
+            crate::harness::root().display(),
+            state.path().display(),
+            crate::harness::bin().display(),
+            up.kc()
+        )
+    };
+    let wait = Duration::from_secs(60);
+    let t = crate::harness::Tmux::start(&command(&mini()))?;
+    t.wait_for("What do you want to do?", wait)?;
+    t.send(&["C-c"])?;
+    t.wait_for("EXIT=0", wait)?;
+    let kept = lab_pods_when(&up, 1)?;
+    crate::harness::ensure(kept.len() == 1, format!("after Quit: {kept:?}"))?;
+    drop(t);
+    // `check` without `--pod` reads the kept pod (no lab pod made) and leaves it kept.
+    let check = tplab(["check", &mini(), "--env", "kube", "--kubeconfig", &up.kc()])
+        .env("TPLAB_STATE_DIR", state.path())
+        .run();
+    crate::harness::ensure(
+        matches!(check.code, 0 | 1),
+        format!("check exited {}\n{}", check.code, check.stderr),
+    )?;
+    let lab_creates = up
+        .audit()?
+        .iter()
+        .filter(|(verb, uri, code)| {
+            verb == "create" && uri.starts_with("/api/v1/namespaces/default/pods?") && *code == 201
+        })
+        .count();
+    let after_check = lab_pods_when(&up, 1)?;
+    // `run` made the lab pod and a node pod, `check` only its node pod.
+    crate::harness::ensure(
+        after_check == kept && lab_creates == 3,
+        format!("after check: {after_check:?} ({lab_creates} pods created)"),
+    )?;
+    let t = crate::harness::Tmux::start(&command(&changed.display().to_string()))?;
+    t.wait_for("the lab changed", wait)?;
+    t.wait_for("What do you want to do?", wait)?;
+    let now = lab_pods_when(&up, 2)?;
+    crate::harness::ensure(
+        now.len() == 1 && now[0] != kept[0],
+        format!("kept {kept:?}, now {now:?}"),
+    )?;
+    t.send(&["C-c"])?;
+    t.wait_for("EXIT=0", wait)?;
+    Ok(())
 }

@@ -10,7 +10,8 @@ use crate::error::Error;
 pub fn run(args: &AgentArgs) -> super::Result {
     let roots = tplab_probe::agent::ScanRoots::new(args.scan.clone());
     let stdin = std::io::stdin().lock();
-    let stdout = std::io::stdout().lock();
+    // Not locked: a writer thread owns it (observations' lines go out between answers).
+    let stdout = std::io::stdout();
     let log = args.log_batches;
     let served = tplab_probe::agent::serve_with(stdin, stdout, &roots, |line| {
         if log {

@@ -50,11 +50,13 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
                         lab.source.path().display(),
                         printer.text.lab_changed
                     ));
-                    if let Some(id) = p
-                        .env_handle
-                        .filter(|id| env_name == "sandbox" && tplab_sandbox::valid_id(id))
-                    {
-                        let _ = crate::env::sandbox::teardown(&id);
+                    match p.env_handle {
+                        Some(id) if env_name == "sandbox" && tplab_sandbox::valid_id(&id) => {
+                            let _ = crate::env::sandbox::teardown(&id);
+                        }
+                        // Its lab pod, no longer kept, goes with the open's sweep below.
+                        Some(id) if env_name == "kube" => crate::env::kube::kept::discard(&id),
+                        _ => {}
                     }
                     progress::clear(owner);
                 }

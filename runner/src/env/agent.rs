@@ -12,13 +12,17 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader};
+use tokio::sync::mpsc;
 use tplab_ebpf::CtEntry;
-use tplab_probe::agent::{Answer, Answers, Ask, CtMaps, Request, Target};
+use tplab_probe::agent::{
+    AgentLine, Answer, Answers, Ask, CtMaps, EventsLine, Observe, ObserveAt, Request, Target,
+};
 use tplab_probe::{FactKind, Facts, Query};
 
 use super::sandbox::SandboxEnv;
@@ -27,12 +31,20 @@ use super::{EnvError, Environment, ExecOutput, Fetch, Fetched, Hop, PacketStream
 /// How long one batch may take (a pod-IP scan of a busy node included).
 pub const BATCH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A running agent and its pipes; one batch at a time.
+/// A running agent and its pipes; one batch at a time. A reader task reads every
+/// line the agent writes: answers go to the batch waiting for them, the events of a
+/// running observation (`observed` lines) to its [`PacketStream`].
 pub struct AgentProcess {
     pipes: tokio::sync::Mutex<Option<Pipes>>,
     batches: AtomicU64,
     what: String,
+    observers: Observers,
+    reader: tokio::task::JoinHandle<()>,
 }
+
+/// Where each running observation's lines go, by id.
+pub(super) type Observers =
+    Arc<std::sync::Mutex<BTreeMap<String, mpsc::UnboundedSender<EventsLine>>>>;
 
 /// What the agent's requests are written to (a child's stdin, an exec's stdin).
 pub type AgentWriter = Box<dyn AsyncWrite + Send + Unpin>;
@@ -44,7 +56,8 @@ struct Pipes {
     // exec session; the agent never outlives its client.
     _keep: Box<dyn Send + Sync>,
     stdin: AgentWriter,
-    stdout: BufReader<AgentReader>,
+    /// Answer lines, in order, from the reader task (closed when the agent's output ends).
+    answers: mpsc::UnboundedReceiver<String>,
 }
 
 impl AgentProcess {
@@ -74,21 +87,48 @@ impl AgentProcess {
     }
 
     /// An agent already running at the other end of `stdin`/`stdout` (e.g. over an exec
-    /// stream), kept alive by `keep` until this is dropped.
+    /// stream), kept alive by `keep` until this is dropped. Needs a tokio runtime (its
+    /// reader task).
     pub fn over(
         keep: Box<dyn Send + Sync>,
         stdin: AgentWriter,
         stdout: AgentReader,
         what: &str,
     ) -> Self {
+        let (tx, answers) = mpsc::unbounded_channel();
+        let observers: Observers = Arc::default();
+        let reader = tokio::spawn(read_lines(
+            BufReader::new(stdout),
+            tx,
+            Arc::clone(&observers),
+        ));
         Self {
             pipes: tokio::sync::Mutex::new(Some(Pipes {
                 _keep: keep,
                 stdin,
-                stdout: BufReader::new(stdout),
+                answers,
             })),
             batches: AtomicU64::new(0),
             what: what.to_string(),
+            observers,
+            reader,
+        }
+    }
+
+    /// Where the lines of observation `id` go from now on (before asking for it: its
+    /// first events may precede the answer).
+    pub(super) fn register(&self, id: &str) -> mpsc::UnboundedReceiver<EventsLine> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        if let Ok(mut map) = self.observers.lock() {
+            map.insert(id.to_string(), tx);
+        }
+        rx
+    }
+
+    /// Forgets observation `id` (its late lines are dropped).
+    pub(super) fn unregister(&self, id: &str) {
+        if let Ok(mut map) = self.observers.lock() {
+            map.remove(id);
         }
     }
 
@@ -109,13 +149,11 @@ impl AgentProcess {
         let exchange = async {
             pipes.stdin.write_all(line.as_bytes()).await?;
             pipes.stdin.flush().await?;
-            let mut answer = String::new();
-            pipes.stdout.read_line(&mut answer).await?;
-            Ok::<_, std::io::Error>(answer)
+            Ok::<_, std::io::Error>(pipes.answers.recv().await)
         };
         let answer = match tokio::time::timeout(BATCH_TIMEOUT, exchange).await {
-            Ok(Ok(a)) if !a.is_empty() => a,
-            Ok(Ok(_)) => {
+            Ok(Ok(Some(a))) => a,
+            Ok(Ok(None)) => {
                 *guard = None;
                 return Err(self.fail("it exited (end of its output)"));
             }
@@ -140,7 +178,7 @@ impl AgentProcess {
         Ok(answers.answers)
     }
 
-    fn fail(&self, message: &str) -> EnvError {
+    pub(super) fn fail(&self, message: &str) -> EnvError {
         EnvError::Agent {
             what: self.what.clone(),
             message: message.to_string(),
@@ -148,14 +186,72 @@ impl AgentProcess {
     }
 }
 
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// The reader task: each line the agent writes, to the batch waiting for it or to its
+/// observation; at the end of the output every waiting side learns it (closed channels).
+async fn read_lines(
+    mut stdout: BufReader<AgentReader>,
+    answers: mpsc::UnboundedSender<String>,
+    observers: Observers,
+) {
+    loop {
+        let mut line = String::new();
+        match stdout.read_line(&mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        match events_of(&line) {
+            Some(events) => {
+                let end = events.end;
+                if let Ok(mut map) = observers.lock() {
+                    if let Some(tx) = map.get(&events.observed) {
+                        let _ = tx.send(events.clone());
+                    }
+                    if end {
+                        map.remove(&events.observed);
+                    }
+                }
+            }
+            None => {
+                if answers.send(line).is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    if let Ok(mut map) = observers.lock() {
+        map.clear();
+    }
+}
+
+/// An observation's line (`observed`), or `None` for an answer line.
+fn events_of(line: &str) -> Option<EventsLine> {
+    // Cheap first: most lines are answers, parsed once by the batch that waits for them.
+    if !line.contains("\"observed\":") {
+        return None;
+    }
+    match AgentLine::from_json(line) {
+        Ok(AgentLine::Events(ev)) => Some(ev),
+        _ => None,
+    }
+}
+
 /// An environment whose kernel facts come from a node agent.
 pub struct AgentEnv {
     inner: Box<dyn Environment>,
-    agent: AgentProcess,
+    agent: Arc<AgentProcess>,
     /// Where each role's facts are read, as the agent sees the node.
     targets: BTreeMap<String, Target>,
     /// Where the agent reads the CT maps (`None`: the inner environment reads them).
     ct_maps: Option<CtMaps>,
+    /// Packets observed by the agent too (`false`: by the inner environment).
+    observes: bool,
+    observations: AtomicU64,
 }
 
 impl AgentEnv {
@@ -166,10 +262,20 @@ impl AgentEnv {
     ) -> Self {
         Self {
             inner,
-            agent,
+            agent: Arc::new(agent),
             targets,
             ct_maps: None,
+            observes: false,
+            observations: AtomicU64::new(0),
         }
+    }
+
+    /// Packets (`packets` checks, `tplab trace`) observed by the agent too, on the
+    /// node: its eBPF observer on the hops' interfaces in the roles' namespaces.
+    #[must_use]
+    pub fn with_observer(mut self) -> Self {
+        self.observes = true;
+        self
     }
 
     /// The CT maps (`bpf_map` checks) read by the agent too, where `maps` says.
@@ -222,7 +328,9 @@ impl AgentEnv {
             bpf_root: Some(tplab_ebpf::pin_dir_for(env.id())),
             cilium: None,
         };
-        Ok(Self::new(Box::new(env), agent, targets).with_ct_maps(maps))
+        Ok(Self::new(Box::new(env), agent, targets)
+            .with_ct_maps(maps)
+            .with_observer())
     }
 
     /// Round trips made to the agent so far.
@@ -473,7 +581,29 @@ impl Environment for AgentEnv {
     }
 
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
-        self.inner.observe(hops).await
+        if !self.observes {
+            return self.inner.observe(hops).await;
+        }
+        // `lxc` is the pod's veth peer on the node, whatever the environment named it.
+        let lxc = self.inner.facts().await?.get("lxc_name").cloned();
+        let mut points = Vec::with_capacity(hops.len());
+        for hop in hops {
+            let ifname = match (hop.ifname.as_str(), &lxc) {
+                ("lxc", Some(lxc)) => lxc.clone(),
+                (name, _) => name.to_string(),
+            };
+            points.push(ObserveAt {
+                netns: self.target(&hop.role)?,
+                ifname,
+                label: hop.label.clone(),
+            });
+        }
+        let n = self.observations.fetch_add(1, Ordering::SeqCst) + 1;
+        let obs = Observe {
+            id: format!("o{n}"),
+            points,
+        };
+        super::agent_stream::start(Arc::clone(&self.agent), obs).await
     }
 
     fn shell_hint(&self, role: &str) -> String {

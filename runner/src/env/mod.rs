@@ -2,6 +2,7 @@
 //! The engine only sees [`Environment`]; `local`, `sandbox` and `kube` slot in.
 
 pub mod agent;
+mod agent_stream;
 pub mod exec;
 pub mod fetch;
 pub mod inproc;

@@ -39,6 +39,7 @@
 
 mod ct;
 pub mod locate;
+mod observe;
 mod serve;
 
 use std::net::IpAddr;
@@ -97,6 +98,72 @@ pub enum Ask {
     Kinds(Vec<FactKind>),
     /// The entries of Cilium's CT maps (no namespace: the node's bpf filesystem).
     CtMaps(CtMaps),
+    /// Starts observing packets (each point names its namespace): its events stream
+    /// back as `observed` lines until [`Ask::Unobserve`] or the end of the session.
+    Observe(Observe),
+    /// Ends the observation with this id (its last events come first, `end: true`).
+    Unobserve(String),
+}
+
+/// An observation to start: tplab's eBPF observer on each point's interface, attached
+/// first (TCX) and returning `TC_ACT_UNSPEC`, so the node's own datapath still runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observe {
+    /// The client's name for it: every event line carries it.
+    pub id: String,
+    pub points: Vec<ObserveAt>,
+}
+
+/// One observation point: an interface in a namespace, and the label its events carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObserveAt {
+    #[serde(default)]
+    pub netns: Target,
+    pub ifname: String,
+    pub label: String,
+}
+
+/// A line the agent writes on its own while an observation runs (never an answer):
+/// `{"format", "observed": ID, "events": [...], "lost": N, "end": BOOL}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventsLine {
+    pub format: String,
+    /// The observation's id.
+    pub observed: String,
+    pub events: Vec<tplab_ebpf::PacketEvent>,
+    /// Events the kernel could not queue so far (cumulative).
+    #[serde(default)]
+    pub lost: u64,
+    /// The observation ended: no more lines for it.
+    #[serde(default)]
+    pub end: bool,
+}
+
+/// What one line from the agent is: an answer line or an observation's events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentLine {
+    Answers(Answers),
+    Events(EventsLine),
+}
+
+impl AgentLine {
+    /// Reads a line the agent wrote, refusing another format version.
+    pub fn from_json(line: &str) -> Result<Self, String> {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        if v.get("observed").is_some() {
+            let ev: EventsLine = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            if ev.format != FACTS_FORMAT {
+                return Err(format!(
+                    "events in format `{}`, expected `{FACTS_FORMAT}`",
+                    ev.format
+                ));
+            }
+            return Ok(Self::Events(ev));
+        }
+        Answers::from_json(line).map(Self::Answers)
+    }
 }
 
 /// Which CT maps to read: `cilium_ct4_global` and `cilium_ct_any4_global` pinned under
@@ -146,6 +213,11 @@ impl Request {
                 v = serde_json::json!({ "id": self.id });
                 v["ct_maps"] = serde_json::to_value(m).unwrap_or_default();
             }
+            Ask::Observe(o) => {
+                v = serde_json::json!({ "id": self.id });
+                v["observe"] = serde_json::to_value(o).unwrap_or_default();
+            }
+            Ask::Unobserve(id) => v = serde_json::json!({ "id": self.id, "unobserve": id }),
         }
         v
     }
@@ -177,6 +249,8 @@ pub enum ErrorCode {
     /// The CT maps are laid out as no Cilium version tplab knows (or `cilium` names one
     /// it does not know): the message names the versions it reads.
     CtLayout,
+    /// The packet observer could not start (or an `unobserve` names no observation).
+    Observe,
 }
 
 /// An error answer.
@@ -213,11 +287,26 @@ pub struct Answer {
     /// A `ct_maps` query's entries (TCP map first, each map sorted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ct_entries: Option<Vec<tplab_ebpf::CtEntry>>,
+    /// An `observe` query's observation id (started), or an `unobserve`'s (ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observing: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<AgentError>,
 }
 
 impl Answer {
+    /// An `observe`/`unobserve` answer's observation id, or the error the agent gave.
+    pub fn into_observing(self) -> Result<String, AgentError> {
+        match (self.observing, self.error) {
+            (_, Some(e)) => Err(e),
+            (Some(id), None) => Ok(id),
+            (None, None) => Err(AgentError::new(
+                ErrorCode::BadRequest,
+                "the agent's answer has neither an observation nor an error",
+            )),
+        }
+    }
+
     /// The facts, or the error the agent gave.
     pub fn into_result(self) -> Result<Vec<Facts>, AgentError> {
         match (self.facts, self.error) {

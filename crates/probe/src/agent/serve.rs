@@ -7,31 +7,71 @@ use std::io::{BufRead, Write};
 use serde_json::{Map, Value};
 
 use super::locate::{Locator, ScanRoots};
+use super::observe::Observations;
 use super::{AgentError, Answer, Answers, Ask, ErrorCode, MAX_LINE, MAX_QUERIES, Target};
 use crate::facts::FactKind;
 use crate::query::Query;
 use crate::wire::FACTS_FORMAT;
 
 /// Serves requests from `input` until it ends, one answer line per request line.
-pub fn serve(input: impl BufRead, output: impl Write, roots: &ScanRoots) -> std::io::Result<()> {
+pub fn serve(
+    input: impl BufRead,
+    output: impl Write + Send,
+    roots: &ScanRoots,
+) -> std::io::Result<()> {
     serve_with(input, output, roots, |_| {})
 }
 
 /// Like [`serve`]; `log` is told of each answered request in one line (`--log-batches`:
 /// how a test or a bench counts round trips from the agent's side).
+///
+/// One writer thread owns `output`: answers and the lines of running observations
+/// (`observe` queries) reach it through one channel, so lines never interleave and an
+/// observation's last events precede the answer that ends it.
 pub fn serve_with(
     mut input: impl BufRead,
-    mut output: impl Write,
+    mut output: impl Write + Send,
     roots: &ScanRoots,
     mut log: impl FnMut(&str),
 ) -> std::io::Result<()> {
-    let mut locator = Locator::new(roots);
-    while let Some(line) = read_line(&mut input, MAX_LINE)? {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            for line in rx {
+                output.write_all(line.as_bytes())?;
+                output.flush()?;
+            }
+            Ok(())
+        });
+        let mut locator = Locator::new(roots);
+        let mut session = Session {
+            locator: &mut locator,
+            observations: Some(Observations::new(tx.clone())),
+        };
+        let served = serve_lines(&mut input, &tx, &mut session, &mut log);
+        // Detach every observer (their last lines go out first), then let the writer end.
+        drop(session);
+        drop(tx);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the agent's writer panicked")));
+        // A write error (the client left) is what ended the loop: report it first.
+        written.and(served)
+    })
+}
+
+fn serve_lines(
+    input: &mut impl BufRead,
+    out: &std::sync::mpsc::Sender<String>,
+    session: &mut Session<'_, '_>,
+    log: &mut impl FnMut(&str),
+) -> std::io::Result<()> {
+    while let Some(line) = read_line(input, MAX_LINE)? {
         let started = std::time::Instant::now();
         let answer = match line {
             Line::Text(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => continue,
             Line::Text(bytes) => match std::str::from_utf8(&bytes) {
-                Ok(text) => answer_line(text, &mut locator),
+                Ok(text) => session.answer(text),
                 Err(e) => line_error(None, ErrorCode::BadRequest, format!("not UTF-8: {e}")),
             },
             Line::TooLong(len) => line_error(
@@ -42,8 +82,9 @@ pub fn serve_with(
         };
         let mut text = serde_json::to_string(&answer).map_err(std::io::Error::other)?;
         text.push('\n');
-        output.write_all(text.as_bytes())?;
-        output.flush()?;
+        out.send(text).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the agent's output closed")
+        })?;
         log(&format!(
             "tplab agent: request {}: {} answers in {:.3} ms{}",
             answer.id.as_deref().unwrap_or("-"),
@@ -56,6 +97,19 @@ pub fn serve_with(
         ));
     }
     Ok(())
+}
+
+/// What a serving session remembers between lines.
+struct Session<'s, 'r> {
+    locator: &'s mut Locator<'r>,
+    /// `None`: answering lines one by one ([`answer_line`]), with nowhere to stream to.
+    observations: Option<Observations>,
+}
+
+impl Session<'_, '_> {
+    fn answer(&mut self, text: &str) -> Answers {
+        answer_session(text, self)
+    }
 }
 
 enum Line {
@@ -117,8 +171,17 @@ fn line_error(id: Option<String>, code: ErrorCode, message: String) -> Answers {
     }
 }
 
-/// The answer to one request line.
+/// The answer to one request line, outside a streaming session (an `observe` query
+/// is an error: its events would have nowhere to go).
 pub fn answer_line(text: &str, locator: &mut Locator<'_>) -> Answers {
+    let mut session = Session {
+        locator,
+        observations: None,
+    };
+    answer_session(text, &mut session)
+}
+
+fn answer_session(text: &str, session: &mut Session<'_, '_>) -> Answers {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => return line_error(None, ErrorCode::BadRequest, format!("not JSON: {e}")),
@@ -178,7 +241,7 @@ pub fn answer_line(text: &str, locator: &mut Locator<'_>) -> Answers {
     let answers = queries
         .into_iter()
         .enumerate()
-        .map(|(i, q)| answer_query(i, q, locator))
+        .map(|(i, q)| answer_query(i, q, session))
         .collect();
     Answers {
         format: FACTS_FORMAT.to_string(),
@@ -188,7 +251,7 @@ pub fn answer_line(text: &str, locator: &mut Locator<'_>) -> Answers {
     }
 }
 
-fn answer_query(index: usize, query: Value, locator: &mut Locator<'_>) -> Answer {
+fn answer_query(index: usize, query: Value, session: &mut Session<'_, '_>) -> Answer {
     let fallback_id = format!("#{index}");
     let Value::Object(map) = query else {
         return error(
@@ -206,10 +269,33 @@ fn answer_query(index: usize, query: Value, locator: &mut Locator<'_>) -> Answer
         Ok(parsed) => parsed,
         Err(message) => return error(id, None, ErrorCode::BadRequest, message),
     };
-    if let Ask::CtMaps(maps) = &ask {
-        return super::ct::answer(id, maps);
-    }
-    let ns = match locator.resolve(&target) {
+    let ask = match ask {
+        Ask::CtMaps(maps) => return super::ct::answer(id, &maps),
+        Ask::Observe(obs) => {
+            return match session.observations.as_mut() {
+                Some(o) => o.start(id, obs, session.locator),
+                None => error(
+                    id,
+                    None,
+                    ErrorCode::Observe,
+                    "observing needs a streaming session (`tplab agent`)".into(),
+                ),
+            };
+        }
+        Ask::Unobserve(which) => {
+            return match session.observations.as_mut() {
+                Some(o) => o.stop(id, &which),
+                None => error(
+                    id,
+                    None,
+                    ErrorCode::Observe,
+                    format!("no observation `{which}` is running"),
+                ),
+            };
+        }
+        other => other,
+    };
+    let ns = match session.locator.resolve(&target) {
         Ok(ns) => ns,
         Err(e) => return error(id, None, e.code, e.message),
     };
@@ -220,7 +306,7 @@ fn answer_query(index: usize, query: Value, locator: &mut Locator<'_>) -> Answer
     let facts = match &ask {
         Ask::Query(q) => crate::collect::collect_for_sync(ns.as_deref(), q).map(|f| vec![f]),
         Ask::Kinds(kinds) => crate::collect::collect_many_sync(ns.as_deref(), kinds),
-        Ask::CtMaps(_) => unreachable!("answered above"),
+        Ask::CtMaps(_) | Ask::Observe(_) | Ask::Unobserve(_) => unreachable!("answered above"),
     };
     match facts {
         Ok(facts) => Answer {
@@ -228,6 +314,7 @@ fn answer_query(index: usize, query: Value, locator: &mut Locator<'_>) -> Answer
             netns: Some(shown),
             facts: Some(facts),
             ct_entries: None,
+            observing: None,
             error: None,
         },
         Err(e) => error(id, Some(shown), ErrorCode::Probe, chain(&e)),
@@ -240,18 +327,31 @@ pub(super) fn error(id: String, netns: Option<String>, code: ErrorCode, message:
         netns,
         facts: None,
         ct_entries: None,
+        observing: None,
         error: Some(AgentError::new(code, message)),
     }
 }
 
 fn parse_query(mut map: Map<String, Value>) -> Result<(Target, Ask), String> {
-    if let Some(key) = map
-        .keys()
-        .find(|k| !["id", "netns", "query", "kinds", "ct_maps"].contains(&k.as_str()))
-    {
+    if let Some(key) = map.keys().find(|k| {
+        ![
+            "id",
+            "netns",
+            "query",
+            "kinds",
+            "ct_maps",
+            "observe",
+            "unobserve",
+        ]
+        .contains(&k.as_str())
+    }) {
         return Err(format!(
-            "unknown query key `{key}` (expected id, netns, query, kinds or ct_maps)"
+            "unknown query key `{key}` (expected id, netns, query, kinds, ct_maps, observe or \
+             unobserve)"
         ));
+    }
+    if let Some(ask) = parse_observation(&mut map)? {
+        return Ok((Target::Own, ask));
     }
     if let Some(maps) = map.remove("ct_maps") {
         if map.contains_key("query") || map.contains_key("kinds") {
@@ -304,8 +404,44 @@ fn parse_query(mut map: Map<String, Value>) -> Result<(Target, Ask), String> {
     Ok((target, ask))
 }
 
+/// An `observe` or `unobserve` query (each point names its own namespace).
+fn parse_observation(map: &mut Map<String, Value>) -> Result<Option<Ask>, String> {
+    let (observe, unobserve) = (map.remove("observe"), map.remove("unobserve"));
+    if observe.is_none() && unobserve.is_none() {
+        return Ok(None);
+    }
+    if ["query", "kinds", "ct_maps"]
+        .iter()
+        .any(|k| map.contains_key(*k))
+        || (observe.is_some() && unobserve.is_some())
+    {
+        return Err(
+            "a query has one of `query`, `kinds`, `ct_maps`, `observe` or `unobserve`".into(),
+        );
+    }
+    if map.get("netns").is_some_and(|n| !n.is_null()) {
+        return Err("`observe` names a namespace per point: it takes no `netns`".into());
+    }
+    if let Some(obs) = observe {
+        let obs = serde_json::from_value::<super::Observe>(obs).map_err(|e| {
+            format!(
+                "observe: {e} (expected {{\"id\": ID, \"points\": [{{\"netns\": WHERE, \
+                 \"ifname\": NAME, \"label\": LABEL}}]}})"
+            )
+        })?;
+        if obs.points.is_empty() {
+            return Err("observe: no points".into());
+        }
+        return Ok(Some(Ask::Observe(obs)));
+    }
+    match unobserve {
+        Some(Value::String(id)) => Ok(Some(Ask::Unobserve(id))),
+        _ => Err("unobserve: expected an observation id".into()),
+    }
+}
+
 /// An error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

@@ -37,6 +37,12 @@ pub fn forget(session: &str) {
     }
 }
 
+/// Gives up `session`'s kept lab pod (the lab changed: its progress cannot resume):
+/// no longer kept, it is a dead session's pod, which the next open's sweep deletes.
+pub fn discard(session: &str) {
+    forget(session);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

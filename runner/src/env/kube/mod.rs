@@ -11,6 +11,7 @@
 pub mod cilium;
 pub mod cleanup;
 pub mod client;
+pub mod ctmaps;
 pub mod error;
 pub mod exec;
 pub mod facts;
@@ -122,6 +123,10 @@ async fn build(
             namespace: ns.clone(),
         })?;
         (pod, false)
+    } else if let Some(pod) = kept_pod(cluster, instance).await? {
+        // `check`, `probe`, `trace`: the state the student built is in the lab pod their
+        // quitting `run` kept; it stays kept (not this process's to delete).
+        (pod, false)
     } else {
         let name = format!("tplab-{session}");
         let adopted = if matches!(instance, Instance::Adopt(_)) {
@@ -160,6 +165,7 @@ async fn build(
     };
     let node_ip = status.host_ip.clone().unwrap_or_default();
     let agent = cilium::find(cluster, &node_name).await?;
+    let ct_maps = ctmaps::locate(cluster, &agent).await;
     let node_pod_name = format!("tplab-node-{session}");
     let spec = pods::node_pod(
         &node_pod_name,
@@ -227,7 +233,56 @@ async fn build(
     ]
     .into_iter()
     .collect();
-    Ok(AgentEnv::new(Box::new(env), process, targets))
+    Ok(AgentEnv::new(Box::new(env), process, targets)
+        .with_ct_maps(ct_maps)
+        .with_observer())
+}
+
+/// For an `Existing` instance, the lab pod a quitting session kept: the one of session
+/// `ID` (`--sandbox ID` names it), else the only one kept in the namespace (`None`:
+/// none, so a fresh lab pod is made).
+async fn kept_pod(cluster: &Cluster, instance: &Instance) -> Result<Option<Pod>, EnvError> {
+    let Instance::Existing(wanted) = instance else {
+        return Ok(None);
+    };
+    let ns = cluster.namespace.clone();
+    let api: Api<Pod> = Api::namespaced(cluster.client.clone(), &ns);
+    let params = kube::api::ListParams::default().labels(&format!("{}=tplab", pods::MANAGED_BY));
+    let list = lifecycle::bounded("listing tplab's pods", async {
+        api.list(&params)
+            .await
+            .map_err(|e| cluster.error(e, "listing tplab's pods", ("list", "pods", &ns)))
+    })
+    .await?;
+    let mut kept: Vec<Pod> = list
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter(|p| {
+            let session = p
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(pods::SESSION))
+                .cloned()
+                .unwrap_or_default();
+            let name = p.metadata.name.as_deref().unwrap_or_default();
+            name == format!("tplab-{session}")
+                && kept::is_kept(&session)
+                && wanted.as_ref().is_none_or(|w| *w == session)
+        })
+        .collect();
+    match kept.len() {
+        0 | 1 => Ok(kept.pop()),
+        _ => Err(EnvError::BadConfig(format!(
+            "{} kept lab pods in namespace {ns} ({}): name one with `--pod NAME`",
+            kept.len(),
+            kept.iter()
+                .filter_map(|p| p.metadata.name.clone())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 /// The lab pod `name` a quitting session kept, made this process's.
@@ -486,7 +541,7 @@ impl Environment for KubeEnv {
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
         let _ = hops;
         Err(Self::unsupported(
-            "packet observation on a cluster's node yet (the node agent has no eBPF observer)",
+            "packet observation outside the node agent (it observes on the node)",
         ))
     }
 
