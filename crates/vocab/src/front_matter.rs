@@ -34,6 +34,9 @@ pub struct FrontMatter {
     pub vars: BTreeMap<String, String>,
     #[serde(default)]
     pub scoring: Scoring,
+    /// The sandbox's topology (nodes, pods, Services); the seed's when absent.
+    #[serde(default)]
+    pub sandbox: Option<crate::lab_sandbox::LabSandbox>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

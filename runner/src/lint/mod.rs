@@ -92,11 +92,14 @@ impl Linter<'_> {
                 ));
             }
         }
+        // Roles a lab's own `sandbox:` topology adds (`node2`, `pod:web`).
+        let topology_roles = meta.sandbox.as_ref().map(|t| t.roles()).unwrap_or_default();
         for role in &meta.roles {
             let bound: Vec<&str> = meta
                 .environments
                 .iter()
                 .filter(|e| !registry::roles(e).contains(&role.as_str()))
+                .filter(|e| !(*e == "sandbox" && topology_roles.contains(role)))
                 .map(String::as_str)
                 .collect();
             if !bound.is_empty()

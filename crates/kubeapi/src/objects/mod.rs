@@ -7,6 +7,7 @@ mod cilium;
 mod cluster;
 pub(crate) mod node;
 mod pods;
+mod services;
 
 use std::collections::BTreeMap;
 
@@ -64,12 +65,27 @@ impl Source<'_> {
         }
     }
 
+    /// The Kubernetes name of node `number` (1-based): the identity's for node 1, then
+    /// `<that>-2`, `<that>-3`…
+    pub(crate) fn k8s_node_name(&self, number: usize) -> String {
+        k8s_node_name(self.identity, number)
+    }
+
     /// The node's pod CIDR: the /25 (Cilium's `cluster-pool-ipv4-mask-size`) holding
     /// the gateway, as cluster-pool IPAM hands one to each node.
     pub(crate) fn node_pod_cidr(&self) -> String {
         let gw = u32::from(self.state.config.gateway_ip);
         let base = std::net::Ipv4Addr::from(gw & !0x7f);
         format!("{base}/25")
+    }
+}
+
+/// See [`Source::k8s_node_name`].
+pub fn k8s_node_name(identity: &Identity, number: usize) -> String {
+    if number <= 1 {
+        identity.node_name.clone()
+    } else {
+        format!("{}-{number}", identity.node_name)
     }
 }
 
@@ -106,7 +122,7 @@ fn obj<T: serde::Serialize>(def: ResourceDef, namespace: Option<&str>, name: &st
 /// the sandbox's state: the store's object stands for it.
 pub fn all(src: &Source<'_>) -> Vec<Obj> {
     let mut out = cluster::namespaces(src);
-    out.push(node::node(src));
+    out.extend(node::nodes(src));
     out.extend(pods::pods(src).into_iter().filter(|p| {
         !src.created
             .iter()
@@ -114,6 +130,7 @@ pub fn all(src: &Source<'_>) -> Vec<Obj> {
     }));
     out.extend(cilium::objects(src));
     out.push(cluster::kubernetes_service(src));
+    out.extend(services::services(src));
     out.extend(cluster::events(src, &out));
     out.extend(src.created.iter().cloned());
     out
@@ -170,6 +187,7 @@ pub(crate) mod fixture {
             mac: "a6:c6:93:71:26:19".into(),
             lxc_name: "lxcf4cd39e34601".into(),
             lxc_mac: "f6:93:7d:11:4d:37".into(),
+            node: 1,
         };
         SandboxState {
             format: "tplab.sandbox/1".into(),
@@ -186,6 +204,8 @@ pub(crate) mod fixture {
             node_mac: String::new(),
             daemon_pid: None,
             daemons: Vec::new(),
+            extra_nodes: Vec::new(),
+            lan_netns: None,
         }
     }
 
