@@ -1,7 +1,7 @@
 //! Lab-declared sandbox topologies (root): `tplab sandbox up --lab` builds two nodes on a
-//! private `eth1` network with a ClusterIP and a NodePort Service. Checked with iproute2
+//! private `eth1` network with a `ClusterIP` and a `NodePort` Service. Checked with iproute2
 //! (`ip -j route`, `ip -j link`), `iptables-save` in the node, a real HTTP request from the
-//! pod to the ClusterIP answered by the backend on node 2 (it names the client address it
+//! pod to the `ClusterIP` answered by the backend on node 2 (it names the client address it
 //! saw: no SNAT), conntrack holding the DNAT, tplab's own probes and checks, kubectl's
 //! view of nodes, pods and Services, and `down` leaving no netns.
 
@@ -239,7 +239,7 @@ fn two_nodes() -> Result<(), Failed> {
     )
 }
 
-/// kubectl lists both nodes (InternalIP on eth1), the pods on their nodes, the Services.
+/// kubectl lists both nodes (`InternalIP` on eth1), the pods on their nodes, the Services.
 fn kubectl_view(sb: &Up, cluster_ip: &str, web_ip: &str) -> Result<(), Failed> {
     let kubeconfig = format!("/run/tplab/sandboxes/{}/kubeconfig", sb.id);
     let kubectl = crate::kubeapi::kubectl_bin("1.33");

@@ -1,6 +1,6 @@
 //! Times N rounds of up+down of a 3-node sandbox (issue 15's target: up under 300 ms):
 //! 3 nodes on the private eth1 network, one more pod on each further node (node 3's
-//! serving HTTP), a ClusterIP and a NodePort Service, so every node runs its own
+//! serving HTTP), a `ClusterIP` and a `NodePort` Service, so every node runs its own
 //! `iptables-restore` with kube-proxy's chains. Prints medians, min and max. Needs root.
 //! `cargo run --release -p tplab-sandbox --example bench_nodes -- [ROUNDS]`
 
@@ -83,6 +83,10 @@ fn main() {
         ms(max),
         ms(downs[downs.len() / 2]),
         ups.len(),
-        if median < Duration::from_millis(300) { "met" } else { "NOT met" }
+        if median < Duration::from_millis(300) {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
 }

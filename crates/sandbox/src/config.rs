@@ -292,8 +292,7 @@ impl SandboxConfig {
             if self.nodes > 1 && self.node_of_ip(pod.ip) != Some(pod.node) {
                 let cidr = self
                     .node_plan(pod.node)
-                    .map(|n| n.pod_cidr)
-                    .unwrap_or(self.pod_cidr);
+                    .map_or(self.pod_cidr, |n| n.pod_cidr);
                 return Err(SandboxError::Config(format!(
                     "pod `{}`: address {} is not in node {}'s pod CIDR {cidr}/25",
                     pod.name, pod.ip, pod.node

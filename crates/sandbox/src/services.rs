@@ -1,7 +1,7 @@
 //! Services of a sandbox as kube-proxy (iptables mode, `clusterCIDR` set,
 //! `externalTrafficPolicy: Cluster`) writes them in every node's nat table:
 //! `KUBE-SERVICES` → `KUBE-SVC-<hash>` → one `KUBE-SEP-<hash>` per backend (DNAT), and for
-//! a NodePort `KUBE-NODEPORTS` → `KUBE-EXT-<hash>` (mark for masquerade) → `KUBE-SVC-…`.
+//! a `NodePort` `KUBE-NODEPORTS` → `KUBE-EXT-<hash>` (mark for masquerade) → `KUBE-SVC-…`.
 //! Chain names are kube-proxy's: base32(sha256(portname + protocol [+ endpoint]))[..16].
 
 use std::fmt::Write as _;
@@ -38,14 +38,14 @@ pub struct ServiceConfig {
     pub cluster_ip: Ipv4Addr,
     pub port: u16,
     pub target_port: u16,
-    /// Required for a NodePort (30000-32767).
+    /// Required for a `NodePort` (30000-32767).
     #[serde(default)]
     pub node_port: Option<u16>,
     /// Pod names (the sandbox's own pods).
     pub backends: Vec<String>,
 }
 
-/// The Service CIDR ClusterIPs come from (kubeadm's default).
+/// The Service CIDR that `ClusterIP`s come from (kubeadm's default).
 pub const SERVICE_CIDR: &str = "10.96.0.0/12";
 
 /// kube-proxy's chain name for `prefix` and the hashed text.

@@ -1,5 +1,5 @@
 //! A lab's `sandbox:` block turned into the sandbox's config: pods placed on their node
-//! with the node's next free address, Services given the next free ClusterIP. The lab
+//! with the node's next free address, Services given the next free `ClusterIP`. The lab
 //! being run sets it once ([`use_lab_topology`]); fresh sandboxes of this process are
 //! then built with it (`tplab run`, `tplab test`), `tplab sandbox up --lab` uses it directly.
 
@@ -26,7 +26,7 @@ pub(crate) fn lab_topology() -> Option<LabSandbox> {
     LAB_TOPOLOGY.lock().ok().and_then(|t| t.clone())
 }
 
-/// First ClusterIP handed out (10.96.0.1 is the `kubernetes` Service).
+/// First `ClusterIP` handed out (10.96.0.1 is the `kubernetes` Service).
 const FIRST_CLUSTER_IP: Ipv4Addr = Ipv4Addr::new(10, 96, 0, 100);
 
 fn bad(message: impl std::fmt::Display) -> EnvError {

@@ -93,7 +93,11 @@ impl Linter<'_> {
             }
         }
         // Roles a lab's own `sandbox:` topology adds (`node2`, `pod:web`).
-        let topology_roles = meta.sandbox.as_ref().map(|t| t.roles()).unwrap_or_default();
+        let topology_roles = meta
+            .sandbox
+            .as_ref()
+            .map(tplab_vocab::lab_sandbox::LabSandbox::roles)
+            .unwrap_or_default();
         for role in &meta.roles {
             let bound: Vec<&str> = meta
                 .environments

@@ -1,5 +1,5 @@
 //! The lab's Services (`sandbox: services:` in its front matter), as the API server shows
-//! them: ClusterIP or NodePort, selector `app: …` (the label their backend pods carry).
+//! them: `ClusterIP` or `NodePort`, selector `app: …` (the label their backend pods carry).
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
