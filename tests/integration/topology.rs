@@ -21,7 +21,7 @@ pub fn register(suite: Suite) -> Suite {
             two_nodes,
         )
         .root_test(
-            "topology::lab_with_a_topology_lints_and_tests",
+            "topology::labs_with_a_topology_lint_and_test",
             lint_and_test,
         )
 }
