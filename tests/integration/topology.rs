@@ -276,6 +276,20 @@ fn kubectl_view(sb: &Up, cluster_ip: &str, web_ip: &str) -> Result<(), Failed> {
             web["status"]["podIP"], web["spec"]["nodeName"]
         ),
     )?;
+    // One Cilium agent (DaemonSet pod) per node.
+    let agents: Vec<&str> = pods["items"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .filter(|p| p["metadata"]["namespace"] == "kube-system")
+                .filter_map(|p| p["spec"]["nodeName"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    ensure(
+        agents.len() == 2 && agents.contains(&node2.as_str()),
+        format!("Cilium agents on nodes {agents:?}"),
+    )?;
     let svcs = get("services")?;
     let svc = svcs["items"]
         .as_array()

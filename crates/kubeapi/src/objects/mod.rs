@@ -159,6 +159,16 @@ pub fn exec_target(src: &Source<'_>, namespace: &str, name: &str) -> Option<Exec
             containers: vec![AGENT_CONTAINER.to_string()],
         });
     }
+    // Further nodes' agents run in their node (no `cilium` command there yet).
+    if namespace == CILIUM_NAMESPACE
+        && let Some(number) = (2..=usize::from(src.state.config.nodes))
+            .find(|n| cilium::agent_pod_name(src, *n) == name)
+    {
+        return Some(ExecTarget {
+            role: tplab_sandbox::Role::NamedNode(number),
+            containers: vec![AGENT_CONTAINER.to_string()],
+        });
+    }
     if namespace != "default" {
         return None;
     }
@@ -243,6 +253,63 @@ mod tests {
         let cm = of(&src, &resources::CONFIGMAPS, Some("kube-system"));
         assert_eq!(cm[0].value["data"]["enable-bpf-masquerade"], "false");
         assert!(!of(&src, &resources::EVENTS, Some("kube-system")).is_empty());
+    }
+
+    #[test]
+    fn every_node_pod_and_service_of_a_topology() {
+        let mut state = fixture::state();
+        state.config.nodes = 2;
+        state.config.pods.push(tplab_sandbox::PodConfig {
+            name: "web".into(),
+            ip: "10.244.0.85".parse().unwrap(),
+            node: 2,
+            ..tplab_sandbox::PodConfig::default()
+        });
+        let mut web = state.pods[0].clone();
+        web.name = "web".into();
+        web.ip = "10.244.0.85".parse().unwrap();
+        web.node = 2;
+        state.pods.push(web);
+        state.config.services.push(tplab_sandbox::ServiceConfig {
+            name: "web".into(),
+            kind: tplab_sandbox::ServiceType::NodePort,
+            cluster_ip: "10.96.0.100".parse().unwrap(),
+            port: 80,
+            target_port: 8080,
+            node_port: Some(30080),
+            backends: vec!["web".into()],
+        });
+        let id = fixture::identity();
+        let src = Source {
+            state: &state,
+            identity: &id,
+            port: 6443,
+            created: &[],
+        };
+        let nodes = of(&src, &resources::NODES, None);
+        let cidrs: Vec<&str> = nodes
+            .iter()
+            .filter_map(|n| n.value["spec"]["podCIDR"].as_str())
+            .collect();
+        assert_eq!(cidrs, ["10.244.0.128/25", "10.244.0.0/25"]);
+        assert_eq!(
+            nodes[1].value["status"]["addresses"][0]["address"],
+            "10.135.0.12"
+        );
+        let pods = of(&src, &resources::PODS, Some("default"));
+        assert_eq!(pods[1].value["spec"]["nodeName"], nodes[1].name.as_str());
+        assert_eq!(pods[1].value["metadata"]["labels"]["app"], "web");
+        let agents = of(&src, &resources::PODS, Some("kube-system"));
+        assert_eq!(agents.len(), 2);
+        assert_eq!(agents[1].value["spec"]["nodeName"], nodes[1].name.as_str());
+        let target = exec_target(&src, "kube-system", &agents[1].name).unwrap();
+        assert_eq!(target.role, tplab_sandbox::Role::NamedNode(2));
+        let svc = of(&src, &resources::SERVICES, Some("default"))
+            .into_iter()
+            .find(|s| s.name == "web")
+            .unwrap();
+        assert_eq!(svc.value["spec"]["ports"][0]["nodePort"], 30080);
+        assert_eq!(svc.value["spec"]["selector"]["app"], "web");
         assert_eq!(
             exec_target(&src, "kube-system", &id.cilium_pod())
                 .unwrap()
