@@ -205,7 +205,7 @@ fn daemonset(src: &Source<'_>) -> Obj {
 }
 
 /// The name of node `number`'s Cilium agent pod: the identity's for node 1, then a
-/// stable `cilium-xxxxx` drawn from the identity (a DaemonSet pod per node).
+/// stable `cilium-xxxxx` drawn from the identity (a `DaemonSet` pod per node).
 pub(crate) fn agent_pod_name(src: &Source<'_>, number: usize) -> String {
     if number <= 1 {
         return src.identity.cilium_pod();
