@@ -203,6 +203,10 @@ pub enum SandboxCommand {
         /// image), slow-start=DURATION (created pods take that long to start).
         #[arg(long = "kube-fault", value_name = "MODE")]
         kube_fault: Vec<String>,
+        /// Build the topology a lab's `sandbox:` front-matter block declares (nodes, pods,
+        /// Services) instead of the seed's single node and pod.
+        #[arg(long, value_name = "LAB")]
+        lab: Option<std::path::PathBuf>,
     },
     /// Tear a sandbox down (your only one, or ID); `--all` removes every leftover of yours.
     /// Sandboxes a live tplab is building or using, and other users', are left alone.

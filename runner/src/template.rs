@@ -49,7 +49,38 @@ pub fn render(s: &str, vars: &Vars) -> Result<String, TemplateError> {
     if !has_template(s) {
         return Ok(s.to_string());
     }
-    Ok(environment().render_str(s, vars)?)
+    Ok(environment().render_str(s, context(vars))?)
+}
+
+/// The template context: dotted facts (`pod.web.ip`, `node.node2.ip`,
+/// `service.web.cluster_ip`) become nested maps, read as attributes; a name that is
+/// both a value and a prefix keeps the value.
+fn context(vars: &Vars) -> minijinja::Value {
+    let mut root = serde_json::Map::new();
+    for (key, value) in vars {
+        let parts: Vec<&str> = key.split('.').collect();
+        place(&mut root, &parts, value);
+    }
+    minijinja::Value::from_serialize(&root)
+}
+
+fn place(map: &mut serde_json::Map<String, serde_json::Value>, parts: &[&str], value: &str) {
+    use serde_json::Value;
+    match parts {
+        [] => {}
+        [last] => {
+            map.entry((*last).to_string())
+                .or_insert_with(|| Value::String(value.to_string()));
+        }
+        [first, rest @ ..] => {
+            let entry = map
+                .entry((*first).to_string())
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(inner) = entry {
+                place(inner, rest, value);
+            }
+        }
+    }
 }
 
 /// Variables a template reads that it does not define itself, or a syntax error.
@@ -148,6 +179,18 @@ mod tests {
         let builtins = "{% for i in range(3) %}{{ loop.index }}{% endfor %}\
             {% set ns = namespace(n=1) %}{{ ns.n }}{{ dict(a=1) | length }}{{ 3 is odd }}";
         assert_eq!(variables(builtins).unwrap(), BTreeSet::new());
+    }
+
+    #[test]
+    fn dotted_facts_read_as_attributes() {
+        let vars: Vars = [("pod.web.ip", "10.244.0.85"), ("pod_ip", "10.244.0.213")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        assert_eq!(
+            render("{{ pod.web.ip }} {{ pod_ip }}", &vars).unwrap(),
+            "10.244.0.85 10.244.0.213"
+        );
+        assert!(render("{{ pod.db.ip }}", &vars).is_err());
     }
 
     #[test]

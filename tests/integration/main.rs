@@ -31,6 +31,7 @@ mod sandbox;
 mod seed_lab;
 mod shows;
 mod skip;
+mod topology;
 mod watch;
 
 use tplab_testkit::Suite;
@@ -67,5 +68,6 @@ fn main() {
     let suite = kubeapi_pods::register(suite);
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
+    let suite = topology::register(suite);
     suite.run();
 }

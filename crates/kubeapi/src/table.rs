@@ -241,8 +241,13 @@ fn service_row(o: &Value) -> Vec<Value> {
         .map(|ps| {
             ps.iter()
                 .map(|p| {
+                    // As kubectl's printer: `80:30080/TCP` for a NodePort.
+                    let node_port = p["nodePort"]
+                        .as_i64()
+                        .map(|n| format!(":{n}"))
+                        .unwrap_or_default();
                     format!(
-                        "{}/{}",
+                        "{}{node_port}/{}",
                         s(&p["port"]),
                         p["protocol"].as_str().unwrap_or("TCP")
                     )

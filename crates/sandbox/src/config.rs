@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SandboxError};
+use crate::services::{ServiceConfig, ServiceType};
 
 /// One pod: its own netns, an `eth0` with a /32 address, and an `lxc…` peer on the node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,22 @@ pub struct PodConfig {
     /// Node-side veth name; `None` draws `lxc` + 12 random hex digits, as Cilium does.
     #[serde(default)]
     pub lxc_name: Option<String>,
+    /// The node it runs on, 1-based (node 1 is role `node`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub node: usize,
+    /// A TCP port the pod serves HTTP on (the sandbox's own daemon, answering who the
+    /// client was), e.g. a Service's backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serve: Option<u16>,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// How the eBPF datapath attaches to the pods' lxc veths (the eBPF side reads it from the
@@ -79,6 +96,14 @@ pub struct SandboxConfig {
     pub native_routing_cidr: String,
     /// How the datapath attaches (`tplab sandbox up --datapath-attach`).
     pub datapath_attach: DatapathAttach,
+    /// Number of nodes (1: the seed). With more, every node has `eth1` on the private
+    /// `node_network` and routes to the others' pod CIDRs (see [`crate::nodes`]).
+    pub nodes: u8,
+    /// The private node network (`eth1`) of a multi-node sandbox.
+    pub node_network: String,
+    /// Services, written as kube-proxy's rules in every node.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceConfig>,
 }
 
 fn default_if() -> String {
@@ -92,6 +117,8 @@ impl Default for PodConfig {
             ip: Ipv4Addr::new(10, 244, 0, 213),
             if_name: default_if(),
             lxc_name: None,
+            node: 1,
+            serve: None,
         }
     }
 }
@@ -113,6 +140,9 @@ impl Default for SandboxConfig {
             kube_rules: true,
             native_routing_cidr: "10.244.0.0/16".into(),
             datapath_attach: DatapathAttach::Tc,
+            nodes: 1,
+            node_network: "10.135.0.0/16".into(),
+            services: Vec::new(),
         }
     }
 }
@@ -142,7 +172,22 @@ pub(crate) fn valid_pod_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !matches!(name, "node" | "world" | "agent" | "local")
+        && !matches!(name, "node" | "world" | "agent" | "local" | "lan")
+        // `node2`… are the netns of further nodes.
+        && !name
+            .strip_prefix("node")
+            .is_some_and(|n| n.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Service names are DNS labels (RFC 1035) of at most 63 characters.
+fn valid_service_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 impl PodConfig {
@@ -209,11 +254,101 @@ impl SandboxConfig {
                 self.native_routing_cidr
             )));
         }
+        self.validate_topology()?;
         if !(68..=65535).contains(&self.mtu) {
             return Err(SandboxError::Config(format!(
                 "mtu {} out of range",
                 self.mtu
             )));
+        }
+        Ok(())
+    }
+
+    /// Nodes, pods' nodes and addresses, Services.
+    fn validate_topology(&self) -> Result<()> {
+        let most =
+            1usize << (crate::nodes::NODE_CIDR_PREFIX.saturating_sub(self.pod_cidr_prefix)).min(8);
+        if self.nodes == 0 || usize::from(self.nodes) > most.min(32) {
+            return Err(SandboxError::Config(format!(
+                "nodes: {} — between 1 and {} (one /25 of {} each)",
+                self.nodes,
+                most.min(32),
+                self.pod_cidr_text()
+            )));
+        }
+        if !valid_cidr(&self.node_network) {
+            return Err(SandboxError::Config(format!(
+                "node_network `{}`: expected an IPv4 CIDR such as 10.135.0.0/16",
+                self.node_network
+            )));
+        }
+        for pod in &self.pods {
+            if pod.node == 0 || pod.node > usize::from(self.nodes) {
+                return Err(SandboxError::Config(format!(
+                    "pod `{}`: node {} does not exist (nodes 1 to {})",
+                    pod.name, pod.node, self.nodes
+                )));
+            }
+            if self.nodes > 1 && self.node_of_ip(pod.ip) != Some(pod.node) {
+                let cidr = self
+                    .node_plan(pod.node)
+                    .map_or(self.pod_cidr, |n| n.pod_cidr);
+                return Err(SandboxError::Config(format!(
+                    "pod `{}`: address {} is not in node {}'s pod CIDR {cidr}/25",
+                    pod.name, pod.ip, pod.node
+                )));
+            }
+            let router = self.node_plans().iter().any(|n| n.cilium_host == pod.ip);
+            if router {
+                return Err(SandboxError::Config(format!(
+                    "pod `{}`: address {} is a node's cilium_host",
+                    pod.name, pod.ip
+                )));
+            }
+        }
+        if !self.services.is_empty() && !self.kube_rules {
+            return Err(SandboxError::Config(
+                "services need kube_rules (they are kube-proxy's KUBE-* chains)".into(),
+            ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut ips = std::collections::BTreeSet::new();
+        for svc in &self.services {
+            let what = |m: String| SandboxError::Config(format!("service `{}`: {m}", svc.name));
+            if !valid_service_name(&svc.name) || !names.insert(&svc.name) {
+                return Err(what(
+                    "use a unique DNS label ([a-z0-9-], 63 characters at most)".into(),
+                ));
+            }
+            if !ips.insert(svc.cluster_ip) {
+                return Err(what(format!(
+                    "cluster IP {} is already used",
+                    svc.cluster_ip
+                )));
+            }
+            if svc.port == 0 || svc.target_port == 0 {
+                return Err(what("port and target_port must be 1-65535".into()));
+            }
+            if svc.backends.is_empty() {
+                return Err(what("no backends: name at least one pod".into()));
+            }
+            if let Some(b) = svc
+                .backends
+                .iter()
+                .find(|b| !self.pods.iter().any(|p| &p.name == *b))
+            {
+                return Err(what(format!("backend `{b}` is not a pod of the sandbox")));
+            }
+            match (svc.kind, svc.node_port) {
+                (ServiceType::NodePort, Some(p)) if (30000..=32767).contains(&p) => {}
+                (ServiceType::NodePort, _) => {
+                    return Err(what("a NodePort needs node_port in 30000-32767".into()));
+                }
+                (ServiceType::ClusterIP, Some(_)) => {
+                    return Err(what("node_port is only for type NodePort".into()));
+                }
+                (ServiceType::ClusterIP, None) => {}
+            }
         }
         Ok(())
     }

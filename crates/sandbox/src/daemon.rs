@@ -37,13 +37,15 @@ pub fn dispatch_if_daemon() {
     std::process::exit(code);
 }
 
-/// Parsed daemon arguments: `http --id ID (--fd N | --bind ADDR) [--watch PATH]`.
+/// Parsed daemon arguments: `http --id ID (--fd N | --bind ADDR) [--watch PATH] [--name NAME]`.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Args {
     id: String,
     fd: Option<i32>,
     bind: Option<String>,
     watch: Option<PathBuf>,
+    /// Who answers (`the tplab world`, `pod web`).
+    name: Option<String>,
 }
 
 fn parse(args: &[String]) -> std::result::Result<Args, String> {
@@ -59,6 +61,7 @@ fn parse(args: &[String]) -> std::result::Result<Args, String> {
             "--fd" => out.fd = Some(value.parse().map_err(|_| format!("bad fd {value}"))?),
             "--bind" => out.bind = Some(value.clone()),
             "--watch" => out.watch = Some(PathBuf::from(value)),
+            "--name" => out.name = Some(value.clone()),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -81,10 +84,12 @@ fn run(args: &[String]) -> std::result::Result<(), String> {
             std::process::exit(0);
         });
     }
+    let name: std::sync::Arc<str> = args.name.as_deref().unwrap_or("the tplab world").into();
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
+        let name = name.clone();
         std::thread::spawn(move || {
-            let _ = serve(conn);
+            let _ = serve(conn, &name);
         });
     }
     Ok(())
@@ -92,7 +97,7 @@ fn run(args: &[String]) -> std::result::Result<(), String> {
 
 /// Answers one request with 200 and a body telling the client the address it came from,
 /// which shows the node's MASQUERADE at work.
-fn serve(mut conn: TcpStream) -> std::io::Result<()> {
+fn serve(mut conn: TcpStream, name: &str) -> std::io::Result<()> {
     conn.set_read_timeout(Some(Duration::from_secs(5)))?;
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
@@ -110,7 +115,7 @@ fn serve(mut conn: TcpStream) -> std::io::Result<()> {
     let local = conn
         .local_addr()
         .map_or_else(|_| "?".to_string(), |a| a.ip().to_string());
-    let body = format!("hello from the tplab world ({local})\nyou came from {peer}\n");
+    let body = format!("hello from {name} ({local})\nyou came from {peer}\n");
     let mut resp = format!(
         "HTTP/1.1 200 OK\r\nServer: tplab-world\r\nContent-Type: text/plain\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n",
@@ -128,6 +133,27 @@ pub(crate) fn spawn_http(id: &str, listener: &TcpListener, watch: &std::path::Pa
         "http",
         id,
         &["--watch".into(), watch.as_os_str().to_owned()],
+        listener,
+    )
+}
+
+/// Starts the HTTP daemon of pod `name` on `listener` (bound in the pod's netns); it
+/// ends when that netns goes.
+pub(crate) fn spawn_pod_http(
+    id: &str,
+    name: &str,
+    listener: &TcpListener,
+    watch: &std::path::Path,
+) -> Result<u32> {
+    spawn(
+        "http",
+        id,
+        &[
+            "--watch".into(),
+            watch.as_os_str().to_owned(),
+            "--name".into(),
+            format!("pod {name}").into(),
+        ],
         listener,
     )
 }

@@ -34,6 +34,8 @@ pub const FACT_NAMES: &[&str] = &[
     "lxc_name",
     "lxc_mac",
     "datapath_attach",
+    "nodes",
+    "services",
 ];
 
 /// Facts of a sandbox, from its state (no kernel access needed).
@@ -75,6 +77,44 @@ pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
             .collect::<Vec<_>>()
             .join(","),
     );
+    let plans = cfg.node_plans();
+    put(
+        "nodes",
+        plans
+            .iter()
+            .map(|n| n.name.clone())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    for plan in &plans {
+        let p = format!("node.{}.", plan.name);
+        if let Some(ns) = state.node_netns_of(plan.number) {
+            put(&format!("{p}netns"), ns.to_string());
+        }
+        put(&format!("{p}pod_cidr"), format!("{}/25", plan.pod_cidr));
+        put(&format!("{p}cilium_host"), plan.cilium_host.to_string());
+        put(&format!("{p}public_ip"), plan.public_ip.to_string());
+        if let Some(ip) = plan.private_ip {
+            put(&format!("{p}ip"), ip.to_string());
+        }
+    }
+    put(
+        "services",
+        cfg.services
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    for svc in &cfg.services {
+        let p = format!("service.{}.", svc.name);
+        put(&format!("{p}cluster_ip"), svc.cluster_ip.to_string());
+        put(&format!("{p}port"), svc.port.to_string());
+        put(&format!("{p}target_port"), svc.target_port.to_string());
+        if let Some(np) = svc.node_port {
+            put(&format!("{p}node_port"), np.to_string());
+        }
+    }
     for (i, pod) in state.pods.iter().enumerate() {
         if i == 0 {
             put("pod_name", pod.name.clone());
@@ -92,6 +132,7 @@ pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
         put(&format!("{p}netns"), pod.netns.clone());
         put(&format!("{p}lxc_name"), pod.lxc_name.clone());
         put(&format!("{p}lxc_mac"), pod.lxc_mac.clone());
+        put(&format!("{p}node"), crate::nodes::node_name(pod.node));
     }
     f
 }
@@ -105,7 +146,11 @@ mod tests {
         let state = crate::state::SandboxState::example();
         let mut names: Vec<String> = facts(&state)
             .into_keys()
-            .filter(|k| !k.starts_with("pod."))
+            .filter(|k| {
+                !["pod.", "node.", "service."]
+                    .iter()
+                    .any(|p| k.starts_with(p))
+            })
             .collect();
         names.sort();
         let mut declared: Vec<&str> = FACT_NAMES.to_vec();

@@ -74,7 +74,10 @@ const KUBE_NAT_RULES: &str = r#"-A PREROUTING -m comment --comment "kubernetes s
 -A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN
 -A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0
 -A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully
--A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
+"#;
+
+/// Last in KUBE-SERVICES, after the Services' rules.
+const KUBE_NODEPORTS_LAST: &str = r#"-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
 "#;
 
 /// Cilium's rules of `table` for this config (feeders excluded).
@@ -106,7 +109,10 @@ pub fn rules(cfg: &SandboxConfig) -> String {
         if cfg.kube_rules {
             match table {
                 "filter" => out.push_str(KUBE_FILTER_CHAINS),
-                "nat" => out.push_str(KUBE_NAT_CHAINS),
+                "nat" => {
+                    out.push_str(KUBE_NAT_CHAINS);
+                    out.push_str(&crate::services::nat_chains(cfg));
+                }
                 _ => {}
             }
         }
@@ -120,7 +126,11 @@ pub fn rules(cfg: &SandboxConfig) -> String {
         if cfg.kube_rules {
             match table {
                 "filter" => out.push_str(KUBE_FILTER_RULES),
-                "nat" => out.push_str(KUBE_NAT_RULES),
+                "nat" => {
+                    out.push_str(KUBE_NAT_RULES);
+                    out.push_str(&crate::services::nat_rules(cfg));
+                    out.push_str(KUBE_NODEPORTS_LAST);
+                }
                 _ => {}
             }
         }

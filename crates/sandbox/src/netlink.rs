@@ -8,7 +8,7 @@ use std::os::fd::RawFd;
 use futures::TryStreamExt;
 use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth};
 use netlink_packet_route::route::{RouteProtocol, RouteScope};
-use rtnetlink::{Handle, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
+use rtnetlink::{Handle, LinkBridge, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
 
 use crate::error::{Result, SandboxError};
 
@@ -147,6 +147,54 @@ impl Nl {
             .execute()
             .await
             .map_err(|e| self.err(format!("adding default route via {gw}"), &e))
+    }
+}
+
+impl Nl {
+    /// `ip link add <name> type bridge` (up).
+    pub(crate) async fn add_bridge(&self, name: &str) -> Result<u32> {
+        self.handle
+            .link()
+            .add(LinkBridge::new(name).build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("creating bridge {name}"), &e))?;
+        self.index(name).await
+    }
+
+    /// `ip link set <port> master <bridge> up`.
+    pub(crate) async fn enslave(&self, port: &str, bridge: u32) -> Result<()> {
+        let index = self.index(port).await?;
+        let msg = LinkUnspec::new_with_index(index).controller(bridge).up();
+        self.handle
+            .link()
+            .set(msg.build())
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("adding {port} to bridge #{bridge}"), &e))
+    }
+
+    /// `ip route add <dst>/<prefix> via <gw> dev <idx>` (as Cilium's
+    /// `auto-direct-node-routes` installs a route to another node's pod CIDR).
+    pub(crate) async fn route_via(
+        &self,
+        index: u32,
+        dst: Ipv4Addr,
+        prefix: u8,
+        gw: Ipv4Addr,
+    ) -> Result<()> {
+        let msg = RouteMessageBuilder::<Ipv4Addr>::new()
+            .destination_prefix(dst, prefix)
+            .gateway(gw)
+            .output_interface(index)
+            .protocol(RouteProtocol::Boot)
+            .build();
+        self.handle
+            .route()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(|e| self.err(format!("adding route {dst}/{prefix} via {gw}"), &e))
     }
 }
 

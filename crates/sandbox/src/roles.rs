@@ -21,6 +21,8 @@ pub enum Role {
     /// Another pod, by name (`pod:<name>`).
     NamedPod(String),
     Node,
+    /// Node 2, 3… of a multi-node sandbox (`node2`…); node 1 is `Node`.
+    NamedNode(usize),
     Agent,
     World,
     /// The host itself, no netns.
@@ -35,7 +37,7 @@ impl Role {
     pub fn as_str(&self) -> &'static str {
         match self {
             Role::Pod | Role::NamedPod(_) => "pod",
-            Role::Node => "node",
+            Role::Node | Role::NamedNode(_) => "node",
             Role::Agent => "agent",
             Role::World => "world",
             Role::Local => "local",
@@ -48,6 +50,7 @@ impl Role {
             Role::Pod => "pod".into(),
             Role::NamedPod(n) => format!("pod:{n}"),
             Role::Node => "node".into(),
+            Role::NamedNode(n) => crate::nodes::node_name(*n),
             Role::Agent => "agent".into(),
             Role::World => "world".into(),
             Role::Local => "local".into(),
@@ -74,12 +77,13 @@ impl std::str::FromStr for Role {
     fn from_str(s: &str) -> Result<Role> {
         Ok(match s {
             "pod" => Role::Pod,
-            "node" => Role::Node,
+            "node" | "node1" => Role::Node,
             "agent" | "cilium" | "cilium-agent" => Role::Agent,
             "world" | "internet" => Role::World,
             "local" | "host" => Role::Local,
-            other => match other.strip_prefix("pod:") {
-                Some(name) if crate::config::valid_pod_name(name) => {
+            other => match (other.strip_prefix("pod:"), node_number(other)) {
+                (None, Some(n)) => Role::NamedNode(n),
+                (Some(name), _) if crate::config::valid_pod_name(name) => {
                     Role::NamedPod(name.to_string())
                 }
                 _ => {
@@ -90,6 +94,15 @@ impl std::str::FromStr for Role {
             },
         })
     }
+}
+
+/// `node2`… → 2… (`node1` is `node`; at most 32 nodes).
+fn node_number(name: &str) -> Option<usize> {
+    let digits = name.strip_prefix("node")?;
+    if digits.starts_with('0') {
+        return None;
+    }
+    digits.parse().ok().filter(|n| (2..=32).contains(n))
 }
 
 impl From<Role> for String {

@@ -13,7 +13,7 @@ use crate::error::{Result, SandboxError};
 use crate::ids::{self, mac_text, netns_name, random_mac};
 use crate::lock::{self, SandboxLock};
 use crate::roles::{self, Role};
-use crate::state::{self, Phase, PodState, SandboxState};
+use crate::state::{self, NodeState, Phase, PodState, SandboxState};
 use crate::topology::{self, NodeMacs};
 use crate::{daemon, iptables, signals, tools, trace};
 
@@ -60,7 +60,22 @@ fn plan_pod(id: &str, pod: &PodConfig) -> PodState {
         mac: mac_text(&random_mac()),
         lxc_name: pod.lxc_name.clone().unwrap_or_else(ids::lxc_name),
         lxc_mac: mac_text(&random_mac()),
+        node: pod.node,
     }
+}
+
+fn plan_nodes(id: &str, config: &SandboxConfig) -> Vec<NodeState> {
+    config
+        .node_plans()
+        .iter()
+        .skip(1)
+        .map(|n| NodeState {
+            name: n.name.clone(),
+            netns: netns_name(id, &n.name),
+            cilium_host_mac: mac_text(&random_mac()),
+            node_mac: mac_text(&random_mac()),
+        })
+        .collect()
 }
 
 fn plan(id: &str, config: &SandboxConfig, macs: &NodeMacs) -> SandboxState {
@@ -79,6 +94,8 @@ fn plan(id: &str, config: &SandboxConfig, macs: &NodeMacs) -> SandboxState {
         node_mac: mac_text(&macs.node),
         daemon_pid: None,
         daemons: Vec::new(),
+        extra_nodes: plan_nodes(id, config),
+        lan_netns: (config.nodes > 1).then(|| netns_name(id, "lan")),
     }
 }
 
@@ -171,12 +188,40 @@ fn bin_dir_of(id: &str, role: &Role) -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Starts the HTTP daemon of every pod that serves one (recorded as it starts, so a
+/// failure later still tears it down).
+fn serve_pods(state: &mut SandboxState) -> Result<()> {
+    let serving: Vec<(PodState, u16)> = state
+        .pods
+        .iter()
+        .filter_map(|p| {
+            let cfg = state.config.pods.iter().find(|c| c.name == p.name)?;
+            Some((p.clone(), cfg.serve?))
+        })
+        .collect();
+    for (pod, port) in serving {
+        let path = tplab_netns::path_of(&pod.netns);
+        let listener = tplab_netns::run_in(Some(&path), move || {
+            std::net::TcpListener::bind((std::net::Ipv4Addr::UNSPECIFIED, port))
+        })?
+        .map_err(|e| {
+            SandboxError::Daemon(format!("binding 0.0.0.0:{port} in pod `{}`: {e}", pod.name))
+        })?;
+        let pid = daemon::spawn_pod_http(&state.id, &pod.name, &listener, &path)?;
+        state.daemons.push(pid);
+        state::save(state)?;
+    }
+    Ok(())
+}
+
 /// The build proper; on error the caller tears the reserved id down.
 fn build(state: &mut SandboxState, macs: &NodeMacs) -> Result<()> {
     let t0 = std::time::Instant::now();
     let mut all: Vec<String> = state.pods.iter().map(|p| p.netns.clone()).collect();
     all.push(state.node_netns.clone());
     all.push(state.world_netns.clone());
+    all.extend(state.extra_nodes.iter().map(|n| n.netns.clone()));
+    all.extend(state.lan_netns.clone());
     create_netns(&all)?;
     trace::mark(t0, "netns created");
     let listener = topology::build(state, macs)?;
@@ -184,19 +229,39 @@ fn build(state: &mut SandboxState, macs: &NodeMacs) -> Result<()> {
     // iptables-restore only after the node's links exist: while it exits it holds the
     // netns' nftables commit mutex, which link registration in that netns also takes
     // (under the global RTNL), so overlapping them serialises everything.
-    let restore = iptables::start(&state.config, &state.node_netns)?;
+    let mut restores = Vec::new();
+    for ns in std::iter::once(&state.node_netns).chain(state.extra_nodes.iter().map(|n| &n.netns)) {
+        match iptables::start(&state.config, ns) {
+            Ok(r) => restores.push(r),
+            Err(e) => {
+                restores.into_iter().for_each(iptables::Restore::abort);
+                return Err(e);
+            }
+        }
+    }
     trace::mark(t0, "iptables-restore spawned");
     let result = (|| {
         let watch = tplab_netns::path_of(&state.world_netns);
         let pid = daemon::spawn_http(&state.id, &listener, &watch)?;
         state.daemon_pid = Some(pid);
         trace::mark(t0, "daemon spawned");
+        serve_pods(state)?;
         state::save(state)
     })();
     match result {
-        Ok(()) => restore.finish()?,
+        Ok(()) => {
+            let mut first_err = None;
+            for r in restores {
+                if let Err(e) = r.finish() {
+                    first_err.get_or_insert(e);
+                }
+            }
+            if let Some(e) = first_err {
+                return Err(e);
+            }
+        }
         Err(e) => {
-            restore.abort();
+            restores.into_iter().for_each(iptables::Restore::abort);
             return Err(e);
         }
     }
@@ -294,10 +359,25 @@ impl Sandbox {
             Role::Pod => &self.state.pods.first()?.netns,
             Role::NamedPod(n) => &self.state.pods.iter().find(|p| &p.name == n)?.netns,
             Role::Node | Role::Agent => &self.state.node_netns,
+            Role::NamedNode(n) => self.state.node_netns_of(*n)?,
             Role::World => &self.state.world_netns,
             Role::Local => return None,
         };
         Some(tplab_netns::path_of(name))
+    }
+
+    /// The roles this sandbox binds: the fixed ones, then `node2`… and `pod:<name>`.
+    pub fn roles(&self) -> Vec<Role> {
+        let mut roles = Role::ALL.to_vec();
+        roles.extend((2..=self.state.extra_nodes.len() + 1).map(Role::NamedNode));
+        roles.extend(
+            self.state
+                .pods
+                .iter()
+                .skip(1)
+                .map(|p| Role::NamedPod(p.name.clone())),
+        );
+        roles
     }
 
     /// Directory prepended to the role's PATH (drop shims such as `cilium` there). It is
@@ -326,6 +406,17 @@ impl Sandbox {
             return Err(SandboxError::NoSuchPod {
                 id: self.state.id.clone(),
                 pod: n.clone(),
+            });
+        }
+        if let Role::NamedNode(n) = role
+            && self.state.node_netns_of(*n).is_none()
+        {
+            return Err(SandboxError::UnknownRole {
+                role: format!(
+                    "{role} (sandbox {} has {} node(s))",
+                    self.state.id,
+                    self.state.extra_nodes.len() + 1
+                ),
             });
         }
         Ok(())
@@ -454,6 +545,8 @@ impl Sandbox {
 fn summary(st: &SandboxState) -> SandboxSummary {
     let mut names = vec![st.node_netns.as_str(), st.world_netns.as_str()];
     names.extend(st.pods.iter().map(|p| p.netns.as_str()));
+    names.extend(st.extra_nodes.iter().map(|n| n.netns.as_str()));
+    names.extend(st.lan_netns.as_deref());
     SandboxSummary {
         id: st.id.clone(),
         phase: st.phase,

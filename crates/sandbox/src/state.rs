@@ -25,6 +25,23 @@ pub struct PodState {
     pub mac: String,
     pub lxc_name: String,
     pub lxc_mac: String,
+    /// The node it runs on, 1-based (absent in older files: node 1).
+    #[serde(default = "first_node")]
+    pub node: usize,
+}
+
+fn first_node() -> usize {
+    1
+}
+
+/// A further node of a multi-node sandbox (node 1 is `node_netns`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeState {
+    /// `node2`, `node3`…: its role and netns suffix.
+    pub name: String,
+    pub netns: String,
+    pub cilium_host_mac: String,
+    pub node_mac: String,
 }
 
 /// Build progress, so `status` can tell a half-built sandbox from a ready one.
@@ -60,6 +77,23 @@ pub struct SandboxState {
     /// Further daemons of the sandbox (e.g. its Kubernetes API), stopped by teardown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub daemons: Vec<u32>,
+    /// Nodes 2…N of a multi-node sandbox.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_nodes: Vec<NodeState>,
+    /// The netns holding the private node network's bridge (multi-node only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lan_netns: Option<String>,
+}
+
+impl SandboxState {
+    /// Netns of node `number` (1-based).
+    pub fn node_netns_of(&self, number: usize) -> Option<&str> {
+        match number {
+            0 => None,
+            1 => Some(&self.node_netns),
+            n => self.extra_nodes.get(n - 2).map(|s| s.netns.as_str()),
+        }
+    }
 }
 
 pub const STATE_FORMAT: &str = "tplab.sandbox/1";
@@ -80,6 +114,7 @@ impl SandboxState {
                 mac: "02:00:00:00:00:01".into(),
                 lxc_name: "lxc0123456789ab".into(),
                 lxc_mac: "02:00:00:00:00:02".into(),
+                node: 1,
             })
             .collect();
         SandboxState {
@@ -97,6 +132,8 @@ impl SandboxState {
             node_mac: "02:00:00:00:00:04".into(),
             daemon_pid: None,
             daemons: Vec::new(),
+            extra_nodes: Vec::new(),
+            lan_netns: None,
         }
     }
 }
@@ -251,6 +288,8 @@ mod tests {
             node_mac: String::new(),
             daemon_pid: None,
             daemons: Vec::new(),
+            extra_nodes: Vec::new(),
+            lan_netns: None,
         };
         let bytes = to_json(&st).unwrap();
         let err = parse("ab12", PathBuf::from("ab12.json"), &bytes).unwrap_err();

@@ -44,6 +44,9 @@ pub struct FrontMatter {
     /// What the machine must provide before the lab starts.
     #[serde(default)]
     pub requires: crate::lifecycle::Requires,
+    /// The sandbox's topology (nodes, pods, Services); the seed's when absent.
+    #[serde(default)]
+    pub sandbox: Option<crate::lab_sandbox::LabSandbox>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

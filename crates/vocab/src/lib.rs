@@ -8,6 +8,7 @@ mod cmp;
 pub mod diag;
 mod duration;
 pub mod front_matter;
+pub mod lab_sandbox;
 pub mod lifecycle;
 mod outcome;
 

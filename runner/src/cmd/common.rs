@@ -119,6 +119,8 @@ pub async fn open_env(
         Instance::Fresh
     };
     let fresh = instance == Instance::Fresh;
+    // A fresh sandbox has the lab's topology.
+    env::lab_topology::use_lab_topology(lab.meta.sandbox.clone());
     let env = env::open::open(kind, instance, &global.kube.options()).await?;
     if fresh && let Some(handle) = env.handle() {
         let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));

@@ -11,7 +11,8 @@ pub async fn run(global: Global, cmd: SandboxCommand) -> super::Result {
         SandboxCommand::Up {
             datapath_attach,
             kube_fault,
-        } => up(&global, datapath_attach, &kube_fault).await,
+            lab,
+        } => up(&global, datapath_attach, &kube_fault, lab.as_deref()).await,
         SandboxCommand::Down {
             id,
             all,
@@ -57,15 +58,23 @@ async fn up(
     global: &Global,
     datapath_attach: Option<tplab_sandbox::DatapathAttach>,
     kube_faults: &[String],
+    lab: Option<&std::path::Path>,
 ) -> super::Result {
     // Checked before anything is built: a typo costs no sandbox.
     let faults = tplab_kubeapi::Faults::parse(kube_faults)?;
+    let topology = match lab {
+        Some(path) => super::common::load(path)?.meta.sandbox,
+        None => None,
+    };
     sb::install_signal_cleanup()?;
     let start = std::time::Instant::now();
     // The option wins over TPLAB_DATAPATH_ATTACH (which `run` and `test` read).
     let mut config = sb::config_from_env()?;
     if let Some(mode) = datapath_attach {
         config.datapath_attach = mode;
+    }
+    if let Some(topology) = &topology {
+        config = crate::env::lab_topology::apply(config, topology)?;
     }
     let env = SandboxEnv::create_with(config, &faults).await?;
     let facts = tplab_sandbox::Sandbox::facts(env.sandbox());
@@ -91,7 +100,13 @@ async fn up(
         }
         let id = sandbox.id();
         println!(
-            "open a shell with `tplab sandbox shell pod --sandbox {id}` (roles: pod, node, agent, world, local); remove it with `tplab sandbox down {id}`"
+            "open a shell with `tplab sandbox shell pod --sandbox {id}` (roles: {}); remove it with `tplab sandbox down {id}`",
+            sandbox
+                .roles()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         println!(
             "its Kubernetes API (kubectl >= {}):",

@@ -7,6 +7,7 @@ pub mod exec;
 pub mod fetch;
 pub mod inproc;
 pub mod kube;
+pub mod lab_topology;
 pub mod local;
 pub mod open;
 pub mod registry;

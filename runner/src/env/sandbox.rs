@@ -35,7 +35,11 @@ impl SandboxEnv {
             tplab_kubeapi::Faults::parse::<&str>(&[]).map_err(|source| EnvError::KubeApi {
                 source: Box::new(source),
             })?;
-        Self::create_with(config_from_env()?, &faults).await
+        let mut config = config_from_env()?;
+        if let Some(topology) = super::lab_topology::lab_topology() {
+            config = super::lab_topology::apply(config, &topology)?;
+        }
+        Self::create_with(config, &faults).await
     }
 
     /// [`SandboxEnv::create`] with the configuration and the API's fault modes given.
@@ -449,16 +453,7 @@ impl Environment for SandboxEnv {
     }
 
     fn roles(&self) -> Vec<String> {
-        let mut roles: Vec<String> = Role::ALL.iter().map(Role::name).collect();
-        roles.extend(
-            self.sandbox
-                .state()
-                .pods
-                .iter()
-                .skip(1)
-                .map(|p| format!("pod:{}", p.name)),
-        );
-        roles
+        self.sandbox.roles().iter().map(Role::name).collect()
     }
 
     async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError> {

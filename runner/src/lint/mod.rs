@@ -94,6 +94,12 @@ impl Linter<'_> {
                 ));
             }
         }
+        // Roles a lab's own `sandbox:` topology adds (`node2`, `pod:web`).
+        let topology_roles = meta
+            .sandbox
+            .as_ref()
+            .map(tplab_vocab::lab_sandbox::LabSandbox::roles)
+            .unwrap_or_default();
         for role in &meta.roles {
             // A role bound to a namespace is provided by `local` (`netns` in the front matter).
             let in_netns = meta.netns.contains_key(role);
@@ -102,6 +108,7 @@ impl Linter<'_> {
                 .iter()
                 .filter(|e| !(in_netns && *e == "local"))
                 .filter(|e| !registry::roles(e).contains(&role.as_str()))
+                .filter(|e| !(*e == "sandbox" && topology_roles.contains(role)))
                 .map(String::as_str)
                 .collect();
             if !bound.is_empty()

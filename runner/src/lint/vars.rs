@@ -60,6 +60,11 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
     defined.extend(crate::lab::lifecycle::netns_vars(&lab.meta).into_keys());
     for env in &lab.meta.environments {
         defined.extend(registry::facts(env).iter().map(|s| (*s).to_string()));
+        // Per-object facts of the sandbox, read as `pod.<name>.ip`, `node.<name>.ip`,
+        // `service.<name>.cluster_ip` (their leaves depend on the topology).
+        if env == "sandbox" {
+            defined.extend(["pod", "node", "service"].map(String::from));
+        }
     }
     let units = units(lab);
     // Where each capture is first defined, to tell "defined later" from "never defined".

@@ -15,8 +15,17 @@ pub fn missing(text: &str, vars: &Vars) -> BTreeSet<String> {
     template::variables(text)
         .unwrap_or_default()
         .into_iter()
-        .filter(|v| !vars.contains_key(v))
+        .filter(|v| !vars.contains_key(v) && !has_dotted(vars, v))
         .collect()
+}
+
+/// A dotted fact under `name` (`pod.web.ip` for `pod`): the template reads it as an
+/// attribute (see `template::render`), which fails there if the leaf is missing.
+fn has_dotted(vars: &Vars, name: &str) -> bool {
+    let prefix = format!("{name}.");
+    vars.range(prefix.clone()..)
+        .next()
+        .is_some_and(|(k, _)| k.starts_with(&prefix))
 }
 
 fn french(lab: &Lab) -> bool {

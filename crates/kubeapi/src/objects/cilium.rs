@@ -172,6 +172,7 @@ fn daemonset(src: &Source<'_>) -> Obj {
         ],
     );
     meta.generation = Some(1);
+    let nodes = i32::from(src.state.config.nodes);
     let ds = DaemonSet {
         metadata: meta,
         spec: Some(DaemonSetSpec {
@@ -190,21 +191,37 @@ fn daemonset(src: &Source<'_>) -> Obj {
             ..DaemonSetSpec::default()
         }),
         status: Some(DaemonSetStatus {
-            current_number_scheduled: 1,
-            desired_number_scheduled: 1,
-            number_available: Some(1),
+            current_number_scheduled: nodes,
+            desired_number_scheduled: nodes,
+            number_available: Some(nodes),
             number_misscheduled: 0,
-            number_ready: 1,
+            number_ready: nodes,
             observed_generation: Some(1),
-            updated_number_scheduled: Some(1),
+            updated_number_scheduled: Some(nodes),
             ..DaemonSetStatus::default()
         }),
     };
     obj(resources::DAEMONSETS, Some(CILIUM_NAMESPACE), DS, &ds)
 }
 
-fn agent_pod(src: &Source<'_>) -> Obj {
-    let name = src.identity.cilium_pod();
+/// The name of node `number`'s Cilium agent pod: the identity's for node 1, then a
+/// stable `cilium-xxxxx` drawn from the identity (a `DaemonSet` pod per node).
+pub(crate) fn agent_pod_name(src: &Source<'_>, number: usize) -> String {
+    if number <= 1 {
+        return src.identity.cilium_pod();
+    }
+    let suffix: String = src
+        .identity
+        .uid(&format!("cilium-agent/{number}"))
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(5)
+        .collect();
+    format!("cilium-{suffix}")
+}
+
+fn agent_pod(src: &Source<'_>, plan: &tplab_sandbox::NodePlan) -> Obj {
+    let name = agent_pod_name(src, plan.number);
     let labels = pod_labels(src);
     let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut meta = src.meta("pod", Some(CILIUM_NAMESPACE), &name, &labels);
@@ -223,10 +240,11 @@ fn agent_pod(src: &Source<'_>) -> Obj {
         controller: Some(true),
         block_owner_deletion: Some(true),
     }]);
-    let node_ip = src.state.config.node_ip.to_string();
+    // hostNetwork: the pod's address is its node's.
+    let node_ip = super::node::internal_ip(plan);
     let pod = Pod {
         metadata: meta,
-        spec: Some(pod_spec(src, Some(&src.identity.node_name))),
+        spec: Some(pod_spec(src, Some(&src.k8s_node_name(plan.number)))),
         status: Some(PodStatus {
             phase: Some("Running".into()),
             conditions: Some(conditions(src)),
@@ -298,5 +316,14 @@ fn config_map(src: &Source<'_>) -> Obj {
 }
 
 pub(super) fn objects(src: &Source<'_>) -> Vec<Obj> {
-    vec![daemonset(src), agent_pod(src), config_map(src)]
+    let mut out = vec![daemonset(src)];
+    out.extend(
+        src.state
+            .config
+            .node_plans()
+            .iter()
+            .map(|plan| agent_pod(src, plan)),
+    );
+    out.push(config_map(src));
+    out
 }

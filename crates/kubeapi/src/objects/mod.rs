@@ -7,6 +7,7 @@ mod cilium;
 mod cluster;
 pub(crate) mod node;
 mod pods;
+mod services;
 
 use std::collections::BTreeMap;
 
@@ -64,12 +65,27 @@ impl Source<'_> {
         }
     }
 
+    /// The Kubernetes name of node `number` (1-based): the identity's for node 1, then
+    /// `<that>-2`, `<that>-3`…
+    pub(crate) fn k8s_node_name(&self, number: usize) -> String {
+        k8s_node_name(self.identity, number)
+    }
+
     /// The node's pod CIDR: the /25 (Cilium's `cluster-pool-ipv4-mask-size`) holding
     /// the gateway, as cluster-pool IPAM hands one to each node.
     pub(crate) fn node_pod_cidr(&self) -> String {
         let gw = u32::from(self.state.config.gateway_ip);
         let base = std::net::Ipv4Addr::from(gw & !0x7f);
         format!("{base}/25")
+    }
+}
+
+/// See [`Source::k8s_node_name`].
+pub fn k8s_node_name(identity: &Identity, number: usize) -> String {
+    if number <= 1 {
+        identity.node_name.clone()
+    } else {
+        format!("{}-{number}", identity.node_name)
     }
 }
 
@@ -106,7 +122,7 @@ fn obj<T: serde::Serialize>(def: ResourceDef, namespace: Option<&str>, name: &st
 /// the sandbox's state: the store's object stands for it.
 pub fn all(src: &Source<'_>) -> Vec<Obj> {
     let mut out = cluster::namespaces(src);
-    out.push(node::node(src));
+    out.extend(node::nodes(src));
     out.extend(pods::pods(src).into_iter().filter(|p| {
         !src.created
             .iter()
@@ -114,6 +130,7 @@ pub fn all(src: &Source<'_>) -> Vec<Obj> {
     }));
     out.extend(cilium::objects(src));
     out.push(cluster::kubernetes_service(src));
+    out.extend(services::services(src));
     out.extend(cluster::events(src, &out));
     out.extend(src.created.iter().cloned());
     out
@@ -139,6 +156,16 @@ pub fn exec_target(src: &Source<'_>, namespace: &str, name: &str) -> Option<Exec
     if namespace == CILIUM_NAMESPACE && name == src.identity.cilium_pod() {
         return Some(ExecTarget {
             role: tplab_sandbox::Role::Agent,
+            containers: vec![AGENT_CONTAINER.to_string()],
+        });
+    }
+    // Further nodes' agents run in their node (no `cilium` command there yet).
+    if namespace == CILIUM_NAMESPACE
+        && let Some(number) = (2..=usize::from(src.state.config.nodes))
+            .find(|n| cilium::agent_pod_name(src, *n) == name)
+    {
+        return Some(ExecTarget {
+            role: tplab_sandbox::Role::NamedNode(number),
             containers: vec![AGENT_CONTAINER.to_string()],
         });
     }
@@ -170,6 +197,7 @@ pub(crate) mod fixture {
             mac: "a6:c6:93:71:26:19".into(),
             lxc_name: "lxcf4cd39e34601".into(),
             lxc_mac: "f6:93:7d:11:4d:37".into(),
+            node: 1,
         };
         SandboxState {
             format: "tplab.sandbox/1".into(),
@@ -186,6 +214,8 @@ pub(crate) mod fixture {
             node_mac: String::new(),
             daemon_pid: None,
             daemons: Vec::new(),
+            extra_nodes: Vec::new(),
+            lan_netns: None,
         }
     }
 
@@ -223,6 +253,63 @@ mod tests {
         let cm = of(&src, &resources::CONFIGMAPS, Some("kube-system"));
         assert_eq!(cm[0].value["data"]["enable-bpf-masquerade"], "false");
         assert!(!of(&src, &resources::EVENTS, Some("kube-system")).is_empty());
+    }
+
+    #[test]
+    fn every_node_pod_and_service_of_a_topology() {
+        let mut state = fixture::state();
+        state.config.nodes = 2;
+        state.config.pods.push(tplab_sandbox::PodConfig {
+            name: "web".into(),
+            ip: "10.244.0.85".parse().unwrap(),
+            node: 2,
+            ..tplab_sandbox::PodConfig::default()
+        });
+        let mut web = state.pods[0].clone();
+        web.name = "web".into();
+        web.ip = "10.244.0.85".parse().unwrap();
+        web.node = 2;
+        state.pods.push(web);
+        state.config.services.push(tplab_sandbox::ServiceConfig {
+            name: "web".into(),
+            kind: tplab_sandbox::ServiceType::NodePort,
+            cluster_ip: "10.96.0.100".parse().unwrap(),
+            port: 80,
+            target_port: 8080,
+            node_port: Some(30080),
+            backends: vec!["web".into()],
+        });
+        let id = fixture::identity();
+        let src = Source {
+            state: &state,
+            identity: &id,
+            port: 6443,
+            created: &[],
+        };
+        let nodes = of(&src, &resources::NODES, None);
+        let cidrs: Vec<&str> = nodes
+            .iter()
+            .filter_map(|n| n.value["spec"]["podCIDR"].as_str())
+            .collect();
+        assert_eq!(cidrs, ["10.244.0.128/25", "10.244.0.0/25"]);
+        assert_eq!(
+            nodes[1].value["status"]["addresses"][0]["address"],
+            "10.135.0.12"
+        );
+        let pods = of(&src, &resources::PODS, Some("default"));
+        assert_eq!(pods[1].value["spec"]["nodeName"], nodes[1].name.as_str());
+        assert_eq!(pods[1].value["metadata"]["labels"]["app"], "web");
+        let agents = of(&src, &resources::PODS, Some("kube-system"));
+        assert_eq!(agents.len(), 2);
+        assert_eq!(agents[1].value["spec"]["nodeName"], nodes[1].name.as_str());
+        let target = exec_target(&src, "kube-system", &agents[1].name).unwrap();
+        assert_eq!(target.role, tplab_sandbox::Role::NamedNode(2));
+        let svc = of(&src, &resources::SERVICES, Some("default"))
+            .into_iter()
+            .find(|s| s.name == "web")
+            .unwrap();
+        assert_eq!(svc.value["spec"]["ports"][0]["nodePort"], 30080);
+        assert_eq!(svc.value["spec"]["selector"]["app"], "web");
         assert_eq!(
             exec_target(&src, "kube-system", &id.cilium_pod())
                 .unwrap()

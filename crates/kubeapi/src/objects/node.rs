@@ -74,11 +74,29 @@ fn condition(
     }
 }
 
-pub(super) fn node(src: &Source<'_>) -> Obj {
-    let name = src.identity.node_name.as_str();
-    let node_ip = src.state.config.node_ip.to_string();
-    let cidr = src.node_pod_cidr();
-    let gateway = src.state.config.gateway_ip.to_string();
+/// Every node of the sandbox.
+pub(super) fn nodes(src: &Source<'_>) -> Vec<Obj> {
+    src.state
+        .config
+        .node_plans()
+        .iter()
+        .map(|plan| node(src, plan))
+        .collect()
+}
+
+/// The address kubelet registers: the private network's when there is one (as on a
+/// cloud's VPC), the uplink's for the seed's single node.
+pub(crate) fn internal_ip(plan: &tplab_sandbox::NodePlan) -> String {
+    plan.private_ip.unwrap_or(plan.public_ip).to_string()
+}
+
+fn node(src: &Source<'_>, plan: &tplab_sandbox::NodePlan) -> Obj {
+    let name = &src.k8s_node_name(plan.number);
+    let name = name.as_str();
+    let node_ip = internal_ip(plan);
+    let external_ip = plan.public_ip.to_string();
+    let cidr = format!("{}/25", plan.pod_cidr);
+    let gateway = plan.cilium_host.to_string();
     let mut meta = src.meta(
         "node",
         None,
@@ -115,7 +133,7 @@ pub(super) fn node(src: &Source<'_>) -> Obj {
             addresses: Some(vec![
                 address("InternalIP", &node_ip),
                 address("Hostname", name),
-                address("ExternalIP", &node_ip),
+                address("ExternalIP", &external_ip),
             ]),
             allocatable: Some(resources_now()),
             capacity: Some(resources_now()),
@@ -169,7 +187,11 @@ pub(super) fn node(src: &Source<'_>) -> Obj {
                 machine_id: read_trim("/etc/machine-id"),
                 operating_system: "linux".into(),
                 os_image: os_image(),
-                system_uuid: src.identity.uid("system-uuid"),
+                system_uuid: if plan.number == 1 {
+                    src.identity.uid("system-uuid")
+                } else {
+                    src.identity.uid(&format!("system-uuid/{}", plan.number))
+                },
                 ..NodeSystemInfo::default()
             }),
             ..NodeStatus::default()

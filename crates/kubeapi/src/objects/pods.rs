@@ -73,8 +73,23 @@ pub(super) fn default_tolerations() -> Vec<Toleration> {
 
 fn pod(src: &Source<'_>, p: &PodState) -> Obj {
     let ip = p.ip.to_string();
-    let node_ip = src.state.config.node_ip.to_string();
-    let mut meta = src.meta("pod", Some("default"), &p.name, &[("run", &p.name)]);
+    let node_ip = src.state.config.node_plan(p.node).map_or_else(
+        || src.state.config.node_ip.to_string(),
+        |n| super::node::internal_ip(&n),
+    );
+    // A Service's backends carry its selector (`app: <service>`, the first Service's).
+    let app = src
+        .state
+        .config
+        .services
+        .iter()
+        .find(|svc| svc.backends.contains(&p.name))
+        .map(|svc| svc.name.clone());
+    let mut labels = vec![("run", p.name.as_str())];
+    if let Some(app) = &app {
+        labels.insert(0, ("app", app.as_str()));
+    }
+    let mut meta = src.meta("pod", Some("default"), &p.name, &labels);
     meta.annotations = Some(string_map(&[
         ("tplab.dev/netns", &p.netns),
         ("tplab.dev/lxc", &p.lxc_name),
@@ -93,7 +108,7 @@ fn pod(src: &Source<'_>, p: &PodState) -> Obj {
             }],
             dns_policy: Some("ClusterFirst".into()),
             enable_service_links: Some(true),
-            node_name: Some(src.identity.node_name.clone()),
+            node_name: Some(src.k8s_node_name(p.node)),
             preemption_policy: Some("PreemptLowerPriority".into()),
             priority: Some(0),
             restart_policy: Some("Always".into()),

@@ -54,6 +54,8 @@ fn add_sandbox_pod(id: &str, name: &str) -> Result<Ipv4Addr, String> {
         ip,
         if_name: "eth0".into(),
         lxc_name: None,
+        node: 1,
+        serve: None,
     };
     sandbox.add_pod(&pod).map_err(|e| e.to_string())?;
     Ok(ip)

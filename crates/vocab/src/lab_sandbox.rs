@@ -1,0 +1,83 @@
+//! A lab's `sandbox:` front-matter block: the topology its sandbox is built with (the
+//! seed's single node and pod when absent). Plain data; the runner turns it into the
+//! sandbox's config (addresses allocated there).
+//!
+//! ```yaml
+//! sandbox:
+//!   nodes: 2
+//!   pods:
+//!     client: { node: 1 }
+//!     web: { node: 2, serve: 8080 }   # ip: optional, from the node's /25
+//!   services:
+//!     - { name: web, port: 80, target_port: 8080, backends: [web] }
+//!     - { name: web-np, type: NodePort, port: 80, target_port: 8080, node_port: 30080, backends: [web] }
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabSandbox {
+    /// Nodes 1…N (node 1 is role `node`, then `node2`…).
+    #[serde(default = "one")]
+    pub nodes: u8,
+    /// Pods besides the seed's `pod` (on node 1): role `pod:<name>`.
+    #[serde(default)]
+    pub pods: BTreeMap<String, LabPod>,
+    #[serde(default)]
+    pub services: Vec<LabService>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabPod {
+    /// 1-based node number.
+    #[serde(default = "one")]
+    pub node: u8,
+    #[serde(default)]
+    pub ip: Option<Ipv4Addr>,
+    /// A TCP port the pod answers HTTP on (tplab's own server: it tells the client the
+    /// address it came from).
+    #[serde(default)]
+    pub serve: Option<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabService {
+    pub name: String,
+    /// `ClusterIP` (default) or `NodePort`.
+    #[serde(default = "cluster_ip_type", rename = "type")]
+    pub kind: String,
+    pub port: u16,
+    /// Defaults to `port`.
+    #[serde(default)]
+    pub target_port: Option<u16>,
+    #[serde(default)]
+    pub node_port: Option<u16>,
+    /// Defaults to the next free address of 10.96.0.0/12 from 10.96.0.100.
+    #[serde(default)]
+    pub cluster_ip: Option<Ipv4Addr>,
+    /// Pod names.
+    pub backends: Vec<String>,
+}
+
+fn one() -> u8 {
+    1
+}
+
+fn cluster_ip_type() -> String {
+    "ClusterIP".into()
+}
+
+impl LabSandbox {
+    /// The roles this topology adds to the sandbox's fixed ones.
+    pub fn roles(&self) -> Vec<String> {
+        let nodes = (2..=self.nodes).map(|n| format!("node{n}"));
+        let pods = self.pods.keys().map(|p| format!("pod:{p}"));
+        nodes.chain(pods).collect()
+    }
+}
