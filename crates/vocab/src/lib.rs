@@ -8,9 +8,11 @@ mod cmp;
 pub mod diag;
 mod duration;
 pub mod front_matter;
+mod lang;
 mod outcome;
 
 pub use cmp::{Cmp, CmpOp};
 pub use diag::DiagCode;
 pub use duration::{deserialize_duration, format_duration, parse_duration, serde_text};
+pub use lang::{Lang, NNBSP};
 pub use outcome::{Outcome, Verdict};

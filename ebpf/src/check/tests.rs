@@ -58,7 +58,7 @@ fn real_path_passes_with_evidence() {
     ];
     let o = evaluate_path(&query(), &evs);
     assert!(o.passed(), "must pass: {o:?}");
-    assert_eq!(o.found, "3 packet(s) observed on the path");
+    assert_eq!(o.found, "3 packets observed on the path");
     assert_eq!(
         o.expected,
         "ICMP 10.244.0.213 -> 203.0.113.10 seen pod:eth0 egress, then node:lxc ingress, \
@@ -114,7 +114,7 @@ fn nothing_sent_and_wrong_order_and_counts() {
     ];
     let message = failure(&q, &evs);
     assert!(
-        message.contains("1 icmp packet(s) leaving pod:eth0"),
+        message.contains("1 icmp packet leaving pod:eth0"),
         "{message}"
     );
     assert!(message.ends_with("expected == 2"), "{message}");

@@ -121,7 +121,7 @@ pub async fn open_env(
     let fresh = instance == Instance::Fresh;
     let env = env::open::open(kind, instance, &global.kube.options()).await?;
     if fresh && let Some(handle) = env.handle() {
-        let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));
+        let lang = Lang::from_code(Some(global.lang.as_deref().unwrap_or(&lab.meta.lang)));
         eprintln!(
             "{} {name} {handle} {}",
             console::style("tplab:").dim(),
@@ -132,7 +132,7 @@ pub async fn open_env(
 }
 
 pub fn printer(global: &Global, lab: &Lab) -> Printer {
-    let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));
+    let lang = Lang::from_code(Some(global.lang.as_deref().unwrap_or(&lab.meta.lang)));
     Printer::new(global.json, lang)
 }
 
@@ -140,6 +140,7 @@ pub fn identity(global: &Global) -> crate::session::Identity {
     crate::session::Identity {
         student: global.student.clone(),
         nonce: global.nonce.clone(),
+        lang: global.lang.as_deref().map(|l| Lang::from_code(Some(l))),
     }
 }
 

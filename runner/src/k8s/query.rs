@@ -147,17 +147,28 @@ impl K8sQuery {
 
     /// What the check expects, for messages.
     pub fn expected(&self) -> String {
+        self.expected_in(tplab_vocab::Lang::En)
+    }
+
+    /// [`K8sQuery::expected`] in `lang`.
+    pub fn expected_in(&self, lang: tplab_vocab::Lang) -> String {
+        use tplab_vocab::Lang;
         let fields = self
             .fields
             .iter()
-            .map(|(p, m)| format!("{} {}", p.text, m.describe()))
+            .map(|(p, m)| format!("{} {}", p.text, m.describe_in(lang)))
             .collect::<Vec<_>>()
             .join(", ");
-        match (self.absent, fields.is_empty()) {
-            (false, true) => format!("{} exists", self.objects),
-            (false, false) => format!("{} with {fields}", self.objects),
-            (true, true) => format!("no {}", self.objects),
-            (true, false) => format!("no {} with {fields}", self.objects),
+        let o = &self.objects;
+        match (self.absent, fields.is_empty(), lang) {
+            (false, true, Lang::En) => format!("{o} exists"),
+            (false, false, Lang::En) => format!("{o} with {fields}"),
+            (true, true, Lang::En) => format!("no {o}"),
+            (true, false, Lang::En) => format!("no {o} with {fields}"),
+            (false, true, Lang::Fr) => format!("{o} existe"),
+            (false, false, Lang::Fr) => format!("{o} avec {fields}"),
+            (true, true, Lang::Fr) => format!("aucun objet {o}"),
+            (true, false, Lang::Fr) => format!("aucun objet {o} avec {fields}"),
         }
     }
 

@@ -58,6 +58,8 @@ impl Mode {
 pub struct Identity {
     pub student: Option<String>,
     pub nonce: Option<String>,
+    /// `--lang`: tplab's own words in this language instead of the lab's.
+    pub lang: Option<tplab_vocab::Lang>,
 }
 
 /// A short random id for this session (scratch paths, names that must not collide).
@@ -74,6 +76,8 @@ pub struct Session<'a> {
     pub vars: Vars,
     pub recorder: Recorder,
     pub mode: Mode,
+    /// The language of tplab's own sentences (checkers' included): the lab's `lang`.
+    pub lang: tplab_vocab::Lang,
     /// The current step's reads, fetched in one batch ([`prefetch`]).
     step_facts: prefetch::Shared,
 }
@@ -105,6 +109,9 @@ impl<'a> Session<'a> {
             vars,
             recorder,
             mode,
+            lang: who
+                .lang
+                .unwrap_or_else(|| tplab_vocab::Lang::from_code(Some(&lab.meta.lang))),
             step_facts: prefetch::Shared::default(),
         })
     }
@@ -169,7 +176,8 @@ impl<'a> Session<'a> {
             }
             let mine = self.prefetch(step, &g, &self.vars).await;
             let env = Prefetched::new(self.env, &self.step_facts, mine);
-            let e = check::eval::evaluate_with(&env, default_role, item, &self.vars, false).await;
+            let e = check::eval::evaluate_with(&env, default_role, item, &self.vars, false, self.lang)
+                    .await;
             if e.outcome.passed() {
                 self.vars.extend(e.outcome.captures);
             }
@@ -240,7 +248,7 @@ impl<'a> Session<'a> {
     ) -> Outcome {
         let mine = self.prefetch(step, g, vars).await;
         let env = Prefetched::new(self.env, &self.step_facts, mine);
-        check::eval::once(&env, self.lab.meta.default_role(), prepared).await
+        check::eval::once(&env, self.lab.meta.default_role(), prepared, self.lang).await
     }
 
     /// A check that cannot be evaluated for lack of values: its error verdict.
@@ -403,7 +411,8 @@ impl<'a> Session<'a> {
         match g.kind {
             GradableKind::Check(item) if let Some(e) = self.check_lacking(item) => e,
             GradableKind::Check(item) => {
-                check::eval::evaluate_with(env, default_role, item, &self.vars, poll).await
+                check::eval::evaluate_with(env, default_role, item, &self.vars, poll, self.lang)
+                    .await
             }
             GradableKind::Transcript(t)
                 if let Some(outcome) = self.lacking(t.commands.iter().flat_map(|c| {
@@ -440,6 +449,7 @@ impl<'a> Session<'a> {
                     &t.commands,
                     t.timeout.unwrap_or(COMMAND_TIMEOUT),
                     &self.vars,
+                    self.lang,
                 )
                 .await;
                 Evaluated {

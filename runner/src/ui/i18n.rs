@@ -1,21 +1,8 @@
 //! tplab's own interface strings in English and French (from the lab's `lang`,
 //! overridable with `--lang`). Lab text itself is the author's.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Fr,
-}
-
-impl Lang {
-    pub fn from_code(code: &str) -> Lang {
-        if code.to_ascii_lowercase().starts_with("fr") {
-            Lang::Fr
-        } else {
-            Lang::En
-        }
-    }
-}
+/// The one language enum (crates/vocab), shared with the checkers and the reports.
+pub use tplab_vocab::Lang;
 
 macro_rules! strings {
     ($($key:ident => $en:expr, $fr:expr;)*) => {
