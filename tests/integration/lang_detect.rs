@@ -17,6 +17,8 @@ const ENGLISH: &[&str] = &[
     "attempts", "more", "unset", "named", "within", "leaving", "entering", "closest",
     "output", "killed", "signal", "problem", "warning", "error", "hint", "skipped",
     "pending", "only", "also", "while", "because", "written", "report", "proven", "solvable",
+    "entry", "entries", "neighbour", "program", "programs", "attached", "rule", "rules",
+    "address", "addresses", "set", "matching", "labelled", "exists", "objects",
 ];
 
 /// Words only French sentences use.
@@ -36,6 +38,8 @@ const FRENCH_LABELS: &[&str] = &["attention", "erreur", "problème", "attendu", 
 /// own text (they are the author's, not tplab's).
 pub struct Detector {
     words: BTreeSet<String>,
+    /// How many words the list has before the lab's are taken away.
+    pub total: usize,
     labels: &'static [&'static str],
     pub language: &'static str,
 }
@@ -56,6 +60,7 @@ impl Detector {
             .collect();
         Detector {
             words,
+            total: list.len(),
             labels,
             language,
         }

@@ -118,7 +118,7 @@ fn describe_none(query: &K8sQuery, objects: &[Value], lang: Lang) -> String {
     };
     match (objects, lang) {
         ([], Lang::En) => format!("no {}", query.objects),
-        ([], Lang::Fr) => format!("aucun objet {}", query.objects),
+        ([], Lang::Fr) => format!("aucun objet {}", query.objects.describe_in(lang)),
         ([one], _) => show(query, one, lang),
         (many, Lang::En) => format!("{} objects, none matching: {}", many.len(), shown(many)),
         (many, Lang::Fr) => format!(

@@ -31,7 +31,7 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
                             &expected,
                         );
                     }
-                    Err(e) => observer.warn(&format!("question `{}`: {e}", g.id)),
+                    Err(e) => observer.warn(&format!("question `{}`{} {e}", g.id, session.lang.colon())),
                 }
                 continue;
             }

@@ -312,20 +312,36 @@ impl<'a> Session<'a> {
                 observer.command_output(&out);
                 match block.status {
                     crate::lab::ExpectStatus::Code(code) if out.status != Some(code) => {
-                        Some(format!(
-                            "the command at line {} exited with {} instead of {code}",
-                            self.lab.line_of(block.body_start),
-                            out.status
-                                .map_or_else(|| "a signal".to_string(), |s| s.to_string())
-                        ))
+                        let line = self.lab.line_of(block.body_start);
+                        Some(match (out.status, self.lang) {
+                            (Some(s), tplab_vocab::Lang::En) => format!(
+                                "the command at line {line} exited with {s} instead of {code}"
+                            ),
+                            (None, tplab_vocab::Lang::En) => format!(
+                                "the command at line {line} exited with a signal instead of {code}"
+                            ),
+                            (Some(s), tplab_vocab::Lang::Fr) => format!(
+                                "la commande de la ligne {line} s’est terminée avec le code {s} au lieu de {code}"
+                            ),
+                            (None, tplab_vocab::Lang::Fr) => format!(
+                                "la commande de la ligne {line} a été tuée par un signal au lieu de finir avec le code {code}"
+                            ),
+                        })
                     }
                     _ => None,
                 }
             }
-            Err(e) => Some(format!(
-                "the command at line {} could not run: {e}",
-                self.lab.line_of(block.body_start)
-            )),
+            Err(e) => {
+                let line = self.lab.line_of(block.body_start);
+                Some(match self.lang {
+                    tplab_vocab::Lang::En => {
+                        format!("the command at line {line} could not run: {e}")
+                    }
+                    tplab_vocab::Lang::Fr => {
+                        format!("la commande de la ligne {line} n’a pas pu s’exécuter\u{202f}: {e}")
+                    }
+                })
+            }
         }
     }
 

@@ -175,8 +175,14 @@ pub fn expected(q: &Query, lang: Lang) -> String {
             s.push(' ');
             s.push_str(&rest.join(" "));
         } else {
-            s.push_str(if used.is_empty() {
+            // "a link named eth0", "a link with mac …", "a route …, dev eth0".
+            let named = [lang.pick("named ", "de nom "), lang.pick("with a name", "au nom")]
+                .iter()
+                .any(|p| rest[0].starts_with(p));
+            s.push_str(if used.is_empty() && !named {
                 lang.pick(" with ", " avec ")
+            } else if used.is_empty() {
+                " "
             } else {
                 ", "
             });
