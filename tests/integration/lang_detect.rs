@@ -7,32 +7,181 @@ use std::collections::BTreeSet;
 
 /// Words only English sentences use (function words, and tplab's verbs and labels).
 const ENGLISH: &[&str] = &[
-    "the", "is", "are", "was", "were", "be", "been", "not", "of", "to", "in", "with", "and",
-    "or", "but", "for", "from", "by", "this", "that", "these", "it", "its", "has", "have",
-    "does", "did", "can", "cannot", "could", "should", "would", "will", "after", "before",
-    "than", "then", "into", "at", "as", "which", "what", "when", "where", "there", "every",
-    "each", "any", "none", "no", "an", "expected", "found", "seen", "never", "exits",
-    "exited", "status", "missing", "matches", "contains", "passes", "fails", "failed",
-    "passed", "step", "steps", "checked", "check", "checks", "lines", "left", "attempt",
-    "attempts", "more", "unset", "named", "within", "leaving", "entering", "closest",
-    "output", "killed", "signal", "problem", "warning", "error", "hint", "skipped",
-    "pending", "only", "also", "while", "because", "written", "report", "proven", "solvable",
-    "entry", "entries", "neighbour", "program", "programs", "attached", "rule", "rules",
-    "address", "addresses", "set", "matching", "labelled", "exists", "objects",
+    "the",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "not",
+    "of",
+    "to",
+    "in",
+    "with",
+    "and",
+    "or",
+    "but",
+    "for",
+    "from",
+    "by",
+    "this",
+    "that",
+    "these",
+    "it",
+    "its",
+    "has",
+    "have",
+    "does",
+    "did",
+    "can",
+    "cannot",
+    "could",
+    "should",
+    "would",
+    "will",
+    "after",
+    "before",
+    "than",
+    "then",
+    "into",
+    "at",
+    "as",
+    "which",
+    "what",
+    "when",
+    "where",
+    "there",
+    "every",
+    "each",
+    "any",
+    "none",
+    "no",
+    "an",
+    "expected",
+    "found",
+    "seen",
+    "never",
+    "exits",
+    "exited",
+    "status",
+    "missing",
+    "matches",
+    "contains",
+    "passes",
+    "fails",
+    "failed",
+    "passed",
+    "step",
+    "steps",
+    "checked",
+    "check",
+    "checks",
+    "lines",
+    "left",
+    "attempt",
+    "attempts",
+    "more",
+    "unset",
+    "named",
+    "within",
+    "leaving",
+    "entering",
+    "closest",
+    "output",
+    "killed",
+    "signal",
+    "problem",
+    "warning",
+    "error",
+    "hint",
+    "skipped",
+    "pending",
+    "only",
+    "also",
+    "while",
+    "because",
+    "written",
+    "report",
+    "proven",
+    "solvable",
+    "entry",
+    "entries",
+    "neighbour",
+    "program",
+    "programs",
+    "attached",
+    "rule",
+    "rules",
+    "address",
+    "addresses",
+    "set",
+    "matching",
+    "labelled",
+    "exists",
+    "objects",
 ];
 
 /// Words only French sentences use.
 const FRENCH: &[&str] = &[
-    "le", "la", "les", "des", "du", "une", "est", "sont", "pas", "avec", "dans", "pour",
-    "sur", "aucun", "aucune", "été", "où", "mais", "et", "vérification", "vérifications",
-    "étape", "étapes", "attendu", "trouvé", "essai", "essais", "réussi", "réussie",
-    "échoué", "échouée", "indice", "sortie", "passée", "cette", "ces", "votre", "vous",
-    "rapport", "écrit", "problème", "attention", "erreur", "puis", "jamais", "vu",
+    "le",
+    "la",
+    "les",
+    "des",
+    "du",
+    "une",
+    "est",
+    "sont",
+    "pas",
+    "avec",
+    "dans",
+    "pour",
+    "sur",
+    "aucun",
+    "aucune",
+    "été",
+    "où",
+    "mais",
+    "et",
+    "vérification",
+    "vérifications",
+    "étape",
+    "étapes",
+    "attendu",
+    "trouvé",
+    "essai",
+    "essais",
+    "réussi",
+    "réussie",
+    "échoué",
+    "échouée",
+    "indice",
+    "sortie",
+    "passée",
+    "cette",
+    "ces",
+    "votre",
+    "vous",
+    "rapport",
+    "écrit",
+    "problème",
+    "attention",
+    "erreur",
+    "puis",
+    "jamais",
+    "vu",
 ];
 
 /// Labels tplab writes before a colon (`warning: …`, `attendu : …`).
 const ENGLISH_LABELS: &[&str] = &["warning", "error", "problem", "expected", "found", "hint"];
-const FRENCH_LABELS: &[&str] = &["attention", "erreur", "problème", "attendu", "trouvé", "indice"];
+const FRENCH_LABELS: &[&str] = &[
+    "attention",
+    "erreur",
+    "problème",
+    "attendu",
+    "trouvé",
+    "indice",
+];
 
 /// What to look for: the other language's words, minus those the lab itself uses in its
 /// own text (they are the author's, not tplab's).
@@ -66,7 +215,7 @@ impl Detector {
         }
     }
 
-    /// How many of the detector's words a lab's text took away (for the test to say).
+    /// How many words are looked for once the lab's own are taken away.
     pub fn size(&self) -> usize {
         self.words.len()
     }
@@ -76,12 +225,17 @@ impl Detector {
     pub fn foreign(&self, segment: &str) -> Option<Vec<String>> {
         let clean = strip_technical(segment);
         let ws = words(&clean);
-        let hits: Vec<String> = ws.iter().filter(|w| self.words.contains(*w)).cloned().collect();
+        let hits: Vec<String> = ws
+            .iter()
+            .filter(|w| self.words.contains(*w))
+            .cloned()
+            .collect();
         let first = clean.trim_start().to_lowercase();
         let label = self.labels.iter().any(|l| {
-            first
-                .strip_prefix(l)
-                .is_some_and(|rest| rest.trim_start_matches([' ', '\u{202f}', '\u{a0}']).starts_with(':'))
+            first.strip_prefix(l).is_some_and(|rest| {
+                rest.trim_start_matches([' ', '\u{202f}', '\u{a0}'])
+                    .starts_with(':')
+            })
         });
         (hits.len() >= 2 || label).then_some(hits)
     }
@@ -167,7 +321,7 @@ pub fn tplab_lines(output: &str) -> Vec<&str> {
         if in_output {
             continue;
         }
-        let detail = line.starts_with("      ") || line.starts_with("  ") && !marked;
+        let detail = line.starts_with("  ") && !marked;
         let top = !line.starts_with(' ') && !t.is_empty();
         if marked || detail || top {
             own.push(line);
@@ -176,9 +330,9 @@ pub fn tplab_lines(output: &str) -> Vec<&str> {
     own
 }
 
-/// `tplab_lines` minus the lab's own text in marked lines: a verdict's check name, a
-/// question, a step title are the author's (the detector's word list is already without
-/// the lab's words, so what is left in them is checked too).
+/// Segments of tplab's lines: a line, or its parts around ` — ` (a grade line joins a
+/// check's name and what was typically found). The lab's own text in them (check names,
+/// questions, titles) stays: the detector's word list is already without the lab's words.
 pub fn segments(lines: &[&str]) -> Vec<String> {
     lines
         .iter()
@@ -237,4 +391,3 @@ pub fn html_segments(html: &str) -> Vec<String> {
         .filter(|t| !t.is_empty())
         .collect()
 }
-

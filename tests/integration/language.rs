@@ -157,7 +157,25 @@ fn reports(f: &mut Findings, report_dir: &Path, lab: &str, tmp: &Path) -> Result
     if !dom.contains("</html>") {
         return Err(fail("chromium rendered no page"));
     }
-    f.scan("report.html (chromium)", &html_segments(&dom));
+    let nodes = html_segments(&dom);
+    // Its own labels are there, in its language (the detector looks for the others').
+    let labels: &[&str] = if f.detector.language == "English" {
+        &[
+            "Vérifications",
+            "attendu",
+            "trouvé",
+            "comme attendu",
+            "1 essai",
+        ]
+    } else {
+        &["Checks", "expected", "found", "as expected", "1 attempt"]
+    };
+    for label in labels {
+        if !nodes.iter().any(|n| n.contains(label)) {
+            return Err(fail(format!("report.html: no {label:?} rendered")));
+        }
+    }
+    f.scan("report.html (chromium)", &nodes);
     // A screenshot to look at (TPLAB_KEEP_SCREENSHOT=DIR keeps it).
     if let Some(keep) = std::env::var_os("TPLAB_KEEP_SCREENSHOT") {
         let shot = Path::new(&keep).join(format!(

@@ -173,7 +173,9 @@ pub fn evaluate_path_in(q: &PathQuery, events: &[PacketEvent], lang: Lang) -> Ou
                 at: hop.at.clone(),
                 dir: hop.dir,
                 count: 0,
-                first: lang.pick("(none, as expected)", "(aucun, comme attendu)").into(),
+                first: lang
+                    .pick("(none, as expected)", "(aucun, comme attendu)")
+                    .into(),
             });
             continue;
         }
@@ -196,7 +198,10 @@ pub fn evaluate_path_in(q: &PathQuery, events: &[PacketEvent], lang: Lang) -> Ou
     Outcome::pass(
         q.describe_in(lang),
         match lang {
-            Lang::En => format!("{} observed on the path", lang.count(n, "packet", "packets")),
+            Lang::En => format!(
+                "{} observed on the path",
+                lang.count(n, "packet", "packets")
+            ),
             Lang::Fr => format!(
                 "{} sur le chemin",
                 lang.count(n, "paquet observé", "paquets observés")
@@ -227,7 +232,10 @@ fn fail_message(
             Some((last, rest)) if !rest.is_empty() => format!("{} {and} {last}", rest.join(", ")),
             _ => names.join(""),
         };
-        lang.pick(format!("seen on {list}, but "), format!("vu sur {list}, mais "))
+        lang.pick(
+            format!("seen on {list}, but "),
+            format!("vu sur {list}, mais "),
+        )
     };
     let phrase = hop.phrase(lang);
     let proto = q.proto;
@@ -279,7 +287,10 @@ fn fail_message(
     } else if let Some(o) = others.iter().find(|e| e.src == src && e.dst != dst) {
         lang.pick(
             format!(" (seen {verb} with destination {} instead: DNAT?)", o.dst),
-            format!(" (vu {verb} avec la destination {} à la place : DNAT ?)", o.dst),
+            format!(
+                " (vu {verb} avec la destination {} à la place : DNAT ?)",
+                o.dst
+            ),
         )
     } else if seen_before.is_empty() {
         lang.pick(

@@ -67,6 +67,10 @@ fn clip(s: &str) -> String {
 }
 
 /// Evaluates a `run:` check.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the check's fields as the lab wrote them, and the language"
+)]
 pub async fn run_check(
     env: &dyn Environment,
     role: &str,
@@ -153,7 +157,12 @@ pub async fn run_check(
             3,
         );
         if !tail.is_empty() {
-            let _ = write!(found, " ({}{} {tail})", lang.pick("output", "sortie"), lang.colon());
+            let _ = write!(
+                found,
+                " ({}{} {tail})",
+                lang.pick("output", "sortie"),
+                lang.colon()
+            );
         }
         Outcome::fail(expected, found).with_evidence(evidence)
     }
@@ -223,9 +232,14 @@ pub async fn run_transcript(
                         format!("la sortie de `{command}` diffère de la transcription attendue"),
                     ),
                 };
-                return Outcome::fail(prints, format!("`{}`", m.found_line))
+                let found = if lang == Lang::Fr && m.found_line == transcript::END_OF_OUTPUT {
+                    "la fin de la sortie".to_string()
+                } else {
+                    format!("`{}`", m.found_line)
+                };
+                return Outcome::fail(prints, found)
                     .with_message(differs)
-                .with_evidence(serde_json::Value::Array(evidence));
+                    .with_evidence(serde_json::Value::Array(evidence));
             }
         }
     }

@@ -206,12 +206,10 @@ async fn attempt(
         (Some(KindSpec::Fact { .. }), Some(query)) => {
             facts::evaluate(env, role, query, &spec.capture, lang).await
         }
-        (Some(KindSpec::Fact { .. }), None) => {
-            Outcome::error(lang.pick(
-                "this fact check was not prepared (an internal error)",
-                "cette vérification de faits n’a pas été préparée (erreur interne)",
-            ))
-        }
+        (Some(KindSpec::Fact { .. }), None) => Outcome::error(lang.pick(
+            "this fact check was not prepared (an internal error)",
+            "cette vérification de faits n’a pas été préparée (erreur interne)",
+        )),
         (None, _) => Outcome::error(lang.pick(
             "this check has no single kind (see `tplab lint`)",
             "cette vérification n’a pas un genre unique (voir `tplab lint`)",

@@ -89,11 +89,7 @@ async fn probe(env: &dyn Environment, role: &str, query: &Query, lang: Lang) -> 
     }
 }
 
-async fn bpf_map(
-    env: &dyn Environment,
-    query: &tplab_ebpf::check::CtQuery,
-    lang: Lang,
-) -> Outcome {
+async fn bpf_map(env: &dyn Environment, query: &tplab_ebpf::check::CtQuery, lang: Lang) -> Outcome {
     let entries = match env.datapath_ct().await {
         Ok(entries) => entries,
         Err(e) => return Outcome::error(e.to_string()),

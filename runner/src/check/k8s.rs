@@ -36,9 +36,13 @@ pub async fn evaluate(
             .with_evidence(json!({ "kind": KIND, "objects": objects.len() })),
         (true, Some(found)) => Outcome::fail(
             expected,
-            format!("{} {}", lang.pick("found", "trouvé"), show(query, found, lang)),
+            format!(
+                "{} {}",
+                lang.pick("found", "trouvé"),
+                show(query, found, lang)
+            ),
         )
-            .with_evidence(json!({ "kind": KIND, "object": name_of(found) })),
+        .with_evidence(json!({ "kind": KIND, "object": name_of(found) })),
         (false, Some(found)) => {
             let mut record = Map::new();
             for path in query.fields.iter().map(|(p, _)| p).chain(&captured) {

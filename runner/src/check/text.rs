@@ -21,13 +21,32 @@ pub fn check(stream: &str, m: &TextMatch, text: &str, lang: Lang) -> Result<Text
     };
     let fr = lang == Lang::Fr;
     // English keeps its straight quotes; French writes « ».
-    let q = |s: &str| if fr { lang.quote(s) } else { format!("\"{s}\"") };
+    let q = |s: &str| {
+        if fr {
+            lang.quote(s)
+        } else {
+            format!("\"{s}\"")
+        }
+    };
     let (contains, lacks, matches, unmatched, is) = lang.pick(
-        ("contains", "does not contain", "matches", "does not match", "is"),
-        ("contient", "ne contient pas", "correspond à", "ne correspond pas à", "vaut"),
+        (
+            "contains",
+            "does not contain",
+            "matches",
+            "does not match",
+            "is",
+        ),
+        (
+            "contient",
+            "ne contient pas",
+            "correspond à",
+            "ne correspond pas à",
+            "vaut",
+        ),
     );
     for needle in &m.contains.0 {
-        r.expected.push(format!("{stream} {contains} {}", q(needle)));
+        r.expected
+            .push(format!("{stream} {contains} {}", q(needle)));
         if !text.contains(needle.as_str()) {
             r.problems.push(format!("{stream} {lacks} {}", q(needle)));
         }
@@ -35,7 +54,8 @@ pub fn check(stream: &str, m: &TextMatch, text: &str, lang: Lang) -> Result<Text
     for needle in &m.not_contains.0 {
         r.expected.push(format!("{stream} {lacks} {}", q(needle)));
         if text.contains(needle.as_str()) {
-            r.problems.push(format!("{stream} {contains} {}", q(needle)));
+            r.problems
+                .push(format!("{stream} {contains} {}", q(needle)));
         }
     }
     if let Some(re) = &m.regex {
@@ -76,7 +96,11 @@ pub fn check(stream: &str, m: &TextMatch, text: &str, lang: Lang) -> Result<Text
             let has = lang.pick("has", "a");
             r.problems.push(format!(
                 "{stream} {has} {}",
-                lang.count(n as u64, lang.pick("line", "ligne"), lang.pick("lines", "lignes"))
+                lang.count(
+                    n as u64,
+                    lang.pick("line", "ligne"),
+                    lang.pick("lines", "lignes")
+                )
             ));
         }
     }
@@ -99,9 +123,11 @@ pub fn check(stream: &str, m: &TextMatch, text: &str, lang: Lang) -> Result<Text
     }
     if let Some(empty) = m.empty {
         let (yes, no) = lang.pick(("is empty", "is not empty"), ("est vide", "n’est pas vide"));
-        r.expected.push(format!("{stream} {}", if empty { yes } else { no }));
+        r.expected
+            .push(format!("{stream} {}", if empty { yes } else { no }));
         if text.trim().is_empty() != empty {
-            r.problems.push(format!("{stream} {}", if empty { no } else { yes }));
+            r.problems
+                .push(format!("{stream} {}", if empty { no } else { yes }));
         }
     }
     Ok(r)
@@ -125,10 +151,42 @@ mod tests {
             lines: Some(Cmp::parse(">= 2").unwrap()),
             ..TextMatch::default()
         };
-        let ok = check("stdout", &m, "64 bytes time=0.05 ms\n1 received\n", Lang::En).unwrap();
+        let ok = check(
+            "stdout",
+            &m,
+            "64 bytes time=0.05 ms\n1 received\n",
+            Lang::En,
+        )
+        .unwrap();
         assert!(ok.problems.is_empty());
         assert_eq!(ok.captures["RTT"], "0.05");
         let bad = check("stdout", &m, "0 received\n", Lang::En).unwrap();
         assert_eq!(bad.problems.len(), 3);
+    }
+
+    #[test]
+    fn french_problems() {
+        let m = TextMatch {
+            contains: OneOrMany(vec!["1 received".into()]),
+            lines: Some(Cmp::parse(">= 2").unwrap()),
+            empty: Some(false),
+            ..TextMatch::default()
+        };
+        let r = check("stdout", &m, "0 received\n", Lang::Fr).unwrap();
+        assert_eq!(
+            r.expected,
+            [
+                "stdout contient «\u{202f}1 received\u{202f}»",
+                "stdout a >= 2 lignes",
+                "stdout n’est pas vide"
+            ]
+        );
+        assert_eq!(
+            r.problems,
+            [
+                "stdout ne contient pas «\u{202f}1 received\u{202f}»",
+                "stdout a 1 ligne"
+            ]
+        );
     }
 }

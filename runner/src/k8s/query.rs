@@ -61,7 +61,10 @@ impl ObjectSelector {
         let kind = &self.kind;
         match (&self.name, &self.selector) {
             (Some(n), _) => format!("{kind} {ns}{n}"),
-            (None, Some(s)) => format!("{kind} {inside} {} {labelled} {s}", ns.trim_end_matches('/')),
+            (None, Some(s)) => format!(
+                "{kind} {inside} {} {labelled} {s}",
+                ns.trim_end_matches('/')
+            ),
             (None, None) => format!(
                 "{kind} {inside} {}",
                 if ns.is_empty() {

@@ -31,7 +31,9 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
                             &expected,
                         );
                     }
-                    Err(e) => observer.warn(&format!("question `{}`{} {e}", g.id, session.lang.colon())),
+                    Err(e) => {
+                        observer.warn(&format!("question `{}`{} {e}", g.id, session.lang.colon()));
+                    }
                 }
                 continue;
             }

@@ -176,7 +176,8 @@ impl<'a> Session<'a> {
             }
             let mine = self.prefetch(step, &g, &self.vars).await;
             let env = Prefetched::new(self.env, &self.step_facts, mine);
-            let e = check::eval::evaluate_with(&env, default_role, item, &self.vars, false, self.lang)
+            let e =
+                check::eval::evaluate_with(&env, default_role, item, &self.vars, false, self.lang)
                     .await;
             if e.outcome.passed() {
                 self.vars.extend(e.outcome.captures);

@@ -93,7 +93,11 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
                         true,
                         &expected,
                     ),
-                    Err(e) => proof.problems.push(format!("question `{}`{} {e}", g.id, session.lang.colon())),
+                    Err(e) => proof.problems.push(format!(
+                        "question `{}`{} {e}",
+                        g.id,
+                        session.lang.colon()
+                    )),
                 }
                 continue;
             }

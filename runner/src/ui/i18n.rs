@@ -91,7 +91,13 @@ pub fn proof_row(lang: Lang, line: usize, checks: usize, problems: usize) -> Str
     let (checks, problems) = (checks as u64, problems as u64);
     let (l, c1, c2, p1, p2) = lang.pick(
         ("line", "check", "checks", "problem", "problems"),
-        ("ligne", "vérification", "vérifications", "problème", "problèmes"),
+        (
+            "ligne",
+            "vérification",
+            "vérifications",
+            "problème",
+            "problèmes",
+        ),
     );
     format!(
         "{l} {line:<4} {}, {}",
@@ -108,7 +114,10 @@ pub fn lab_proven(lang: Lang, lab: &str, env: &str, steps: usize, failing: usize
             "lab `{lab}` is solvable on `{env}`: {} proven",
             lang.count(steps, "step", "steps")
         ),
-        (Lang::En, n) => format!("lab `{lab}`: {n} of {} not proven on `{env}`", lang.count(steps, "step", "steps")),
+        (Lang::En, n) => format!(
+            "lab `{lab}`: {n} of {} not proven on `{env}`",
+            lang.count(steps, "step", "steps")
+        ),
         (Lang::Fr, 0) => format!(
             "le TP `{lab}` est faisable sur `{env}`\u{202f}: {} prouvée{}",
             lang.count(steps, "étape", "étapes"),

@@ -68,9 +68,13 @@ fn phrase(kind: FactKind, field: &str, m: &Matcher, lang: Lang) -> String {
         (FactKind::Bpf, "attach") => format!("{} {d}", lang.pick("attached with", "attaché par")),
         (FactKind::Conntrack, "snat") if fr => flag("avec SNAT", "sans SNAT"),
         (FactKind::Conntrack, "dnat") if fr => flag("avec DNAT", "sans DNAT"),
-        (FactKind::Conntrack, "assured") if fr => flag("confirmée (assured)", "non confirmée (assured)"),
+        (FactKind::Conntrack, "assured") if fr => {
+            flag("confirmée (assured)", "non confirmée (assured)")
+        }
         (FactKind::Conntrack, "seen_reply") if fr => flag("avec réponse", "sans réponse"),
-        (FactKind::Links, "admin_up") if fr => flag("activée (admin up)", "désactivée (admin down)"),
+        (FactKind::Links, "admin_up") if fr => {
+            flag("activée (admin up)", "désactivée (admin down)")
+        }
         (FactKind::Bpf, "direct_action") if fr => {
             flag("en mode direct-action", "hors du mode direct-action")
         }
@@ -112,9 +116,9 @@ fn head(q: &Query, lang: Lang) -> (String, Vec<&'static str>) {
         FactKind::Neighbours => {
             used.push("ip");
             match get("ip") {
-                Some(m) => format!("{} {}", noun(kind, lang), lang.pick("for", "pour"))
-                    + " "
-                    + &d(m),
+                Some(m) => {
+                    format!("{} {}", noun(kind, lang), lang.pick("for", "pour")) + " " + &d(m)
+                }
                 None => noun(kind, lang).into(),
             }
         }
@@ -176,9 +180,12 @@ pub fn expected(q: &Query, lang: Lang) -> String {
             s.push_str(&rest.join(" "));
         } else {
             // "a link named eth0", "a link with mac …", "a route …, dev eth0".
-            let named = [lang.pick("named ", "de nom "), lang.pick("with a name", "au nom")]
-                .iter()
-                .any(|p| rest[0].starts_with(p));
+            let named = [
+                lang.pick("named ", "de nom "),
+                lang.pick("with a name", "au nom"),
+            ]
+            .iter()
+            .any(|p| rest[0].starts_with(p));
             s.push_str(if used.is_empty() && !named {
                 lang.pick(" with ", " avec ")
             } else if used.is_empty() {

@@ -68,7 +68,10 @@ pub fn evaluate_in(query: &Query, facts: &Facts, lang: Lang) -> Outcome {
             Some(r) => {
                 let more = hits.count();
                 let extra = if more > 0 {
-                    lang.pick(format!(" (and {more} more)"), format!(" (et {more} de plus)"))
+                    lang.pick(
+                        format!(" (and {more} more)"),
+                        format!(" (et {more} de plus)"),
+                    )
                 } else {
                     String::new()
                 };

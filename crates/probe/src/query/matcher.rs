@@ -108,7 +108,11 @@ impl Matcher {
             .iter()
             .map(|op| match op {
                 Op::Equals(v) => text(v),
-                Op::Regex(r) => format!("{} /{}/", lang.pick("matching", "correspondant à"), r.as_str()),
+                Op::Regex(r) => format!(
+                    "{} /{}/",
+                    lang.pick("matching", "correspondant à"),
+                    r.as_str()
+                ),
                 Op::InSubnet(_, s) => format!("{} {s}", lang.pick("in", "dans")),
                 Op::OneOf(vs) => format!(
                     "{} {}",
