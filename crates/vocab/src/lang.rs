@@ -93,9 +93,11 @@ impl Lang {
             }
             let next = chars.get(i + 1).copied();
             let punct = matches!(c, ':' | ';' | '!' | '?');
-            // Punctuation ends a clause when followed by a space or the end.
-            let ends_clause = next.is_none_or(char::is_whitespace);
-            if !code && punct && ends_clause && i > 0 {
+            // Punctuation ends a clause when followed by a space, a closing mark or the
+            // end, and follows a word (`(?` in a pattern does not).
+            let ends_clause = next.is_none_or(|n| n.is_whitespace() || ")]»,.".contains(n));
+            let after_word = i > 0 && !"([/{".contains(chars[i - 1]);
+            if !code && punct && ends_clause && after_word {
                 match chars[i - 1] {
                     NNBSP | '\u{a0}' => {}
                     ' ' => {
@@ -132,6 +134,8 @@ mod tests {
         let s = "aa:bb:cc on node:eth0, http://x, `a: b`";
         assert_eq!(Lang::Fr.typo(s), s);
         assert_eq!(Lang::Fr.typo("déjà\u{202f}: là"), "déjà\u{202f}: là");
+        assert_eq!(Lang::Fr.typo("(NAT ?)"), "(NAT\u{202f}?)");
+        assert_eq!(Lang::Fr.typo("/(?i)x/"), "/(?i)x/");
         assert_eq!(Lang::En.typo("a: b"), "a: b");
     }
 

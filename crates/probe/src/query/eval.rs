@@ -52,10 +52,9 @@ pub fn evaluate_in(query: &Query, facts: &Facts, lang: Lang) -> Outcome {
                 query.describe_in(lang),
                 match lang {
                     Lang::En => format!(
-                        "no {} ({} {} checked)",
+                        "no {} ({} checked)",
                         bare(query, lang),
-                        records.len(),
-                        kind.nouns()
+                        lang.count(records.len() as u64, kind.noun(), kind.nouns())
                     ),
                     Lang::Fr => format!(
                         "{no} {} (parmi {})",
