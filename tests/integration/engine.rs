@@ -45,7 +45,7 @@ fn example_lab_is_solvable() -> Result<(), Failed> {
     tplab(["test", "labs/first-steps", "--env", "local"])
         .run()
         .success()?
-        .stdout_has("lab `first-steps` is solvable on `local`: 5 step(s) proven")?;
+        .stdout_has("lab `first-steps` is solvable on `local`: 5 steps proven")?;
     Ok(())
 }
 
@@ -54,7 +54,7 @@ fn never_passes() -> Result<(), Failed> {
     let out = test_local(&lab, &[]);
     out.code(1)?
         .stdout_has("a file that nobody creates fails after the solution")?
-        .stdout_has("1 of 2 step(s) not proven")?;
+        .stdout_has("1 of 2 steps not proven")?;
     // JSON form names the failing step.
     let json = test_local(&lab, &["--json"]).json()?;
     if json["ok"] != false || json["steps"][0]["problems"].as_array().map_or(0, Vec::len) != 1 {

@@ -203,7 +203,7 @@ fn seed_test() -> Result<(), Failed> {
     ])
     .run()
     .success()?
-    .stdout_has("is solvable on `kube`: 16 step(s) proven")?;
+    .stdout_has("est faisable sur `kube`\u{202f}: 16 étapes prouvées")?;
     up.none_left(Duration::from_secs(10))?;
     let audit = up.audit()?;
     // The node agent: shipped once, started once; every probe of the session went

@@ -23,6 +23,8 @@ mod kubeapi_io;
 mod kubeapi_pods;
 mod kubeapi_seed;
 mod lifecycle;
+mod lang_detect;
+mod language;
 mod lint;
 mod pipe;
 mod records;
@@ -53,6 +55,7 @@ fn main() {
     let suite = sandbox::register(suite);
     let suite = cilium_fidelity::register(suite);
     let suite = reports::register(suite);
+    let suite = language::register(suite);
     let suite = exports::register(suite);
     let suite = seed_lab::register(suite);
     let suite = hardening_lab::register(suite);

@@ -28,7 +28,7 @@ fn solvable() -> Result<(), Failed> {
     tplab(["test", LAB])
         .run()
         .success()?
-        .stdout_has("is solvable on `sandbox`: 16 step(s) proven")?;
+        .stdout_has("est faisable sur `sandbox`\u{202f}: 16 étapes prouvées")?;
     Ok(())
 }
 

@@ -8,39 +8,8 @@
 
 use serde::Serialize;
 
-/// A language tplab's reports speak.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    #[default]
-    En,
-    Fr,
-}
-
-impl Lang {
-    /// `fr`, `fr-FR`, `FR`... are French; anything else (and nothing) English.
-    pub fn from_code(code: Option<&str>) -> Lang {
-        match code {
-            Some(c) if c.to_ascii_lowercase().starts_with("fr") => Lang::Fr,
-            _ => Lang::En,
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Fr => "fr",
-        }
-    }
-
-    /// The colon as this language writes it after a word (`Score:` / `Score :`).
-    pub fn colon(self) -> &'static str {
-        match self {
-            Lang::En => ":",
-            Lang::Fr => "\u{202f}:",
-        }
-    }
-}
+/// The one language enum, shared with the terminal UI and the checkers.
+pub use tplab_vocab::Lang;
 
 macro_rules! messages {
     ($($key:ident => $en:expr, $fr:expr;)*) => {

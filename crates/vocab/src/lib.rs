@@ -10,9 +10,11 @@ mod duration;
 pub mod front_matter;
 pub mod lab_sandbox;
 pub mod lifecycle;
+mod lang;
 mod outcome;
 
 pub use cmp::{Cmp, CmpOp};
 pub use diag::DiagCode;
 pub use duration::{deserialize_duration, format_duration, parse_duration, serde_text};
+pub use lang::{Lang, NNBSP};
 pub use outcome::{Outcome, Verdict};

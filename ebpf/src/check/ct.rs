@@ -40,8 +40,18 @@ pub const CT_ENTRY_FIELDS: &[&str] = &[
     "source_security_id",
 ];
 
-/// First entry matching `q`, or an explanation of what the map holds instead.
+/// First entry matching `q`, or an explanation (in English) of what the map holds instead.
 pub fn find_ct_entry<'a>(q: &CtQuery, entries: &'a [CtEntry]) -> Result<&'a CtEntry, String> {
+    find_ct_entry_in(q, entries, tplab_vocab::Lang::En)
+}
+
+/// [`find_ct_entry`], the explanation in `lang`.
+pub fn find_ct_entry_in<'a>(
+    q: &CtQuery,
+    entries: &'a [CtEntry],
+    lang: tplab_vocab::Lang,
+) -> Result<&'a CtEntry, String> {
+    use tplab_vocab::Lang;
     let matches = |e: &&CtEntry| {
         e.proto == q.proto
             && e.related == q.related
@@ -67,6 +77,24 @@ pub fn find_ct_entry<'a>(q: &CtQuery, entries: &'a [CtEntry]) -> Result<&'a CtEn
         q.src.map_or("*".into(), |a| a.to_string()),
         q.dst.map_or("*".into(), |a| a.to_string()),
     );
+    let n = entries.len() as u64;
+    let proto = q.proto;
+    if lang == Lang::Fr {
+        let head = format!("aucune entrée CT ne correspond à {want}");
+        return Err(if entries.is_empty() {
+            format!("{head}\u{202f}: la map CT est vide (aucun trafic n’est sorti du pod\u{202f}?)")
+        } else if same_proto.is_empty() {
+            format!(
+                "{head}\u{202f}: {}, aucune en {proto}",
+                lang.count(n, "entrée", "entrées")
+            )
+        } else {
+            format!(
+                "{head}\u{202f}; entrées {proto} vues\u{202f}: {}",
+                same_proto.join(", ")
+            )
+        });
+    }
     Err(if entries.is_empty() {
         format!("no CT entry matches {want}: the CT map is empty (no traffic left the pod?)")
     } else if same_proto.is_empty() {

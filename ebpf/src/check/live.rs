@@ -6,7 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::path::{Outcome, PathQuery, evaluate_path};
+use tplab_vocab::Lang;
+
+use super::path::{Outcome, PathQuery, evaluate_path_in};
 use crate::error::EbpfError;
 use crate::observer::{ObservePoint, Observer, PacketEvent};
 
@@ -15,6 +17,7 @@ pub struct PathWatch<'q> {
     query: &'q PathQuery,
     events: Vec<PacketEvent>,
     deadline: Instant,
+    lang: Lang,
 }
 
 impl<'q> PathWatch<'q> {
@@ -24,7 +27,15 @@ impl<'q> PathWatch<'q> {
             query,
             events: Vec::new(),
             deadline: Instant::now() + query.within,
+            lang: Lang::En,
         }
+    }
+
+    /// The language of the verdict's sentences (English by default).
+    #[must_use]
+    pub fn lang(mut self, lang: Lang) -> Self {
+        self.lang = lang;
+        self
     }
 
     /// When the window closes.
@@ -39,7 +50,7 @@ impl<'q> PathWatch<'q> {
         self.events.extend(events);
         self.events.len() > before
             && !self.query.asserts_absence()
-            && evaluate_path(self.query, &self.events).passed()
+            && evaluate_path_in(self.query, &self.events, self.lang).passed()
     }
 
     /// True once the window is closed.
@@ -53,7 +64,10 @@ impl<'q> PathWatch<'q> {
         last: impl IntoIterator<Item = PacketEvent>,
     ) -> (Outcome, Vec<PacketEvent>) {
         self.events.extend(last);
-        (evaluate_path(self.query, &self.events), self.events)
+        (
+            evaluate_path_in(self.query, &self.events, self.lang),
+            self.events,
+        )
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tplab_vocab::Lang;
 pub use tplab_vocab::{Outcome, Verdict};
 
 use super::count::CountExpr;
@@ -81,17 +82,27 @@ impl PathQuery {
     /// What the check expects, in words: `ICMP 10.244.0.213 -> 203.0.113.10 seen pod:eth0
     /// egress, then node:eth0 egress within 10s`.
     pub fn describe(&self) -> String {
+        self.describe_in(Lang::En)
+    }
+
+    /// [`PathQuery::describe`] in `lang` (`… vu pod:eth0 egress, puis node:eth0 egress
+    /// en moins de 10 s`).
+    pub fn describe_in(&self, lang: Lang) -> String {
         let hops: Vec<String> = self
             .path
             .iter()
             .map(|h| format!("{} {:?}", h.at, h.dir).to_lowercase())
             .collect();
+        let (seen, then, within, unit) = lang.pick(
+            ("seen", ", then ", "within", "s"),
+            ("vu", ", puis ", "en moins de", "\u{a0}s"),
+        );
         format!(
-            "{} {} -> {} seen {} within {}s",
+            "{} {} -> {} {seen} {} {within} {}{unit}",
             self.proto.cilium_name(),
             self.src,
             self.dst,
-            hops.join(", then "),
+            hops.join(then),
             self.within.as_secs()
         )
     }
@@ -106,23 +117,35 @@ impl PathQuery {
 }
 
 impl HopSpec {
-    fn phrase(&self) -> String {
-        match self.dir {
-            Direction::Egress => format!("leaving {}", self.at),
-            Direction::Ingress => format!("entering {}", self.at),
+    fn phrase(&self, lang: Lang) -> String {
+        match (self.dir, lang) {
+            (Direction::Egress, Lang::En) => format!("leaving {}", self.at),
+            (Direction::Ingress, Lang::En) => format!("entering {}", self.at),
+            (Direction::Egress, Lang::Fr) => format!("sortant de {}", self.at),
+            (Direction::Ingress, Lang::Fr) => format!("entrant dans {}", self.at),
         }
     }
 }
 
-/// Evaluates `q` over the events collected during the window.
+/// Evaluates `q` over the events collected during the window (sentences in English).
 pub fn evaluate_path(q: &PathQuery, events: &[PacketEvent]) -> Outcome {
+    evaluate_path_in(q, events, Lang::En)
+}
+
+/// Evaluates `q` over the events collected during the window, its sentences in `lang`.
+pub fn evaluate_path_in(q: &PathQuery, events: &[PacketEvent], lang: Lang) -> Outcome {
     let mut evidence: Vec<HopEvidence> = Vec::new();
     let fail = |message: String, evidence: &[HopEvidence]| {
-        Outcome::fail(q.describe(), message).with_evidence(json!({ "hops": evidence }))
+        Outcome::fail(q.describe_in(lang), lang.typo(&message))
+            .with_evidence(json!({ "hops": evidence }))
     };
     if q.path.is_empty() {
         return fail(
-            "the packets check lists no hop (`path` is empty)".into(),
+            lang.pick(
+                "the packets check lists no hop (`path` is empty)",
+                "la vérification de paquets ne liste aucun passage (`path` est vide)",
+            )
+            .into(),
             &evidence,
         );
     }
@@ -150,14 +173,16 @@ pub fn evaluate_path(q: &PathQuery, events: &[PacketEvent]) -> Outcome {
                 at: hop.at.clone(),
                 dir: hop.dir,
                 count: 0,
-                first: "(none, as expected)".into(),
+                first: lang
+                    .pick("(none, as expected)", "(aucun, comme attendu)")
+                    .into(),
             });
             continue;
         }
         if n == 0 || !expect.holds_count(n) {
             let others: Vec<&PacketEvent> = events.iter().filter(here).collect();
             return fail(
-                fail_message(q, hop, &evidence, n, expect, &others, src, dst),
+                fail_message(q, hop, &evidence, n, expect, &others, (src, dst), lang),
                 &evidence,
             );
         }
@@ -169,9 +194,19 @@ pub fn evaluate_path(q: &PathQuery, events: &[PacketEvent]) -> Outcome {
             first: describe_hop(seen[0]),
         });
     }
+    let n = events.len() as u64;
     Outcome::pass(
-        q.describe(),
-        format!("{} packet(s) observed on the path", events.len()),
+        q.describe_in(lang),
+        match lang {
+            Lang::En => format!(
+                "{} observed on the path",
+                lang.count(n, "packet", "packets")
+            ),
+            Lang::Fr => format!(
+                "{} sur le chemin",
+                lang.count(n, "paquet observé", "paquets observés")
+            ),
+        },
     )
     .with_evidence(json!({ "hops": evidence }))
 }
@@ -184,60 +219,90 @@ fn fail_message(
     n: u64,
     expect: CountExpr,
     others: &[&PacketEvent],
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
+    (src, dst): (Ipv4Addr, Ipv4Addr),
+    lang: Lang,
 ) -> String {
+    let fr = lang == Lang::Fr;
     let prefix = if seen_before.is_empty() {
         String::new()
     } else {
         let names: Vec<&str> = seen_before.iter().map(|h| h.at.as_str()).collect();
+        let and = lang.pick("and", "et");
         let list = match names.split_last() {
-            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            Some((last, rest)) if !rest.is_empty() => format!("{} {and} {last}", rest.join(", ")),
             _ => names.join(""),
         };
-        format!("seen on {list}, but ")
+        lang.pick(
+            format!("seen on {list}, but "),
+            format!("vu sur {list}, mais "),
+        )
     };
-    let phrase = hop.phrase();
+    let phrase = hop.phrase(lang);
+    let proto = q.proto;
     if n > 0 {
-        return format!(
-            "{prefix}{n} {} packet(s) {phrase} ({src} -> {dst}), expected {expect}",
-            q.proto
-        );
+        return match lang {
+            Lang::En => format!(
+                "{prefix}{} {phrase} ({src} -> {dst}), expected {expect}",
+                lang.count(n, &format!("{proto} packet"), &format!("{proto} packets"))
+            ),
+            Lang::Fr => format!(
+                "{prefix}{} {phrase} ({src} -> {dst}), attendu {expect}",
+                lang.count(n, &format!("paquet {proto}"), &format!("paquets {proto}"))
+            ),
+        };
     }
-    let mut what = format!("never {phrase}");
+    let mut what = lang.pick(format!("never {phrase}"), format!("aucun paquet {phrase}"));
+    let (with_src, with_dst) = lang.pick(
+        ("with source", "with destination"),
+        ("avec la source", "avec la destination"),
+    );
     if hop.src.is_some() {
-        let _ = write!(what, " with source {src}");
+        let _ = write!(what, " {with_src} {src}");
     }
     if hop.dst.is_some() {
-        let _ = write!(what, " with destination {dst}");
+        let _ = write!(what, " {with_dst} {dst}");
     }
     if hop.src.is_none() && hop.dst.is_none() {
-        let _ = write!(what, " ({} {src} -> {dst})", q.proto);
+        let _ = write!(what, " ({proto} {src} -> {dst})");
     }
-    let verb = match hop.dir {
-        Direction::Egress => "leaving",
-        Direction::Ingress => "entering",
+    let verb = match (hop.dir, fr) {
+        (Direction::Egress, false) => "leaving",
+        (Direction::Ingress, false) => "entering",
+        (Direction::Egress, true) => "sortant",
+        (Direction::Ingress, true) => "entrant",
     };
     let hint = if let Some(o) = others.iter().find(|e| e.dst == dst && e.src != src) {
-        if hop.src.is_some() {
-            format!(" (seen {verb} with source {}: NAT missing?)", o.src)
-        } else {
-            format!(
+        match (hop.src.is_some(), fr) {
+            (true, false) => format!(" (seen {verb} with source {}: NAT missing?)", o.src),
+            (true, true) => format!(" (vu {verb} avec la source {} : NAT manquante ?)", o.src),
+            (false, false) => format!(
                 " (seen {verb} with source {} instead: unexpected NAT?)",
                 o.src
-            )
+            ),
+            (false, true) => format!(
+                " (vu {verb} avec la source {} à la place : NAT inattendue ?)",
+                o.src
+            ),
         }
     } else if let Some(o) = others.iter().find(|e| e.src == src && e.dst != dst) {
-        format!(" (seen {verb} with destination {} instead: DNAT?)", o.dst)
+        lang.pick(
+            format!(" (seen {verb} with destination {} instead: DNAT?)", o.dst),
+            format!(
+                " (vu {verb} avec la destination {} à la place : DNAT ?)",
+                o.dst
+            ),
+        )
     } else if seen_before.is_empty() {
-        format!(
-            " (no {} packet there at all: was the traffic sent?)",
-            q.proto
+        lang.pick(
+            format!(" (no {proto} packet there at all: was the traffic sent?)"),
+            format!(" (aucun paquet {proto} à cet endroit : le trafic a-t-il été envoyé ?)"),
         )
     } else {
-        format!(
-            " (no {} packet {verb} there at all: route or forwarding missing?)",
-            q.proto
+        lang.pick(
+            format!(" (no {proto} packet {verb} there at all: route or forwarding missing?)"),
+            format!(
+                " (aucun paquet {proto} {verb} à cet endroit : route ou forwarding manquant ?)"
+            ),
         )
     };
     format!("{prefix}{what}{hint}")

@@ -58,7 +58,7 @@ fn real_path_passes_with_evidence() {
     ];
     let o = evaluate_path(&query(), &evs);
     assert!(o.passed(), "must pass: {o:?}");
-    assert_eq!(o.found, "3 packet(s) observed on the path");
+    assert_eq!(o.found, "3 packets observed on the path");
     assert_eq!(
         o.expected,
         "ICMP 10.244.0.213 -> 203.0.113.10 seen pod:eth0 egress, then node:lxc ingress, \
@@ -114,10 +114,44 @@ fn nothing_sent_and_wrong_order_and_counts() {
     ];
     let message = failure(&q, &evs);
     assert!(
-        message.contains("1 icmp packet(s) leaving pod:eth0"),
+        message.contains("1 icmp packet leaving pod:eth0"),
         "{message}"
     );
     assert!(message.ends_with("expected == 2"), "{message}");
+}
+
+#[test]
+fn french_sentences_with_typography_and_plurals() {
+    use tplab_vocab::Lang;
+    let evs = [
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:lxc", Direction::Ingress, POD, 2),
+        ev("node:eth0", Direction::Egress, POD, 3),
+    ];
+    let o = super::evaluate_path_in(&query(), &evs, Lang::Fr);
+    assert_eq!(
+        o.expected,
+        "ICMP 10.244.0.213 -> 203.0.113.10 vu pod:eth0 egress, puis node:lxc ingress, \
+         puis node:eth0 egress en moins de 10\u{a0}s"
+    );
+    assert_eq!(
+        o.found,
+        "vu sur pod:eth0 et node:lxc, mais aucun paquet sortant de node:eth0 avec la source \
+         198.51.100.2 (vu sortant avec la source 10.244.0.213\u{202f}: NAT manquante\u{202f}?)"
+    );
+    let ok = [
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:lxc", Direction::Ingress, POD, 2),
+        ev("node:eth0", Direction::Egress, NODE, 3),
+    ];
+    let o = super::evaluate_path_in(&query(), &ok, Lang::Fr);
+    assert_eq!(o.found, "3 paquets observés sur le chemin");
+    let o = super::evaluate_path_in(&query(), &ok[..0], Lang::Fr);
+    assert!(
+        o.found.contains("le trafic a-t-il été envoyé\u{202f}?"),
+        "{}",
+        o.found
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::json;
+use tplab_vocab::Lang;
 
 use super::outcome::Outcome;
 use super::text;
@@ -17,7 +18,7 @@ use crate::template::{self, Vars};
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// If the shell said a tool is missing, the checker could not run: an error verdict.
-pub fn missing_tool(out: &ExecOutput) -> Option<String> {
+pub fn missing_tool(out: &ExecOutput, lang: Lang) -> Option<String> {
     if out.status != Some(127) {
         return None;
     }
@@ -31,10 +32,15 @@ pub fn missing_tool(out: &ExecOutput) -> Option<String> {
         .trim()
         .to_string();
     let pkg = tplab_sandbox::debian_package(&tool);
-    Some(if pkg == tool {
-        format!("`{tool}` is not installed on this machine")
-    } else {
-        format!("`{tool}` is not installed: install it with `apt-get install {pkg}`")
+    Some(match (pkg == tool, lang) {
+        (true, Lang::En) => format!("`{tool}` is not installed on this machine"),
+        (true, Lang::Fr) => format!("`{tool}` n’est pas installé sur cette machine"),
+        (false, Lang::En) => {
+            format!("`{tool}` is not installed: install it with `apt-get install {pkg}`")
+        }
+        (false, Lang::Fr) => format!(
+            "`{tool}` n’est pas installé\u{202f}: installez-le avec `apt-get install {pkg}`"
+        ),
     })
 }
 
@@ -61,6 +67,10 @@ fn clip(s: &str) -> String {
 }
 
 /// Evaluates a `run:` check.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the check's fields as the lab wrote them, and the language"
+)]
 pub async fn run_check(
     env: &dyn Environment,
     role: &str,
@@ -69,6 +79,7 @@ pub async fn run_check(
     stdout: Option<&TextMatch>,
     stderr: Option<&TextMatch>,
     capture: &BTreeMap<String, String>,
+    lang: Lang,
 ) -> Outcome {
     if let Some(why) = env.role_missing(role) {
         return Outcome::fail(format!("`{}` runs on {role}", run.trim()), why);
@@ -77,22 +88,29 @@ pub async fn run_check(
         Ok(out) => out,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    if let Some(msg) = missing_tool(&out) {
+    if let Some(msg) = missing_tool(&out, lang) {
         return Outcome::error(msg);
     }
     let evidence = output_evidence(role, run, &out);
     let want_status = status.unwrap_or(0);
-    let mut expected = vec![format!("`{}` exits with status {want_status}", run.trim())];
+    let mut expected = vec![match lang {
+        Lang::En => format!("`{}` exits with status {want_status}", run.trim()),
+        Lang::Fr => format!("`{}` se termine avec le code {want_status}", run.trim()),
+    }];
     let mut problems = Vec::new();
+    let secs = COMMAND_TIMEOUT.as_secs();
     if out.timed_out {
-        problems.push(format!(
-            "it did not finish within {}s",
-            COMMAND_TIMEOUT.as_secs()
+        problems.push(lang.pick(
+            format!("it did not finish within {secs}s"),
+            format!("elle ne s’est pas terminée en {secs}\u{a0}s"),
         ));
     } else if out.status != Some(want_status) {
-        problems.push(match out.status {
-            Some(code) => format!("it exited with status {code}"),
-            None => "it was killed by a signal".to_string(),
+        problems.push(match (out.status, lang) {
+            (Some(code), Lang::En) => format!("it exited with status {code}"),
+            (Some(code), Lang::Fr) => format!("elle s’est terminée avec le code {code}"),
+            (None, _) => lang
+                .pick("it was killed by a signal", "elle a été tuée par un signal")
+                .to_string(),
         });
     }
     let mut captures = BTreeMap::new();
@@ -101,7 +119,7 @@ pub async fn run_check(
         ("stderr", stderr, &out.stderr),
     ] {
         let Some(m) = m else { continue };
-        match text::check(name, m, text) {
+        match text::check(name, m, text, lang) {
             Ok(r) => {
                 expected.extend(r.expected);
                 problems.extend(r.problems);
@@ -116,20 +134,23 @@ pub async fn run_check(
             "stderr" => out.stderr.trim().to_string(),
             "status" => out.status.map(|s| s.to_string()).unwrap_or_default(),
             other => {
-                return Outcome::error(format!(
-                    "a command check has no field `{other}` to capture"
-                ));
+                return Outcome::error(match lang {
+                    Lang::En => format!("a command check has no field `{other}` to capture"),
+                    Lang::Fr => format!(
+                        "une vérification de commande n’a pas de champ `{other}` à capturer"
+                    ),
+                });
             }
         };
         captures.insert(var.clone(), value);
     }
-    let expected = expected.join("; ");
+    let expected = expected.join(lang.semicolon());
     if problems.is_empty() {
-        let mut o = Outcome::pass(expected, "as expected").with_evidence(evidence);
+        let mut o = Outcome::pass(expected, as_expected(lang)).with_evidence(evidence);
         o.captures = captures;
         o
     } else {
-        let mut found = problems.join("; ");
+        let mut found = problems.join(lang.semicolon());
         let tail = last_lines(
             if out.stderr.trim().is_empty() {
                 &out.stdout
@@ -139,10 +160,20 @@ pub async fn run_check(
             3,
         );
         if !tail.is_empty() {
-            let _ = write!(found, " (output: {tail})");
+            let _ = write!(
+                found,
+                " ({}{} {tail})",
+                lang.pick("output", "sortie"),
+                lang.colon()
+            );
         }
         Outcome::fail(expected, found).with_evidence(evidence)
     }
+}
+
+/// The `found` of a passing command.
+fn as_expected(lang: Lang) -> &'static str {
+    lang.pick("as expected", "comme attendu")
 }
 
 fn last_lines(s: &str, n: usize) -> String {
@@ -157,6 +188,7 @@ pub async fn run_transcript(
     commands: &[TranscriptCommand],
     timeout: Duration,
     vars: &Vars,
+    lang: Lang,
 ) -> Outcome {
     if let Some(why) = env.role_missing(role) {
         return Outcome::fail(format!("the transcript runs on {role}"), why);
@@ -167,13 +199,18 @@ pub async fn run_transcript(
     for cmd in commands {
         let command = match template::render(&cmd.command, &scope) {
             Ok(c) => c,
-            Err(e) => return Outcome::error(format!("cannot render `{}`: {e}", cmd.command)),
+            Err(e) => {
+                return Outcome::error(match lang {
+                    Lang::En => format!("cannot render `{}`: {e}", cmd.command),
+                    Lang::Fr => format!("impossible de préparer `{}`\u{202f}: {e}", cmd.command),
+                });
+            }
         };
         let out = match env.exec(role, &command, timeout).await {
             Ok(out) => out,
             Err(e) => return Outcome::error(e.to_string()),
         };
-        if let Some(msg) = missing_tool(&out) {
+        if let Some(msg) = missing_tool(&out, lang) {
             return Outcome::error(msg);
         }
         evidence.push(output_evidence(role, &command, &out));
@@ -191,14 +228,24 @@ pub async fn run_transcript(
                 captures.extend(caps);
             }
             Err(m) => {
-                return Outcome::fail(
-                    format!("`{command}` prints a line like `{}`", m.expected_line),
-                    format!("`{}`", m.found_line),
-                )
-                .with_message(format!(
-                    "the output of `{command}` differs from the expected transcript"
-                ))
-                .with_evidence(serde_json::Value::Array(evidence));
+                let (prints, differs) = match lang {
+                    Lang::En => (
+                        format!("`{command}` prints a line like `{}`", m.expected_line),
+                        format!("the output of `{command}` differs from the expected transcript"),
+                    ),
+                    Lang::Fr => (
+                        format!("`{command}` affiche une ligne comme `{}`", m.expected_line),
+                        format!("la sortie de `{command}` diffère de la transcription attendue"),
+                    ),
+                };
+                let found = if lang == Lang::Fr && m.found_line == transcript::END_OF_OUTPUT {
+                    "la fin de la sortie".to_string()
+                } else {
+                    format!("`{}`", m.found_line)
+                };
+                return Outcome::fail(prints, found)
+                    .with_message(differs)
+                    .with_evidence(serde_json::Value::Array(evidence));
             }
         }
     }
@@ -207,8 +254,14 @@ pub async fn run_transcript(
         .map(|c| format!("`{}`", c.command))
         .collect();
     let mut o = Outcome::pass(
-        format!("{} match the transcript", summary.join(", ")),
-        "as expected",
+        match lang {
+            Lang::En => format!("{} match the transcript", summary.join(", ")),
+            Lang::Fr => format!(
+                "{}\u{202f}: sortie conforme à la transcription",
+                summary.join(", ")
+            ),
+        },
+        as_expected(lang),
     )
     .with_evidence(serde_json::Value::Array(evidence));
     o.captures = captures;

@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 
 use super::command;
 use super::facts;
+use tplab_vocab::Lang;
+
 use super::outcome::Outcome;
 use crate::env::Environment;
 use crate::lab::CheckItem;
@@ -72,8 +74,9 @@ pub async fn evaluate(
     default_role: &str,
     item: &CheckItem,
     vars: &Vars,
+    lang: Lang,
 ) -> Evaluated {
-    evaluate_with(env, default_role, item, vars, true).await
+    evaluate_with(env, default_role, item, vars, true, lang).await
 }
 
 /// Like [`evaluate`]; `poll: false` makes a single attempt whatever the check's
@@ -84,6 +87,7 @@ pub async fn evaluate_with(
     item: &CheckItem,
     vars: &Vars,
     poll: bool,
+    lang: Lang,
 ) -> Evaluated {
     let start = Instant::now();
     let Prepared { spec, mut fact } = match prepare(item, vars) {
@@ -91,7 +95,10 @@ pub async fn evaluate_with(
         Err(e) => {
             let outcome = match &e {
                 RenderError::Query(_) => Outcome::error(e.to_string()),
-                _ => Outcome::error(format!("cannot render this check: {e}")),
+                _ => Outcome::error(match lang {
+                    Lang::En => format!("cannot render this check: {e}"),
+                    Lang::Fr => format!("impossible de préparer cette vérification\u{202f}: {e}"),
+                }),
             };
             return Evaluated {
                 name: item.spec.display_name(),
@@ -104,11 +111,11 @@ pub async fn evaluate_with(
         }
     };
     // What the lab says (`within 8s`), whatever window watch mode observes.
-    let lab_words = packet_words(fact.as_ref());
+    let lab_words = packet_words(fact.as_ref(), lang);
     if !poll {
         shorten_packet_window(&mut fact);
     }
-    let short_words = packet_words(fact.as_ref());
+    let short_words = packet_words(fact.as_ref(), lang);
     let timeout = if poll {
         spec.timeout.unwrap_or_default()
     } else {
@@ -118,7 +125,7 @@ pub async fn evaluate_with(
     let mut attempts = 0;
     let mut outcome = loop {
         attempts += 1;
-        let outcome = attempt(env, default_role, &spec, fact.as_ref()).await;
+        let outcome = attempt(env, default_role, &spec, fact.as_ref(), lang).await;
         if outcome.passed() || start.elapsed() + interval > timeout {
             break outcome;
         }
@@ -140,9 +147,9 @@ pub async fn evaluate_with(
 }
 
 /// A packet check's expectation in words (it names its window).
-fn packet_words(fact: Option<&FactQuery>) -> Option<String> {
+fn packet_words(fact: Option<&FactQuery>, lang: Lang) -> Option<String> {
     match fact {
-        Some(FactQuery::Packets { path, .. }) => Some(path.describe()),
+        Some(FactQuery::Packets { path, .. }) => Some(path.describe_in(lang)),
         _ => None,
     }
 }
@@ -157,8 +164,13 @@ fn shorten_packet_window(fact: &mut Option<FactQuery>) {
 }
 
 /// One attempt of a prepared check.
-pub async fn once(env: &dyn Environment, default_role: &str, check: &Prepared) -> Outcome {
-    attempt(env, default_role, &check.spec, check.fact.as_ref()).await
+pub async fn once(
+    env: &dyn Environment,
+    default_role: &str,
+    check: &Prepared,
+    lang: Lang,
+) -> Outcome {
+    attempt(env, default_role, &check.spec, check.fact.as_ref(), lang).await
 }
 
 async fn attempt(
@@ -166,6 +178,7 @@ async fn attempt(
     default_role: &str,
     spec: &CheckSpec,
     fact: Option<&FactQuery>,
+    lang: Lang,
 ) -> Outcome {
     let role = spec.target.as_deref().unwrap_or(default_role);
     match (spec.kind(), fact) {
@@ -186,15 +199,20 @@ async fn attempt(
                 stdout.as_ref(),
                 stderr.as_ref(),
                 &spec.capture,
+                lang,
             )
             .await
         }
         (Some(KindSpec::Fact { .. }), Some(query)) => {
-            facts::evaluate(env, role, query, &spec.capture).await
+            facts::evaluate(env, role, query, &spec.capture, lang).await
         }
-        (Some(KindSpec::Fact { .. }), None) => {
-            Outcome::error("this fact check was not prepared (an internal error)")
-        }
-        (None, _) => Outcome::error("this check has no single kind (see `tplab lint`)"),
+        (Some(KindSpec::Fact { .. }), None) => Outcome::error(lang.pick(
+            "this fact check was not prepared (an internal error)",
+            "cette vérification de faits n’a pas été préparée (erreur interne)",
+        )),
+        (None, _) => Outcome::error(lang.pick(
+            "this check has no single kind (see `tplab lint`)",
+            "cette vérification n’a pas un genre unique (voir `tplab lint`)",
+        )),
     }
 }

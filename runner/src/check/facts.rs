@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use tplab_probe::Query;
+use tplab_vocab::Lang;
 
 use super::outcome::{Outcome, Verdict};
 use crate::env::{Environment, Hop};
@@ -19,16 +20,17 @@ pub async fn evaluate(
     role: &str,
     query: &FactQuery,
     capture: &BTreeMap<String, String>,
+    lang: Lang,
 ) -> Outcome {
     let (mut outcome, kind) = match query {
         FactQuery::Packets { path, trigger } => (
-            packets(env, role, path, trigger.as_ref()).await,
+            packets(env, role, path, trigger.as_ref(), lang).await,
             EbpfKind::Packets.name(),
         ),
-        FactQuery::BpfMap(q) => (bpf_map(env, q).await, EbpfKind::BpfMap.name()),
-        FactQuery::Probe(q) => (probe(env, role, q).await, q.kind_name()),
+        FactQuery::BpfMap(q) => (bpf_map(env, q, lang).await, EbpfKind::BpfMap.name()),
+        FactQuery::Probe(q) => (probe(env, role, q, lang).await, q.kind_name()),
         FactQuery::K8s(q) => (
-            super::k8s::evaluate(env, q, capture).await,
+            super::k8s::evaluate(env, q, capture, lang).await,
             crate::k8s::KIND,
         ),
     };
@@ -41,9 +43,14 @@ pub async fn evaluate(
                     outcome.captures.insert(var.clone(), scalar_text(v));
                 }
                 _ => {
-                    return Outcome::error(format!(
-                        "the matched {kind} has no `{field}` to capture into {var}"
-                    ));
+                    return Outcome::error(match lang {
+                        Lang::En => {
+                            format!("the matched {kind} has no `{field}` to capture into {var}")
+                        }
+                        Lang::Fr => format!(
+                            "l’objet trouvé ({kind}) n’a pas de champ `{field}` à capturer dans {var}"
+                        ),
+                    });
                 }
             }
         }
@@ -61,7 +68,7 @@ pub fn scalar_text(v: &Value) -> String {
     }
 }
 
-async fn probe(env: &dyn Environment, role: &str, query: &Query) -> Outcome {
+async fn probe(env: &dyn Environment, role: &str, query: &Query, lang: Lang) -> Outcome {
     let kind = query.kind_name();
     // The student has not created this role's namespace yet: their miss, not tplab's.
     if let Some(why) = env.role_missing(role) {
@@ -72,11 +79,11 @@ async fn probe(env: &dyn Environment, role: &str, query: &Query) -> Outcome {
         Ok(f) => f,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    let mut outcome = tplab_probe::evaluate(query, &facts);
+    let mut outcome = tplab_probe::evaluate_in(query, &facts, lang);
     match outcome.verdict {
         Verdict::Pass => {
             let record = outcome.evidence.get("record").cloned().unwrap_or(Value::Null);
-            outcome.expected = format!("{} (on {role})", outcome.expected);
+            outcome.expected = format!("{} ({} {role})", outcome.expected, lang.pick("on", "sur"));
             outcome.evidence =
                 json!({ "role": role, "kind": kind, "record": record, "summary": outcome.found });
             outcome
@@ -87,28 +94,38 @@ async fn probe(env: &dyn Environment, role: &str, query: &Query) -> Outcome {
     }
 }
 
-async fn bpf_map(env: &dyn Environment, query: &tplab_ebpf::check::CtQuery) -> Outcome {
+async fn bpf_map(env: &dyn Environment, query: &tplab_ebpf::check::CtQuery, lang: Lang) -> Outcome {
     let entries = match env.datapath_ct().await {
         Ok(entries) => entries,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    match tplab_ebpf::check::find_ct_entry(query, &entries) {
+    match tplab_ebpf::check::find_ct_entry_in(query, &entries, lang) {
         Ok(entry) => {
             let line = tplab_ebpf::cilium::format_ct_entry(entry);
             let record = serde_json::to_value(entry).unwrap_or(Value::Null);
-            Outcome::pass("a CT map entry for the flow", line.clone()).with_evidence(
+            let expected = lang.pick(
+                "a CT map entry for the flow",
+                "une entrée de la map CT pour ce flux",
+            );
+            Outcome::pass(expected, line.clone()).with_evidence(
                 json!({ "kind": EbpfKind::BpfMap.name(), "record": record, "summary": line }),
             )
         }
-        Err(found) => Outcome::fail(
-            format!(
-                "an entry in the sandbox's CT map for {} {} -> {}",
+        Err(found) => {
+            let flow = format!(
+                "{} {} -> {}",
                 query.proto.cilium_name(),
                 query.src.map_or("*".into(), |a| a.to_string()),
                 query.dst.map_or("*".into(), |a| a.to_string())
-            ),
-            found,
-        ),
+            );
+            Outcome::fail(
+                lang.pick(
+                    format!("an entry in the sandbox's CT map for {flow}"),
+                    format!("une entrée de la map CT du sandbox pour {flow}"),
+                ),
+                found,
+            )
+        }
     }
 }
 
@@ -117,15 +134,22 @@ async fn packets(
     default_role: &str,
     query: &tplab_ebpf::check::PathQuery,
     trigger: Option<&Trigger>,
+    lang: Lang,
 ) -> Outcome {
     // Observation points from the hops: `role:ifname`.
     let mut hops: Vec<Hop> = Vec::new();
     for hop in &query.path {
         let Some((role, ifname)) = hop.at.split_once(':') else {
-            return Outcome::error(format!(
-                "hop `{}`: expected `role:interface`, e.g. `node:eth0`",
-                hop.at
-            ));
+            return Outcome::error(match lang {
+                Lang::En => format!(
+                    "hop `{}`: expected `role:interface`, e.g. `node:eth0`",
+                    hop.at
+                ),
+                Lang::Fr => format!(
+                    "passage `{}`\u{202f}: `rôle:interface` attendu, par exemple `node:eth0`",
+                    hop.at
+                ),
+            });
         };
         if !hops.iter().any(|h| h.label == hop.at) {
             hops.push(Hop {
@@ -139,7 +163,7 @@ async fn packets(
         Ok(s) => s,
         Err(e) => return Outcome::error(e.to_string()),
     };
-    let mut watch = tplab_ebpf::check::PathWatch::new(query);
+    let mut watch = tplab_ebpf::check::PathWatch::new(query).lang(lang);
     if let Some(t) = trigger {
         let role = t.target.as_deref().unwrap_or(default_role);
         if let Err(e) = env
@@ -147,7 +171,11 @@ async fn packets(
             .await
         {
             drop(stream.stop().await);
-            return Outcome::error(format!("sending the traffic: {e}"));
+            return Outcome::error(format!(
+                "{}{} {e}",
+                lang.pick("sending the traffic", "envoi du trafic"),
+                lang.colon()
+            ));
         }
     }
     // Event-driven: wake on each packet, stop as soon as the path is seen or the

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use tplab_vocab::Lang;
+
 use super::outcome::Outcome;
 use crate::env::Environment;
 use crate::k8s::{FieldPath, K8sQuery, KIND};
@@ -14,6 +16,7 @@ pub async fn evaluate(
     env: &dyn Environment,
     query: &K8sQuery,
     capture: &BTreeMap<String, String>,
+    lang: Lang,
 ) -> Outcome {
     let objects = match env.k8s_objects(&query.objects).await {
         Ok(o) => o,
@@ -26,13 +29,20 @@ pub async fn evaluate(
             Err(e) => return Outcome::error(format!("capture: {e}")),
         }
     }
-    let expected = query.expected();
+    let expected = query.expected_in(lang);
     let matching: Vec<&Value> = objects.iter().filter(|o| query.matches(o)).collect();
     match (query.absent, matching.first()) {
-        (true, None) => Outcome::pass(expected, describe_none(query, &objects))
+        (true, None) => Outcome::pass(expected, describe_none(query, &objects, lang))
             .with_evidence(json!({ "kind": KIND, "objects": objects.len() })),
-        (true, Some(found)) => Outcome::fail(expected, format!("found {}", show(query, found)))
-            .with_evidence(json!({ "kind": KIND, "object": name_of(found) })),
+        (true, Some(found)) => Outcome::fail(
+            expected,
+            format!(
+                "{} {}",
+                lang.pick("found", "trouvé"),
+                show(query, found, lang)
+            ),
+        )
+        .with_evidence(json!({ "kind": KIND, "object": name_of(found) })),
         (false, Some(found)) => {
             let mut record = Map::new();
             for path in query.fields.iter().map(|(p, _)| p).chain(&captured) {
@@ -40,7 +50,7 @@ pub async fn evaluate(
                     record.insert(path.text.clone(), v);
                 }
             }
-            let summary = show(query, found);
+            let summary = show(query, found, lang);
             Outcome::pass(expected, summary.clone()).with_evidence(json!({
                 "kind": KIND, "object": name_of(found), "record": record, "summary": summary
             }))
@@ -51,7 +61,7 @@ pub async fn evaluate(
                 .take(5)
                 .map(|o| json!({ "object": name_of(o), "fields": fields_of(query, o) }))
                 .collect();
-            Outcome::fail(expected, describe_none(query, &objects))
+            Outcome::fail(expected, describe_none(query, &objects, lang))
                 .with_evidence(json!({ "kind": KIND, "objects": shown }))
         }
     }
@@ -76,22 +86,22 @@ fn fields_of(query: &K8sQuery, object: &Value) -> Map<String, Value> {
 }
 
 /// An object and the values of the checked fields, on one line.
-fn show(query: &K8sQuery, object: &Value) -> String {
+fn show(query: &K8sQuery, object: &Value, lang: Lang) -> String {
     let fields: Vec<String> = fields_of(query, object)
         .iter()
-        .map(|(k, v)| format!("{k} = {}", brief(v)))
+        .map(|(k, v)| format!("{k} = {}", brief(v, lang)))
         .collect();
     let name = format!("{} {}", query.objects.kind, name_of(object));
     if fields.is_empty() {
         name
     } else {
-        format!("{name}: {}", fields.join(", "))
+        format!("{name}{} {}", lang.colon(), fields.join(", "))
     }
 }
 
-fn brief(v: &Value) -> String {
+fn brief(v: &Value, lang: Lang) -> String {
     let text = match v {
-        Value::Null => "(unset)".to_string(),
+        Value::Null => lang.pick("(unset)", "(absent)").to_string(),
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
@@ -102,18 +112,23 @@ fn brief(v: &Value) -> String {
     }
 }
 
-fn describe_none(query: &K8sQuery, objects: &[Value]) -> String {
-    match objects {
-        [] => format!("no {}", query.objects),
-        [one] => show(query, one),
-        many => format!(
-            "{} objects, none matching: {}",
+fn describe_none(query: &K8sQuery, objects: &[Value], lang: Lang) -> String {
+    let shown = |many: &[Value]| {
+        many.iter()
+            .take(3)
+            .map(|o| show(query, o, lang))
+            .collect::<Vec<_>>()
+            .join(lang.semicolon())
+    };
+    match (objects, lang) {
+        ([], Lang::En) => format!("no {}", query.objects),
+        ([], Lang::Fr) => format!("aucun objet {}", query.objects.describe_in(lang)),
+        ([one], _) => show(query, one, lang),
+        (many, Lang::En) => format!("{} objects, none matching: {}", many.len(), shown(many)),
+        (many, Lang::Fr) => format!(
+            "{} objets, aucun ne correspond\u{202f}: {}",
             many.len(),
-            many.iter()
-                .take(3)
-                .map(|o| show(query, o))
-                .collect::<Vec<_>>()
-                .join("; ")
+            shown(many)
         ),
     }
 }
@@ -138,7 +153,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect();
-        evaluate(env, q, &capture).await
+        evaluate(env, q, &capture, Lang::En).await
     }
 
     #[tokio::test]

@@ -123,7 +123,7 @@ pub async fn open_env(
     env::lab_topology::use_lab_topology(lab.meta.sandbox.clone());
     let env = env::open::open(kind, instance, &global.kube.options()).await?;
     if fresh && let Some(handle) = env.handle() {
-        let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));
+        let lang = Lang::from_code(Some(global.lang.as_deref().unwrap_or(&lab.meta.lang)));
         eprintln!(
             "{} {name} {handle} {}",
             console::style("tplab:").dim(),
@@ -134,7 +134,7 @@ pub async fn open_env(
 }
 
 pub fn printer(global: &Global, lab: &Lab) -> Printer {
-    let lang = Lang::from_code(global.lang.as_deref().unwrap_or(&lab.meta.lang));
+    let lang = Lang::from_code(Some(global.lang.as_deref().unwrap_or(&lab.meta.lang)));
     Printer::new(global.json, lang)
 }
 
@@ -142,6 +142,7 @@ pub fn identity(global: &Global) -> crate::session::Identity {
     crate::session::Identity {
         student: global.student.clone(),
         nonce: global.nonce.clone(),
+        lang: global.lang.as_deref().map(|l| Lang::from_code(Some(l))),
     }
 }
 

@@ -172,7 +172,9 @@ async fn open(
             Ok(env) => return Ok((env, saved)),
             Err(e) => {
                 printer.warn(&format!(
-                    "{e}: your saved progress used it, starting the lab again"
+                    "{e}{} {}",
+                    printer.lang.colon(),
+                    printer.text.saved_env_gone
                 ));
                 let env = common::open_env(env_name, lab, global, common::Need::Fresh).await?;
                 return Ok((env, None));

@@ -40,36 +40,19 @@ pub async fn run(global: Global, args: TestArgs) -> super::Result {
         printer.line("");
         printer.line(&console::style("── tplab test ──").bold().to_string());
         for p in &proofs {
-            let mark = if p.problems.is_empty() {
-                console::style("ok  ").green().bold()
-            } else {
-                console::style("FAIL").red().bold()
-            };
-            printer.line(&format!(
-                "  {mark} {:<28} line {:<4} {} check(s), {} problem(s)",
-                p.id,
-                p.line,
-                p.checks,
-                p.problems.len()
-            ));
+            printer.proof_row(p);
         }
+        let text = crate::ui::i18n::lab_proven(
+            printer.lang,
+            &lab.meta.id,
+            &env_name,
+            proofs.len(),
+            failing.len(),
+        );
         let verdict = if failing.is_empty() {
-            console::style(format!(
-                "lab `{}` is solvable on `{env_name}`: {} step(s) proven",
-                lab.meta.id,
-                proofs.len()
-            ))
-            .green()
-            .bold()
+            console::style(text).green().bold()
         } else {
-            console::style(format!(
-                "lab `{}`: {} of {} step(s) not proven on `{env_name}`",
-                lab.meta.id,
-                failing.len(),
-                proofs.len()
-            ))
-            .red()
-            .bold()
+            console::style(text).red().bold()
         };
         printer.line(&verdict.to_string());
     }

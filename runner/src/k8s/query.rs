@@ -42,20 +42,33 @@ pub struct ObjectSelector {
 
 impl std::fmt::Display for ObjectSelector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.kind)?;
+        f.write_str(&self.describe_in(tplab_vocab::Lang::En))
+    }
+}
+
+impl ObjectSelector {
+    /// `Pod in kube-system labelled k8s-app=cilium` / `Pod dans kube-system d’étiquette …`.
+    pub fn describe_in(&self, lang: tplab_vocab::Lang) -> String {
         let ns = self
             .namespace
             .as_deref()
             .map(|n| format!("{n}/"))
             .unwrap_or_default();
+        let (inside, labelled, this_ns) = lang.pick(
+            ("in", "labelled", "the namespace"),
+            ("dans", "d’étiquette", "le namespace"),
+        );
+        let kind = &self.kind;
         match (&self.name, &self.selector) {
-            (Some(n), _) => write!(f, " {ns}{n}"),
-            (None, Some(s)) => write!(f, " in {} labelled {s}", ns.trim_end_matches('/')),
-            (None, None) => write!(
-                f,
-                " in {}",
+            (Some(n), _) => format!("{kind} {ns}{n}"),
+            (None, Some(s)) => format!(
+                "{kind} {inside} {} {labelled} {s}",
+                ns.trim_end_matches('/')
+            ),
+            (None, None) => format!(
+                "{kind} {inside} {}",
                 if ns.is_empty() {
-                    "the namespace"
+                    this_ns
                 } else {
                     ns.trim_end_matches('/')
                 }
@@ -147,17 +160,28 @@ impl K8sQuery {
 
     /// What the check expects, for messages.
     pub fn expected(&self) -> String {
+        self.expected_in(tplab_vocab::Lang::En)
+    }
+
+    /// [`K8sQuery::expected`] in `lang`.
+    pub fn expected_in(&self, lang: tplab_vocab::Lang) -> String {
+        use tplab_vocab::Lang;
         let fields = self
             .fields
             .iter()
-            .map(|(p, m)| format!("{} {}", p.text, m.describe()))
+            .map(|(p, m)| format!("{} {}", p.text, m.describe_in(lang)))
             .collect::<Vec<_>>()
             .join(", ");
-        match (self.absent, fields.is_empty()) {
-            (false, true) => format!("{} exists", self.objects),
-            (false, false) => format!("{} with {fields}", self.objects),
-            (true, true) => format!("no {}", self.objects),
-            (true, false) => format!("no {} with {fields}", self.objects),
+        let o = self.objects.describe_in(lang);
+        match (self.absent, fields.is_empty(), lang) {
+            (false, true, Lang::En) => format!("{o} exists"),
+            (false, false, Lang::En) => format!("{o} with {fields}"),
+            (true, true, Lang::En) => format!("no {o}"),
+            (true, false, Lang::En) => format!("no {o} with {fields}"),
+            (false, true, Lang::Fr) => format!("{o} existe"),
+            (false, false, Lang::Fr) => format!("{o} avec {fields}"),
+            (true, true, Lang::Fr) => format!("aucun objet {o}"),
+            (true, false, Lang::Fr) => format!("aucun objet {o} avec {fields}"),
         }
     }
 

@@ -194,12 +194,15 @@ pub fn is_identifier(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// What a [`Mismatch`] names when the output ended (the checker words it per language).
+pub const END_OF_OUTPUT: &str = "<end of output>";
+
 /// Why an output did not match its transcript.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mismatch {
     /// The first expected line that could not be matched.
     pub expected_line: String,
-    /// The output line found at that point (or `<end of output>`).
+    /// The output line found at that point (or [`END_OF_OUTPUT`]).
     pub found_line: String,
 }
 
@@ -219,10 +222,10 @@ pub fn matches(patterns: &[Pattern], output: &str) -> Result<BTreeMap<String, St
             Pattern::Line { text, .. } => Some(text.clone()),
             Pattern::AnyLines => None,
         })
-        .unwrap_or_else(|| "<end of output>".into());
+        .unwrap_or_else(|| END_OF_OUTPUT.into());
     let found_line = lines
         .get(li)
-        .map_or_else(|| "<end of output>".to_string(), |l| (*l).to_string());
+        .map_or_else(|| END_OF_OUTPUT.to_string(), |l| (*l).to_string());
     Err(Mismatch {
         expected_line,
         found_line,

@@ -35,7 +35,9 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
                             &expected,
                         );
                     }
-                    Err(e) => observer.warn(&format!("question `{}`: {e}", g.id)),
+                    Err(e) => {
+                        observer.warn(&format!("question `{}`{} {e}", g.id, session.lang.colon()));
+                    }
                 }
                 continue;
             }

@@ -75,7 +75,10 @@ pub fn shown(lab: &Lab, text: &str, vars: &Vars) -> String {
 pub fn needs(lab: &Lab, names: &BTreeSet<String>) -> String {
     let list: Vec<String> = names.iter().map(|n| describe(lab, n)).collect();
     if french(lab) {
-        format!("il manque {} : faites d'abord cette étape", list.join(", "))
+        format!(
+            "il manque {}\u{202f}: faites d'abord cette étape",
+            list.join(", ")
+        )
     } else {
         format!("this needs {}: do that step first", list.join(", "))
     }

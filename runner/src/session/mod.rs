@@ -59,6 +59,8 @@ impl Mode {
 pub struct Identity {
     pub student: Option<String>,
     pub nonce: Option<String>,
+    /// `--lang`: tplab's own words in this language instead of the lab's.
+    pub lang: Option<tplab_vocab::Lang>,
 }
 
 /// A short random id for this session (scratch paths, names that must not collide).
@@ -75,6 +77,8 @@ pub struct Session<'a> {
     pub vars: Vars,
     pub recorder: Recorder,
     pub mode: Mode,
+    /// The language of tplab's own sentences (checkers' included): the lab's `lang`.
+    pub lang: tplab_vocab::Lang,
     /// The current step's reads, fetched in one batch ([`prefetch`]).
     step_facts: prefetch::Shared,
     /// Roles bound to named namespaces, names rendered ([`Session::bind_netns`]).
@@ -110,6 +114,9 @@ impl<'a> Session<'a> {
             vars,
             recorder,
             mode,
+            lang: who
+                .lang
+                .unwrap_or_else(|| tplab_vocab::Lang::from_code(Some(&lab.meta.lang))),
             step_facts: prefetch::Shared::default(),
             netns: std::collections::BTreeMap::new(),
             lifecycle_failure: None,
@@ -178,7 +185,9 @@ impl<'a> Session<'a> {
             }
             let mine = self.prefetch(step, &g, &self.vars).await;
             let env = Prefetched::new(self.env, &self.step_facts, mine);
-            let e = check::eval::evaluate_with(&env, default_role, item, &self.vars, false).await;
+            let e =
+                check::eval::evaluate_with(&env, default_role, item, &self.vars, false, self.lang)
+                    .await;
             if e.outcome.passed() {
                 self.vars.extend(e.outcome.captures);
             }
@@ -249,7 +258,7 @@ impl<'a> Session<'a> {
     ) -> Outcome {
         let mine = self.prefetch(step, g, vars).await;
         let env = Prefetched::new(self.env, &self.step_facts, mine);
-        check::eval::once(&env, self.lab.meta.default_role(), prepared).await
+        check::eval::once(&env, self.lab.meta.default_role(), prepared, self.lang).await
     }
 
     /// A check that cannot be evaluated for lack of values: its error verdict.
@@ -313,20 +322,36 @@ impl<'a> Session<'a> {
                 observer.command_output(&out);
                 match block.status {
                     crate::lab::ExpectStatus::Code(code) if out.status != Some(code) => {
-                        Some(format!(
-                            "the command at line {} exited with {} instead of {code}",
-                            self.lab.line_of(block.body_start),
-                            out.status
-                                .map_or_else(|| "a signal".to_string(), |s| s.to_string())
-                        ))
+                        let line = self.lab.line_of(block.body_start);
+                        Some(match (out.status, self.lang) {
+                            (Some(s), tplab_vocab::Lang::En) => format!(
+                                "the command at line {line} exited with {s} instead of {code}"
+                            ),
+                            (None, tplab_vocab::Lang::En) => format!(
+                                "the command at line {line} exited with a signal instead of {code}"
+                            ),
+                            (Some(s), tplab_vocab::Lang::Fr) => format!(
+                                "la commande de la ligne {line} s’est terminée avec le code {s} au lieu de {code}"
+                            ),
+                            (None, tplab_vocab::Lang::Fr) => format!(
+                                "la commande de la ligne {line} a été tuée par un signal au lieu de finir avec le code {code}"
+                            ),
+                        })
                     }
                     _ => None,
                 }
             }
-            Err(e) => Some(format!(
-                "the command at line {} could not run: {e}",
-                self.lab.line_of(block.body_start)
-            )),
+            Err(e) => {
+                let line = self.lab.line_of(block.body_start);
+                Some(match self.lang {
+                    tplab_vocab::Lang::En => {
+                        format!("the command at line {line} could not run: {e}")
+                    }
+                    tplab_vocab::Lang::Fr => {
+                        format!("la commande de la ligne {line} n’a pas pu s’exécuter\u{202f}: {e}")
+                    }
+                })
+            }
         }
     }
 
@@ -412,7 +437,8 @@ impl<'a> Session<'a> {
         match g.kind {
             GradableKind::Check(item) if let Some(e) = self.check_lacking(item) => e,
             GradableKind::Check(item) => {
-                check::eval::evaluate_with(env, default_role, item, &self.vars, poll).await
+                check::eval::evaluate_with(env, default_role, item, &self.vars, poll, self.lang)
+                    .await
             }
             GradableKind::Transcript(t)
                 if let Some(outcome) = self.lacking(t.commands.iter().flat_map(|c| {
@@ -449,6 +475,7 @@ impl<'a> Session<'a> {
                     &t.commands,
                     t.timeout.unwrap_or(COMMAND_TIMEOUT),
                     &self.vars,
+                    self.lang,
                 )
                 .await;
                 Evaluated {

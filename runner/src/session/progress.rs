@@ -113,7 +113,8 @@ pub fn load(owner: Owner<'_>, lab: &Lab) -> Option<Saved> {
     if progress.env != owner.env {
         return None;
     }
-    if let Err(why) = validate(&progress, owner) {
+    let lang = tplab_vocab::Lang::from_code(Some(&lab.meta.lang));
+    if let Err(why) = validate(&progress, owner, lang) {
         return Some(Saved::Unusable(format!("{}: {why}", path.display())));
     }
     if progress.lab_sha256 != lab.sha256 {
@@ -129,23 +130,41 @@ pub fn load(owner: Owner<'_>, lab: &Lab) -> Option<Saved> {
             .all(|(r, s)| r.id == s.id);
     if !same_steps || progress.next_step > lab.steps.len() {
         return Some(Saved::Unusable(format!(
-            "{}: its steps do not match the lab's",
-            path.display()
+            "{}{} {}",
+            path.display(),
+            lang.colon(),
+            lang.pick(
+                "its steps do not match the lab's",
+                "ses étapes ne sont pas celles du TP"
+            )
         )));
     }
     Some(Saved::Current(progress))
 }
 
 /// What a progress file must satisfy before anything in it is used.
-fn validate(p: &Progress, owner: Owner<'_>) -> Result<(), String> {
+fn validate(p: &Progress, owner: Owner<'_>, lang: tplab_vocab::Lang) -> Result<(), String> {
     if p.lab_id != owner.lab_id || p.report.lab.id != owner.lab_id {
-        return Err(format!("it belongs to lab `{}`", p.lab_id));
+        return Err(lang.pick(
+            format!("it belongs to lab `{}`", p.lab_id),
+            format!("elle appartient au TP `{}`", p.lab_id),
+        ));
     }
     if p.report.student.id.as_deref() != owner.student {
-        return Err("it belongs to another student".into());
+        return Err(lang
+            .pick(
+                "it belongs to another student",
+                "elle appartient à un autre étudiant",
+            )
+            .into());
     }
     if p.report.lab.sha256 != p.lab_sha256 {
-        return Err("its report is for another version of the lab".into());
+        return Err(lang
+            .pick(
+                "its report is for another version of the lab",
+                "son rapport porte sur une autre version du TP",
+            )
+            .into());
     }
     if let Some(id) = &p.env_handle {
         let valid = match owner.env {
@@ -154,10 +173,17 @@ fn validate(p: &Progress, owner: Owner<'_>) -> Result<(), String> {
             _ => false,
         };
         if !valid {
-            return Err(format!(
-                "it names an invalid {} instance `{}`",
-                owner.env,
-                id.escape_debug()
+            return Err(lang.pick(
+                format!(
+                    "it names an invalid {} instance `{}`",
+                    owner.env,
+                    id.escape_debug()
+                ),
+                format!(
+                    "elle désigne une instance {} invalide `{}`",
+                    owner.env,
+                    id.escape_debug()
+                ),
             ));
         }
     }

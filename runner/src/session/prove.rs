@@ -62,11 +62,17 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
                 scratch.extend(outcome.captures.clone());
             }
             let verdict = outcome.verdict;
+            let fr = session.lang == tplab_vocab::Lang::Fr;
             match (before, verdict) {
+                (_, Verdict::Error) if fr => proof.problems.push(format!("avant la solution, {name}\u{202f}: le vérificateur n’a pas pu s’exécuter ({})", outcome.message)),
                 (_, Verdict::Error) => proof.problems.push(format!("before the solution, {name}: the checker could not run ({})", outcome.message)),
+                (Before::Fail, Verdict::Pass) if fr => proof.problems.push(format!(
+                    "{name} passe déjà avant les commandes de l’étape (si elle observe un état préexistant, marquez-la `before: pass` ou `before: any`)"
+                )),
                 (Before::Fail, Verdict::Pass) => proof.problems.push(format!(
                     "{name} already passes before the step's commands run (if this observes pre-existing state, mark it `before: pass` or `before: any`)"
                 )),
+                (Before::Pass, Verdict::Fail) if fr => proof.problems.push(format!("{name} devrait passer avant la solution (`before: pass`) mais échoue")),
                 (Before::Pass, Verdict::Fail) => proof.problems.push(format!("{name} should pass before the solution (`before: pass`) but fails")),
                 (_, Verdict::Fail) => proof.failed_before += 1,
                 _ => {}
@@ -92,21 +98,34 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
                         true,
                         &expected,
                     ),
-                    Err(e) => proof.problems.push(format!("question `{}`: {e}", g.id)),
+                    Err(e) => proof.problems.push(format!(
+                        "question `{}`{} {e}",
+                        g.id,
+                        session.lang.colon()
+                    )),
                 }
                 continue;
             }
             let evaluated = session.verify(step, g).await;
             observer.verdict(&evaluated);
-            match evaluated.outcome.verdict {
-                Verdict::Pass => proof.passed_after += 1,
-                Verdict::Fail => proof.problems.push(format!(
-                    "{} fails after the solution: expected {}, found {}",
-                    evaluated.name, evaluated.outcome.expected, evaluated.outcome.found
+            let (name, o) = (&evaluated.name, &evaluated.outcome);
+            match (o.verdict, session.lang) {
+                (Verdict::Pass, _) => proof.passed_after += 1,
+                (Verdict::Fail, tplab_vocab::Lang::En) => proof.problems.push(format!(
+                    "{name} fails after the solution: expected {}, found {}",
+                    o.expected, o.found
                 )),
-                Verdict::Error => proof.problems.push(format!(
-                    "{} could not be checked after the solution: {}",
-                    evaluated.name, evaluated.outcome.message
+                (Verdict::Fail, tplab_vocab::Lang::Fr) => proof.problems.push(format!(
+                    "{name} échoue après la solution\u{202f}: attendu {}, trouvé {}",
+                    o.expected, o.found
+                )),
+                (Verdict::Error, tplab_vocab::Lang::En) => proof.problems.push(format!(
+                    "{name} could not be checked after the solution: {}",
+                    o.message
+                )),
+                (Verdict::Error, tplab_vocab::Lang::Fr) => proof.problems.push(format!(
+                    "{name} n’a pas pu être vérifiée après la solution\u{202f}: {}",
+                    o.message
                 )),
             }
         }

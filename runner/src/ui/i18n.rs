@@ -1,21 +1,8 @@
 //! tplab's own interface strings in English and French (from the lab's `lang`,
 //! overridable with `--lang`). Lab text itself is the author's.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    En,
-    Fr,
-}
-
-impl Lang {
-    pub fn from_code(code: &str) -> Lang {
-        if code.to_ascii_lowercase().starts_with("fr") {
-            Lang::Fr
-        } else {
-            Lang::En
-        }
-    }
-}
+/// The one language enum (crates/vocab), shared with the checkers and the reports.
+pub use tplab_vocab::Lang;
 
 macro_rules! strings {
     ($($key:ident => $en:expr, $fr:expr;)*) => {
@@ -73,5 +60,73 @@ strings! {
     lab_changed => "the lab changed since your last session: starting again from the first step", "le TP a changé depuis votre dernière session : reprise depuis la première étape";
     progress_ignored => "saved progress ignored, starting from the first step", "progression enregistrée ignorée, reprise depuis la première étape";
     sandbox_up => "is up for this session (removed at the end)", "est prête pour cette session (supprimée à la fin)";
+    warning => "warning", "attention";
+    error => "error", "erreur";
+    problem => "problem", "problème";
+    fail_mark => "FAIL", "ÉCHEC";
+    not_counted => "points not counted", "points non comptés";
+    checker_errors_short => "checker errors", "erreurs du vérificateur";
+    saved_env_gone => "your saved progress used it, starting the lab again", "votre progression enregistrée l’utilisait, le TP reprend depuis le début";
     kept_env => "What this session set up (sandbox, pods) stays until you come back (`tplab run` resumes here); to remove it:", "Ce que cette session a mis en place (sandbox, pods) reste jusqu'à votre retour (`tplab run` reprend ici) ; pour le supprimer :";
+}
+
+/// `tplab test`'s line for a proven step, with each language's plurals.
+pub fn proven(lang: Lang, id: &str, failed_before: usize, passed_after: usize) -> String {
+    let (before, after) = (failed_before as u64, passed_after as u64);
+    match lang {
+        Lang::En => format!(
+            "step `{id}`: {} failed before and {after} passed after the solution",
+            lang.count(before, "check", "checks")
+        ),
+        Lang::Fr => format!(
+            "étape `{id}`\u{202f}: {} avant la solution, {} après",
+            lang.count(before, "vérification en échec", "vérifications en échec"),
+            lang.count(after, "réussie", "réussies")
+        ),
+    }
+}
+
+/// `line 12   3 checks, 0 problems` / `ligne 12   3 vérifications, 0 problème`.
+pub fn proof_row(lang: Lang, line: usize, checks: usize, problems: usize) -> String {
+    let (checks, problems) = (checks as u64, problems as u64);
+    let (l, c1, c2, p1, p2) = lang.pick(
+        ("line", "check", "checks", "problem", "problems"),
+        (
+            "ligne",
+            "vérification",
+            "vérifications",
+            "problème",
+            "problèmes",
+        ),
+    );
+    format!(
+        "{l} {line:<4} {}, {}",
+        lang.count(checks, c1, c2),
+        lang.count(problems, p1, p2)
+    )
+}
+
+/// `tplab test`'s verdict on the whole lab.
+pub fn lab_proven(lang: Lang, lab: &str, env: &str, steps: usize, failing: usize) -> String {
+    let steps = steps as u64;
+    match (lang, failing) {
+        (Lang::En, 0) => format!(
+            "lab `{lab}` is solvable on `{env}`: {} proven",
+            lang.count(steps, "step", "steps")
+        ),
+        (Lang::En, n) => format!(
+            "lab `{lab}`: {n} of {} not proven on `{env}`",
+            lang.count(steps, "step", "steps")
+        ),
+        (Lang::Fr, 0) => format!(
+            "le TP `{lab}` est faisable sur `{env}`\u{202f}: {} prouvée{}",
+            lang.count(steps, "étape", "étapes"),
+            if steps > 1 { "s" } else { "" }
+        ),
+        (Lang::Fr, n) => format!(
+            "TP `{lab}`\u{202f}: {n} {} sur {steps} non prouvée{} sur `{env}`",
+            if n > 1 { "étapes" } else { "étape" },
+            if n > 1 { "s" } else { "" }
+        ),
+    }
 }

@@ -87,12 +87,19 @@ impl Printer {
         }
     }
 
+    /// `label:` / `label :` as the language writes it.
+    fn label(&self, word: &str) -> String {
+        format!("{word}{}", self.lang.colon())
+    }
+
     pub fn warn(&self, msg: &str) {
-        self.line(&format!("{} {msg}", style("warning:").yellow().bold()));
+        let label = self.label(self.text.warning);
+        self.line(&format!("{} {msg}", style(label).yellow().bold()));
     }
 
     pub fn error(&self, msg: &str) {
-        eprintln!("{} {}", style("error:").red().bold(), safe::text(msg));
+        let label = self.label(self.text.error);
+        eprintln!("{} {}", style(label).red().bold(), safe::text(msg));
     }
 
     /// One verdict line, with expected/found on failure and the next hint if any.
@@ -110,27 +117,27 @@ impl Printer {
                     self.line(&format!("      {}", safe::text(&e.outcome.message)));
                 }
                 self.line(&format!(
-                    "      {}: {}",
-                    self.text.expected,
+                    "      {} {}",
+                    self.label(self.text.expected),
                     safe::text(&e.outcome.expected)
                 ));
                 self.line(&format!(
-                    "      {}: {}",
-                    self.text.found,
+                    "      {} {}",
+                    self.label(self.text.found),
                     safe::text(&e.outcome.found)
                 ));
                 for h in hints {
                     self.line(&format!(
                         "      {} {}",
-                        style(format!("{}:", self.text.hint)).cyan().bold(),
+                        style(self.label(self.text.hint)).cyan().bold(),
                         safe::text(h)
                     ));
                 }
             }
             Verdict::Error => {
                 self.line(&format!(
-                    "      {}: {}",
-                    self.text.checker_error,
+                    "      {} {}",
+                    self.label(self.text.checker_error),
                     safe::text(&e.outcome.message)
                 ));
             }
@@ -150,17 +157,30 @@ impl Printer {
     pub fn proof(&self, p: &StepProof) {
         if p.problems.is_empty() {
             self.line(&format!(
-                "  {} step `{}`: {} check(s) failed before and {} passed after the solution",
+                "  {} {}",
                 style("ok").green().bold(),
-                p.id,
-                p.failed_before,
-                p.passed_after
+                i18n::proven(self.lang, &p.id, p.failed_before, p.passed_after)
             ));
         } else {
             for problem in &p.problems {
-                self.line(&format!("  {} {problem}", style("problem:").red().bold()));
+                let label = self.label(self.text.problem);
+                self.line(&format!("  {} {problem}", style(label).red().bold()));
             }
         }
+    }
+
+    /// One row of `tplab test`'s table.
+    pub fn proof_row(&self, p: &StepProof) {
+        let mark = if p.problems.is_empty() {
+            style("ok  ").green().bold()
+        } else {
+            style(self.text.fail_mark).red().bold()
+        };
+        self.line(&format!(
+            "  {mark} {:<28} {}",
+            p.id,
+            i18n::proof_row(self.lang, p.line, p.checks, p.problems.len())
+        ));
     }
 
     pub fn summary(&self, session: &Session<'_>, report_path: Option<&std::path::Path>) {
@@ -196,17 +216,19 @@ impl Printer {
             ));
         }
         self.line(&format!(
-            "  {}: {}/{} {}",
-            self.text.score,
+            "  {} {}/{} {}",
+            self.label(self.text.score),
             fmt_points(r.score),
             fmt_points(r.max_score),
             self.text.points
         ));
         if r.error_points > 0.0 {
             self.line(&format!(
-                "  ({} {} not counted: checker errors)",
+                "  ({} {}{} {})",
                 fmt_points(r.error_points),
-                self.text.points
+                self.text.not_counted,
+                self.lang.colon(),
+                self.text.checker_errors_short
             ));
         }
         if let Some(p) = report_path {

@@ -3,10 +3,11 @@
 //! act on.
 
 use serde_json::{Value, json};
+use tplab_vocab::Lang;
 pub use tplab_vocab::{Outcome, Verdict};
 
 use super::Query;
-use super::describe::{bare, expected};
+use super::describe::{bare, expected, none_of, noun, nouns};
 use super::fields::field_type;
 use super::matcher::{Matcher, text};
 use crate::facts::{FactKind, Facts};
@@ -19,54 +20,74 @@ fn matches_all(kind: FactKind, ms: &[(&'static str, &Matcher)], r: &Value) -> bo
         .all(|(f, m)| m.matches(field_type(kind, f), r.get(*f)))
 }
 
-/// Evaluates `query` over `facts` (which must be of `query.fact_kind()`).
+/// Evaluates `query` over `facts` (which must be of `query.fact_kind()`), in English.
+pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
+    evaluate_in(query, facts, Lang::En)
+}
+
+/// Evaluates `query` over `facts`, its sentences in `lang`.
 ///
-/// A pass says what the query wants (`expected`, [`Query::describe`]) and the matched
+/// A pass says what the query wants (`expected`, [`Query::describe_in`]) and the matched
 /// record in words (`found`); its evidence is `{"record": …}` (`null` for a passing
 /// `absent` query). A kind mismatch is a caller bug, never the student's: an error.
-pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
+pub fn evaluate_in(query: &Query, facts: &Facts, lang: Lang) -> Outcome {
     let kind = facts.kind();
     if query.fact_kind() != kind {
-        return Outcome::error(format!(
-            "a `{}` check was given {kind} facts",
-            query.kind_name()
-        ));
+        return Outcome::error(match lang {
+            Lang::En => format!("a `{}` check was given {kind} facts", query.kind_name()),
+            Lang::Fr => format!(
+                "une vérification `{}` a reçu des faits `{kind}` (erreur interne)",
+                query.kind_name()
+            ),
+        });
     }
     let records = facts.records();
     let ms = query.matchers();
     let mut hits = records.iter().filter(|r| matches_all(kind, &ms, r));
     let first = hits.next();
+    let no = none_of(kind, lang);
     if query.absent() {
         return match first {
             None => Outcome::pass(
-                query.describe(),
-                format!(
-                    "no {} ({} {} checked)",
-                    bare(query),
-                    records.len(),
-                    kind.nouns()
-                ),
+                query.describe_in(lang),
+                match lang {
+                    Lang::En => format!(
+                        "no {} ({} checked)",
+                        bare(query, lang),
+                        lang.count(records.len() as u64, kind.noun(), kind.nouns())
+                    ),
+                    Lang::Fr => format!(
+                        "{no} {} (parmi {})",
+                        bare(query, lang),
+                        lang.count(records.len() as u64, noun(kind, lang), nouns(kind, lang))
+                    ),
+                },
             )
             .with_evidence(json!({ "record": Value::Null })),
             Some(r) => {
                 let more = hits.count();
                 let extra = if more > 0 {
-                    format!(" (and {more} more)")
+                    lang.pick(
+                        format!(" (and {more} more)"),
+                        format!(" (et {more} de plus)"),
+                    )
                 } else {
                     String::new()
                 };
                 Outcome::fail(
-                    format!("no {}", bare(query)),
+                    format!("{no} {}", bare(query, lang)),
                     format!("{}{extra}", summary(kind, r)),
                 )
             }
         };
     }
     match first {
-        Some(r) => {
-            Outcome::pass(query.describe(), summary(kind, r)).with_evidence(json!({ "record": r }))
-        }
-        None => Outcome::fail(expected(query), found(query, kind, &ms, &records)),
+        Some(r) => Outcome::pass(query.describe_in(lang), summary(kind, r))
+            .with_evidence(json!({ "record": r })),
+        None => Outcome::fail(
+            expected(query, lang),
+            found(query, kind, &ms, &records, lang),
+        ),
     }
 }
 
@@ -101,12 +122,18 @@ fn found(
     kind: FactKind,
     ms: &[(&'static str, &Matcher)],
     records: &[Value],
+    lang: Lang,
 ) -> String {
     let shown = relevant(kind, ms, records);
+    let no = none_of(kind, lang);
+    let here = lang.pick("in this namespace", "dans ce namespace");
     if shown.is_empty() {
-        return format!("no {} in this namespace", kind.nouns());
+        return match lang {
+            Lang::En => format!("no {} {here}", kind.nouns()),
+            Lang::Fr => format!("{no} {} {here}", noun(kind, lang)),
+        };
     }
-    let mut parts = vec![format!("no {} in this namespace", bare(query))];
+    let mut parts = vec![format!("{no} {} {here}", bare(query, lang))];
     if ms.len() >= 2 {
         let score = |r: &Value| {
             ms.iter()
@@ -131,18 +158,25 @@ fn found(
                     let have = best
                         .get(*f)
                         .filter(|v| !v.is_null())
-                        .map_or("unset".into(), text_of);
-                    format!(
-                        "{} is {have}, expected {}",
-                        f.replace('_', " "),
-                        m.describe()
-                    )
+                        .map_or_else(|| lang.pick("unset", "absent").into(), text_of);
+                    let field = f.replace('_', " ");
+                    let want = m.describe_in(lang);
+                    match lang {
+                        Lang::En => format!("{field} is {have}, expected {want}"),
+                        Lang::Fr => format!("{field} vaut {have}, attendu {want}"),
+                    }
                 })
                 .collect();
+            let closest = match lang {
+                Lang::En => "closest",
+                Lang::Fr if no == "aucune" => "la plus proche",
+                Lang::Fr => "le plus proche",
+            };
             parts.push(format!(
-                "closest: {} ({})",
+                "{closest}{} {} ({})",
+                lang.colon(),
                 summary(kind, best),
-                why.join("; ")
+                why.join(lang.semicolon())
             ));
         }
     }
@@ -152,10 +186,16 @@ fn found(
         .map(|r| summary(kind, r))
         .collect();
     if shown.len() > LIST_LIMIT {
-        list.push(format!("… {} more", shown.len() - LIST_LIMIT));
+        let more = shown.len() - LIST_LIMIT;
+        list.push(lang.pick(format!("… {more} more"), format!("… {more} de plus")));
     }
-    parts.push(format!("{}: {}", kind.nouns(), list.join("; ")));
-    parts.join("; ")
+    parts.push(format!(
+        "{}{} {}",
+        nouns(kind, lang),
+        lang.colon(),
+        list.join(lang.semicolon())
+    ));
+    parts.join(lang.semicolon())
 }
 
 fn text_of(v: &Value) -> String {

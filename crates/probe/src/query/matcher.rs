@@ -99,22 +99,32 @@ impl Matcher {
 
     /// Short human description ("10.244.0.201", "matching /^lxc/", "in 10.0.0.0/8").
     pub fn describe(&self) -> String {
+        self.describe_in(tplab_vocab::Lang::En)
+    }
+
+    /// [`Matcher::describe`] in `lang` ("correspondant à /^lxc/", "dans 10.0.0.0/8").
+    pub fn describe_in(&self, lang: tplab_vocab::Lang) -> String {
         self.ops
             .iter()
             .map(|op| match op {
                 Op::Equals(v) => text(v),
-                Op::Regex(r) => format!("matching /{}/", r.as_str()),
-                Op::InSubnet(_, s) => format!("in {s}"),
+                Op::Regex(r) => format!(
+                    "{} /{}/",
+                    lang.pick("matching", "correspondant à"),
+                    r.as_str()
+                ),
+                Op::InSubnet(_, s) => format!("{} {s}", lang.pick("in", "dans")),
                 Op::OneOf(vs) => format!(
-                    "one of {}",
+                    "{} {}",
+                    lang.pick("one of", "parmi"),
                     vs.iter().map(text).collect::<Vec<_>>().join(", ")
                 ),
-                Op::Exists(true) => "set".into(),
-                Op::Exists(false) => "unset".into(),
+                Op::Exists(true) => lang.pick("set", "présent").into(),
+                Op::Exists(false) => lang.pick("unset", "absent").into(),
                 Op::Cmp(c) => c.to_string(),
             })
             .collect::<Vec<_>>()
-            .join(" and ")
+            .join(lang.pick(" and ", " et "))
     }
 
     /// The value to show in an "expected" clause when the matcher is a plain equality.

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::kinds::Query;
 
-pub use eval::{Outcome, Verdict, evaluate};
+pub use describe::{noun, nouns};
+pub use eval::{Outcome, Verdict, evaluate, evaluate_in};
 pub use fields::{field_type, fields};
 pub use matcher::{FieldType, Matcher};
 
@@ -102,10 +103,19 @@ impl Query {
     /// What the query expects, as a student-readable sentence
     /// ("a default route via 10.244.0.201 dev eth0"; "no ..." for `absent` queries).
     pub fn describe(&self) -> String {
+        self.describe_in(tplab_vocab::Lang::En)
+    }
+
+    /// [`Query::describe`] in `lang` ("une route par défaut via 10.244.0.201 dev eth0").
+    pub fn describe_in(&self, lang: tplab_vocab::Lang) -> String {
         if self.absent() {
-            format!("no {}", describe::bare(self))
+            format!(
+                "{} {}",
+                describe::none_of(self.fact_kind(), lang),
+                describe::bare(self, lang)
+            )
         } else {
-            describe::expected(self)
+            describe::expected(self, lang)
         }
     }
 
