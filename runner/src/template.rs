@@ -49,7 +49,25 @@ pub fn render(s: &str, vars: &Vars) -> Result<String, TemplateError> {
     if !has_template(s) {
         return Ok(s.to_string());
     }
-    Ok(environment().render_str(s, vars)?)
+    environment().render_str(s, vars).map_err(|e| {
+        let mut err = TemplateError::from(e);
+        if err.source.kind() == minijinja::ErrorKind::UndefinedError {
+            // minijinja says "undefined value": name what the lab must define or capture.
+            let missing: Vec<String> = variables(s)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|v| !vars.contains_key(v))
+                .map(|v| format!("`{v}`"))
+                .collect();
+            if !missing.is_empty() {
+                err.message = format!(
+                    "undefined variable {} (never defined, or not captured yet: did the check that captures it pass?)",
+                    missing.join(", ")
+                );
+            }
+        }
+        err
+    })
 }
 
 /// Variables a template reads that it does not define itself, or a syntax error.
@@ -141,7 +159,8 @@ mod tests {
     fn renders_and_lists_variables() {
         let vars = Vars::from([("ip".to_string(), "10.0.0.1".to_string())]);
         assert_eq!(render("ping {{ ip }}", &vars).unwrap(), "ping 10.0.0.1");
-        assert!(render("ping {{ nope }}", &vars).is_err());
+        let err = render("ping {{ nope }}", &vars).unwrap_err().to_string();
+        assert!(err.contains("undefined variable `nope`"), "{err}");
         let used = variables("{{ a }} {% if b %}{{ c | upper }}{% endif %}").unwrap();
         assert_eq!(used.into_iter().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert!(variables("{{ a ").is_err());

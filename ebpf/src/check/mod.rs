@@ -8,7 +8,10 @@ mod path;
 pub use count::{CountExpr, CountOp, parse_duration};
 pub use ct::{CT_ENTRY_FIELDS, CtQuery, find_ct_entry};
 pub use live::{PathWatch, run_packets_check};
-pub use path::{HopEvidence, HopSpec, Outcome, PathQuery, Verdict, evaluate_path, hops};
+pub use path::{
+    HopEvidence, HopSpec, Outcome, PACKET_FIELDS, PathQuery, SeenPacket, Verdict, captured,
+    evaluate_path, hops,
+};
 
 #[cfg(test)]
 mod tests;

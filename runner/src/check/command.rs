@@ -69,8 +69,9 @@ pub async fn run_check(
     stdout: Option<&TextMatch>,
     stderr: Option<&TextMatch>,
     capture: &BTreeMap<String, String>,
+    limit: Duration,
 ) -> Outcome {
-    let out = match env.exec(role, run, COMMAND_TIMEOUT).await {
+    let out = match env.exec(role, run, limit).await {
         Ok(out) => out,
         Err(e) => return Outcome::error(e.to_string()),
     };
@@ -83,8 +84,8 @@ pub async fn run_check(
     let mut problems = Vec::new();
     if out.timed_out {
         problems.push(format!(
-            "it did not finish within {}s",
-            COMMAND_TIMEOUT.as_secs()
+            "it did not finish within {}",
+            humantime::format_duration(limit)
         ));
     } else if out.status != Some(want_status) {
         problems.push(match out.status {

@@ -15,6 +15,9 @@ use crate::template::{self, Vars};
 /// Default pause between two attempts of a polling check.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
 
+/// The least time a polling check's last attempt gives its command.
+const MIN_COMMAND_TIME: Duration = Duration::from_millis(100);
+
 /// A check's final outcome with how it was reached.
 #[derive(Debug, Clone)]
 pub struct Evaluated {
@@ -39,18 +42,36 @@ pub fn render(item: &CheckItem, vars: &Vars) -> Result<CheckSpec, RenderError> {
 pub struct Prepared {
     pub spec: CheckSpec,
     pub fact: Option<FactQuery>,
+    /// A group's members, prepared the same way.
+    pub members: Vec<Prepared>,
 }
 
 /// Renders `item` and parses its fact query.
 pub fn prepare(item: &CheckItem, vars: &Vars) -> Result<Prepared, RenderError> {
-    let spec = render(item, vars)?;
-    let fact = match spec.kind() {
-        Some(KindSpec::Fact { kind, query }) => {
-            Some(FactQuery::parse(kind, query).map_err(RenderError::Query)?)
-        }
-        _ => None,
+    prepare_spec(render(item, vars)?)
+}
+
+fn prepare_spec(spec: CheckSpec) -> Result<Prepared, RenderError> {
+    let (fact, members) = match spec.kind() {
+        Some(KindSpec::Fact { kind, query }) => (
+            Some(FactQuery::parse(kind, query).map_err(RenderError::Query)?),
+            Vec::new(),
+        ),
+        Some(KindSpec::Group(g)) => (
+            None,
+            g.members
+                .iter()
+                .cloned()
+                .map(prepare_spec)
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => (None, Vec::new()),
     };
-    Ok(Prepared { spec, fact })
+    Ok(Prepared {
+        spec,
+        fact,
+        members,
+    })
 }
 
 /// Why a check cannot be rendered with the current variables.
@@ -86,7 +107,11 @@ pub async fn evaluate_with(
     poll: bool,
 ) -> Evaluated {
     let start = Instant::now();
-    let Prepared { spec, mut fact } = match prepare(item, vars) {
+    let Prepared {
+        spec,
+        mut fact,
+        members,
+    } = match prepare(item, vars) {
         Ok(p) => p,
         Err(e) => {
             let outcome = match &e {
@@ -118,7 +143,12 @@ pub async fn evaluate_with(
     let mut attempts = 0;
     let mut outcome = loop {
         attempts += 1;
-        let outcome = attempt(env, default_role, &spec, fact.as_ref()).await;
+        // The check's `timeout` bounds its command too, not only the polling.
+        let limit = match spec.timeout {
+            Some(t) if !t.is_zero() => t.saturating_sub(start.elapsed()).max(MIN_COMMAND_TIME),
+            _ => command::COMMAND_TIMEOUT,
+        };
+        let outcome = attempt(env, default_role, &spec, fact.as_ref(), &members, limit).await;
         if outcome.passed() || start.elapsed() + interval > timeout {
             break outcome;
         }
@@ -158,7 +188,16 @@ fn shorten_packet_window(fact: &mut Option<FactQuery>) {
 
 /// One attempt of a prepared check.
 pub async fn once(env: &dyn Environment, default_role: &str, check: &Prepared) -> Outcome {
-    attempt(env, default_role, &check.spec, check.fact.as_ref()).await
+    let limit = check.spec.timeout.unwrap_or(command::COMMAND_TIMEOUT);
+    attempt(
+        env,
+        default_role,
+        &check.spec,
+        check.fact.as_ref(),
+        &check.members,
+        limit,
+    )
+    .await
 }
 
 async fn attempt(
@@ -166,8 +205,31 @@ async fn attempt(
     default_role: &str,
     spec: &CheckSpec,
     fact: Option<&FactQuery>,
+    members: &[Prepared],
+    limit: Duration,
 ) -> Outcome {
     let role = spec.target.as_deref().unwrap_or(default_role);
+    if let Some(KindSpec::Group(group)) = spec.kind() {
+        // Members run on the group's target unless they name theirs.
+        let mut evaluated = Vec::new();
+        for member in members {
+            let outcome = Box::pin(attempt(
+                env,
+                role,
+                &member.spec,
+                member.fact.as_ref(),
+                &member.members,
+                member.spec.timeout.unwrap_or(limit),
+            ))
+            .await;
+            let stop = crate::lab::groups::settled(group.mode, &outcome);
+            evaluated.push((member.spec.display_name(), outcome));
+            if stop {
+                break;
+            }
+        }
+        return crate::lab::groups::combine(group.mode, evaluated);
+    }
     match (spec.kind(), fact) {
         (
             Some(KindSpec::Command {
@@ -186,6 +248,7 @@ async fn attempt(
                 stdout.as_ref(),
                 stderr.as_ref(),
                 &spec.capture,
+                limit,
             )
             .await
         }
@@ -195,6 +258,7 @@ async fn attempt(
         (Some(KindSpec::Fact { .. }), None) => {
             Outcome::error("this fact check was not prepared (an internal error)")
         }
+        (Some(KindSpec::Group(_)), _) => Outcome::error("a group is judged by its members"),
         (None, _) => Outcome::error("this check has no single kind (see `tplab lint`)"),
     }
 }

@@ -22,7 +22,7 @@ pub async fn evaluate(
 ) -> Outcome {
     let (mut outcome, kind) = match query {
         FactQuery::Packets { path, trigger } => (
-            packets(env, role, path, trigger.as_ref()).await,
+            packets(env, role, path, trigger.as_ref(), capture).await,
             EbpfKind::Packets.name(),
         ),
         FactQuery::BpfMap(q) => (bpf_map(env, q).await, EbpfKind::BpfMap.name()),
@@ -112,6 +112,7 @@ async fn packets(
     default_role: &str,
     query: &tplab_ebpf::check::PathQuery,
     trigger: Option<&Trigger>,
+    capture: &BTreeMap<String, String>,
 ) -> Outcome {
     // Observation points from the hops: `role:ifname`.
     let mut hops: Vec<Hop> = Vec::new();
@@ -159,7 +160,17 @@ async fn packets(
             Ok(None) | Err(_) => break,
         }
     }
-    let (outcome, events) = watch.finish(stream.stop().await);
+    let (mut outcome, events) = watch.finish(stream.stop().await);
+    if outcome.passed() {
+        for (var, field) in capture {
+            match tplab_ebpf::check::captured(query, &outcome, field) {
+                Ok(value) => {
+                    outcome.captures.insert(var.clone(), value);
+                }
+                Err(e) => return Outcome::error(format!("capturing {var}: {e}")),
+            }
+        }
+    }
     let trace: Vec<String> = events
         .iter()
         .take(50)

@@ -59,6 +59,8 @@ pub enum KindSpec {
         kind: String,
         query: serde_yaml::Value,
     },
+    /// `any_of` / `all_of`: nested checks whose verdicts combine (see `lab/groups.rs`).
+    Group(super::groups::Group),
 }
 
 impl KindSpec {
@@ -66,6 +68,7 @@ impl KindSpec {
         match self {
             KindSpec::Command { .. } => "command",
             KindSpec::Fact { kind, .. } => kind,
+            KindSpec::Group(g) => g.mode.key(),
         }
     }
 }
@@ -106,6 +109,7 @@ impl CheckSpec {
         match self.kind() {
             Some(KindSpec::Command { run, .. }) => format!("`{}`", run.trim()),
             Some(KindSpec::Fact { kind, .. }) => format!("{kind} check"),
+            Some(KindSpec::Group(g)) => g.display_name(),
             None => "check".into(),
         }
     }
@@ -162,6 +166,12 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "status" => status = Some(map.next_value::<i32>()?),
                 "stdout" => stdout = Some(map.next_value::<TextSpec>()?.0),
                 "stderr" => stderr = Some(map.next_value::<TextSpec>()?.0),
+                key @ (super::groups::ANY_OF | super::groups::ALL_OF) => {
+                    spec.kinds.push(KindSpec::Group(super::groups::Group {
+                        mode: super::groups::Mode::of(key),
+                        members: map.next_value()?,
+                    }));
+                }
                 other => {
                     let kind = fact_kinds()
                         .iter()
@@ -277,6 +287,7 @@ fn all_keys() -> &'static [&'static str] {
         COMMON_KEYS
             .iter()
             .chain(COMMAND_KEYS)
+            .chain(super::groups::KEYS)
             .chain(fact_kinds())
             .copied()
             .collect()

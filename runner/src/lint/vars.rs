@@ -38,7 +38,9 @@ pub fn template_texts(item: &Item) -> Vec<String> {
         }
         ItemKind::Question(q) => {
             let s = &q.spec;
-            let mut out = vec![s.prompt.clone(), s.answer.clone()];
+            let mut out = vec![s.prompt.clone()];
+            out.extend(s.answer.0.iter().cloned());
+            out.extend(s.choices.iter().cloned());
             out.extend(s.explain.clone());
             out.extend(s.hint.0.iter().cloned());
             out.extend(s.accept.0.iter().cloned());

@@ -556,7 +556,7 @@ fn ask(
             return Ok(Flow::Continue);
         }
     };
-    let prompt = session.shown(&q.spec.prompt);
+    let prompt = session.question_prompt(q);
     let attempts = session.attempts(q);
     let mut answers = Vec::new();
     let mut correct = false;
