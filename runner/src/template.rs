@@ -49,7 +49,7 @@ pub fn render(s: &str, vars: &Vars) -> Result<String, TemplateError> {
     if !has_template(s) {
         return Ok(s.to_string());
     }
-    environment().render_str(s, vars).map_err(|e| {
+    environment().render_str(s, typed(vars)).map_err(|e| {
         let mut err = TemplateError::from(e);
         if err.source.kind() == minijinja::ErrorKind::UndefinedError {
             // minijinja says "undefined value": name what the lab must define or capture.
@@ -68,6 +68,38 @@ pub fn render(s: &str, vars: &Vars) -> Result<String, TemplateError> {
         }
         err
     })
+}
+
+/// The variables as template values: a value written as a number (`3`, `-1`, `2.5`;
+/// no leading zero, so `007` stays text) is a number, `true`/`false` are booleans, so
+/// `{{ n + 1 }}` and `{% if enabled %}` mean what they say. Rendering prints them back
+/// as the same text.
+fn typed(vars: &Vars) -> BTreeMap<&str, minijinja::Value> {
+    vars.iter()
+        .map(|(k, v)| (k.as_str(), typed_value(v)))
+        .collect()
+}
+
+fn typed_value(v: &str) -> minijinja::Value {
+    static NUMBER: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^-?(0|[1-9]\d*)(\.\d+)?$").expect("valid regex")
+    });
+    match v {
+        "true" => return true.into(),
+        "false" => return false.into(),
+        _ => {}
+    }
+    if NUMBER.is_match(v) {
+        if let Ok(i) = v.parse::<i64>() {
+            return i.into();
+        }
+        if v.contains('.')
+            && let Ok(f) = v.parse::<f64>()
+        {
+            return f.into();
+        }
+    }
+    minijinja::Value::from(v)
 }
 
 /// Variables a template reads that it does not define itself, or a syntax error.
@@ -167,6 +199,15 @@ mod tests {
         let builtins = "{% for i in range(3) %}{{ loop.index }}{% endfor %}\
             {% set ns = namespace(n=1) %}{{ ns.n }}{{ dict(a=1) | length }}{{ 3 is odd }}";
         assert_eq!(variables(builtins).unwrap(), BTreeSet::new());
+    }
+
+    #[test]
+    fn numbers_and_booleans_are_typed() {
+        let vars: Vars = [("n", "3"), ("f", "2.5"), ("z", "007"), ("on", "false"), ("ip", "10.0.0.1")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into();
+        assert_eq!(render("{{ n + 1 }} {{ f * 2 }} {{ n }}", &vars).unwrap(), "4 5.0 3");
+        assert_eq!(render("{{ z }}{% if on %}!{% endif %} {{ ip }}", &vars).unwrap(), "007 10.0.0.1");
     }
 
     #[test]

@@ -58,6 +58,21 @@ pub fn chosen(given: &str, choices: &[String]) -> Option<std::collections::BTree
     texts.filter(|s| !s.is_empty())
 }
 
+/// Partial credit of a multiple-answer choice: (right − wrong) / right answers, in 0..=1.
+pub fn choice_credit(
+    want: &std::collections::BTreeSet<usize>,
+    got: &std::collections::BTreeSet<usize>,
+) -> f64 {
+    if want.is_empty() {
+        return 0.0;
+    }
+    let right = got.intersection(want).count();
+    let wrong = got.difference(want).count();
+    #[allow(clippy::cast_precision_loss, reason = "a handful of choices")]
+    let credit = (right as f64 - wrong as f64) / want.len() as f64;
+    credit.clamp(0.0, 1.0)
+}
+
 /// The one number in an answer (`632`, `id 632`, `3,5`): the words around it are the
 /// student's phrasing; two numbers are ambiguous, so none.
 fn sole_number(s: &str) -> Option<f64> {
@@ -121,6 +136,10 @@ mod tests {
         assert_eq!(chosen("4", &choices), None);
         assert_eq!(chosen("main, nope", &choices), None);
         assert_eq!(chosen("", &choices), None);
+        let (want, got) = (set(&[0, 1]).unwrap(), set(&[0]).unwrap());
+        assert!((choice_credit(&want, &got) - 0.5).abs() < 1e-9);
+        assert!(choice_credit(&want, &set(&[0, 2]).unwrap()).abs() < 1e-9);
+        assert!((choice_credit(&want, &want) - 1.0).abs() < 1e-9);
     }
 
     #[test]

@@ -85,7 +85,10 @@ pub async fn run_check(
     if out.timed_out {
         problems.push(format!(
             "it did not finish within {}",
-            humantime::format_duration(limit)
+            // Whole milliseconds: the rest of a polling window is not a round number.
+            humantime::format_duration(Duration::from_millis(
+                u64::try_from(limit.as_millis()).unwrap_or(u64::MAX)
+            ))
         ));
     } else if out.status != Some(want_status) {
         problems.push(match out.status {

@@ -31,10 +31,12 @@ pub fn check(stream: &str, m: &TextMatch, text: &str) -> Result<TextResult, Stri
             r.problems.push(format!("{stream} contains \"{needle}\""));
         }
     }
+    // The newline that ends a command's output is not part of it: `$` matches before it.
+    let body = text.strip_suffix('\n').unwrap_or(text);
     if let Some(re) = &m.regex {
         let regex = re.compile()?;
         r.expected.push(format!("{stream} matches /{}/", re.0));
-        match regex.captures(text) {
+        match regex.captures(body) {
             Some(caps) => {
                 for name in regex.capture_names().flatten() {
                     if let Some(v) = caps.name(name) {
@@ -51,7 +53,7 @@ pub fn check(stream: &str, m: &TextMatch, text: &str) -> Result<TextResult, Stri
         let regex = re.compile()?;
         r.expected
             .push(format!("{stream} does not match /{}/", re.0));
-        if regex.is_match(text) {
+        if regex.is_match(body) {
             r.problems.push(format!("{stream} matches /{}/", re.0));
         }
     }
@@ -115,5 +117,15 @@ mod tests {
         assert_eq!(ok.captures["RTT"], "0.05");
         let bad = check("stdout", &m, "0 received\n").unwrap();
         assert_eq!(bad.problems.len(), 3);
+    }
+
+    #[test]
+    fn dollar_matches_before_the_final_newline() {
+        let m = TextMatch {
+            regex: Some(Pattern(r"^\d+ \d+$".into())),
+            ..TextMatch::default()
+        };
+        assert!(check("stdout", &m, "46274 46274\n").unwrap().problems.is_empty());
+        assert!(!check("stdout", &m, "46274 46274\n\n").unwrap().problems.is_empty());
     }
 }

@@ -18,6 +18,7 @@ use super::matchers::{OneOrMany, TextMatch, TextSpec, deserialize_duration};
 /// Keys shared by every check kind.
 pub const COMMON_KEYS: &[&str] = &[
     "name", "id", "target", "points", "hint", "timeout", "interval", "capture", "before", "env",
+    "partial",
 ];
 /// The shortest polling `interval`: checking more often only burns CPU, and `0` would
 /// spin. Documented in `docs/checks.md`.
@@ -87,6 +88,9 @@ pub struct CheckSpec {
     pub capture: BTreeMap<String, String>,
     pub before: Before,
     pub env: Vec<String>,
+    /// `partial: true` on an `all_of` group: the share of its members that pass earns
+    /// that share of its points.
+    pub partial: bool,
     /// Every kind key found, in order (a valid check has exactly one).
     pub kinds: Vec<KindSpec>,
     /// Command-only keys given without `run` (reported by lint).
@@ -142,6 +146,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
             capture: BTreeMap::new(),
             before: Before::Fail,
             env: Vec::new(),
+            partial: false,
             kinds: Vec::new(),
             stray_command_keys: Vec::new(),
         };
@@ -162,6 +167,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "capture" => spec.capture = map.next_value()?,
                 "before" => spec.before = map.next_value()?,
                 "env" => spec.env = map.next_value::<OneOrMany>()?.0,
+                "partial" => spec.partial = map.next_value()?,
                 "run" => run = Some(map.next_value()?),
                 "status" => status = Some(map.next_value::<i32>()?),
                 "stdout" => stdout = Some(map.next_value::<TextSpec>()?.0),

@@ -124,6 +124,33 @@ pub fn combine(mode: Mode, evaluated: Vec<(String, Outcome)>) -> Outcome {
     outcome.with_evidence(json!({ "group": mode.key(), "members": members }))
 }
 
+/// The share of a group's members that passed (its evidence), for partial credit.
+pub fn share(outcome: &Outcome) -> Option<f64> {
+    let members = outcome.evidence.get("members")?.as_array()?;
+    if members.is_empty() {
+        return None;
+    }
+    let passed = members
+        .iter()
+        .filter(|m| m.get("verdict").and_then(|v| v.as_str()) == Some("pass"))
+        .count();
+    #[allow(clippy::cast_precision_loss, reason = "a handful of members")]
+    Some(passed as f64 / members.len() as f64)
+}
+
+/// The points a check earns: all when it passed; with `partial: true` (an `all_of`
+/// group) that failed, the share of members that passed; else none. An error earns
+/// nothing (and leaves the denominator, see the report's points policy).
+pub fn earned(spec: Option<&CheckSpec>, outcome: &Outcome, max_points: f64) -> f64 {
+    match outcome.verdict {
+        Verdict::Pass => max_points,
+        Verdict::Fail if spec.is_some_and(|s| s.partial) => {
+            share(outcome).map_or(0.0, |f| (max_points * f * 100.0).round() / 100.0)
+        }
+        _ => 0.0,
+    }
+}
+
 /// Whether the group may stop after this member's outcome (its verdict is settled).
 pub fn settled(mode: Mode, outcome: &Outcome) -> bool {
     mode == Mode::Any && outcome.passed()
@@ -161,7 +188,13 @@ mod tests {
         assert_eq!(o.evidence["members"].as_array().map(Vec::len), Some(2));
         let mut captured = pass;
         captured.captures.insert("GW".into(), "10.0.0.1".into());
-        let o = combine(Mode::All, named(&[captured]));
+        let o = combine(Mode::All, named(&[captured.clone()]));
         assert_eq!(o.captures["GW"], "10.0.0.1");
+        let half = combine(Mode::All, named(&[captured, Outcome::fail("x", "y")]));
+        assert_eq!(share(&half), Some(0.5));
+        let spec: CheckSpec =
+            serde_yaml::from_str("{all_of: [{run: a}, {run: b}], partial: true}").expect("spec");
+        assert!((earned(Some(&spec), &half, 3.0) - 1.5).abs() < 1e-9);
+        assert!(earned(None, &half, 3.0).abs() < 1e-9);
     }
 }

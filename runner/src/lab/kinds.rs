@@ -147,6 +147,10 @@ fn has_bad_regex(value: &serde_yaml::Value) -> bool {
 /// one of them suits whatever the field expects (a prefix, an address, a number, text).
 const PLACEHOLDERS: &[&str] = &["0.0.0.0/0", "0.0.0.0", "1", "x"];
 
+/// Keys holding one IPv4 address in the eBPF kinds (`packets`, `bpf_map`), whose
+/// placeholder must be an address whatever the other fields take.
+const ADDRESS_KEYS: &[&str] = &["src", "dst"];
+
 /// Validates a kind's (unrendered) body.
 pub fn validate(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
     let mut first_error = None;
@@ -303,10 +307,12 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
         Value::Mapping(map) => Value::Mapping(
             map.iter()
                 .map(|(k, v)| {
-                    let port = k.as_str().is_some_and(is_port_key)
-                        && v.as_str().is_some_and(template::has_template);
-                    let v = if port {
+                    let templated = v.as_str().is_some_and(template::has_template);
+                    let key = k.as_str().unwrap_or_default();
+                    let v = if templated && is_port_key(key) {
                         Value::String("1".into())
+                    } else if templated && ADDRESS_KEYS.contains(&key) {
+                        Value::String("0.0.0.0".into())
                     } else {
                         substitute(v, placeholder)
                     };

@@ -14,6 +14,7 @@ pub mod parse;
 pub mod question;
 pub mod source;
 pub mod transcript;
+pub mod vars;
 pub mod yaml;
 
 pub use diag::{DiagCode, Diagnostic, Severity};

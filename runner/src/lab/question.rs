@@ -35,6 +35,10 @@ pub struct QuestionSpec {
     /// A multiple-choice question's choices (templates), shown numbered.
     #[serde(default)]
     pub choices: Vec<String>,
+    /// `partial: true` (several right choices): a last answer with some right choices
+    /// earns (right − wrong) / right answers of the points, at least 0.
+    #[serde(default)]
+    pub partial: bool,
     #[serde(default, rename = "match")]
     pub mode: AnswerMatch,
     pub points: Option<f64>,
@@ -78,6 +82,11 @@ impl QuestionSpec {
     pub fn choice_problem(&self) -> Option<String> {
         if self.answer.0.is_empty() {
             return Some("`answer` is empty".into());
+        }
+        if self.partial && (self.choices.is_empty() || self.answer.0.len() < 2) {
+            return Some(
+                "`partial` needs `choices` and several right answers (`answer: [..]`)".into(),
+            );
         }
         if self.choices.is_empty() {
             return (self.answer.0.len() > 1).then(|| {

@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 mod codes;
+mod front_vars;
 mod lead_in;
 mod vars;
 
@@ -25,6 +26,7 @@ pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
     linter.front_matter();
     linter.steps();
     vars::check(lab, &mut linter.out);
+    front_vars::check(lab, &mut linter.out);
     lead_in::check(lab, &mut linter.out);
     linter.out
 }
@@ -291,12 +293,20 @@ impl Linter<'_> {
                 format!("`{key}` needs at least {least} checks"),
             );
         }
+        if spec.partial && group.mode != Mode::All {
+            let s = self.find(span, "partial");
+            self.error(
+                DiagCode::BadCheck,
+                s,
+                "`partial` earns the share of members that pass: it applies to `all_of` only",
+            );
+        }
         if let Some(var) = spec.capture.keys().next() {
             let s = self.find(span, var);
             self.error(
                 DiagCode::UnknownCaptureField,
                 s,
-                format!("a `{key}` group captures nothing itself (`{var}`)"),
+                format!("the `{key}` group itself captures nothing (`{var}`)"),
             )
             .add_note("put `capture` on the member that matches the value");
         }
@@ -335,6 +345,14 @@ impl Linter<'_> {
         ids: &mut HashMap<String, Range<usize>>,
         step: &str,
     ) {
+        if spec.partial && !matches!(spec.kind(), Some(KindSpec::Group(_))) {
+            let s = self.find(span, "partial");
+            self.error(
+                DiagCode::BadCheck,
+                s,
+                "`partial` applies to an `all_of` group only",
+            );
+        }
         if let Some(KindSpec::Group(group)) = spec.kind() {
             self.group(spec, group, span);
             for member in &group.members {

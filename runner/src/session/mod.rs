@@ -92,8 +92,14 @@ impl<'a> Session<'a> {
         vars.insert("student".into(), who.student.clone().unwrap_or_default());
         vars.insert("env".into(), env.name().to_string());
         vars.insert("session_id".into(), session_id());
-        vars.extend(lab.meta.vars.clone());
         vars.extend(facts.clone());
+        let mut known = vars.clone();
+        // Facts win over a variable of the same name (as they always did).
+        let lab_vars = crate::lab::vars::resolve(&lab.meta.vars, env.name(), &vars)?;
+        for (name, value) in lab_vars {
+            known.entry(name).or_insert(value);
+        }
+        let vars = known;
         let student = tplab_report::Student {
             id: who.student.clone(),
             nonce: who.nonce.clone(),
@@ -546,6 +552,24 @@ impl<'a> Session<'a> {
                 self.render(form)
                     .is_ok_and(|f| check::answer::accepts(q.spec.mode, &f, given))
             })
+    }
+
+    /// The share of a question's points a wrong answer still earns: with `partial:
+    /// true`, (right choices − wrong choices) / right choices, at least 0; else 0.
+    pub fn partial_credit(&self, q: &QuestionItem, expected: &str, given: &str) -> f64 {
+        if !q.spec.partial {
+            return 0.0;
+        }
+        let Ok(choices) = self.choices(q) else {
+            return 0.0;
+        };
+        match (
+            check::answer::chosen(expected, &choices),
+            check::answer::chosen(given, &choices),
+        ) {
+            (Some(want), Some(got)) => check::answer::choice_credit(&want, &got),
+            _ => 0.0,
+        }
     }
 
     /// The question's targeted feedback for a wrong answer `given`, if it has one.

@@ -612,8 +612,15 @@ fn ask(
         printer.prose(&session.shown(explain));
     }
     let _ = std::io::stdout().flush();
+    let credit = if correct {
+        1.0
+    } else {
+        answers
+            .last()
+            .map_or(0.0, |last| session.partial_credit(q, &expected, last))
+    };
     session
         .recorder
-        .record_question(step, id, answers, correct, &expected);
+        .record_question_credit(step, id, answers, credit, &expected);
     Ok(Flow::Continue)
 }
