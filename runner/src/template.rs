@@ -20,6 +20,13 @@ pub struct TemplateError {
     source: Box<minijinja::Error>,
 }
 
+impl TemplateError {
+    /// A variable had no value (as opposed to a syntax or type error).
+    pub fn is_undefined(&self) -> bool {
+        self.source.kind() == minijinja::ErrorKind::UndefinedError
+    }
+}
+
 impl From<minijinja::Error> for TemplateError {
     fn from(e: minijinja::Error) -> Self {
         Self {
@@ -70,13 +77,42 @@ pub fn render(s: &str, vars: &Vars) -> Result<String, TemplateError> {
     })
 }
 
-/// The variables as template values: a value written as a number (`3`, `-1`, `2.5`;
-/// no leading zero, so `007` stays text) is a number, `true`/`false` are booleans, so
-/// `{{ n + 1 }}` and `{% if enabled %}` mean what they say. Rendering prints them back
-/// as the same text.
+/// The key under which [`Vars`] lists the variables typed by content (the lab's
+/// front-matter `vars`, see [`mark_typed`]); not an identifier, so no template can
+/// read it, and saved with the variables on resume.
+const TYPED_KEY: &str = "\u{1}typed";
+
+/// Marks `name` as a variable whose value keeps its YAML type in expressions.
+pub fn mark_typed(vars: &mut Vars, name: &str) {
+    let list = vars.entry(TYPED_KEY.to_string()).or_default();
+    if !list.split(',').any(|n| n == name) {
+        if !list.is_empty() {
+            list.push(',');
+        }
+        list.push_str(name);
+    }
+}
+
+/// The variables as template values. A front-matter variable ([`mark_typed`]) written
+/// as a number (`3`, `-1`, `2.5`; no leading zero, so `007` stays text) is a number,
+/// `true`/`false` are booleans, so `{{ n + 1 }}` and `{% if enabled %}` mean what they
+/// say; rendering prints them back as the same text. Other values (built-ins, facts,
+/// captures) stay text: a session id or a MAC made only of digits is still text.
 fn typed(vars: &Vars) -> BTreeMap<&str, minijinja::Value> {
+    let typed: BTreeSet<&str> = vars
+        .get(TYPED_KEY)
+        .map(|l| l.split(',').collect())
+        .unwrap_or_default();
     vars.iter()
-        .map(|(k, v)| (k.as_str(), typed_value(v)))
+        .filter(|(k, _)| k.as_str() != TYPED_KEY)
+        .map(|(k, v)| {
+            let value = if typed.contains(k.as_str()) {
+                typed_value(v)
+            } else {
+                minijinja::Value::from(v.as_str())
+            };
+            (k.as_str(), value)
+        })
         .collect()
 }
 
@@ -203,9 +239,14 @@ mod tests {
 
     #[test]
     fn numbers_and_booleans_are_typed() {
-        let vars: Vars = [("n", "3"), ("f", "2.5"), ("z", "007"), ("on", "false"), ("ip", "10.0.0.1")]
+        let mut vars: Vars = [("n", "3"), ("f", "2.5"), ("z", "007"), ("on", "false"), ("ip", "10.0.0.1"), ("id", "1234")]
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .into();
+        for name in ["n", "f", "z", "on", "ip"] {
+            mark_typed(&mut vars, name);
+        }
+        // Not a front-matter variable: text, whatever it looks like.
+        assert_eq!(render("{{ id[:2] }}", &vars).unwrap(), "12");
         assert_eq!(render("{{ n + 1 }} {{ f * 2 }} {{ n }}", &vars).unwrap(), "4 5.0 3");
         assert_eq!(render("{{ z }}{% if on %}!{% endif %} {{ ip }}", &vars).unwrap(), "007 10.0.0.1");
     }

@@ -17,7 +17,7 @@ pub fn register(suite: Suite) -> Suite {
         )
 }
 
-/// docs/checks.md's complete labs (the `sysctl`, `firewall` and `k8s` kinds, on the sandbox).
+X
 fn check_kind_examples() -> Result<(), Failed> {
     let (_dir, labs) = written_examples("docs/checks.md", 3)?;
     for (n, (path, lab)) in labs.iter().enumerate() {

@@ -262,6 +262,8 @@ fn typed<T: serde::de::DeserializeOwned>(mut json: serde_json::Value) -> Result<
         let inner = e.into_inner().to_string();
         if path == "." {
             inner
+        } else if path.rsplit('.').next().is_some_and(is_port_key) {
+            format!("`{path}`: expected a port number (0 to 65535): {inner}")
         } else {
             format!("`{path}`: {inner}")
         }

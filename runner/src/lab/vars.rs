@@ -23,7 +23,8 @@ pub enum VarError {
 }
 
 /// The lab's variables in environment `env`, rendered with `known` (built-ins and facts;
-/// a fact is not overridden by a variable of the same name, as before templates).
+/// a fact is not overridden by a variable of the same name, as before templates). The
+/// caller marks them typed ([`template::mark_typed`]) where it stores them.
 pub fn resolve(
     vars: &BTreeMap<String, VarValue>,
     env: &str,
@@ -47,7 +48,10 @@ pub fn resolve(
         for (name, text) in pending.iter().copied() {
             match template::render(text, &scope) {
                 Ok(value) => {
-                    scope.entry(name.to_string()).or_insert_with(|| value.clone());
+                    if !scope.contains_key(name) {
+                        scope.insert(name.to_string(), value.clone());
+                        template::mark_typed(&mut scope, name);
+                    }
                     out.insert(name.to_string(), value);
                 }
                 Err(e) => {

@@ -92,6 +92,11 @@ fn literal_renders(lab: &Lab, out: &mut Vec<Diagnostic>) {
             .collect();
         if let Err(e) = crate::lab::vars::resolve(&subset, env, &Vars::new()) {
             let name = match &e {
+                // A name minijinja does not list as read (`session_id[:6]`) is only
+                // known at run time: not a static error.
+                crate::lab::vars::VarError::Template { source, .. } if source.is_undefined() => {
+                    continue;
+                }
                 crate::lab::vars::VarError::Template { name, .. }
                 | crate::lab::vars::VarError::NoValue { name, .. } => name.clone(),
             };

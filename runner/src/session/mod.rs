@@ -97,7 +97,10 @@ impl<'a> Session<'a> {
         // Facts win over a variable of the same name (as they always did).
         let lab_vars = crate::lab::vars::resolve(&lab.meta.vars, env.name(), &vars)?;
         for (name, value) in lab_vars {
-            known.entry(name).or_insert(value);
+            if !known.contains_key(&name) {
+                template::mark_typed(&mut known, &name);
+                known.insert(name, value);
+            }
         }
         let vars = known;
         let student = tplab_report::Student {
