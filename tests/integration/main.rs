@@ -4,6 +4,7 @@
 mod agent;
 mod agent_batches;
 mod answers;
+mod choices;
 mod cilium_fidelity;
 mod ctrl_c;
 mod docs;
@@ -44,6 +45,7 @@ fn main() {
     let suite = ctrl_c::register(suite);
     let suite = skip::register(suite);
     let suite = answers::register(suite);
+    let suite = choices::register(suite);
     let suite = watch::register(suite);
     let suite = shows::register(suite);
     let suite = pipe::register(suite);

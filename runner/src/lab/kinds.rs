@@ -56,6 +56,8 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
             d.deserialize_any(BodyVisitor(self.0))?
         } else if self.0 == crate::k8s::KIND {
             crate::k8s::body::Body.deserialize(d)?
+        } else if let Ok(kind) = self.0.parse::<EbpfKind>() {
+            super::ebpf_keys::read(kind, d)?
         } else {
             serde_yaml::Value::deserialize(d)?
         };

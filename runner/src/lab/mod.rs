@@ -5,6 +5,7 @@ pub mod body;
 pub mod checks;
 pub mod defines;
 pub mod diag;
+pub mod ebpf_keys;
 pub mod groups;
 pub mod info;
 pub mod kinds;

@@ -111,9 +111,11 @@ impl QuestionSpec {
     }
 }
 
-/// Two choice texts are the same choice (trimmed, case-insensitive).
+/// Two choice texts are the same choice: trimmed, inner whitespace collapsed,
+/// case-insensitive (as `match: text` compares answers).
 pub fn same(a: &str, b: &str) -> bool {
-    crate::check::answer::accepts(AnswerMatch::Text, a, b)
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    words(a).eq_ignore_ascii_case(&words(b))
 }
 
 #[cfg(test)]

@@ -146,15 +146,33 @@ fn found(
             ));
         }
     }
-    let mut list: Vec<String> = shown
+    // What shares a field with the query (the same name, the same device) is what the
+    // student needs; the rest of a host's many links or routes only hides it.
+    let near: Vec<&Value> = shown
+        .iter()
+        .copied()
+        .filter(|r| {
+            ms.iter()
+                .any(|(f, m)| m.matches(field_type(kind, f), r.get(*f)))
+        })
+        .collect();
+    let (listed, label) = if near.is_empty() || near.len() == shown.len() {
+        (shown.clone(), kind.nouns().to_string())
+    } else {
+        (near, format!("{} sharing a field with the query", kind.nouns()))
+    };
+    let mut list: Vec<String> = listed
         .iter()
         .take(LIST_LIMIT)
         .map(|r| summary(kind, r))
         .collect();
-    if shown.len() > LIST_LIMIT {
-        list.push(format!("… {} more", shown.len() - LIST_LIMIT));
+    if listed.len() > LIST_LIMIT {
+        list.push(format!("… {} more", listed.len() - LIST_LIMIT));
     }
-    parts.push(format!("{}: {}", kind.nouns(), list.join("; ")));
+    parts.push(format!("{label}: {}", list.join("; ")));
+    if listed.len() < shown.len() {
+        parts.push(format!("{} other {} not shown", shown.len() - listed.len(), kind.nouns()));
+    }
     parts.join("; ")
 }
 
