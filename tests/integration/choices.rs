@@ -20,8 +20,7 @@ const WAIT: Duration = Duration::from_secs(20);
 fn numbered_answers() -> Result<(), Failed> {
     let g = Guided::start("tests/fixtures/labs/choices.md", "")?;
     let t = &g.tmux;
-    t.wait_for("What do you want to do?", WAIT)?;
-    t.send(&["Enter"])?;
+    // A step of questions only asks them at once.
     t.wait_for("Which interface is the loopback?", WAIT)?;
     t.wait_for("2. lo", WAIT)?;
     t.wait_for("Your answer", WAIT)?;
