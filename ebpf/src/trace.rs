@@ -72,7 +72,21 @@ impl Trace {
         let src_end = End(ev.proto, Side::Src, ev.src, sport, ev.icmp_type);
         let dst_end = End(ev.proto, Side::Dst, ev.dst, dport, ev.icmp_type);
         let mut lines = Vec::new();
-        let prev = self.last.get(&src_end).or_else(|| self.last.get(&dst_end));
+        // A node that both DNATs and masquerades rewrites both addresses at once; the
+        // client's source port (MASQUERADE keeps it when it is free) still ties the
+        // packet to the one before.
+        let port_end = End(
+            ev.proto,
+            Side::Src,
+            Ipv4Addr::UNSPECIFIED,
+            sport,
+            ev.icmp_type,
+        );
+        let prev = self
+            .last
+            .get(&src_end)
+            .or_else(|| self.last.get(&dst_end))
+            .or_else(|| self.last.get(&port_end));
         if let Some((label, dir, src, dst, psport, pdport)) = prev {
             // A packet entering a role and leaving it elsewhere was routed there; a new
             // packet of the sender (a retransmission) is not.
@@ -113,18 +127,22 @@ impl Trace {
         lines.push(describe_hop(ev));
         let state = (ev.label.clone(), ev.dir, ev.src, ev.dst, sport, dport);
         self.last.insert(src_end, state.clone());
+        self.last.insert(port_end, state.clone());
         self.last.insert(dst_end, state);
         lines
     }
 }
 
-/// `tplab trace --to ADDR`: the packets to or from `ADDR` and every packet of the same
+/// `tplab trace --to ADDR`: the packets to or from that address and every packet of the same
 /// flows after NAT rewrote that address (a Service address DNATed to a backend, then
 /// the replies de-NATed back), linked by the tuple end each NAT left unchanged.
 #[derive(Debug)]
 pub struct Follow {
     addr: Ipv4Addr,
     ends: std::collections::HashSet<(Proto, Ipv4Addr, u16)>,
+    /// The client ports of the followed flows: a node that DNATs and masquerades at
+    /// once rewrites both addresses, but MASQUERADE keeps the port when it is free.
+    ports: std::collections::HashSet<(Proto, u16)>,
 }
 
 impl Follow {
@@ -132,6 +150,7 @@ impl Follow {
         Self {
             addr,
             ends: std::collections::HashSet::new(),
+            ports: std::collections::HashSet::new(),
         }
     }
 
@@ -140,10 +159,18 @@ impl Follow {
         let (sport, dport) = ports(ev);
         let a = (ev.proto, ev.src, sport);
         let b = (ev.proto, ev.dst, dport);
+        if ev.dst == self.addr {
+            self.ports.insert((ev.proto, sport));
+        }
+        if ev.src == self.addr {
+            self.ports.insert((ev.proto, dport));
+        }
         let hit = ev.src == self.addr
             || ev.dst == self.addr
             || self.ends.contains(&a)
-            || self.ends.contains(&b);
+            || self.ends.contains(&b)
+            || self.ports.contains(&(ev.proto, sport))
+            || self.ports.contains(&(ev.proto, dport));
         if hit {
             self.ends.insert(a);
             self.ends.insert(b);
@@ -245,18 +272,32 @@ mod tests {
         const POD: [u8; 4] = [10, 244, 0, 213];
         const SVC: [u8; 4] = [10, 96, 0, 10];
         const BACKEND: [u8; 4] = [10, 244, 1, 7];
+        const NODE: [u8; 4] = [198, 51, 100, 2];
         let flow = [
             tcp("pod:eth0", Direction::Egress, (POD, 40000), (SVC, 8080)),
             tcp("node:lxc", Direction::Ingress, (POD, 40000), (SVC, 8080)),
             tcp("node:eth1", Direction::Egress, (POD, 40000), (BACKEND, 80)),
             tcp("node:eth1", Direction::Ingress, (BACKEND, 80), (POD, 40000)),
             tcp("node:lxc", Direction::Egress, (SVC, 8080), (POD, 40000)),
+            // DNAT and masquerade at once, on another interface: only the port is kept.
+            tcp("node:eth0", Direction::Egress, (NODE, 40000), (BACKEND, 80)),
+            tcp(
+                "node:eth0",
+                Direction::Ingress,
+                (BACKEND, 80),
+                (NODE, 40000),
+            ),
             // Unrelated traffic stays out.
-            tcp("node:eth1", Direction::Egress, ([10, 244, 0, 9], 5000), ([1, 1, 1, 1], 443)),
+            tcp(
+                "node:eth1",
+                Direction::Egress,
+                ([10, 244, 0, 9], 5000),
+                ([1, 1, 1, 1], 443),
+            ),
         ];
         let mut follow = Follow::new(Ipv4Addr::from(SVC));
         let shown: Vec<bool> = flow.iter().map(|e| follow.wants(e)).collect();
-        assert_eq!(shown, [true, true, true, true, true, false]);
+        assert_eq!(shown, [true, true, true, true, true, true, true, false]);
         let mut t = Trace::new();
         let lines: Vec<String> = flow[..3].iter().flat_map(|e| t.describe(e)).collect();
         let text = lines.join("\n");
@@ -267,6 +308,11 @@ mod tests {
         assert!(
             text.contains("NAT: destination 10.96.0.10:8080 -> 10.244.1.7:80"),
             "{text}"
+        );
+        let masq = t.describe(&flow[5]).join("\n");
+        assert!(
+            masq.contains("NAT: source 10.244.0.213:40000 -> 198.51.100.2:40000"),
+            "{masq}"
         );
         // A retransmission from the pod is not "forwarded" from the node to the pod.
         let again = t.describe(&flow[0]);

@@ -239,16 +239,29 @@ mod tests {
 
     #[test]
     fn numbers_and_booleans_are_typed() {
-        let mut vars: Vars = [("n", "3"), ("f", "2.5"), ("z", "007"), ("on", "false"), ("ip", "10.0.0.1"), ("id", "1234")]
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .into();
+        let mut vars: Vars = [
+            ("n", "3"),
+            ("f", "2.5"),
+            ("z", "007"),
+            ("on", "false"),
+            ("ip", "10.0.0.1"),
+            ("id", "1234"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .into();
         for name in ["n", "f", "z", "on", "ip"] {
             mark_typed(&mut vars, name);
         }
         // Not a front-matter variable: text, whatever it looks like.
         assert_eq!(render("{{ id[:2] }}", &vars).unwrap(), "12");
-        assert_eq!(render("{{ n + 1 }} {{ f * 2 }} {{ n }}", &vars).unwrap(), "4 5.0 3");
-        assert_eq!(render("{{ z }}{% if on %}!{% endif %} {{ ip }}", &vars).unwrap(), "007 10.0.0.1");
+        assert_eq!(
+            render("{{ n + 1 }} {{ f * 2 }} {{ n }}", &vars).unwrap(),
+            "4 5.0 3"
+        );
+        assert_eq!(
+            render("{{ z }}{% if on %}!{% endif %} {{ ip }}", &vars).unwrap(),
+            "007 10.0.0.1"
+        );
     }
 
     #[test]

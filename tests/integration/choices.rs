@@ -50,7 +50,10 @@ fn numbered_answers() -> Result<(), Failed> {
         )));
     }
     if (r.score - 2.0).abs() > 1e-9 {
-        return Err(fail(format!("the lab's score should be 2 (1 + 1): {}", r.score)));
+        return Err(fail(format!(
+            "the lab's score should be 2 (1 + 1): {}",
+            r.score
+        )));
     }
     Ok(())
 }

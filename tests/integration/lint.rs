@@ -64,7 +64,12 @@ const BROKEN: &[(&str, &str, usize, usize)] = &[
     ("k8s-bad-path", "bad-check", 17, 7),
     // Issue 15: groups, packets, choices, front-matter vars.
     ("group-member-points", "bad-check", 13, 7),
-    ("packets-capture-absent-hop", "unknown-capture-field", 18, 25),
+    (
+        "packets-capture-absent-hop",
+        "unknown-capture-field",
+        18,
+        25,
+    ),
     ("packets-absent-and-count", "bad-check", 11, 3),
     ("bpf-map-bad-port", "bad-check", 11, 3),
     ("question-not-a-choice", "bad-question", 13, 1),

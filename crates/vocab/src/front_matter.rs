@@ -75,7 +75,10 @@ impl VarValue {
     pub fn for_env(&self, env: &str) -> Option<&str> {
         match self {
             VarValue::One(v) => Some(v),
-            VarValue::PerEnv(map) => map.get(env).or_else(|| map.get(VAR_DEFAULT)).map(String::as_str),
+            VarValue::PerEnv(map) => map
+                .get(env)
+                .or_else(|| map.get(VAR_DEFAULT))
+                .map(String::as_str),
         }
     }
 
@@ -111,7 +114,10 @@ impl<'de> Deserialize<'de> for VarValue {
             fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<VarValue, E> {
                 Ok(VarValue::One(n.to_string()))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<VarValue, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VarValue, A::Error> {
                 let mut out = BTreeMap::new();
                 while let Some(env) = map.next_key::<String>()? {
                     let VarValue::One(value) = map.next_value::<VarValue>()? else {
@@ -217,7 +223,9 @@ mod tests {
         assert_eq!(meta.vars["on"].for_env("local"), Some("true"));
         assert_eq!(meta.vars["ip"].for_env("sandbox"), Some("203.0.113.10"));
         assert_eq!(meta.vars["ip"].for_env("kube"), Some("1.0.0.1"));
-        assert!(serde_yaml::from_str::<FrontMatter>("id: x\ntitle: X\nvars: {a: {b: {c: 1}}}").is_err());
+        assert!(
+            serde_yaml::from_str::<FrontMatter>("id: x\ntitle: X\nvars: {a: {b: {c: 1}}}").is_err()
+        );
     }
 
     #[test]

@@ -162,7 +162,11 @@ impl PathQuery {
                     hop.at
                 ));
             }
-            if hop.at.split_once(':').is_none_or(|(r, i)| r.is_empty() || i.is_empty()) {
+            if hop
+                .at
+                .split_once(':')
+                .is_none_or(|(r, i)| r.is_empty() || i.is_empty())
+            {
                 return Err(format!(
                     "path[{i}]: `at: {}`: expected `role:interface`, e.g. `node:eth0`",
                     hop.at
@@ -171,7 +175,10 @@ impl PathQuery {
         }
         let ports = self.sport.is_some()
             || self.dport.is_some()
-            || self.path.iter().any(|h| h.sport.is_some() || h.dport.is_some());
+            || self
+                .path
+                .iter()
+                .any(|h| h.sport.is_some() || h.dport.is_some());
         if ports && !matches!(self.proto, Proto::Tcp | Proto::Udp) {
             return Err(format!(
                 "ports (`sport`, `dport`) only exist for tcp and udp, not {}",
@@ -191,37 +198,31 @@ impl PathQuery {
     /// Where a `capture` field reads: `FIELD` (the first hop that saw the flow) or
     /// `path[N].FIELD` (hop N, counted from 0). The hop must be one that sees packets.
     pub fn capture_source(&self, field: &str) -> Result<(usize, &'static str), String> {
-        let (index, name) = match field.strip_prefix("path[") {
-            Some(rest) => {
-                let (n, name) = rest
-                    .split_once("].")
-                    .ok_or_else(|| format!("`{field}`: expected `path[N].FIELD`"))?;
-                let n: usize = n
-                    .parse()
-                    .map_err(|_| format!("`{field}`: `{n}` is not a hop number"))?;
-                if n >= self.path.len() {
-                    return Err(format!(
-                        "`{field}`: the path has {} hop(s), numbered from 0",
-                        self.path.len()
-                    ));
-                }
-                (n, name)
+        let (index, name) = if let Some(rest) = field.strip_prefix("path[") {
+            let (n, name) = rest
+                .split_once("].")
+                .ok_or_else(|| format!("`{field}`: expected `path[N].FIELD`"))?;
+            let n: usize = n
+                .parse()
+                .map_err(|_| format!("`{field}`: `{n}` is not a hop number"))?;
+            if n >= self.path.len() {
+                return Err(format!(
+                    "`{field}`: the path has {} hop(s), numbered from 0",
+                    self.path.len()
+                ));
             }
-            None => {
-                let first = self.path.iter().position(|h| !self.expect(h).allows_zero());
-                (first.unwrap_or(0), field)
-            }
+            (n, name)
+        } else {
+            let first = self.path.iter().position(|h| !self.expect(h).allows_zero());
+            (first.unwrap_or(0), field)
         };
-        let name = PACKET_FIELDS
-            .iter()
-            .find(|f| **f == name)
-            .ok_or_else(|| {
-                format!(
-                    "a `packets` check has no field `{name}` to capture (expected one of: {}, \
+        let name = PACKET_FIELDS.iter().find(|f| **f == name).ok_or_else(|| {
+            format!(
+                "a `packets` check has no field `{name}` to capture (expected one of: {}, \
                      optionally as `path[N].FIELD`)",
-                    PACKET_FIELDS.join(", ")
-                )
-            })?;
+                PACKET_FIELDS.join(", ")
+            )
+        })?;
         if self.expect(&self.path[index]).allows_zero() {
             return Err(format!(
                 "`{field}`: hop {index} ({}) may see no packet, so it has nothing to capture",

@@ -352,7 +352,10 @@ fn captures_read_the_first_packet_of_a_hop() {
     assert!(o.passed(), "{o:?}");
     assert_eq!(captured(&q, &o, "dport").as_deref(), Ok("8080"));
     assert_eq!(captured(&q, &o, "sport").as_deref(), Ok("40000"));
-    assert_eq!(captured(&q, &o, "path[1].dst").as_deref(), Ok("203.0.113.10"));
+    assert_eq!(
+        captured(&q, &o, "path[1].dst").as_deref(),
+        Ok("203.0.113.10")
+    );
     assert_eq!(captured(&q, &o, "path[1].ifname").as_deref(), Ok("lxc1234"));
     for (field, says) in [
         ("path[2].src", "may see no packet"),

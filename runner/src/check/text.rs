@@ -125,7 +125,17 @@ mod tests {
             regex: Some(Pattern(r"^\d+ \d+$".into())),
             ..TextMatch::default()
         };
-        assert!(check("stdout", &m, "46274 46274\n").unwrap().problems.is_empty());
-        assert!(!check("stdout", &m, "46274 46274\n\n").unwrap().problems.is_empty());
+        assert!(
+            check("stdout", &m, "46274 46274\n")
+                .unwrap()
+                .problems
+                .is_empty()
+        );
+        assert!(
+            !check("stdout", &m, "46274 46274\n\n")
+                .unwrap()
+                .problems
+                .is_empty()
+        );
     }
 }

@@ -89,7 +89,11 @@ pub fn combine(mode: Mode, evaluated: Vec<(String, Outcome)>) -> Outcome {
             Verdict::Fail => "failed",
             Verdict::Error => "could not be checked",
         };
-        let detail = if o.verdict == Verdict::Error { &o.message } else { &o.found };
+        let detail = if o.verdict == Verdict::Error {
+            &o.message
+        } else {
+            &o.found
+        };
         if detail.is_empty() {
             word.to_string()
         } else {
@@ -177,14 +181,20 @@ mod tests {
         assert_eq!(v(Mode::Any, &[fail.clone(), fail.clone()]), Verdict::Fail);
         assert_eq!(v(Mode::Any, &[fail.clone(), err.clone()]), Verdict::Error);
         assert_eq!(v(Mode::All, &[pass.clone(), pass.clone()]), Verdict::Pass);
-        assert_eq!(v(Mode::All, &[pass.clone(), fail.clone(), err.clone()]), Verdict::Fail);
+        assert_eq!(
+            v(Mode::All, &[pass.clone(), fail.clone(), err.clone()]),
+            Verdict::Fail
+        );
         assert_eq!(v(Mode::All, &[pass.clone(), err]), Verdict::Error);
         let o = combine(Mode::Any, named(&[fail.clone(), fail]));
         assert_eq!(
             o.expected,
             "one of: (1) m0: an onlink route; (2) m1: an onlink route"
         );
-        assert_eq!(o.found, "(1) m0: failed, no such route; (2) m1: failed, no such route");
+        assert_eq!(
+            o.found,
+            "(1) m0: failed, no such route; (2) m1: failed, no such route"
+        );
         assert_eq!(o.evidence["members"].as_array().map(Vec::len), Some(2));
         let mut captured = pass;
         captured.captures.insert("GW".into(), "10.0.0.1".into());

@@ -103,7 +103,9 @@ impl QuestionSpec {
         }
         let literal = |s: &str| !crate::template::has_template(s);
         for answer in self.answer.0.iter().filter(|a| literal(a)) {
-            if self.choices.iter().all(|c| literal(c)) && !self.choices.iter().any(|c| same(c, answer)) {
+            if self.choices.iter().all(|c| literal(c))
+                && !self.choices.iter().any(|c| same(c, answer))
+            {
                 return Some(format!("the answer `{answer}` is not one of the `choices`"));
             }
         }
@@ -132,11 +134,18 @@ mod tests {
                 .collect::<String>()
         };
         assert!(serde_yaml::from_str::<QuestionSpec>(&yaml(QuestionSpec::REQUIRED)).is_ok());
-        let q = |y: &str| serde_yaml::from_str::<QuestionSpec>(y).expect(y).choice_problem();
+        let q = |y: &str| {
+            serde_yaml::from_str::<QuestionSpec>(y)
+                .expect(y)
+                .choice_problem()
+        };
         assert_eq!(q("{prompt: p, answer: b, choices: [a, b]}"), None);
         assert_eq!(q("{prompt: p, answer: [a, b], choices: [a, b, c]}"), None);
         assert_eq!(q("{prompt: p, answer: '{{ X }}', choices: [a, b]}"), None);
-        assert!(q("{prompt: p, answer: d, choices: [a, b]}").is_some_and(|m| m.contains("`d` is not one")));
+        assert!(
+            q("{prompt: p, answer: d, choices: [a, b]}")
+                .is_some_and(|m| m.contains("`d` is not one"))
+        );
         assert!(q("{prompt: p, answer: [a, b]}").is_some_and(|m| m.contains("needs `choices`")));
         assert!(q("{prompt: p, answer: a, choices: [a]}").is_some_and(|m| m.contains("two")));
         for i in 0..QuestionSpec::REQUIRED.len() {

@@ -92,11 +92,19 @@ mod tests {
         assert_eq!(out["link"], "veth-brab12");
         assert_eq!(out["next"], "4");
         assert_eq!(out["world"], "203.0.113.10");
-        assert_eq!(resolve(&v, "kube", &known).expect("kube")["world"], "1.0.0.1");
+        assert_eq!(
+            resolve(&v, "kube", &known).expect("kube")["world"],
+            "1.0.0.1"
+        );
         let err = resolve(&v, "local", &known).expect_err("no local value");
-        assert!(err.to_string().contains("`world` has no value for environment `local`"));
+        assert!(
+            err.to_string()
+                .contains("`world` has no value for environment `local`")
+        );
         let cycle = vars("{a: '{{ b }}', b: '{{ a }}'}");
-        let err = resolve(&cycle, "local", &known).expect_err("cycle").to_string();
+        let err = resolve(&cycle, "local", &known)
+            .expect_err("cycle")
+            .to_string();
         assert!(err.contains("undefined variable"), "{err}");
     }
 }

@@ -323,7 +323,9 @@ impl Linter<'_> {
                         s,
                         format!("`{name}` of a check inside `{key}` belongs to the group"),
                     )
-                    .add_note(format!("set `{name}` beside `{key}`: the group is one check"));
+                    .add_note(format!(
+                        "set `{name}` beside `{key}`: the group is one check"
+                    ));
                 }
             }
         }

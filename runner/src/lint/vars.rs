@@ -150,9 +150,9 @@ fn unused_captures(lab: &Lab, units: &[Unit], out: &mut Vec<Diagnostic>) {
     for (i, unit) in units.iter().enumerate() {
         for name in &unit.captures {
             let used = units[i..].iter().any(|u| {
-                u.texts.iter().any(|t| {
-                    template::variables(t).is_ok_and(|vars| vars.contains(name))
-                })
+                u.texts
+                    .iter()
+                    .any(|t| template::variables(t).is_ok_and(|vars| vars.contains(name)))
             });
             if !used {
                 out.push(

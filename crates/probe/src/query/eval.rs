@@ -159,7 +159,10 @@ fn found(
     let (listed, label) = if near.is_empty() || near.len() == shown.len() {
         (shown.clone(), kind.nouns().to_string())
     } else {
-        (near, format!("{} sharing a field with the query", kind.nouns()))
+        (
+            near,
+            format!("{} sharing a field with the query", kind.nouns()),
+        )
     };
     let mut list: Vec<String> = listed
         .iter()
@@ -171,7 +174,11 @@ fn found(
     }
     parts.push(format!("{label}: {}", list.join("; ")));
     if listed.len() < shown.len() {
-        parts.push(format!("{} other {} not shown", shown.len() - listed.len(), kind.nouns()));
+        parts.push(format!(
+            "{} other {} not shown",
+            shown.len() - listed.len(),
+            kind.nouns()
+        ));
     }
     parts.join("; ")
 }
