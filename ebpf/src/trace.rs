@@ -133,9 +133,9 @@ impl Trace {
     }
 }
 
-/// `tplab trace --to ADDR`: the packets to or from that address and every packet of the same
-/// flows after NAT rewrote that address (a Service address DNATed to a backend, then
-/// the replies de-NATed back), linked by the tuple end each NAT left unchanged.
+/// `tplab trace --to ADDR`: the packets to or from that address and every packet of the
+/// same flows after NAT rewrote it (a Service address translated to a backend, then the
+/// replies translated back), linked by the tuple end each NAT left unchanged.
 #[derive(Debug)]
 pub struct Follow {
     addr: Ipv4Addr,

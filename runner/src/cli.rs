@@ -174,7 +174,7 @@ pub struct TraceArgs {
     #[arg(long, default_value = "pod")]
     pub from: String,
     /// Only packets to or from this address, and the same flows after NAT rewrote it
-    /// (a Service address DNATed to its backend, the replies de-NATed back; default: any).
+    /// (a Service address translated to its backend, the replies back; default: any).
     #[arg(long)]
     pub to: Option<String>,
     /// Stop after this many seconds (default: until Ctrl-C).

@@ -61,6 +61,10 @@ fn clip(s: &str) -> String {
 }
 
 /// Evaluates a `run:` check.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the rendered parts of one check, passed as the engine holds them"
+)]
 pub async fn run_check(
     env: &dyn Environment,
     role: &str,

@@ -228,7 +228,7 @@ async fn attempt(
                 break;
             }
         }
-        return crate::lab::groups::combine(group.mode, evaluated);
+        return crate::lab::groups::combine(group.mode, &evaluated);
     }
     match (spec.kind(), fact) {
         (

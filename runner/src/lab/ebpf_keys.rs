@@ -1,6 +1,6 @@
 //! The keys of the eBPF kinds' bodies (`packets` with its hops and `trigger`,
 //! `bpf_map`), checked while the YAML is read, so an unknown one is reported at its own
-//! line and column (serde_json, which types these bodies later, knows no positions).
+//! line and column (`serde_json`, which types these bodies later, knows no positions).
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_yaml::Value;

@@ -61,7 +61,7 @@ impl Group {
 ///   have passed: the student is not charged); else fail.
 /// - `all_of`: fail when a member fails (whatever the others); else error when one could
 ///   not look; else pass.
-pub fn combine(mode: Mode, evaluated: Vec<(String, Outcome)>) -> Outcome {
+pub fn combine(mode: Mode, evaluated: &[(String, Outcome)]) -> Outcome {
     let has = |v: Verdict| evaluated.iter().any(|(_, o)| o.verdict == v);
     let verdict = match mode {
         Mode::Any if has(Verdict::Pass) => Verdict::Pass,
@@ -176,7 +176,7 @@ mod tests {
         let pass = Outcome::pass("a route via gw", "found");
         let fail = Outcome::fail("an onlink route", "no such route");
         let err = Outcome::error("no namespace");
-        let v = |m, o: &[Outcome]| combine(m, named(o)).verdict;
+        let v = |m, o: &[Outcome]| combine(m, &named(o)).verdict;
         assert_eq!(v(Mode::Any, &[fail.clone(), pass.clone()]), Verdict::Pass);
         assert_eq!(v(Mode::Any, &[fail.clone(), fail.clone()]), Verdict::Fail);
         assert_eq!(v(Mode::Any, &[fail.clone(), err.clone()]), Verdict::Error);
@@ -186,7 +186,7 @@ mod tests {
             Verdict::Fail
         );
         assert_eq!(v(Mode::All, &[pass.clone(), err]), Verdict::Error);
-        let o = combine(Mode::Any, named(&[fail.clone(), fail]));
+        let o = combine(Mode::Any, &named(&[fail.clone(), fail]));
         assert_eq!(
             o.expected,
             "one of: (1) m0: an onlink route; (2) m1: an onlink route"
@@ -198,9 +198,9 @@ mod tests {
         assert_eq!(o.evidence["members"].as_array().map(Vec::len), Some(2));
         let mut captured = pass;
         captured.captures.insert("GW".into(), "10.0.0.1".into());
-        let o = combine(Mode::All, named(&[captured.clone()]));
+        let o = combine(Mode::All, &named(&[captured.clone()]));
         assert_eq!(o.captures["GW"], "10.0.0.1");
-        let half = combine(Mode::All, named(&[captured, Outcome::fail("x", "y")]));
+        let half = combine(Mode::All, &named(&[captured, Outcome::fail("x", "y")]));
         assert_eq!(share(&half), Some(0.5));
         let spec: CheckSpec =
             serde_yaml::from_str("{all_of: [{run: a}, {run: b}], partial: true}").expect("spec");

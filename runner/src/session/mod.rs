@@ -17,6 +17,7 @@ pub mod progress;
 pub mod prove;
 pub mod record;
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::check::prefetch::{self, Prefetched, Reads};
@@ -528,7 +529,7 @@ impl<'a> Session<'a> {
     pub fn question_prompt(&self, q: &QuestionItem) -> String {
         let mut text = self.shown(&q.spec.prompt);
         for (i, c) in q.spec.choices.iter().enumerate() {
-            text.push_str(&format!("\n  {}. {}", i + 1, self.shown(c).trim()));
+            let _ = write!(text, "\n  {}. {}", i + 1, self.shown(c).trim());
         }
         text
     }
