@@ -32,14 +32,34 @@ pub fn describe_hop(ev: &PacketEvent) -> String {
 /// Stateful trace view: remembers the last addresses of each flow to show NAT and routing.
 #[derive(Debug, Default)]
 pub struct Trace {
-    last: HashMap<FlowId, (String, Direction, Ipv4Addr, Ipv4Addr)>,
+    last: HashMap<End, (String, Direction, Ipv4Addr, Ipv4Addr, u16, u16)>,
 }
 
-/// Identity of a packet flow that survives NAT of one side: protocol + ICMP id or the
-/// port of the side NAT does not rewrite (the remote end), plus the ICMP type so an
-/// echo reply is not compared with its request. Good enough for a live view.
+/// One end of a packet's tuple, by the side it is on: a NAT rewrites one side at a time
+/// (DNAT the destination address and port, SNAT the source), so a packet after NAT still
+/// shares the other end with itself before. The ICMP type keeps an echo reply apart
+/// from its request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct FlowId(Proto, u16, u16, Option<u8>);
+struct End(Proto, Side, Ipv4Addr, u16, Option<u8>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Side {
+    Src,
+    Dst,
+}
+
+/// The port of each side: TCP/UDP ports, the ICMP id on both sides.
+fn ports(ev: &PacketEvent) -> (u16, u16) {
+    match ev.icmp_id {
+        Some(id) => (id, id),
+        None => (ev.sport, ev.dport),
+    }
+}
+
+/// The role of a hop label (`node` of `node:eth0`): forwarding happens inside one.
+fn role(label: &str) -> &str {
+    label.split_once(':').map_or(label, |(r, _)| r)
+}
 
 impl Trace {
     pub fn new() -> Self {
@@ -48,31 +68,114 @@ impl Trace {
 
     /// Lines for this event: optional routing/NAT notes, then the hop itself.
     pub fn describe(&mut self, ev: &PacketEvent) -> Vec<String> {
-        let id = FlowId(
+        let (sport, dport) = ports(ev);
+        let src_end = End(ev.proto, Side::Src, ev.src, sport, ev.icmp_type);
+        let dst_end = End(ev.proto, Side::Dst, ev.dst, dport, ev.icmp_type);
+        let mut lines = Vec::new();
+        // A node that both DNATs and masquerades rewrites both addresses at once; the
+        // client's source port (MASQUERADE keeps it when it is free) still ties the
+        // packet to the one before.
+        let port_end = End(
             ev.proto,
-            ev.icmp_id.unwrap_or(ev.sport),
-            ev.dport,
+            Side::Src,
+            Ipv4Addr::UNSPECIFIED,
+            sport,
             ev.icmp_type,
         );
-        let mut lines = Vec::new();
-        if let Some((label, dir, src, dst)) = self.last.get(&id) {
-            if *dir == Direction::Ingress && ev.dir == Direction::Egress && *label != ev.label {
+        let prev = self
+            .last
+            .get(&src_end)
+            .or_else(|| self.last.get(&dst_end))
+            .or_else(|| self.last.get(&port_end));
+        if let Some((label, dir, src, dst, psport, pdport)) = prev {
+            // A packet entering a role and leaving it elsewhere was routed there; a new
+            // packet of the sender (a retransmission) is not.
+            if *dir == Direction::Ingress
+                && ev.dir == Direction::Egress
+                && *label != ev.label
+                && role(label) == role(&ev.label)
+            {
                 lines.push(format!(
                     "{:>15}routing: forwarded from {label} to {} (route to {})",
                     "", ev.label, ev.dst
                 ));
             }
-            if *src != ev.src {
-                lines.push(format!("{:>15}NAT: source {src} -> {}", "", ev.src));
+            let with_port = |a: &Ipv4Addr, p: u16| {
+                if ev.icmp_id.is_some() || p == 0 {
+                    a.to_string()
+                } else {
+                    format!("{a}:{p}")
+                }
+            };
+            if *src != ev.src || *psport != sport {
+                lines.push(format!(
+                    "{:>15}NAT: source {} -> {}",
+                    "",
+                    with_port(src, *psport),
+                    with_port(&ev.src, sport)
+                ));
             }
-            if *dst != ev.dst {
-                lines.push(format!("{:>15}NAT: destination {dst} -> {}", "", ev.dst));
+            if *dst != ev.dst || *pdport != dport {
+                lines.push(format!(
+                    "{:>15}NAT: destination {} -> {}",
+                    "",
+                    with_port(dst, *pdport),
+                    with_port(&ev.dst, dport)
+                ));
             }
         }
         lines.push(describe_hop(ev));
-        self.last
-            .insert(id, (ev.label.clone(), ev.dir, ev.src, ev.dst));
+        let state = (ev.label.clone(), ev.dir, ev.src, ev.dst, sport, dport);
+        self.last.insert(src_end, state.clone());
+        self.last.insert(port_end, state.clone());
+        self.last.insert(dst_end, state);
         lines
+    }
+}
+
+/// `tplab trace --to ADDR`: the packets to or from that address and every packet of the
+/// same flows after NAT rewrote it (a Service address translated to a backend, then the
+/// replies translated back), linked by the tuple end each NAT left unchanged.
+#[derive(Debug)]
+pub struct Follow {
+    addr: Ipv4Addr,
+    ends: std::collections::HashSet<(Proto, Ipv4Addr, u16)>,
+    /// The client ports of the followed flows: a node that DNATs and masquerades at
+    /// once rewrites both addresses, but MASQUERADE keeps the port when it is free.
+    ports: std::collections::HashSet<(Proto, u16)>,
+}
+
+impl Follow {
+    pub fn new(addr: Ipv4Addr) -> Self {
+        Self {
+            addr,
+            ends: std::collections::HashSet::new(),
+            ports: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Whether to show `ev` (and remember its flow when so).
+    pub fn wants(&mut self, ev: &PacketEvent) -> bool {
+        let (sport, dport) = ports(ev);
+        let a = (ev.proto, ev.src, sport);
+        let b = (ev.proto, ev.dst, dport);
+        if ev.dst == self.addr {
+            self.ports.insert((ev.proto, sport));
+        }
+        if ev.src == self.addr {
+            self.ports.insert((ev.proto, dport));
+        }
+        let hit = ev.src == self.addr
+            || ev.dst == self.addr
+            || self.ends.contains(&a)
+            || self.ends.contains(&b)
+            || self.ports.contains(&(ev.proto, sport))
+            || self.ports.contains(&(ev.proto, dport));
+        if hit {
+            self.ends.insert(a);
+            self.ends.insert(b);
+        }
+        hit
     }
 }
 
@@ -147,5 +250,72 @@ mod tests {
         reply.icmp_type = Some(0);
         let lines = t.describe(&reply);
         assert_eq!(lines.len(), 1, "{lines:#?}");
+    }
+
+    fn tcp(label: &str, dir: Direction, from: ([u8; 4], u16), to: ([u8; 4], u16)) -> PacketEvent {
+        PacketEvent {
+            proto: Proto::Tcp,
+            src: Ipv4Addr::from(from.0),
+            sport: from.1,
+            dst: Ipv4Addr::from(to.0),
+            dport: to.1,
+            icmp_type: None,
+            icmp_code: None,
+            icmp_id: None,
+            tcp_flags: 0x02,
+            ..ev(label, dir, [0, 0, 0, 0], 1)
+        }
+    }
+
+    #[test]
+    fn a_service_address_is_followed_through_dnat_and_back() {
+        const POD: [u8; 4] = [10, 244, 0, 213];
+        const SVC: [u8; 4] = [10, 96, 0, 10];
+        const BACKEND: [u8; 4] = [10, 244, 1, 7];
+        const NODE: [u8; 4] = [198, 51, 100, 2];
+        let flow = [
+            tcp("pod:eth0", Direction::Egress, (POD, 40000), (SVC, 8080)),
+            tcp("node:lxc", Direction::Ingress, (POD, 40000), (SVC, 8080)),
+            tcp("node:eth1", Direction::Egress, (POD, 40000), (BACKEND, 80)),
+            tcp("node:eth1", Direction::Ingress, (BACKEND, 80), (POD, 40000)),
+            tcp("node:lxc", Direction::Egress, (SVC, 8080), (POD, 40000)),
+            // DNAT and masquerade at once, on another interface: only the port is kept.
+            tcp("node:eth0", Direction::Egress, (NODE, 40000), (BACKEND, 80)),
+            tcp(
+                "node:eth0",
+                Direction::Ingress,
+                (BACKEND, 80),
+                (NODE, 40000),
+            ),
+            // Unrelated traffic stays out.
+            tcp(
+                "node:eth1",
+                Direction::Egress,
+                ([10, 244, 0, 9], 5000),
+                ([1, 1, 1, 1], 443),
+            ),
+        ];
+        let mut follow = Follow::new(Ipv4Addr::from(SVC));
+        let shown: Vec<bool> = flow.iter().map(|e| follow.wants(e)).collect();
+        assert_eq!(shown, [true, true, true, true, true, true, true, false]);
+        let mut t = Trace::new();
+        let lines: Vec<String> = flow[..3].iter().flat_map(|e| t.describe(e)).collect();
+        let text = lines.join("\n");
+        assert!(
+            text.contains("routing: forwarded from node:lxc to node:eth1 (route to 10.244.1.7)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("NAT: destination 10.96.0.10:8080 -> 10.244.1.7:80"),
+            "{text}"
+        );
+        let masq = t.describe(&flow[5]).join("\n");
+        assert!(
+            masq.contains("NAT: source 10.244.0.213:40000 -> 198.51.100.2:40000"),
+            "{masq}"
+        );
+        // A retransmission from the pod is not "forwarded" from the node to the pod.
+        let again = t.describe(&flow[0]);
+        assert!(!again.iter().any(|l| l.contains("forwarded")), "{again:#?}");
     }
 }

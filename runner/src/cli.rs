@@ -173,7 +173,8 @@ pub struct TraceArgs {
     /// Role whose traffic to follow (default: pod).
     #[arg(long, default_value = "pod")]
     pub from: String,
-    /// Only packets to or from this address (default: any).
+    /// Only packets to or from this address, and the same flows after NAT rewrote it
+    /// (a Service address translated to its backend, the replies back; default: any).
     #[arg(long)]
     pub to: Option<String>,
     /// Stop after this many seconds (default: until Ctrl-C).

@@ -17,9 +17,10 @@ pub fn register(suite: Suite) -> Suite {
         )
 }
 
-/// docs/checks.md's complete labs (the `sysctl`, `firewall` and `k8s` kinds, on the sandbox).
+/// docs/checks.md's complete labs (the `packets`, `sysctl`, `firewall` and `k8s` kinds,
+/// on the sandbox).
 fn check_kind_examples() -> Result<(), Failed> {
-    let (_dir, labs) = written_examples("docs/checks.md", 3)?;
+    let (_dir, labs) = written_examples("docs/checks.md", 4)?;
     for (n, (path, lab)) in labs.iter().enumerate() {
         tplab(["test".as_ref(), path.as_os_str()])
             .run()

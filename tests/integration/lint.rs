@@ -62,6 +62,19 @@ const BROKEN: &[(&str, &str, usize, usize)] = &[
     // Issue 13: the `k8s` kind's keys and field paths, at themselves.
     ("k8s-unknown-key", "unknown-key", 14, 5),
     ("k8s-bad-path", "bad-check", 17, 7),
+    // Issue 15: groups, packets, choices, front-matter vars.
+    ("group-member-points", "bad-check", 13, 7),
+    (
+        "packets-capture-absent-hop",
+        "unknown-capture-field",
+        18,
+        25,
+    ),
+    ("packets-absent-and-count", "bad-check", 11, 3),
+    ("bpf-map-bad-port", "bad-check", 11, 3),
+    ("question-not-a-choice", "bad-question", 13, 1),
+    ("vars-unknown-environment", "unknown-environment", 7, 3),
+    ("vars-type-error", "template-syntax", 8, 3),
 ];
 
 pub fn register(mut suite: Suite) -> Suite {

@@ -4,6 +4,7 @@
 mod agent;
 mod agent_batches;
 mod answers;
+mod choices;
 mod cilium_fidelity;
 mod ctrl_c;
 mod docs;
@@ -22,9 +23,9 @@ mod kubeapi;
 mod kubeapi_io;
 mod kubeapi_pods;
 mod kubeapi_seed;
-mod lifecycle;
 mod lang_detect;
 mod language;
+mod lifecycle;
 mod lint;
 mod pipe;
 mod records;
@@ -49,6 +50,7 @@ fn main() {
     let suite = ctrl_c::register(suite);
     let suite = skip::register(suite);
     let suite = answers::register(suite);
+    let suite = choices::register(suite);
     let suite = watch::register(suite);
     let suite = shows::register(suite);
     let suite = pipe::register(suite);

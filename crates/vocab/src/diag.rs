@@ -84,6 +84,7 @@ pub enum DiagCode {
     TemplateSyntax,
     UndefinedVariable,
     CaptureBeforeDefinition,
+    UnusedCapture,
 }
 
 impl DiagCode {

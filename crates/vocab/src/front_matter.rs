@@ -29,9 +29,10 @@ pub struct FrontMatter {
     /// Environments the lab supports (`local`, `sandbox`, `kube`); the first is the default.
     #[serde(default = "default_envs")]
     pub environments: Vec<String>,
-    /// Lab-level variables available to every template.
+    /// Lab-level variables available to every template: templates themselves, one
+    /// value or one per environment ([`VarValue`]).
     #[serde(default)]
-    pub vars: BTreeMap<String, String>,
+    pub vars: BTreeMap<String, VarValue>,
     #[serde(default)]
     pub scoring: Scoring,
     // Lifecycle (docs/lab-format.md, "Namespaces, lifecycle and requirements").
@@ -67,6 +68,82 @@ impl Default for Scoring {
             question: 1.0,
             attempts: 3,
         }
+    }
+}
+
+/// A front-matter variable: one value (text, number or boolean, kept as its text; a
+/// number stays a number in template expressions), or one per environment
+/// (`{ sandbox: 203.0.113.10, kube: 1.0.0.1 }`, with an optional `default`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VarValue {
+    One(String),
+    PerEnv(BTreeMap<String, String>),
+}
+
+/// The key of a per-environment variable used where the environment has no value.
+pub const VAR_DEFAULT: &str = "default";
+
+impl VarValue {
+    /// The value in environment `env` (its own, else `default`), if it has one.
+    pub fn for_env(&self, env: &str) -> Option<&str> {
+        match self {
+            VarValue::One(v) => Some(v),
+            VarValue::PerEnv(map) => map
+                .get(env)
+                .or_else(|| map.get(VAR_DEFAULT))
+                .map(String::as_str),
+        }
+    }
+
+    /// Every value it may take (templates to check).
+    pub fn values(&self) -> Vec<&str> {
+        match self {
+            VarValue::One(v) => vec![v.as_str()],
+            VarValue::PerEnv(map) => map.values().map(String::as_str).collect(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for VarValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = VarValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a text, a number, a boolean, or a map of environment to value")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<VarValue, E> {
+                Ok(VarValue::One(s.to_string()))
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<VarValue, E> {
+                Ok(VarValue::One(b.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<VarValue, E> {
+                Ok(VarValue::One(n.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<VarValue, E> {
+                Ok(VarValue::One(n.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<VarValue, E> {
+                Ok(VarValue::One(n.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<VarValue, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some(env) = map.next_key::<String>()? {
+                    let VarValue::One(value) = map.next_value::<VarValue>()? else {
+                        return Err(serde::de::Error::custom(format!(
+                            "the value for `{env}` must be a text, a number or a boolean"
+                        )));
+                    };
+                    out.insert(env, value);
+                }
+                Ok(VarValue::PerEnv(out))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -151,6 +228,17 @@ mod tests {
         assert!(yaml_of("# no front matter").is_none());
         assert!(yaml_of("---\nid: x\n").is_none(), "unclosed");
         assert!(serde_yaml::from_str::<FrontMatter>("id: x\ntitle: X\nnope: 1").is_err());
+        let meta: FrontMatter = serde_yaml::from_str(
+            "id: x\ntitle: X\nvars: {n: 3, on: true, ip: {sandbox: 203.0.113.10, default: 1.0.0.1}}",
+        )
+        .unwrap();
+        assert_eq!(meta.vars["n"].for_env("local"), Some("3"));
+        assert_eq!(meta.vars["on"].for_env("local"), Some("true"));
+        assert_eq!(meta.vars["ip"].for_env("sandbox"), Some("203.0.113.10"));
+        assert_eq!(meta.vars["ip"].for_env("kube"), Some("1.0.0.1"));
+        assert!(
+            serde_yaml::from_str::<FrontMatter>("id: x\ntitle: X\nvars: {a: {b: {c: 1}}}").is_err()
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ pub mod diag;
 mod duration;
 pub mod front_matter;
 pub mod lab_sandbox;
-pub mod lifecycle;
 mod lang;
+pub mod lifecycle;
 mod outcome;
 
 pub use cmp::{Cmp, CmpOp};

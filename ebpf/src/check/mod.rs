@@ -9,7 +9,8 @@ pub use count::{CountExpr, CountOp, parse_duration};
 pub use ct::{CT_ENTRY_FIELDS, CtQuery, find_ct_entry, find_ct_entry_in};
 pub use live::{PathWatch, run_packets_check};
 pub use path::{
-    HopEvidence, HopSpec, Outcome, PathQuery, Verdict, evaluate_path, evaluate_path_in, hops,
+    HopEvidence, HopSpec, Outcome, PACKET_FIELDS, PathQuery, SeenPacket, Verdict, captured,
+    evaluate_path, evaluate_path_in, hops,
 };
 
 #[cfg(test)]

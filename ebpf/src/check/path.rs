@@ -28,7 +28,11 @@ pub struct PathQuery {
     pub proto: Proto,
     pub src: Ipv4Addr,
     pub dst: Ipv4Addr,
-    /// Destination port (TCP/UDP); unset matches any.
+    /// Source port (TCP/UDP); unset matches any. A hop may override it (after SNAT).
+    #[serde(default)]
+    pub sport: Option<u16>,
+    /// Destination port (TCP/UDP); unset matches any. A hop may override it (after
+    /// DNAT: `8080` sent, `80` at the backend).
     #[serde(default)]
     pub dport: Option<u16>,
     /// Observation window the caller should use (default 10 s).
@@ -52,8 +56,17 @@ pub struct HopSpec {
     /// Destination expected at this hop (after DNAT); default: the query's `dst`.
     #[serde(default)]
     pub dst: Option<Ipv4Addr>,
+    /// Source port expected at this hop; default: the query's `sport`.
+    #[serde(default)]
+    pub sport: Option<u16>,
+    /// Destination port expected at this hop (after DNAT); default: the query's `dport`.
+    #[serde(default)]
+    pub dport: Option<u16>,
     #[serde(default)]
     pub count: Option<CountExpr>,
+    /// `absent: true`: the flow must never be seen here (the same as `count: "== 0"`).
+    #[serde(default)]
+    pub absent: bool,
 }
 
 /// What was seen at a hop (kept as evidence in reports).
@@ -63,6 +76,31 @@ pub struct HopEvidence {
     pub dir: Direction,
     pub count: u64,
     pub first: String,
+    /// The first matching packet's fields (none for a hop that saw nothing, as expected).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packet: Option<SeenPacket>,
+}
+
+/// The fields of the first packet a hop matched: what `capture` may store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenPacket {
+    pub ifname: String,
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub sport: u16,
+    pub dport: u16,
+}
+
+impl SeenPacket {
+    fn of(e: &PacketEvent) -> Self {
+        Self {
+            ifname: e.ifname.clone(),
+            src: e.src,
+            dst: e.dst,
+            sport: e.sport,
+            dport: e.dport,
+        }
+    }
 }
 
 /// The hops a `packets` outcome saw (its evidence), empty for an outcome of another check.
@@ -110,10 +148,120 @@ impl PathQuery {
     /// True when some hop asserts that nothing may pass there (`count: "== 0"`): such a
     /// check can only be judged once its window has closed.
     pub fn asserts_absence(&self) -> bool {
-        self.path
-            .iter()
-            .any(|h| h.count.unwrap_or(self.count).allows_zero())
+        self.path.iter().any(|h| self.expect(h).allows_zero())
     }
+
+    /// The count a hop expects: `absent` is `== 0`, else its own count or the query's.
+    fn expect(&self, hop: &HopSpec) -> CountExpr {
+        if hop.absent {
+            CountExpr::parse("== 0").expect("a valid comparison")
+        } else {
+            hop.count.unwrap_or(self.count)
+        }
+    }
+
+    /// What serde cannot say: contradictions between keys. The engine judges exactly
+    /// what passes here, so lint calls it too.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.path.is_empty() {
+            return Err("`path` lists no hop".into());
+        }
+        for (i, hop) in self.path.iter().enumerate() {
+            if hop.absent && hop.count.is_some() {
+                return Err(format!(
+                    "path[{i}] ({}): `absent: true` and `count` together; keep one",
+                    hop.at
+                ));
+            }
+            if hop
+                .at
+                .split_once(':')
+                .is_none_or(|(r, i)| r.is_empty() || i.is_empty())
+            {
+                return Err(format!(
+                    "path[{i}]: `at: {}`: expected `role:interface`, e.g. `node:eth0`",
+                    hop.at
+                ));
+            }
+        }
+        let ports = self.sport.is_some()
+            || self.dport.is_some()
+            || self
+                .path
+                .iter()
+                .any(|h| h.sport.is_some() || h.dport.is_some());
+        if ports && !matches!(self.proto, Proto::Tcp | Proto::Udp) {
+            return Err(format!(
+                "ports (`sport`, `dport`) only exist for tcp and udp, not {}",
+                self.proto
+            ));
+        }
+        if self.path.iter().all(|h| self.expect(h).allows_zero()) {
+            return Err(
+                "every hop may see nothing: the check would pass without any traffic; \
+                 name at least one hop the flow must cross"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Where a `capture` field reads: `FIELD` (the first hop that saw the flow) or
+    /// `path[N].FIELD` (hop N, counted from 0). The hop must be one that sees packets.
+    pub fn capture_source(&self, field: &str) -> Result<(usize, &'static str), String> {
+        let (index, name) = if let Some(rest) = field.strip_prefix("path[") {
+            let (n, name) = rest
+                .split_once("].")
+                .ok_or_else(|| format!("`{field}`: expected `path[N].FIELD`"))?;
+            let n: usize = n
+                .parse()
+                .map_err(|_| format!("`{field}`: `{n}` is not a hop number"))?;
+            if n >= self.path.len() {
+                return Err(format!(
+                    "`{field}`: the path has {} hop(s), numbered from 0",
+                    self.path.len()
+                ));
+            }
+            (n, name)
+        } else {
+            let first = self.path.iter().position(|h| !self.expect(h).allows_zero());
+            (first.unwrap_or(0), field)
+        };
+        let name = PACKET_FIELDS.iter().find(|f| **f == name).ok_or_else(|| {
+            format!(
+                "a `packets` check has no field `{name}` to capture (expected one of: {}, \
+                     optionally as `path[N].FIELD`)",
+                PACKET_FIELDS.join(", ")
+            )
+        })?;
+        if self.expect(&self.path[index]).allows_zero() {
+            return Err(format!(
+                "`{field}`: hop {index} ({}) may see no packet, so it has nothing to capture",
+                self.path[index].at
+            ));
+        }
+        Ok((index, name))
+    }
+}
+
+/// Fields of a hop's first packet that `capture` may name.
+pub const PACKET_FIELDS: &[&str] = &["src", "dst", "sport", "dport", "ifname"];
+
+/// The value of a capture field (see [`PathQuery::capture_source`]) in a passing outcome.
+pub fn captured(q: &PathQuery, outcome: &Outcome, field: &str) -> Result<String, String> {
+    let (index, name) = q.capture_source(field)?;
+    let evidence = hops(outcome);
+    let packet = evidence
+        .get(index)
+        .and_then(|h| h.packet.as_ref())
+        .ok_or_else(|| format!("hop {index} saw no packet to capture `{field}` from"))?;
+    Ok(match name {
+        "src" => packet.src.to_string(),
+        "dst" => packet.dst.to_string(),
+        "sport" => packet.sport.to_string(),
+        "dport" => packet.dport.to_string(),
+        _ => packet.ifname.clone(),
+    })
 }
 
 impl HopSpec {
@@ -139,33 +287,32 @@ pub fn evaluate_path_in(q: &PathQuery, events: &[PacketEvent], lang: Lang) -> Ou
         Outcome::fail(q.describe_in(lang), lang.typo(&message))
             .with_evidence(json!({ "hops": evidence }))
     };
-    if q.path.is_empty() {
-        return fail(
-            lang.pick(
-                "the packets check lists no hop (`path` is empty)",
-                "la vérification de paquets ne liste aucun passage (`path` est vide)",
-            )
-            .into(),
-            &evidence,
-        );
+    if let Err(e) = q.validate() {
+        return Outcome::error(lang.pick(
+            format!("this packets check cannot be judged: {e}"),
+            format!("cette vérification de paquets ne peut pas être jugée : {e}"),
+        ));
     }
     let mut not_before = 0u64;
     for hop in &q.path {
         let src = hop.src.unwrap_or(q.src);
         let dst = hop.dst.unwrap_or(q.dst);
+        let sport = hop.sport.or(q.sport);
+        let dport = hop.dport.or(q.dport);
         let here = |e: &&PacketEvent| {
-            e.label == hop.at
-                && e.dir == hop.dir
-                && e.proto == q.proto
-                && e.ts_ns >= not_before
-                && q.dport.is_none_or(|p| p == e.dport)
+            e.label == hop.at && e.dir == hop.dir && e.proto == q.proto && e.ts_ns >= not_before
         };
         let seen: Vec<&PacketEvent> = events
             .iter()
             .filter(here)
-            .filter(|e| e.src == src && e.dst == dst)
+            .filter(|e| {
+                e.src == src
+                    && e.dst == dst
+                    && sport.is_none_or(|p| p == e.sport)
+                    && dport.is_none_or(|p| p == e.dport)
+            })
             .collect();
-        let expect = hop.count.unwrap_or(q.count);
+        let expect = q.expect(hop);
         let n = seen.len() as u64;
         if n == 0 && expect.allows_zero() {
             // "Never seen here" (`count: "== 0"`): asserted, and true so far.
@@ -176,13 +323,23 @@ pub fn evaluate_path_in(q: &PathQuery, events: &[PacketEvent], lang: Lang) -> Ou
                 first: lang
                     .pick("(none, as expected)", "(aucun, comme attendu)")
                     .into(),
+                packet: None,
             });
             continue;
         }
         if n == 0 || !expect.holds_count(n) {
             let others: Vec<&PacketEvent> = events.iter().filter(here).collect();
             return fail(
-                fail_message(q, hop, &evidence, n, expect, &others, (src, dst), lang),
+                fail_message(
+                    q,
+                    hop,
+                    &evidence,
+                    n,
+                    expect,
+                    &others,
+                    (src, dst, dport),
+                    lang,
+                ),
                 &evidence,
             );
         }
@@ -192,6 +349,7 @@ pub fn evaluate_path_in(q: &PathQuery, events: &[PacketEvent], lang: Lang) -> Ou
             dir: hop.dir,
             count: n,
             first: describe_hop(seen[0]),
+            packet: Some(SeenPacket::of(seen[0])),
         });
     }
     let n = events.len() as u64;
@@ -219,7 +377,7 @@ fn fail_message(
     n: u64,
     expect: CountExpr,
     others: &[&PacketEvent],
-    (src, dst): (Ipv4Addr, Ipv4Addr),
+    (src, dst, dport): (Ipv4Addr, Ipv4Addr, Option<u16>),
     lang: Lang,
 ) -> String {
     let fr = lang == Lang::Fr;
@@ -262,7 +420,15 @@ fn fail_message(
     if hop.dst.is_some() {
         let _ = write!(what, " {with_dst} {dst}");
     }
-    if hop.src.is_none() && hop.dst.is_none() {
+    if hop.dport.is_some() {
+        let port = dport.unwrap_or_default();
+        let _ = write!(
+            what,
+            "{}",
+            lang.pick(format!(" to port {port}"), format!(" vers le port {port}"))
+        );
+    }
+    if hop.src.is_none() && hop.dst.is_none() && hop.dport.is_none() {
         let _ = write!(what, " ({proto} {src} -> {dst})");
     }
     let verb = match (hop.dir, fr) {
@@ -291,6 +457,14 @@ fn fail_message(
                 " (vu {verb} avec la destination {} à la place : DNAT ?)",
                 o.dst
             ),
+        )
+    } else if let Some(o) = others
+        .iter()
+        .find(|e| e.src == src && e.dst == dst && dport.is_some_and(|p| p != e.dport))
+    {
+        lang.pick(
+            format!(" (seen {verb} to port {} instead: DNAT?)", o.dport),
+            format!(" (vu {verb} vers le port {} à la place : DNAT ?)", o.dport),
         )
     } else if seen_before.is_empty() {
         lang.pick(

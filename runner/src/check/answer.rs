@@ -24,6 +24,55 @@ pub fn accepts(mode: AnswerMatch, expected: &str, given: &str) -> bool {
     }
 }
 
+/// The choices an answer names (numbered from 1): `2`, `1, 3`, `1 3`, a choice's text,
+/// or texts separated by commas. `None` when some part names no choice.
+pub fn chosen(given: &str, choices: &[String]) -> Option<std::collections::BTreeSet<usize>> {
+    let by_text = |part: &str| {
+        choices
+            .iter()
+            .position(|c| accepts(AnswerMatch::Text, c, part))
+    };
+    if let Some(i) = by_text(given) {
+        return Some([i].into());
+    }
+    let numbers: Option<std::collections::BTreeSet<usize>> = given
+        .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.trim_end_matches(['.', ')'])
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=choices.len()).contains(n))
+                .map(|n| n - 1)
+        })
+        .collect();
+    if let Some(set) = numbers.filter(|s| !s.is_empty()) {
+        return Some(set);
+    }
+    let texts: Option<std::collections::BTreeSet<usize>> = given
+        .split([',', ';'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(by_text)
+        .collect();
+    texts.filter(|s| !s.is_empty())
+}
+
+/// Partial credit of a multiple-answer choice: (right − wrong) / right answers, in 0..=1.
+pub fn choice_credit(
+    want: &std::collections::BTreeSet<usize>,
+    got: &std::collections::BTreeSet<usize>,
+) -> f64 {
+    if want.is_empty() {
+        return 0.0;
+    }
+    let right = got.intersection(want).count();
+    let wrong = got.difference(want).count();
+    #[allow(clippy::cast_precision_loss, reason = "a handful of choices")]
+    let credit = (right as f64 - wrong as f64) / want.len() as f64;
+    credit.clamp(0.0, 1.0)
+}
+
 /// The one number in an answer (`632`, `id 632`, `3,5`): the words around it are the
 /// student's phrasing; two numbers are ambiguous, so none.
 fn sole_number(s: &str) -> Option<f64> {
@@ -73,6 +122,25 @@ fn ip(s: &str) -> Option<(std::net::IpAddr, Option<u8>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn choices_by_number_or_text() {
+        let choices: Vec<String> = ["main", "local", "10.0.0.1"].map(String::from).into();
+        let set = |v: &[usize]| Some(v.iter().copied().collect());
+        assert_eq!(chosen("2", &choices), set(&[1]));
+        assert_eq!(chosen(" Local ", &choices), set(&[1]));
+        assert_eq!(chosen("3, 1", &choices), set(&[0, 2]));
+        assert_eq!(chosen("1 3", &choices), set(&[0, 2]));
+        assert_eq!(chosen("1) 2.", &choices), set(&[0, 1]));
+        assert_eq!(chosen("main, 10.0.0.1", &choices), set(&[0, 2]));
+        assert_eq!(chosen("4", &choices), None);
+        assert_eq!(chosen("main, nope", &choices), None);
+        assert_eq!(chosen("", &choices), None);
+        let (want, got) = (set(&[0, 1]).unwrap(), set(&[0]).unwrap());
+        assert!((choice_credit(&want, &got) - 0.5).abs() < 1e-9);
+        assert!(choice_credit(&want, &set(&[0, 2]).unwrap()).abs() < 1e-9);
+        assert!((choice_credit(&want, &want) - 1.0).abs() < 1e-9);
+    }
 
     #[test]
     fn macs_in_any_notation() {

@@ -69,7 +69,7 @@ fn clip(s: &str) -> String {
 /// Evaluates a `run:` check.
 #[allow(
     clippy::too_many_arguments,
-    reason = "the check's fields as the lab wrote them, and the language"
+    reason = "the rendered parts of one check, passed as the engine holds them, and the language"
 )]
 pub async fn run_check(
     env: &dyn Environment,
@@ -79,12 +79,13 @@ pub async fn run_check(
     stdout: Option<&TextMatch>,
     stderr: Option<&TextMatch>,
     capture: &BTreeMap<String, String>,
+    limit: Duration,
     lang: Lang,
 ) -> Outcome {
     if let Some(why) = env.role_missing(role) {
         return Outcome::fail(format!("`{}` runs on {role}", run.trim()), why);
     }
-    let out = match env.exec(role, run, COMMAND_TIMEOUT).await {
+    let out = match env.exec(role, run, limit).await {
         Ok(out) => out,
         Err(e) => return Outcome::error(e.to_string()),
     };
@@ -98,11 +99,14 @@ pub async fn run_check(
         Lang::Fr => format!("`{}` se termine avec le code {want_status}", run.trim()),
     }];
     let mut problems = Vec::new();
-    let secs = COMMAND_TIMEOUT.as_secs();
     if out.timed_out {
+        // Whole milliseconds: the rest of a polling window is not a round number.
+        let within = humantime::format_duration(Duration::from_millis(
+            u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+        ));
         problems.push(lang.pick(
-            format!("it did not finish within {secs}s"),
-            format!("elle ne s’est pas terminée en {secs}\u{a0}s"),
+            format!("it did not finish within {within}"),
+            format!("elle ne s’est pas terminée en {within}"),
         ));
     } else if out.status != Some(want_status) {
         problems.push(match (out.status, lang) {

@@ -17,6 +17,9 @@ use crate::template::{self, Vars};
 /// Default pause between two attempts of a polling check.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_millis(500);
 
+/// The least time a polling check's last attempt gives its command.
+const MIN_COMMAND_TIME: Duration = Duration::from_millis(100);
+
 /// A check's final outcome with how it was reached.
 #[derive(Debug, Clone)]
 pub struct Evaluated {
@@ -41,18 +44,36 @@ pub fn render(item: &CheckItem, vars: &Vars) -> Result<CheckSpec, RenderError> {
 pub struct Prepared {
     pub spec: CheckSpec,
     pub fact: Option<FactQuery>,
+    /// A group's members, prepared the same way.
+    pub members: Vec<Prepared>,
 }
 
 /// Renders `item` and parses its fact query.
 pub fn prepare(item: &CheckItem, vars: &Vars) -> Result<Prepared, RenderError> {
-    let spec = render(item, vars)?;
-    let fact = match spec.kind() {
-        Some(KindSpec::Fact { kind, query }) => {
-            Some(FactQuery::parse(kind, query).map_err(RenderError::Query)?)
-        }
-        _ => None,
+    prepare_spec(render(item, vars)?)
+}
+
+fn prepare_spec(spec: CheckSpec) -> Result<Prepared, RenderError> {
+    let (fact, members) = match spec.kind() {
+        Some(KindSpec::Fact { kind, query }) => (
+            Some(FactQuery::parse(kind, query).map_err(RenderError::Query)?),
+            Vec::new(),
+        ),
+        Some(KindSpec::Group(g)) => (
+            None,
+            g.members
+                .iter()
+                .cloned()
+                .map(prepare_spec)
+                .collect::<Result<_, _>>()?,
+        ),
+        _ => (None, Vec::new()),
     };
-    Ok(Prepared { spec, fact })
+    Ok(Prepared {
+        spec,
+        fact,
+        members,
+    })
 }
 
 /// Why a check cannot be rendered with the current variables.
@@ -90,7 +111,11 @@ pub async fn evaluate_with(
     lang: Lang,
 ) -> Evaluated {
     let start = Instant::now();
-    let Prepared { spec, mut fact } = match prepare(item, vars) {
+    let Prepared {
+        spec,
+        mut fact,
+        members,
+    } = match prepare(item, vars) {
         Ok(p) => p,
         Err(e) => {
             let outcome = match &e {
@@ -125,7 +150,21 @@ pub async fn evaluate_with(
     let mut attempts = 0;
     let mut outcome = loop {
         attempts += 1;
-        let outcome = attempt(env, default_role, &spec, fact.as_ref(), lang).await;
+        // The check's `timeout` bounds its command too, not only the polling.
+        let limit = match spec.timeout {
+            Some(t) if !t.is_zero() => t.saturating_sub(start.elapsed()).max(MIN_COMMAND_TIME),
+            _ => command::COMMAND_TIMEOUT,
+        };
+        let outcome = attempt(
+            env,
+            default_role,
+            &spec,
+            fact.as_ref(),
+            &members,
+            limit,
+            lang,
+        )
+        .await;
         if outcome.passed() || start.elapsed() + interval > timeout {
             break outcome;
         }
@@ -170,7 +209,17 @@ pub async fn once(
     check: &Prepared,
     lang: Lang,
 ) -> Outcome {
-    attempt(env, default_role, &check.spec, check.fact.as_ref(), lang).await
+    let limit = check.spec.timeout.unwrap_or(command::COMMAND_TIMEOUT);
+    attempt(
+        env,
+        default_role,
+        &check.spec,
+        check.fact.as_ref(),
+        &check.members,
+        limit,
+        lang,
+    )
+    .await
 }
 
 async fn attempt(
@@ -178,9 +227,33 @@ async fn attempt(
     default_role: &str,
     spec: &CheckSpec,
     fact: Option<&FactQuery>,
+    members: &[Prepared],
+    limit: Duration,
     lang: Lang,
 ) -> Outcome {
     let role = spec.target.as_deref().unwrap_or(default_role);
+    if let Some(KindSpec::Group(group)) = spec.kind() {
+        // Members run on the group's target unless they name theirs.
+        let mut evaluated = Vec::new();
+        for member in members {
+            let outcome = Box::pin(attempt(
+                env,
+                role,
+                &member.spec,
+                member.fact.as_ref(),
+                &member.members,
+                member.spec.timeout.unwrap_or(limit),
+                lang,
+            ))
+            .await;
+            let stop = crate::lab::groups::settled(group.mode, &outcome);
+            evaluated.push((member.spec.display_name(), outcome));
+            if stop {
+                break;
+            }
+        }
+        return crate::lab::groups::combine(group.mode, &evaluated);
+    }
     match (spec.kind(), fact) {
         (
             Some(KindSpec::Command {
@@ -199,6 +272,7 @@ async fn attempt(
                 stdout.as_ref(),
                 stderr.as_ref(),
                 &spec.capture,
+                limit,
                 lang,
             )
             .await
@@ -209,6 +283,10 @@ async fn attempt(
         (Some(KindSpec::Fact { .. }), None) => Outcome::error(lang.pick(
             "this fact check was not prepared (an internal error)",
             "cette vérification de faits n’a pas été préparée (erreur interne)",
+        )),
+        (Some(KindSpec::Group(_)), _) => Outcome::error(lang.pick(
+            "a group is judged by its members",
+            "un groupe est jugé par ses membres",
         )),
         (None, _) => Outcome::error(lang.pick(
             "this check has no single kind (see `tplab lint`)",

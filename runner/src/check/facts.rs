@@ -24,7 +24,7 @@ pub async fn evaluate(
 ) -> Outcome {
     let (mut outcome, kind) = match query {
         FactQuery::Packets { path, trigger } => (
-            packets(env, role, path, trigger.as_ref(), lang).await,
+            packets(env, role, path, trigger.as_ref(), capture, lang).await,
             EbpfKind::Packets.name(),
         ),
         FactQuery::BpfMap(q) => (bpf_map(env, q, lang).await, EbpfKind::BpfMap.name()),
@@ -134,6 +134,7 @@ async fn packets(
     default_role: &str,
     query: &tplab_ebpf::check::PathQuery,
     trigger: Option<&Trigger>,
+    capture: &BTreeMap<String, String>,
     lang: Lang,
 ) -> Outcome {
     // Observation points from the hops: `role:ifname`.
@@ -192,7 +193,17 @@ async fn packets(
             Ok(None) | Err(_) => break,
         }
     }
-    let (outcome, events) = watch.finish(stream.stop().await);
+    let (mut outcome, events) = watch.finish(stream.stop().await);
+    if outcome.passed() {
+        for (var, field) in capture {
+            match tplab_ebpf::check::captured(query, &outcome, field) {
+                Ok(value) => {
+                    outcome.captures.insert(var.clone(), value);
+                }
+                Err(e) => return Outcome::error(format!("capturing {var}: {e}")),
+            }
+        }
+    }
     let trace: Vec<String> = events
         .iter()
         .take(50)

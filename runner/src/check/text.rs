@@ -58,10 +58,12 @@ pub fn check(stream: &str, m: &TextMatch, text: &str, lang: Lang) -> Result<Text
                 .push(format!("{stream} {contains} {}", q(needle)));
         }
     }
+    // The newline that ends a command's output is not part of it: `$` matches before it.
+    let body = text.strip_suffix('\n').unwrap_or(text);
     if let Some(re) = &m.regex {
         let regex = re.compile()?;
         r.expected.push(format!("{stream} {matches} /{}/", re.0));
-        match regex.captures(text) {
+        match regex.captures(body) {
             Some(caps) => {
                 for name in regex.capture_names().flatten() {
                     if let Some(v) = caps.name(name) {
@@ -75,7 +77,7 @@ pub fn check(stream: &str, m: &TextMatch, text: &str, lang: Lang) -> Result<Text
     if let Some(re) = &m.not_regex {
         let regex = re.compile()?;
         r.expected.push(format!("{stream} {unmatched} /{}/", re.0));
-        if regex.is_match(text) {
+        if regex.is_match(body) {
             r.problems.push(format!("{stream} {matches} /{}/", re.0));
         }
     }
@@ -187,6 +189,26 @@ mod tests {
                 "stdout ne contient pas «\u{202f}1 received\u{202f}»",
                 "stdout a 1 ligne"
             ]
+        );
+    }
+
+    #[test]
+    fn dollar_matches_before_the_final_newline() {
+        let m = TextMatch {
+            regex: Some(Pattern(r"^\d+ \d+$".into())),
+            ..TextMatch::default()
+        };
+        assert!(
+            check("stdout", &m, "46274 46274\n", Lang::En)
+                .unwrap()
+                .problems
+                .is_empty()
+        );
+        assert!(
+            !check("stdout", &m, "46274 46274\n\n", Lang::En)
+                .unwrap()
+                .problems
+                .is_empty()
         );
     }
 }

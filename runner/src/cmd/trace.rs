@@ -60,6 +60,8 @@ pub async fn run(global: Global, args: TraceArgs) -> super::Result {
     };
     tokio::pin!(traffic);
     let mut trace = tplab_ebpf::Trace::new();
+    // `--to` follows the flows past NAT (a Service address DNATed to its backend).
+    let mut follow = to.map(tplab_ebpf::Follow::new);
     let deadline = args
         .duration
         .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
@@ -74,7 +76,7 @@ pub async fn run(global: Global, args: TraceArgs) -> super::Result {
         tokio::select! {
             ev = observer.next() => {
                 let Some(ev) = ev else { break };
-                if to.is_some_and(|a| ev.src != a && ev.dst != a) {
+                if follow.as_mut().is_some_and(|f| !f.wants(&ev)) {
                     continue;
                 }
                 seen += 1;

@@ -104,6 +104,9 @@ pub enum EnvError {
         #[source]
         source: crate::template::TemplateError,
     },
+    /// A front-matter variable cannot be given a value in this environment.
+    #[error("the lab's `vars`: {0}")]
+    LabVars(#[from] crate::lab::vars::VarError),
     #[error("unknown environment `{name}` (known: {known})")]
     UnknownEnv { name: String, known: String },
     #[error("environment `{env}` has no {what}")]

@@ -18,6 +18,7 @@ use super::matchers::{OneOrMany, TextMatch, TextSpec, deserialize_duration};
 /// Keys shared by every check kind.
 pub const COMMON_KEYS: &[&str] = &[
     "name", "id", "target", "points", "hint", "timeout", "interval", "capture", "before", "env",
+    "partial",
 ];
 /// The shortest polling `interval`: checking more often only burns CPU, and `0` would
 /// spin. Documented in `docs/checks.md`.
@@ -59,6 +60,8 @@ pub enum KindSpec {
         kind: String,
         query: serde_yaml::Value,
     },
+    /// `any_of` / `all_of`: nested checks whose verdicts combine (see `lab/groups.rs`).
+    Group(super::groups::Group),
 }
 
 impl KindSpec {
@@ -66,6 +69,7 @@ impl KindSpec {
         match self {
             KindSpec::Command { .. } => "command",
             KindSpec::Fact { kind, .. } => kind,
+            KindSpec::Group(g) => g.mode.key(),
         }
     }
 }
@@ -84,6 +88,9 @@ pub struct CheckSpec {
     pub capture: BTreeMap<String, String>,
     pub before: Before,
     pub env: Vec<String>,
+    /// `partial: true` on an `all_of` group: the share of its members that pass earns
+    /// that share of its points.
+    pub partial: bool,
     /// Every kind key found, in order (a valid check has exactly one).
     pub kinds: Vec<KindSpec>,
     /// Command-only keys given without `run` (reported by lint).
@@ -106,6 +113,7 @@ impl CheckSpec {
         match self.kind() {
             Some(KindSpec::Command { run, .. }) => format!("`{}`", run.trim()),
             Some(KindSpec::Fact { kind, .. }) => format!("{kind} check"),
+            Some(KindSpec::Group(g)) => g.display_name(),
             None => "check".into(),
         }
     }
@@ -138,6 +146,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
             capture: BTreeMap::new(),
             before: Before::Fail,
             env: Vec::new(),
+            partial: false,
             kinds: Vec::new(),
             stray_command_keys: Vec::new(),
         };
@@ -158,10 +167,17 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "capture" => spec.capture = map.next_value()?,
                 "before" => spec.before = map.next_value()?,
                 "env" => spec.env = map.next_value::<OneOrMany>()?.0,
+                "partial" => spec.partial = map.next_value()?,
                 "run" => run = Some(map.next_value()?),
                 "status" => status = Some(map.next_value::<i32>()?),
                 "stdout" => stdout = Some(map.next_value::<TextSpec>()?.0),
                 "stderr" => stderr = Some(map.next_value::<TextSpec>()?.0),
+                key @ (super::groups::ANY_OF | super::groups::ALL_OF) => {
+                    spec.kinds.push(KindSpec::Group(super::groups::Group {
+                        mode: super::groups::Mode::of(key),
+                        members: map.next_value()?,
+                    }));
+                }
                 other => {
                     let kind = fact_kinds()
                         .iter()
@@ -277,6 +293,7 @@ fn all_keys() -> &'static [&'static str] {
         COMMON_KEYS
             .iter()
             .chain(COMMAND_KEYS)
+            .chain(super::groups::KEYS)
             .chain(fact_kinds())
             .copied()
             .collect()

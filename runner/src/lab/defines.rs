@@ -19,22 +19,26 @@ pub fn regex_groups(re: &str) -> BTreeSet<String> {
 pub fn definitions(item: &Item) -> Vec<String> {
     match &item.kind {
         ItemKind::Transcript(t) => t.commands.iter().flat_map(|c| c.captures.clone()).collect(),
-        ItemKind::Checks(checks) => checks
-            .iter()
-            .flat_map(|c| {
-                let mut names: Vec<String> = c.spec.capture.keys().cloned().collect();
-                if let Some(KindSpec::Command { stdout, stderr, .. }) = c.spec.kind() {
-                    for m in [stdout, stderr].into_iter().flatten() {
-                        if let Some(re) = &m.regex {
-                            names.extend(regex_groups(&re.0));
-                        }
-                    }
-                }
-                names
-            })
-            .collect(),
+        ItemKind::Checks(checks) => checks.iter().flat_map(|c| captures(&c.spec)).collect(),
         _ => Vec::new(),
     }
+}
+
+/// What a check captures: its `capture` keys, its regex groups, its members'.
+fn captures(spec: &crate::lab::checks::CheckSpec) -> Vec<String> {
+    let mut names: Vec<String> = spec.capture.keys().cloned().collect();
+    match spec.kind() {
+        Some(KindSpec::Command { stdout, stderr, .. }) => {
+            for m in [stdout, stderr].into_iter().flatten() {
+                if let Some(re) = &m.regex {
+                    names.extend(regex_groups(&re.0));
+                }
+            }
+        }
+        Some(KindSpec::Group(g)) => names.extend(g.members.iter().flat_map(captures)),
+        _ => {}
+    }
+    names
 }
 
 /// The first step defining variable `name`, if a step does.

@@ -56,6 +56,8 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
             d.deserialize_any(BodyVisitor(self.0))?
         } else if self.0 == crate::k8s::KIND {
             crate::k8s::body::Body.deserialize(d)?
+        } else if let Ok(kind) = self.0.parse::<EbpfKind>() {
+            super::ebpf_keys::read(kind, d)?
         } else {
             serde_yaml::Value::deserialize(d)?
         };
@@ -147,6 +149,10 @@ fn has_bad_regex(value: &serde_yaml::Value) -> bool {
 /// one of them suits whatever the field expects (a prefix, an address, a number, text).
 const PLACEHOLDERS: &[&str] = &["0.0.0.0/0", "0.0.0.0", "1", "x"];
 
+/// Keys holding one IPv4 address in the eBPF kinds (`packets`, `bpf_map`), whose
+/// placeholder must be an address whatever the other fields take.
+const ADDRESS_KEYS: &[&str] = &["src", "dst"];
+
 /// Validates a kind's (unrendered) body.
 pub fn validate(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
     let mut first_error = None;
@@ -168,6 +174,18 @@ pub fn validate(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
         diag::mark(code);
     }
     Err(error)
+}
+
+/// Why a `capture` field cannot be filled by a `packets` check (its unrendered body),
+/// if it cannot: fields are those of a hop's first packet, the hop one that sees some.
+pub fn packets_capture_error(body: &serde_yaml::Value, field: &str) -> Option<String> {
+    let query = PLACEHOLDERS.iter().find_map(|p| {
+        match FactQuery::parse(EbpfKind::Packets.name(), &substitute(body, p)) {
+            Ok(FactQuery::Packets { path, .. }) => Some(path),
+            _ => None,
+        }
+    })?;
+    query.capture_source(field).err()
 }
 
 fn parse_json(kind: &str, value: &serde_yaml::Value) -> Result<(), String> {
@@ -206,9 +224,7 @@ impl FactQuery {
             Ok(EbpfKind::Packets) => {
                 packets_query(json).map(|(path, trigger)| FactQuery::Packets { path, trigger })
             }
-            Ok(EbpfKind::BpfMap) => serde_json::from_value(json)
-                .map(FactQuery::BpfMap)
-                .map_err(|e| e.to_string()),
+            Ok(EbpfKind::BpfMap) => typed(json).map(FactQuery::BpfMap),
             Err(_) => Query::parse(kind, json)
                 .map(FactQuery::Probe)
                 .map_err(|e| e.to_string()),
@@ -233,8 +249,52 @@ pub fn packets_query(
         Some(t) => Some(serde_json::from_value::<Trigger>(t).map_err(|e| format!("trigger: {e}"))?),
         None => None,
     };
-    let query = serde_json::from_value(json).map_err(|e| e.to_string())?;
+    let query: tplab_ebpf::check::PathQuery = typed(json)?;
+    query.validate()?;
     Ok((query, trigger))
+}
+
+/// Reads an eBPF kind's body into its typed form. A rendered template is text, so a port
+/// given as `"{{ PORT }}"` is read as the number it renders to; an error names the field
+/// as the lab spells it (`path[2].dport: ...`), not only the type serde expected.
+fn typed<T: serde::de::DeserializeOwned>(mut json: serde_json::Value) -> Result<T, String> {
+    ports_as_numbers(&mut json);
+    serde_path_to_error::deserialize(json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        if path == "." {
+            inner
+        } else if path.rsplit('.').next().is_some_and(is_port_key) {
+            format!("`{path}`: expected a port number (0 to 65535): {inner}")
+        } else {
+            format!("`{path}`: {inner}")
+        }
+    })
+}
+
+/// Port fields (`sport`, `dport`) written as text that holds a number become numbers.
+fn ports_as_numbers(json: &mut serde_json::Value) {
+    use serde_json::Value;
+    match json {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                if is_port_key(key)
+                    && let Value::String(text) = value
+                    && let Ok(n) = text.trim().parse::<u64>()
+                {
+                    *value = Value::from(n);
+                } else {
+                    ports_as_numbers(value);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(ports_as_numbers),
+        _ => {}
+    }
+}
+
+fn is_port_key(key: &str) -> bool {
+    key.ends_with("port")
 }
 
 fn has_template(value: &serde_yaml::Value) -> bool {
@@ -247,14 +307,26 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
     use serde_yaml::Value;
     match value {
         Value::String(s) if template::has_template(s) => Value::String(placeholder.to_string()),
+        // A port is a number whatever the other fields hold (`src: "{{ ip }}"` beside it).
+        Value::Mapping(map) => Value::Mapping(
+            map.iter()
+                .map(|(k, v)| {
+                    let templated = v.as_str().is_some_and(template::has_template);
+                    let key = k.as_str().unwrap_or_default();
+                    let v = if templated && is_port_key(key) {
+                        Value::String("1".into())
+                    } else if templated && ADDRESS_KEYS.contains(&key) {
+                        Value::String("0.0.0.0".into())
+                    } else {
+                        substitute(v, placeholder)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
         Value::Sequence(seq) => {
             Value::Sequence(seq.iter().map(|v| substitute(v, placeholder)).collect())
         }
-        Value::Mapping(map) => Value::Mapping(
-            map.iter()
-                .map(|(k, v)| (k.clone(), substitute(v, placeholder)))
-                .collect(),
-        ),
         other => other.clone(),
     }
 }

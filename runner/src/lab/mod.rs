@@ -5,6 +5,8 @@ pub mod body;
 pub mod checks;
 pub mod defines;
 pub mod diag;
+pub mod ebpf_keys;
+pub mod groups;
 pub mod info;
 pub mod kinds;
 pub mod lifecycle;
@@ -14,6 +16,7 @@ pub mod parse;
 pub mod question;
 pub mod source;
 pub mod transcript;
+pub mod vars;
 pub mod yaml;
 
 pub use diag::{DiagCode, Diagnostic, Severity};

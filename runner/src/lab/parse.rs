@@ -682,8 +682,22 @@ impl LabParser {
         });
         match result {
             Ok(spec) => {
+                if let Some(problem) = spec.choice_problem() {
+                    let key = if problem.contains("`accept`") {
+                        "accept"
+                    } else {
+                        "answer"
+                    };
+                    let s = yaml::find_key(text, key).unwrap_or(0..0);
+                    self.error(
+                        DiagCode::BadQuestion,
+                        body.span(&s),
+                        format!("invalid question: {problem}"),
+                    );
+                    return None;
+                }
                 if spec.mode == AnswerMatch::Regex
-                    && let Err(e) = regex::Regex::new(&crate::template::neutralize(&spec.answer))
+                    && let Err(e) = regex::Regex::new(&crate::template::neutralize(spec.answer()))
                 {
                     let s = yaml::find_key(text, "answer").unwrap_or(0..0);
                     self.error(

@@ -29,8 +29,16 @@ pub enum AnswerMatch {
 pub struct QuestionSpec {
     pub id: Option<String>,
     pub prompt: String,
-    /// Template computing the expected answer, e.g. `"{{ GW_MAC }}"`.
-    pub answer: String,
+    /// Template computing the expected answer, e.g. `"{{ GW_MAC }}"`; with `choices`,
+    /// the right choice's text, or a list of them (the student picks exactly those).
+    pub answer: OneOrMany,
+    /// A multiple-choice question's choices (templates), shown numbered.
+    #[serde(default)]
+    pub choices: Vec<String>,
+    /// `partial: true` (several right choices): a last answer with some right choices
+    /// earns (right − wrong) / right answers of the points, at least 0.
+    #[serde(default)]
+    pub partial: bool,
     #[serde(default, rename = "match")]
     pub mode: AnswerMatch,
     pub points: Option<f64>,
@@ -63,6 +71,53 @@ pub struct Feedback {
 impl QuestionSpec {
     /// The keys without a default (checked by presence, so a missing one has its code).
     pub const REQUIRED: &[&str] = &["prompt", "answer"];
+
+    /// The (first) answer template: a free-text question has exactly one.
+    pub fn answer(&self) -> &str {
+        self.answer.0.first().map_or("", String::as_str)
+    }
+
+    /// What is wrong with the answer/choices pairing, said in the lab's terms; checked
+    /// statically (templates are judged once rendered).
+    pub fn choice_problem(&self) -> Option<String> {
+        if self.answer.0.is_empty() {
+            return Some("`answer` is empty".into());
+        }
+        if self.partial && (self.choices.is_empty() || self.answer.0.len() < 2) {
+            return Some(
+                "`partial` needs `choices` and several right answers (`answer: [..]`)".into(),
+            );
+        }
+        if self.choices.is_empty() {
+            return (self.answer.0.len() > 1).then(|| {
+                "a list of answers needs `choices` (the student picks all of them); \
+                 other accepted forms of one answer go in `accept`"
+                    .into()
+            });
+        }
+        if self.choices.len() < 2 {
+            return Some("a multiple-choice question needs at least two `choices`".into());
+        }
+        if !self.accept.0.is_empty() {
+            return Some("`accept` does not apply to `choices`: the student answers by number or by the choice's text".into());
+        }
+        let literal = |s: &str| !crate::template::has_template(s);
+        for answer in self.answer.0.iter().filter(|a| literal(a)) {
+            if self.choices.iter().all(|c| literal(c))
+                && !self.choices.iter().any(|c| same(c, answer))
+            {
+                return Some(format!("the answer `{answer}` is not one of the `choices`"));
+            }
+        }
+        None
+    }
+}
+
+/// Two choice texts are the same choice: trimmed, inner whitespace collapsed,
+/// case-insensitive (as `match: text` compares answers).
+pub fn same(a: &str, b: &str) -> bool {
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    words(a).eq_ignore_ascii_case(&words(b))
 }
 
 #[cfg(test)]
@@ -79,6 +134,20 @@ mod tests {
                 .collect::<String>()
         };
         assert!(serde_yaml::from_str::<QuestionSpec>(&yaml(QuestionSpec::REQUIRED)).is_ok());
+        let q = |y: &str| {
+            serde_yaml::from_str::<QuestionSpec>(y)
+                .expect(y)
+                .choice_problem()
+        };
+        assert_eq!(q("{prompt: p, answer: b, choices: [a, b]}"), None);
+        assert_eq!(q("{prompt: p, answer: [a, b], choices: [a, b, c]}"), None);
+        assert_eq!(q("{prompt: p, answer: '{{ X }}', choices: [a, b]}"), None);
+        assert!(
+            q("{prompt: p, answer: d, choices: [a, b]}")
+                .is_some_and(|m| m.contains("`d` is not one"))
+        );
+        assert!(q("{prompt: p, answer: [a, b]}").is_some_and(|m| m.contains("needs `choices`")));
+        assert!(q("{prompt: p, answer: a, choices: [a]}").is_some_and(|m| m.contains("two")));
         for i in 0..QuestionSpec::REQUIRED.len() {
             let mut keys = QuestionSpec::REQUIRED.to_vec();
             keys.remove(i);

@@ -32,6 +32,10 @@ const PRODUCED: &[(DiagCode, &str)] = &[
     ),
     (DiagCode::StepWithoutChecks, "Just prose.\n"),
     (
+        DiagCode::UnusedCapture,
+        "```check\n- run: hostname\n  capture: { HOST: stdout }\n```\n",
+    ),
+    (
         DiagCode::DanglingLeadIn,
         "On a cluster, the equivalent is:\n\n```sh {target=local env=kube}\nkubectl get pods\n```\n\n```check\n- run: \"true\"\n```\n",
     ),

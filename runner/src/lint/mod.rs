@@ -4,6 +4,7 @@
 
 #[cfg(test)]
 mod codes;
+mod front_vars;
 mod lead_in;
 mod lifecycle;
 mod vars;
@@ -26,6 +27,7 @@ pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
     linter.front_matter();
     linter.steps();
     vars::check(lab, &mut linter.out);
+    front_vars::check(lab, &mut linter.out);
     lead_in::check(lab, &mut linter.out);
     linter.lifecycle();
     linter.out
@@ -288,14 +290,93 @@ impl Linter<'_> {
         }
     }
 
+    /// What only a group can get wrong: too few members, keys that belong to the group
+    /// set on a member, a capture on the group itself.
+    fn group(
+        &mut self,
+        spec: &crate::lab::checks::CheckSpec,
+        group: &crate::lab::groups::Group,
+        span: &Range<usize>,
+    ) {
+        use crate::lab::groups::Mode;
+        let key = group.mode.key();
+        let least = if group.mode == Mode::Any { 2 } else { 1 };
+        if group.members.len() < least {
+            let s = self.find(span, key);
+            self.error(
+                DiagCode::BadCheck,
+                s,
+                format!("`{key}` needs at least {least} checks"),
+            );
+        }
+        if spec.partial && group.mode != Mode::All {
+            let s = self.find(span, "partial");
+            self.error(
+                DiagCode::BadCheck,
+                s,
+                "`partial` earns the share of members that pass: it applies to `all_of` only",
+            );
+        }
+        if let Some(var) = spec.capture.keys().next() {
+            let s = self.find(span, var);
+            self.error(
+                DiagCode::UnknownCaptureField,
+                s,
+                format!("the `{key}` group itself captures nothing (`{var}`)"),
+            )
+            .add_note("put `capture` on the member that matches the value");
+        }
+        for member in &group.members {
+            for (given, name) in [
+                (member.points.is_some(), "points"),
+                (member.id.is_some(), "id"),
+                (!member.hints.is_empty(), "hint"),
+            ] {
+                if given {
+                    let s = self.find(span, &format!("{name}:"));
+                    self.error(
+                        DiagCode::BadCheck,
+                        s,
+                        format!("`{name}` of a check inside `{key}` belongs to the group"),
+                    )
+                    .add_note(format!(
+                        "set `{name}` beside `{key}`: the group is one check"
+                    ));
+                }
+            }
+        }
+    }
+
     fn check(
         &mut self,
         check: &crate::lab::CheckItem,
         ids: &mut HashMap<String, Range<usize>>,
         step: &str,
     ) {
-        let spec = &check.spec;
-        let span = &check.span;
+        self.check_spec(&check.spec, &check.span, ids, step);
+    }
+
+    fn check_spec(
+        &mut self,
+        spec: &crate::lab::checks::CheckSpec,
+        span: &Range<usize>,
+        ids: &mut HashMap<String, Range<usize>>,
+        step: &str,
+    ) {
+        if spec.partial && !matches!(spec.kind(), Some(KindSpec::Group(_))) {
+            let s = self.find(span, "partial");
+            self.error(
+                DiagCode::BadCheck,
+                s,
+                "`partial` applies to an `all_of` group only",
+            );
+        }
+        if let Some(KindSpec::Group(group)) = spec.kind() {
+            self.group(spec, group, span);
+            for member in &group.members {
+                self.check_spec(member, span, ids, step);
+            }
+        }
         match spec.kinds.len() {
             0 => {
                 let s = self.lab.source.line_range(span.start);
@@ -359,6 +440,13 @@ impl Linter<'_> {
                 let s = self.find(span, field);
                 self.error(DiagCode::UnknownCaptureField, s, format!("capture: {e}"))
                     .add_note("a `k8s` check captures a field path of the matched object, e.g. `status.podIP`");
+            }
+            if let Some(KindSpec::Fact { kind, query }) = spec.kind()
+                && kind == kinds::EbpfKind::Packets.name()
+                && let Some(e) = kinds::packets_capture_error(query, field)
+            {
+                let s = self.find(span, field);
+                self.error(DiagCode::UnknownCaptureField, s, format!("capture: {e}"));
             }
             if !fields.is_empty() && !fields.contains(&field.as_str()) {
                 let s = self.find(span, field);

@@ -39,7 +39,9 @@ pub fn template_texts(item: &Item) -> Vec<String> {
         }
         ItemKind::Question(q) => {
             let s = &q.spec;
-            let mut out = vec![s.prompt.clone(), s.answer.clone()];
+            let mut out = vec![s.prompt.clone()];
+            out.extend(s.answer.0.iter().cloned());
+            out.extend(s.choices.iter().cloned());
             out.extend(s.explain.clone());
             out.extend(s.hint.0.iter().cloned());
             out.extend(s.accept.0.iter().cloned());
@@ -67,6 +69,7 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
         }
     }
     let units = units(lab);
+    unused_captures(lab, &units, out);
     // Where each capture is first defined, to tell "defined later" from "never defined".
     let mut later: HashMap<String, usize> = HashMap::new();
     for unit in &units {
@@ -143,6 +146,43 @@ struct Unit {
     span: Range<usize>,
     texts: Vec<String>,
     defines: Vec<String>,
+    /// What the author asked to capture by name (`capture:` keys, `[..NAME..]`), as
+    /// opposed to a regex group that may only name a part of the match.
+    captures: Vec<String>,
+}
+
+/// A warning for each named capture that nothing after it uses (a typo in one of the
+/// two names, or a leftover); the report still records it, hence not an error.
+fn unused_captures(lab: &Lab, units: &[Unit], out: &mut Vec<Diagnostic>) {
+    for (i, unit) in units.iter().enumerate() {
+        for name in &unit.captures {
+            let used = units[i..].iter().any(|u| {
+                u.texts
+                    .iter()
+                    .any(|t| template::variables(t).is_ok_and(|vars| vars.contains(name)))
+            });
+            if !used {
+                out.push(
+                    Diagnostic::warning(
+                        DiagCode::UnusedCapture,
+                        &lab.source,
+                        locate(lab, &unit.span, name),
+                        format!("`{name}` is captured but never used"),
+                    )
+                    .note("use it as `{{ NAME }}` in a later command, check, question or text, or remove the capture"),
+                );
+            }
+        }
+    }
+}
+
+/// Named captures of a check (its members' too).
+fn check_captures(spec: &crate::lab::checks::CheckSpec) -> Vec<String> {
+    let mut names: Vec<String> = spec.capture.keys().cloned().collect();
+    if let Some(crate::lab::checks::KindSpec::Group(g)) = spec.kind() {
+        names.extend(g.members.iter().flat_map(check_captures));
+    }
+    names
 }
 
 fn units(lab: &Lab) -> Vec<Unit> {
@@ -164,14 +204,20 @@ fn units(lab: &Lab) -> Vec<Unit> {
                     span: c.span.clone(),
                     texts,
                     defines: definitions(&single),
+                    captures: check_captures(&c.spec),
                 });
             }
             continue;
         }
+        let captures = match &item.kind {
+            ItemKind::Transcript(_) => definitions(item),
+            _ => Vec::new(),
+        };
         out.push(Unit {
             span: item.span.clone(),
             texts: template_texts(item),
             defines: definitions(item),
+            captures,
         });
     }
     out

@@ -26,7 +26,7 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
             if let GradableKind::Question(q) = g.kind {
                 match session.expected_answer(q) {
                     Ok(expected) => {
-                        observer.answered(&session.shown(&q.spec.prompt), &expected);
+                        observer.answered(&session.question_prompt(q), &expected);
                         session.recorder.record_question(
                             step,
                             &g.id,

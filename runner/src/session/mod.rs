@@ -18,6 +18,7 @@ pub mod progress;
 pub mod prove;
 pub mod record;
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::check::prefetch::{self, Prefetched, Reads};
@@ -101,8 +102,17 @@ impl<'a> Session<'a> {
         vars.insert("student".into(), who.student.clone().unwrap_or_default());
         vars.insert("env".into(), env.name().to_string());
         vars.insert("session_id".into(), session_id());
-        vars.extend(lab.meta.vars.clone());
         vars.extend(facts.clone());
+        let mut known = vars.clone();
+        // Facts win over a variable of the same name (as they always did).
+        let lab_vars = crate::lab::vars::resolve(&lab.meta.vars, env.name(), &vars)?;
+        for (name, value) in lab_vars {
+            if !known.contains_key(&name) {
+                template::mark_typed(&mut known, &name);
+                known.insert(name, value);
+            }
+        }
+        let vars = known;
         let student = tplab_report::Student {
             id: who.student.clone(),
             nonce: who.nonce.clone(),
@@ -169,7 +179,8 @@ impl<'a> Session<'a> {
     /// Why a question cannot be asked yet (its answer needs a value a skipped step
     /// provides), in the lab's language.
     pub fn question_lacking(&self, q: &QuestionItem) -> Option<String> {
-        self.lacking([q.spec.answer.as_str()]).map(|o| o.message)
+        self.lacking(q.spec.answer.0.iter().map(String::as_str))
+            .map(|o| o.message)
     }
 
     /// A skipped step's captures, taken from the environment where its checks already
@@ -295,9 +306,12 @@ impl<'a> Session<'a> {
         let role = self.role(&block.target).to_string();
         // The command may change what the batch read.
         prefetch::forget(&self.step_facts);
+        // Each line is a command the student would type: the first that fails decides
+        // the block's status (`sh -c` alone would report only the last line's).
+        let strict = format!("set -e\n{script}");
         let out = self
             .env
-            .exec(&role, &script, block.timeout.unwrap_or(COMMAND_TIMEOUT))
+            .exec(&role, &strict, block.timeout.unwrap_or(COMMAND_TIMEOUT))
             .await?;
         self.recorder
             .record_command(step, &role, script.trim_end(), "tplab", Some(&out));
@@ -503,16 +517,57 @@ impl<'a> Session<'a> {
         }
     }
 
-    /// The live expected answer of a question.
+    /// The live expected answer of a question; for a multiple-choice question, the
+    /// numbers of the right choices (`2` or `1, 3`).
     pub fn expected_answer(&self, q: &QuestionItem) -> Result<String, AnswerError> {
-        let value = self.render(&q.spec.answer)?;
+        if !q.spec.choices.is_empty() {
+            let choices = self.choices(q)?;
+            let mut numbers = Vec::new();
+            for template in &q.spec.answer.0 {
+                let answer = self.render(template)?;
+                let n = choices
+                    .iter()
+                    .position(|c| crate::lab::question::same(c, &answer))
+                    .ok_or_else(|| AnswerError::NotAChoice {
+                        answer: answer.trim().to_string(),
+                    })?;
+                numbers.push(n + 1);
+            }
+            numbers.sort_unstable();
+            numbers.dedup();
+            return Ok(numbers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "));
+        }
+        let value = self.render(q.spec.answer())?;
         let value = value.trim().to_string();
         if value.is_empty() {
             return Err(AnswerError::Empty {
-                template: q.spec.answer.clone(),
+                template: q.spec.answer().to_string(),
             });
         }
         Ok(value)
+    }
+
+    /// A multiple-choice question's choices, rendered (empty for a free-text one).
+    pub fn choices(&self, q: &QuestionItem) -> Result<Vec<String>, AnswerError> {
+        q.spec
+            .choices
+            .iter()
+            .map(|c| Ok(self.render(c)?.trim().to_string()))
+            .collect()
+    }
+
+    /// The prompt as the student reads it: a multiple-choice question's choices follow,
+    /// numbered from 1 (the student may answer by number).
+    pub fn question_prompt(&self, q: &QuestionItem) -> String {
+        let mut text = self.shown(&q.spec.prompt);
+        for (i, c) in q.spec.choices.iter().enumerate() {
+            let _ = write!(text, "\n  {}. {}", i + 1, self.shown(c).trim());
+        }
+        text
     }
 
     pub fn attempts(&self, q: &QuestionItem) -> u32 {
@@ -525,11 +580,36 @@ impl<'a> Session<'a> {
     /// Judges one answer: the expected value or one of the question's `accept` forms
     /// (an `accept` form that does not render is simply not offered).
     pub fn judge(&self, q: &QuestionItem, expected: &str, given: &str) -> bool {
+        if !q.spec.choices.is_empty() {
+            let Ok(choices) = self.choices(q) else {
+                return false;
+            };
+            let want = check::answer::chosen(expected, &choices);
+            return want.is_some() && check::answer::chosen(given, &choices) == want;
+        }
         check::answer::accepts(q.spec.mode, expected, given)
             || q.spec.accept.0.iter().any(|form| {
                 self.render(form)
                     .is_ok_and(|f| check::answer::accepts(q.spec.mode, &f, given))
             })
+    }
+
+    /// The share of a question's points a wrong answer still earns: with `partial:
+    /// true`, (right choices − wrong choices) / right choices, at least 0; else 0.
+    pub fn partial_credit(&self, q: &QuestionItem, expected: &str, given: &str) -> f64 {
+        if !q.spec.partial {
+            return 0.0;
+        }
+        let Ok(choices) = self.choices(q) else {
+            return 0.0;
+        };
+        match (
+            check::answer::chosen(expected, &choices),
+            check::answer::chosen(given, &choices),
+        ) {
+            (Some(want), Some(got)) => check::answer::choice_credit(&want, &got),
+            _ => 0.0,
+        }
     }
 
     /// The question's targeted feedback for a wrong answer `given`, if it has one.
@@ -548,4 +628,6 @@ pub enum AnswerError {
     Render(#[from] template::TemplateError),
     #[error("the answer template `{template}` rendered empty")]
     Empty { template: String },
+    #[error("the answer `{answer}` is none of the question's choices")]
+    NotAChoice { answer: String },
 }

@@ -217,7 +217,7 @@ impl Recorder {
             name: e.name.clone(),
             kind: e.kind.clone(),
             verdict: e.outcome.verdict.into(),
-            points: if e.outcome.passed() { max_points } else { 0.0 },
+            points: crate::lab::groups::earned(e.spec.as_ref(), &e.outcome, max_points),
             max_points,
             expected: e.outcome.expected.clone(),
             found: e.outcome.found.clone(),
@@ -298,6 +298,21 @@ impl Recorder {
         correct: bool,
         expected: &str,
     ) {
+        let credit = if correct { 1.0 } else { 0.0 };
+        self.record_question_credit(step, id, answers, credit, expected);
+    }
+
+    /// Records a question's answers earning `credit` (0 to 1) of its points: 1 is right,
+    /// less is wrong, with that share of the points (partial credit).
+    pub fn record_question_credit(
+        &mut self,
+        step: usize,
+        id: &str,
+        answers: Vec<String>,
+        credit: f64,
+        expected: &str,
+    ) {
+        let correct = credit >= 1.0;
         let s = self.step(step);
         if let Some(q) = s.questions.iter_mut().find(|q| q.id == id) {
             q.answers = answers;
@@ -306,7 +321,7 @@ impl Recorder {
             } else {
                 Verdict::Fail
             };
-            q.points = if correct { q.max_points } else { 0.0 };
+            q.points = (q.max_points * credit.clamp(0.0, 1.0) * 100.0).round() / 100.0;
             q.expected = expected.to_string();
         }
         self.refresh(step);

@@ -562,7 +562,7 @@ fn ask(
             return Ok(Flow::Continue);
         }
     };
-    let prompt = session.shown(&q.spec.prompt);
+    let prompt = session.question_prompt(q);
     let attempts = session.attempts(q);
     let mut answers = Vec::new();
     let mut correct = false;
@@ -618,8 +618,15 @@ fn ask(
         printer.prose(&session.shown(explain));
     }
     let _ = std::io::stdout().flush();
+    let credit = if correct {
+        1.0
+    } else {
+        answers
+            .last()
+            .map_or(0.0, |last| session.partial_credit(q, &expected, last))
+    };
     session
         .recorder
-        .record_question(step, id, answers, correct, &expected);
+        .record_question_credit(step, id, answers, credit, &expected);
     Ok(Flow::Continue)
 }

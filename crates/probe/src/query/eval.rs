@@ -180,21 +180,51 @@ fn found(
             ));
         }
     }
-    let mut list: Vec<String> = shown
+    // What shares a field with the query (the same name, the same device) is what the
+    // student needs; the rest of a host's many links or routes only hides it.
+    let near: Vec<&Value> = shown
+        .iter()
+        .copied()
+        .filter(|r| {
+            ms.iter()
+                .any(|(f, m)| m.matches(field_type(kind, f), r.get(*f)))
+        })
+        .collect();
+    let (listed, label) = if near.is_empty() || near.len() == shown.len() {
+        (shown.clone(), nouns(kind, lang).to_string())
+    } else {
+        let label = match lang {
+            Lang::En => format!("{} sharing a field with the query", kind.nouns()),
+            Lang::Fr => format!(
+                "{} qui partagent un champ avec la requête",
+                nouns(kind, lang)
+            ),
+        };
+        (near, label)
+    };
+    let mut list: Vec<String> = listed
         .iter()
         .take(LIST_LIMIT)
         .map(|r| summary(kind, r))
         .collect();
-    if shown.len() > LIST_LIMIT {
-        let more = shown.len() - LIST_LIMIT;
+    if listed.len() > LIST_LIMIT {
+        let more = listed.len() - LIST_LIMIT;
         list.push(lang.pick(format!("… {more} more"), format!("… {more} de plus")));
     }
     parts.push(format!(
-        "{}{} {}",
-        nouns(kind, lang),
+        "{label}{} {}",
         lang.colon(),
         list.join(lang.semicolon())
     ));
+    if listed.len() < shown.len() {
+        let others = (shown.len() - listed.len()) as u64;
+        parts.push(match lang {
+            Lang::En => format!("{others} other {} not shown", kind.nouns()),
+            // « autre » has one form for both genders: no agreement to get wrong.
+            Lang::Fr if others < 2 => format!("sans compter 1 autre {}", noun(kind, lang)),
+            Lang::Fr => format!("sans compter {others} autres {}", nouns(kind, lang)),
+        });
+    }
     parts.join(lang.semicolon())
 }
 
