@@ -73,8 +73,8 @@ pub struct DatapathOptions {
 }
 
 /// CT map capacities of a sandbox. LRU hashes are always preallocated (the kernel refuses
-/// `BPF_F_NO_PREALLOC` for them), so capacity is memory: 120 bytes per entry on this
-/// kernel, 9 MiB per sandbox at the former 65536 + 32768. A lab's pod opens a handful of
+/// `BPF_F_NO_PREALLOC` for them), so capacity is memory: 136 bytes an entry (the kernel's
+/// `bytes_memlock`), 12.8 MiB per sandbox at the former 65536 + 32768. A lab's pod opens a handful of
 /// flows; these are what `--bpf-ct-global-tcp-max` / `--bpf-ct-global-any-max` would set
 /// on a real agent (Cilium accepts down to 1024), in Cilium's 2:1 TCP:any proportion.
 pub const CT_TCP_MAX: u32 = 4096;

@@ -117,7 +117,9 @@ fn wait_removed(path: &Path) -> nix::Result<()> {
     while path.exists() {
         match inotify.read_events() {
             Ok(events) => {
-                if events.iter().any(|e| e.mask.contains(AddWatchFlags::IN_IGNORED))
+                if events
+                    .iter()
+                    .any(|e| e.mask.contains(AddWatchFlags::IN_IGNORED))
                     && path.exists()
                 {
                     // The watch went (directory replaced): watch the new one.
@@ -331,5 +333,57 @@ mod tests {
         assert_eq!(p.fd, Some(3));
         assert!(parse(&a[..2]).is_err());
         assert!(parse(&["nope".to_string()]).is_err());
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tplab-daemon-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// `wait_removed` returns when the file is removed or renamed away, not before.
+    #[test]
+    fn wakes_on_removal_and_rename() {
+        for rename in [false, true] {
+            let dir = scratch(if rename { "mv" } else { "rm" });
+            let file = dir.join("watched");
+            std::fs::write(&file, b"x").unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let watched = file.clone();
+            std::thread::spawn(move || tx.send(wait_removed(&watched)).unwrap());
+            // Another file in the same directory changing does not end the wait.
+            std::fs::write(dir.join("other"), b"y").unwrap();
+            std::fs::remove_file(dir.join("other")).unwrap();
+            assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+            if rename {
+                std::fs::rename(&file, dir.join("moved")).unwrap();
+            } else {
+                std::fs::remove_file(&file).unwrap();
+            }
+            let got = rx.recv_timeout(Duration::from_secs(10));
+            assert!(matches!(got, Ok(Ok(()))), "{got:?}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn already_gone_returns_at_once() {
+        let dir = scratch("gone");
+        assert_eq!(wait_removed(&dir.join("never")), Ok(()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The pidfd wait ends with the process, well before its timeout.
+    #[test]
+    fn pidfd_wait_ends_with_the_process() {
+        let mut child = Command::new("sleep").arg("0.2").spawn().unwrap();
+        let fd = pidfd(i32::try_from(child.id()).unwrap()).expect("pidfd_open (Linux >= 5.3)");
+        let start = std::time::Instant::now();
+        wait_exit(&fd, Duration::from_secs(30));
+        assert!(start.elapsed() < Duration::from_secs(20));
+        assert!(
+            child.try_wait().unwrap().is_some(),
+            "returned before the exit"
+        );
     }
 }

@@ -112,7 +112,11 @@ impl Restore {
 
 /// Sleeps until nftables events are queued, the child exits (its pidfd) or `left` passes.
 /// Without a pidfd (Linux < 5.3) the child's exit is checked every 20 ms.
-fn wait_readable(watch: &GenWatch, exited: Option<&std::os::fd::OwnedFd>, left: std::time::Duration) {
+fn wait_readable(
+    watch: &GenWatch,
+    exited: Option<&std::os::fd::OwnedFd>,
+    left: std::time::Duration,
+) {
     use std::os::fd::AsRawFd;
     let mut pfds = vec![libc::pollfd {
         fd: watch.fd().as_raw_fd(),
@@ -124,7 +128,11 @@ fn wait_readable(watch: &GenWatch, exited: Option<&std::os::fd::OwnedFd>, left: 
         events: libc::POLLIN,
         revents: 0,
     }));
-    let cap = if exited.is_some() { left } else { left.min(std::time::Duration::from_millis(20)) };
+    let cap = if exited.is_some() {
+        left
+    } else {
+        left.min(std::time::Duration::from_millis(20))
+    };
     let ms = i32::try_from(cap.as_millis()).unwrap_or(i32::MAX);
     let n = libc::nfds_t::try_from(pfds.len()).unwrap_or(1);
     // SAFETY: valid pollfd array of `n` entries.

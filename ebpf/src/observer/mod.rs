@@ -9,8 +9,8 @@ mod reader;
 
 use std::time::Duration;
 
-use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::Ebpf;
+use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::programs::tc::TcAttachOptions;
 use aya::programs::{LinkOrder, SchedClassifier, TcAttachType};
 use tokio::sync::mpsc;
