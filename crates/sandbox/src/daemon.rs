@@ -267,14 +267,12 @@ pub(crate) fn stop(pid: u32, id: &str) -> bool {
     // SIGTERM first, briefly: a daemon holding open streams (the API's `logs -f`) ends
     // them cleanly; a zombie's cmdline is empty, so `daemon_id` then says it is gone.
     if nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM).is_ok() {
-        match &exited {
-            Some(fd) => wait_exit(fd, STOP_GRACE),
-            None => {
-                let deadline = std::time::Instant::now() + STOP_GRACE;
-                while daemon_id(pid).as_deref() == Some(id) && std::time::Instant::now() < deadline
-                {
-                    std::thread::sleep(std::time::Duration::from_millis(5));
-                }
+        if let Some(fd) = &exited {
+            wait_exit(fd, STOP_GRACE);
+        } else {
+            let deadline = std::time::Instant::now() + STOP_GRACE;
+            while daemon_id(pid).as_deref() == Some(id) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
             }
         }
     }

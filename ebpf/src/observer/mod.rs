@@ -173,9 +173,9 @@ static POINT_IDS: [u32; 256] = point_ids();
 
 const fn point_ids() -> [u32; 256] {
     let mut ids = [0u32; 256];
-    let mut i = 0;
-    while i < ids.len() {
-        ids[i] = i as u32;
+    let mut i: u32 = 0;
+    while (i as usize) < ids.len() {
+        ids[i as usize] = i;
         i += 1;
     }
     ids
