@@ -25,8 +25,9 @@
 /* Overridden by the loader with the sandbox pod's identity. */
 volatile const __u32 tplab_security_id = 42837;
 
-/* LRU like Cilium's; smaller than its defaults (524288 / 262144): several sandboxes share
- * one machine and LRU maps are preallocated. */
+/* LRU like Cilium's. The loader sets a sandbox's capacities (ebpf/src/datapath.rs,
+ * CT_TCP_MAX / CT_ANY_MAX: LRU maps are preallocated, and many sandboxes share a machine);
+ * these are what a load without that override gets. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);

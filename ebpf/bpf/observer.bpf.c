@@ -56,9 +56,10 @@ static __always_inline int observe(struct __sk_buff *skb, __u8 dir)
 	e->icmp_type = f.icmp_type;
 	e->icmp_code = f.icmp_code;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	/* No wakeup per event: the reader polls on a short timer. Waking the reader for
-	 * every packet costs more than the observation itself at high packet rates. */
-	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+	/* Adaptive wakeup (flags 0): the kernel wakes the reader only when this record is the
+	 * first it has not consumed, so an idle reader sleeps in epoll and a busy one (which
+	 * batches, see reader.rs) is woken once per batch, not per packet. */
+	bpf_ringbuf_submit(e, 0);
 	return TC_ACT_UNSPEC;
 }
 

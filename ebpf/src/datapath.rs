@@ -14,7 +14,6 @@
 use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 
-use aya::EbpfLoader;
 use aya::programs::links::{FdLink, LinkOrder};
 use aya::programs::tc::TcAttachOptions;
 use aya::programs::{SchedClassifier, TcAttachType};
@@ -23,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::bpffs::{cleanup_pin_dir, ensure_bpffs_for};
 use crate::ct::{CT_MAP_ANY, CT_MAP_TCP, ct_map_paths};
 use crate::error::{EbpfError, error_chain};
+use crate::loader::loader;
 use crate::objects::{BPF_LXC, BPF_LXC_OBJECT, PROG_FROM_CONTAINER, PROG_TO_CONTAINER};
 use crate::tc_attach::add_bpf_filter;
 use crate::tc_cleanup;
@@ -66,7 +66,19 @@ pub struct DatapathOptions {
     /// Cilium endpoint id of the pod (names the TCX link pin directory).
     pub endpoint_id: u16,
     pub attach: AttachMode,
+    /// Capacity of `cilium_ct4_global` (TCP flows).
+    pub ct_tcp_max: u32,
+    /// Capacity of `cilium_ct_any4_global` (the other flows).
+    pub ct_any_max: u32,
 }
+
+/// CT map capacities of a sandbox. LRU hashes are always preallocated (the kernel refuses
+/// `BPF_F_NO_PREALLOC` for them), so capacity is memory: 136 bytes an entry (the kernel's
+/// `bytes_memlock`), 12.8 MiB per sandbox at the former 65536 + 32768. A lab's pod opens a handful of
+/// flows; these are what `--bpf-ct-global-tcp-max` / `--bpf-ct-global-any-max` would set
+/// on a real agent (Cilium accepts down to 1024), in Cilium's 2:1 TCP:any proportion.
+pub const CT_TCP_MAX: u32 = 4096;
+pub const CT_ANY_MAX: u32 = 2048;
 
 impl Default for DatapathOptions {
     fn default() -> Self {
@@ -74,6 +86,8 @@ impl Default for DatapathOptions {
             security_id: 42837,
             endpoint_id: 762,
             attach: AttachMode::Tc,
+            ct_tcp_max: CT_TCP_MAX,
+            ct_any_max: CT_ANY_MAX,
         }
     }
 }
@@ -216,9 +230,11 @@ fn attach_here(
         });
     };
     let [tcp_pin, any_pin] = ct_map_paths(pins);
-    let mut bpf = EbpfLoader::new()
+    let mut bpf = loader()
         .map_pin_path(CT_MAP_TCP, tcp_pin)
         .map_pin_path(CT_MAP_ANY, any_pin)
+        .map_max_entries(CT_MAP_TCP, opts.ct_tcp_max)
+        .map_max_entries(CT_MAP_ANY, opts.ct_any_max)
         .override_global("tplab_security_id", &opts.security_id, true)
         .load(BPF_LXC)
         .map_err(|e| EbpfError::from_object(BPF_LXC_OBJECT, &e))?;

@@ -19,6 +19,7 @@ pub mod cilium;
 pub mod ct;
 pub mod datapath;
 pub mod error;
+mod loader;
 pub mod objects;
 pub mod observer;
 pub mod proto;

@@ -9,7 +9,6 @@ use std::net::TcpListener;
 use std::os::fd::FromRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::audit::Audit;
 use crate::ctx::Ctx;
@@ -98,12 +97,8 @@ fn run(args: &[String]) -> Result<()> {
         .map_err(|e| KubeApiError::io("reading the listener's address", e))?
         .port();
     let state = crate::paths::state_file(&args.id)?;
-    std::thread::spawn(move || {
-        while state.exists() {
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        std::process::exit(0);
-    });
+    // Gone with its sandbox's state file (told by inotify: no periodic wakeups).
+    tplab_sandbox::exit_when_removed(state);
     let tls = crate::tls::server_config(&args.dir)?;
     let identity = Identity::load(&args.dir.join("cluster.json"))?;
     let store = crate::store::Store::open(&args.dir.join(crate::paths::STORE_FILE))?;

@@ -4,13 +4,14 @@
 //!
 //! The parent binds the listening socket inside the world netns and hands it over as fd 3,
 //! so the server is reachable as soon as `up` returns (no readiness race). The daemon also
-//! exits by itself when its world netns disappears (e.g. `down --all` after a SIGKILL).
+//! exits by itself when its world netns disappears (e.g. `down --all` after a SIGKILL),
+//! told by inotify: an idle daemon never wakes up.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -77,12 +78,7 @@ fn run(args: &[String]) -> std::result::Result<(), String> {
         (None, None) => return Err("need --fd or --bind".into()),
     };
     if let Some(watch) = args.watch {
-        std::thread::spawn(move || {
-            while watch.exists() {
-                std::thread::sleep(Duration::from_millis(300));
-            }
-            std::process::exit(0);
-        });
+        exit_when_removed(watch);
     }
     let name: std::sync::Arc<str> = args.name.as_deref().unwrap_or("the tplab world").into();
     for conn in listener.incoming() {
@@ -91,6 +87,53 @@ fn run(args: &[String]) -> std::result::Result<(), String> {
         std::thread::spawn(move || {
             let _ = serve(conn, &name);
         });
+    }
+    Ok(())
+}
+
+/// Exits this process (status 0) once `path` no longer exists: a sandbox daemon outliving
+/// its netns or state file after a crash. A thread sleeps on inotify events of `path`'s
+/// directory (no polling); only where inotify is unavailable does it check every second.
+pub fn exit_when_removed(path: PathBuf) {
+    std::thread::spawn(move || {
+        if wait_removed(&path).is_err() {
+            while path.exists() {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        std::process::exit(0);
+    });
+}
+
+/// Returns once `path` is gone; an error when inotify cannot tell.
+fn wait_removed(path: &Path) -> nix::Result<()> {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    let dir = path.parent().unwrap_or_else(|| Path::new("/"));
+    let inotify = Inotify::init(InitFlags::IN_CLOEXEC)?;
+    // Removed (`ip netns del` unmounts then unlinks), renamed away, or the directory
+    // itself gone or unmounted.
+    let mask = AddWatchFlags::IN_DELETE
+        | AddWatchFlags::IN_MOVED_FROM
+        | AddWatchFlags::IN_DELETE_SELF
+        | AddWatchFlags::IN_MOVE_SELF
+        | AddWatchFlags::IN_UNMOUNT;
+    inotify.add_watch(dir, mask)?;
+    // Checked once the watch is in place, so a removal in between is not missed.
+    while path.exists() {
+        match inotify.read_events() {
+            Ok(events) => {
+                if events
+                    .iter()
+                    .any(|e| e.mask.contains(AddWatchFlags::IN_IGNORED))
+                    && path.exists()
+                {
+                    // The watch went (directory replaced): watch the new one.
+                    inotify.add_watch(dir, mask)?;
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
@@ -245,12 +288,18 @@ pub(crate) fn stop(pid: u32, id: &str) -> bool {
         return false;
     };
     let target = nix::unistd::Pid::from_raw(raw);
+    // Opened before the signal so its exit cannot be missed (and the pid not reused).
+    let exited = pidfd(raw);
     // SIGTERM first, briefly: a daemon holding open streams (the API's `logs -f`) ends
     // them cleanly; a zombie's cmdline is empty, so `daemon_id` then says it is gone.
     if nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM).is_ok() {
-        let deadline = std::time::Instant::now() + STOP_GRACE;
-        while daemon_id(pid).as_deref() == Some(id) && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
+        if let Some(fd) = &exited {
+            wait_exit(fd, STOP_GRACE);
+        } else {
+            let deadline = std::time::Instant::now() + STOP_GRACE;
+            while daemon_id(pid).as_deref() == Some(id) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
         }
     }
     if daemon_id(pid).as_deref() == Some(id)
@@ -261,6 +310,36 @@ pub(crate) fn stop(pid: u32, id: &str) -> bool {
     // Reap it when it is our child; ECHILD otherwise (init reaps it).
     let _ = nix::sys::wait::waitpid(target, None);
     true
+}
+
+/// A pidfd for `pid` (Linux ≥ 5.3): readable once the process has exited.
+pub(crate) fn pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    // SAFETY: plain syscall; a non-negative result is a fresh fd we own.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let raw = i32::try_from(raw).ok().filter(|fd| *fd >= 0)?;
+    // SAFETY: see above.
+    Some(unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) })
+}
+
+/// Sleeps until the pidfd's process exits or `timeout` passes (woken by the kernel).
+fn wait_exit(fd: &std::os::fd::OwnedFd, timeout: Duration) {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&raw mut pfd, 1, ms) };
+        let interrupted =
+            n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted;
+        if !interrupted || left.is_zero() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -278,5 +357,57 @@ mod tests {
         assert_eq!(p.fd, Some(3));
         assert!(parse(&a[..2]).is_err());
         assert!(parse(&["nope".to_string()]).is_err());
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tplab-daemon-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// `wait_removed` returns when the file is removed or renamed away, not before.
+    #[test]
+    fn wakes_on_removal_and_rename() {
+        for rename in [false, true] {
+            let dir = scratch(if rename { "mv" } else { "rm" });
+            let file = dir.join("watched");
+            std::fs::write(&file, b"x").unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let watched = file.clone();
+            std::thread::spawn(move || tx.send(wait_removed(&watched)).unwrap());
+            // Another file in the same directory changing does not end the wait.
+            std::fs::write(dir.join("other"), b"y").unwrap();
+            std::fs::remove_file(dir.join("other")).unwrap();
+            assert!(rx.recv_timeout(Duration::from_millis(200)).is_err());
+            if rename {
+                std::fs::rename(&file, dir.join("moved")).unwrap();
+            } else {
+                std::fs::remove_file(&file).unwrap();
+            }
+            let got = rx.recv_timeout(Duration::from_secs(10));
+            assert!(matches!(got, Ok(Ok(()))), "{got:?}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn already_gone_returns_at_once() {
+        let dir = scratch("gone");
+        assert_eq!(wait_removed(&dir.join("never")), Ok(()));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The pidfd wait ends with the process, well before its timeout.
+    #[test]
+    fn pidfd_wait_ends_with_the_process() {
+        let mut child = Command::new("sleep").arg("0.2").spawn().unwrap();
+        let fd = pidfd(i32::try_from(child.id()).unwrap()).expect("pidfd_open (Linux >= 5.3)");
+        let start = std::time::Instant::now();
+        wait_exit(&fd, Duration::from_secs(30));
+        assert!(start.elapsed() < Duration::from_secs(20));
+        assert!(
+            child.try_wait().unwrap().is_some(),
+            "returned before the exit"
+        );
     }
 }

@@ -62,10 +62,12 @@ impl Restore {
     pub(crate) fn finish(mut self) -> Result<()> {
         if let Some(watch) = self.watch.take() {
             let pid = self.child.id();
+            // Readable once the child exits: with the event socket, all `poll` waits on.
+            let exited = i32::try_from(pid).ok().and_then(crate::daemon::pidfd);
             let mut seen = 0;
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
             loop {
-                seen += watch.poll_commits(pid, 2);
+                seen += watch.drain_commits(pid);
                 if seen >= self.commits {
                     let mut child = self.child;
                     // Closing sockets is slow (RCU); reap and close off the critical path.
@@ -76,9 +78,11 @@ impl Restore {
                     return Ok(());
                 }
                 let running = matches!(self.child.try_wait(), Ok(None));
-                if !running || std::time::Instant::now() >= deadline {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if !running || left.is_zero() {
                     break;
                 }
+                wait_readable(&watch, exited.as_ref(), left);
             }
         }
         let out = self
@@ -104,4 +108,33 @@ impl Restore {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sleeps until nftables events are queued, the child exits (its pidfd) or `left` passes.
+/// Without a pidfd (Linux < 5.3) the child's exit is checked every 20 ms.
+fn wait_readable(
+    watch: &GenWatch,
+    exited: Option<&std::os::fd::OwnedFd>,
+    left: std::time::Duration,
+) {
+    use std::os::fd::AsRawFd;
+    let mut pfds = vec![libc::pollfd {
+        fd: watch.fd().as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    pfds.extend(exited.map(|fd| libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }));
+    let cap = if exited.is_some() {
+        left
+    } else {
+        left.min(std::time::Duration::from_millis(20))
+    };
+    let ms = i32::try_from(cap.as_millis()).unwrap_or(i32::MAX);
+    let n = libc::nfds_t::try_from(pfds.len()).unwrap_or(1);
+    // SAFETY: valid pollfd array of `n` entries.
+    unsafe { libc::poll(pfds.as_mut_ptr(), n, ms) };
 }

@@ -55,7 +55,7 @@ mod trace;
 
 pub use cleanup::{DownReport, SkipReason, Skipped, teardown};
 pub use config::{DatapathAttach, PodConfig, SandboxConfig};
-pub use daemon::{DAEMON_MARKER, dispatch_if_daemon};
+pub use daemon::{DAEMON_MARKER, dispatch_if_daemon, exit_when_removed};
 pub use error::{Result, SandboxError};
 pub use facts::FACT_NAMES;
 pub use groups::CommandGroup;

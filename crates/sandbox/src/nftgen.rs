@@ -50,17 +50,14 @@ impl GenWatch {
         Ok(GenWatch { fd: raw })
     }
 
-    /// Waits up to `timeout_ms` for events; returns how many NEWGEN came from `pid`.
-    pub(crate) fn poll_commits(&self, pid: u32, timeout_ms: i32) -> usize {
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        if unsafe { libc::poll(&raw mut pfd, 1, timeout_ms) } <= 0 {
-            return 0;
-        }
+    /// The socket, readable when events are queued.
+    pub(crate) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
+    /// Reads every queued event (without waiting); returns how many NEWGEN came from `pid`.
+    pub(crate) fn drain_commits(&self, pid: u32) -> usize {
         let mut buf = vec![0u8; 64 * 1024];
         let mut count = 0;
         loop {

@@ -7,14 +7,12 @@ mod event;
 mod point;
 mod reader;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use aya::Ebpf;
 use aya::maps::{MapData, PerCpuArray, RingBuf};
 use aya::programs::tc::TcAttachOptions;
 use aya::programs::{LinkOrder, SchedClassifier, TcAttachType};
-use aya::{Ebpf, EbpfLoader};
 use tokio::sync::mpsc;
 
 pub use event::{Direction, PacketEvent, tcp_flag_names};
@@ -22,6 +20,7 @@ pub use point::{ObservePoint, sandbox_points};
 use point::{ResolvedPoint, resolve_here};
 
 use crate::error::{EbpfError, error_chain};
+use crate::loader::loader;
 use crate::objects::{MAP_OBS_LOST, MAP_OBS_RING, OBSERVER, PROG_OBS_EGRESS, PROG_OBS_INGRESS};
 
 const HOOKS: [(&str, TcAttachType, &str); 2] = [
@@ -35,7 +34,7 @@ pub struct Observer {
     instances: Vec<Ebpf>,
     lost: Vec<PerCpuArray<MapData, u64>>,
     rx: mpsc::UnboundedReceiver<PacketEvent>,
-    stop: Arc<AtomicBool>,
+    stop: reader::StopSignal,
     reader: Option<std::thread::JoinHandle<()>>,
     prog_ids: Vec<u32>,
 }
@@ -54,12 +53,23 @@ impl Observer {
         let mut rings = Vec::new();
         let mut lost = Vec::new();
         let mut prog_ids = Vec::new();
+        // One loader for every point: aya 0.14's loader reads the kernel's BTF when it is
+        // made, so one per point meant one 5.5 MB parse per point.
+        let mut loader = loader();
         for (idx, point) in points.into_iter().enumerate() {
-            let id = u32::try_from(idx).unwrap_or(u32::MAX);
-            // TCX attach resolves the ifindex in the caller's netns: work on a thread there.
+            let id = POINT_IDS.get(idx).ok_or_else(|| EbpfError::Object {
+                object: "observer.bpf.o".into(),
+                detail: format!("at most {} observation points", POINT_IDS.len()),
+            })?;
+            // Loading is netns-independent; the ifindex of a TCX attach is resolved in the
+            // caller's netns: attach on a thread there.
+            let bpf = loader
+                .override_global("tplab_point_id", id, true)
+                .load(OBSERVER)
+                .map_err(|e| EbpfError::from_object("observer.bpf.o", &e))?;
             let ns = point.netns.clone();
             let (mut bpf, res, ids) =
-                tplab_netns::run_in(Some(&ns), move || load_and_attach(id, &point))??;
+                tplab_netns::run_in(Some(&ns), move || attach_here(bpf, &point))??;
             prog_ids.extend(ids);
             resolved.push(res);
             rings.push(
@@ -77,8 +87,9 @@ impl Observer {
             instances.push(bpf);
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let reader = reader::spawn(rings, resolved, tx, Arc::clone(&stop))
+        let stop = reader::StopSignal::new()
+            .map_err(|e| EbpfError::io("creating the observer's stop eventfd", e))?;
+        let reader = reader::spawn(rings, resolved, tx, &stop)
             .map_err(|e| EbpfError::io("spawning the observer reader thread", e))?;
         Ok(Observer {
             instances,
@@ -134,7 +145,7 @@ impl Observer {
     fn shutdown(&mut self) {
         // Detach first, then let the reader drain what was already submitted.
         self.instances.clear();
-        self.stop.store(true, Ordering::Release);
+        self.stop.raise();
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
@@ -156,15 +167,25 @@ fn classifier<'a>(bpf: &'a mut Ebpf, name: &str) -> Result<&'a mut SchedClassifi
         })
 }
 
-fn load_and_attach(
-    id: u32,
+/// Point ids baked into each instance (`override_global` keeps a reference to the value
+/// for as long as the loader lives).
+static POINT_IDS: [u32; 256] = point_ids();
+
+const fn point_ids() -> [u32; 256] {
+    let mut ids = [0u32; 256];
+    let mut i: u32 = 0;
+    while (i as usize) < ids.len() {
+        ids[i as usize] = i;
+        i += 1;
+    }
+    ids
+}
+
+fn attach_here(
+    mut bpf: Ebpf,
     point: &ObservePoint,
 ) -> Result<(Ebpf, ResolvedPoint, Vec<u32>), EbpfError> {
     let resolved = resolve_here(point)?;
-    let mut bpf = EbpfLoader::new()
-        .override_global("tplab_point_id", &id, true)
-        .load(OBSERVER)
-        .map_err(|e| EbpfError::from_object("observer.bpf.o", &e))?;
     let mut ids = Vec::new();
     for (name, hook, dir) in HOOKS {
         let prog = classifier(&mut bpf, name)?;
