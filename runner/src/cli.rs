@@ -201,7 +201,9 @@ pub enum SandboxCommand {
         /// (repeatable; also `TPLAB_KUBEAPI_FAULTS=a,b`): exec-forbidden (RBAC denies
         /// pods/exec and pods/attach), psa-privileged (Pod Security "baseline" rejects
         /// privileged and host-namespace pods), image-pull (created pods never pull their
-        /// image), slow-start=DURATION (created pods take that long to start).
+        /// image), slow-start=DURATION (created pods take that long to start),
+        /// cilium-version=X.Y.Z (the Cilium pods run that version), no-cilium (no Cilium
+        /// agent pod on the node).
         #[arg(long = "kube-fault", value_name = "MODE")]
         kube_fault: Vec<String>,
         /// Build the topology a lab's `sandbox:` front-matter block declares (nodes, pods,

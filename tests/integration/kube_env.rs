@@ -35,6 +35,10 @@ pub fn register(suite: Suite) -> Suite {
         .root_test("kube_env::sigkill_then_the_next_run_sweeps", sigkill_sweep)
         .root_test("kube_env::fault_modes_say_what_to_do", faults)
         .root_test(
+            "kube_env::unknown_cilium_version_is_an_error_verdict",
+            unknown_cilium_version,
+        )
+        .root_test(
             "kube_env::guided_quit_keeps_the_lab_pod_and_resume_adopts_it",
             quit_and_resume,
         )
@@ -499,7 +503,7 @@ fn sigkill_sweep() -> Result<(), Failed> {
 }
 
 fn faults() -> Result<(), Failed> {
-    let cases: [(&str, &[&str], &[&str]); 4] = [
+    let cases: [(&str, &[&str], &[&str]); 5] = [
         (
             "exec-forbidden",
             &[],
@@ -518,6 +522,11 @@ fn faults() -> Result<(), Failed> {
             "slow-start=30s",
             &["--pod-timeout", "2s"],
             &["is not Running after 2s", "--pod-timeout"],
+        ),
+        (
+            "no-cilium",
+            &[],
+            &["no Cilium agent pod runs on node", "k8s-app=cilium"],
         ),
     ];
     for (fault, extra, needles) in cases {
@@ -723,4 +732,52 @@ fn changed_lab() -> Result<(), Failed> {
     t.send(&["C-c"])?;
     t.wait_for("EXIT=0", wait)?;
     Ok(())
+}
+
+/// A Cilium release whose CT-map layout tplab does not know: the checks that read the
+/// CT maps give an *error* verdict naming the version; nothing is charged to the student.
+fn unknown_cilium_version() -> Result<(), Failed> {
+    let up = Up::new(&["cilium-version=1.99.0"])?;
+    let dir = crate::harness::tempdir();
+    let out = tplab([
+        "run",
+        SEED,
+        "--auto",
+        "--env",
+        "kube",
+        "--pod",
+        "pod",
+        "--kubeconfig",
+        &up.kc(),
+        "--report",
+    ])
+    .cmd_arg(dir.path())
+    .run();
+    // Checker errors: exit 3 (the environment could not be used), not 1 (failed checks).
+    out.code(3)?;
+    let text = std::fs::read_to_string(dir.path().join("report.json")).map_err(fail)?;
+    let report: serde_json::Value = serde_json::from_str(&text).map_err(fail)?;
+    let mut ct_checks = 0;
+    for step in report["steps"].as_array().into_iter().flatten() {
+        for c in step["checks"].as_array().into_iter().flatten() {
+            let id = c["id"].as_str().unwrap_or_default();
+            let verdict = c["verdict"].as_str().unwrap_or_default();
+            // The seed's `bpf_map` checks.
+            if ["ping-through-datapath", "ct-tcp-out", "ct-icmp-out"].contains(&id) {
+                ct_checks += 1;
+                let message = c.to_string();
+                crate::harness::ensure(
+                    verdict == "error" && message.contains("1.99.0"),
+                    format!("check `{id}`: {verdict}, expected an error naming 1.99.0: {message}"),
+                )?;
+            } else {
+                crate::harness::ensure(
+                    verdict != "fail",
+                    format!("check `{id}` failed although only the CT layout is unknown"),
+                )?;
+            }
+        }
+    }
+    crate::harness::ensure(ct_checks == 3, format!("{ct_checks} CT-map checks seen"))?;
+    up.none_left(Duration::from_secs(10))
 }

@@ -364,7 +364,9 @@ fn signals_remove_what_the_lab_creates() -> Result<(), Failed> {
 fn netns_basics() -> Result<(), Failed> {
     let out = tplab(["test", "labs/netns-basics"]).run();
     out.success()?
-        .stdout_has("lab `netns-basics` is solvable on `local`: 6 step(s) proven")?;
+        // A French lab: tplab's own verdict line is French too.
+        .stdout_has("le TP `netns-basics` est faisable sur `local`")?
+        .stdout_has("6 étapes prouvées")?;
     // The session's namespaces, named in the commands it ran, are gone afterwards.
     let names: Vec<String> = regex::Regex::new(r"tp-(rouge|bleu|pont)-[0-9a-f]{8}")
         .expect("regex")

@@ -26,6 +26,10 @@ pub struct Faults {
     /// Created pods stay `ContainerCreating` this long before they run.
     #[serde(with = "millis")]
     pub slow_start: Option<Duration>,
+    /// The Cilium agent pods run this Cilium version (an image tag tplab may not know).
+    pub cilium_version: Option<String>,
+    /// No Cilium agent pod runs on the node.
+    pub no_cilium: bool,
 }
 
 mod millis {
@@ -46,7 +50,7 @@ mod millis {
 }
 
 /// The modes, as the CLI spells them.
-pub const MODES: &str = "exec-forbidden, psa-privileged, image-pull, slow-start=DURATION";
+pub const MODES: &str = "exec-forbidden, psa-privileged, image-pull, slow-start=DURATION, cilium-version=X.Y.Z, no-cilium";
 
 /// `5s`, `1500ms`, `2m`, or bare seconds.
 fn duration(text: &str) -> Option<Duration> {
@@ -76,6 +80,7 @@ impl Faults {
                 "exec-forbidden" => self.exec_forbidden = true,
                 "psa-privileged" => self.psa_privileged = true,
                 "image-pull" => self.image_pull = true,
+                "no-cilium" => self.no_cilium = true,
                 "" => {}
                 _ => return Err(bad()),
             },
@@ -85,6 +90,19 @@ impl Faults {
                         "kube fault `{mode}`: bad duration `{d}` (e.g. 5s, 1500ms, 2m)"
                     ))
                 })?);
+            }
+            Some(("cilium-version", v)) => {
+                let v = v.trim().trim_start_matches('v');
+                let ok = !v.is_empty()
+                    && v.split('.').count() <= 3
+                    && v.split('.')
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+                if !ok {
+                    return Err(KubeApiError::Usage(format!(
+                        "kube fault `{mode}`: expected a version like 1.17.0"
+                    )));
+                }
+                self.cilium_version = Some(v.to_string());
             }
             Some(_) => return Err(bad()),
         }
@@ -136,6 +154,11 @@ mod tests {
         assert_eq!(f.slow_start, Some(Duration::from_secs(2)));
         assert!(f.add("slow-start=soon").is_err());
         assert!(f.add("explode").is_err());
+        f.add("cilium-version=v1.99.0").unwrap();
+        f.add("no-cilium").unwrap();
+        assert_eq!(f.cilium_version.as_deref(), Some("1.99.0"));
+        assert!(f.no_cilium);
+        assert!(f.add("cilium-version=latest").is_err());
         let back: Faults = serde_json::from_str(&f.to_json()).unwrap();
         assert_eq!(back, f);
         assert_eq!(duration("2m"), Some(Duration::from_secs(120)));

@@ -21,6 +21,13 @@ pub struct Identity {
     pub seed: String,
     /// The API's address, `https://127.0.0.1:<port>`.
     pub server: String,
+    /// The Cilium image the agent pods show, when a fault mode (`cilium-version=V`) sets
+    /// one other than the followed release's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cilium_image: Option<String>,
+    /// No Cilium agent pod is listed (fault mode `no-cilium`): a node without Cilium.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_cilium_pod: bool,
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -71,7 +78,27 @@ impl Identity {
             revision_hash: hex(&random_bytes::<5>()),
             seed: hex(&random_bytes::<16>()),
             server,
+            cilium_image: None,
+            no_cilium_pod: false,
         }
+    }
+
+    /// What the fault modes change in the cluster's identity (the Cilium pods).
+    #[must_use]
+    pub fn with_faults(mut self, faults: &crate::faults::Faults) -> Identity {
+        self.cilium_image = faults
+            .cilium_version
+            .as_ref()
+            .map(|v| format!("quay.io/cilium/cilium:v{v}"));
+        self.no_cilium_pod = faults.no_cilium;
+        self
+    }
+
+    /// The image of the Cilium agent pods.
+    pub fn cilium_image(&self) -> &str {
+        self.cilium_image
+            .as_deref()
+            .unwrap_or(crate::objects::CILIUM_IMAGE)
     }
 
     /// A stable UUID-shaped uid for the object `key` (e.g. `pod/kube-system/cilium-x`).

@@ -93,7 +93,9 @@ pub fn start(sandbox: &mut tplab_sandbox::Sandbox, faults: &Faults) -> Result<St
     write(&dir.join("ca.key"), &bundle.ca_key)?;
     write(&dir.join("server.crt"), &bundle.server_cert)?;
     write(&dir.join("server.key"), &bundle.server_key)?;
-    Identity::draw(server.clone()).save(&dir.join("cluster.json"))?;
+    Identity::draw(server.clone())
+        .with_faults(&faults)
+        .save(&dir.join("cluster.json"))?;
     write(&dir.join(paths::FAULTS_FILE), &faults.to_json())?;
     let kubeconfig = kubeconfig_path(&id)?;
     write(&kubeconfig, &kubeconfig::render(&id, &server, &bundle)?)?;

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use tplab_vocab::Lang;
+
 use crate::env::EnvError;
 use crate::lab::Lab;
 
@@ -35,30 +37,39 @@ fn lib_modules() -> Option<std::path::PathBuf> {
 }
 
 /// What is missing for `lab`, one line each with what to do (empty: all there).
-pub fn missing(lab: &Lab, how: &str) -> (Vec<String>, Vec<String>) {
+pub fn missing(lab: &Lab, how: &str, lang: Lang) -> (Vec<String>, Vec<String>) {
     let req = &lab.meta.requires;
     let mut missing = Vec::new();
     let mut unknown = Vec::new();
     if req.root && !nix::unistd::geteuid().is_root() {
-        missing.push(format!("it must run as root: `sudo {how}`"));
+        missing.push(lang.pick(
+            format!("it must run as root: `sudo {how}`"),
+            format!("il faut le lancer en root : `sudo {how}`"),
+        ));
     }
     let tools = tplab_sandbox::missing_tools(&req.tools);
     if let Some(install) = tplab_sandbox::install_command(&tools) {
         let names: Vec<String> = tools
             .iter()
-            .map(|(t, p)| format!("{t} (package {p})"))
+            .map(|(t, p)| lang.pick(format!("{t} (package {p})"), format!("{t} (paquet {p})")))
             .collect();
-        missing.push(format!(
-            "programs not found: {}: `sudo {install}`",
-            names.join(", ")
+        let names = names.join(", ");
+        missing.push(lang.pick(
+            format!("programs not found: {names}: `sudo {install}`"),
+            format!("programmes introuvables : {names} : `sudo {install}`"),
         ));
     }
     let modules = lib_modules();
     for module in &req.kernel {
         match module_available(module, Path::new("/sys/module"), modules.as_deref()) {
             Some(true) => {}
-            Some(false) => missing.push(format!(
-                "kernel module {module} is neither loaded nor installed: `sudo modprobe {module}`, or a kernel built with it"
+            Some(false) => missing.push(lang.pick(
+                format!(
+                    "kernel module {module} is neither loaded nor installed: `sudo modprobe {module}`, or a kernel built with it"
+                ),
+                format!(
+                    "le module noyau {module} n’est ni chargé ni installé : `sudo modprobe {module}`, ou un noyau qui l’inclut"
+                ),
             )),
             None => unknown.push(module.clone()),
         }
@@ -76,22 +87,50 @@ pub fn check(lab: &Lab) -> Result<(), EnvError> {
         .map(|(i, a)| if i == 0 { "tplab".to_string() } else { a })
         .collect::<Vec<_>>()
         .join(" ");
-    let (missing, unknown) = missing(lab, &how);
+    let lang = Lang::from_code(Some(&lab.meta.lang));
+    let (missing, unknown) = missing(lab, &how, lang);
     if !unknown.is_empty() {
-        eprintln!(
-            "{} cannot tell whether kernel module(s) {} are available here (no /lib/modules for this kernel); going on",
-            console::style("note:").dim(),
-            unknown.join(", ")
-        );
+        let n = unknown.len() as u64;
+        let list = unknown.join(", ");
+        let text = match lang {
+            Lang::En => format!(
+                "cannot tell whether {} {list} {} available here (no /lib/modules for this kernel); going on",
+                if n == 1 {
+                    "kernel module"
+                } else {
+                    "kernel modules"
+                },
+                if n == 1 { "is" } else { "are" }
+            ),
+            Lang::Fr => format!(
+                "impossible de savoir si {} {list} {} ici (pas de /lib/modules pour ce noyau) ; on continue",
+                if n == 1 {
+                    "le module noyau"
+                } else {
+                    "les modules noyau"
+                },
+                if n == 1 {
+                    "est disponible"
+                } else {
+                    "sont disponibles"
+                }
+            ),
+        };
+        eprintln!("{} {}", console::style("note").dim(), lang.typo(&text));
     }
     if missing.is_empty() {
         return Ok(());
     }
-    Err(EnvError::Requirements(format!(
-        "lab `{}` cannot start on this machine:\n  - {}",
-        lab.meta.id,
-        missing.join("\n  - ")
-    )))
+    let head = lang.pick(
+        format!("lab `{}` cannot start on this machine:", lab.meta.id),
+        format!(
+            "le TP `{}` ne peut pas démarrer sur cette machine :",
+            lab.meta.id
+        ),
+    );
+    Err(EnvError::Requirements(
+        lang.typo(&format!("{head}\n  - {}", missing.join("\n  - "))),
+    ))
 }
 
 #[cfg(test)]

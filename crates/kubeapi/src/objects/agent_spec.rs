@@ -61,10 +61,10 @@ pub(super) fn agent_mounts(src: &Source<'_>) -> Vec<VolumeMount> {
     ]
 }
 
-fn init(name: &str, command: &[&str], mounts: Vec<VolumeMount>) -> Container {
+fn init(image: &str, name: &str, command: &[&str], mounts: Vec<VolumeMount>) -> Container {
     Container {
         name: name.into(),
-        image: Some(super::CILIUM_IMAGE.into()),
+        image: Some(image.into()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(command.iter().map(ToString::to_string).collect()),
         volume_mounts: Some(mounts),
@@ -83,7 +83,9 @@ pub(super) fn init_containers(src: &Source<'_>) -> Vec<Container> {
             true,
         )
     };
+    let image = src.identity.cilium_image();
     let mut config = init(
+        image,
         "config",
         &["cilium-dbg", "build-config"],
         vec![mount("tmp", "/tmp", false), api()],
@@ -114,6 +116,7 @@ pub(super) fn init_containers(src: &Source<'_>) -> Vec<Container> {
     vec![
         config,
         init(
+            image,
             "mount-cgroup",
             &[
                 "sh",
@@ -127,6 +130,7 @@ pub(super) fn init_containers(src: &Source<'_>) -> Vec<Container> {
             ],
         ),
         init(
+            image,
             "apply-sysctl-overwrites",
             &[
                 "sh",
@@ -144,6 +148,7 @@ pub(super) fn init_containers(src: &Source<'_>) -> Vec<Container> {
                 "mount | grep \"/sys/fs/bpf type bpf\" || mount -t bpf bpf /sys/fs/bpf".into(),
             ]),
             ..init(
+                image,
                 "mount-bpf-fs",
                 &["/bin/bash", "-c", "--"],
                 vec![
@@ -157,6 +162,7 @@ pub(super) fn init_containers(src: &Source<'_>) -> Vec<Container> {
             )
         },
         init(
+            image,
             "clean-cilium-state",
             &["/init-container.sh"],
             vec![
@@ -167,6 +173,7 @@ pub(super) fn init_containers(src: &Source<'_>) -> Vec<Container> {
             ],
         ),
         init(
+            image,
             "install-cni-binaries",
             &["/install-plugin.sh"],
             vec![mount("cni-path", "/host/opt/cni/bin", false), api()],
@@ -180,7 +187,7 @@ pub(super) fn init_statuses(src: &Source<'_>, pod_name: &str) -> Vec<ContainerSt
         .into_iter()
         .map(|c| {
             let key = format!("pod/kube-system/{pod_name}/init/{}", c.name);
-            let image = super::CILIUM_IMAGE;
+            let image = src.identity.cilium_image();
             ContainerStatus {
                 name: c.name,
                 ready: true,

@@ -84,7 +84,7 @@ fn agent_container(src: &Source<'_>) -> Container {
     let native = format!("{}/{}", cfg.pod_cidr, cfg.pod_cidr_prefix);
     Container {
         name: AGENT_CONTAINER.into(),
-        image: Some(CILIUM_IMAGE.into()),
+        image: Some(src.identity.cilium_image().into()),
         image_pull_policy: Some("IfNotPresent".into()),
         command: Some(vec!["cilium-agent".into()]),
         args: Some(vec![
@@ -261,7 +261,7 @@ fn agent_pod(src: &Source<'_>, plan: &tplab_sandbox::NodePlan) -> Obj {
                 src,
                 &format!("pod/{CILIUM_NAMESPACE}/{name}"),
                 AGENT_CONTAINER,
-                CILIUM_IMAGE,
+                src.identity.cilium_image(),
             )]),
             ..PodStatus::default()
         }),
@@ -317,13 +317,15 @@ fn config_map(src: &Source<'_>) -> Obj {
 
 pub(super) fn objects(src: &Source<'_>) -> Vec<Obj> {
     let mut out = vec![daemonset(src)];
-    out.extend(
-        src.state
-            .config
-            .node_plans()
-            .iter()
-            .map(|plan| agent_pod(src, plan)),
-    );
+    if !src.identity.no_cilium_pod {
+        out.extend(
+            src.state
+                .config
+                .node_plans()
+                .iter()
+                .map(|plan| agent_pod(src, plan)),
+        );
+    }
     out.push(config_map(src));
     out
 }
