@@ -94,7 +94,7 @@ pub fn start(sandbox: &mut tplab_sandbox::Sandbox, faults: &Faults) -> Result<St
     write(&dir.join("server.crt"), &bundle.server_cert)?;
     write(&dir.join("server.key"), &bundle.server_key)?;
     Identity::draw(server.clone())
-        .with_faults(&faults)
+        .with_faults(faults)
         .save(&dir.join("cluster.json"))?;
     write(&dir.join(paths::FAULTS_FILE), &faults.to_json())?;
     let kubeconfig = kubeconfig_path(&id)?;
