@@ -28,6 +28,7 @@ mod language;
 mod lifecycle;
 mod lint;
 mod pipe;
+mod pod_to_service;
 mod records;
 mod reports;
 mod sandbox;
@@ -74,5 +75,6 @@ fn main() {
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
+    let suite = pod_to_service::register(suite);
     suite.run();
 }
