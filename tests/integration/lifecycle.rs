@@ -364,7 +364,8 @@ fn signals_remove_what_the_lab_creates() -> Result<(), Failed> {
 fn netns_basics() -> Result<(), Failed> {
     let out = tplab(["test", "labs/netns-basics"]).run();
     out.success()?
-        .stdout_has("lab `netns-basics` is solvable on `local`: 6 step(s) proven")?;
+        // The lab is French: so is tplab's verdict (a narrow no-break space before `:`).
+        .stdout_has("le TP `netns-basics` est faisable sur `local`\u{202f}: 6 étapes prouvées")?;
     // The session's namespaces, named in the commands it ran, are gone afterwards.
     let names: Vec<String> = regex::Regex::new(r"tp-(rouge|bleu|pont)-[0-9a-f]{8}")
         .expect("regex")

@@ -4,6 +4,7 @@
 mod agent;
 mod agent_batches;
 mod answers;
+mod check_netns;
 mod choices;
 mod cilium_fidelity;
 mod ctrl_c;
@@ -30,6 +31,7 @@ mod lint;
 mod pipe;
 mod pod_to_service;
 mod records;
+mod report_text;
 mod reports;
 mod sandbox;
 mod seed_lab;
@@ -76,5 +78,7 @@ fn main() {
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
     let suite = pod_to_service::register(suite);
+    let suite = check_netns::register(suite);
+    let suite = report_text::register(suite);
     suite.run();
 }

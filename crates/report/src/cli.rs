@@ -178,20 +178,17 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
             ))
         );
     }
-    match &args.output {
-        Some(path) => {
-            fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(path) = &args.output {
+        fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    } else {
+        // A terminal's next line (a prompt, a warning on stderr) must not be glued to
+        // the report's last line: HTML and Markdown templates end without a newline.
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            out.write_all(b"\n")?;
         }
-        None => {
-            // A terminal's next line (a prompt, a warning on stderr) must not be glued to
-            // the report's last line: HTML and Markdown templates end without a newline.
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes())?;
-            if !text.ends_with('\n') {
-                out.write_all(b"\n")?;
-            }
-            out.flush()?;
-        }
+        out.flush()?;
     }
     Ok(0)
 }

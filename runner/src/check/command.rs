@@ -84,7 +84,10 @@ pub async fn run_check(
 ) -> Outcome {
     if let Some(why) = env.role_missing(role) {
         let runs = lang.pick("runs on", "s’exécute sur");
-        return Outcome::fail(format!("`{}` {runs} {role}", run.trim()), why.message_in(lang));
+        return Outcome::fail(
+            format!("`{}` {runs} {role}", run.trim()),
+            why.message_in(lang),
+        );
     }
     let out = match env.exec(role, run, limit).await {
         Ok(out) => out,
@@ -215,7 +218,9 @@ pub async fn run_transcript(
                     // The raw command would show `{{ … }}`; the error names the variable.
                     Lang::En => format!("cannot render a command of the transcript: {e}"),
                     Lang::Fr => {
-                        format!("impossible de préparer une commande de la transcription\u{202f}: {e}")
+                        format!(
+                            "impossible de préparer une commande de la transcription\u{202f}: {e}"
+                        )
                     }
                 });
             }

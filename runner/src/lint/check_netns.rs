@@ -49,7 +49,9 @@ impl Linter<'_> {
                 s,
                 format!("`{name}` is not a namespace name"),
             )
-            .add_note("use letters, digits, `-`, `_` or `.` (at most 64), e.g. `red-{{ session_id }}`");
+            .add_note(
+                "use letters, digits, `-`, `_` or `.` (at most 64), e.g. `red-{{ session_id }}`",
+            );
         }
     }
 }
@@ -81,17 +83,17 @@ mod tests {
 
     #[test]
     fn a_namespace_off_local_beside_a_role_or_misnamed_is_refused() {
-        let p = problems(
-            "local, sandbox",
-            "- link: { name: lo }\n  netns: blue\n",
-        );
+        let p = problems("local, sandbox", "- link: { name: lo }\n  netns: blue\n");
         assert!(
             p.iter().any(|(c, line, m)| *c == DiagCode::BadCheck
                 && *line == 13
                 && m.contains("not on `sandbox`")),
             "{p:?}"
         );
-        let p = problems("local", "- link: { name: lo }\n  netns: blue\n  target: red\n");
+        let p = problems(
+            "local",
+            "- link: { name: lo }\n  netns: blue\n  target: red\n",
+        );
         assert!(
             p.iter()
                 .any(|(c, _, m)| *c == DiagCode::BadCheck && m.contains("`target: red`")),
