@@ -4,6 +4,7 @@
 mod agent;
 mod agent_batches;
 mod answers;
+mod check_netns;
 mod choices;
 mod cilium_fidelity;
 mod ctrl_c;
@@ -28,7 +29,9 @@ mod language;
 mod lifecycle;
 mod lint;
 mod pipe;
+mod pod_to_service;
 mod records;
+mod report_text;
 mod reports;
 mod sandbox;
 mod seed_lab;
@@ -74,5 +77,8 @@ fn main() {
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
+    let suite = pod_to_service::register(suite);
+    let suite = check_netns::register(suite);
+    let suite = report_text::register(suite);
     suite.run();
 }

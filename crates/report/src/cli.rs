@@ -178,11 +178,17 @@ pub fn run_report(args: &ReportArgs) -> anyhow::Result<i32> {
             ))
         );
     }
-    match &args.output {
-        Some(path) => {
-            fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    if let Some(path) = &args.output {
+        fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    } else {
+        // A terminal's next line (a prompt, a warning on stderr) must not be glued to
+        // the report's last line: HTML and Markdown templates end without a newline.
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            out.write_all(b"\n")?;
         }
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        out.flush()?;
     }
     Ok(0)
 }
@@ -220,7 +226,10 @@ pub fn run_grade(args: &GradeArgs) -> anyhow::Result<i32> {
     };
     write_outputs_with(&class, &args.out, templates.as_deref(), &opts)?;
     // Ids, paths, titles and messages come from students' files.
-    print!("{}", for_terminal(&terminal(&class, &args.out, &opts)));
+    // Flushed now: whatever is written to stderr later starts on a line of its own.
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(for_terminal(&terminal(&class, &args.out, &opts)).as_bytes())?;
+    stdout.flush()?;
     let clean = class.load_errors.is_empty() && class.flagged().next().is_none();
     Ok(i32::from(!clean))
 }

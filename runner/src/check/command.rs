@@ -83,11 +83,15 @@ pub async fn run_check(
     lang: Lang,
 ) -> Outcome {
     if let Some(why) = env.role_missing(role) {
-        return Outcome::fail(format!("`{}` runs on {role}", run.trim()), why);
+        let runs = lang.pick("runs on", "s’exécute sur");
+        return Outcome::fail(
+            format!("`{}` {runs} {role}", run.trim()),
+            why.message_in(lang),
+        );
     }
     let out = match env.exec(role, run, limit).await {
         Ok(out) => out,
-        Err(e) => return Outcome::error(e.to_string()),
+        Err(e) => return Outcome::error(e.message_in(lang)),
     };
     if let Some(msg) = missing_tool(&out, lang) {
         return Outcome::error(msg);
@@ -195,29 +199,41 @@ pub async fn run_transcript(
     lang: Lang,
 ) -> Outcome {
     if let Some(why) = env.role_missing(role) {
-        return Outcome::fail(format!("the transcript runs on {role}"), why);
+        let expected = match lang {
+            Lang::En => format!("the transcript runs on {role}"),
+            Lang::Fr => format!("la transcription s’exécute sur {role}"),
+        };
+        return Outcome::fail(expected, why.message_in(lang));
     }
     let mut captures = BTreeMap::new();
     let mut evidence = Vec::new();
     let mut scope = vars.clone();
+    // What ran, as the student sees it: never the raw `{{ … }}` of the lab.
+    let mut summary = Vec::with_capacity(commands.len());
     for cmd in commands {
         let command = match template::render(&cmd.command, &scope) {
             Ok(c) => c,
             Err(e) => {
                 return Outcome::error(match lang {
-                    Lang::En => format!("cannot render `{}`: {e}", cmd.command),
-                    Lang::Fr => format!("impossible de préparer `{}`\u{202f}: {e}", cmd.command),
+                    // The raw command would show `{{ … }}`; the error names the variable.
+                    Lang::En => format!("cannot render a command of the transcript: {e}"),
+                    Lang::Fr => {
+                        format!(
+                            "impossible de préparer une commande de la transcription\u{202f}: {e}"
+                        )
+                    }
                 });
             }
         };
         let out = match env.exec(role, &command, timeout).await {
             Ok(out) => out,
-            Err(e) => return Outcome::error(e.to_string()),
+            Err(e) => return Outcome::error(e.message_in(lang)),
         };
         if let Some(msg) = missing_tool(&out, lang) {
             return Outcome::error(msg);
         }
         evidence.push(output_evidence(role, &command, &out));
+        summary.push(format!("`{command}`"));
         if !cmd.output_checked {
             continue;
         }
@@ -253,10 +269,6 @@ pub async fn run_transcript(
             }
         }
     }
-    let summary: Vec<String> = commands
-        .iter()
-        .map(|c| format!("`{}`", c.command))
-        .collect();
     let mut o = Outcome::pass(
         match lang {
             Lang::En => format!("{} match the transcript", summary.join(", ")),

@@ -202,6 +202,16 @@ fn shorten_packet_window(fact: &mut Option<FactQuery>) {
     }
 }
 
+/// Where a check reads: its `netns` (the environment resolves that place like a role's;
+/// a group's members inherit it unless they name their own), its `target`, or `default`.
+pub fn role_of(spec: &CheckSpec, default: &str) -> String {
+    match (&spec.netns, &spec.target) {
+        (Some(name), _) => crate::env::netns_role(name),
+        (None, Some(target)) => target.clone(),
+        (None, None) => default.to_string(),
+    }
+}
+
 /// One attempt of a prepared check.
 pub async fn once(
     env: &dyn Environment,
@@ -231,7 +241,7 @@ async fn attempt(
     limit: Duration,
     lang: Lang,
 ) -> Outcome {
-    let role = spec.target.as_deref().unwrap_or(default_role);
+    let role = &role_of(spec, default_role);
     if let Some(KindSpec::Group(group)) = spec.kind() {
         // Members run on the group's target unless they name theirs.
         let mut evaluated = Vec::new();

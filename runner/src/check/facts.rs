@@ -72,12 +72,14 @@ async fn probe(env: &dyn Environment, role: &str, query: &Query, lang: Lang) -> 
     let kind = query.kind_name();
     // The student has not created this role's namespace yet: their miss, not tplab's.
     if let Some(why) = env.role_missing(role) {
-        return Outcome::fail(format!("{} (on {role})", query.describe()), why)
+        let on = lang.pick("on", "sur");
+        let expected = format!("{} ({on} {role})", query.describe_in(lang));
+        return Outcome::fail(expected, why.message_in(lang))
             .with_evidence(json!({ "role": role, "kind": kind }));
     }
     let facts = match env.probe(role, query).await {
         Ok(f) => f,
-        Err(e) => return Outcome::error(e.to_string()),
+        Err(e) => return Outcome::error(e.message_in(lang)),
     };
     let mut outcome = tplab_probe::evaluate_in(query, &facts, lang);
     match outcome.verdict {
@@ -97,7 +99,7 @@ async fn probe(env: &dyn Environment, role: &str, query: &Query, lang: Lang) -> 
 async fn bpf_map(env: &dyn Environment, query: &tplab_ebpf::check::CtQuery, lang: Lang) -> Outcome {
     let entries = match env.datapath_ct().await {
         Ok(entries) => entries,
-        Err(e) => return Outcome::error(e.to_string()),
+        Err(e) => return Outcome::error(e.message_in(lang)),
     };
     match tplab_ebpf::check::find_ct_entry_in(query, &entries, lang) {
         Ok(entry) => {
@@ -162,7 +164,7 @@ async fn packets(
     }
     let mut stream = match env.observe(&hops).await {
         Ok(s) => s,
-        Err(e) => return Outcome::error(e.to_string()),
+        Err(e) => return Outcome::error(e.message_in(lang)),
     };
     let mut watch = tplab_ebpf::check::PathWatch::new(query).lang(lang);
     if let Some(t) = trigger {

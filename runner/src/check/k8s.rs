@@ -20,7 +20,7 @@ pub async fn evaluate(
 ) -> Outcome {
     let objects = match env.k8s_objects(&query.objects).await {
         Ok(o) => o,
-        Err(e) => return Outcome::error(e.to_string()),
+        Err(e) => return Outcome::error(e.message_in(lang)),
     };
     let mut captured = Vec::new();
     for field in capture.values() {

@@ -53,11 +53,7 @@ pub fn reads_of(item: &CheckItem, default_role: &str, vars: &Vars) -> Reads {
     let Ok(prepared) = super::eval::prepare(item, vars) else {
         return Reads::Later;
     };
-    let role = prepared
-        .spec
-        .target
-        .clone()
-        .unwrap_or_else(|| default_role.to_string());
+    let role = super::eval::role_of(&prepared.spec, default_role);
     match prepared.fact {
         Some(FactQuery::Probe(query)) => Reads::Only(vec![Fetch::Probe { role, query }]),
         Some(FactQuery::BpfMap(_)) => Reads::Only(vec![Fetch::DatapathCt]),
@@ -295,7 +291,7 @@ impl Environment for Prefetched<'_> {
         self.inner.shell_hint(role)
     }
 
-    fn role_missing(&self, role: &str) -> Option<String> {
+    fn role_missing(&self, role: &str) -> Option<crate::env::EnvError> {
         self.inner.role_missing(role)
     }
 

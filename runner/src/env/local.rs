@@ -37,11 +37,22 @@ impl LocalEnv {
             .cloned()
     }
 
-    /// `role`'s place; a bound namespace that does not exist is an error.
+    /// `role`'s place; a bound namespace that does not exist is an error. A check's
+    /// `netns: NAME` arrives as the role `netns:NAME` ([`super::netns_role`]).
     fn place(&self, role: &str) -> Result<Place, EnvError> {
-        ensure_role(self, role)?;
-        let Some(name) = self.bound(role) else {
-            return Ok(Place::Here);
+        let name = if let Some(name) = role.strip_prefix(super::NETNS_ROLE) {
+            if !valid_name(name) {
+                return Err(EnvError::BadConfig(format!(
+                    "`{name}` is not a network namespace name"
+                )));
+            }
+            name.to_string()
+        } else {
+            ensure_role(self, role)?;
+            let Some(name) = self.bound(role) else {
+                return Ok(Place::Here);
+            };
+            name
         };
         let path = tplab_netns::path_of(&name);
         if path.exists() {
@@ -153,7 +164,7 @@ impl Environment for LocalEnv {
 
     fn bind_netns(&self, roles: &BTreeMap<String, String>) -> Result<(), EnvError> {
         for (role, name) in roles {
-            if role == "local" || name.is_empty() || name.contains('/') || name.starts_with('.') {
+            if role == "local" || !valid_name(name) {
                 return Err(EnvError::BadConfig(format!(
                     "role `{role}` cannot be bound to namespace `{name}`"
                 )));
@@ -166,10 +177,15 @@ impl Environment for LocalEnv {
         Ok(())
     }
 
-    fn role_missing(&self, role: &str) -> Option<String> {
+    fn role_missing(&self, role: &str) -> Option<EnvError> {
         match self.place(role) {
-            Err(e @ EnvError::NoNetns { .. }) => Some(e.to_string()),
+            Err(e @ EnvError::NoNetns { .. }) => Some(e),
             _ => None,
         }
     }
+}
+
+/// A name `ip netns` accepts as a file of /run/netns (no path, no hidden file).
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && !name.contains('/') && !name.starts_with('.')
 }

@@ -9,6 +9,7 @@ pub mod inproc;
 pub mod kube;
 pub mod lab_topology;
 pub mod local;
+mod messages;
 pub mod open;
 pub mod registry;
 pub mod sandbox;
@@ -319,7 +320,7 @@ pub trait Environment: Send + Sync {
 
     /// Why `role`'s place does not exist yet (a namespace the student has not created):
     /// a check there *fails* with this text rather than erring. `None`: it exists.
-    fn role_missing(&self, role: &str) -> Option<String> {
+    fn role_missing(&self, role: &str) -> Option<EnvError> {
         let _ = role;
         None
     }
@@ -333,6 +334,14 @@ pub trait Environment: Send + Sync {
 }
 
 /// Checks that `role` is one of `env`'s roles.
+/// The place of a check's `netns: NAME`, spelled as a role the environment resolves
+/// (only `local` knows it: elsewhere it is an unknown role, and lint refuses it).
+pub const NETNS_ROLE: &str = "netns:";
+
+pub fn netns_role(name: &str) -> String {
+    format!("{NETNS_ROLE}{name}")
+}
+
 pub fn ensure_role(env: &dyn Environment, role: &str) -> Result<(), EnvError> {
     let roles = env.roles();
     if roles.iter().any(|r| r == role) {

@@ -18,7 +18,7 @@ use super::matchers::{OneOrMany, TextMatch, TextSpec, deserialize_duration};
 /// Keys shared by every check kind.
 pub const COMMON_KEYS: &[&str] = &[
     "name", "id", "target", "points", "hint", "timeout", "interval", "capture", "before", "env",
-    "partial",
+    "partial", "netns",
 ];
 /// The shortest polling `interval`: checking more often only burns CPU, and `0` would
 /// spin. Documented in `docs/checks.md`.
@@ -91,6 +91,9 @@ pub struct CheckSpec {
     /// `partial: true` on an `all_of` group: the share of its members that pass earns
     /// that share of its points.
     pub partial: bool,
+    /// `netns: NAME` (on `local`): the check reads, and runs its command, inside this
+    /// named network namespace instead of a role's.
+    pub netns: Option<String>,
     /// Every kind key found, in order (a valid check has exactly one).
     pub kinds: Vec<KindSpec>,
     /// Command-only keys given without `run` (reported by lint).
@@ -147,6 +150,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
             before: Before::Fail,
             env: Vec::new(),
             partial: false,
+            netns: None,
             kinds: Vec::new(),
             stray_command_keys: Vec::new(),
         };
@@ -168,6 +172,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "before" => spec.before = map.next_value()?,
                 "env" => spec.env = map.next_value::<OneOrMany>()?.0,
                 "partial" => spec.partial = map.next_value()?,
+                "netns" => spec.netns = Some(map.next_value()?),
                 "run" => run = Some(map.next_value()?),
                 "status" => status = Some(map.next_value::<i32>()?),
                 "stdout" => stdout = Some(map.next_value::<TextSpec>()?.0),

@@ -6,7 +6,7 @@ use super::Linter;
 use crate::lab::{DiagCode, ItemKind};
 
 /// What a rendered name may hold: `ip netns` and interface names, kernel modules.
-fn plain_name(name: &str) -> bool {
+pub(super) fn plain_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()
@@ -14,7 +14,7 @@ fn plain_name(name: &str) -> bool {
 }
 
 /// A name template rendered with placeholder values, for its static shape only.
-fn sample(template: &str) -> String {
+pub(super) fn sample(template: &str) -> String {
     let mut vars = crate::template::Vars::new();
     for v in crate::env::registry::BUILTIN_VARS {
         vars.insert((*v).to_string(), "x0".into());

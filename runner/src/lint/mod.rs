@@ -2,6 +2,7 @@
 //! without running it. Parse-time problems come from [`crate::lab::parse`]; this adds
 //! the cross-cutting ones (roles, ids, variables and captures, check shapes).
 
+mod check_netns;
 #[cfg(test)]
 mod codes;
 mod front_vars;
@@ -422,6 +423,7 @@ impl Linter<'_> {
             self.unique_id(ids, step, id, span);
         }
         self.envs(&spec.env, span);
+        self.check_netns(spec, span);
         let kind = spec.kind().map_or("", KindSpec::name);
         let fields = kinds::capturable_fields(kind);
         for (var, field) in &spec.capture {
