@@ -18,6 +18,7 @@ packages=(
   tmux              # pseudo-terminal tests of the guided mode
   chromium fonts-dejavu-core fonts-liberation  # headless rendering test of the HTML report (fonts: glyphs in screenshots)
   procps psmisc     # ps, fuser (diagnostics)
+  nodejs            # node + npm: Playwright (tests/e2e) and the export tools (tests/tools); NodeSource's nodejs ships npm, Debian's needs the npm package too
   libxml2-utils     # xmllint: JUnit exports validated against the published XSDs (tests/fixtures/junit)
 )
 

@@ -135,9 +135,10 @@
     const art = $('#step');
     if (state.done) {
       art.replaceChildren(
-        el('h2', { text: T.done }),
+        el('h2', { class: 'done', text: T.done }),
         el('p', { text: `${T.score} ${fmt(state.score)}/${fmt(state.max_score)}` }),
         state.report ? el('p', { text: `${T.report_written} ${state.report}` }) : null);
+      terminals(state);
       return;
     }
     const step = state.step;

@@ -89,7 +89,22 @@ pub async fn serve(
     };
     let auth = Arc::new(auth::Auth::new(token.clone(), hosts, port));
 
-    let roles = session.env.roles();
+    // One terminal per role the lab names (all the environment's when it names none).
+    let bound = session.env.roles();
+    let roles: Vec<String> = if session.lab.meta.roles.is_empty() {
+        bound
+    } else {
+        let mut r: Vec<String> = session
+            .lab
+            .meta
+            .roles
+            .iter()
+            .map(|r| session.role(r).to_string())
+            .filter(|r| bound.contains(r))
+            .collect();
+        r.dedup();
+        r
+    };
     let place = match (session.env_name(), session.env.handle()) {
         ("sandbox", Some(id)) => Some(pty::Place::Sandbox(id)),
         ("local", _) => Some(pty::Place::Local),
