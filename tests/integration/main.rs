@@ -32,6 +32,7 @@ mod records;
 mod reports;
 mod sandbox;
 mod seed_lab;
+mod serve;
 mod shows;
 mod skip;
 mod topology;
@@ -74,5 +75,6 @@ fn main() {
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
+    let suite = serve::register(suite);
     suite.run();
 }
