@@ -200,7 +200,29 @@ fn websockets() -> Result<(), Failed> {
     // A role the session does not have is no terminal.
     let code = upgrade(&s, "/ws/term/nope", &format!("{cookie}{origin}"))?;
     ensure(code == 404, format!("unknown role: HTTP {code}"))?;
-    Ok(())
+    // The shell that upgrade started ends with the server (SIGTERM included).
+    let marker = format!("TPLAB_STATE_DIR={}", s._dir.path().join("state").display());
+    ensure(started_with(&marker).len() >= 2, "the server and the terminal's shell are running")?;
+    drop(s);
+    for _ in 0..50 {
+        if started_with(&marker).is_empty() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(fail(format!("shells left after the server stopped: {:?}", started_with(&marker))))
+}
+
+/// Processes whose environment holds `marker` (this test's own state directory).
+fn started_with(marker: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == marker.as_bytes()))
+        })
+        .collect()
 }
 
 fn lab_html_is_inert() -> Result<(), Failed> {

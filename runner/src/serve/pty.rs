@@ -187,6 +187,13 @@ impl Terminals {
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         )
         .map_err(PtyError::Open)?;
+        // The master must not leak into the shells: when tplab dies (SIGTERM, a crash),
+        // its closing is what hangs the shells up.
+        nix::fcntl::fcntl(
+            pty.master.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .map_err(PtyError::Open)?;
         let spawn_err = |source| PtyError::Spawn {
             role: role.to_string(),
             source,
