@@ -6,10 +6,10 @@ use super::status;
 use crate::cli::{Global, ServeArgs};
 use crate::env::EnvError;
 use crate::error::Error;
+use crate::serve::{self, Options};
 use crate::session::lifecycle::Teardown;
 use crate::session::progress;
 use crate::session::{Mode, Session};
-use crate::serve::{self, Options};
 
 pub async fn run(global: Global, args: ServeArgs) -> super::Result {
     let opts = Options {
@@ -40,7 +40,11 @@ pub async fn run(global: Global, args: ServeArgs) -> super::Result {
         match progress::load(owner, &lab) {
             Some(progress::Saved::Current(p)) if p.next_step < lab.steps.len() => saved = Some(p),
             Some(progress::Saved::Stale(_)) => {
-                printer.warn(&format!("{}: {}", lab.source.path().display(), printer.text.lab_changed));
+                printer.warn(&format!(
+                    "{}: {}",
+                    lab.source.path().display(),
+                    printer.text.lab_changed
+                ));
                 progress::clear(owner);
             }
             Some(progress::Saved::Unusable(why)) => {
@@ -72,7 +76,12 @@ pub async fn run(global: Global, args: ServeArgs) -> super::Result {
         from = saved.next_step;
         session.vars.extend(saved.vars);
         session.recorder.resume(saved.report);
-        printer.line(&format!("{} {}/{}", printer.text.resuming, from + 1, lab.steps.len()));
+        printer.line(&format!(
+            "{} {}/{}",
+            printer.text.resuming,
+            from + 1,
+            lab.steps.len()
+        ));
     }
     progress::save(&session, from);
     // Ctrl-C stops the server and keeps sandbox and progress, as *Quit* does in `run`.

@@ -6,12 +6,36 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("index.html", "text/html; charset=utf-8", include_bytes!("../../assets/index.html")),
-    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/app.js")),
-    ("app.css", "text/css; charset=utf-8", include_bytes!("../../assets/app.css")),
-    ("xterm.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/xterm/xterm.js")),
-    ("xterm.css", "text/css; charset=utf-8", include_bytes!("../../assets/xterm/xterm.css")),
-    ("addon-fit.js", "text/javascript; charset=utf-8", include_bytes!("../../assets/xterm/addon-fit.js")),
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_bytes!("../../assets/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/app.js"),
+    ),
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/app.css"),
+    ),
+    (
+        "xterm.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/xterm/xterm.js"),
+    ),
+    (
+        "xterm.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../assets/xterm/xterm.css"),
+    ),
+    (
+        "addon-fit.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/xterm/addon-fit.js"),
+    ),
 ];
 
 pub fn respond(name: &str) -> Response {

@@ -1,6 +1,6 @@
 //! Who may talk to `tplab serve`: whoever holds this run's token, as Jupyter does. The
-//! token comes in the URL once (`/?token=…`), is swapped for an HttpOnly, SameSite=Strict
-//! cookie, and is then required on every request and WebSocket; WebSockets must also
+//! token comes in the URL once (`/?token=…`), is swapped for an `HttpOnly`, `SameSite=Strict`
+//! cookie, and is then required on every request and websocket; websockets must also
 //! come from the page's own origin (a foreign page cannot drive the student's shells).
 
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,7 +12,7 @@ pub struct Auth {
     /// The cookie's name carries the port: cookies are not port-scoped, and two servers
     /// on one host must not overwrite each other's.
     pub cookie: String,
-    /// `host:port` values a request's `Host` (and a WebSocket's `Origin`) may name.
+    /// `host:port` values a request's `Host` (and a websocket's `Origin`) may name.
     hosts: Vec<String>,
 }
 
@@ -23,7 +23,7 @@ pub enum Refusal {
     Missing,
     /// A token, but not this server's: 403.
     Wrong,
-    /// A WebSocket from another origin (or none): 403.
+    /// A websocket from another origin (or none): 403.
     Origin,
 }
 
@@ -82,7 +82,7 @@ impl Auth {
         }
     }
 
-    /// A WebSocket's `Origin` must be this server as the page reached it.
+    /// A websocket's `Origin` must be this server as the page reached it.
     pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         self.check_host(headers)?;
         let origin = headers
@@ -144,12 +144,21 @@ mod tests {
         assert_eq!(a.check(None, &h), Err(Refusal::Missing));
         assert_eq!(a.check(Some("s3cret"), &h), Ok(()));
         assert_eq!(a.check(Some("nope"), &h), Err(Refusal::Wrong));
-        h.insert(header::COOKIE, HeaderValue::from_static("a=b; tplab-token-8000=s3cret"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; tplab-token-8000=s3cret"),
+        );
         assert_eq!(a.check(None, &h), Ok(()));
-        h.insert(header::COOKIE, HeaderValue::from_static("tplab-token-9000=s3cret"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("tplab-token-9000=s3cret"),
+        );
         assert_eq!(a.check(None, &h), Err(Refusal::Missing));
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("token s3cret"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("token s3cret"),
+        );
         assert_eq!(a.check(None, &h), Ok(()));
     }
 
@@ -159,15 +168,27 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8000"));
         assert_eq!(a.check_origin(&h), Err(Refusal::Origin));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8000"),
+        );
         assert_eq!(a.check_origin(&h), Ok(()));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert_eq!(a.check_origin(&h), Err(Refusal::Origin));
-        h.insert(header::ORIGIN, HeaderValue::from_static("https://127.0.0.1:8000"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://127.0.0.1:8000"),
+        );
         assert_eq!(a.check_origin(&h), Err(Refusal::Origin));
         // A rebinding name pointing at loopback is not this server.
         h.insert(header::HOST, HeaderValue::from_static("evil.example"));
-        h.insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
         assert_eq!(a.check_origin(&h), Err(Refusal::Origin));
     }
 

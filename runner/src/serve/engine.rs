@@ -3,6 +3,7 @@
 //! step every second while a page watches, and pushes every change to the pages.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,14 +25,31 @@ use crate::ui::i18n::Text;
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Request {
     State,
-    Check { step: usize },
+    Check {
+        step: usize,
+    },
     /// Run the step's commands tplab may run (`command`: only that one).
-    Run { step: usize, command: Option<usize> },
-    Answer { step: usize, id: String, answer: String },
-    Hint { step: usize },
-    Solution { step: usize },
-    Skip { step: usize },
-    Next { step: usize },
+    Run {
+        step: usize,
+        command: Option<usize>,
+    },
+    Answer {
+        step: usize,
+        id: String,
+        answer: String,
+    },
+    Hint {
+        step: usize,
+    },
+    Solution {
+        step: usize,
+    },
+    Skip {
+        step: usize,
+    },
+    Next {
+        step: usize,
+    },
 }
 
 pub type Call = (Request, oneshot::Sender<Result<Value, String>>);
@@ -224,7 +242,9 @@ impl<'s, 'a> Engine<'s, 'a> {
                 let n = self.session.lab.steps[step].hints().count();
                 if self.page.hints_shown < n {
                     self.page.hints_shown += 1;
-                    self.session.recorder.hint_shown(step, self.page.hints_shown, n);
+                    self.session
+                        .recorder
+                        .hint_shown(step, self.page.hints_shown, n);
                 }
             }
             Request::Solution { .. } => {
@@ -306,7 +326,8 @@ impl<'s, 'a> Engine<'s, 'a> {
                 }
                 Action::Transcript(block) if block.run == RunMode::Auto => {
                     let role = self.session.role(&block.target).to_string();
-                    for (command, result) in self.session.run_transcript_commands(step, block).await {
+                    for (command, result) in self.session.run_transcript_commands(step, block).await
+                    {
                         crate::session::Observer::command_start(&self.log, &command, &role);
                         match result {
                             Ok(out) => crate::session::Observer::command_output(&self.log, &out),
@@ -328,14 +349,18 @@ impl<'s, 'a> Engine<'s, 'a> {
                 let n = hints.len();
                 (n > 0).then(|| {
                     let i = self.page.check_hint_level.min(n - 1);
-                    self.session.recorder.check_hint_shown(step, &g.id, i + 1, n);
+                    self.session
+                        .recorder
+                        .check_hint_shown(step, &g.id, i + 1, n);
                     hints[i].clone()
                 })
             } else {
                 None
             };
             failed |= e.outcome.verdict == Verdict::Fail;
-            self.page.checks.insert(g.id.clone(), shown(&g.id, &e, hint));
+            self.page
+                .checks
+                .insert(g.id.clone(), shown(&g.id, &e, hint));
         }
         if failed {
             self.page.check_hint_level += 1;
@@ -354,7 +379,10 @@ impl<'s, 'a> Engine<'s, 'a> {
             return false;
         }
         let checks = self.checkables(step);
-        if checks.is_empty() || (self.page.checks.len() == checks.len() && self.page.checks.values().all(|s| s.verdict == "pass")) {
+        if checks.is_empty()
+            || (self.page.checks.len() == checks.len()
+                && self.page.checks.values().all(|s| s.verdict == "pass"))
+        {
             return false;
         }
         if !self.page.watching {
@@ -365,7 +393,12 @@ impl<'s, 'a> Engine<'s, 'a> {
         for g in checks {
             let e = self.session.verify_once(step, &g).await;
             // Live ticks keep the hint the student was last given.
-            let hint = self.page.checks.get(&g.id).and_then(|s| s.hint.clone()).filter(|_| e.outcome.verdict == Verdict::Fail);
+            let hint = self
+                .page
+                .checks
+                .get(&g.id)
+                .and_then(|s| s.hint.clone())
+                .filter(|_| e.outcome.verdict == Verdict::Fail);
             let s = shown(&g.id, &e, hint);
             if self.page.checks.get(&g.id) != Some(&s) {
                 changed = true;
@@ -382,7 +415,9 @@ impl<'s, 'a> Engine<'s, 'a> {
         let expected = match self.session.expected_answer(q) {
             Ok(e) => e,
             Err(e) => {
-                self.page.warnings.push(format!("{}: {e}", self.text.question));
+                self.page
+                    .warnings
+                    .push(format!("{}: {e}", self.text.question));
                 return;
             }
         };
@@ -393,7 +428,12 @@ impl<'s, 'a> Engine<'s, 'a> {
             return;
         }
         asked.tries += 1;
-        let answers = self.session.recorder.report.steps[step].questions.iter().find(|a| a.id == id).map(|a| a.answers.clone()).unwrap_or_default();
+        let answers = self.session.recorder.report.steps[step]
+            .questions
+            .iter()
+            .find(|a| a.id == id)
+            .map(|a| a.answers.clone())
+            .unwrap_or_default();
         let mut answers = answers;
         answers.push(given.to_string());
         if self.session.judge(q, &expected, given) {
@@ -402,12 +442,25 @@ impl<'s, 'a> Engine<'s, 'a> {
             asked.said = Some(format!("✔ {}", self.text.correct));
         } else {
             let left = attempts.saturating_sub(asked.tries);
-            asked.said = Some(format!("✘ {} ({left} {})", self.text.wrong, self.text.attempts_left));
+            asked.said = Some(format!(
+                "✘ {} ({left} {})",
+                self.text.wrong, self.text.attempts_left
+            ));
             if let Some(says) = self.session.feedback(q, given) {
                 asked.said = Some(format!("{} {says}", asked.said.unwrap_or_default()));
             } else if let Some(h) = q.spec.hint.0.get((asked.tries - 1) as usize) {
-                self.session.recorder.question_hint_shown(step, id, asked.tries as usize, q.spec.hint.0.len());
-                asked.said = Some(format!("{} — {}: {}", asked.said.unwrap_or_default(), self.text.hint, self.session.shown(h)));
+                self.session.recorder.question_hint_shown(
+                    step,
+                    id,
+                    asked.tries as usize,
+                    q.spec.hint.0.len(),
+                );
+                asked.said = Some(format!(
+                    "{} — {}: {}",
+                    asked.said.unwrap_or_default(),
+                    self.text.hint,
+                    self.session.shown(h)
+                ));
             }
             if left == 0 {
                 asked.finished = true;
@@ -415,9 +468,19 @@ impl<'s, 'a> Engine<'s, 'a> {
             }
         }
         if asked.finished {
-            asked.explain = q.spec.explain.as_ref().map(|e| markdown(&self.session.shown(e)));
-            let credit = if asked.correct { 1.0 } else { self.session.partial_credit(q, &expected, given) };
-            self.session.recorder.record_question_credit(step, id, answers, credit, &expected);
+            asked.explain = q
+                .spec
+                .explain
+                .as_ref()
+                .map(|e| markdown(&self.session.shown(e)));
+            let credit = if asked.correct {
+                1.0
+            } else {
+                self.session.partial_credit(q, &expected, given)
+            };
+            self.session
+                .recorder
+                .record_question_credit(step, id, answers, credit, &expected);
         }
         self.page.questions.insert(id.to_string(), asked);
     }
@@ -460,12 +523,15 @@ impl<'s, 'a> Engine<'s, 'a> {
         let env = self.session.env_name();
         let mut commands = Vec::new();
         let mut body = String::new();
-        let mut index = 0usize;
-        for action in self.session.actions(step) {
+        for (index, action) in self.session.actions(step).into_iter().enumerate() {
             let (script, target, run, solution) = match action {
                 Action::Command(c) => (self.session.shown(&c.script), &c.target, c.run, c.solution),
                 Action::Transcript(t) => (
-                    t.commands.iter().map(|c| self.session.shown(&c.command)).collect::<Vec<_>>().join("\n"),
+                    t.commands
+                        .iter()
+                        .map(|c| self.session.shown(&c.command))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
                     &t.target,
                     t.run,
                     t.solution,
@@ -475,34 +541,46 @@ impl<'s, 'a> Engine<'s, 'a> {
                 "index": index, "role": self.session.role(target), "script": script,
                 "runnable": run == RunMode::Auto, "solution": solution,
             }));
-            index += 1;
         }
         // The step's text with its (non-solution) commands where they stand.
         let mut next_command = 0usize;
         for item in &s.items {
             match &item.kind {
                 ItemKind::Prose(p) => body.push_str(&markdown(&self.session.shown(p))),
-                ItemKind::Code { lang, text } => body.push_str(&format!(
-                    "<pre><code class=\"language-{}\">{}</code></pre>",
-                    escape(lang),
-                    escape(&self.session.shown(text))
-                )),
+                ItemKind::Code { lang, text } => {
+                    let _ = write!(
+                        body,
+                        "<pre><code class=\"language-{}\">{}</code></pre>",
+                        escape(lang),
+                        escape(&self.session.shown(text))
+                    );
+                }
                 ItemKind::Command(c) if crate::session::plan::applies(&c.env, env) => {
                     if !c.solution {
-                        body.push_str(&format!("<div class=\"cmd-slot\" data-index=\"{next_command}\"></div>"));
+                        let _ = write!(
+                            body,
+                            "<div class=\"cmd-slot\" data-index=\"{next_command}\"></div>"
+                        );
                     }
                     next_command += 1;
                 }
                 ItemKind::Transcript(t) if crate::session::plan::applies(&t.env, env) => {
                     if !t.solution {
-                        body.push_str(&format!("<div class=\"cmd-slot\" data-index=\"{next_command}\"></div>"));
+                        let _ = write!(
+                            body,
+                            "<div class=\"cmd-slot\" data-index=\"{next_command}\"></div>"
+                        );
                     }
                     next_command += 1;
                 }
                 _ => {}
             }
         }
-        let hints: Vec<String> = s.hints().take(self.page.hints_shown).map(|h| markdown(&self.session.shown(h))).collect();
+        let hints: Vec<String> = s
+            .hints()
+            .take(self.page.hints_shown)
+            .map(|h| markdown(&self.session.shown(h)))
+            .collect();
         let checks: Vec<Value> = self
             .checkables(step)
             .iter()
@@ -575,7 +653,11 @@ fn markdown_items(session: &Session<'_>, items: &[crate::lab::Item]) -> String {
         match &item.kind {
             ItemKind::Prose(p) => out.push_str(&markdown(&session.shown(p))),
             ItemKind::Code { text, .. } => {
-                out.push_str(&format!("<pre><code>{}</code></pre>", escape(&session.shown(text))));
+                let _ = write!(
+                    out,
+                    "<pre><code>{}</code></pre>",
+                    escape(&session.shown(text))
+                );
             }
             _ => {}
         }

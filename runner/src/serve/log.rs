@@ -26,9 +26,18 @@ pub struct PageLog {
 
 impl PageLog {
     pub fn take(&self) -> (Vec<Ran>, Vec<String>) {
-        let ran = std::mem::take(&mut *self.ran.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        let warnings =
-            std::mem::take(&mut *self.warnings.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        let ran = std::mem::take(
+            &mut *self
+                .ran
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let warnings = std::mem::take(
+            &mut *self
+                .warnings
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         (ran, warnings)
     }
 }

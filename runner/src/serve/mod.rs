@@ -153,13 +153,15 @@ pub async fn serve(
         terminals.is_some(),
         from,
     );
-    let reached = engine.drive(calls_rx, crate::interrupt::requested_now()).await;
+    let reached = engine
+        .drive(calls_rx, crate::interrupt::requested_now())
+        .await;
     drop(engine);
     let _ = stop_tx.send(());
     if let Some(t) = &terminals {
         t.close_all();
     }
-    // Open WebSockets keep graceful shutdown waiting: give it a moment, then go.
+    // Open websockets keep graceful shutdown waiting: give it a moment, then go.
     let _ = tokio::time::timeout(std::time::Duration::from_secs(2), server).await;
     Ok(Served {
         next_step: reached?,

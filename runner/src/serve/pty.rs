@@ -1,6 +1,6 @@
 //! The page's terminals: one shell per role, in a PTY of this session's sandbox (or of
 //! this machine for `local`), started as `tplab sandbox shell ROLE` starts it. A shell
-//! outlives its WebSocket: a reload or a network blip reattaches to the same shell and
+//! outlives its websocket: a reload or a network blip reattaches to the same shell and
 //! replays what it printed since (the last 64 KiB).
 
 use std::collections::{BTreeMap, VecDeque};
@@ -133,7 +133,10 @@ impl Terminals {
 
     /// The role's shell, started if it is not running.
     pub fn get(self: &Arc<Self>, role: &str) -> Result<Arc<Terminal>, PtyError> {
-        let mut live = self.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut live = self
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(t) = live.get(role) {
             return Ok(t.clone());
         }
@@ -144,7 +147,10 @@ impl Terminals {
         tokio::spawn(async move {
             pump(&reader).await;
             // The shell ended: the next attach starts a new one.
-            let mut live = me.live.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut live = me
+                .live
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             if live.get(&role).is_some_and(|x| Arc::ptr_eq(x, &reader)) {
                 live.remove(&role);
             }

@@ -10,7 +10,9 @@ use pulldown_cmark::{CowStr, Event, Options, Parser, Tag, TagEnd, html};
 use regex::Regex;
 
 /// Tags a lab may write as raw HTML, attribute-free.
-const ALLOWED: &[&str] = &["details", "summary", "br", "kbd", "sub", "sup", "b", "i", "em", "strong", "code"];
+const ALLOWED: &[&str] = &[
+    "details", "summary", "br", "kbd", "sub", "sup", "b", "i", "em", "strong", "code",
+];
 
 static TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"<(/?)([A-Za-z][A-Za-z0-9]*)\s*(/?)>").expect("static regex"));
@@ -18,30 +20,23 @@ static TAG: LazyLock<Regex> =
 /// Renders Markdown (tables, strikethrough included) into safe HTML.
 pub fn markdown(text: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
-    let mut image_depth = 0usize;
-    let events = Parser::new_ext(text, options).filter_map(|event| match event {
-        Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::InlineHtml(raw_html(&raw).into())),
+    let events = Parser::new_ext(text, options).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::InlineHtml(raw_html(&raw).into()),
         Event::Start(Tag::Link {
             link_type,
             dest_url,
             title,
             id,
-        }) => Some(Event::Start(Tag::Link {
+        }) => Event::Start(Tag::Link {
             link_type,
             dest_url: safe_url(dest_url),
             title,
             id,
-        })),
+        }),
         // An image: its alt text only, in a marked span.
-        Event::Start(Tag::Image { .. }) => {
-            image_depth += 1;
-            Some(Event::InlineHtml(r#"<span class="img-alt">"#.into()))
-        }
-        Event::End(TagEnd::Image) => {
-            image_depth = image_depth.saturating_sub(1);
-            Some(Event::InlineHtml("</span>".into()))
-        }
-        e => Some(e),
+        Event::Start(Tag::Image { .. }) => Event::InlineHtml(r#"<span class="img-alt">"#.into()),
+        Event::End(TagEnd::Image) => Event::InlineHtml("</span>".into()),
+        e => e,
     });
     let mut out = String::new();
     html::push_html(&mut out, events);
@@ -106,7 +101,10 @@ mod tests {
         let h = markdown("# T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n```sh\nip a\n```\n");
         assert!(h.contains("<h1>T</h1>"), "{h}");
         assert!(h.contains("<table>") && h.contains("<td>1</td>"), "{h}");
-        assert!(h.contains("<code class=\"language-sh\">ip a\n</code>"), "{h}");
+        assert!(
+            h.contains("<code class=\"language-sh\">ip a\n</code>"),
+            "{h}"
+        );
     }
 
     #[test]
@@ -114,7 +112,10 @@ mod tests {
         let h = markdown(
             "<details>\n<summary>Indice</summary>\n\nregardez\n\n</details>\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>",
         );
-        assert!(h.contains("<details>") && h.contains("<summary>Indice</summary>"), "{h}");
+        assert!(
+            h.contains("<details>") && h.contains("<summary>Indice</summary>"),
+            "{h}"
+        );
         assert!(!h.contains("<script"), "{h}");
         assert!(h.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{h}");
         assert!(!h.contains("<img"), "{h}");
@@ -129,7 +130,8 @@ mod tests {
 
     #[test]
     fn unsafe_links_are_neutralised() {
-        let h = markdown("[a](javascript:alert(1)) [b](https://example.org) [c](#x) [d](JaVaScRiPt:x)");
+        let h =
+            markdown("[a](javascript:alert(1)) [b](https://example.org) [c](#x) [d](JaVaScRiPt:x)");
         assert!(!h.to_ascii_lowercase().contains("javascript"), "{h}");
         assert!(h.contains("href=\"https://example.org\""), "{h}");
         assert!(h.contains("href=\"#x\""), "{h}");

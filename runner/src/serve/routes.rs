@@ -1,4 +1,4 @@
-//! The HTTP side: the page, its embedded assets, the page's calls, and the WebSockets
+//! The HTTP side: the page, its embedded assets, the page's calls, and the websockets
 //! (live state, terminals). Every route is behind the token guard.
 
 use std::sync::Arc;
@@ -46,7 +46,7 @@ fn query_token(req: &Request) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The token on every request, the page's own origin on WebSockets. The URL's token is
+/// The token on every request, the page's own origin on websockets. The URL's token is
 /// swapped for the cookie, and the URL cleaned of it.
 async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
     let token = query_token(&req);
@@ -55,7 +55,10 @@ async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
         return refused(r.status(), "unknown Host\n");
     }
     if let Err(r) = s.auth.check(token.as_deref(), req.headers()) {
-        return refused(r.status(), "a valid token is required (open the URL tplab serve printed)\n");
+        return refused(
+            r.status(),
+            "a valid token is required (open the URL tplab serve printed)\n",
+        );
     }
     if req.uri().path().starts_with("/ws/")
         && let Err(r) = s.auth.check_origin(req.headers())
@@ -81,8 +84,14 @@ async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
@@ -122,7 +131,10 @@ async fn events(State(s): State<Shared>, ws: WebSocketUpgrade) -> Response {
 async fn push_events(s: Shared, mut socket: WebSocket) {
     let mut rx = s.events.subscribe();
     if let Ok(v) = call(&s.calls, Ask::State).await
-        && socket.send(Message::Text(v.to_string().into())).await.is_err()
+        && socket
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .is_err()
     {
         return;
     }
@@ -145,7 +157,11 @@ async fn push_events(s: Shared, mut socket: WebSocket) {
     }
 }
 
-async fn terminal(State(s): State<Shared>, Path(role): Path<String>, ws: WebSocketUpgrade) -> Response {
+async fn terminal(
+    State(s): State<Shared>,
+    Path(role): Path<String>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let Some(terminals) = s.terminals.clone() else {
         return (StatusCode::NOT_FOUND, "no terminals in this environment\n").into_response();
     };
