@@ -105,5 +105,16 @@ pub async fn run(global: Global, args: ServeArgs) -> super::Result {
     }
     let path = common::write_report_into(&session.recorder, &report_dir)?;
     printer.summary(&session, Some(&path));
+    if !done {
+        let again = format!(
+            "{} serve {}",
+            crate::env::self_invocation(),
+            args.lab.display()
+        );
+        printer.line(&format!("{} `{again}`", printer.text.to_resume));
+        if let Some(remove) = session.env.removal_hint() {
+            printer.line(&format!("{} `{remove}`", printer.text.kept_env));
+        }
+    }
     Ok(status::OK)
 }
