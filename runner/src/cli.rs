@@ -132,6 +132,8 @@ impl KubeArgs {
 pub enum Command {
     /// Follow a lab step by step (guided; `--auto` or no TTY: tplab runs the solutions).
     Run(RunArgs),
+    /// The lab in a browser page beside live terminals (loopback, with a token).
+    Serve(ServeArgs),
     /// Evaluate a lab's checks against the current state only.
     Check(CheckArgs),
     /// Prove a lab solvable: each step's checks fail before its solution and pass after.
@@ -262,6 +264,24 @@ pub struct RunArgs {
     /// Never prompt: run every step's commands and solutions, then verify.
     #[arg(long)]
     pub auto: bool,
+    /// Start again from the first step instead of resuming saved progress.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Lab file (or a directory holding lab.md).
+    pub lab: PathBuf,
+    /// Port to listen on (default: a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Address to listen on; anything but loopback needs --allow-remote.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Allow --bind on an address other machines can reach.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Start again from the first step instead of resuming saved progress.
     #[arg(long)]
     pub restart: bool,

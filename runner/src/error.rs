@@ -57,6 +57,9 @@ pub enum Error {
     Terminal(#[from] dialoguer::Error),
     #[error("starting the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// `tplab serve` could not listen or serve.
+    #[error("tplab serve")]
+    Serve(#[source] crate::serve::ServeError),
     /// A process a command starts for the user (`sandbox exec`).
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -92,6 +95,7 @@ impl Error {
             | Error::NoStep { .. }
             | Error::EnvNotSupported { .. }
             | Error::Usage(_)
+            | Error::Serve(crate::serve::ServeError::RemoteRefused(_))
             | Error::Report(_)
             | Error::Env(EnvError::UnknownEnv { .. }) => status::USAGE,
             Error::Sandbox(e) if matches!(**e, S::BadId { .. } | S::UnknownRole { .. }) => {
@@ -103,6 +107,7 @@ impl Error {
             | Error::Json(_)
             | Error::Terminal(_)
             | Error::Runtime(_)
+            | Error::Serve(_)
             | Error::Io(_) => status::ENV,
         }
     }

@@ -14,6 +14,7 @@ pub mod interrupt;
 pub mod k8s;
 pub mod lab;
 pub mod lint;
+pub mod serve;
 pub mod session;
 pub mod state_dir;
 pub mod status;

@@ -35,6 +35,7 @@ mod report_text;
 mod reports;
 mod sandbox;
 mod seed_lab;
+mod serve;
 mod shows;
 mod skip;
 mod topology;
@@ -80,5 +81,6 @@ fn main() {
     let suite = pod_to_service::register(suite);
     let suite = check_netns::register(suite);
     let suite = report_text::register(suite);
+    let suite = serve::register(suite);
     suite.run();
 }

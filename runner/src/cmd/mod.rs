@@ -10,6 +10,7 @@ mod probe;
 mod requires;
 mod run;
 mod sandbox;
+mod serve;
 mod test;
 mod trace;
 
@@ -36,6 +37,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Lint(args) => lint::run(&cli.global, &args),
         Command::Run(args) => common::block_on(run::run(cli.global.clone(), args)),
+        Command::Serve(args) => common::block_on(serve::run(cli.global.clone(), args)),
         Command::Check(args) => common::block_on(check::run(cli.global.clone(), args)),
         Command::Test(args) => common::block_on(test::run(cli.global.clone(), args)),
         Command::Sandbox(cmd) => common::block_on(sandbox::run(cli.global.clone(), cmd)),

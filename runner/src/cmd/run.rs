@@ -150,7 +150,7 @@ pub async fn run(global: Global, args: RunArgs) -> super::Result {
 
 /// Opens the environment. Resuming a sandbox (kube) session re-adopts the sandbox (lab
 /// pod) the student left (its MACs and names are in the captures); if it is gone, start over.
-async fn open(
+pub(super) async fn open(
     global: &Global,
     lab: &Lab,
     env_name: &str,
