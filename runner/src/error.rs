@@ -57,6 +57,9 @@ pub enum Error {
     Terminal(#[from] dialoguer::Error),
     #[error("starting the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    /// `tplab import`: the source could not be read or translated, or the lab written.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// A process a command starts for the user (`sandbox exec`).
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -94,6 +97,7 @@ impl Error {
             | Error::Usage(_)
             | Error::Report(_)
             | Error::Env(EnvError::UnknownEnv { .. }) => status::USAGE,
+            Error::Import(e) if e.is_source_problem() => status::USAGE,
             Error::Sandbox(e) if matches!(**e, S::BadId { .. } | S::UnknownRole { .. }) => {
                 status::USAGE
             }
@@ -103,6 +107,7 @@ impl Error {
             | Error::Json(_)
             | Error::Terminal(_)
             | Error::Runtime(_)
+            | Error::Import(_)
             | Error::Io(_) => status::ENV,
         }
     }
