@@ -16,6 +16,7 @@ mod hardening_reports;
 mod hardening_sandbox;
 mod hardening_state;
 mod harness;
+mod import;
 mod interactive;
 mod k8s_checks;
 mod kube_env;
@@ -74,5 +75,6 @@ fn main() {
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
+    let suite = import::register(suite);
     suite.run();
 }
