@@ -1,6 +1,6 @@
 //! Issue 18, `tplab import`: a Killercoda scenario and an Instruqt track written for
 //! these tests (tests/fixtures/import/) become labs that lint and that `tplab test`
-//! proves on `local`; unsafe paths and malformed sources are refused with file:line;
+//! proves on `local`; unsafe paths and malformed sources are refused with `file:line`;
 //! the source's scripts are never run.
 
 use std::path::{Path, PathBuf};

@@ -149,7 +149,7 @@ pub fn import(src: &SourceDir) -> Result<ImportedLab, ImportError> {
     }
     let mut ids = Vec::new();
     for (dir, challenge, file) in challenges(src, track, &text)? {
-        let step = step(src, dir.as_deref(), challenge, file, &mut ids, &mut notes)?;
+        let step = step(src, dir.as_deref(), &challenge, &file, &mut ids, &mut notes)?;
         lab.steps.push(step);
     }
     if lab.steps.is_empty() {
@@ -236,8 +236,8 @@ fn split_front_matter(text: &str) -> (Option<&str>, &str) {
 fn step(
     src: &SourceDir,
     dir: Option<&str>,
-    c: Challenge,
-    file: String,
+    c: &Challenge,
+    file: &str,
     ids: &mut Vec<String>,
     notes: &mut Vec<Note>,
 ) -> Result<Step, ImportError> {
@@ -262,11 +262,11 @@ fn step(
     }
     let assignment = c.assignment.clone().unwrap_or_default();
     let assignment = super::lab::drop_title(&assignment, &title);
-    let (text, commands) = convert(&file, &assignment, notes);
+    let (text, commands) = convert(file, &assignment, notes);
     body.push_str(&text);
     if !c.tabs.is_empty() {
         notes.push(Note {
-            file: file.clone(),
+            file: file.to_string(),
             line: None,
             text: format!("{} tab(s) (terminals, editors, websites) are not imported: tplab's student uses their own terminal", c.tabs.len()),
         });
@@ -285,7 +285,7 @@ fn step(
             .collect();
         if c.answers.is_empty() || answers.is_empty() {
             return Err(ImportError::Invalid {
-                path: src.shown(&file),
+                path: src.shown(file),
                 message: format!(
                     "quiz `{title}` needs `answers` and a `solution` (indices into them)"
                 ),

@@ -2,6 +2,7 @@
 //! `background`, `foreground`, a step's `verify`) and step Markdown whose code blocks
 //! marked `{{exec}}` are commands the student clicks to run.
 
+use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -148,10 +149,11 @@ pub fn import(src: &SourceDir) -> Result<ImportedLab, ImportError> {
             let md = cx.read(text, "finish page")?;
             let (body, _) = convert(&mut cx, text, &md);
             if let Some(last) = lab.steps.last_mut() {
-                last.body.push_str(&format!(
+                let _ = write!(
+                    last.body,
                     "\n\n### {}\n\n{body}",
                     finish.title.as_deref().unwrap_or("Finish")
-                ));
+                );
             }
         }
         if let Some(bg) = &finish.background {

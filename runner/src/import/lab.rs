@@ -338,6 +338,47 @@ pub fn demote_and_escape(markdown: &str) -> String {
 mod tests {
     use super::*;
 
+    fn lab() -> ImportedLab {
+        let check = Check {
+            id: "verify".into(),
+            name: "S (verify.sh)".into(),
+            script: Script::new("verify.sh", "test -f x || { echo 'no {{ x }}'; exit 1; }\n"),
+            fail_on_fail_line: false,
+            prelude: String::new(),
+        };
+        ImportedLab {
+            id: "t".into(),
+            title: "T".into(),
+            steps: vec![Step {
+                id: "s".into(),
+                title: "S".into(),
+                checks: vec![check],
+                ..Step::default()
+            }],
+            ..ImportedLab::default()
+        }
+    }
+
+    #[test]
+    fn the_failure_message_goes_where_the_format_takes_it() {
+        let with = lab().render(true);
+        assert!(
+            with.contains("fail_message: '{% raw %}no {{ x }}{% endraw %}'"),
+            "{with}"
+        );
+        assert!(!with.contains("hint:"), "{with}");
+        let without = lab().render(false);
+        assert!(
+            without.contains("hint: '{% raw %}no {{ x }}{% endraw %}'"),
+            "{without}"
+        );
+        // The script's template-like text is escaped, line by line.
+        assert!(
+            without.contains("{% raw %}test -f x || { echo 'no {{ x }}'; exit 1; }{% endraw %}"),
+            "{without}"
+        );
+    }
+
     #[test]
     fn headings_are_demoted_outside_code() {
         let md = "# Top\n## Sub\n```sh\n# comment\n```\nA {{ go }} template\n";
