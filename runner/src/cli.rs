@@ -153,6 +153,8 @@ pub enum Command {
     Grade(tplab_report::GradeArgs),
     /// Follow packets live through the sandbox: pod eth0 -> lxc -> routing -> node eth0.
     Trace(TraceArgs),
+    /// Write a tplab lab from a Killercoda scenario or an Instruqt track (never runs its scripts).
+    Import(ImportArgs),
     /// The node agent: answer fact queries (JSON lines, `tplab.facts/1`) from stdin on stdout.
     Agent(AgentArgs),
 }
@@ -300,6 +302,21 @@ pub struct CheckArgs {
 pub struct TestArgs {
     /// Lab file (or a directory holding lab.md).
     pub lab: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The source's platform.
+    #[arg(value_enum)]
+    pub platform: crate::import::Platform,
+    /// The scenario folder (holding index.json) or track folder (holding track.yml).
+    pub source: PathBuf,
+    /// Write the lab into this folder (as DIR/lab.md).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Overwrite DIR/lab.md if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

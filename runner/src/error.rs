@@ -60,6 +60,9 @@ pub enum Error {
     /// `tplab serve` could not listen or serve.
     #[error("tplab serve")]
     Serve(#[source] crate::serve::ServeError),
+    /// `tplab import`: the source could not be read or translated, or the lab written.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// A process a command starts for the user (`sandbox exec`).
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -98,6 +101,7 @@ impl Error {
             | Error::Serve(crate::serve::ServeError::RemoteRefused(_))
             | Error::Report(_)
             | Error::Env(EnvError::UnknownEnv { .. }) => status::USAGE,
+            Error::Import(e) if e.is_source_problem() => status::USAGE,
             Error::Sandbox(e) if matches!(**e, S::BadId { .. } | S::UnknownRole { .. }) => {
                 status::USAGE
             }
@@ -108,6 +112,7 @@ impl Error {
             | Error::Terminal(_)
             | Error::Runtime(_)
             | Error::Serve(_)
+            | Error::Import(_)
             | Error::Io(_) => status::ENV,
         }
     }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod env;
 pub mod error;
+pub mod import;
 pub mod interrupt;
 pub mod k8s;
 pub mod lab;

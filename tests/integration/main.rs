@@ -17,6 +17,7 @@ mod hardening_reports;
 mod hardening_sandbox;
 mod hardening_state;
 mod harness;
+mod import;
 mod interactive;
 mod k8s_checks;
 mod kube_env;
@@ -82,5 +83,6 @@ fn main() {
     let suite = check_netns::register(suite);
     let suite = report_text::register(suite);
     let suite = serve::register(suite);
+    let suite = import::register(suite);
     suite.run();
 }

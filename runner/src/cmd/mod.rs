@@ -4,6 +4,7 @@ mod agent;
 mod check;
 mod cilium;
 mod common;
+mod import;
 mod lint;
 mod preflight;
 mod probe;
@@ -50,6 +51,7 @@ pub fn main() -> ExitCode {
             .map(exit_code)
             .map_err(Error::report),
         Command::Trace(args) => common::block_on(trace::run(cli.global.clone(), args)),
+        Command::Import(args) => import::run(&cli.global, &args),
         Command::Agent(args) => agent::run(&args),
     };
     match result {
