@@ -23,6 +23,7 @@ mod kubeapi;
 mod kubeapi_io;
 mod kubeapi_pods;
 mod kubeapi_seed;
+mod lab_gaps;
 mod lang_detect;
 mod language;
 mod lifecycle;
@@ -74,5 +75,6 @@ fn main() {
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
+    let suite = lab_gaps::register(suite);
     suite.run();
 }

@@ -1,0 +1,174 @@
+//! What real labs ported from other platforms needed (issue 18): the author's failure
+//! message, exit-status matchers, HTML comments kept from students, `--auto` answers.
+
+use std::path::Path;
+
+use tplab_testkit::Suite;
+
+use crate::harness::{Failed, ensure, fail, tempdir, tplab};
+
+pub fn register(suite: Suite) -> Suite {
+    suite
+        .test(
+            "lab_gaps::fail_message_is_shown_and_recorded",
+            fail_message_is_shown_and_recorded,
+        )
+        .test(
+            "lab_gaps::status_matchers_judge_the_exit_code",
+            status_matchers,
+        )
+}
+
+const FAIL_LAB: &str = r#"---
+id: fail-message
+title: Message d'échec
+lang: fr
+environments: [local]
+roles: [local]
+---
+
+## Le fichier {#file}
+
+```check
+- name: le fichier existe
+  run: test -e /nonexistent/tplab-{{ session_id }}
+  fail_message: "ÉCHEC : créez le fichier de la session {{ session_id }}"
+- name: ceci passe
+  run: "true"
+  fail_message: jamais affiché
+```
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<std::path::PathBuf, Failed> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|e| fail(e.to_string()))?;
+    Ok(path)
+}
+
+fn fail_message_is_shown_and_recorded() -> Result<(), Failed> {
+    let dir = tempdir();
+    let lab = write(dir.path(), "lab.md", FAIL_LAB)?;
+    tplab(["lint".as_ref(), lab.as_os_str()]).run().success()?;
+    let out = tplab([
+        "run".as_ref(),
+        lab.as_os_str(),
+        "--auto".as_ref(),
+        "--env".as_ref(),
+        "local".as_ref(),
+        "--report".as_ref(),
+        dir.path().as_os_str(),
+    ])
+    .run();
+    // Shown in the terminal, rendered (the session id is not left as a template).
+    out.stdout_has("ÉCHEC : créez le fichier de la session")?;
+    ensure(
+        !out.stdout.contains("{{") && !out.stdout.contains("jamais affiché"),
+        format!("unrendered or misplaced message:\n{}", out.stdout),
+    )?;
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).map_err(|e| fail(e.to_string()))?,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let checks = &report["steps"][0]["checks"];
+    let message = checks[0]["message"].as_str().unwrap_or_default();
+    ensure(
+        checks[0]["verdict"] == "fail"
+            && message.starts_with("ÉCHEC : créez le fichier de la session ")
+            && !message.contains("{{"),
+        format!("report.json: {checks:#}"),
+    )?;
+    ensure(
+        checks[1]["verdict"] == "pass" && checks[1]["message"] == "",
+        format!("a passing check carries no failure message: {checks:#}"),
+    )?;
+    for format in ["md", "html"] {
+        let path = dir.path().join(format!("r.{format}"));
+        tplab([
+            "report".as_ref(),
+            dir.path().join("report.json").as_os_str(),
+            "--format".as_ref(),
+            format.as_ref(),
+            "-o".as_ref(),
+            path.as_os_str(),
+        ])
+        .run()
+        .success()?;
+        let text = std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?;
+        ensure(
+            text.contains("créez le fichier de la session"),
+            format!("the {format} report lacks the failure message:\n{text}"),
+        )?;
+    }
+    Ok(())
+}
+
+const STATUS_LAB: &str = r#"---
+id: status-matchers
+title: Exit status matchers
+environments: [local]
+roles: [local]
+---
+
+## Codes {#codes}
+
+```check
+- name: false fails
+  run: "false"
+  status: "!= 0"
+  before: any
+- name: grep finds nothing
+  run: grep -q nothing-here /dev/null
+  status: [1, 2]
+  before: any
+- name: true is not a failure
+  run: "true"
+  status: "!= 0"
+  before: any
+```
+"#;
+
+fn status_matchers() -> Result<(), Failed> {
+    let dir = tempdir();
+    let lab = write(dir.path(), "lab.md", STATUS_LAB)?;
+    tplab(["lint".as_ref(), lab.as_os_str()]).run().success()?;
+    tplab([
+        "run".as_ref(),
+        lab.as_os_str(),
+        "--auto".as_ref(),
+        "--env".as_ref(),
+        "local".as_ref(),
+        "--report".as_ref(),
+        dir.path().as_os_str(),
+    ])
+    .run();
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).map_err(|e| fail(e.to_string()))?,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let checks = &report["steps"][0]["checks"];
+    let verdicts: Vec<&str> = (0..3)
+        .map(|i| checks[i]["verdict"].as_str().unwrap_or_default())
+        .collect();
+    ensure(
+        verdicts == ["pass", "pass", "fail"],
+        format!("verdicts {verdicts:?}: {checks:#}"),
+    )?;
+    ensure(
+        checks[2]["expected"]
+            .as_str()
+            .is_some_and(|e| e.contains("!= 0")),
+        format!("the expectation names the comparison: {checks:#}"),
+    )?;
+    // A bad status is a lint error at its line, not a serde type error.
+    let bad = write(
+        dir.path(),
+        "bad.md",
+        &STATUS_LAB.replace("status: [1, 2]", "status: \"sometimes\""),
+    )?;
+    let out = tplab(["lint".as_ref(), bad.as_os_str()]).run();
+    ensure(
+        out.code != 0 && (out.stdout.contains("invalid `status`") || out.stderr.contains("invalid `status`")),
+        format!("lint of a bad status:\n{}\n{}", out.stdout, out.stderr),
+    )?;
+    Ok(())
+}
