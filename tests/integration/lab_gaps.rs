@@ -5,7 +5,11 @@ use std::path::Path;
 
 use tplab_testkit::Suite;
 
-use crate::harness::{Failed, ensure, fail, tempdir, tplab};
+use std::time::Duration;
+
+use crate::harness::{Failed, Guided, ensure, fail, tempdir, tplab};
+
+const WAIT: Duration = Duration::from_secs(20);
 
 pub fn register(suite: Suite) -> Suite {
     suite
@@ -16,6 +20,10 @@ pub fn register(suite: Suite) -> Suite {
         .test(
             "lab_gaps::status_matchers_judge_the_exit_code",
             status_matchers,
+        )
+        .test(
+            "lab_gaps::html_comments_never_reach_students",
+            html_comments,
         )
 }
 
@@ -170,5 +178,93 @@ fn status_matchers() -> Result<(), Failed> {
         out.code != 0 && (out.stdout.contains("invalid `status`") || out.stderr.contains("invalid `status`")),
         format!("lint of a bad status:\n{}\n{}", out.stdout, out.stderr),
     )?;
+    Ok(())
+}
+
+const COMMENT_LAB: &str = r#"---
+id: comments
+title: Comments
+environments: [local]
+roles: [local]
+---
+
+Intro text. <!-- intro-secret -->
+
+## A step {#step}
+
+Visible prose.
+
+<!--
+block-secret: the answer is {{ undefined_var }}
+-->
+
+More prose <!-- inline-secret --> here, and `<!-- code-kept -->` stays.
+
+<details>
+<summary>Hint</summary>
+
+Look closer. <!-- hint-secret -->
+</details>
+
+```check
+- name: passes
+  run: "true"
+  before: any
+```
+"#;
+
+fn html_comments() -> Result<(), Failed> {
+    let dir = tempdir();
+    let lab = write(dir.path(), "lab.md", COMMENT_LAB)?;
+    // A variable inside a comment is not a template for the student: lint is clean.
+    tplab(["lint".as_ref(), lab.as_os_str()]).run().success()?;
+    let out = tplab([
+        "run".as_ref(),
+        lab.as_os_str(),
+        "--auto".as_ref(),
+        "--env".as_ref(),
+        "local".as_ref(),
+        "--report".as_ref(),
+        dir.path().as_os_str(),
+    ])
+    .run();
+    out.success()?;
+    let mut seen = vec![("--auto", out.stdout.clone() + &out.stderr)];
+    // The guided terminal: the step's prose, then its hint on request.
+    let path = lab.to_string_lossy();
+    let g = Guided::start(&path, "--env local")?;
+    let t = &g.tmux;
+    let first = t.wait_for("What do you want to do?", WAIT)?;
+    for shown in ["Intro text.", "Visible prose.", "More prose", "code-kept"] {
+        ensure(first.contains(shown), format!("`{shown}` is not shown:\n{first}"))?;
+    }
+    // Watch, check, hint (no "run it for me": the step has no command).
+    t.send(&["Down", "Down", "Enter"])?;
+    let hinted = t.wait_for("Look closer.", WAIT)?;
+    t.send(&["Up", "Enter"])?;
+    seen.push(("the guided terminal", first));
+    seen.push(("the hint", hinted));
+    for format in ["md", "html"] {
+        let path = dir.path().join(format!("r.{format}"));
+        tplab([
+            "report".as_ref(),
+            dir.path().join("report.json").as_os_str(),
+            "--format".as_ref(),
+            format.as_ref(),
+            "-o".as_ref(),
+            path.as_os_str(),
+        ])
+        .run()
+        .success()?;
+        seen.push((format, std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?));
+    }
+    for (what, text) in seen {
+        for secret in ["intro-secret", "block-secret", "inline-secret", "hint-secret"] {
+            ensure(
+                !text.contains(secret),
+                format!("{what} shows the comment `{secret}`:\n{text}"),
+            )?;
+        }
+    }
     Ok(())
 }
