@@ -25,6 +25,10 @@ pub fn register(suite: Suite) -> Suite {
             "lab_gaps::html_comments_never_reach_students",
             html_comments,
         )
+        .test(
+            "lab_gaps::auto_answers_a_regex_with_a_value_not_the_pattern",
+            auto_regex_answers,
+        )
 }
 
 const FAIL_LAB: &str = r#"---
@@ -266,5 +270,78 @@ fn html_comments() -> Result<(), Failed> {
             )?;
         }
     }
+    Ok(())
+}
+
+const REGEX_LAB: &str = r#"---
+id: regex-auto
+title: Regex answers
+environments: [local]
+roles: [local]
+---
+
+## Values {#values}
+
+```check
+- run: echo lo
+  capture: { IFACE: stdout }
+```
+
+```question {id=iface}
+prompt: Name the loopback interface.
+answer: "l[o0]"
+match: regex
+```
+
+```question {id=never}
+prompt: A value nothing produced.
+answer: "zz[0-9]+"
+match: regex
+```
+"#;
+
+fn auto_regex_answers() -> Result<(), Failed> {
+    let dir = tempdir();
+    let lab = write(dir.path(), "lab.md", REGEX_LAB)?;
+    tplab(["lint".as_ref(), lab.as_os_str()]).run().success()?;
+    let out = tplab([
+        "run".as_ref(),
+        lab.as_os_str(),
+        "--auto".as_ref(),
+        "--env".as_ref(),
+        "local".as_ref(),
+        "--report".as_ref(),
+        dir.path().as_os_str(),
+    ])
+    .run();
+    out.stdout_has("question `never`")?;
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json")).map_err(|e| fail(e.to_string()))?,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let questions = &report["steps"][0]["questions"];
+    let by_id = |id: &str| {
+        questions
+            .as_array()
+            .and_then(|qs| qs.iter().find(|q| q["id"] == id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (iface, never) = (by_id("iface"), by_id("never"));
+    // The captured value, never the pattern itself.
+    ensure(
+        iface["answers"] == serde_json::json!(["lo"]) && iface["verdict"] == "pass",
+        format!("iface: {iface:#}"),
+    )?;
+    ensure(
+        never["answers"] == serde_json::json!([]) && never["verdict"] != "pass",
+        format!("never: {never:#}"),
+    )?;
+    // `tplab test` cannot prove a lab it cannot answer.
+    let out = tplab(["test".as_ref(), lab.as_os_str(), "--env".as_ref(), "local".as_ref()]).run();
+    ensure(
+        out.code != 0 && (out.stdout + &out.stderr).contains("question `never`"),
+        "tplab test proves a lab whose regex question nothing answers",
+    )?;
     Ok(())
 }
