@@ -29,6 +29,10 @@ pub fn register(suite: Suite) -> Suite {
             "lab_gaps::auto_answers_a_regex_with_a_value_not_the_pattern",
             auto_regex_answers,
         )
+        .test(
+            "lab_gaps::lint_suggests_raw_and_reports_a_variable_once",
+            lint_templates,
+        )
 }
 
 const FAIL_LAB: &str = r#"---
@@ -342,6 +346,52 @@ fn auto_regex_answers() -> Result<(), Failed> {
     ensure(
         out.code != 0 && (out.stdout + &out.stderr).contains("question `never`"),
         "tplab test proves a lab whose regex question nothing answers",
+    )?;
+    Ok(())
+}
+
+const TEMPLATE_LAB: &str = r#"---
+id: templates
+title: Templates
+environments: [sandbox]
+roles: [node, pod]
+---
+
+## S {#s}
+
+```check
+- name: "{{ nope }} answers"
+  run: curl -s {{ world_url }} {{ nope }}
+  stdout: "{{ nope }}"
+```
+
+```sh {target=node}
+docker inspect -f '{{.State.Running}}' x
+```
+
+```sh {target=node}
+{% raw %}kubectl get pod -o go-template='{{ .status.podIP }}'{% endraw %}
+```
+"#;
+
+fn lint_templates() -> Result<(), Failed> {
+    let dir = tempdir();
+    let lab = write(dir.path(), "lab.md", TEMPLATE_LAB)?;
+    let out = tplab(["lint".as_ref(), lab.as_os_str()]).run();
+    let text = out.stdout.clone() + &out.stderr;
+    ensure(out.code != 0, format!("lint passes:\n{text}"))?;
+    // One undefined variable used three times in one check: one error.
+    ensure(
+        text.matches("undefined variable `nope`").count() == 1,
+        format!("`nope` is not reported exactly once:\n{text}"),
+    )?;
+    // `world_url` is a sandbox fact; the `{% raw %}` block is fine.
+    ensure(!text.contains("world_url`"), format!("world_url undefined:\n{text}"))?;
+    ensure(
+        text.matches("template error").count() == 1
+            && text.contains("{% raw %}")
+            && text.contains(&format!("{}:17:", lab.display())),
+        format!("the Go template is not pointed at with a `raw` suggestion:\n{text}"),
     )?;
     Ok(())
 }
