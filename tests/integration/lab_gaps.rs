@@ -33,6 +33,7 @@ pub fn register(suite: Suite) -> Suite {
             "lab_gaps::lint_suggests_raw_and_reports_a_variable_once",
             lint_templates,
         )
+        .test("lab_gaps::count_compares_the_matching_facts", count_facts)
 }
 
 const FAIL_LAB: &str = r#"---
@@ -82,7 +83,8 @@ fn fail_message_is_shown_and_recorded() -> Result<(), Failed> {
         format!("unrendered or misplaced message:\n{}", out.stdout),
     )?;
     let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("report.json")).map_err(|e| fail(e.to_string()))?,
+        &std::fs::read_to_string(dir.path().join("report.json"))
+            .map_err(|e| fail(e.to_string()))?,
     )
     .map_err(|e| fail(e.to_string()))?;
     let checks = &report["steps"][0]["checks"];
@@ -158,7 +160,8 @@ fn status_matchers() -> Result<(), Failed> {
     ])
     .run();
     let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("report.json")).map_err(|e| fail(e.to_string()))?,
+        &std::fs::read_to_string(dir.path().join("report.json"))
+            .map_err(|e| fail(e.to_string()))?,
     )
     .map_err(|e| fail(e.to_string()))?;
     let checks = &report["steps"][0]["checks"];
@@ -183,7 +186,8 @@ fn status_matchers() -> Result<(), Failed> {
     )?;
     let out = tplab(["lint".as_ref(), bad.as_os_str()]).run();
     ensure(
-        out.code != 0 && (out.stdout.contains("invalid `status`") || out.stderr.contains("invalid `status`")),
+        out.code != 0
+            && (out.stdout.contains("invalid `status`") || out.stderr.contains("invalid `status`")),
         format!("lint of a bad status:\n{}\n{}", out.stdout, out.stderr),
     )?;
     Ok(())
@@ -244,7 +248,10 @@ fn html_comments() -> Result<(), Failed> {
     let t = &g.tmux;
     let first = t.wait_for("What do you want to do?", WAIT)?;
     for shown in ["Intro text.", "Visible prose.", "More prose", "code-kept"] {
-        ensure(first.contains(shown), format!("`{shown}` is not shown:\n{first}"))?;
+        ensure(
+            first.contains(shown),
+            format!("`{shown}` is not shown:\n{first}"),
+        )?;
     }
     // Watch, check, hint (no "run it for me": the step has no command).
     t.send(&["Down", "Down", "Enter"])?;
@@ -264,10 +271,18 @@ fn html_comments() -> Result<(), Failed> {
         ])
         .run()
         .success()?;
-        seen.push((format, std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?));
+        seen.push((
+            format,
+            std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?,
+        ));
     }
     for (what, text) in seen {
-        for secret in ["intro-secret", "block-secret", "inline-secret", "hint-secret"] {
+        for secret in [
+            "intro-secret",
+            "block-secret",
+            "inline-secret",
+            "hint-secret",
+        ] {
             ensure(
                 !text.contains(secret),
                 format!("{what} shows the comment `{secret}`:\n{text}"),
@@ -320,7 +335,8 @@ fn auto_regex_answers() -> Result<(), Failed> {
     .run();
     out.stdout_has("question `never`")?;
     let report: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("report.json")).map_err(|e| fail(e.to_string()))?,
+        &std::fs::read_to_string(dir.path().join("report.json"))
+            .map_err(|e| fail(e.to_string()))?,
     )
     .map_err(|e| fail(e.to_string()))?;
     let questions = &report["steps"][0]["questions"];
@@ -342,7 +358,13 @@ fn auto_regex_answers() -> Result<(), Failed> {
         format!("never: {never:#}"),
     )?;
     // `tplab test` cannot prove a lab it cannot answer.
-    let out = tplab(["test".as_ref(), lab.as_os_str(), "--env".as_ref(), "local".as_ref()]).run();
+    let out = tplab([
+        "test".as_ref(),
+        lab.as_os_str(),
+        "--env".as_ref(),
+        "local".as_ref(),
+    ])
+    .run();
     ensure(
         out.code != 0 && (out.stdout + &out.stderr).contains("question `never`"),
         "tplab test proves a lab whose regex question nothing answers",
@@ -386,12 +408,96 @@ fn lint_templates() -> Result<(), Failed> {
         format!("`nope` is not reported exactly once:\n{text}"),
     )?;
     // `world_url` is a sandbox fact; the `{% raw %}` block is fine.
-    ensure(!text.contains("world_url`"), format!("world_url undefined:\n{text}"))?;
+    ensure(
+        !text.contains("world_url`"),
+        format!("world_url undefined:\n{text}"),
+    )?;
     ensure(
         text.matches("template error").count() == 1
             && text.contains("{% raw %}")
             && text.contains(&format!("{}:17:", lab.display())),
         format!("the Go template is not pointed at with a `raw` suggestion:\n{text}"),
     )?;
+    Ok(())
+}
+
+const COUNT_LAB: &str = r#"---
+id: count
+title: Counting facts
+environments: [local]
+roles: [local]
+---
+
+## Count {#count}
+
+```check
+- name: one loopback
+  count:
+    link: { name: lo, mtu: ">= 1" }
+    is: "== 1"
+  capture: { LOOPS: count }
+  before: any
+- name: no interface named like this
+  count: { link: { name: tplab-never-there }, is: 0 }
+  before: any
+- name: the count is a number
+  run: test {{ LOOPS }} -eq 1
+  before: any
+- name: two loopbacks is wrong
+  count: { link: { name: lo }, is: ">= 2" }
+  before: any
+```
+"#;
+
+fn count_facts() -> Result<(), Failed> {
+    let dir = tempdir();
+    let lab = write(dir.path(), "lab.md", COUNT_LAB)?;
+    tplab(["lint".as_ref(), lab.as_os_str()]).run().success()?;
+    tplab([
+        "run".as_ref(),
+        lab.as_os_str(),
+        "--auto".as_ref(),
+        "--env".as_ref(),
+        "local".as_ref(),
+        "--report".as_ref(),
+        dir.path().as_os_str(),
+    ])
+    .run();
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("report.json"))
+            .map_err(|e| fail(e.to_string()))?,
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let checks = &report["steps"][0]["checks"];
+    let verdicts: Vec<&str> = (0..4)
+        .map(|i| checks[i]["verdict"].as_str().unwrap_or_default())
+        .collect();
+    ensure(
+        verdicts == ["pass", "pass", "pass", "fail"] && checks[0]["kind"] == "count",
+        format!("verdicts {verdicts:?}: {checks:#}"),
+    )?;
+    ensure(
+        checks[3]["found"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("1 ")),
+        format!("the failure says how many matched: {checks:#}"),
+    )?;
+    // A count of something that is not a kernel fact, or of two kinds, is a lint error.
+    for bad in [
+        "count: { links: { name: lo }, is: 1 }",
+        "count: { link: {}, route: {}, is: 1 }",
+        "count: { link: { name: lo }, is: lots }",
+    ] {
+        let path = write(
+            dir.path(),
+            "bad.md",
+            &COUNT_LAB.replace("count: { link: { name: tplab-never-there }, is: 0 }", bad),
+        )?;
+        let out = tplab(["lint".as_ref(), path.as_os_str()]).run();
+        ensure(
+            out.code != 0 && (out.stdout.clone() + &out.stderr).contains("bad.md:"),
+            format!("lint accepts `{bad}`:\n{}{}", out.stdout, out.stderr),
+        )?;
+    }
     Ok(())
 }

@@ -113,7 +113,10 @@ mod tests {
         let rst: TcpFlags = serde_json::from_str(r#""rst""#).unwrap();
         assert!(rst.none_in(0x12) && !rst.none_in(0x14));
         let err = serde_json::from_str::<TcpFlags>(r#"["syn", "synack"]"#).unwrap_err();
-        assert!(err.to_string().contains("unknown TCP flag `synack`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown TCP flag `synack`"),
+            "{err}"
+        );
         assert_eq!(serde_json::to_string(&synack).unwrap(), r#"["syn","ack"]"#);
     }
 }

@@ -499,7 +499,10 @@ fn fail_message(
         let _ = write!(
             what,
             "{}",
-            lang.pick(format!(" with flags [{want}]"), format!(" avec les drapeaux [{want}]"))
+            lang.pick(
+                format!(" with flags [{want}]"),
+                format!(" avec les drapeaux [{want}]")
+            )
         );
     }
     if !refuse.is_empty() {
@@ -509,7 +512,7 @@ fn fail_message(
             lang.pick(format!(" without [{refuse}]"), format!(" sans [{refuse}]"))
         );
     }
-        if hop.src.is_none() && hop.dst.is_none() && hop.dport.is_none() {
+    if hop.src.is_none() && hop.dst.is_none() && hop.dport.is_none() {
         let _ = write!(what, " ({proto} {src} -> {dst})");
     }
     let verb = match (hop.dir, fr) {

@@ -420,7 +420,12 @@ fn tcp_flags_tell_an_answer_from_a_refusal() {
     )
     .expect("valid query");
     q.validate().expect("valid");
-    assert!(q.describe().contains("world:eth0 egress [SYN,ACK] [no RST]"), "{}", q.describe());
+    assert!(
+        q.describe()
+            .contains("world:eth0 egress [SYN,ACK] [no RST]"),
+        "{}",
+        q.describe()
+    );
     let answer = |flags: u8| PacketEvent {
         src: WORLD,
         dst: POD,
@@ -435,15 +440,27 @@ fn tcp_flags_tell_an_answer_from_a_refusal() {
     // Nobody listening: the kernel answers RST/ACK, which is no answer.
     let msg = failure(&q, &[syn, answer(0x14)]);
     assert!(msg.contains("with flags [SYN,ACK] without [RST]"), "{msg}");
-    assert!(msg.contains("seen leaving with flags [RST,ACK] instead"), "{msg}");
+    assert!(
+        msg.contains("seen leaving with flags [RST,ACK] instead"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn tcp_flags_need_tcp_and_no_contradiction() {
     let read = |y: &str| serde_yaml::from_str::<PathQuery>(y).expect("parses");
-    let icmp = read("{proto: icmp, src: 1.1.1.1, dst: 2.2.2.2, flags: [syn], path: [{at: 'a:b', dir: egress}]}");
+    let icmp = read(
+        "{proto: icmp, src: 1.1.1.1, dst: 2.2.2.2, flags: [syn], path: [{at: 'a:b', dir: egress}]}",
+    );
     assert!(icmp.validate().unwrap_err().contains("only exist for tcp"));
-    let both = read("{proto: tcp, src: 1.1.1.1, dst: 2.2.2.2, flags: [syn], path: [{at: 'a:b', dir: egress, not_flags: [syn, rst]}]}");
+    let both = read(
+        "{proto: tcp, src: 1.1.1.1, dst: 2.2.2.2, flags: [syn], path: [{at: 'a:b', dir: egress, not_flags: [syn, rst]}]}",
+    );
     assert!(both.validate().unwrap_err().contains("SYN both required"));
-    assert!(serde_yaml::from_str::<PathQuery>("{proto: tcp, src: 1.1.1.1, dst: 2.2.2.2, flags: [synack], path: []}").is_err());
+    assert!(
+        serde_yaml::from_str::<PathQuery>(
+            "{proto: tcp, src: 1.1.1.1, dst: 2.2.2.2, flags: [synack], path: []}"
+        )
+        .is_err()
+    );
 }

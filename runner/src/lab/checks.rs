@@ -17,8 +17,18 @@ use super::matchers::{OneOrMany, StatusMatch, TextMatch, TextSpec, deserialize_d
 
 /// Keys shared by every check kind.
 pub const COMMON_KEYS: &[&str] = &[
-    "name", "id", "target", "points", "hint", "timeout", "interval", "capture", "before", "env",
-    "partial", "fail_message",
+    "name",
+    "id",
+    "target",
+    "points",
+    "hint",
+    "timeout",
+    "interval",
+    "capture",
+    "before",
+    "env",
+    "partial",
+    "fail_message",
 ];
 /// The shortest polling `interval`: checking more often only burns CPU, and `0` would
 /// spin. Documented in `docs/checks.md`.

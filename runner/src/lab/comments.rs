@@ -59,13 +59,16 @@ fn whole_lines(text: &str, start: usize, end: usize) -> (usize, usize) {
 
 /// Byte ranges of code spans and code blocks, where `<!--` is content.
 fn code_ranges(markdown: &str) -> Vec<Range<usize>> {
-    Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH)
-        .into_offset_iter()
-        .filter_map(|(event, range)| match event {
-            Event::Code(_) | Event::Start(Tag::CodeBlock(_)) => Some(range),
-            _ => None,
-        })
-        .collect()
+    Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    )
+    .into_offset_iter()
+    .filter_map(|(event, range)| match event {
+        Event::Code(_) | Event::Start(Tag::CodeBlock(_)) => Some(range),
+        _ => None,
+    })
+    .collect()
 }
 
 #[cfg(test)]

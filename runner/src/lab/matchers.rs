@@ -210,9 +210,14 @@ impl<'de> Deserialize<'de> for StatusMatch {
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<StatusMatch, E> {
                 let cmp = Cmp::parse_explicit(s)
-                    .or_else(|| s.trim().parse::<i64>().ok().and_then(|v| {
-                        code::<E>(v).ok().map(|c| Cmp { op: CmpOp::Eq, value: f64::from(c) })
-                    }))
+                    .or_else(|| {
+                        s.trim().parse::<i64>().ok().and_then(|v| {
+                            code::<E>(v).ok().map(|c| Cmp {
+                                op: CmpOp::Eq,
+                                value: f64::from(c),
+                            })
+                        })
+                    })
                     .ok_or_else(|| bad(format_args!("`{s}`")))?;
                 Ok(StatusMatch::Cmp(cmp))
             }

@@ -127,7 +127,12 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
 /// A template that does not parse. Docker's and kubectl's Go templates
 /// (`{{.State.Running}}`, `{{ .status.podIP }}`) are the usual cause: they are told to
 /// wrap them in `{% raw %}…{% endraw %}`, and pointed at, not at the item's first `{{`.
-fn syntax_error(lab: &Lab, span: &Range<usize>, text: &str, msg: &dyn std::fmt::Display) -> Diagnostic {
+fn syntax_error(
+    lab: &Lab,
+    span: &Range<usize>,
+    text: &str,
+    msg: &dyn std::fmt::Display,
+) -> Diagnostic {
     let go = go_template(text);
     let at = go.unwrap_or("{{");
     let diag = Diagnostic::error(
