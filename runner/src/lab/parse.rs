@@ -134,7 +134,10 @@ impl LabParser {
 
     fn push_prose_text(&mut self, range: Range<usize>, text: String) {
         // Authors' comments never reach a student (see `lab/comments.rs`).
-        let text = super::comments::strip(&text).into_owned();
+        let text = match super::comments::strip(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(stripped) => stripped,
+        };
         if text.trim().is_empty() {
             return;
         }
