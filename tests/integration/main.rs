@@ -25,6 +25,7 @@ mod kubeapi;
 mod kubeapi_io;
 mod kubeapi_pods;
 mod kubeapi_seed;
+mod lab_gaps;
 mod lang_detect;
 mod language;
 mod lifecycle;
@@ -84,5 +85,6 @@ fn main() {
     let suite = report_text::register(suite);
     let suite = serve::register(suite);
     let suite = import::register(suite);
+    let suite = lab_gaps::register(suite);
     suite.run();
 }

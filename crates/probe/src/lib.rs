@@ -54,7 +54,9 @@ pub use firewall::{
 };
 pub use links::Link;
 pub use neigh::Neighbour;
-pub use query::{Matcher, Outcome, Query, QueryError, Verdict, evaluate, evaluate_in, fields};
+pub use query::{
+    Matcher, Outcome, Query, QueryError, Verdict, evaluate, evaluate_in, fields, matching,
+};
 pub use render::render_text;
 pub use routes::{NextHop, Route};
 pub use sysctl::{

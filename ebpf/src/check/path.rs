@@ -18,6 +18,7 @@ use tplab_vocab::Lang;
 pub use tplab_vocab::{Outcome, Verdict};
 
 use super::count::CountExpr;
+use super::flags::TcpFlags;
 use crate::observer::{Direction, PacketEvent};
 use crate::proto::Proto;
 use crate::trace::describe_hop;
@@ -35,6 +36,13 @@ pub struct PathQuery {
     /// DNAT: `8080` sent, `80` at the backend).
     #[serde(default)]
     pub dport: Option<u16>,
+    /// TCP flags every matched packet carries (`[syn, ack]`: the server's answer to a
+    /// connection); a hop may override it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<TcpFlags>,
+    /// TCP flags no matched packet may carry (`[rst]`: a refusal is not an answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_flags: Option<TcpFlags>,
     /// Observation window the caller should use (default 10 s).
     #[serde(default = "default_within", with = "tplab_vocab::serde_text")]
     pub within: Duration,
@@ -62,6 +70,12 @@ pub struct HopSpec {
     /// Destination port expected at this hop (after DNAT); default: the query's `dport`.
     #[serde(default)]
     pub dport: Option<u16>,
+    /// TCP flags required at this hop; default: the query's `flags`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<TcpFlags>,
+    /// TCP flags refused at this hop; default: the query's `not_flags`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_flags: Option<TcpFlags>,
     #[serde(default)]
     pub count: Option<CountExpr>,
     /// `absent: true`: the flow must never be seen here (the same as `count: "== 0"`).
@@ -89,6 +103,9 @@ pub struct SeenPacket {
     pub dst: Ipv4Addr,
     pub sport: u16,
     pub dport: u16,
+    /// Its TCP flags (`SYN,ACK`); empty for other protocols.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub flags: String,
 }
 
 impl SeenPacket {
@@ -99,6 +116,11 @@ impl SeenPacket {
             dst: e.dst,
             sport: e.sport,
             dport: e.dport,
+            flags: if e.proto == Proto::Tcp {
+                TcpFlags(e.tcp_flags).to_string()
+            } else {
+                String::new()
+            },
         }
     }
 }
@@ -129,7 +151,17 @@ impl PathQuery {
         let hops: Vec<String> = self
             .path
             .iter()
-            .map(|h| format!("{} {:?}", h.at, h.dir).to_lowercase())
+            .map(|h| {
+                let mut hop = format!("{} {:?}", h.at, h.dir).to_lowercase();
+                let (want, refuse) = self.flags_at(h);
+                if !want.is_empty() {
+                    let _ = write!(hop, " [{want}]");
+                }
+                if !refuse.is_empty() {
+                    let _ = write!(hop, " [{} {refuse}]", lang.pick("no", "sans"));
+                }
+                hop
+            })
             .collect();
         let (seen, then, within, unit) = lang.pick(
             ("seen", ", then ", "within", "s"),
@@ -158,6 +190,14 @@ impl PathQuery {
         } else {
             hop.count.unwrap_or(self.count)
         }
+    }
+
+    /// The flags a hop requires and refuses: its own, else the query's.
+    fn flags_at(&self, hop: &HopSpec) -> (TcpFlags, TcpFlags) {
+        (
+            hop.flags.or(self.flags).unwrap_or_default(),
+            hop.not_flags.or(self.not_flags).unwrap_or_default(),
+        )
     }
 
     /// What serde cannot say: contradictions between keys. The engine judges exactly
@@ -195,6 +235,28 @@ impl PathQuery {
                 "ports (`sport`, `dport`) only exist for tcp and udp, not {}",
                 self.proto
             ));
+        }
+        let flags = self.flags.is_some()
+            || self.not_flags.is_some()
+            || self
+                .path
+                .iter()
+                .any(|h| h.flags.is_some() || h.not_flags.is_some());
+        if flags && self.proto != Proto::Tcp {
+            return Err(format!(
+                "TCP flags (`flags`, `not_flags`) only exist for tcp, not {}",
+                self.proto
+            ));
+        }
+        for (i, hop) in self.path.iter().enumerate() {
+            let (want, refuse) = self.flags_at(hop);
+            if want.0 & refuse.0 != 0 {
+                return Err(format!(
+                    "path[{i}] ({}): {} both required (`flags`) and refused (`not_flags`)",
+                    hop.at,
+                    TcpFlags(want.0 & refuse.0)
+                ));
+            }
         }
         if self.path.iter().all(|h| self.expect(h).allows_zero()) {
             return Err(
@@ -245,7 +307,7 @@ impl PathQuery {
 }
 
 /// Fields of a hop's first packet that `capture` may name.
-pub const PACKET_FIELDS: &[&str] = &["src", "dst", "sport", "dport", "ifname"];
+pub const PACKET_FIELDS: &[&str] = &["src", "dst", "sport", "dport", "ifname", "flags"];
 
 /// The value of a capture field (see [`PathQuery::capture_source`]) in a passing outcome.
 pub fn captured(q: &PathQuery, outcome: &Outcome, field: &str) -> Result<String, String> {
@@ -260,6 +322,7 @@ pub fn captured(q: &PathQuery, outcome: &Outcome, field: &str) -> Result<String,
         "dst" => packet.dst.to_string(),
         "sport" => packet.sport.to_string(),
         "dport" => packet.dport.to_string(),
+        "flags" => packet.flags.clone(),
         _ => packet.ifname.clone(),
     })
 }
@@ -299,6 +362,7 @@ pub fn evaluate_path_in(q: &PathQuery, events: &[PacketEvent], lang: Lang) -> Ou
         let dst = hop.dst.unwrap_or(q.dst);
         let sport = hop.sport.or(q.sport);
         let dport = hop.dport.or(q.dport);
+        let (want, refuse) = q.flags_at(hop);
         let here = |e: &&PacketEvent| {
             e.label == hop.at && e.dir == hop.dir && e.proto == q.proto && e.ts_ns >= not_before
         };
@@ -310,6 +374,8 @@ pub fn evaluate_path_in(q: &PathQuery, events: &[PacketEvent], lang: Lang) -> Ou
                     && e.dst == dst
                     && sport.is_none_or(|p| p == e.sport)
                     && dport.is_none_or(|p| p == e.dport)
+                    && want.all_in(e.tcp_flags)
+                    && refuse.none_in(e.tcp_flags)
             })
             .collect();
         let expect = q.expect(hop);
@@ -428,6 +494,24 @@ fn fail_message(
             lang.pick(format!(" to port {port}"), format!(" vers le port {port}"))
         );
     }
+    let (want, refuse) = q.flags_at(hop);
+    if !want.is_empty() {
+        let _ = write!(
+            what,
+            "{}",
+            lang.pick(
+                format!(" with flags [{want}]"),
+                format!(" avec les drapeaux [{want}]")
+            )
+        );
+    }
+    if !refuse.is_empty() {
+        let _ = write!(
+            what,
+            "{}",
+            lang.pick(format!(" without [{refuse}]"), format!(" sans [{refuse}]"))
+        );
+    }
     if hop.src.is_none() && hop.dst.is_none() && hop.dport.is_none() {
         let _ = write!(what, " ({proto} {src} -> {dst})");
     }
@@ -465,6 +549,14 @@ fn fail_message(
         lang.pick(
             format!(" (seen {verb} to port {} instead: DNAT?)", o.dport),
             format!(" (vu {verb} vers le port {} à la place : DNAT ?)", o.dport),
+        )
+    } else if let Some(o) = others.iter().find(|e| {
+        e.src == src && e.dst == dst && dport.is_none_or(|p| p == e.dport) && e.proto == Proto::Tcp
+    }) {
+        let flags = TcpFlags(o.tcp_flags);
+        lang.pick(
+            format!(" (seen {verb} with flags [{flags}] instead)"),
+            format!(" (vu {verb} avec les drapeaux [{flags}] à la place)"),
         )
     } else if seen_before.is_empty() {
         lang.pick(

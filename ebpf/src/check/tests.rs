@@ -401,3 +401,66 @@ fn captures_read_the_first_packet_of_a_hop() {
         assert!(err.contains(says), "{field}: {err}");
     }
 }
+
+fn flagged(label: &str, dir: Direction, flags: u8, ts: u64) -> PacketEvent {
+    PacketEvent {
+        tcp_flags: flags,
+        ..tcp(label, dir, WORLD, 80, ts)
+    }
+}
+
+#[test]
+fn tcp_flags_tell_an_answer_from_a_refusal() {
+    // The server's answer: a SYN/ACK leaving world, from port 80 back to the pod.
+    let q: PathQuery = serde_yaml::from_str(
+        "{proto: tcp, src: 10.244.0.213, dst: 203.0.113.10, dport: 80, path: [\
+         {at: 'pod:eth0', dir: egress, flags: [syn], not_flags: ack}, \
+         {at: 'world:eth0', dir: egress, src: 203.0.113.10, dst: 10.244.0.213, sport: 80, \
+          dport: 40000, flags: [syn, ack], not_flags: [rst]}]}",
+    )
+    .expect("valid query");
+    q.validate().expect("valid");
+    assert!(
+        q.describe()
+            .contains("world:eth0 egress [SYN,ACK] [no RST]"),
+        "{}",
+        q.describe()
+    );
+    let answer = |flags: u8| PacketEvent {
+        src: WORLD,
+        dst: POD,
+        sport: 80,
+        dport: 40000,
+        ..flagged("world:eth0", Direction::Egress, flags, 2)
+    };
+    let syn = flagged("pod:eth0", Direction::Egress, 0x02, 1);
+    let o = evaluate_path(&q, &[syn.clone(), answer(0x12)]);
+    assert!(o.passed(), "{o:?}");
+    assert_eq!(hops(&o)[1].packet.as_ref().unwrap().flags, "SYN,ACK");
+    // Nobody listening: the kernel answers RST/ACK, which is no answer.
+    let msg = failure(&q, &[syn, answer(0x14)]);
+    assert!(msg.contains("with flags [SYN,ACK] without [RST]"), "{msg}");
+    assert!(
+        msg.contains("seen leaving with flags [RST,ACK] instead"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn tcp_flags_need_tcp_and_no_contradiction() {
+    let read = |y: &str| serde_yaml::from_str::<PathQuery>(y).expect("parses");
+    let icmp = read(
+        "{proto: icmp, src: 1.1.1.1, dst: 2.2.2.2, flags: [syn], path: [{at: 'a:b', dir: egress}]}",
+    );
+    assert!(icmp.validate().unwrap_err().contains("only exist for tcp"));
+    let both = read(
+        "{proto: tcp, src: 1.1.1.1, dst: 2.2.2.2, flags: [syn], path: [{at: 'a:b', dir: egress, not_flags: [syn, rst]}]}",
+    );
+    assert!(both.validate().unwrap_err().contains("SYN both required"));
+    assert!(
+        serde_yaml::from_str::<PathQuery>(
+            "{proto: tcp, src: 1.1.1.1, dst: 2.2.2.2, flags: [synack], path: []}"
+        )
+        .is_err()
+    );
+}

@@ -10,7 +10,7 @@ use tplab_vocab::Lang;
 use super::outcome::Outcome;
 use super::text;
 use crate::env::{Environment, ExecOutput};
-use crate::lab::matchers::TextMatch;
+use crate::lab::matchers::{StatusMatch, TextMatch};
 use crate::lab::transcript::{self, Pattern, TranscriptCommand};
 use crate::template::{self, Vars};
 
@@ -75,7 +75,7 @@ pub async fn run_check(
     env: &dyn Environment,
     role: &str,
     run: &str,
-    status: Option<i32>,
+    status: Option<&StatusMatch>,
     stdout: Option<&TextMatch>,
     stderr: Option<&TextMatch>,
     capture: &BTreeMap<String, String>,
@@ -97,10 +97,11 @@ pub async fn run_check(
         return Outcome::error(msg);
     }
     let evidence = output_evidence(role, run, &out);
-    let want_status = status.unwrap_or(0);
+    let want_status = status.cloned().unwrap_or_default();
+    let wanted = want_status.describe(lang);
     let mut expected = vec![match lang {
-        Lang::En => format!("`{}` exits with status {want_status}", run.trim()),
-        Lang::Fr => format!("`{}` se termine avec le code {want_status}", run.trim()),
+        Lang::En => format!("`{}` exits with status {wanted}", run.trim()),
+        Lang::Fr => format!("`{}` se termine avec le code {wanted}", run.trim()),
     }];
     let mut problems = Vec::new();
     if out.timed_out {
@@ -112,7 +113,7 @@ pub async fn run_check(
             format!("it did not finish within {within}"),
             format!("elle ne s’est pas terminée en {within}"),
         ));
-    } else if out.status != Some(want_status) {
+    } else if !out.status.is_some_and(|code| want_status.holds(code)) {
         problems.push(match (out.status, lang) {
             (Some(code), Lang::En) => format!("it exited with status {code}"),
             (Some(code), Lang::Fr) => format!("elle s’est terminée avec le code {code}"),

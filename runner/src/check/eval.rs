@@ -7,7 +7,7 @@ use super::command;
 use super::facts;
 use tplab_vocab::Lang;
 
-use super::outcome::Outcome;
+use super::outcome::{Outcome, Verdict};
 use crate::env::Environment;
 use crate::lab::CheckItem;
 use crate::lab::checks::{CheckSpec, KindSpec};
@@ -241,6 +241,33 @@ async fn attempt(
     limit: Duration,
     lang: Lang,
 ) -> Outcome {
+    let outcome = attempt_kind(env, default_role, spec, fact, members, limit, lang).await;
+    with_fail_message(spec, outcome)
+}
+
+/// A failed check says the author's `fail_message` first; tplab's own explanation, if
+/// any, follows it. Errors keep theirs: they are not the student's failure.
+fn with_fail_message(spec: &CheckSpec, mut outcome: Outcome) -> Outcome {
+    if let (Verdict::Fail, Some(words)) = (outcome.verdict, spec.fail_message.as_deref()) {
+        let words = words.trim();
+        outcome.message = if outcome.message.is_empty() {
+            words.to_string()
+        } else {
+            format!("{words} ({})", outcome.message)
+        };
+    }
+    outcome
+}
+
+async fn attempt_kind(
+    env: &dyn Environment,
+    default_role: &str,
+    spec: &CheckSpec,
+    fact: Option<&FactQuery>,
+    members: &[Prepared],
+    limit: Duration,
+    lang: Lang,
+) -> Outcome {
     let role = &role_of(spec, default_role);
     if let Some(KindSpec::Group(group)) = spec.kind() {
         // Members run on the group's target unless they name theirs.
@@ -278,7 +305,7 @@ async fn attempt(
                 env,
                 role,
                 run,
-                *status,
+                status.as_ref(),
                 stdout.as_ref(),
                 stderr.as_ref(),
                 &spec.capture,

@@ -33,6 +33,10 @@ pub async fn evaluate(
             super::k8s::evaluate(env, q, capture, lang).await,
             crate::k8s::KIND,
         ),
+        FactQuery::Count { query, is } => (
+            super::count::evaluate(env, role, query, *is, lang).await,
+            crate::lab::kinds::COUNT,
+        ),
     };
     if outcome.passed()
         && let Some(record) = outcome.evidence.get("record").cloned()

@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod command;
+pub mod count;
 pub mod eval;
 pub mod facts;
 pub mod k8s;

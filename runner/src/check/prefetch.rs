@@ -55,7 +55,9 @@ pub fn reads_of(item: &CheckItem, default_role: &str, vars: &Vars) -> Reads {
     };
     let role = super::eval::role_of(&prepared.spec, default_role);
     match prepared.fact {
-        Some(FactQuery::Probe(query)) => Reads::Only(vec![Fetch::Probe { role, query }]),
+        Some(FactQuery::Probe(query) | FactQuery::Count { query, .. }) => {
+            Reads::Only(vec![Fetch::Probe { role, query }])
+        }
         Some(FactQuery::BpfMap(_)) => Reads::Only(vec![Fetch::DatapathCt]),
         Some(FactQuery::K8s(_)) => Reads::Only(Vec::new()),
         Some(FactQuery::Packets { .. }) => Reads::Barrier,

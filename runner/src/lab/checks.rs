@@ -1,7 +1,7 @@
 //! The YAML body of a `check` block: a list of typed assertions.
 //!
-//! Each item has common keys (name, target, points, hint, timeout, interval, capture,
-//! before, env) and exactly one *kind* key saying what to assert: `run` (a command and
+//! Each item has common keys (name, target, points, hint, `fail_message`, timeout,
+//! interval, capture, before, env) and exactly one *kind* key saying what to assert: `run` (a command and
 //! its exit status / output) or a kernel-fact kind (`route`, `neighbour`, `link`,
 //! `address`, `bpf_attached`, `conntrack`, `packets`, `bpf_map`). Unknown keys are
 //! errors, reported by `serde_yaml` at their line and column.
@@ -13,12 +13,23 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::matchers::{OneOrMany, TextMatch, TextSpec, deserialize_duration};
+use super::matchers::{OneOrMany, StatusMatch, TextMatch, TextSpec, deserialize_duration};
 
 /// Keys shared by every check kind.
 pub const COMMON_KEYS: &[&str] = &[
-    "name", "id", "target", "points", "hint", "timeout", "interval", "capture", "before", "env",
-    "partial", "netns",
+    "name",
+    "id",
+    "target",
+    "points",
+    "hint",
+    "timeout",
+    "interval",
+    "capture",
+    "before",
+    "env",
+    "partial",
+    "fail_message",
+    "netns",
 ];
 /// The shortest polling `interval`: checking more often only burns CPU, and `0` would
 /// spin. Documented in `docs/checks.md`.
@@ -51,7 +62,7 @@ pub enum KindSpec {
     /// Run a command on the target; assert status / stdout / stderr.
     Command {
         run: String,
-        status: Option<i32>,
+        status: Option<StatusMatch>,
         stdout: Option<TextMatch>,
         stderr: Option<TextMatch>,
     },
@@ -82,6 +93,9 @@ pub struct CheckSpec {
     pub points: Option<f64>,
     /// Progressive hints: first a nudge, then more.
     pub hints: Vec<String>,
+    /// The author's words shown (and recorded) whenever the check fails, in the lab's
+    /// language: Instruqt's `FAIL:` line. Templated like every text of the check.
+    pub fail_message: Option<String>,
     pub timeout: Option<Duration>,
     pub interval: Option<Duration>,
     /// Variable name -> field of the matched fact (`stdout`, `stderr`, `status` for commands).
@@ -144,6 +158,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
             target: None,
             points: None,
             hints: Vec::new(),
+            fail_message: None,
             timeout: None,
             interval: None,
             capture: BTreeMap::new(),
@@ -166,6 +181,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "target" => spec.target = Some(map.next_value()?),
                 "points" => spec.points = Some(map.next_value_seed(PointsSeed)?),
                 "hint" => spec.hints = map.next_value::<OneOrMany>()?.0,
+                "fail_message" => spec.fail_message = Some(map.next_value()?),
                 "timeout" => spec.timeout = map.next_value_seed(DurationSeed(Duration::ZERO))?,
                 "interval" => spec.interval = map.next_value_seed(DurationSeed(MIN_INTERVAL))?,
                 "capture" => spec.capture = map.next_value()?,
@@ -174,7 +190,7 @@ impl<'de> Visitor<'de> for SpecVisitor {
                 "partial" => spec.partial = map.next_value()?,
                 "netns" => spec.netns = Some(map.next_value()?),
                 "run" => run = Some(map.next_value()?),
-                "status" => status = Some(map.next_value::<i32>()?),
+                "status" => status = Some(map.next_value::<StatusMatch>()?),
                 "stdout" => stdout = Some(map.next_value::<TextSpec>()?.0),
                 "stderr" => stderr = Some(map.next_value::<TextSpec>()?.0),
                 key @ (super::groups::ANY_OF | super::groups::ALL_OF) => {

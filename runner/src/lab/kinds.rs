@@ -4,8 +4,8 @@
 use serde::Deserialize;
 use serde::de::{DeserializeSeed, Deserializer};
 use tplab_probe::{FactKind, Query};
-use tplab_vocab::DiagCode;
 use tplab_vocab::diag;
+use tplab_vocab::{Cmp, DiagCode};
 
 use crate::template;
 
@@ -29,6 +29,10 @@ impl EbpfKind {
     }
 }
 
+/// `count`: how many records of a fact kind match (`count: { link: {kind: veth}, is:
+/// ">= 2" }`), for "at least two veths on docker0".
+pub const COUNT: &str = "count";
+
 /// Every fact kind a `check` item may use: the probe's kinds, then the eBPF ones.
 pub fn fact_kinds() -> &'static [&'static str] {
     use strum::IntoEnumIterator as _;
@@ -38,7 +42,7 @@ pub fn fact_kinds() -> &'static [&'static str] {
             .iter()
             .map(|k| k.check_name())
             .chain(EbpfKind::iter().map(<&'static str>::from))
-            .chain(std::iter::once(crate::k8s::KIND))
+            .chain([crate::k8s::KIND, COUNT])
             .collect()
     })
 }
@@ -211,6 +215,8 @@ pub enum FactQuery {
     BpfMap(tplab_ebpf::check::CtQuery),
     /// Kubernetes objects and their fields.
     K8s(crate::k8s::K8sQuery),
+    /// How many records of a probe query match, compared.
+    Count { query: Query, is: Cmp },
 }
 
 impl FactQuery {
@@ -219,6 +225,9 @@ impl FactQuery {
         let json = serde_json::to_value(body).map_err(|e| e.to_string())?;
         if kind == crate::k8s::KIND {
             return crate::k8s::K8sQuery::from_json(&json).map(FactQuery::K8s);
+        }
+        if kind == COUNT {
+            return count_query(json);
         }
         match kind.parse::<EbpfKind>() {
             Ok(EbpfKind::Packets) => {
@@ -230,6 +239,53 @@ impl FactQuery {
                 .map_err(|e| e.to_string()),
         }
     }
+}
+
+/// A `count` body: one probe kind's query and `is` (default `">= 1"`).
+fn count_query(json: serde_json::Value) -> Result<FactQuery, String> {
+    let serde_json::Value::Object(mut map) = json else {
+        return Err("`count` takes a map: a fact kind's query and `is`, e.g. \
+                    `{ link: { kind: veth, master: docker0 }, is: \">= 2\" }`"
+            .into());
+    };
+    let is = match map.remove("is") {
+        None => Cmp::AT_LEAST_ONE,
+        Some(serde_json::Value::Number(n)) => Cmp::parse(&n.to_string())?,
+        Some(serde_json::Value::String(s)) => Cmp::parse(&s)?,
+        Some(other) => {
+            return Err(format!(
+                "`is: {other}`: expected a comparison such as \">= 2\""
+            ));
+        }
+    };
+    let mut kinds = map.into_iter();
+    let (Some((kind, body)), None) = (kinds.next(), kinds.next()) else {
+        return Err(
+            "`count` counts one fact kind: give exactly one of `link`, `route`, \
+                    `address`, `neighbour`, … beside `is`"
+                .into(),
+        );
+    };
+    if FactKind::from_check(&kind).is_none() {
+        return Err(format!(
+            "`count` counts kernel facts: `{kind}` is not one (expected one of: {})",
+            FactKind::ALL
+                .iter()
+                .map(|k| k.check_name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let body = if body.is_null() {
+        serde_json::json!({})
+    } else {
+        body
+    };
+    if body.get("absent").is_some() {
+        return Err("`absent` has no meaning in a count: use `is: \"== 0\"`".into());
+    }
+    let query = Query::parse(&kind, body).map_err(|e| e.to_string())?;
+    Ok(FactQuery::Count { query, is })
 }
 
 /// A `packets` body: the eBPF path query plus an optional `trigger` (traffic that
@@ -335,6 +391,7 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
 pub fn capturable_fields(kind: &str) -> &'static [&'static str] {
     match (kind, kind.parse::<EbpfKind>()) {
         ("command", _) => &["stdout", "stderr", "status"],
+        (COUNT, _) => &["count"],
         (_, Ok(EbpfKind::BpfMap)) => tplab_ebpf::check::CT_ENTRY_FIELDS,
         // `k8s`: any field path of the object (lint parses them).
         (crate::k8s::KIND, _) | (_, Ok(EbpfKind::Packets)) => &[],

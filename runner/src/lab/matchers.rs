@@ -136,6 +136,109 @@ impl<'de> Deserialize<'de> for TextSpec {
     }
 }
 
+/// A `run` check's expected exit status: a code (`1`), a comparison (`"!= 0"`: any
+/// failure) or a list of codes (`[1, 2]`: `grep`'s "no match" or "error").
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusMatch {
+    Cmp(Cmp),
+    AnyOf(Vec<i32>),
+}
+
+impl Default for StatusMatch {
+    fn default() -> Self {
+        StatusMatch::Cmp(Cmp {
+            op: CmpOp::Eq,
+            value: 0.0,
+        })
+    }
+}
+
+impl StatusMatch {
+    pub fn holds(&self, code: i32) -> bool {
+        match self {
+            StatusMatch::Cmp(cmp) => cmp.holds(f64::from(code)),
+            StatusMatch::AnyOf(codes) => codes.contains(&code),
+        }
+    }
+
+    /// The expectation in words: `0`, `!= 0`, `1 or 2` (`1 ou 2`).
+    pub fn describe(&self, lang: tplab_vocab::Lang) -> String {
+        match self {
+            StatusMatch::Cmp(Cmp {
+                op: CmpOp::Eq,
+                value,
+            }) => format!("{value}"),
+            StatusMatch::Cmp(cmp) => cmp.to_string(),
+            StatusMatch::AnyOf(codes) => {
+                let codes: Vec<String> = codes.iter().map(i32::to_string).collect();
+                codes.join(lang.pick(" or ", " ou "))
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StatusMatch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        fn bad<E: de::Error>(what: impl fmt::Display) -> E {
+            diag::raise(
+                DiagCode::BadCheck,
+                format!(
+                    "invalid `status` {what}: expected an exit code (`1`), a comparison (`\"!= 0\"`) or a list of codes (`[1, 2]`)"
+                ),
+            )
+        }
+        fn code<E: de::Error>(v: i64) -> Result<i32, E> {
+            i32::try_from(v)
+                .ok()
+                .filter(|c| (0..=255).contains(c))
+                .ok_or_else(|| bad(format_args!("`{v}` (exit codes are 0 to 255)")))
+        }
+        impl<'de> de::Visitor<'de> for V {
+            type Value = StatusMatch;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an exit code, a comparison such as `!= 0`, or a list of codes")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusMatch, E> {
+                Ok(StatusMatch::Cmp(Cmp {
+                    op: CmpOp::Eq,
+                    value: f64::from(code::<E>(v)?),
+                }))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusMatch, E> {
+                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<StatusMatch, E> {
+                let cmp = Cmp::parse_explicit(s)
+                    .or_else(|| {
+                        s.trim().parse::<i64>().ok().and_then(|v| {
+                            code::<E>(v).ok().map(|c| Cmp {
+                                op: CmpOp::Eq,
+                                value: f64::from(c),
+                            })
+                        })
+                    })
+                    .ok_or_else(|| bad(format_args!("`{s}`")))?;
+                Ok(StatusMatch::Cmp(cmp))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusMatch, A::Error> {
+                let mut codes = Vec::new();
+                while let Some(v) = seq.next_element::<serde_yaml::Value>()? {
+                    match v.as_i64() {
+                        Some(v) => codes.push(code::<A::Error>(v)?),
+                        None => return Err(bad(format_args!("list item `{v:?}`"))),
+                    }
+                }
+                if codes.is_empty() {
+                    return Err(bad("`[]`"));
+                }
+                Ok(StatusMatch::AnyOf(codes))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +252,22 @@ mod tests {
         // Out of range for a `Duration`: an error, never a panic.
         assert!(parse_duration("1e300").is_err());
         assert!(parse_duration("NaN").is_err());
+    }
+
+    #[test]
+    fn status_matchers() {
+        let read = |y: &str| serde_yaml::from_str::<StatusMatch>(y);
+        let ne = read("\"!= 0\"").unwrap();
+        assert!(ne.holds(1) && ne.holds(2) && !ne.holds(0));
+        let list = read("[1, 2]").unwrap();
+        assert!(list.holds(1) && list.holds(2) && !list.holds(0) && !list.holds(3));
+        assert_eq!(list.describe(tplab_vocab::Lang::Fr), "1 ou 2");
+        assert!(read("3").unwrap().holds(3));
+        assert!(read("\"3\"").unwrap().holds(3));
+        assert_eq!(read("0").unwrap().describe(tplab_vocab::Lang::En), "0");
+        assert!(read("nope").is_err());
+        assert!(read("[]").is_err());
+        assert!(read("300").is_err());
+        assert!(read("[a]").is_err());
     }
 }

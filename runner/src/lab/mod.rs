@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod checks;
+pub mod comments;
 pub mod defines;
 pub mod diag;
 pub mod ebpf_keys;

@@ -133,6 +133,14 @@ impl LabParser {
     }
 
     fn push_prose_text(&mut self, range: Range<usize>, text: String) {
+        // Authors' comments never reach a student (see `lab/comments.rs`).
+        let text = match super::comments::strip(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
+            std::borrow::Cow::Owned(stripped) => stripped,
+        };
+        if text.trim().is_empty() {
+            return;
+        }
         let items = self.items();
         if let Some(Item {
             span,
@@ -331,7 +339,7 @@ impl LabParser {
         }
         match *details {
             Some(start) if html.contains("</details>") => {
-                let hint = strip_details(&self.text()[start..range.end]);
+                let hint = strip_details(&super::comments::strip(&self.text()[start..range.end]));
                 self.items().push(Item {
                     span: start..range.end,
                     kind: ItemKind::Hint(hint),
@@ -534,7 +542,7 @@ impl LabParser {
                 }
                 None => return,
             },
-            "hint" => ItemKind::Hint(body.text.trim_end().to_string()),
+            "hint" => ItemKind::Hint(super::comments::strip(body.text.trim_end()).into_owned()),
             "console" => match transcript::parse(&body.text) {
                 Ok(commands) => {
                     if commands.is_empty() {

@@ -79,19 +79,22 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
     }
     for unit in units {
         let item = &unit;
+        // An item's texts (a check's `run`, `name`, `stdout`…) share one location per
+        // variable: each problem is reported once, where it first appears.
+        let mut reported: BTreeSet<String> = BTreeSet::new();
         for text in &unit.texts {
             match template::variables(text) {
-                Err(msg) => out.push(
-                    Diagnostic::error(
-                        DiagCode::TemplateSyntax,
-                        &lab.source,
-                        locate(lab, &item.span, "{{"),
-                        format!("template error: {msg}"),
-                    )
-                    .note("templates use minijinja syntax: `{{ variable }}`"),
-                ),
+                Err(msg) => {
+                    if !reported.insert(format!("\u{1}syntax {msg}")) {
+                        continue;
+                    }
+                    out.push(syntax_error(lab, &item.span, text, &msg));
+                }
                 Ok(used) => {
                     for var in used.difference(&defined) {
+                        if !reported.insert(var.clone()) {
+                            continue;
+                        }
                         let span = locate_var(lab, &item.span, var);
                         let diag = if let Some(def) = later.get(var) {
                             let line = lab.line_of(*def);
@@ -119,6 +122,39 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
         }
         defined.extend(unit.defines);
     }
+}
+
+/// A template that does not parse. Docker's and kubectl's Go templates
+/// (`{{.State.Running}}`, `{{ .status.podIP }}`) are the usual cause: they are told to
+/// wrap them in `{% raw %}…{% endraw %}`, and pointed at, not at the item's first `{{`.
+fn syntax_error(
+    lab: &Lab,
+    span: &Range<usize>,
+    text: &str,
+    msg: &dyn std::fmt::Display,
+) -> Diagnostic {
+    let go = go_template(text);
+    let at = go.unwrap_or("{{");
+    let diag = Diagnostic::error(
+        DiagCode::TemplateSyntax,
+        &lab.source,
+        locate(lab, span, at),
+        format!("template error: {msg}"),
+    )
+    .note("templates use minijinja syntax: `{{ variable }}`");
+    match go {
+        Some(found) => diag.note(format!(
+            "`{found}…` looks like a Go template (docker, kubectl): tplab renders `{{{{ }}}}` itself; wrap the command in `{{% raw %}}…{{% endraw %}}` so it reaches the tool unchanged"
+        )),
+        None => diag,
+    }
+}
+
+/// The start of a Go template (`{{.` or `{{ .`, `{{-`-trimmed too) in `text`, if any.
+fn go_template(text: &str) -> Option<&'static str> {
+    ["{{.", "{{ .", "{{- .", "{{-."]
+        .into_iter()
+        .find(|open| text.contains(open))
 }
 
 /// The defined names (sorted), at most [`MAX_LISTED`] of them: a note listing

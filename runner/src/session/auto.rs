@@ -24,8 +24,8 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
         }
         for g in session.gradables(step) {
             if let GradableKind::Question(q) = g.kind {
-                match session.expected_answer(q) {
-                    Ok(expected) => {
+                match session.auto_answer(q) {
+                    Ok(Some(expected)) => {
                         observer.answered(&session.question_prompt(q), &expected);
                         session.recorder.record_question(
                             step,
@@ -35,6 +35,12 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
                             &expected,
                         );
                     }
+                    Ok(None) => observer.warn(&format!(
+                        "question `{}`{} {}",
+                        g.id,
+                        session.lang.colon(),
+                        unanswerable(session.lang)
+                    )),
                     Err(e) => {
                         observer.warn(&format!("question `{}`{} {e}", g.id, session.lang.colon()));
                     }
@@ -47,4 +53,12 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize
         session.recorder.settle(step);
         session.cleanup_step(step, observer).await;
     }
+}
+
+/// Why `--auto` leaves a `match: regex` question unanswered (also said by `tplab test`).
+pub fn unanswerable(lang: tplab_vocab::Lang) -> &'static str {
+    lang.pick(
+        "not answered: its answer is a pattern (`match: regex`) and no value of this session matches it; capture the value the student should give",
+        "sans réponse\u{202f}: sa réponse est un motif (`match: regex`) et aucune valeur de cette session ne lui correspond\u{202f}; capturez la valeur que l’étudiant doit donner",
+    )
 }

@@ -551,6 +551,25 @@ impl<'a> Session<'a> {
         Ok(value)
     }
 
+    /// What `--auto` and `tplab test` answer, playing the student: the live expected
+    /// value, except for `match: regex`, whose `answer` is a pattern and not a value a
+    /// student could type: then a value the environment produced that the question
+    /// accepts (a variable: capture, fact, define), or `None` (left unanswered).
+    pub fn auto_answer(&self, q: &QuestionItem) -> Result<Option<String>, AnswerError> {
+        let expected = self.expected_answer(q)?;
+        if q.spec.mode != crate::lab::question::AnswerMatch::Regex || !q.spec.choices.is_empty() {
+            return Ok(Some(expected));
+        }
+        Ok(self
+            .vars
+            .iter()
+            // Not tplab's internal entries (the typed-variables list).
+            .filter(|(name, _)| !name.starts_with('\u{1}'))
+            .map(|(_, value)| value.trim())
+            .find(|value| !value.is_empty() && self.judge(q, &expected, value))
+            .map(str::to_string))
+    }
+
     /// A multiple-choice question's choices, rendered (empty for a free-text one).
     pub fn choices(&self, q: &QuestionItem) -> Result<Vec<String>, AnswerError> {
         q.spec

@@ -90,14 +90,20 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
         // 3. After: everything must pass.
         for g in &gradables {
             if let GradableKind::Question(q) = g.kind {
-                match session.expected_answer(q) {
-                    Ok(expected) => session.recorder.record_question(
+                match session.auto_answer(q) {
+                    Ok(Some(expected)) => session.recorder.record_question(
                         step,
                         &g.id,
                         vec![expected.clone()],
                         true,
                         &expected,
                     ),
+                    Ok(None) => proof.problems.push(format!(
+                        "question `{}`{} {}",
+                        g.id,
+                        session.lang.colon(),
+                        super::auto::unanswerable(session.lang)
+                    )),
                     Err(e) => proof.problems.push(format!(
                         "question `{}`{} {e}",
                         g.id,

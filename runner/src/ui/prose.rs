@@ -29,8 +29,10 @@ pub fn render(markdown: &str, width: usize) -> String {
         line.clear();
     };
     let style = |styles: &[Mark]| styles.iter().fold(Style::new(), |acc, m| m.apply(acc));
+    // Authors' notes: also from text that did not come through the lab parser.
+    let markdown = crate::lab::comments::strip(markdown);
     for event in Parser::new_ext(
-        markdown,
+        &markdown,
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
     ) {
         match event {

@@ -20,6 +20,21 @@ fn matches_all(kind: FactKind, ms: &[(&'static str, &Matcher)], r: &Value) -> bo
         .all(|(f, m)| m.matches(field_type(kind, f), r.get(*f)))
 }
 
+/// The records of `facts` that every matcher of `query` accepts (for counts over facts;
+/// `absent` is not looked at).
+pub fn matching(query: &Query, facts: &Facts) -> Vec<Value> {
+    let kind = facts.kind();
+    if query.fact_kind() != kind {
+        return Vec::new();
+    }
+    let ms = query.matchers();
+    facts
+        .records()
+        .into_iter()
+        .filter(|r| matches_all(kind, &ms, r))
+        .collect()
+}
+
 /// Evaluates `query` over `facts` (which must be of `query.fact_kind()`), in English.
 pub fn evaluate(query: &Query, facts: &Facts) -> Outcome {
     evaluate_in(query, facts, Lang::En)

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::kinds::Query;
 
 pub use describe::{noun, nouns};
-pub use eval::{Outcome, Verdict, evaluate, evaluate_in};
+pub use eval::{Outcome, Verdict, evaluate, evaluate_in, matching};
 pub use fields::{field_type, fields};
 pub use matcher::{FieldType, Matcher};
 
