@@ -4,6 +4,7 @@ mod count;
 mod ct;
 mod live;
 mod path;
+mod settle;
 
 pub use count::{CountExpr, CountOp, parse_duration};
 pub use ct::{CT_ENTRY_FIELDS, CtQuery, find_ct_entry, find_ct_entry_in};
@@ -12,6 +13,7 @@ pub use path::{
     HopEvidence, HopSpec, Outcome, PACKET_FIELDS, PathQuery, SeenPacket, Verdict, captured,
     evaluate_path, evaluate_path_in, hops,
 };
+pub use settle::settled;
 
 #[cfg(test)]
 mod tests;
