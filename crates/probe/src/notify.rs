@@ -43,8 +43,7 @@ fn open(label: &str) -> Result<Subscriptions, ProbeError> {
     let action = "subscribing to rtnetlink notifications";
     let net = |e| ProbeError::netlink(label, action, None, e);
     let mut route = Socket::new(protocols::NETLINK_ROUTE).map_err(net)?;
-    let groups =
-        RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_TC | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE;
+    let groups = RTMGRP_LINK | RTMGRP_NEIGH | RTMGRP_TC | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE;
     route.bind(&SocketAddr::new(0, groups)).map_err(net)?;
     route.set_non_blocking(true).map_err(net)?;
     // Conntrack events need nf_conntrack loaded; without it, conntrack checks fall

@@ -435,7 +435,10 @@ fn absent_hop_settles_only_when_broken() {
     assert!(evaluate_path(&q, &evs).passed());
     assert!(!settled(&q, &evs));
     evs.push(ev("node:eth0", Direction::Egress, NODE, 3));
-    assert!(settled(&q, &evs), "a packet where none may pass decides the failure");
+    assert!(
+        settled(&q, &evs),
+        "a packet where none may pass decides the failure"
+    );
     assert_eq!(evaluate_path(&q, &evs).verdict, Verdict::Fail);
 }
 

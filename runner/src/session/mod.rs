@@ -21,8 +21,8 @@ pub mod record;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::check::prefetch::{self, Prefetched, Reads};
 use crate::check::eval::Pace;
+use crate::check::prefetch::{self, Prefetched, Reads};
 use crate::check::{self, Evaluated, Outcome};
 use crate::env::{EnvError, Environment, ExecOutput, Fetch};
 use crate::lab::{CommandBlock, Lab, QuestionItem, TranscriptBlock};

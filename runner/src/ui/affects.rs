@@ -86,11 +86,16 @@ mod tests {
         assert!(route.touched_by(&routes_on_pod));
         assert!(!route.touched_by(&neigh), "another kind, another role");
         let on_node = of_spec(&spec("{target: node, route: {dst: default}}"), "pod");
-        assert!(!on_node.touched_by(&routes_on_pod), "the node's routes, not the pod's");
+        assert!(
+            !on_node.touched_by(&routes_on_pod),
+            "the node's routes, not the pod's"
+        );
         assert_eq!(of_spec(&spec("{run: 'true'}"), "pod"), Scope::Anything);
         assert!(Scope::Anything.touched_by(&neigh));
         let packets = of_spec(
-            &spec("{packets: {proto: icmp, src: 10.0.0.1, dst: 10.0.0.2, path: [{at: 'pod:eth0', dir: egress}]}}"),
+            &spec(
+                "{packets: {proto: icmp, src: 10.0.0.1, dst: 10.0.0.2, path: [{at: 'pod:eth0', dir: egress}]}}",
+            ),
             "pod",
         );
         assert_eq!(packets, Scope::Packets);

@@ -475,9 +475,7 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> boo
             super::wake::Wake::Enter => return false,
             // Notifications drive the re-checks: a quiet second only redraws (and
             // re-observes a failing packets check); all is re-checked per SAFETY_NET.
-            super::wake::Wake::Period
-                if wakers.event_driven() && full.elapsed() < SAFETY_NET =>
-            {
+            super::wake::Wake::Period if wakers.event_driven() && full.elapsed() < SAFETY_NET => {
                 wake = super::wake::Wake::Changes(std::collections::BTreeSet::new());
             }
             super::wake::Wake::Period => full = std::time::Instant::now(),
