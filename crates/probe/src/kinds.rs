@@ -27,7 +27,7 @@ macro_rules! declare_kinds {
         }
     ),+ $(,)?) => {
         /// The kinds of kernel facts a probe can collect.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
         pub enum FactKind {
             $($(#[$doc])* $kind),+

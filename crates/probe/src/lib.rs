@@ -32,6 +32,7 @@ mod kinds;
 mod links;
 mod names;
 mod neigh;
+pub mod notify;
 pub mod query;
 mod render;
 mod routes;

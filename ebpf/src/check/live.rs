@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use tplab_vocab::Lang;
 
 use super::path::{Outcome, PathQuery, evaluate_path_in};
+use super::settle::settled;
 use crate::error::EbpfError;
 use crate::observer::{ObservePoint, Observer, PacketEvent};
 
@@ -43,14 +44,13 @@ impl<'q> PathWatch<'q> {
         self.deadline
     }
 
-    /// Adds packets; true when the check already passes and nothing can change that
-    /// (never for a check asserting that a hop sees nothing: a late packet could).
+    /// Adds packets; true when the verdict is decided and no packet can change it: the
+    /// path passes with only "at least" counts, or an "at most" hop (`absent`) already
+    /// saw too many. The window may close then.
     pub fn feed(&mut self, events: impl IntoIterator<Item = PacketEvent>) -> bool {
         let before = self.events.len();
         self.events.extend(events);
-        self.events.len() > before
-            && !self.query.asserts_absence()
-            && evaluate_path_in(self.query, &self.events, self.lang).passed()
+        self.events.len() > before && settled(self.query, &self.events)
     }
 
     /// True once the window is closed.

@@ -184,7 +184,7 @@ impl PathQuery {
     }
 
     /// The count a hop expects: `absent` is `== 0`, else its own count or the query's.
-    fn expect(&self, hop: &HopSpec) -> CountExpr {
+    pub(super) fn expect(&self, hop: &HopSpec) -> CountExpr {
         if hop.absent {
             CountExpr::parse("== 0").expect("a valid comparison")
         } else {

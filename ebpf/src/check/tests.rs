@@ -464,3 +464,71 @@ fn tcp_flags_need_tcp_and_no_contradiction() {
         .is_err()
     );
 }
+
+/// The query with its last hop replaced by `hop` (YAML).
+fn query_with_last(hop: &str) -> PathQuery {
+    serde_yaml::from_str(&format!(
+        "{{proto: icmp, src: 10.244.0.213, dst: 203.0.113.10, within: 10s, path: [\
+         {{at: 'pod:eth0', dir: egress}}, {{at: 'node:lxc', dir: ingress}}, {hop}]}}"
+    ))
+    .expect("valid query")
+}
+
+#[test]
+fn settled_when_an_at_least_path_passes_not_before() {
+    let q = query();
+    let mut evs = vec![
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:lxc", Direction::Ingress, POD, 2),
+    ];
+    assert!(!settled(&q, &evs), "the last hop may still come");
+    evs.push(ev("node:eth0", Direction::Egress, NODE, 3));
+    assert!(settled(&q, &evs));
+    assert!(evaluate_path(&q, &evs).passed());
+}
+
+#[test]
+fn absent_hop_settles_only_when_broken() {
+    let q = query_with_last("{at: 'node:eth0', dir: egress, src: 198.51.100.2, absent: true}");
+    let mut evs = vec![
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:lxc", Direction::Ingress, POD, 2),
+    ];
+    // Passing so far, but a late packet could still break it: wait the window out.
+    assert!(evaluate_path(&q, &evs).passed());
+    assert!(!settled(&q, &evs));
+    evs.push(ev("node:eth0", Direction::Egress, NODE, 3));
+    assert!(
+        settled(&q, &evs),
+        "a packet where none may pass decides the failure"
+    );
+    assert_eq!(evaluate_path(&q, &evs).verdict, Verdict::Fail);
+}
+
+#[test]
+fn exact_counts_settle_only_once_exceeded() {
+    let q = query_with_last("{at: 'node:eth0', dir: egress, src: 198.51.100.2, count: '== 2'}");
+    let mut evs = vec![
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:lxc", Direction::Ingress, POD, 2),
+        ev("node:eth0", Direction::Egress, NODE, 3),
+    ];
+    assert!(!settled(&q, &evs), "one of two: may still pass");
+    evs.push(ev("node:eth0", Direction::Egress, NODE, 4));
+    assert!(evaluate_path(&q, &evs).passed());
+    assert!(!settled(&q, &evs), "a third packet would break `== 2`");
+    evs.push(ev("node:eth0", Direction::Egress, NODE, 5));
+    assert!(settled(&q, &evs));
+    assert_eq!(evaluate_path(&q, &evs).verdict, Verdict::Fail);
+}
+
+#[test]
+fn a_broken_hop_after_an_unseen_one_is_not_settled() {
+    // The lxc hop has not been seen yet: when it is, it re-anchors what follows.
+    let q = query_with_last("{at: 'node:eth0', dir: egress, src: 198.51.100.2, absent: true}");
+    let evs = vec![
+        ev("pod:eth0", Direction::Egress, POD, 1),
+        ev("node:eth0", Direction::Egress, NODE, 3),
+    ];
+    assert!(!settled(&q, &evs));
+}

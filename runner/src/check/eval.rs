@@ -100,8 +100,36 @@ pub async fn evaluate(
     evaluate_with(env, default_role, item, vars, true, lang).await
 }
 
+/// The packets window of [`Pace::GLANCE`].
+pub const GLANCE_WINDOW: Duration = Duration::from_millis(300);
+
+/// How long an evaluation may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// Poll per the check's `timeout`/`interval`; packets observed for their full window.
+    Poll,
+    /// One attempt whatever the check's `timeout`; a packets check observes for at most
+    /// `window` (it still ends as soon as its verdict is decided).
+    Once { window: Duration },
+}
+
+impl Pace {
+    /// Watch mode re-checks continuously while the student keeps sending traffic: a
+    /// round observes packets for at most 1.5 s instead of the check's full window.
+    pub const WATCH: Self = Self::Once {
+        window: Duration::from_millis(1500),
+    };
+    /// Replays of earlier steps (for their captures) and the "fail before" pass of
+    /// `tplab test`: nobody is sending the flow on purpose then, and a packet already
+    /// in flight shows within a few hundred milliseconds, so a full window (8 s in the
+    /// seed) would only be waited out.
+    pub const GLANCE: Self = Self::Once {
+        window: GLANCE_WINDOW,
+    };
+}
+
 /// Like [`evaluate`]; `poll: false` makes a single attempt whatever the check's
-/// `timeout` (watch mode re-checks every second anyway).
+/// `timeout` (watch mode re-checks anyway).
 pub async fn evaluate_with(
     env: &dyn Environment,
     default_role: &str,
@@ -110,12 +138,22 @@ pub async fn evaluate_with(
     poll: bool,
     lang: Lang,
 ) -> Evaluated {
+    let pace = if poll { Pace::Poll } else { Pace::WATCH };
+    evaluate_paced(env, default_role, item, vars, pace, lang).await
+}
+
+/// Evaluates `item` at `pace`.
+pub async fn evaluate_paced(
+    env: &dyn Environment,
+    default_role: &str,
+    item: &CheckItem,
+    vars: &Vars,
+    pace: Pace,
+    lang: Lang,
+) -> Evaluated {
+    let poll = pace == Pace::Poll;
     let start = Instant::now();
-    let Prepared {
-        spec,
-        mut fact,
-        members,
-    } = match prepare(item, vars) {
+    let prepared = match prepare(item, vars) {
         Ok(p) => p,
         Err(e) => {
             let outcome = match &e {
@@ -135,11 +173,16 @@ pub async fn evaluate_with(
             };
         }
     };
-    // What the lab says (`within 8s`), whatever window watch mode observes.
-    let lab_words = packet_words(fact.as_ref(), lang);
-    if !poll {
-        shorten_packet_window(&mut fact);
-    }
+    // What the lab says (`within 8s`), whatever window this pace observes.
+    let lab_words = packet_words(prepared.fact.as_ref(), lang);
+    let Prepared {
+        spec,
+        fact,
+        members,
+    } = match pace {
+        Pace::Poll => prepared,
+        Pace::Once { window } => prepared.window_at_most(window),
+    };
     let short_words = packet_words(fact.as_ref(), lang);
     let timeout = if poll {
         spec.timeout.unwrap_or_default()
@@ -193,12 +236,19 @@ fn packet_words(fact: Option<&FactQuery>, lang: Lang) -> Option<String> {
     }
 }
 
-/// Watch mode re-checks every second while the student keeps sending traffic: observe
-/// packets for at most 1.5 s per round instead of the check's full window.
-fn shorten_packet_window(fact: &mut Option<FactQuery>) {
-    const WATCH_WINDOW: Duration = Duration::from_millis(1500);
-    if let Some(FactQuery::Packets { path, .. }) = fact {
-        path.within = path.within.min(WATCH_WINDOW);
+impl Prepared {
+    /// The same check with every packets window (its members' too) cut to `window`.
+    #[must_use]
+    pub fn window_at_most(mut self, window: Duration) -> Self {
+        if let Some(FactQuery::Packets { path, .. }) = &mut self.fact {
+            path.within = path.within.min(window);
+        }
+        self.members = self
+            .members
+            .into_iter()
+            .map(|m| m.window_at_most(window))
+            .collect();
+        self
     }
 }
 

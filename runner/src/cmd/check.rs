@@ -29,16 +29,20 @@ pub async fn run(global: Global, args: CheckArgs) -> super::Result {
     let printer = common::printer(&global, &lab);
     let mut session =
         Session::start(&lab, env.as_ref(), Mode::Check, &common::identity(&global)).await?;
+    let saved = match progress::load(
+        progress::Owner {
+            lab_id: &lab.meta.id,
+            env: &env_name,
+            student: global.student.as_deref(),
+        },
+        &lab,
+    ) {
+        Some(progress::Saved::Current(p)) => Some(p),
+        _ => None,
+    };
     // The namespaces of the student's guided session carry its session id: check those.
     if !lab.meta.netns.is_empty()
-        && let Some(progress::Saved::Current(p)) = progress::load(
-            progress::Owner {
-                lab_id: &lab.meta.id,
-                env: &env_name,
-                student: global.student.as_deref(),
-            },
-            &lab,
-        )
+        && let Some(p) = &saved
     {
         let names = lab
             .meta
@@ -52,7 +56,9 @@ pub async fn run(global: Global, args: CheckArgs) -> super::Result {
         }
         session.bind_netns()?;
     }
-    let shown = inspect::run(&mut session, &printer, only).await;
+    // Earlier steps replayed for `--step` may take their captures from saved progress.
+    let saved_vars = saved.as_ref().map(|p| &p.vars);
+    let shown = inspect::run(&mut session, &printer, only, saved_vars).await;
     let path = common::write_report(&global, &mut session.recorder)?;
     let report = &session.recorder.report;
     if global.json {

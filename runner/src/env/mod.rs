@@ -318,6 +318,12 @@ pub trait Environment: Send + Sync {
         }
     }
 
+    /// The roles whose kernel state tplab can watch for changes, each with its network
+    /// namespace (`None`: this process's own). Empty: changes are found by re-checking.
+    fn watchable_netns(&self) -> Vec<(String, Option<std::path::PathBuf>)> {
+        Vec::new()
+    }
+
     /// Why `role`'s place does not exist yet (a namespace the student has not created):
     /// a check there *fails* with this text rather than erring. `None`: it exists.
     fn role_missing(&self, role: &str) -> Option<EnvError> {

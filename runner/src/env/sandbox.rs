@@ -456,6 +456,13 @@ impl Environment for SandboxEnv {
         self.sandbox.roles().iter().map(Role::name).collect()
     }
 
+    fn watchable_netns(&self) -> Vec<(String, Option<std::path::PathBuf>)> {
+        self.roles()
+            .into_iter()
+            .filter_map(|r| Some((r.clone(), self.netns(&r).ok()?)))
+            .collect()
+    }
+
     async fn facts(&self) -> Result<BTreeMap<String, String>, EnvError> {
         let mut facts = self.sandbox.facts();
         facts.extend(tplab_kubeapi::facts(self.sandbox.id()));

@@ -21,6 +21,7 @@ pub mod record;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use crate::check::eval::Pace;
 use crate::check::prefetch::{self, Prefetched, Reads};
 use crate::check::{self, Evaluated, Outcome};
 use crate::env::{EnvError, Environment, ExecOutput, Fetch};
@@ -196,8 +197,9 @@ impl<'a> Session<'a> {
             }
             let mine = self.prefetch(step, &g, &self.vars).await;
             let env = Prefetched::new(self.env, &self.step_facts, mine);
+            let pace = check::eval::Pace::GLANCE;
             let e =
-                check::eval::evaluate_with(&env, default_role, item, &self.vars, false, self.lang)
+                check::eval::evaluate_paced(&env, default_role, item, &self.vars, pace, self.lang)
                     .await;
             if e.outcome.passed() {
                 self.vars.extend(e.outcome.captures);
@@ -408,21 +410,28 @@ impl<'a> Session<'a> {
     /// Evaluates a check or transcript now (polling as the check says), records it,
     /// and makes its captures available to what follows.
     pub async fn verify(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
-        let evaluated = self.evaluate_in(step, g, true).await;
+        let evaluated = self.evaluate_in(step, g, Pace::Poll).await;
+        self.settle_check(step, g, evaluated, record::Attempt::Asked)
+    }
+
+    /// One quick attempt (packets observed for [`Pace::GLANCE`]), recorded like
+    /// [`Session::verify`]: an earlier step replayed for its captures.
+    pub async fn verify_glance(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
+        let evaluated = self.evaluate_in(step, g, Pace::GLANCE).await;
         self.settle_check(step, g, evaluated, record::Attempt::Asked)
     }
 
     /// One attempt, no polling (watch mode), recorded like [`Session::verify`].
     pub async fn verify_once(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
-        let evaluated = self.evaluate_in(step, g, false).await;
+        let evaluated = self.evaluate_in(step, g, Pace::WATCH).await;
         self.settle_check(step, g, evaluated, record::Attempt::WatchTick)
     }
 
     /// Evaluates `g` of `step`, its reads from the step's batch.
-    async fn evaluate_in(&self, step: usize, g: &Gradable<'_>, poll: bool) -> Evaluated {
+    async fn evaluate_in(&self, step: usize, g: &Gradable<'_>, pace: Pace) -> Evaluated {
         let mine = self.prefetch(step, g, &self.vars).await;
         let env = Prefetched::new(self.env, &self.step_facts, mine);
-        self.evaluate_on(&env, g, poll).await
+        self.evaluate_on(&env, g, pace).await
     }
 
     fn settle_check(
@@ -442,16 +451,16 @@ impl<'a> Session<'a> {
 
     /// Evaluates without recording (used for the "before" pass of `tplab test`).
     pub async fn evaluate(&self, g: &Gradable<'_>) -> Evaluated {
-        self.evaluate_on(self.env, g, true).await
+        self.evaluate_on(self.env, g, Pace::Poll).await
     }
 
-    /// Evaluates `g` against `env`; `poll: false` makes one attempt (watch mode).
-    async fn evaluate_on(&self, env: &dyn Environment, g: &Gradable<'_>, poll: bool) -> Evaluated {
+    /// Evaluates `g` against `env` at `pace`.
+    async fn evaluate_on(&self, env: &dyn Environment, g: &Gradable<'_>, pace: Pace) -> Evaluated {
         let default_role = self.lab.meta.default_role();
         match g.kind {
             GradableKind::Check(item) if let Some(e) = self.check_lacking(item) => e,
             GradableKind::Check(item) => {
-                check::eval::evaluate_with(env, default_role, item, &self.vars, poll, self.lang)
+                check::eval::evaluate_paced(env, default_role, item, &self.vars, pace, self.lang)
                     .await
             }
             GradableKind::Transcript(t)

@@ -54,7 +54,18 @@ pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<Step
                 // A check that cannot even be rendered yet cannot pass yet.
                 GradableKind::Check(item) => match check::eval::prepare(item, &scratch) {
                     Err(e) => check::Outcome::fail("", e.to_string()),
-                    Ok(prepared) => session.attempt(step, g, &prepared, &scratch).await,
+                    // Before the step's commands, nobody sends the flow a packets check
+                    // awaits (the solution does): a glance still catches one that would
+                    // pass on traffic already flowing, without waiting its window out.
+                    // A `before: pass` check keeps its full window: it needs that traffic.
+                    Ok(prepared) => {
+                        let prepared = if matches!(before, Before::Pass) {
+                            prepared
+                        } else {
+                            prepared.window_at_most(check::eval::GLANCE_WINDOW)
+                        };
+                        session.attempt(step, g, &prepared, &scratch).await
+                    }
                 },
                 _ => session.evaluate(g).await.outcome,
             };

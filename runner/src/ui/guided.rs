@@ -396,45 +396,45 @@ fn next_hint(e: &Evaluated, level: usize) -> Vec<String> {
     vec![hints[level.min(hints.len() - 1)].clone()]
 }
 
-/// Re-checks every second, ticking items as they become right, until all pass
-/// (true) or the student presses Enter (false). Each check takes one screen row (cut to
-/// the terminal's width, so a redraw erases exactly what it drew); a failing one shows
-/// why on a second row; the header counts the seconds watched.
+/// Re-checks as the kernel announces changes (see `wake.rs`), ticking items as they
+/// become right, until all pass (true) or the student presses Enter (false). A change
+/// re-evaluates only the checks it can affect; a failing packets check is observed
+/// continuously (its ring buffer wakes it); everything is re-checked every
+/// [`SAFETY_NET`] for what sends no notification. Without notifications (or with
+/// `TPLAB_WATCH_POLL=1`) everything is re-checked every second, as before. Each check
+/// takes one screen row (cut to the terminal's width, so a redraw erases exactly what it
+/// drew); a failing one shows why on a second row; the header counts the seconds watched.
 async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> bool {
+    /// The periodic re-check kept as a safety net when notifications drive the rest.
+    const SAFETY_NET: Duration = Duration::from_secs(3);
     let term = Term::stdout();
     session.recorder.watch_started();
     printer.line(&style(printer.text.watching).dim().to_string());
     let started = std::time::Instant::now();
+    let mut wakers = super::wake::Wakers::start(session.env);
+    let items = checkables(session, step);
+    let default_role = session.lab.meta.default_role().to_string();
+    let scopes: Vec<_> = items
+        .iter()
+        .map(|g| super::affects::scope(&g.kind, &default_role))
+        .collect();
+    let mut last: Vec<Option<Evaluated>> = vec![None; items.len()];
+    let mut wake = super::wake::Wake::Period;
+    let mut full = std::time::Instant::now();
     let mut drawn = 0usize;
     loop {
-        let mut rows = Vec::new();
-        let mut all = true;
-        let mut errors = false;
-        for g in checkables(session, step) {
-            let e = session.verify_once(step, &g).await;
-            let (mark, why) = match e.outcome.verdict {
-                Verdict::Pass => (style("✔").green().bold(), None),
-                Verdict::Fail => {
-                    all = false;
-                    (
-                        style("…").yellow().bold(),
-                        Some(failing_because(printer, &e)),
-                    )
-                }
-                Verdict::Error => {
-                    errors = true;
-                    (style("⚠").yellow().bold(), Some(e.outcome.message.clone()))
-                }
+        for (i, g) in items.iter().enumerate() {
+            let failing_packets = scopes[i] == super::affects::Scope::Packets
+                && last[i].as_ref().is_none_or(|e| !e.outcome.passed());
+            let due = match &wake {
+                super::wake::Wake::Changes(c) => scopes[i].touched_by(c),
+                _ => true,
             };
-            rows.push(format!("  {mark} {}", super::safe::text(&e.name)));
-            if let Some(why) = why.filter(|w| !w.is_empty()) {
-                rows.push(
-                    style(format!("      {}", super::safe::text(&why)))
-                        .dim()
-                        .to_string(),
-                );
+            if last[i].is_none() || due || failing_packets {
+                last[i] = Some(session.verify_once(step, g).await);
             }
         }
+        let (rows, all, errors) = rows_of(printer, last.iter().flatten());
         if !printer.quiet {
             let width = usize::from(term.size().1).max(20);
             let header = style(format!(
@@ -455,10 +455,68 @@ async fn watch(session: &mut Session<'_>, printer: &Printer, step: usize) -> boo
             printer.line(&style(printer.text.all_good).green().to_string());
             return true;
         }
-        if enter_pressed(Duration::from_secs(1)).await {
-            return false;
+        // A failing packets check's own observation window was the wait: look again at
+        // once (after any change that came meanwhile), else sleep until a change.
+        let observing = items.iter().enumerate().any(|(i, _)| {
+            scopes[i] == super::affects::Scope::Packets
+                && last[i].as_ref().is_some_and(|e| !e.outcome.passed())
+        });
+        wake = if observing && wakers.event_driven() {
+            if wakers.enter_pressed() {
+                super::wake::Wake::Enter
+            } else {
+                wakers.next(Duration::ZERO).await
+            }
+        } else {
+            // Each second at least, to count the seconds on screen.
+            wakers.next(Duration::from_secs(1)).await
+        };
+        match wake {
+            super::wake::Wake::Enter => return false,
+            // Notifications drive the re-checks: a quiet second only redraws (and
+            // re-observes a failing packets check); all is re-checked per SAFETY_NET.
+            super::wake::Wake::Period if wakers.event_driven() && full.elapsed() < SAFETY_NET => {
+                wake = super::wake::Wake::Changes(std::collections::BTreeSet::new());
+            }
+            super::wake::Wake::Period => full = std::time::Instant::now(),
+            super::wake::Wake::Changes(_) => {}
         }
     }
+}
+
+/// The screen rows of the verdicts; whether all pass; whether any could not run.
+fn rows_of<'e>(
+    printer: &Printer,
+    verdicts: impl Iterator<Item = &'e Evaluated>,
+) -> (Vec<String>, bool, bool) {
+    let mut rows = Vec::new();
+    let mut all = true;
+    let mut errors = false;
+    for e in verdicts {
+        let (mark, why) = match e.outcome.verdict {
+            Verdict::Pass => (style("✔").green().bold(), None),
+            Verdict::Fail => {
+                all = false;
+                (
+                    style("…").yellow().bold(),
+                    Some(failing_because(printer, e)),
+                )
+            }
+            Verdict::Error => {
+                errors = true;
+                (style("⚠").yellow().bold(), Some(e.outcome.message.clone()))
+            }
+        };
+        rows.push(format!("  {mark} {}", super::safe::text(&e.name)));
+        if let Some(why) = why.filter(|w| !w.is_empty()) {
+            rows.push(
+                style(format!("      {}", super::safe::text(&why)))
+                    .dim()
+                    .to_string(),
+            );
+        }
+    }
+    (rows, all, errors)
 }
 
 /// Why a check still fails, in one line: what it found against what it expects.
@@ -476,29 +534,6 @@ fn failing_because(printer: &Printer, e: &Evaluated) -> String {
 fn spinner(elapsed: Duration) -> char {
     const FRAMES: [char; 4] = ['◐', '◓', '◑', '◒'];
     FRAMES[usize::try_from(elapsed.as_secs() % 4).unwrap_or(0)]
-}
-
-/// Waits up to `wait` for a line on stdin (consumed if present).
-async fn enter_pressed(wait: Duration) -> bool {
-    tokio::task::spawn_blocking(move || {
-        use std::os::fd::AsFd;
-        let stdin = std::io::stdin();
-        let mut fds = [nix::poll::PollFd::new(
-            stdin.as_fd(),
-            nix::poll::PollFlags::POLLIN,
-        )];
-        let ms = u16::try_from(wait.as_millis()).unwrap_or(u16::MAX);
-        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)) {
-            Ok(n) if n > 0 => {
-                let mut line = String::new();
-                let _ = stdin.read_line(&mut line);
-                true
-            }
-            _ => false,
-        }
-    })
-    .await
-    .unwrap_or(false)
 }
 
 /// The solution as the student would type it: the solution blocks, or, when they are

@@ -45,7 +45,7 @@ strings! {
     open_shell => "Open a shell in another terminal with", "Ouvrez un terminal à part avec";
     other_sandboxes => "Other sandboxes are up on this machine; traffic from a shell in one of them never reaches this one's checks. This lab's sandbox is", "D'autres sandboxes tournent sur cette machine ; le trafic d'un shell ouvert dans l'une d'elles n'arrive jamais aux vérifications de celle-ci. La sandbox de ce TP est";
     other_sandboxes_prompt => "(its shells' prompt reads", "(l'invite de ses shells indique";
-    watching => "Watching your environment (re-checked every second). Press Enter to stop watching.", "Je surveille votre environnement (vérifié chaque seconde). Appuyez sur Entrée pour arrêter.";
+    watching => "Watching your environment (re-checked as it changes). Press Enter to stop watching.", "Je surveille votre environnement (vérifié à chaque changement). Appuyez sur Entrée pour arrêter.";
     checker_errors => "Nothing failed, but some checks could not run (see ⚠ above): they are not counted against you.", "Rien n'a échoué, mais certaines vérifications n'ont pas pu s'exécuter (voir ⚠) : elles ne vous sont pas comptées.";
     all_good => "All checks pass for this step.", "Toutes les vérifications de cette étape passent.";
     summary => "Summary", "Bilan";
