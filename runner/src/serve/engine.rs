@@ -443,8 +443,9 @@ impl<'s, 'a> Engine<'s, 'a> {
         } else {
             let left = attempts.saturating_sub(asked.tries);
             asked.said = Some(format!(
-                "✘ {} ({left} {})",
-                self.text.wrong, self.text.attempts_left
+                "✘ {} ({})",
+                self.text.wrong,
+                self.text.left(u64::from(left))
             ));
             if let Some(says) = self.session.feedback(q, given) {
                 asked.said = Some(format!("{} {says}", asked.said.unwrap_or_default()));

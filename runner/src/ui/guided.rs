@@ -625,9 +625,9 @@ fn ask(
         }
         let left = attempts - attempt;
         printer.line(&format!(
-            "{} ({left} {})",
+            "{} ({})",
             style(format!("✘ {}", t.wrong)).red().bold(),
-            t.attempts_left
+            t.left(u64::from(left))
         ));
         if let Some(says) = session.feedback(q, &answer) {
             printer.line(&format!("  {}", super::safe::text(&says)));
@@ -637,7 +637,7 @@ fn ask(
                 .question_hint_shown(step, id, attempt as usize, q.spec.hint.0.len());
             printer.line(&format!(
                 "  {} {}",
-                style(format!("{}:", t.hint)).cyan().bold(),
+                style(format!("{}{}", t.hint, t.lang.colon())).cyan().bold(),
                 super::safe::text(&session.shown(h))
             ));
         }

@@ -9,13 +9,15 @@ macro_rules! strings {
         /// Interface strings.
         #[derive(Debug, Clone, Copy)]
         pub struct Text {
+            /// The language these strings are in (for plurals and punctuation).
+            pub lang: Lang,
             $(pub $key: &'static str,)*
         }
 
         pub fn text(lang: Lang) -> Text {
             match lang {
-                Lang::En => Text { $($key: $en,)* },
-                Lang::Fr => Text { $($key: $fr,)* },
+                Lang::En => Text { lang, $($key: $en,)* },
+                Lang::Fr => Text { lang, $($key: $fr,)* },
             }
         }
     };
@@ -41,6 +43,7 @@ strings! {
     correct => "Correct!", "Correct !";
     wrong => "Not quite.", "Pas tout à fait.";
     attempts_left => "attempts left", "essais restants";
+    attempt_left => "attempt left", "essai restant";
     the_answer_was => "The answer was", "La réponse était";
     open_shell => "Open a shell in another terminal with", "Ouvrez un terminal à part avec";
     other_sandboxes => "Other sandboxes are up on this machine; traffic from a shell in one of them never reaches this one's checks. This lab's sandbox is", "D'autres sandboxes tournent sur cette machine ; le trafic d'un shell ouvert dans l'une d'elles n'arrive jamais aux vérifications de celle-ci. La sandbox de ce TP est";
@@ -59,7 +62,7 @@ strings! {
     question => "Question", "Question";
     lab_changed => "the lab changed since your last session: starting again from the first step", "le TP a changé depuis votre dernière session : reprise depuis la première étape";
     progress_ignored => "saved progress ignored, starting from the first step", "progression enregistrée ignorée, reprise depuis la première étape";
-    sandbox_up => "is up for this session (removed at the end)", "est prête pour cette session (supprimée à la fin)";
+    sandbox_up => "is up for this session (removed at the end)", "est prêt pour cette session (supprimé à la fin)";
     warning => "warning", "attention";
     error => "error", "erreur";
     problem => "problem", "problème";
@@ -128,5 +131,26 @@ pub fn lab_proven(lang: Lang, lab: &str, env: &str, steps: usize, failing: usize
             if n > 1 { "étapes" } else { "étape" },
             if n > 1 { "s" } else { "" }
         ),
+    }
+}
+
+impl Text {
+    /// `2 attempts left` / `1 attempt left`, `1 essai restant` / `2 essais restants`.
+    pub fn left(&self, n: u64) -> String {
+        self.lang.count(n, self.attempt_left, self.attempts_left)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_left_agree_in_both_languages() {
+        assert_eq!(text(Lang::En).left(1), "1 attempt left");
+        assert_eq!(text(Lang::En).left(2), "2 attempts left");
+        assert_eq!(text(Lang::Fr).left(1), "1 essai restant");
+        assert_eq!(text(Lang::Fr).left(0), "0 essai restant");
+        assert_eq!(text(Lang::Fr).left(2), "2 essais restants");
     }
 }
