@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (idempotently) the Debian packages tplab, its sandbox and its tests use.
 # Run as root on Debian 12+. Safe to run again: installs only what is missing.
+# `--tests` also installs the test-only tools (npm/pip packages under tests/).
 set -euo pipefail
 
 packages=(
@@ -57,5 +58,12 @@ ln -sfn "$kubectl_dir/bin/kubectl" /usr/local/bin/kubectl.1.37
 # BPF filesystem for pinned maps (mounted on most systems already).
 if ! mountpoint -q /sys/fs/bpf; then
   mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+fi
+if [ "${1:-}" = "--tests" ]; then
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  # Independent consumers of the grading exports (junitparser, junit2json).
+  "$here/tests/tools/install.sh"
+  # playwright-core for the browser tests of `tplab serve`.
+  "$here/tests/e2e/install.sh"
 fi
 echo "tplab dependencies: ok"
