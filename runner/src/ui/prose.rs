@@ -138,12 +138,17 @@ pub fn render(markdown: &str, width: usize) -> String {
                 } else {
                     format!("`{code}`")
                 };
+                // Spaces inside code are no place to break a line (see CODE_SPACE).
+                let shown = shown.replace(' ', &CODE_SPACE.to_string());
                 let styled = Style::new().cyan().apply_to(&shown).to_string();
                 if measure_text_width(&line) + measure_text_width(&shown) > width
                     && !line.trim().is_empty()
                 {
+                    // `(` right before the code goes down with it.
+                    let carried = split_last_word(&mut line);
                     flush(&mut out, &mut line, quote);
                     line.push_str(&" ".repeat(hang));
+                    line.push_str(&carried);
                 }
                 line.push_str(&styled);
             }
@@ -175,8 +180,12 @@ pub fn render(markdown: &str, width: usize) -> String {
     while out.ends_with("\n\n") {
         out.pop();
     }
-    out
+    out.replace(CODE_SPACE, " ")
 }
+
+/// Stands for a space inside inline code while lines are filled, so that wrapping never
+/// splits code there; it is a plain space again in what is printed (commands are copied).
+const CODE_SPACE: char = '\u{2007}';
 
 /// Inline styles stacked while walking the Markdown.
 #[derive(Clone, Copy)]
@@ -219,6 +228,22 @@ fn glue_french_punctuation(text: &str) -> String {
     out
 }
 
+/// Cuts the word the line ends with (no space after it) off the line and returns it,
+/// unless it is the line's only word. Styles' escape codes hold no spaces.
+fn split_last_word(line: &mut String) -> String {
+    if line.ends_with(' ') {
+        return String::new();
+    }
+    match line.rfind(' ') {
+        Some(at) if !line[..at].trim().is_empty() => {
+            let word = line[at + 1..].to_string();
+            line.truncate(at);
+            word
+        }
+        _ => String::new(),
+    }
+}
+
 fn push_wrapped(
     out: &mut String,
     line: &mut String,
@@ -238,12 +263,20 @@ fn push_wrapped(
             && measure_text_width(line) + measure_text_width(word) > width.saturating_sub(2 * quote)
             && !line.trim().is_empty()
         {
+            // With no space before it, this text continues the line's last word (`(` then
+            // inline code): that whole word moves to the next line, not only this part.
+            let carried = if i == 0 {
+                split_last_word(line)
+            } else {
+                String::new()
+            };
             let prefix = "│ ".repeat(quote);
             out.push_str(&prefix);
             out.push_str(line.trim_end());
             out.push('\n');
             line.clear();
             line.push_str(&" ".repeat(hang));
+            line.push_str(&carried);
         }
         line.push_str(&style.apply_to(word).to_string());
     }
@@ -262,6 +295,21 @@ mod tests {
         assert!(out.contains("Some text with `code`."));
         assert!(out.contains("• one"));
         assert!(out.contains("    route -n"));
+    }
+
+    #[test]
+    fn an_opening_parenthesis_stays_with_the_code_it_opens() {
+        console::set_colors_enabled(false);
+        let md =
+            "Regardez la table de routage du nœud (`ip route show table main`) puis continuez.";
+        for width in 30..70 {
+            let out = render(md, width);
+            for l in out.lines() {
+                assert!(!l.trim_end().ends_with('('), "{width}: {out}");
+                assert!(!l.trim_start().starts_with(')'), "{width}: {out}");
+            }
+            assert!(out.contains("(`ip"), "{width}: {out}");
+        }
     }
 
     #[test]
