@@ -503,6 +503,15 @@ fn exec_tty_resize() -> Result<(), Failed> {
     if !screen.contains("/dev/pts/") || !screen.contains("50 120") {
         return Err(fail(format!("tty or size wrong:\n{screen}")));
     }
+    // The terminal's master end must not leak into the shell: it would keep the shell's
+    // terminal open after the API server is gone, so the shell would never be hung up.
+    tmux.type_line("echo PT\"MX-$(ls -l /proc/$$/fd | grep -c ptmx)\"")?;
+    let screen = tmux.wait_for("PTMX-", Duration::from_secs(15))?;
+    if !screen.contains("PTMX-0") {
+        return Err(fail(format!(
+            "the shell holds a terminal master:\n{screen}"
+        )));
+    }
     tmux.resize(100, 30)?;
     std::thread::sleep(Duration::from_millis(500));
     tmux.type_line("stty size; echo SIZE-$((6*8))")?;

@@ -80,6 +80,16 @@ fn open_pty() -> Result<(Pty, OwnedFd), String> {
         nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
     )
     .map_err(|e| format!("allocating a terminal: {e}"))?;
+    // openpty(3) leaves both ends inheritable: a shell holding its own master would keep
+    // its terminal open after the server is gone and never be hung up. The slave reaches
+    // the command only as its stdio (dup2 clears the flag there).
+    for fd in [pty.master.as_raw_fd(), pty.slave.as_raw_fd()] {
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .map_err(|e| format!("allocating a terminal: {e}"))?;
+    }
     let slave = pty.slave;
     let file = File::from(pty.master);
     // SAFETY: the File owns the master fd for as long as the AsyncFd holds it.
