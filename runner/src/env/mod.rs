@@ -131,9 +131,6 @@ pub enum EnvError {
     /// The `kube` environment's cluster could not be used (the message says what to do).
     #[error(transparent)]
     Kube(Box<kube::KubeError>),
-    /// Reading Kubernetes objects failed (the message says what to do).
-    #[error(transparent)]
-    K8s(#[from] crate::k8s::K8sError),
     /// A failure shared by several reads of one batch (each read's verdict quotes it).
     #[error("{0}")]
     Batch(String),

@@ -2,7 +2,7 @@
 //! resolved by discovery (cached for the session), `Api<DynamicObject>` gets and lists.
 //! Every failure names what to do; none of them is the student's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use kube::api::{Api, DynamicObject, ListParams};
@@ -11,66 +11,11 @@ use kube::core::GroupVersionKind;
 use kube::discovery::{ApiCapabilities, ApiResource, Discovery, Scope};
 use serde_json::Value;
 
+use super::error::{KubeError, Request, from_kube};
 use super::query::ObjectSelector;
 
 /// How long one lookup (discovery included) may take.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Why objects could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum K8sError {
-    #[error("reading the kubeconfig {}: {source} (check the file, or pass another one)", path.display())]
-    Kubeconfig {
-        path: PathBuf,
-        #[source]
-        source: kube::config::KubeconfigError,
-    },
-    #[error("building a Kubernetes client from {}: {source}", path.display())]
-    Client {
-        path: PathBuf,
-        #[source]
-        source: kube::Error,
-    },
-    #[error(
-        "the Kubernetes API at {server} is unreachable ({message}): is the cluster up? \
-         (`kubectl cluster-info` tells)"
-    )]
-    Unreachable { server: String, message: String },
-    #[error(
-        "the Kubernetes API refused the credentials of this kubeconfig (401: {message}): they \
-         are wrong or expired; refresh them (your cloud's `kubeconfig` command)"
-    )]
-    Unauthorized { message: String },
-    #[error(
-        "the Kubernetes API forbids `{verb}` on `{resource}`{} ({message}): grant it to this \
-         kubeconfig's user (a Role or ClusterRole with verbs [get, list] on `{resource}`, and \
-         its binding)",
-        namespace.as_deref().map(|n| format!(" in namespace `{n}`")).unwrap_or_default()
-    )]
-    Forbidden {
-        verb: &'static str,
-        resource: String,
-        namespace: Option<String>,
-        message: String,
-    },
-    #[error(
-        "the cluster serves no kind `{kind}`{}: check its spelling and apiVersion \
-         (`kubectl api-resources` lists them)",
-        api_version.as_deref().map(|v| format!(" in `{v}`")).unwrap_or_default()
-    )]
-    UnknownKind {
-        kind: String,
-        api_version: Option<String>,
-    },
-    #[error("the Kubernetes API answered {code} {reason}: {message}")]
-    Api {
-        code: u16,
-        reason: String,
-        message: String,
-    },
-    #[error("the Kubernetes API did not answer within {}s ({what})", LOOKUP_TIMEOUT.as_secs())]
-    Timeout { what: String },
-}
 
 /// A client of one cluster, with its discovery cached.
 pub struct KubeClient {
@@ -81,8 +26,8 @@ pub struct KubeClient {
 
 impl KubeClient {
     /// A client from the kubeconfig at `path` (its current context, or `context`).
-    pub async fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Self, K8sError> {
-        let kubeconfig = Kubeconfig::read_from(path).map_err(|source| K8sError::Kubeconfig {
+    pub async fn from_kubeconfig(path: &Path, context: Option<&str>) -> Result<Self, KubeError> {
+        let kubeconfig = Kubeconfig::read_from(path).map_err(|source| KubeError::Kubeconfig {
             path: path.to_path_buf(),
             source,
         })?;
@@ -92,12 +37,12 @@ impl KubeClient {
         };
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|source| K8sError::Kubeconfig {
+            .map_err(|source| KubeError::Kubeconfig {
                 path: path.to_path_buf(),
                 source,
             })?;
         let server = config.cluster_url.to_string();
-        let client = kube::Client::try_from(config).map_err(|source| K8sError::Client {
+        let client = kube::Client::try_from(config).map_err(|source| KubeError::Client {
             path: path.to_path_buf(),
             source,
         })?;
@@ -118,15 +63,16 @@ impl KubeClient {
     }
 
     /// The objects `sel` selects, as JSON (none when a named object does not exist).
-    pub async fn objects(&self, sel: &ObjectSelector) -> Result<Vec<Value>, K8sError> {
+    pub async fn objects(&self, sel: &ObjectSelector) -> Result<Vec<Value>, KubeError> {
         tokio::time::timeout(LOOKUP_TIMEOUT, self.objects_now(sel))
             .await
-            .map_err(|_| K8sError::Timeout {
+            .map_err(|_| KubeError::Timeout {
                 what: format!("reading {sel}"),
+                secs: LOOKUP_TIMEOUT.as_secs(),
             })?
     }
 
-    async fn objects_now(&self, sel: &ObjectSelector) -> Result<Vec<Value>, K8sError> {
+    async fn objects_now(&self, sel: &ObjectSelector) -> Result<Vec<Value>, KubeError> {
         let (ar, caps) = self.resolve(sel).await?;
         let namespaced = caps.scope == Scope::Namespaced;
         let namespace = namespaced.then(|| {
@@ -142,7 +88,15 @@ impl KubeClient {
             let resource = ar.plural.clone();
             let namespace = namespace.clone();
             let server = self.server.clone();
-            move |e: kube::Error| api_error(e, verb, resource, namespace, &server)
+            move |e: kube::Error| {
+                let request = Request {
+                    action: "reading objects",
+                    verb,
+                    resource: &resource,
+                    namespace: namespace.as_deref(),
+                };
+                from_kube(e, &server, &request)
+            }
         };
         let objects = if let Some(name) = &sel.name {
             api.get_opt(name)
@@ -168,14 +122,21 @@ impl KubeClient {
     async fn resolve(
         &self,
         sel: &ObjectSelector,
-    ) -> Result<(ApiResource, ApiCapabilities), K8sError> {
-        let unknown = || K8sError::UnknownKind {
+    ) -> Result<(ApiResource, ApiCapabilities), KubeError> {
+        let unknown = || KubeError::UnknownKind {
             kind: sel.kind.clone(),
             api_version: sel.api_version.clone(),
         };
         let server = self.server.clone();
-        let discovery_error =
-            |e: kube::Error| api_error(e, "get", "discovery".into(), None, &server);
+        let discovery_error = |e: kube::Error| {
+            let request = Request {
+                action: "discovering the API's kinds",
+                verb: "get",
+                resource: "discovery",
+                namespace: None,
+            };
+            from_kube(e, &server, &request)
+        };
         if let Some(api_version) = &sel.api_version {
             let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
             let gvk = GroupVersionKind::gvk(group, version, &sel.kind);
@@ -200,48 +161,4 @@ impl KubeClient {
             .find(|(ar, _)| ar.kind.to_ascii_lowercase() == wanted || ar.plural == wanted)
             .ok_or_else(unknown)
     }
-}
-
-fn api_error(
-    e: kube::Error,
-    verb: &'static str,
-    resource: String,
-    namespace: Option<String>,
-    server: &str,
-) -> K8sError {
-    match e {
-        kube::Error::Api(s) => match s.code {
-            401 => K8sError::Unauthorized { message: s.message },
-            403 => K8sError::Forbidden {
-                verb,
-                resource,
-                namespace,
-                message: s.message,
-            },
-            code => K8sError::Api {
-                code,
-                reason: s.reason,
-                message: s.message,
-            },
-        },
-        other => K8sError::Unreachable {
-            server: server.to_string(),
-            message: chain(&other),
-        },
-    }
-}
-
-/// An error and its causes on one line (kube's errors nest the useful part).
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let t = c.to_string();
-        if !text.contains(&t) {
-            text.push_str(": ");
-            text.push_str(&t);
-        }
-        cause = c.source();
-    }
-    text
 }

@@ -6,10 +6,12 @@
 
 pub mod body;
 pub mod client;
+pub mod error;
 pub mod path;
 pub mod query;
 
-pub use client::{K8sError, KubeClient};
+pub use client::KubeClient;
+pub use error::KubeError;
 pub use path::FieldPath;
 pub use query::{K8sQuery, ObjectSelector};
 

@@ -6,9 +6,9 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 
 use super::client::Cluster;
-use super::error::KubeError;
 use super::exec::{self, Place};
 use super::lifecycle::{CALL_TIMEOUT, bounded};
+use crate::k8s::KubeError;
 
 /// Where Cilium's Helm chart puts its agents.
 pub const NAMESPACE: &str = "kube-system";

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use super::error::{KubeError, chain, grant_for};
 use super::options::KubeOptions;
+use crate::k8s::error::{KubeError, Request, from_kube};
 
 /// A client of one cluster, and what it was made from.
 #[derive(Clone)]
@@ -113,55 +113,13 @@ impl Cluster {
         action: &str,
         (verb, resource, namespace): (&str, &str, &str),
     ) -> KubeError {
-        let forbidden = |message: String| KubeError::Forbidden {
-            verb: verb.to_string(),
-            resource: resource.to_string(),
-            namespace: namespace.to_string(),
-            grant: grant_for(verb, resource),
-            message,
+        let request = Request {
+            action,
+            verb,
+            resource,
+            namespace: Some(namespace),
         };
-        match e {
-            kube::Error::Api(s) => match s.code {
-                401 => KubeError::Unauthorized {
-                    server: self.server.clone(),
-                    message: s.message,
-                },
-                403 if is_pod_security(&s.message) => KubeError::PodSecurity {
-                    namespace: namespace.to_string(),
-                    message: s.message,
-                },
-                403 => forbidden(s.message),
-                code => KubeError::Api {
-                    action: action.to_string(),
-                    code,
-                    reason: s.reason,
-                    message: s.message,
-                },
-            },
-            kube::Error::UpgradeConnection(
-                kube::client::UpgradeConnectionError::ProtocolSwitch(code),
-            ) => match code.as_u16() {
-                401 => KubeError::Unauthorized {
-                    server: self.server.clone(),
-                    message: "the exec upgrade was refused".into(),
-                },
-                403 => forbidden("the exec upgrade was refused with 403 Forbidden".into()),
-                n => KubeError::Api {
-                    action: action.to_string(),
-                    code: n,
-                    reason: code.canonical_reason().unwrap_or_default().to_string(),
-                    message: "the exec upgrade was refused".into(),
-                },
-            },
-            kube::Error::Auth(a) => KubeError::Unauthorized {
-                server: self.server.clone(),
-                message: format!("getting credentials: {}", chain(&a)),
-            },
-            other => KubeError::Unreachable {
-                server: self.server.clone(),
-                message: chain(&other),
-            },
-        }
+        from_kube(e, &self.server, &request)
     }
 
     /// The id of the tplab sandbox serving this API, when it is one on this machine: its
@@ -183,9 +141,4 @@ impl Cluster {
         });
         same_server.then(|| id.to_string())
     }
-}
-
-/// Pod Security Admission's rejections read `pods "x" is forbidden: violates PodSecurity …`.
-fn is_pod_security(message: &str) -> bool {
-    message.contains("violates PodSecurity")
 }

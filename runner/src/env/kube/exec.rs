@@ -10,8 +10,8 @@ use kube::api::{Api, AttachParams, AttachedProcess};
 use tokio::io::AsyncReadExt as _;
 
 use super::client::Cluster;
-use super::error::KubeError;
 use crate::env::ExecOutput;
+use crate::k8s::KubeError;
 
 /// kube-rs's pipes hold 1 KiB by default; a chatty command would stall on them.
 const PIPE: usize = 256 * 1024;

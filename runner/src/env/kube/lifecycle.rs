@@ -8,8 +8,8 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::wait::{Condition, await_condition};
 
 use super::client::Cluster;
-use super::error::KubeError;
 use super::pods;
+use crate::k8s::KubeError;
 
 /// How long a single API call may take.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(15);
@@ -67,7 +67,7 @@ pub async fn wait_running(
                 action: format!("watching pod {ns}/{name}"),
                 code: 0,
                 reason: "WatchFailed".into(),
-                message: super::error::chain(&e),
+                message: crate::k8s::error::chain(&e),
             });
         }
         Err(_) => bounded("reading the pod", async {

@@ -12,7 +12,6 @@ pub mod cilium;
 pub mod cleanup;
 pub mod client;
 pub mod ctmaps;
-pub mod error;
 pub mod exec;
 pub mod facts;
 pub mod kept;
@@ -34,8 +33,8 @@ use tplab_probe::{FactKind, Facts, Query};
 use super::agent::{AgentEnv, AgentProcess};
 use super::open::Instance;
 use super::{EnvError, Environment, ExecOutput, Hop, PacketStream};
+pub use crate::k8s::KubeError;
 pub use client::Cluster;
-pub use error::KubeError;
 use exec::Place;
 pub use options::KubeOptions;
 

@@ -14,9 +14,9 @@ use sha2::Digest as _;
 use tokio::io::AsyncWriteExt as _;
 
 use super::client::Cluster;
-use super::error::KubeError;
 use super::exec::{self, Place};
 use crate::env::agent::AgentProcess;
+use crate::k8s::KubeError;
 
 /// How long copying the binary may take (a slow link to the API included).
 const SHIP_TIMEOUT: Duration = Duration::from_secs(300);

@@ -1,6 +1,7 @@
-//! Why the cluster could not be used, each with the way out: what to grant, which label
-//! to set, which command tells more. None of them is the student's fault: they end the
-//! command with exit status 3, or become *error* verdicts.
+//! Why a cluster could not be used — by the `kube` environment or by `k8s` checks on any
+//! environment — each with the way out: what to grant, which label to set, which command
+//! tells more. None of them is the student's fault: they end the command with exit status
+//! 3, or become *error* verdicts.
 
 use std::path::PathBuf;
 
@@ -39,14 +40,17 @@ pub enum KubeError {
     )]
     Unauthorized { server: String, message: String },
     #[error(
-        "the Kubernetes API forbids `{verb}` on `{resource}` in namespace `{namespace}` \
-         ({message}): grant this kubeconfig's user a Role with verbs {grant} on `{resource}` \
-         in `{namespace}` and bind it (docs/kubernetes.md lists everything tplab needs)"
+        "the Kubernetes API forbids `{verb}` on `{resource}`{in_ns} ({message}): grant this \
+         kubeconfig's user a {role} with verbs {grant} on `{resource}`{in_ns} and bind it \
+         (docs/kubernetes.md lists everything tplab needs)",
+        in_ns = namespace.as_deref().map(|n| format!(" in namespace `{n}`")).unwrap_or_default(),
+        role = if namespace.is_some() { "Role" } else { "ClusterRole" }
     )]
     Forbidden {
         verb: String,
         resource: String,
-        namespace: String,
+        /// `None`: a cluster-scoped resource (or discovery).
+        namespace: Option<String>,
         /// The verbs to grant (`[get, create]` for `pods/exec`: WebSocket exec needs both).
         grant: String,
         message: String,
@@ -126,6 +130,77 @@ pub enum KubeError {
     },
     #[error("{what}: no answer within {}s", secs)]
     Timeout { what: String, secs: u64 },
+    #[error(
+        "the cluster serves no kind `{kind}`{}: check its spelling and apiVersion \
+         (`kubectl api-resources` lists them)",
+        api_version.as_deref().map(|v| format!(" in `{v}`")).unwrap_or_default()
+    )]
+    UnknownKind {
+        kind: String,
+        api_version: Option<String>,
+    },
+}
+
+/// What the API was asked when it refused: the verb, the resource and its namespace.
+pub struct Request<'a> {
+    /// What tplab was doing, for the message (`creating the lab pod`).
+    pub action: &'a str,
+    pub verb: &'a str,
+    pub resource: &'a str,
+    pub namespace: Option<&'a str>,
+}
+
+/// What kube-rs said, as the way out, for a request to the API at `server`.
+pub fn from_kube(e: kube::Error, server: &str, req: &Request<'_>) -> KubeError {
+    let forbidden = |message: String| KubeError::Forbidden {
+        verb: req.verb.to_string(),
+        resource: req.resource.to_string(),
+        namespace: req.namespace.map(str::to_string),
+        grant: grant_for(req.verb, req.resource),
+        message,
+    };
+    let unauthorized = |message: String| KubeError::Unauthorized {
+        server: server.to_string(),
+        message,
+    };
+    let api = |code: u16, reason: String, message: String| KubeError::Api {
+        action: req.action.to_string(),
+        code,
+        reason,
+        message,
+    };
+    match e {
+        kube::Error::Api(s) => match s.code {
+            401 => unauthorized(s.message),
+            403 if is_pod_security(&s.message) => KubeError::PodSecurity {
+                namespace: req.namespace.unwrap_or("default").to_string(),
+                message: s.message,
+            },
+            403 => forbidden(s.message),
+            code => api(code, s.reason, s.message),
+        },
+        kube::Error::UpgradeConnection(kube::client::UpgradeConnectionError::ProtocolSwitch(
+            code,
+        )) => match code.as_u16() {
+            401 => unauthorized("the exec upgrade was refused".into()),
+            403 => forbidden("the exec upgrade was refused with 403 Forbidden".into()),
+            n => api(
+                n,
+                code.canonical_reason().unwrap_or_default().to_string(),
+                "the exec upgrade was refused".into(),
+            ),
+        },
+        kube::Error::Auth(a) => unauthorized(format!("getting credentials: {}", chain(&a))),
+        other => KubeError::Unreachable {
+            server: server.to_string(),
+            message: chain(&other),
+        },
+    }
+}
+
+/// Pod Security Admission's rejections read `pods "x" is forbidden: violates PodSecurity …`.
+fn is_pod_security(message: &str) -> bool {
+    message.contains("violates PodSecurity")
 }
 
 fn paths(tried: &[PathBuf]) -> String {
@@ -171,12 +246,30 @@ mod tests {
         let e = KubeError::Forbidden {
             verb: "create".into(),
             resource: "pods/exec".into(),
-            namespace: "default".into(),
+            namespace: Some("default".into()),
             grant: grant_for("create", "pods/exec"),
             message: "denied".into(),
         };
         let text = e.to_string();
         assert!(text.contains("[get, create] on `pods/exec`"), "{text}");
+        assert!(text.contains("a Role with"), "{text}");
+    }
+
+    #[test]
+    fn cluster_scoped_refusals_ask_for_a_cluster_role() {
+        let e = KubeError::Forbidden {
+            verb: "list".into(),
+            resource: "nodes".into(),
+            namespace: None,
+            grant: grant_for("list", "nodes"),
+            message: "denied".into(),
+        };
+        let text = e.to_string();
+        assert!(
+            text.contains("a ClusterRole with verbs [list] on `nodes` and"),
+            "{text}"
+        );
+        assert!(!text.contains("namespace"), "{text}");
     }
 
     #[test]
