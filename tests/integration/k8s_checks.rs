@@ -184,7 +184,12 @@ fn checks_on_the_sandbox_api() -> Result<(), Failed> {
         "error",
         "forbids `list` on `pods` in namespace `kube-system`",
     )?;
-    expect(&got, "absent", "error", "grant it")?;
+    expect(
+        &got,
+        "absent",
+        "error",
+        "a Role with verbs [get] on `configmaps` in namespace `kube-system`",
+    )?;
     // The API unreachable (nothing listens on port 1): errors too, saying so.
     let down = other_kubeconfig(&kubeconfig, dir.path(), None, Some("https://127.0.0.1:1"))?;
     let out = run("objects").env("TPLAB_KUBECONFIG", &down).run();
