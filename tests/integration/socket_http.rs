@@ -1,5 +1,5 @@
 //! `socket` and `http` checks (root, `local` with a check's own `netns:`): a web server
-//! started in a namespace the test creates, seen by tplab's sock_diag reader as `ss`
+//! started in a namespace the test creates, seen by tplab's `sock_diag` reader as `ss`
 //! sees it (address, port, owning process), and answering tplab's HTTP client as it
 //! answers `curl` run in that namespace. A port where nothing listens *fails* (connection
 //! refused), never errs. Lint places a bad `http` or `socket` key at its line and column.
@@ -22,10 +22,7 @@ pub fn register(suite: Suite) -> Suite {
             "socket_http::http_answers_agree_with_curl",
             http_answers_agree_with_curl,
         )
-        .test(
-            "socket_http::lint_places_bad_keys",
-            lint_places_bad_keys,
-        )
+        .test("socket_http::lint_places_bad_keys", lint_places_bad_keys)
 }
 
 /// A namespace with its loopback up and a python web server on 127.0.0.1:`port`,
@@ -76,14 +73,19 @@ fn serve(tag: &str) -> Result<Served, Failed> {
     let root = tempdir();
     let guard_ns = ns.clone();
     let cleanup = move || {
-        let _ = Command::new("ip").args(["netns", "delete", &guard_ns]).status();
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &guard_ns])
+            .status();
     };
     if let Err(e) = run("ip", &["-n", &ns, "link", "set", "lo", "up"]) {
         cleanup();
         return Err(e);
     }
-    std::fs::write(root.path().join("index.html"), "<p>served by the test</p>\n")
-        .map_err(|e| fail(e.to_string()))?;
+    std::fs::write(
+        root.path().join("index.html"),
+        "<p>served by the test</p>\n",
+    )
+    .map_err(|e| fail(e.to_string()))?;
     let server = Command::new("ip")
         .args(["netns", "exec", &ns, "python3", "-m", "http.server"])
         .arg(PORT.to_string())
@@ -166,7 +168,10 @@ fn socket_facts_agree_with_ss() -> Result<(), Failed> {
         ),
     )?;
     let checks = checks_of(&lab, 1)?;
-    let verdicts: Vec<&str> = checks.iter().filter_map(|c| c["verdict"].as_str()).collect();
+    let verdicts: Vec<&str> = checks
+        .iter()
+        .filter_map(|c| c["verdict"].as_str())
+        .collect();
     ensure(
         verdicts == ["pass", "pass", "pass", "fail"],
         format!("verdicts {verdicts:?}: {checks:#?}"),
@@ -187,7 +192,9 @@ fn socket_facts_agree_with_ss() -> Result<(), Failed> {
         captures
     };
     ensure(
-        captures["ADDR"] == "127.0.0.1" && captures["PID"] == pid.as_str() && captures["PROC"] == process.as_str(),
+        captures["ADDR"] == "127.0.0.1"
+            && captures["PID"] == pid.as_str()
+            && captures["PROC"] == process.as_str(),
         format!("captures {captures} vs ss {line}"),
     )
 }
@@ -199,7 +206,15 @@ fn http_answers_agree_with_curl() -> Result<(), Failed> {
         run(
             "ip",
             &[
-                "netns", "exec", ns, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                "netns",
+                "exec",
+                ns,
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
                 &format!("http://127.0.0.1:{PORT}{path}"),
             ],
         )
@@ -218,7 +233,10 @@ fn http_answers_agree_with_curl() -> Result<(), Failed> {
         ),
     )?;
     let checks = checks_of(&lab, 1)?;
-    let verdicts: Vec<&str> = checks.iter().filter_map(|c| c["verdict"].as_str()).collect();
+    let verdicts: Vec<&str> = checks
+        .iter()
+        .filter_map(|c| c["verdict"].as_str())
+        .collect();
     let text = |i: usize| format!("{} {}", checks[i]["found"], checks[i]["message"]);
     ensure(
         verdicts == ["pass", "pass", "fail", "fail", "fail"],
@@ -240,27 +258,34 @@ fn lint_places_bad_keys() -> Result<(), Failed> {
                 - name: bad status\n  http: { url: \"http://192.0.2.1/\", status: 42 }\n\
                 - name: https\n  http: { url: \"https://192.0.2.1/\" }\n\
                 - name: typo in socket\n  socket: { porto: tcp }\n\
-                - name: bad capture\n  http: { url: \"http://{{ host }}/\" }\n  capture: { X: server }\n```\n";
+                - name: bad capture\n  http: { url: \"http://192.0.2.1/\" }\n  capture: { X: server }\n```\n";
     std::fs::write(&lab, text).map_err(|e| fail(e.to_string()))?;
     let out = tplab(["lint".as_ref(), "--json".as_ref(), lab.as_os_str()]).run();
     out.code(1)?;
     let diags = out.json()?;
     let at = |code: &str, line: u64| {
-        diags.as_array().into_iter().flatten().find(|d| {
-            d["code"] == code && d["line"] == line && d["severity"] == "error"
-        })
+        diags
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|d| d["code"] == code && d["line"] == line && d["severity"] == "error")
     };
+    // Keys at themselves; a bad value is reported at its check.
     let cases = [
-        ("unknown-key", 12, Some(40)),
-        ("bad-check", 14, None),
-        ("bad-check", 16, None),
+        ("unknown-key", 12, Some(37)),
+        ("bad-check", 13, None),
+        ("bad-check", 15, None),
         ("unknown-key", 18, Some(13)),
-        ("bad-capture", 21, None),
+        ("unknown-capture-field", 21, Some(17)),
     ];
     for (code, line, col) in cases {
-        let d = at(code, line).ok_or_else(|| fail(format!("no {code} at line {line}: {diags:#}")))?;
+        let d =
+            at(code, line).ok_or_else(|| fail(format!("no {code} at line {line}: {diags:#}")))?;
         if let Some(col) = col {
-            ensure(d["col"] == col, format!("{code} at {line}: column {} not {col}", d["col"]))?;
+            ensure(
+                d["col"] == col,
+                format!("{code} at {line}: column {} not {col}", d["col"]),
+            )?;
         }
     }
     Ok(())

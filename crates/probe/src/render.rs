@@ -189,7 +189,10 @@ pub fn summary(kind: FactKind, r: &Value) -> String {
             p.push(s(r, "state"));
             p.push(socket_end(r, "local_address", "local_port"));
             if s(r, "remote_port") != "0" {
-                p.push(format!("-> {}", socket_end(r, "remote_address", "remote_port")));
+                p.push(format!(
+                    "-> {}",
+                    socket_end(r, "remote_address", "remote_port")
+                ));
             }
             push_opt(&mut p, "dev", &s(r, "dev"));
             push_opt(&mut p, "users", &owners(r));

@@ -50,9 +50,7 @@ pub async fn evaluate(
             .collect(),
         body: query.data.clone(),
     };
-    let evidence = |record: serde_json::Value| {
-        json!({ "role": role, "kind": KIND, "request": &request, "record": record })
-    };
+    let evidence = |record: serde_json::Value| json!({ "role": role, "kind": KIND, "request": &request, "record": record });
     if let Some(why) = env.role_missing(role) {
         return Outcome::fail(expected.join(lang.semicolon()), why.message_in(lang))
             .with_evidence(evidence(serde_json::Value::Null));
@@ -77,7 +75,11 @@ pub async fn evaluate(
     }
     let mut matchers = Vec::new();
     if let Some(m) = &query.body {
-        matchers.push((lang.pick("the body", "le corps").to_string(), m, Some(response.body.clone())));
+        matchers.push((
+            lang.pick("the body", "le corps").to_string(),
+            m,
+            Some(response.body.clone()),
+        ));
     }
     for (name, m) in &query.headers {
         let label = lang.pick(format!("header {name}"), format!("l’en-tête {name}"));
@@ -205,6 +207,21 @@ fn no_answer(why: &NoAnswer, url: &str, lang: Lang) -> String {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn an_environment_without_requests_is_an_error_not_a_failure() {
+        // `--env kube` (like this test double) has no way to send from a pod yet.
+        let env = crate::env::spy::SpyEnv::new("kube").role("pod");
+        let query =
+            HttpQuery::from_json(serde_json::json!({ "url": "http://192.0.2.10/" })).unwrap();
+        let o = evaluate(&env, "pod", &query, Duration::from_secs(1), Lang::En).await;
+        assert_eq!(o.verdict, super::super::Verdict::Error, "{o:?}");
+        assert!(
+            o.message.contains("HTTP requests from a role"),
+            "{}",
+            o.message
+        );
+    }
+
     #[test]
     fn refusals_name_the_place() {
         let en = no_answer(&NoAnswer::Refused, "http://192.0.2.10:8080/x", Lang::En);
@@ -221,7 +238,10 @@ mod tests {
     fn headers_match_in_any_case() {
         let r = HttpResponse {
             status: 200,
-            headers: vec![("set-cookie".into(), "a".into()), ("set-cookie".into(), "b".into())],
+            headers: vec![
+                ("set-cookie".into(), "a".into()),
+                ("set-cookie".into(), "b".into()),
+            ],
             body: String::new(),
             truncated: false,
         };

@@ -210,7 +210,10 @@ mod tests {
         };
         assert_eq!(r.status, 201);
         assert_eq!(r.body, "hello");
-        assert!(r.headers.contains(&("content-type".into(), "text/plain".into())));
+        assert!(
+            r.headers
+                .contains(&("content-type".into(), "text/plain".into()))
+        );
     }
 
     #[tokio::test]

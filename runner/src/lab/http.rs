@@ -107,10 +107,12 @@ impl HttpQuery {
 
     /// The status expected: the lab's, else any below 400 (`curl -f`'s success).
     pub fn status(&self) -> StatusMatch {
-        self.status.clone().unwrap_or(StatusMatch::Cmp(tplab_vocab::Cmp {
-            op: tplab_vocab::CmpOp::Lt,
-            value: 400.0,
-        }))
+        self.status
+            .clone()
+            .unwrap_or(StatusMatch::Cmp(tplab_vocab::Cmp {
+                op: tplab_vocab::CmpOp::Lt,
+                value: 400.0,
+            }))
     }
 }
 
@@ -122,9 +124,7 @@ fn text_spec<'de, D: Deserializer<'de>>(d: D) -> Result<Option<TextMatch>, D::Er
     TextSpec::deserialize(d).map(|t| Some(t.0))
 }
 
-fn header_specs<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<BTreeMap<String, TextMatch>, D::Error> {
+fn header_specs<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, TextMatch>, D::Error> {
     let specs = BTreeMap::<String, TextSpec>::deserialize(d)?;
     Ok(specs.into_iter().map(|(k, v)| (k, v.0)).collect())
 }
@@ -230,8 +230,14 @@ mod tests {
             ("{url: 'https://192.0.2.1/'}", "only `http://`"),
             ("{url: '192.0.2.1'}", "whole URL"),
             ("{url: 'http://192.0.2.1/', status: 42}", "HTTP status"),
-            ("{url: 'http://192.0.2.1/', method: 'G T'}", "not an HTTP method"),
-            ("{url: 'http://192.0.2.1/', body: {regexp: x}}", "did you mean `regex`"),
+            (
+                "{url: 'http://192.0.2.1/', method: 'G T'}",
+                "not an HTTP method",
+            ),
+            (
+                "{url: 'http://192.0.2.1/', body: {regexp: x}}",
+                "did you mean `regex`",
+            ),
             ("{url: 'http://192.0.2.1/', stauts: 200}", "unknown field"),
         ] {
             let e = parse(y).unwrap_err();

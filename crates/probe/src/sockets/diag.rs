@@ -2,10 +2,14 @@
 //! per family and protocol, on a netlink socket opened by the calling thread, so in
 //! its network namespace. Messages are the rust-netlink `netlink-packet-sock-diag` types.
 
-use netlink_packet_core::{NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
-use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
-use netlink_packet_sock_diag::inet::{ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags};
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
 use netlink_packet_sock_diag::SockDiagMessage;
+use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP};
+use netlink_packet_sock_diag::inet::{
+    ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags,
+};
 use netlink_sys::{Socket as NlSocket, SocketAddr, protocols::NETLINK_SOCK_DIAG};
 
 use super::Socket;
@@ -76,7 +80,9 @@ fn responses(netns: &str, sock: &NlSocket) -> Result<Vec<InetResponse>, ProbeErr
             .recv(&mut buf, 0)
             .map_err(|e| ProbeError::netlink(netns, ACTION, None, e))?;
         if n == 0 {
-            return Err(decode("the socket closed before the end of the dump".into()));
+            return Err(decode(
+                "the socket closed before the end of the dump".into(),
+            ));
         }
         let mut rest = buf.get(..n).unwrap_or_default();
         while !rest.is_empty() {
@@ -125,8 +131,18 @@ fn record(protocol: u8, r: &InetResponse, links: &[Link]) -> Socket {
     let h = &r.header;
     let id = &h.socket_id;
     Socket {
-        proto: if protocol == IPPROTO_TCP { "tcp" } else { "udp" }.into(),
-        family: if h.family == AF_INET6 { "inet6" } else { "inet" }.into(),
+        proto: if protocol == IPPROTO_TCP {
+            "tcp"
+        } else {
+            "udp"
+        }
+        .into(),
+        family: if h.family == AF_INET6 {
+            "inet6"
+        } else {
+            "inet"
+        }
+        .into(),
         state: state_name(protocol, h.state),
         local_address: id.source_address.to_string(),
         local_port: id.source_port,

@@ -12,13 +12,22 @@ pub(super) fn fill(sockets: &mut [Socket]) {
     if sockets.is_empty() {
         return;
     }
-    let wanted: BTreeSet<u32> = sockets.iter().map(|s| s.inode).filter(|i| *i != 0).collect();
+    let wanted: BTreeSet<u32> = sockets
+        .iter()
+        .map(|s| s.inode)
+        .filter(|i| *i != 0)
+        .collect();
     let owners = scan(&wanted);
     for s in sockets {
         if let Some(found) = owners.get(&s.inode) {
             let names: BTreeSet<&String> = found.iter().map(|(_, n)| n).collect();
             s.process = names.into_iter().cloned().collect();
-            s.pid = found.iter().map(|(p, _)| *p).collect::<BTreeSet<_>>().into_iter().collect();
+            s.pid = found
+                .iter()
+                .map(|(p, _)| *p)
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
         }
     }
 }
@@ -30,7 +39,11 @@ fn scan(wanted: &BTreeSet<u32>) -> HashMap<u32, Vec<(u32, String)>> {
         return out;
     };
     for entry in procs.filter_map(Result::ok) {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
@@ -57,7 +70,11 @@ fn scan(wanted: &BTreeSet<u32>) -> HashMap<u32, Vec<(u32, String)>> {
 
 /// `socket:[12345]` → 12345.
 fn socket_inode(target: &str) -> Option<u32> {
-    target.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok()
+    target
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
 }
 
 fn comm(proc_dir: &std::path::Path) -> String {
