@@ -12,6 +12,7 @@ packages=(
   iputils-ping      # ping
   net-tools         # route, arp, ifconfig (the seed's commands)
   wget curl         # HTTP from the sandbox pod
+  python3           # http.server: the web server of the socket and http examples
   bpftool           # bpftool prog/net (cross-checks, students)
   clang llvm libbpf-dev  # rebuilding/verifying the committed eBPF objects
   tcpdump           # observer cross-check

@@ -40,6 +40,7 @@ mod seed_lab;
 mod serve;
 mod shows;
 mod skip;
+mod socket_http;
 mod topology;
 mod watch;
 
@@ -86,5 +87,6 @@ fn main() {
     let suite = serve::register(suite);
     let suite = import::register(suite);
     let suite = lab_gaps::register(suite);
+    let suite = socket_http::register(suite);
     suite.run();
 }

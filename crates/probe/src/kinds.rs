@@ -270,6 +270,17 @@ declare_kinds! {
         fields: crate::firewall::FIELDS,
         collect: crate::firewall::collect_for,
     },
+    /// TCP and UDP sockets (`ss -tuanp`), read with `sock_diag`.
+    Sockets {
+        check: "socket",
+        facts: "sockets" | "ss",
+        noun: "socket",
+        nouns: "sockets",
+        record: crate::sockets::Socket,
+        query: crate::sockets::SocketQuery,
+        fields: crate::sockets::FIELDS,
+        collect: crate::sockets::collect_for,
+    },
 }
 
 impl Query {

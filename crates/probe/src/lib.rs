@@ -1,7 +1,7 @@
 //! Kernel facts for tplab checks, read straight from the kernel instead of parsing tool
 //! output: links, addresses, routes (all tables), neighbours, BPF programs attached to
 //! interfaces (legacy tc filters *and* TCX), conntrack entries, `nf_tables` firewall rules
-//! and `net.*` sysctls — in any network namespace — plus the matchers the `check` blocks
+//! `net.*` sysctls and TCP/UDP sockets (`sock_diag`) — in any network namespace — plus the matchers the `check` blocks
 //! evaluate over them.
 //!
 //! Nothing here assumes the sandbox: a namespace is just an optional path, so the same
@@ -37,6 +37,7 @@ pub mod query;
 mod render;
 mod routes;
 mod session;
+mod sockets;
 mod sysctl;
 mod tc;
 mod tcx;
@@ -60,6 +61,7 @@ pub use query::{
 };
 pub use render::render_text;
 pub use routes::{NextHop, Route};
+pub use sockets::Socket;
 pub use sysctl::{
     Sysctl, read_all_net_sysctls, read_all_net_sysctls_sync, read_sysctls, read_sysctls_sync,
 };

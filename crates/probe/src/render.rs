@@ -37,6 +37,32 @@ fn endpoint(r: &Value, ip: &str, port: &str) -> String {
     }
 }
 
+/// `127.0.0.1:80`, `[::1]:80` as `ss` writes an endpoint.
+fn socket_end(r: &Value, ip: &str, port: &str) -> String {
+    let addr = s(r, ip);
+    if addr.contains(':') {
+        format!("[{addr}]:{}", s(r, port))
+    } else {
+        format!("{addr}:{}", s(r, port))
+    }
+}
+
+/// `python3(pid 42)`: a socket's holders, one process name per pid when they pair up.
+fn owners(r: &Value) -> String {
+    let list = |f: &str| -> Vec<String> {
+        r.get(f)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().map(text).collect())
+            .unwrap_or_default()
+    };
+    let (names, pids) = (list("process"), list("pid"));
+    match (names.as_slice(), pids.as_slice()) {
+        ([], _) => String::new(),
+        ([name], [pid]) => format!("{name}(pid {pid})"),
+        _ => format!("{}(pid {})", names.join(","), pids.join(",")),
+    }
+}
+
 fn ct_flags(r: &Value) -> String {
     let mut f = Vec::new();
     for (k, label) in [("snat", "SNAT"), ("dnat", "DNAT"), ("assured", "ASSURED")] {
@@ -157,6 +183,20 @@ pub fn summary(kind: FactKind, r: &Value) -> String {
                 p.push(format!("[{f}]"));
             }
         }
+        // `tcp LISTEN 127.0.0.1:8000 users python3(pid 42)`, close to `ss -tanp`.
+        FactKind::Sockets => {
+            p.push(s(r, "proto"));
+            p.push(s(r, "state"));
+            p.push(socket_end(r, "local_address", "local_port"));
+            if s(r, "remote_port") != "0" {
+                p.push(format!(
+                    "-> {}",
+                    socket_end(r, "remote_address", "remote_port")
+                ));
+            }
+            push_opt(&mut p, "dev", &s(r, "dev"));
+            push_opt(&mut p, "users", &owners(r));
+        }
         // Kinds without a hand-written line: their set fields, in declaration order.
         _ => {
             for field in kind.fields() {
@@ -218,6 +258,18 @@ fn columns(kind: FactKind) -> &'static [(&'static str, &'static str)] {
             ("TAG", "tag"),
             ("DA", "direct_action"),
             ("PREF", "pref"),
+        ],
+        FactKind::Sockets => &[
+            ("PROTO", "proto"),
+            ("STATE", "state"),
+            ("LOCAL", "local_address"),
+            ("PORT", "local_port"),
+            ("REMOTE", "remote_address"),
+            ("RPORT", "remote_port"),
+            ("DEV", "dev"),
+            ("PROCESS", "process"),
+            ("PID", "pid"),
+            ("INODE", "inode"),
         ],
         _ => &[],
     }

@@ -365,7 +365,7 @@ async fn attempt_kind(
             .await
         }
         (Some(KindSpec::Fact { .. }), Some(query)) => {
-            facts::evaluate(env, role, query, &spec.capture, lang).await
+            facts::evaluate(env, role, query, &spec.capture, limit, lang).await
         }
         (Some(KindSpec::Fact { .. }), None) => Outcome::error(lang.pick(
             "this fact check was not prepared (an internal error)",

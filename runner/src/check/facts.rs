@@ -14,15 +14,20 @@ use crate::env::{Environment, Hop};
 use crate::lab::kinds::{EbpfKind, FactQuery, Trigger};
 
 /// Evaluates a fact check's typed query once on `role` (the caller parsed it, after
-/// rendering its variables, once per evaluation).
+/// rendering its variables, once per evaluation); a request it makes waits `limit`.
 pub async fn evaluate(
     env: &dyn Environment,
     role: &str,
     query: &FactQuery,
     capture: &BTreeMap<String, String>,
+    limit: Duration,
     lang: Lang,
 ) -> Outcome {
     let (mut outcome, kind) = match query {
+        FactQuery::Http(q) => (
+            super::http::evaluate(env, role, q, limit, lang).await,
+            crate::lab::http::KIND,
+        ),
         FactQuery::Packets { path, trigger } => (
             packets(env, role, path, trigger.as_ref(), capture, lang).await,
             EbpfKind::Packets.name(),

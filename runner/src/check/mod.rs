@@ -6,6 +6,7 @@ pub mod command;
 pub mod count;
 pub mod eval;
 pub mod facts;
+pub mod http;
 pub mod k8s;
 pub mod outcome;
 pub mod prefetch;

@@ -60,7 +60,8 @@ pub fn reads_of(item: &CheckItem, default_role: &str, vars: &Vars) -> Reads {
         }
         Some(FactQuery::BpfMap(_)) => Reads::Only(vec![Fetch::DatapathCt]),
         Some(FactQuery::K8s(_)) => Reads::Only(Vec::new()),
-        Some(FactQuery::Packets { .. }) => Reads::Barrier,
+        // A request reaches a server the student runs: it may change what it serves.
+        Some(FactQuery::Packets { .. } | FactQuery::Http(_)) => Reads::Barrier,
         None => Reads::Later,
     }
 }
@@ -264,6 +265,15 @@ impl Environment for Prefetched<'_> {
 
     async fn fetch_batch(&self, fetches: &[Fetch]) -> Vec<Result<Fetched, EnvError>> {
         self.inner.fetch_batch(fetches).await
+    }
+
+    async fn http(
+        &self,
+        role: &str,
+        request: &crate::env::http::HttpRequest,
+        timeout: Duration,
+    ) -> Result<crate::env::http::HttpAnswer, EnvError> {
+        self.inner.http(role, request, timeout).await
     }
 
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {

@@ -483,6 +483,16 @@ impl Environment for AgentEnv {
             .unwrap_or_else(|| Err(self.agent.fail("no answer")))
     }
 
+    /// Requests are made by this process in the sandbox's namespaces, as commands run.
+    async fn http(
+        &self,
+        role: &str,
+        request: &super::http::HttpRequest,
+        timeout: Duration,
+    ) -> Result<super::http::HttpAnswer, EnvError> {
+        self.inner.http(role, request, timeout).await
+    }
+
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {
         let mut answers = self
             .ask(vec![(role.to_string(), Ask::Kinds(kinds.to_vec()))])

@@ -126,6 +126,16 @@ impl Environment for LocalEnv {
         inproc::probe(role, netns, query).await
     }
 
+    async fn http(
+        &self,
+        role: &str,
+        request: &super::http::HttpRequest,
+        timeout: Duration,
+    ) -> Result<super::http::HttpAnswer, EnvError> {
+        let netns = self.netns_path(role)?;
+        super::http::send_in(role, netns, request.clone(), timeout).await
+    }
+
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {
         let netns = self.netns_path(role)?;
         inproc::probe_kinds(role, netns, kinds).await

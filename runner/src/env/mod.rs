@@ -5,6 +5,7 @@ pub mod agent;
 mod agent_stream;
 pub mod exec;
 pub mod fetch;
+pub mod http;
 pub mod inproc;
 pub mod kube;
 pub mod lab_topology;
@@ -150,6 +151,13 @@ pub enum EnvError {
     /// The machine lacks what the lab `requires` (the message says what to do).
     #[error("{0}")]
     Requirements(String),
+    /// A thread could not enter a role's namespace.
+    #[error("role `{role}`: {source}")]
+    Netns {
+        role: String,
+        #[source]
+        source: Box<tplab_netns::NetnsError>,
+    },
     /// A role's namespace was not created (yet).
     #[error("role `{role}`: namespace {name} does not exist (yet)")]
     NoNetns { role: String, name: String },
@@ -262,6 +270,23 @@ pub trait Environment: Send + Sync {
                 },
             })
             .collect()
+    }
+    /// Sends an HTTP request from `role` (its network namespace), waiting at most
+    /// `timeout` for the answer. A server that does not answer is an
+    /// [`http::HttpAnswer::NoAnswer`], not an error.
+    async fn http(
+        &self,
+        role: &str,
+        request: &http::HttpRequest,
+        timeout: Duration,
+    ) -> Result<http::HttpAnswer, EnvError> {
+        let _ = (role, request, timeout);
+        Err(EnvError::Unsupported {
+            env: self.name().to_string(),
+            what: "way to send HTTP requests from a role yet (`http` checks run on `sandbox` \
+                   and `local`; here a `run: curl …` check can ask instead)"
+                .into(),
+        })
     }
     /// Every fact of `kinds`, read on `role` (`tplab probe`).
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError>;

@@ -497,6 +497,15 @@ impl Environment for SandboxEnv {
         inproc::probe(role, self.netns(role)?, query).await
     }
 
+    async fn http(
+        &self,
+        role: &str,
+        request: &super::http::HttpRequest,
+        timeout: Duration,
+    ) -> Result<super::http::HttpAnswer, EnvError> {
+        super::http::send_in(role, self.netns(role)?, request.clone(), timeout).await
+    }
+
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {
         inproc::probe_kinds(role, self.netns(role)?, kinds).await
     }

@@ -42,7 +42,7 @@ pub fn fact_kinds() -> &'static [&'static str] {
             .iter()
             .map(|k| k.check_name())
             .chain(EbpfKind::iter().map(<&'static str>::from))
-            .chain([crate::k8s::KIND, COUNT])
+            .chain([crate::k8s::KIND, COUNT, super::http::KIND])
             .collect()
     })
 }
@@ -60,6 +60,8 @@ impl<'de> DeserializeSeed<'de> for QuerySeed<'_> {
             d.deserialize_any(BodyVisitor(self.0))?
         } else if self.0 == crate::k8s::KIND {
             crate::k8s::body::Body.deserialize(d)?
+        } else if self.0 == super::http::KIND {
+            super::http::Body.deserialize(d)?
         } else if let Ok(kind) = self.0.parse::<EbpfKind>() {
             super::ebpf_keys::read(kind, d)?
         } else {
@@ -217,6 +219,8 @@ pub enum FactQuery {
     K8s(crate::k8s::K8sQuery),
     /// How many records of a probe query match, compared.
     Count { query: Query, is: Cmp },
+    /// An HTTP request made from the role, and what its answer must hold.
+    Http(super::http::HttpQuery),
 }
 
 impl FactQuery {
@@ -228,6 +232,9 @@ impl FactQuery {
         }
         if kind == COUNT {
             return count_query(json);
+        }
+        if kind == super::http::KIND {
+            return super::http::HttpQuery::from_json(json).map(FactQuery::Http);
         }
         match kind.parse::<EbpfKind>() {
             Ok(EbpfKind::Packets) => {
@@ -373,6 +380,9 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
                         Value::String("1".into())
                     } else if templated && ADDRESS_KEYS.contains(&key) {
                         Value::String("0.0.0.0".into())
+                    } else if templated && key == "url" {
+                        // An `http` URL: lint judges the parts around the template.
+                        Value::String(neutral_url(v.as_str().unwrap_or_default()))
                     } else {
                         substitute(v, placeholder)
                     };
@@ -387,11 +397,24 @@ fn substitute(value: &serde_yaml::Value, placeholder: &str) -> serde_yaml::Value
     }
 }
 
+/// An `http` URL with its templates replaced by a host name (`http://{{ ip }}:8080/`
+/// becomes `http://x:8080/`), so a literal scheme or port is still judged; a URL that
+/// starts with a template (`{{ world_url }}/health`) may hold the scheme there.
+fn neutral_url(url: &str) -> String {
+    let neutral = template::neutralize(url);
+    if url.trim_start().starts_with("{{") {
+        format!("http://{}", neutral.trim_start())
+    } else {
+        neutral
+    }
+}
+
 /// Fields of a kind's matched record that `capture:` may name.
 pub fn capturable_fields(kind: &str) -> &'static [&'static str] {
     match (kind, kind.parse::<EbpfKind>()) {
         ("command", _) => &["stdout", "stderr", "status"],
         (COUNT, _) => &["count"],
+        (super::http::KIND, _) => super::http::CAPTURE_FIELDS,
         (_, Ok(EbpfKind::BpfMap)) => tplab_ebpf::check::CT_ENTRY_FIELDS,
         // `k8s`: any field path of the object (lint parses them).
         (crate::k8s::KIND, _) | (_, Ok(EbpfKind::Packets)) => &[],

@@ -179,63 +179,95 @@ impl StatusMatch {
 
 impl<'de> Deserialize<'de> for StatusMatch {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        fn bad<E: de::Error>(what: impl fmt::Display) -> E {
-            diag::raise(
-                DiagCode::BadCheck,
-                format!(
-                    "invalid `status` {what}: expected an exit code (`1`), a comparison (`\"!= 0\"`) or a list of codes (`[1, 2]`)"
-                ),
-            )
-        }
-        fn code<E: de::Error>(v: i64) -> Result<i32, E> {
-            i32::try_from(v)
-                .ok()
-                .filter(|c| (0..=255).contains(c))
-                .ok_or_else(|| bad(format_args!("`{v}` (exit codes are 0 to 255)")))
-        }
-        impl<'de> de::Visitor<'de> for V {
-            type Value = StatusMatch;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an exit code, a comparison such as `!= 0`, or a list of codes")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusMatch, E> {
-                Ok(StatusMatch::Cmp(Cmp {
-                    op: CmpOp::Eq,
-                    value: f64::from(code::<E>(v)?),
-                }))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusMatch, E> {
-                self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<StatusMatch, E> {
-                let cmp = Cmp::parse_explicit(s)
-                    .or_else(|| {
-                        s.trim().parse::<i64>().ok().and_then(|v| {
-                            code::<E>(v).ok().map(|c| Cmp {
-                                op: CmpOp::Eq,
-                                value: f64::from(c),
-                            })
-                        })
+        d.deserialize_any(StatusVisitor(&EXIT_CODES))
+    }
+}
+
+impl StatusMatch {
+    /// An `http` check's `status`: the same syntax, over HTTP status codes (100 to 599).
+    pub fn deserialize_http<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(StatusVisitor(&HTTP_STATUSES))
+    }
+}
+
+/// The codes a status matcher reads and how its errors name them.
+struct Codes {
+    range: std::ops::RangeInclusive<i32>,
+    /// "an exit code (`1`), a comparison (`\"!= 0\"`) or a list of codes (`[1, 2]`)".
+    expected: &'static str,
+    /// "exit codes are 0 to 255".
+    bounds: &'static str,
+}
+
+const EXIT_CODES: Codes = Codes {
+    range: 0..=255,
+    expected: "an exit code (`1`), a comparison (`\"!= 0\"`) or a list of codes (`[1, 2]`)",
+    bounds: "exit codes are 0 to 255",
+};
+
+const HTTP_STATUSES: Codes = Codes {
+    range: 100..=599,
+    expected: "an HTTP status (`200`), a comparison (`\"!= 500\"`) or a list of statuses (`[200, 301]`)",
+    bounds: "HTTP statuses are 100 to 599",
+};
+
+struct StatusVisitor(&'static Codes);
+
+impl StatusVisitor {
+    fn bad<E: de::Error>(&self, what: impl fmt::Display) -> E {
+        diag::raise(
+            DiagCode::BadCheck,
+            format!("invalid `status` {what}: expected {}", self.0.expected),
+        )
+    }
+
+    fn code<E: de::Error>(&self, v: i64) -> Result<i32, E> {
+        i32::try_from(v)
+            .ok()
+            .filter(|c| self.0.range.contains(c))
+            .ok_or_else(|| self.bad(format_args!("`{v}` ({})", self.0.bounds)))
+    }
+}
+
+impl<'de> de::Visitor<'de> for StatusVisitor {
+    type Value = StatusMatch;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.expected)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusMatch, E> {
+        Ok(StatusMatch::Cmp(Cmp {
+            op: CmpOp::Eq,
+            value: f64::from(self.code::<E>(v)?),
+        }))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusMatch, E> {
+        self.visit_i64(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<StatusMatch, E> {
+        let cmp = Cmp::parse_explicit(s)
+            .or_else(|| {
+                s.trim().parse::<i64>().ok().and_then(|v| {
+                    self.code::<E>(v).ok().map(|c| Cmp {
+                        op: CmpOp::Eq,
+                        value: f64::from(c),
                     })
-                    .ok_or_else(|| bad(format_args!("`{s}`")))?;
-                Ok(StatusMatch::Cmp(cmp))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusMatch, A::Error> {
-                let mut codes = Vec::new();
-                while let Some(v) = seq.next_element::<serde_yaml::Value>()? {
-                    match v.as_i64() {
-                        Some(v) => codes.push(code::<A::Error>(v)?),
-                        None => return Err(bad(format_args!("list item `{v:?}`"))),
-                    }
-                }
-                if codes.is_empty() {
-                    return Err(bad("`[]`"));
-                }
-                Ok(StatusMatch::AnyOf(codes))
+                })
+            })
+            .ok_or_else(|| self.bad(format_args!("`{s}`")))?;
+        Ok(StatusMatch::Cmp(cmp))
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusMatch, A::Error> {
+        let mut codes = Vec::new();
+        while let Some(v) = seq.next_element::<serde_yaml::Value>()? {
+            match v.as_i64() {
+                Some(v) => codes.push(self.code::<A::Error>(v)?),
+                None => return Err(self.bad(format_args!("list item `{v:?}`"))),
             }
         }
-        d.deserialize_any(V)
+        if codes.is_empty() {
+            return Err(self.bad("`[]`"));
+        }
+        Ok(StatusMatch::AnyOf(codes))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod defines;
 pub mod diag;
 pub mod ebpf_keys;
 pub mod groups;
+pub mod http;
 pub mod info;
 pub mod kinds;
 pub mod lifecycle;

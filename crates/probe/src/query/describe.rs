@@ -34,6 +34,7 @@ fn french(kind: FactKind) -> (&'static str, &'static str, bool) {
         FactKind::Conntrack => ("entrée conntrack", "entrées conntrack", true),
         FactKind::Sysctls => ("sysctl", "sysctls", false),
         FactKind::Firewall => ("règle de pare-feu", "règles de pare-feu", true),
+        FactKind::Sockets => ("socket", "sockets", false),
     }
 }
 

@@ -90,14 +90,15 @@ pub fn field_type(kind: FactKind, field: &str) -> FieldType {
         (
             _,
             "address" | "peer" | "dst" | "gateway" | "prefsrc" | "ip" | "src" | "reply_src"
-            | "reply_dst",
+            | "reply_dst" | "local_address" | "remote_address",
         ) => Ip,
         (
             _,
             "ifindex" | "mtu" | "peer_ifindex" | "peer_netns_id" | "prefix_len" | "metric" | "id"
             | "pref" | "handle" | "chain" | "order" | "sport" | "dport" | "icmp_type" | "icmp_code"
             | "icmp_id" | "reply_sport" | "reply_dport" | "reply_icmp_type" | "reply_icmp_id"
-            | "mark" | "zone" | "timeout" | "position" | "packets" | "bytes" | "value",
+            | "mark" | "zone" | "timeout" | "position" | "packets" | "bytes" | "value"
+            | "local_port" | "remote_port" | "inode" | "uid" | "pid",
         ) => Number,
         (
             _,
