@@ -39,6 +39,7 @@ mod sandbox;
 mod seed_lab;
 mod serve;
 mod shows;
+mod socket_lb;
 mod skip;
 mod topology;
 mod watch;
@@ -80,6 +81,7 @@ fn main() {
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
+    let suite = socket_lb::register(suite);
     let suite = pod_to_service::register(suite);
     let suite = check_netns::register(suite);
     let suite = report_text::register(suite);

@@ -13,6 +13,7 @@ mod messages;
 pub mod open;
 pub mod registry;
 pub mod sandbox;
+mod sock_lb;
 pub mod spy;
 pub mod teardown;
 
