@@ -160,13 +160,13 @@ fn connect_is_rewritten() -> Result<(), Failed> {
         !nat.contains("KUBE-SVC-") && !nat.contains(&cluster_ip),
         format!("kube-proxy rules for a socket-LB Service:\n{nat}"),
     )?;
-    // The four programs on the sandbox's cgroup, Cilium's names.
+    // The four programs on the sandbox's cgroup, Cilium's names (bpftool's hook names).
     let progs = cgroup_programs(&sb.id)?;
     for (hook, name) in [
-        ("connect4", "cil_sock4_connect"),
-        ("sendmsg4", "cil_sock4_sendmsg"),
-        ("recvmsg4", "cil_sock4_recvmsg"),
-        ("getpeername4", "cil_sock4_getpeername"),
+        ("cgroup_inet4_connect", "cil_sock4_connect"),
+        ("cgroup_udp4_sendmsg", "cil_sock4_sendmsg"),
+        ("cgroup_udp4_recvmsg", "cil_sock4_recvmsg"),
+        ("cgroup_inet4_getpeername", "cil_sock4_getpeername"),
     ] {
         ensure(
             progs.iter().any(|(h, n)| h == hook && name.starts_with(n.as_str())),
@@ -297,7 +297,7 @@ fn signals_leave_nothing() -> Result<(), Failed> {
                 wait_for(Duration::from_secs(3), || (!alive(pid)).then_some(())).is_some(),
                 format!("{sig}: the lab command outlived the sandbox"),
             )?;
-            nothing_left(&id).map_err(|e| fail(format!("after SIG{sig}: {e}")))
+            nothing_left(&id).map_err(|e| fail(format!("after SIG{sig}: {e:?}")))
         })();
         let _ = child.kill();
         let _ = child.wait();
