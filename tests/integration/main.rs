@@ -39,8 +39,8 @@ mod sandbox;
 mod seed_lab;
 mod serve;
 mod shows;
-mod socket_lb;
 mod skip;
+mod socket_lb;
 mod topology;
 mod watch;
 

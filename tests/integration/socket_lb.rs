@@ -1,8 +1,8 @@
 //! Cilium's socket load-balancing in the sandbox (root): a lab with `services_lb: socket`
-//! gets no KUBE-* rule for its Service; the pod's `connect()` to the ClusterIP is
+//! gets no `KUBE-*` rule for its Service; the pod's `connect()` to the `ClusterIP` is
 //! rewritten by `cil_sock4_connect` on the sandbox's cgroup, so the backend on node 2
 //! answers, the wire and conntrack show the pod→backend flow without any NAT, and
-//! `getpeername()` still says ClusterIP. Checked with `iptables-save`, `bpftool -j cgroup
+//! `getpeername()` still says `ClusterIP`. Checked with `iptables-save`, `bpftool -j cgroup
 //! tree`, `bpftool -j map dump`, `conntrack -L`, the agent's `cilium service list`, the
 //! lab's own packets check; and nothing is left after down, SIGTERM, or SIGKILL + down.
 
@@ -67,7 +67,10 @@ fn pins_of(id: &str) -> PathBuf {
 /// Program names `bpftool -j cgroup tree` shows attached to the cgroup of `id`.
 fn cgroup_programs(id: &str) -> Result<Vec<(String, String)>, Failed> {
     let root = cgroup_root()?;
-    let tree = json_of("bpftool", &["-j", "cgroup", "tree", &root.to_string_lossy()])?;
+    let tree = json_of(
+        "bpftool",
+        &["-j", "cgroup", "tree", &root.to_string_lossy()],
+    )?;
     let suffix = format!("/{}/{id}", tplab_sandbox::CGROUP_PARENT);
     Ok(tree
         .as_array()
@@ -93,7 +96,10 @@ fn nothing_left(id: &str) -> Result<(), Failed> {
     )?;
     let cgroup = cgroup_of(id)?;
     ensure(!cgroup.exists(), format!("{} left", cgroup.display()))?;
-    ensure(cgroup_programs(id)?.is_empty(), "programs left on the cgroup")?;
+    ensure(
+        cgroup_programs(id)?.is_empty(),
+        "programs left on the cgroup",
+    )?;
     let pins = pins_of(id);
     ensure(!pins.exists(), format!("{} left", pins.display()))
 }
@@ -128,7 +134,15 @@ impl Up {
 
     fn exec(&self, role: &str, script: &str) -> crate::harness::Output {
         tplab([
-            "sandbox", "exec", role, "--sandbox", &self.id, "--", "sh", "-c", script,
+            "sandbox",
+            "exec",
+            role,
+            "--sandbox",
+            &self.id,
+            "--",
+            "sh",
+            "-c",
+            script,
         ])
         .run()
     }
@@ -169,7 +183,9 @@ fn connect_is_rewritten() -> Result<(), Failed> {
         ("cgroup_inet4_getpeername", "cil_sock4_getpeername"),
     ] {
         ensure(
-            progs.iter().any(|(h, n)| h == hook && name.starts_with(n.as_str())),
+            progs
+                .iter()
+                .any(|(h, n)| h == hook && name.starts_with(n.as_str())),
             format!("no {name} on {hook}: {progs:?}"),
         )?;
     }
@@ -188,7 +204,10 @@ fn connect_is_rewritten() -> Result<(), Failed> {
         .iter()
         .filter(|e| {
             e["key"].as_array().is_some_and(|k| {
-                k.iter().take(4).map(|b| b.as_str().unwrap_or("")).eq(octets.iter().map(String::as_str))
+                k.iter()
+                    .take(4)
+                    .map(|b| b.as_str().unwrap_or(""))
+                    .eq(octets.iter().map(String::as_str))
             })
         })
         .count();
@@ -209,12 +228,21 @@ fn connect_is_rewritten() -> Result<(), Failed> {
             "python3 -c 'import socket; s=socket.create_connection((\"{cluster_ip}\", 80), 5); print(s.getpeername())'"
         ),
     );
-    out.success()?.stdout_has(&format!("('{cluster_ip}', 80)"))?;
+    out.success()?
+        .stdout_has(&format!("('{cluster_ip}', 80)"))?;
     // Conntrack on node 1: the pod→backend flow, never the ClusterIP, no NAT.
     let ct = output(
         "ip",
         &[
-            "netns", "exec", &node1, "conntrack", "-L", "-p", "tcp", "--orig-dst", &web_ip,
+            "netns",
+            "exec",
+            &node1,
+            "conntrack",
+            "-L",
+            "-p",
+            "tcp",
+            "--orig-dst",
+            &web_ip,
         ],
     )?;
     ensure(
@@ -280,7 +308,10 @@ fn signals_leave_nothing() -> Result<(), Failed> {
                 cg.lines().any(|l| l == want),
                 format!("the lab command is not in {want}:\n{cg}"),
             )?;
-            ensure(!cgroup_programs(&id)?.is_empty(), "no program on the cgroup")?;
+            ensure(
+                !cgroup_programs(&id)?.is_empty(),
+                "no program on the cgroup",
+            )?;
             kill(child.id(), sig);
             let status = wait_exit(&mut child)?;
             if sig == "TERM" {

@@ -1,7 +1,7 @@
 //! How a sandbox's Services are load-balanced: kube-proxy's iptables rules (the default,
 //! DNAT in every node's nat table) or Cilium's socket load-balancing (its kube-proxy
 //! replacement: `connect()` is rewritten to a backend by a cgroup BPF program, so no
-//! packet carries the ClusterIP and no KUBE-* rule exists for the Service).
+//! packet carries the `ClusterIP` and no `KUBE-*` rule exists for the Service).
 
 use crate::config::SandboxConfig;
 use crate::services::{ServiceConfig, ServiceType};
@@ -57,7 +57,10 @@ mod tests {
     fn names_round_trip() {
         use strum::VariantNames;
         assert_eq!(ServicesLb::VARIANTS, ["iptables", "socket"]);
-        assert_eq!("socket".parse::<ServicesLb>().ok(), Some(ServicesLb::Socket));
+        assert_eq!(
+            "socket".parse::<ServicesLb>().ok(),
+            Some(ServicesLb::Socket)
+        );
         assert_eq!(ServicesLb::Socket.to_string(), "socket");
     }
 }
