@@ -66,13 +66,10 @@ mod tests {
         }];
         let text = format_service_list(&entries);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(
-            lines[0],
-            "ID   Frontend              Service Type   Backend"
-        );
+        assert_eq!(lines[0], "ID   Frontend             Service Type   Backend");
         assert_eq!(
             lines[1],
-            "1    10.96.0.100:80/TCP    ClusterIP      1 => 10.244.0.85:8080/TCP (active)"
+            "1    10.96.0.100:80/TCP   ClusterIP      1 => 10.244.0.85:8080/TCP (active)"
         );
         assert!(
             lines[2].ends_with("2 => 10.244.0.86:8080/TCP (active)"),
