@@ -21,4 +21,6 @@ build() { # src-dir source object
 # bpf_lxc.o: named like Cilium's object for the endpoint (lxc) programs.
 build bpf bpf_lxc.c bpf_lxc.o
 build bpf observer.bpf.c observer.bpf.o
+# sock_lb.bpf.o: the socket load-balancer (Cilium's bpf_sock.o counterpart).
+build bpf sock_lb.bpf.c sock_lb.bpf.o
 build tests/fixtures bad.bpf.c bad.bpf.o

@@ -71,6 +71,24 @@ pub enum EbpfError {
         netns: String,
         detail: String,
     },
+    #[error(
+        "socket load-balancing needs Linux >= {need} ({why}); this kernel is {have}: choose `services_lb: iptables` (kube-proxy's rules) for this lab"
+    )]
+    OldKernel {
+        need: &'static str,
+        why: &'static str,
+        have: String,
+    },
+    #[error(
+        "{path} is not a cgroup v2 directory: socket load-balancing attaches to a cgroup v2 (mount one with `mount -t cgroup2 none /sys/fs/cgroup`, or choose `services_lb: iptables`)"
+    )]
+    NotCgroup2 { path: PathBuf },
+    #[error("attaching `{program}` to cgroup {cgroup}: {detail}")]
+    CgroupAttach {
+        program: String,
+        cgroup: PathBuf,
+        detail: String,
+    },
     #[error("{action}: {source}")]
     Io {
         action: String,

@@ -8,6 +8,7 @@
 //!   [`PacketEvent`] per IPv4 packet through a ring buffer.
 //! - [`check`]: pure packet-path and CT-map checks over those facts.
 //! - [`cilium`]: the sandbox's answers to the seed's `cilium` commands (not Cilium).
+//! - [`socklb`]: Cilium's socket load-balancing (cgroup `connect4`…) for Services.
 //! - [`trace`]: readable "life of a packet" lines.
 //!
 //! The C sources and their committed objects live in `ebpf/bpf/`; `ebpf/build.sh` rebuilds them.
@@ -23,6 +24,7 @@ mod loader;
 pub mod objects;
 pub mod observer;
 pub mod proto;
+pub mod socklb;
 mod tc_attach;
 mod tc_cleanup;
 pub mod trace;

@@ -9,6 +9,16 @@ pub static BPF_LXC: &[u8] = include_bytes_aligned!("../bpf/bpf_lxc.o");
 pub const BPF_LXC_OBJECT: &str = "bpf_lxc.o";
 /// `tplab_obs_ing` / `tplab_obs_egr`, maps `tplab_obs_rb` (ring buffer) and `tplab_obs_lost`.
 pub static OBSERVER: &[u8] = include_bytes_aligned!("../bpf/observer.bpf.o");
+/// The socket load-balancer: `cil_sock4_*` cgroup programs, maps `cilium_lb4_*`.
+pub static SOCK_LB: &[u8] = include_bytes_aligned!("../bpf/sock_lb.bpf.o");
+pub const SOCK_LB_OBJECT: &str = "sock_lb.bpf.o";
+/// Its programs, as Cilium names its `bpf_sock.o` ones.
+pub const SOCK_LB_PROGRAMS: [&str; 4] = [
+    "cil_sock4_connect",
+    "cil_sock4_sendmsg",
+    "cil_sock4_recvmsg",
+    "cil_sock4_getpeername",
+];
 
 /// Program (function) names, as Cilium's. The kernel keeps 15 bytes of a program's name
 /// (`cil_from_contai`); bpftool prints the whole name from BTF.
@@ -18,11 +28,15 @@ pub const PROG_OBS_INGRESS: &str = "tplab_obs_ing";
 pub const PROG_OBS_EGRESS: &str = "tplab_obs_egr";
 
 /// Every program name tplab loads: what cleanup checks look for in `bpftool prog`.
-pub const ALL_PROGRAMS: [&str; 4] = [
+pub const ALL_PROGRAMS: [&str; 8] = [
     PROG_FROM_CONTAINER,
     PROG_TO_CONTAINER,
     PROG_OBS_INGRESS,
     PROG_OBS_EGRESS,
+    SOCK_LB_PROGRAMS[0],
+    SOCK_LB_PROGRAMS[1],
+    SOCK_LB_PROGRAMS[2],
+    SOCK_LB_PROGRAMS[3],
 ];
 
 pub use crate::ct::{CT_MAP_ANY as MAP_CT_ANY, CT_MAP_TCP as MAP_CT_TCP};

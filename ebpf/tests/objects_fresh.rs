@@ -8,9 +8,10 @@ use std::process::Command;
 
 use tplab_testkit::{Failed, Suite, fail};
 
-const OBJECTS: [&str; 3] = [
+const OBJECTS: [&str; 4] = [
     "bpf/bpf_lxc.o",
     "bpf/observer.bpf.o",
+    "bpf/sock_lb.bpf.o",
     "tests/fixtures/bad.bpf.o",
 ];
 
@@ -34,6 +35,14 @@ fn fingerprint(objdump: &str, obj: &Path) -> Result<String, Failed> {
             "-s",
             "-j",
             "classifier",
+            "-j",
+            "cgroup/connect4",
+            "-j",
+            "cgroup/sendmsg4",
+            "-j",
+            "cgroup/recvmsg4",
+            "-j",
+            "cgroup/getpeername4",
             "-j",
             ".rodata",
             "-j",

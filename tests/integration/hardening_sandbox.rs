@@ -99,7 +99,7 @@ impl Drop for Sandboxes {
 }
 
 /// `sleep` processes (not zombies) with argument `arg`, seen in /proc.
-fn pids_with_arg(arg: &str) -> Vec<u32> {
+pub(crate) fn pids_with_arg(arg: &str) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -116,7 +116,7 @@ fn pids_with_arg(arg: &str) -> Vec<u32> {
 }
 
 /// Running (a zombie has exited: only its parent has not read its status yet).
-fn alive(pid: u32) -> bool {
+pub(crate) fn alive(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
         s.rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().next())
@@ -124,7 +124,7 @@ fn alive(pid: u32) -> bool {
     })
 }
 
-fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+pub(crate) fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
@@ -138,7 +138,7 @@ fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
 }
 
 /// The one process running `sleep <duration>`, waiting for it to appear.
-fn sleeper(duration: &str) -> Result<u32, Failed> {
+pub(crate) fn sleeper(duration: &str) -> Result<u32, Failed> {
     wait_for(Duration::from_secs(60), || {
         pids_with_arg(duration).first().copied()
     })
@@ -154,7 +154,7 @@ fn gone(pid: u32, what: &str) -> Result<(), Failed> {
     Err(fail(format!("{what}: process {pid} still running")))
 }
 
-fn kill(pid: u32, sig: &str) {
+pub(crate) fn kill(pid: u32, sig: &str) {
     let _ = Command::new("kill")
         .args([&format!("-{sig}"), &pid.to_string()])
         .status();
@@ -206,7 +206,7 @@ fn write_lab(dir: &Path, steps: &[(&str, &str)]) -> Result<PathBuf, Failed> {
 }
 
 /// `tplab run --auto LAB --env ENV` in the background, stderr into `dir/stderr`.
-fn spawn_run(uid: u32, lab: &Path, env: &str, dir: &Path) -> Result<Child, Failed> {
+pub(crate) fn spawn_run(uid: u32, lab: &Path, env: &str, dir: &Path) -> Result<Child, Failed> {
     let stderr = std::fs::File::create(dir.join("stderr")).map_err(|e| fail(e.to_string()))?;
     let lab = lab.to_string_lossy().into_owned();
     tplab_cmd(uid, &["run", "--auto", &lab, "--env", env])
@@ -217,7 +217,7 @@ fn spawn_run(uid: u32, lab: &Path, env: &str, dir: &Path) -> Result<Child, Faile
 }
 
 /// The sandbox id a `tplab run` announced on stderr (`tplab: sandbox <id> ...`).
-fn announced_id(dir: &Path) -> Option<String> {
+pub(crate) fn announced_id(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("stderr")).ok()?;
     text.split_whitespace()
         .skip_while(|w| *w != "sandbox")
@@ -225,7 +225,7 @@ fn announced_id(dir: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
-fn wait_exit(child: &mut Child) -> Result<std::process::ExitStatus, Failed> {
+pub(crate) fn wait_exit(child: &mut Child) -> Result<std::process::ExitStatus, Failed> {
     let status = wait_for(Duration::from_secs(20), || child.try_wait().ok().flatten());
     status.ok_or_else(|| {
         let _ = child.kill();

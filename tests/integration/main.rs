@@ -41,6 +41,7 @@ mod serve;
 mod shows;
 mod skip;
 mod socket_http;
+mod socket_lb;
 mod topology;
 mod watch;
 
@@ -81,6 +82,7 @@ fn main() {
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
+    let suite = socket_lb::register(suite);
     let suite = pod_to_service::register(suite);
     let suite = check_netns::register(suite);
     let suite = report_text::register(suite);

@@ -138,6 +138,8 @@ pub fn teardown(id: &str) -> DownReport {
         .collect();
     delete_netns(&netns, &mut report);
     crate::trace::mark(t0, "netns deleted");
+    // After the netns' processes are gone; removing it detaches the socket LB programs.
+    crate::socklb_cgroup::remove(id, &mut report);
     let paths = [
         Ok(Path::new(BPF_PIN_DIR).join(id)),
         state::sandbox_dir(id),

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SandboxError};
 use crate::services::{ServiceConfig, ServiceType};
+use crate::services_lb::ServicesLb;
 
 /// One pod: its own netns, an `eth0` with a /32 address, and an `lxc…` peer on the node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,9 +102,12 @@ pub struct SandboxConfig {
     pub nodes: u8,
     /// The private node network (`eth1`) of a multi-node sandbox.
     pub node_network: String,
-    /// Services, written as kube-proxy's rules in every node.
+    /// Services, written as kube-proxy's rules in every node (or socket load-balanced).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<ServiceConfig>,
+    /// How Services are load-balanced unless one says otherwise (`lb:`).
+    #[serde(skip_serializing_if = "ServicesLb::is_default")]
+    pub services_lb: ServicesLb,
 }
 
 fn default_if() -> String {
@@ -143,6 +147,7 @@ impl Default for SandboxConfig {
             nodes: 1,
             node_network: "10.135.0.0/16".into(),
             services: Vec::new(),
+            services_lb: ServicesLb::Iptables,
         }
     }
 }
@@ -311,6 +316,7 @@ impl SandboxConfig {
                 "services need kube_rules (they are kube-proxy's KUBE-* chains)".into(),
             ));
         }
+        self.validate_lb().map_err(SandboxError::Config)?;
         let mut names = std::collections::BTreeSet::new();
         let mut ips = std::collections::BTreeSet::new();
         for svc in &self.services {

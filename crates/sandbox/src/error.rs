@@ -54,6 +54,12 @@ pub enum SandboxError {
     },
     #[error("state file {path}: {message}")]
     State { path: PathBuf, message: String },
+    #[error(
+        "socket load-balancing (`services_lb: socket`) runs the sandbox's processes in a cgroup v2, \
+         and no cgroup2 filesystem is mounted: mount one (`mount -t cgroup2 none /sys/fs/cgroup`) \
+         or let kube-proxy's iptables rules serve the Services (`services_lb: iptables`)"
+    )]
+    NoCgroup2,
     #[error("interrupted: the sandbox is being torn down after a signal")]
     Interrupted,
 }

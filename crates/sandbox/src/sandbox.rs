@@ -224,6 +224,9 @@ fn build(state: &mut SandboxState, macs: &NodeMacs) -> Result<()> {
     all.extend(state.lan_netns.clone());
     create_netns(&all)?;
     trace::mark(t0, "netns created");
+    if state.config.uses_socket_lb() {
+        crate::socklb_cgroup::create(&state.id)?;
+    }
     let listener = topology::build(state, macs)?;
     trace::mark(t0, "links, addresses, routes");
     // iptables-restore only after the node's links exist: while it exits it holds the
@@ -433,10 +436,21 @@ impl Sandbox {
         let mut cmd = Command::new(program);
         cmd.args(args);
         roles::apply_env(&mut cmd, &self.state.id, role, &self.bin_dir(role));
+        if self.in_lb_cgroup(role) {
+            let dir = crate::socklb_cgroup::cgroup_dir(&self.state.id)?;
+            crate::socklb_cgroup::join_in_child(&mut cmd, &dir)?;
+        }
         if let Some(ns) = self.netns_path(role) {
             roles::enter_netns(&mut cmd, &ns)?;
         }
         Ok(cmd)
+    }
+
+    /// Pods and nodes run in the socket LB's cgroup (as every process of a Cilium node
+    /// with its kube-proxy replacement is under the cgroup root its programs attach to);
+    /// the world and the local machine are outside the cluster.
+    fn in_lb_cgroup(&self, role: &Role) -> bool {
+        self.state.config.uses_socket_lb() && !matches!(role, Role::World | Role::Local)
     }
 
     /// `sh -c <script>` in the role (std flavour).

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::config::SandboxConfig;
+use crate::services_lb::ServicesLb;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ServiceType {
@@ -43,6 +44,9 @@ pub struct ServiceConfig {
     pub node_port: Option<u16>,
     /// Pod names (the sandbox's own pods).
     pub backends: Vec<String>,
+    /// Its load-balancer, when not the sandbox's `services_lb`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lb: Option<ServicesLb>,
 }
 
 /// The Service CIDR that `ClusterIP`s come from (kubeadm's default).
@@ -83,10 +87,11 @@ impl ServiceConfig {
     }
 }
 
-/// Chain declarations of the nat table for every Service.
+/// Chain declarations of the nat table for every Service kube-proxy serves (a socket
+/// load-balanced one has no rule at all, as with Cilium's kube-proxy replacement).
 pub(crate) fn nat_chains(cfg: &SandboxConfig) -> String {
     let mut out = String::new();
-    for svc in &cfg.services {
+    for svc in cfg.iptables_services() {
         let _ = writeln!(out, ":{} - [0:0]", svc.svc_chain());
         if svc.kind == ServiceType::NodePort {
             let _ = writeln!(out, ":{} - [0:0]", svc.ext_chain());
@@ -103,7 +108,7 @@ pub(crate) fn nat_chains(cfg: &SandboxConfig) -> String {
 pub(crate) fn nat_rules(cfg: &SandboxConfig) -> String {
     let mut out = String::new();
     let cluster = cfg.pod_cidr_text();
-    for svc in &cfg.services {
+    for svc in cfg.iptables_services() {
         let (pn, svc_chain, ip, port) =
             (svc.port_name(), svc.svc_chain(), svc.cluster_ip, svc.port);
         let _ = writeln!(

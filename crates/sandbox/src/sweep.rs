@@ -107,6 +107,7 @@ fn leftover_ids(prefix: &str) -> BTreeSet<String> {
             .unwrap_or_default()
     };
     ids.extend(names(BPF_PIN_DIR).into_iter().filter(|n| valid_id(n)));
+    ids.extend(crate::socklb_cgroup::leftover_ids());
     // Per-sandbox dirs and lock files beside the state files.
     ids.extend(
         names(state::STATE_DIR)

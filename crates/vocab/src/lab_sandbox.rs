@@ -11,12 +11,13 @@
 //!   services:
 //!     - { name: web, port: 80, target_port: 8080, backends: [web] }
 //!     - { name: web-np, type: NodePort, port: 80, target_port: 8080, node_port: 30080, backends: [web] }
+//!   services_lb: iptables            # or socket (Cilium's); per Service: `lb: socket`
 //! ```
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +30,42 @@ pub struct LabSandbox {
     pub pods: BTreeMap<String, LabPod>,
     #[serde(default)]
     pub services: Vec<LabService>,
+    /// How the Services are load-balanced unless one says otherwise (`lb:`).
+    #[serde(default)]
+    pub services_lb: ServicesLb,
+}
+
+/// How Services are load-balanced: kube-proxy's iptables rules (the default) or Cilium's
+/// socket load-balancing (its kube-proxy replacement at the socket layer).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::Display,
+    strum::IntoStaticStr,
+    strum::VariantNames,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum ServicesLb {
+    /// kube-proxy (iptables mode): `KUBE-SERVICES` → `KUBE-SVC-…` → `KUBE-SEP-…` DNAT.
+    #[default]
+    Iptables,
+    /// Cilium's socket LB: `cil_sock4_connect` on the sandbox's cgroup.
+    Socket,
+}
+
+impl ServicesLb {
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if signature
+    pub fn is_default(&self) -> bool {
+        *self == ServicesLb::default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -63,6 +100,9 @@ pub struct LabService {
     pub cluster_ip: Option<Ipv4Addr>,
     /// Pod names.
     pub backends: Vec<String>,
+    /// This Service's load-balancer, when not the block's `services_lb`.
+    #[serde(default)]
+    pub lb: Option<ServicesLb>,
 }
 
 fn one() -> u8 {

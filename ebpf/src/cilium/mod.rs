@@ -9,6 +9,7 @@ mod endpoint;
 mod monitor;
 mod nat;
 mod seed_keys;
+mod service_list;
 mod signals;
 mod status;
 mod table;
@@ -24,6 +25,7 @@ pub use ct_list::{format_ct_entry, format_ct_entry_with, format_ct_list};
 pub use endpoint::{format_bpf_endpoint_list, format_endpoint_list};
 pub use monitor::{MonitorState, monitor_line};
 pub use nat::{SNAT_MAP_NAMES, nat_list_report};
+pub use service_list::{format_service_list, service_list_report};
 pub use status::{attach_mode_text, format_status};
 
 use crate::ct::ct_entries;
@@ -225,7 +227,13 @@ pub fn cilium_run(
         }
         ["endpoint" | "endpoints", "list" | "ls"] => text(out, &format_endpoint_list(ctx)),
         ["bpf", "endpoint", "list" | "ls"] => text(out, &format_bpf_endpoint_list(ctx)),
-        ["service", "list" | "ls"] => text(out, "ID   Frontend   Service Type   Backend\n"),
+        ["service", "list" | "ls"] => match service_list_report(&ctx.pin_dir) {
+            Ok(table) => text(out, &table),
+            Err(e) => {
+                let _ = writeln!(err, "Error: {e}");
+                1
+            }
+        },
         ["bpf", "ct", "list", "global", flags @ ..]
             if flags.iter().all(|f| matches!(*f, "-d" | "--time-diff")) =>
         {

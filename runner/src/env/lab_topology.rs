@@ -36,6 +36,7 @@ fn bad(message: impl std::fmt::Display) -> EnvError {
 /// `base` (the seed's config, with the environment's options) with `topology` applied.
 pub fn apply(mut config: SandboxConfig, topology: &LabSandbox) -> Result<SandboxConfig, EnvError> {
     config.nodes = topology.nodes;
+    config.services_lb = topology.services_lb;
     if topology.nodes == 0 || topology.nodes > 32 {
         return Err(bad(format!("nodes: {} (1 to 32)", topology.nodes)));
     }
@@ -102,6 +103,7 @@ pub fn apply(mut config: SandboxConfig, topology: &LabSandbox) -> Result<Sandbox
             target_port: svc.target_port.unwrap_or(svc.port),
             node_port: svc.node_port,
             backends: svc.backends.clone(),
+            lb: svc.lb,
         });
     }
     config.validate().map_err(bad)?;

@@ -14,6 +14,7 @@ mod messages;
 pub mod open;
 pub mod registry;
 pub mod sandbox;
+mod sock_lb;
 pub mod spy;
 pub mod teardown;
 

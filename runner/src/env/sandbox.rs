@@ -272,6 +272,7 @@ fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
         ),
         source: Box::new(e),
     })?;
+    super::sock_lb::equip(sandbox)?;
     let bin = sandbox
         .ensure_bin_dir(&Role::Agent)
         .map_err(|e| EnvError::sandbox("preparing the agent role's tools", e))?;

@@ -278,6 +278,7 @@ mod tests {
             target_port: 8080,
             node_port: Some(30080),
             backends: vec!["web".into()],
+            lb: None,
         });
         let id = fixture::identity();
         let src = Source {
