@@ -26,6 +26,7 @@ mod kubeapi_io;
 mod kubeapi_pods;
 mod kubeapi_seed;
 mod lab_gaps;
+mod roles_env;
 mod lang_detect;
 mod language;
 mod lifecycle;
@@ -86,5 +87,6 @@ fn main() {
     let suite = serve::register(suite);
     let suite = import::register(suite);
     let suite = lab_gaps::register(suite);
+    let suite = roles_env::register(suite);
     suite.run();
 }
