@@ -43,6 +43,10 @@ pub fn register(suite: Suite) -> Suite {
             "roles_env::sandbox_and_kube_score_per_environment",
             sandbox_and_kube,
         )
+        .test(
+            "roles_env::import_binds_container_hosts_to_roles",
+            import_hosts,
+        )
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<String, Failed> {
@@ -339,5 +343,57 @@ fn sandbox_and_kube() -> Result<(), Failed> {
         .run()
         .success()?
         .stdout_has("2 steps proven")?;
+    Ok(())
+}
+
+/// An Instruqt track with three hosts: the first is `local`, the container a role bound
+/// to its container on `local`, the second virtual machine left to a human.
+fn import_hosts() -> Result<(), Failed> {
+    let src = tempdir();
+    let files = [
+        ("track.yml", "slug: three-hosts\ntitle: Three hosts\n"),
+        (
+            "config.yml",
+            "version: \"3\"\nvirtualmachines:\n- name: server\n  image: ubuntu\n- name: router\n  image: ubuntu\ncontainers:\n- name: db\n  image: postgres:16\n",
+        ),
+        (
+            "01-one/assignment.md",
+            "---\nslug: one\ntitle: One\ntype: challenge\n---\nLook around.\n",
+        ),
+        ("01-one/setup-db", "#!/bin/sh\ntrue\n"),
+        ("01-one/check-db", "#!/bin/sh\nss -ltn | grep -q 5432 || { echo 'FAIL: nothing listens'; exit 1; }\n"),
+        ("01-one/check-server", "#!/bin/sh\ntrue\n"),
+        ("01-one/solve-db", "#!/bin/sh\ntrue\n"),
+        ("01-one/check-router", "#!/bin/sh\ntrue\n"),
+    ];
+    for (rel, text) in files {
+        let path = src.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap_or(src.path())).map_err(fail)?;
+        std::fs::write(&path, text).map_err(fail)?;
+    }
+    let out = tempdir();
+    let lab_dir = out.path().join("lab");
+    tplab(["import", "instruqt"])
+        .cmd_arg(src.path())
+        .cmd_arg("-o")
+        .cmd_arg(&lab_dir)
+        .run()
+        .success()?
+        .stdout_has("sandbox host(s) `server`, `router`, `db`: `server` (the first) is this machine, role `local`")?
+        .stdout_has("host `db` is a container: role `db`, bound on `local` to container `db`")?
+        .stdout_has("docker run -d --name db postgres:16")?
+        .stdout_has("host `router` is a virtual machine tplab cannot provide: its scripts run on `local`")?
+        .stdout_has("the imported lab lints with 0 error(s)")?;
+    let lab = std::fs::read_to_string(lab_dir.join("lab.md")).map_err(fail)?;
+    for want in [
+        "roles:\n  local: {}\n  db:\n    envs:\n    - local\n",
+        "netns:\n  db: docker:db\n",
+        "```sh {setup target=db}",
+        "```sh {target=db solution}",
+        "  target: db\n",
+    ] {
+        ensure(lab.contains(want), format!("the lab lacks {want:?}:\n{lab}"))?;
+    }
+    tplab(["lint"]).cmd_arg(&lab_dir).run().success()?;
     Ok(())
 }
