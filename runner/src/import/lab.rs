@@ -183,6 +183,10 @@ impl ImportedLab {
     /// `fail_message:`; without it the author's message becomes the check's hint.
     pub fn render(&self, fail_message_field: bool) -> String {
         let mut tools: Vec<String> = vec!["sh".into()];
+        // Roles bound to containers: without the tool the lab cannot start.
+        if !self.roles.is_empty() {
+            tools.push("docker".into());
+        }
         for s in self.scripts() {
             let t = s.tool();
             if !tools.contains(&t) {
