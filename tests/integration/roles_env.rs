@@ -163,7 +163,9 @@ fn local_passes_by() -> Result<(), Failed> {
         .cmd_arg(dir.path().join("fr"))
         .run()
         .success()?
-        .stdout_has("pas dans cet environnement (`local` n’a pas le rôle `world`)\u{202f}: étape passée")?;
+        .stdout_has(
+            "pas dans cet environnement (`local` n’a pas le rôle `world`)\u{202f}: étape passée",
+        )?;
     Ok(())
 }
 
@@ -171,7 +173,11 @@ const CONTAINER_LAB: &str = "---\nid: roles-container\ntitle: Container roles\ne
 
 fn container_without_tool() -> Result<(), Failed> {
     let dir = tempdir();
-    let lab = write(dir.path(), "lab.md", &CONTAINER_LAB.replace("TOOL", "podman"))?;
+    let lab = write(
+        dir.path(),
+        "lab.md",
+        &CONTAINER_LAB.replace("TOOL", "podman"),
+    )?;
     tplab(["lint", &lab]).run().success()?;
     // PATH names only an empty folder: no `podman` on this machine as far as tplab sees.
     let empty = tempdir();
@@ -230,18 +236,19 @@ fn container_netns() -> Result<(), Failed> {
         ),
     )
     .map_err(fail)?;
-    std::fs::set_permissions(
-        &docker,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .map_err(fail)?;
+    std::fs::set_permissions(&docker, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .map_err(fail)?;
     let path = format!(
         "{}:{}",
         bin.path().display(),
         std::env::var("PATH").unwrap_or_default()
     );
     let dir = tempdir();
-    let lab = write(dir.path(), "lab.md", &CONTAINER_LAB.replace("TOOL", "docker"))?;
+    let lab = write(
+        dir.path(),
+        "lab.md",
+        &CONTAINER_LAB.replace("TOOL", "docker"),
+    )?;
     let reports = dir.path().join("r");
     // A failed check outranks a checker error: exit 1.
     tplab(["run", &lab, "--auto", "--report"])
@@ -275,7 +282,10 @@ fn container_netns() -> Result<(), Failed> {
         format!("a container not started yet fails the check: {verdicts:?}"),
     )?;
     ensure(
-        verdicts[3].0 == "error" && verdicts[3].1.contains("Cannot connect to the Docker daemon"),
+        verdicts[3].0 == "error"
+            && verdicts[3]
+                .1
+                .contains("Cannot connect to the Docker daemon"),
         format!("a tool that cannot answer is an error: {verdicts:?}"),
     )?;
     // Cross-check with the kernel: ctr0 is in that namespace, not in this one.
@@ -361,7 +371,10 @@ fn import_hosts() -> Result<(), Failed> {
             "---\nslug: one\ntitle: One\ntype: challenge\n---\nLook around.\n",
         ),
         ("01-one/setup-db", "#!/bin/sh\ntrue\n"),
-        ("01-one/check-db", "#!/bin/sh\nss -ltn | grep -q 5432 || { echo 'FAIL: nothing listens'; exit 1; }\n"),
+        (
+            "01-one/check-db",
+            "#!/bin/sh\nss -ltn | grep -q 5432 || { echo 'FAIL: nothing listens'; exit 1; }\n",
+        ),
         ("01-one/check-server", "#!/bin/sh\ntrue\n"),
         ("01-one/solve-db", "#!/bin/sh\ntrue\n"),
         ("01-one/check-router", "#!/bin/sh\ntrue\n"),
@@ -392,7 +405,10 @@ fn import_hosts() -> Result<(), Failed> {
         "```sh {target=db solution}",
         "  target: db\n",
     ] {
-        ensure(lab.contains(want), format!("the lab lacks {want:?}:\n{lab}"))?;
+        ensure(
+            lab.contains(want),
+            format!("the lab lacks {want:?}:\n{lab}"),
+        )?;
     }
     tplab(["lint"]).cmd_arg(&lab_dir).run().success()?;
     Ok(())

@@ -64,14 +64,20 @@ impl<'de> Deserialize<'de> for Roles {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a list of roles, or a map of role to `{ envs: [...] }`")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Roles, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Roles, A::Error> {
                 let mut names = Vec::new();
                 while let Some(name) = seq.next_element::<String>()? {
                     names.push(name);
                 }
                 Ok(Roles::everywhere(names))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Roles, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Roles, A::Error> {
                 let mut roles = Roles::default();
                 while let Some(name) = map.next_key::<String>()? {
                     // `world:` with no value is `world: {}`.

@@ -107,10 +107,14 @@ impl ContainerError {
                 "impossible de lancer `{} inspect {name}`{c} {source}",
                 tool.name()
             ),
-            (Lang::Fr, ContainerError::Inspect { tool, name, message }) => format!(
-                "`{} inspect {name}` a échoué{c} {message}",
-                tool.name()
-            ),
+            (
+                Lang::Fr,
+                ContainerError::Inspect {
+                    tool,
+                    name,
+                    message,
+                },
+            ) => format!("`{} inspect {name}` a échoué{c} {message}", tool.name()),
         }
     }
 }
@@ -152,7 +156,12 @@ pub fn netns_path(tool: Tool, name: &str) -> Result<PathBuf, ContainerError> {
         return Err(ContainerError::Inspect {
             tool,
             name: name.to_string(),
-            message: stderr.trim().lines().last().unwrap_or("no output").to_string(),
+            message: stderr
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("no output")
+                .to_string(),
         });
     }
     let stdout = String::from_utf8_lossy(&out.stdout);

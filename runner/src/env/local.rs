@@ -209,9 +209,7 @@ impl Environment for LocalEnv {
     fn role_missing(&self, role: &str) -> Option<EnvError> {
         match self.place(role) {
             Err(e @ EnvError::NoNetns { .. }) => Some(e),
-            Err(e @ EnvError::Container { .. })
-                if matches!(&e, EnvError::Container { source, .. } if source.not_there_yet()) =>
-            {
+            Err(e @ EnvError::Container { .. }) if matches!(&e, EnvError::Container { source, .. } if source.not_there_yet()) => {
                 Some(e)
             }
             _ => None,

@@ -206,7 +206,15 @@ pub fn import(src: &SourceDir) -> Result<ImportedLab, ImportError> {
     }
     let mut ids = Vec::new();
     for (dir, challenge, file) in challenges(src, track, &text)? {
-        let step = step(src, dir.as_deref(), &challenge, &file, &mut ids, &mut notes, &hosts)?;
+        let step = step(
+            src,
+            dir.as_deref(),
+            &challenge,
+            &file,
+            &mut ids,
+            &mut notes,
+            &hosts,
+        )?;
         lab.steps.push(step);
     }
     if lab.steps.is_empty() {

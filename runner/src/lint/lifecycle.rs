@@ -40,7 +40,10 @@ impl Linter<'_> {
                     meta.roles.join(", ")
                 ));
             }
-            if let Binding::Container { name: container, .. } = Binding::of(name) {
+            if let Binding::Container {
+                name: container, ..
+            } = Binding::of(name)
+            {
                 if !plain_name(&sample(container)) {
                     let s = self.find(&span, name);
                     self.error(
@@ -55,7 +58,9 @@ impl Linter<'_> {
                     self.error(
                         DiagCode::FrontMatterInvalid,
                         s,
-                        format!("role `{role}` is a container's namespace: tplab does not remove it"),
+                        format!(
+                            "role `{role}` is a container's namespace: tplab does not remove it"
+                        ),
                     )
                     .add_note("remove the container in a `{cleanup}` block instead");
                 }

@@ -3,10 +3,10 @@
 
 use crate::lab::checks::{CheckSpec, KindSpec};
 use crate::lab::lifecycle::LifecycleBlock;
-use tplab_vocab::Lang;
 use crate::lab::{
     CheckItem, CommandBlock, FrontMatter, ItemKind, QuestionItem, Step, TranscriptBlock,
 };
+use tplab_vocab::Lang;
 
 #[derive(Debug, Clone, Copy)]
 pub enum GradableKind<'a> {
@@ -112,14 +112,22 @@ impl<'a> Scope<'a> {
                 ItemKind::Transcript(t) => targets.push(&t.target),
                 ItemKind::Lifecycle(l) => targets.push(&l.block.target),
                 ItemKind::Checks(checks) => {
-                    targets.extend(checks.iter().map(|c| c.spec.target.as_deref().unwrap_or_default()));
+                    targets.extend(
+                        checks
+                            .iter()
+                            .map(|c| c.spec.target.as_deref().unwrap_or_default()),
+                    );
                 }
                 _ => {}
             }
         }
         let mut missing: Vec<String> = Vec::new();
         for target in targets {
-            let role = if target.is_empty() { self.meta.default_role() } else { target };
+            let role = if target.is_empty() {
+                self.meta.default_role()
+            } else {
+                target
+            };
             if !self.role(role) && !missing.iter().any(|m| m == role) {
                 missing.push(role.to_string());
             }
@@ -130,13 +138,19 @@ impl<'a> Scope<'a> {
     /// What a session says of a step it passes by (`missing`: [`Self::missing_roles`]).
     pub fn not_in_env_message(&self, lang: Lang, missing: &[String]) -> String {
         let env = self.env;
-        let roles = missing.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ");
+        let roles = missing
+            .iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
         match (lang, missing.is_empty()) {
             (Lang::En, true) => format!("not in this environment (`{env}`): skipped"),
-            (Lang::Fr, true) => format!("pas dans cet environnement (`{env}`)\u{202f}: étape passée"),
-            (Lang::En, false) => format!(
-                "not in this environment (`{env}` has no role {roles}): skipped"
-            ),
+            (Lang::Fr, true) => {
+                format!("pas dans cet environnement (`{env}`)\u{202f}: étape passée")
+            }
+            (Lang::En, false) => {
+                format!("not in this environment (`{env}` has no role {roles}): skipped")
+            }
             (Lang::Fr, false) => format!(
                 "pas dans cet environnement (`{env}` n’a pas le rôle {roles})\u{202f}: étape passée"
             ),
@@ -147,7 +161,11 @@ impl<'a> Scope<'a> {
     /// applies here (all for other environments, or on roles this one lacks): sessions
     /// pass it by, and it counts for nothing in this environment's score.
     pub fn step(&self, step: &Step) -> bool {
-        let verdicts: Vec<bool> = step.items.iter().filter_map(|i| self.item(&i.kind)).collect();
+        let verdicts: Vec<bool> = step
+            .items
+            .iter()
+            .filter_map(|i| self.item(&i.kind))
+            .collect();
         verdicts.is_empty() || verdicts.contains(&true)
     }
 }
@@ -210,4 +228,32 @@ pub fn gradables<'a>(step: &'a Step, scope: Scope<'_>) -> Vec<Gradable<'a>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAB: &str = "---\nid: t\ntitle: T\nenvironments: [local, sandbox]\nroles:\n  local: {}\n  world: { envs: [sandbox] }\n---\n\n## Text only {#text}\n\nJust words.\n\n## World {#world}\n\n```sh {target=world}\ntrue\n```\n\n## Mixed {#mixed}\n\n```check\n- run: \"true\"\n- target: world\n  run: \"true\"\n- all_of:\n  - run: \"true\"\n  - target: world\n    run: \"true\"\n```\n";
+
+    #[test]
+    fn items_on_a_missing_role_are_not_in_the_environment() {
+        let parsed = crate::lab::parse("t.md", LAB.to_string());
+        let lab = parsed.lab.expect("parses");
+        let local = Scope::new(&lab.meta, "local");
+        let sandbox = Scope::new(&lab.meta, "sandbox");
+        assert!(local.step(&lab.steps[0]), "a text-only step is everywhere");
+        assert!(!local.step(&lab.steps[1]));
+        assert_eq!(local.missing_roles(&lab.steps[1]), ["world"]);
+        assert!(sandbox.step(&lab.steps[1]));
+        assert!(sandbox.missing_roles(&lab.steps[1]).is_empty());
+        // A group counts where all its members' roles exist.
+        assert_eq!(gradables(&lab.steps[2], local).len(), 1);
+        assert_eq!(gradables(&lab.steps[2], sandbox).len(), 3);
+        assert!(
+            local
+                .not_in_env_message(Lang::Fr, &["world".into()])
+                .contains("n’a pas le rôle `world`)\u{202f}: étape passée")
+        );
+    }
 }

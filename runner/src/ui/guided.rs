@@ -258,16 +258,12 @@ pub fn show_items(session: &Session<'_>, printer: &Printer, items: &[crate::lab:
                 }
                 printer.line("");
             }
-            ItemKind::Command(c)
-                if !c.solution && session.scope().command(c) =>
-            {
+            ItemKind::Command(c) if !c.solution && session.scope().command(c) => {
                 let role = session.role(&c.target);
                 printer.command_start(&session.shown(&c.script), role);
                 shell_hint(session, printer, role);
             }
-            ItemKind::Transcript(t)
-                if !t.solution && session.scope().transcript(t) =>
-            {
+            ItemKind::Transcript(t) if !t.solution && session.scope().transcript(t) => {
                 let role = session.role(&t.target);
                 for c in &t.commands {
                     printer.command_start(&session.shown(&c.command), role);
