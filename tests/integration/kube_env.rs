@@ -56,14 +56,14 @@ pub fn register(suite: Suite) -> Suite {
 }
 
 /// A sandbox brought up through the CLI; removed on drop.
-struct Up {
-    id: String,
+pub(crate) struct Up {
+    pub(crate) id: String,
     kubeconfig: PathBuf,
     _guard: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Up {
-    fn new(faults: &[&str]) -> Result<Up, Failed> {
+    pub(crate) fn new(faults: &[&str]) -> Result<Up, Failed> {
         let guard = crate::sandbox::SANDBOX_LOCK
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -93,7 +93,7 @@ impl Up {
         })
     }
 
-    fn kc(&self) -> String {
+    pub(crate) fn kc(&self) -> String {
         self.kubeconfig.display().to_string()
     }
 

@@ -35,6 +35,7 @@ mod pod_to_service;
 mod records;
 mod report_text;
 mod reports;
+mod roles_env;
 mod sandbox;
 mod seed_lab;
 mod serve;
@@ -90,5 +91,6 @@ fn main() {
     let suite = import::register(suite);
     let suite = lab_gaps::register(suite);
     let suite = socket_http::register(suite);
+    let suite = roles_env::register(suite);
     suite.run();
 }

@@ -151,6 +151,7 @@ pub fn feedback(class: &ClassGrade, row: &GradeRow) -> String {
                 StepStatus::Error => t.s_error,
                 StepStatus::Pending => t.s_pending,
                 StepStatus::Skipped => t.s_skipped,
+                StepStatus::NotInEnv => t.s_not_in_env,
             };
             lines.push(format!(
                 "{}. {}{} {} / {} — {status}",

@@ -120,6 +120,7 @@ messages! {
     s_error => "error", "erreur";
     s_pending => "pending", "en attente";
     s_skipped => "skipped", "passée";
+    s_not_in_env => "not in this environment", "pas dans cet environnement";
     class_summary => "class summary", "bilan de la classe";
     mean => "mean grade", "moyenne";
     pass_rate_per_step => "Pass rate per step", "Taux de réussite par étape";

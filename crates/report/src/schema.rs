@@ -107,6 +107,10 @@ pub enum StepStatus {
     Pending,
     /// The student chose *Skip this step* (verdicts reached before the skip are kept).
     Skipped,
+    /// The step is not in this session's environment (its blocks are for others, or
+    /// need roles this one lacks): nothing to do, nothing counted.
+    #[serde(rename = "not_in_env")]
+    NotInEnv,
 }
 
 /// Help the student took during a step (`steps[].assists`), in the order taken.

@@ -74,13 +74,17 @@ pub fn summarize(reports: &[&Report], grades: &[f64], possible: f64) -> ClassSum
                     pass_rate: 0.0,
                 }
             });
-            rate.total += 1;
+            // A step of another environment is not one this student could take.
+            if step.status != StepStatus::NotInEnv {
+                rate.total += 1;
+            }
             match step.status {
                 StepStatus::Passed => rate.passed += 1,
                 StepStatus::Failed => rate.failed += 1,
                 StepStatus::Error => rate.error += 1,
                 StepStatus::Pending => rate.pending += 1,
                 StepStatus::Skipped => rate.skipped += 1,
+                StepStatus::NotInEnv => {}
             }
             let checks = step.checks.iter().map(|c| {
                 let why = if c.verdict == Verdict::Error {

@@ -23,9 +23,10 @@ pub struct FrontMatter {
     pub description: Option<String>,
     #[serde(default)]
     pub authors: Vec<String>,
-    /// Roles the lab's blocks may target; the first is the default target.
+    /// Roles the lab's blocks may target, each in every environment or bound to some
+    /// ([`crate::roles::Roles`]); the first is the default target.
     #[serde(default = "default_roles")]
-    pub roles: Vec<String>,
+    pub roles: crate::roles::Roles,
     /// Environments the lab supports (`local`, `sandbox`, `kube`); the first is the default.
     #[serde(default = "default_envs")]
     pub environments: Vec<String>,
@@ -150,8 +151,8 @@ impl<'de> Deserialize<'de> for VarValue {
 fn default_lang() -> String {
     "en".into()
 }
-fn default_roles() -> Vec<String> {
-    vec!["local".into()]
+fn default_roles() -> crate::roles::Roles {
+    crate::roles::Roles::everywhere(vec!["local".into()])
 }
 fn default_envs() -> Vec<String> {
     vec!["local".into()]

@@ -12,6 +12,7 @@ pub mod lab_sandbox;
 mod lang;
 pub mod lifecycle;
 mod outcome;
+pub mod roles;
 
 pub use cmp::{Cmp, CmpOp};
 pub use diag::DiagCode;

@@ -26,12 +26,17 @@ pub fn run(global: &Global, args: &LintArgs) -> super::Result {
         }
     }
     let mut all = Vec::new();
+    let mut notes = Vec::new();
     for file in &files {
         match lab::parse_file(file) {
             Ok(parsed) => {
                 let mut diags = parsed.diagnostics;
                 if let Some(lab) = &parsed.lab {
                     diags.extend(crate::lint::lint(lab));
+                    for s in crate::lint::step_envs::of(lab) {
+                        let where_ = format!("{}:{}:{}", file.display(), s.line, s.col);
+                        notes.push(format!("{where_}: {}", s.message()));
+                    }
                 }
                 diags.sort_by_key(|d| d.span.start);
                 all.extend(diags);
@@ -56,6 +61,9 @@ pub fn run(global: &Global, args: &LintArgs) -> super::Result {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_diagnostics(&all);
+        for note in &notes {
+            eprintln!("{} {note}", console::style("note:").cyan().bold());
+        }
         let summary = format!(
             "{} lab(s) checked: {} error(s), {} warning(s)",
             files.len(),

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use crate::lab::checks::KindSpec;
 use crate::lab::{ItemKind, Lab};
-use crate::session::plan::applies;
+use crate::session::plan::Scope;
 
 /// Tools whose Debian package is known (see `tplab_sandbox::debian_package`).
 const KNOWN_TOOLS: &[&str] = &[
@@ -37,19 +37,17 @@ const KNOWN_TOOLS: &[&str] = &[
 /// Programs the lab's commands start (first word of each pipeline segment), limited
 /// to tools whose Debian package tplab knows.
 pub fn tools_used(lab: &Lab, env: &str) -> Vec<String> {
+    let scope = Scope::new(&lab.meta, env);
     let mut scripts: Vec<&str> = Vec::new();
     for step in &lab.steps {
         for item in &step.items {
             match &item.kind {
-                ItemKind::Command(c) if applies(&c.env, env) => scripts.push(&c.script),
-                ItemKind::Transcript(t) if applies(&t.env, env) => {
+                ItemKind::Command(c) if scope.command(c) => scripts.push(&c.script),
+                ItemKind::Transcript(t) if scope.transcript(t) => {
                     scripts.extend(t.commands.iter().map(|c| c.command.as_str()));
                 }
                 ItemKind::Checks(checks) => {
-                    for c in checks
-                        .iter()
-                        .filter(|c| applies(&c.block_env, env) && applies(&c.spec.env, env))
-                    {
+                    for c in checks.iter().filter(|c| scope.check(c)) {
                         if let Some(KindSpec::Command { run, .. }) = c.spec.kind() {
                             scripts.push(run);
                         }

@@ -1,6 +1,8 @@
 //! The `local` environment: commands run on this machine, in this network namespace,
 //! or, for a role the lab binds to a named namespace (`netns: { red: … }`), inside
-//! that namespace (as `ip netns exec` does), its facts read there over netlink.
+//! that namespace (as `ip netns exec` does), its facts read there over netlink; for a
+//! role bound to a container (`netns: { web: "docker:web" }`), inside the container's
+//! network namespace ([`super::container`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -12,6 +14,7 @@ use async_trait::async_trait;
 use tplab_ebpf::ObservePoint;
 use tplab_probe::{FactKind, Facts, Query};
 
+use super::container::{self, Binding};
 use super::{EnvError, Environment, ExecOutput, Hop, PacketStream, ensure_role, exec, inproc};
 
 #[derive(Debug, Default)]
@@ -52,6 +55,14 @@ impl LocalEnv {
             let Some(name) = self.bound(role) else {
                 return Ok(Place::Here);
             };
+            if let Binding::Container { tool, name } = Binding::of(&name) {
+                let path =
+                    container::netns_path(tool, name).map_err(|source| EnvError::Container {
+                        role: role.to_string(),
+                        source,
+                    })?;
+                return Ok(Place::Netns(format!("{}:{name}", tool.name()), path));
+            }
             name
         };
         let path = tplab_netns::path_of(&name);
@@ -159,22 +170,40 @@ impl Environment for LocalEnv {
     /// Commands of `local` run in the student's own terminal; a namespace role's in
     /// `ip netns exec`.
     fn shell_hint(&self, role: &str) -> String {
+        let sudo = if nix::unistd::geteuid().is_root() {
+            ""
+        } else {
+            "sudo "
+        };
         match self.bound(role) {
-            Some(name) => {
-                let sudo = if nix::unistd::geteuid().is_root() {
-                    ""
-                } else {
-                    "sudo "
-                };
-                format!("`{sudo}ip netns exec {name} bash`")
-            }
+            Some(bound) => match Binding::of(&bound) {
+                // The container's network, this machine's files and tools (as tplab runs it).
+                Binding::Container { tool, name } => format!(
+                    "`{sudo}nsenter -n -t $({} inspect --format '{{{{.State.Pid}}}}' {name}) bash`",
+                    tool.name()
+                ),
+                Binding::Netns(name) => format!("`{sudo}ip netns exec {name} bash`"),
+            },
             None => String::new(),
         }
     }
 
     fn bind_netns(&self, roles: &BTreeMap<String, String>) -> Result<(), EnvError> {
         for (role, name) in roles {
-            if role == "local" || !valid_name(name) {
+            let valid = match Binding::of(name) {
+                Binding::Netns(name) => valid_name(name),
+                Binding::Container { tool, name } => {
+                    // Without the tool, no check on this role could ever run: say so now.
+                    if !container::installed(tool) {
+                        return Err(EnvError::Container {
+                            role: role.clone(),
+                            source: container::ContainerError::NoTool { tool },
+                        });
+                    }
+                    valid_name(name)
+                }
+            };
+            if role == "local" || !valid {
                 return Err(EnvError::BadConfig(format!(
                     "role `{role}` cannot be bound to namespace `{name}`"
                 )));
@@ -190,6 +219,9 @@ impl Environment for LocalEnv {
     fn role_missing(&self, role: &str) -> Option<EnvError> {
         match self.place(role) {
             Err(e @ EnvError::NoNetns { .. }) => Some(e),
+            Err(e @ EnvError::Container { .. }) if matches!(&e, EnvError::Container { source, .. } if source.not_there_yet()) => {
+                Some(e)
+            }
             _ => None,
         }
     }

@@ -25,6 +25,9 @@ impl EnvError {
             } => format!(
                 "l’environnement `{env}` n’a pas de rôle `{role}` (rôles disponibles{c} {available})"
             ),
+            EnvError::Container { role, source } => {
+                format!("rôle `{role}`{c} {}", source.message_in(lang))
+            }
             EnvError::NoNetns { role, name } => {
                 format!("rôle `{role}`{c} le namespace {name} n’existe pas (encore)")
             }

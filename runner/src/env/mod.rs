@@ -3,6 +3,7 @@
 
 pub mod agent;
 mod agent_stream;
+pub mod container;
 pub mod exec;
 pub mod fetch;
 pub mod http;
@@ -49,6 +50,13 @@ pub enum EnvError {
     },
     #[error("role `{role}`: {message}")]
     Role { role: String, message: String },
+    /// A role bound to a container (`netns: { web: "docker:web" }`) that cannot be entered.
+    #[error("role `{role}`: {source}")]
+    Container {
+        role: String,
+        #[source]
+        source: container::ContainerError,
+    },
     #[error("role `{role}`: {source}")]
     RoleSandbox {
         role: String,

@@ -65,6 +65,76 @@ struct Config {
 #[derive(Debug, Deserialize)]
 struct Host {
     name: String,
+    #[serde(default)]
+    image: Option<String>,
+}
+
+/// The track's hosts as roles: host name -> role its scripts target.
+type HostRoles = std::collections::BTreeMap<String, String>;
+
+/// Maps `config.yml`'s hosts: the first (the student's terminal) is this machine, role
+/// `local`; each other container becomes a role bound to that container on `local`
+/// (`docker:NAME`); another virtual machine cannot be had, its scripts run on `local`.
+/// What the author must still do goes to `notes`.
+fn host_roles(config: &Config, lab: &mut ImportedLab, notes: &mut Vec<Note>) -> HostRoles {
+    let hosts: Vec<(&Host, bool)> = config
+        .virtualmachines
+        .iter()
+        .map(|h| (h, false))
+        .chain(config.containers.iter().map(|h| (h, true)))
+        .collect();
+    let mut roles = HostRoles::new();
+    let Some(((first, _), others)) = hosts.split_first() else {
+        return roles;
+    };
+    let note = |notes: &mut Vec<Note>, text: String| {
+        notes.push(Note {
+            file: "config.yml".into(),
+            line: None,
+            text,
+        });
+    };
+    note(
+        notes,
+        format!(
+            "sandbox host(s) {}: `{}` (the first) is this machine, role `local`",
+            hosts
+                .iter()
+                .map(|(h, _)| format!("`{}`", h.name))
+                .collect::<Vec<_>>()
+                .join(", "),
+            first.name
+        ),
+    );
+    roles.insert(first.name.clone(), "local".into());
+    for (host, container) in others {
+        let role = slug(&host.name);
+        let image = host.image.as_deref().unwrap_or("IMAGE");
+        if *container && role != "local" && !roles.values().any(|r| *r == role) {
+            lab.roles.push(super::lab::Role {
+                name: role.clone(),
+                netns: format!("docker:{}", host.name),
+            });
+            note(
+                notes,
+                format!(
+                    "host `{}` is a container: role `{role}`, bound on `local` to container `{}` (`netns: {{ {role}: \"docker:{}\" }}`); start it in the lab's setup (`docker run -d --name {} {image}`); its scripts run in its network namespace with this machine's files and tools, not inside it",
+                    host.name, host.name, host.name, host.name
+                ),
+            );
+            roles.insert(host.name.clone(), role);
+        } else {
+            note(
+                notes,
+                format!(
+                    "host `{}` is a virtual machine tplab cannot provide: its scripts run on `local`; bind it to a named namespace or a container (`netns:`) if it must stay apart",
+                    host.name
+                ),
+            );
+            roles.insert(host.name.clone(), "local".into());
+        }
+    }
+    roles
 }
 
 fn yaml_error(
@@ -100,26 +170,12 @@ pub fn import(src: &SourceDir) -> Result<ImportedLab, ImportError> {
         })?;
     let track: Track = serde_yaml::from_str(&text).map_err(|e| yaml_error(src, TRACK, &e, 0))?;
     let mut notes = Vec::new();
-    if let Some(config) = src.read_optional("config.yml")? {
-        let config: Config =
-            serde_yaml::from_str(&config).map_err(|e| yaml_error(src, "config.yml", &e, 0))?;
-        let hosts: Vec<&str> = config
-            .virtualmachines
-            .iter()
-            .chain(&config.containers)
-            .map(|h| h.name.as_str())
-            .collect();
-        if !hosts.is_empty() {
-            notes.push(Note {
-                file: "config.yml".into(),
-                line: None,
-                text: format!(
-                    "sandbox host(s) {}: every script targets role `local`; bind hosts to roles (`netns:`, or per environment) if they must stay apart",
-                    hosts.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>().join(", ")
-                ),
-            });
+    let config: Config = match src.read_optional("config.yml")? {
+        Some(text) => {
+            serde_yaml::from_str(&text).map_err(|e| yaml_error(src, "config.yml", &e, 0))?
         }
-    }
+        None => Config::default(),
+    };
     let title = track
         .title
         .clone()
@@ -135,7 +191,8 @@ pub fn import(src: &SourceDir) -> Result<ImportedLab, ImportError> {
             .unwrap_or_default(),
         ..ImportedLab::default()
     };
-    for (kind, script) in scripts(src, "track_scripts")? {
+    let hosts = host_roles(&config, &mut lab, &mut notes);
+    for (kind, script) in scripts(src, "track_scripts", &hosts)? {
         match kind {
             Kind::Setup => lab.setup.push((script, false)),
             Kind::Cleanup => lab.cleanup.push(script),
@@ -149,7 +206,15 @@ pub fn import(src: &SourceDir) -> Result<ImportedLab, ImportError> {
     }
     let mut ids = Vec::new();
     for (dir, challenge, file) in challenges(src, track, &text)? {
-        let step = step(src, dir.as_deref(), &challenge, &file, &mut ids, &mut notes)?;
+        let step = step(
+            src,
+            dir.as_deref(),
+            &challenge,
+            &file,
+            &mut ids,
+            &mut notes,
+            &hosts,
+        )?;
         lab.steps.push(step);
     }
     if lab.steps.is_empty() {
@@ -240,6 +305,7 @@ fn step(
     file: &str,
     ids: &mut Vec<String>,
     notes: &mut Vec<Note>,
+    hosts: &HostRoles,
 ) -> Result<Step, ImportError> {
     let title = c
         .title
@@ -307,7 +373,7 @@ fn step(
     let Some(dir) = dir else {
         return Ok(step);
     };
-    for (kind, script) in scripts(src, dir)? {
+    for (kind, script) in scripts(src, dir, hosts)? {
         let host = script
             .file
             .rsplit_once('-')
@@ -363,8 +429,13 @@ enum Kind {
     Cleanup,
 }
 
-/// The lifecycle scripts of a folder (`setup-HOST`…), hosts in name order.
-fn scripts(src: &SourceDir, dir: &str) -> Result<Vec<(Kind, Script)>, ImportError> {
+/// The lifecycle scripts of a folder (`setup-HOST`…), hosts in name order, each on its
+/// host's role.
+fn scripts(
+    src: &SourceDir,
+    dir: &str,
+    hosts: &HostRoles,
+) -> Result<Vec<(Kind, Script)>, ImportError> {
     let Some(real) = src.resolve(dir, dir, 1)? else {
         return Ok(Vec::new());
     };
@@ -395,7 +466,11 @@ fn scripts(src: &SourceDir, dir: &str) -> Result<Vec<(Kind, Script)>, ImportErro
             };
             let rel = format!("{dir}/{name}");
             let text = src.read_named(&rel, &rel, 1, PLATFORM, "script")?;
-            out.push((kind, Script::new(rel, text)));
+            let mut script = Script::new(rel, text);
+            if let Some(role) = hosts.get(&name[order.len()..]) {
+                script.target.clone_from(role);
+            }
+            out.push((kind, script));
         }
     }
     Ok(out)

@@ -164,7 +164,9 @@ pub fn import(src: &SourceDir) -> Result<ImportedLab, ImportError> {
             lab.cleanup.push(cx.script(fg, "finish foreground script")?);
         }
     }
-    environment_notes(&mut cx, &index);
+    if environment_notes(&mut cx, &index) {
+        lab.environments.push("kube".into());
+    }
     lab.notes = cx.notes;
     Ok(lab)
 }
@@ -234,12 +236,16 @@ fn foreground_note(cx: &mut Ctx<'_>, named: &str) {
     );
 }
 
-fn environment_notes(cx: &mut Ctx<'_>, index: &Index) {
+/// Notes on where the scenario ran; true when its backend is a Kubernetes cluster (the
+/// lab then also lists `kube`, where `local` commands reach the cluster's API).
+fn environment_notes(cx: &mut Ctx<'_>, index: &Index) -> bool {
+    let mut kube = false;
     if let Some(image) = index.backend.as_ref().and_then(|b| b.imageid.as_deref()) {
         let line = cx.line(image);
-        let text = if image.contains("kubernetes") {
+        kube = image.contains("kubernetes");
+        let text = if kube {
             format!(
-                "backend `{image}` is a Kubernetes cluster: the lab targets `local`; bind it to a cluster with `environments: [kube]` and roles there"
+                "backend `{image}` is a Kubernetes cluster: the lab also lists environment `kube` (`--env kube --kubeconfig FILE`), where its scripts run on `local` with the cluster's KUBECONFIG; the scenario's other nodes (`node01`) have no role there: a script or command for one (`ssh node01`) needs a human"
             )
         } else {
             format!(
@@ -255,6 +261,7 @@ fn environment_notes(cx: &mut Ctx<'_>, index: &Index) {
             .map(|at| super::line_of(&cx.index_text, at));
         cx.note(INDEX, line, "`details.assets` are not copied: ship them beside the lab and copy them in a setup block");
     }
+    kube
 }
 
 fn dir_name(src: &SourceDir) -> Option<String> {

@@ -61,8 +61,20 @@ pub struct Step {
     pub commands: usize,
 }
 
+/// A role the source's hosts become besides `local` (this machine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    /// What it is bound to on `local` (`docker:NAME`).
+    pub netns: String,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ImportedLab {
+    /// Environments besides `local` the source ran on (a Kubernetes backend: `kube`).
+    pub environments: Vec<String>,
+    /// Roles besides `local`, each bound on `local` only.
+    pub roles: Vec<Role>,
     pub id: String,
     pub title: String,
     pub description: Option<String>,
@@ -80,8 +92,10 @@ struct FrontMatter<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<&'a str>,
     version: u32,
-    environments: [&'a str; 1],
-    roles: [&'a str; 1],
+    environments: Vec<&'a str>,
+    roles: serde_yaml::Value,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    netns: std::collections::BTreeMap<&'a str, &'a str>,
     requires: Requires,
 }
 
@@ -94,6 +108,8 @@ struct Requires {
 struct CheckItem {
     id: String,
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<String>,
     run: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     stdout: Option<NotRegex>,
@@ -143,10 +159,34 @@ impl ImportedLab {
             }))
     }
 
+    /// `roles`: a list when every role is everywhere (`[local]`), else the map that
+    /// binds the source's hosts on `local` only (`{ local: {}, db: { envs: [local] } }`).
+    fn roles_yaml(&self) -> serde_yaml::Value {
+        use serde_yaml::{Mapping, Value};
+        if self.roles.is_empty() {
+            return Value::Sequence(vec![Value::String("local".into())]);
+        }
+        let mut map = Mapping::new();
+        map.insert("local".into(), Value::Mapping(Mapping::new()));
+        for role in &self.roles {
+            let mut spec = Mapping::new();
+            spec.insert(
+                "envs".into(),
+                Value::Sequence(vec![Value::String("local".into())]),
+            );
+            map.insert(role.name.clone().into(), Value::Mapping(spec));
+        }
+        Value::Mapping(map)
+    }
+
     /// The lab file. `fail_message_field`: whether this tplab's format has a check's
     /// `fail_message:`; without it the author's message becomes the check's hint.
     pub fn render(&self, fail_message_field: bool) -> String {
         let mut tools: Vec<String> = vec!["sh".into()];
+        // Roles bound to containers: without the tool the lab cannot start.
+        if !self.roles.is_empty() {
+            tools.push("docker".into());
+        }
         for s in self.scripts() {
             let t = s.tool();
             if !tools.contains(&t) {
@@ -158,8 +198,15 @@ impl ImportedLab {
             title: &self.title,
             description: self.description.as_deref(),
             version: 1,
-            environments: ["local"],
-            roles: ["local"],
+            environments: std::iter::once("local")
+                .chain(self.environments.iter().map(String::as_str))
+                .collect(),
+            roles: self.roles_yaml(),
+            netns: self
+                .roles
+                .iter()
+                .map(|r| (r.name.as_str(), r.netns.as_str()))
+                .collect(),
             requires: Requires { tools },
         };
         let yaml = serde_yaml::to_string(&front).unwrap_or_default();
@@ -181,7 +228,7 @@ impl ImportedLab {
                 push_question(&mut out, q);
             }
             for s in &step.solutions {
-                push_script(&mut out, "target=local solution", s);
+                push_script(&mut out, &format!("target={} solution", s.target), s);
             }
             if !step.checks.is_empty() {
                 let items: Vec<CheckItem> = step
@@ -223,6 +270,7 @@ fn check_item(c: &Check, fail_message_field: bool) -> CheckItem {
     CheckItem {
         id: c.id.clone(),
         name: escape_line(&c.name),
+        target: (c.script.target != "local").then(|| c.script.target.clone()),
         run: escape_lines(&c.script.invocation(&c.prelude)),
         stdout: c.fail_on_fail_line.then_some(NotRegex {
             not_regex: "(?m)^FAIL:",
@@ -241,9 +289,14 @@ fn push_text(out: &mut String, text: &str) {
 }
 
 fn push_script(out: &mut String, attrs: &str, script: &Script) {
+    let target = if script.target == "local" || attrs.contains("target=") {
+        String::new()
+    } else {
+        format!(" target={}", script.target)
+    };
     let _ = write!(
         out,
-        "```sh {{{attrs}}}\n{}\n```\n\n",
+        "```sh {{{attrs}{target}}}\n{}\n```\n\n",
         escape_lines(&script.invocation(""))
     );
 }

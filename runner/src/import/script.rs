@@ -12,6 +12,8 @@ pub struct Script {
     /// Path inside the source, for messages (`step1/verify.sh`).
     pub file: String,
     pub text: String,
+    /// The role it runs on (`local` unless the source's host is bound to a role).
+    pub target: String,
 }
 
 /// A sentence found on a line of a script.
@@ -26,6 +28,7 @@ impl Script {
         Self {
             file: file.into(),
             text: text.into(),
+            target: "local".into(),
         }
     }
 

@@ -101,7 +101,11 @@ mod tests {
         assert!(lab.tears_down());
         // Not a student's command: neither an action nor shown as one.
         assert_eq!(
-            crate::session::plan::actions(&lab.steps[0], "local").len(),
+            crate::session::plan::actions(
+                &lab.steps[0],
+                crate::session::plan::Scope::new(&lab.meta, "local")
+            )
+            .len(),
             1
         );
         assert_eq!(netns_vars(&lab.meta)["netns_red"], "r-{{ session_id }}");

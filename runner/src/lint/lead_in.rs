@@ -6,28 +6,25 @@
 use std::ops::Range;
 
 use crate::lab::{DiagCode, Diagnostic, Item, ItemKind, Lab};
+use crate::session::plan::Scope;
 use crate::template::{self, Vars};
-
-fn applies(envs: &[String], env: &str) -> bool {
-    envs.is_empty() || envs.iter().any(|e| e == env)
-}
 
 /// False when, in `env`, the block a lead-in announces is missing: the first item shown
 /// after it is not a block the student reads (command, transcript, code, question) and
 /// blocks of other environments were skipped to get there (a lead-in before checks in
 /// every environment is not an environment's hole). Hints (`<details>`) are not in the
 /// text's flow.
-fn block_follows(items: &[Item], env: &str) -> bool {
+fn block_follows(items: &[Item], scope: Scope<'_>) -> bool {
     let mut skipped = false;
     for item in items {
         let shown = match &item.kind {
-            ItemKind::Command(c) => applies(&c.env, env),
-            ItemKind::Transcript(t) => applies(&t.env, env),
-            ItemKind::Question(q) => applies(&q.spec.env.0, env),
+            ItemKind::Command(c) => scope.command(c),
+            ItemKind::Transcript(t) => scope.transcript(t),
+            ItemKind::Question(q) => scope.question(q),
             ItemKind::Code { .. } => true,
             // What comes after checks is no longer what the lead-in introduced.
             ItemKind::Prose(_) | ItemKind::Checks(_) => return !skipped,
-            ItemKind::Lifecycle(l) if l.shown => applies(&l.block.env, env),
+            ItemKind::Lifecycle(l) if l.shown => scope.lifecycle(l),
             ItemKind::Hint(_) | ItemKind::Lifecycle(_) => continue,
         };
         if shown {
@@ -70,7 +67,7 @@ pub fn check(lab: &Lab, out: &mut Vec<Diagnostic>) {
                 if !seen.trim_end().ends_with(':') {
                     continue;
                 }
-                if block_follows(&step.items[i + 1..], env) {
+                if block_follows(&step.items[i + 1..], Scope::new(&lab.meta, env)) {
                     continue;
                 }
                 let mut d = Diagnostic::warning(

@@ -3,6 +3,7 @@
 //! lab-level `setup` / `cleanup` blocks.
 
 use super::Linter;
+use crate::env::container::Binding;
 use crate::lab::{DiagCode, ItemKind};
 
 /// What a rendered name may hold: `ip netns` and interface names, kernel modules.
@@ -39,6 +40,32 @@ impl Linter<'_> {
                     meta.roles.join(", ")
                 ));
             }
+            if let Binding::Container {
+                name: container, ..
+            } = Binding::of(name)
+            {
+                if !plain_name(&sample(container)) {
+                    let s = self.find(&span, name);
+                    self.error(
+                        DiagCode::FrontMatterInvalid,
+                        s,
+                        format!("`{container}` is not a container name"),
+                    )
+                    .add_note("use letters, digits, `-`, `_` or `.`");
+                }
+                if meta.creates.netns.contains(role) {
+                    let s = self.find_in_entry(&span, "creates", role);
+                    self.error(
+                        DiagCode::FrontMatterInvalid,
+                        s,
+                        format!(
+                            "role `{role}` is a container's namespace: tplab does not remove it"
+                        ),
+                    )
+                    .add_note("remove the container in a `{cleanup}` block instead");
+                }
+                continue;
+            }
             let shown = sample(name);
             if !plain_name(&shown) || shown.len() > 64 {
                 let s = self.find(&span, name);
@@ -47,7 +74,7 @@ impl Linter<'_> {
                     s,
                     format!("`{name}` is not a namespace name"),
                 )
-                .add_note("use letters, digits, `-`, `_` or `.` (at most 64), e.g. `red-{{ session_id }}` so that two sessions never share a namespace");
+                .add_note(format!("use letters, digits, `-`, `_` or `.` (at most 64), e.g. `red-{{{{ session_id }}}}` so that two sessions never share a namespace; or a container: {}", crate::env::container::prefixes()));
             }
         }
         let creates = &meta.creates;
@@ -94,7 +121,7 @@ impl Linter<'_> {
         let lab = self.lab;
         for item in &lab.intro {
             if let ItemKind::Lifecycle(l) = &item.kind {
-                self.target(&l.block.target, &item.span);
+                self.target(&l.block.target, &l.block.env, &item.span);
                 self.envs(&l.block.env, &item.span);
             }
         }

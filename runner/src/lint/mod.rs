@@ -8,6 +8,7 @@ mod codes;
 mod front_vars;
 mod lead_in;
 mod lifecycle;
+pub mod step_envs;
 mod vars;
 
 use std::collections::{BTreeSet, HashMap};
@@ -71,6 +72,16 @@ impl Linter<'_> {
         }
     }
 
+    /// Span of `needle` after the first `after` inside `within` (a role's name after
+    /// `roles`, an environment after its role), else of the first `needle`.
+    fn find_in_entry(&self, within: &Range<usize>, after: &str, needle: &str) -> Range<usize> {
+        let text = &self.lab.source.text[within.clone()];
+        match text.find(after) {
+            Some(i) => self.find(&(within.start + i..within.end), needle),
+            None => self.find(within, needle),
+        }
+    }
+
     /// Span of the YAML key `key` inside `within`, or the first line of it.
     fn key(&self, within: &Range<usize>, key: &str) -> Range<usize> {
         let text = &self.lab.source.text[within.clone()];
@@ -103,37 +114,53 @@ impl Linter<'_> {
             .as_ref()
             .map(tplab_vocab::lab_sandbox::LabSandbox::roles)
             .unwrap_or_default();
-        for role in &meta.roles {
+        self.role_envs(&span);
+        let known = meta
+            .environments
+            .iter()
+            .all(|e| registry::environments().contains(&e.as_str()));
+        for role in meta.roles.iter() {
             // A role bound to a namespace is provided by `local` (`netns` in the front matter).
             let in_netns = meta.netns.contains_key(role);
-            let bound: Vec<&str> = meta
+            let provides = |e: &str| {
+                (in_netns && e == "local")
+                    || registry::roles(e).contains(&role.as_str())
+                    || (e == "sandbox" && topology_roles.contains(role))
+            };
+            let lacking: Vec<&str> = meta
                 .environments
                 .iter()
-                .filter(|e| !(in_netns && *e == "local"))
-                .filter(|e| !registry::roles(e).contains(&role.as_str()))
-                .filter(|e| !(*e == "sandbox" && topology_roles.contains(role)))
                 .map(String::as_str)
+                .filter(|e| meta.roles.in_env(role, e) && !provides(e))
                 .collect();
-            if !bound.is_empty()
-                && meta
+            if !lacking.is_empty() && known {
+                let s = self.find_in_entry(&span, "roles", role);
+                let providing: Vec<&str> = meta
                     .environments
                     .iter()
-                    .all(|e| registry::environments().contains(&e.as_str()))
-            {
-                let s = self.find(&span, role);
-                self.error(
-                    DiagCode::UnknownRole,
-                    s,
-                    format!(
-                        "role `{role}` is not provided by environment `{}`",
-                        bound.join("`, `")
-                    ),
-                )
-                .add_note(format!(
-                    "`{}` provides: {}",
-                    bound[0],
-                    registry::roles(bound[0]).join(", ")
-                ));
+                    .map(String::as_str)
+                    .filter(|e| provides(e))
+                    .collect();
+                let d = self
+                    .error(
+                        DiagCode::UnknownRole,
+                        s,
+                        format!(
+                            "role `{role}` is not provided by environment `{}`",
+                            lacking.join("`, `")
+                        ),
+                    )
+                    .add_note(format!(
+                        "`{}` provides: {}",
+                        lacking[0],
+                        registry::roles(lacking[0]).join(", ")
+                    ));
+                if !providing.is_empty() {
+                    d.add_note(format!(
+                        "to have it only where it exists, bind it per environment: `roles: {{ {role}: {{ envs: [{}] }} }}`",
+                        providing.join(", ")
+                    ));
+                }
             }
         }
         if meta.id.trim().is_empty()
@@ -168,6 +195,34 @@ impl Linter<'_> {
         }
     }
 
+    /// The environments of `roles: { R: { envs: [...] } }` must be the lab's own.
+    fn role_envs(&mut self, span: &Range<usize>) {
+        let meta = &self.lab.meta;
+        for role in meta.roles.iter() {
+            for env in meta.roles.envs_of(role).unwrap_or_default() {
+                let s = self.find_in_entry(span, role, env);
+                if !registry::environments().contains(&env.as_str()) {
+                    self.error(
+                        DiagCode::UnknownEnvironment,
+                        s,
+                        format!("unknown environment `{env}` for role `{role}`"),
+                    )
+                    .add_note(format!(
+                        "expected one of: {}",
+                        registry::environments().join(", ")
+                    ));
+                } else if !meta.environments.contains(env) {
+                    self.error(
+                        DiagCode::UnknownEnvironment,
+                        s,
+                        format!("role `{role}` is bound to `{env}`, which is not one of the lab's environments"),
+                    )
+                    .add_note(format!("the lab's `environments`: {}", meta.environments.join(", ")));
+                }
+            }
+        }
+    }
+
     fn steps(&mut self) {
         let mut seen: HashMap<&str, Range<usize>> = HashMap::new();
         let mut ids: HashMap<String, Range<usize>> = HashMap::new();
@@ -196,13 +251,13 @@ impl Linter<'_> {
             let mut gradable = false;
             for item in &step.items {
                 match &item.kind {
-                    ItemKind::Command(c) => self.target(&c.target, &item.span),
+                    ItemKind::Command(c) => self.target(&c.target, &c.env, &item.span),
                     ItemKind::Lifecycle(l) => {
-                        self.target(&l.block.target, &item.span);
+                        self.target(&l.block.target, &l.block.env, &item.span);
                         self.envs(&l.block.env, &item.span);
                     }
                     ItemKind::Transcript(t) => {
-                        self.target(&t.target, &item.span);
+                        self.target(&t.target, &t.env, &item.span);
                         gradable = true;
                     }
                     ItemKind::Checks(checks) => {
@@ -260,12 +315,48 @@ impl Linter<'_> {
         }
     }
 
-    fn target(&mut self, target: &str, span: &Range<usize>) {
+    fn target(&mut self, target: &str, envs: &[String], span: &Range<usize>) {
         if target.is_empty() || self.lab.meta.roles.iter().any(|r| r == target) {
+            let s = self.find(span, &format!("target={target}"));
+            self.role_reachable(target, envs, s);
             return;
         }
         let s = self.find(span, &format!("target={target}"));
         self.unknown_role(target, s);
+    }
+
+    /// A block limited (`env=`) to environments where its role does not exist never runs.
+    fn role_reachable(&mut self, target: &str, envs: &[String], s: Range<usize>) {
+        let meta = &self.lab.meta;
+        let role = if target.is_empty() {
+            meta.default_role()
+        } else {
+            target
+        };
+        let Some(role_envs) = meta.roles.envs_of(role) else {
+            return;
+        };
+        let runs_in: Vec<&String> = if envs.is_empty() {
+            meta.environments.iter().collect()
+        } else {
+            envs.iter().collect()
+        };
+        if runs_in.iter().any(|e| role_envs.contains(e)) {
+            return;
+        }
+        let list = |v: Vec<&String>| v.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(", ");
+        self.error(
+            DiagCode::UnknownRole,
+            s,
+            format!(
+                "role `{role}` is not in environment {}, the only ones this block is for",
+                list(runs_in)
+            ),
+        )
+        .add_note(format!(
+            "`{role}` exists only in: {}",
+            list(role_envs.iter().collect())
+        ));
     }
 
     fn unknown_role(&mut self, target: &str, s: Range<usize>) {
@@ -354,12 +445,13 @@ impl Linter<'_> {
         ids: &mut HashMap<String, Range<usize>>,
         step: &str,
     ) {
-        self.check_spec(&check.spec, &check.span, ids, step);
+        self.check_spec(&check.spec, &check.block_env, &check.span, ids, step);
     }
 
     fn check_spec(
         &mut self,
         spec: &crate::lab::checks::CheckSpec,
+        block_env: &[String],
         span: &Range<usize>,
         ids: &mut HashMap<String, Range<usize>>,
         step: &str,
@@ -375,7 +467,7 @@ impl Linter<'_> {
         if let Some(KindSpec::Group(group)) = spec.kind() {
             self.group(spec, group, span);
             for member in &group.members {
-                self.check_spec(member, span, ids, step);
+                self.check_spec(member, block_env, span, ids, step);
             }
         }
         match spec.kinds.len() {
@@ -414,10 +506,18 @@ impl Linter<'_> {
         }
         if let Some(target) = &spec.target
             && !target.contains("{{")
-            && !self.lab.meta.roles.iter().any(|r| r == target)
         {
             let s = self.key(span, "target");
-            self.unknown_role(target, s);
+            if self.lab.meta.roles.iter().any(|r| r == target) {
+                let envs = if spec.env.is_empty() {
+                    block_env
+                } else {
+                    &spec.env
+                };
+                self.role_reachable(target, envs, s);
+            } else {
+                self.unknown_role(target, s);
+            }
         }
         if let Some(id) = &spec.id {
             self.unique_id(ids, step, id, span);

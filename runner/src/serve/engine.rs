@@ -183,7 +183,12 @@ impl<'s, 'a> Engine<'s, 'a> {
     }
 
     async fn start_step(&mut self) -> Result<(), crate::env::EnvError> {
-        let step = self.page.current;
+        // Steps not in this environment are passed by (their report status says so).
+        let mut step = self.page.current;
+        while step < self.session.lab.steps.len() && !self.session.step_in_env(step) {
+            step += 1;
+        }
+        self.page.current = step;
         self.page.checks.clear();
         self.page.questions.clear();
         self.page.hints_shown = 0;
@@ -521,7 +526,7 @@ impl<'s, 'a> Engine<'s, 'a> {
 
     fn step_view(&self, step: usize) -> Value {
         let s = &self.session.lab.steps[step];
-        let env = self.session.env_name();
+        let scope = self.session.scope();
         let mut commands = Vec::new();
         let mut body = String::new();
         for (index, action) in self.session.actions(step).into_iter().enumerate() {
@@ -556,7 +561,7 @@ impl<'s, 'a> Engine<'s, 'a> {
                         escape(&self.session.shown(text))
                     );
                 }
-                ItemKind::Command(c) if crate::session::plan::applies(&c.env, env) => {
+                ItemKind::Command(c) if scope.command(c) => {
                     if !c.solution {
                         let _ = write!(
                             body,
@@ -565,7 +570,7 @@ impl<'s, 'a> Engine<'s, 'a> {
                     }
                     next_command += 1;
                 }
-                ItemKind::Transcript(t) if crate::session::plan::applies(&t.env, env) => {
+                ItemKind::Transcript(t) if scope.transcript(t) => {
                     if !t.solution {
                         let _ = write!(
                             body,

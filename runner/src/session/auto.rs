@@ -9,6 +9,10 @@ use crate::lab::RunMode;
 pub async fn run(session: &mut Session<'_>, observer: &dyn Observer, from: usize) {
     let total = session.lab.steps.len();
     for step in from..total {
+        if !session.step_in_env(step) {
+            observer.not_in_env(session, step);
+            continue;
+        }
         observer.step_start(session, step);
         if let Err(e) = session.setup_step(step, observer).await {
             session.lifecycle_failure = Some(e);

@@ -94,7 +94,7 @@ impl Drop for Teardown {
 impl Session<'_> {
     /// Whether lifecycle block `l` applies in this session's environment.
     pub fn applies(&self, l: &LifecycleBlock) -> bool {
-        super::plan::applies(&l.block.env, self.env.name())
+        self.scope().lifecycle(l)
     }
 
     /// The namespace `role` is bound to, if any.
@@ -106,7 +106,16 @@ impl Session<'_> {
     /// variables (`netns_red`) and binds them in the environment.
     pub fn bind_netns(&mut self) -> Result<(), EnvError> {
         let mut bound = BTreeMap::new();
-        for (role, template) in &self.lab.meta.netns {
+        let env = self.env.name();
+        // A role bound to other environments only (`roles: { red: { envs: [local] } }`)
+        // is not this one's to bind.
+        let here = self
+            .lab
+            .meta
+            .netns
+            .iter()
+            .filter(|(role, _)| self.lab.meta.roles.in_env(role, env));
+        for (role, template) in here {
             let var = crate::lab::lifecycle::netns_var(role);
             // A resumed session keeps the names its namespaces were given.
             let name = match self.vars.get(&var) {

@@ -148,12 +148,22 @@ impl<'a> Session<'a> {
         }
     }
 
+    /// What applies in this session's environment.
+    pub fn scope(&self) -> plan::Scope<'_> {
+        plan::Scope::new(&self.lab.meta, self.env.name())
+    }
+
+    /// False for a step *not in this environment* ([`plan::Scope::step`]).
+    pub fn step_in_env(&self, step: usize) -> bool {
+        self.scope().step(&self.lab.steps[step])
+    }
+
     pub fn gradables(&self, step: usize) -> Vec<Gradable<'a>> {
-        plan::gradables(&self.lab.steps[step], &self.lab.meta, self.env.name())
+        plan::gradables(&self.lab.steps[step], self.scope())
     }
 
     pub fn actions(&self, step: usize) -> Vec<plan::Action<'a>> {
-        plan::actions(&self.lab.steps[step], self.env.name())
+        plan::actions(&self.lab.steps[step], self.scope())
     }
 
     /// Renders a template with the session's variables.

@@ -21,4 +21,8 @@ pub trait Observer {
     fn proof(&self, proof: &StepProof);
     /// Something went wrong that does not stop the session.
     fn warn(&self, message: &str);
+    /// Step `step` is passed by: it is not in this environment.
+    fn not_in_env(&self, session: &Session<'_>, step: usize) {
+        let _ = (session, step);
+    }
 }

@@ -24,6 +24,10 @@ pub struct StepProof {
 pub async fn run(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<StepProof> {
     let mut proofs = Vec::new();
     for step in 0..session.lab.steps.len() {
+        if !session.step_in_env(step) {
+            observer.not_in_env(session, step);
+            continue;
+        }
         let lab_step = &session.lab.steps[step];
         let mut proof = StepProof {
             id: lab_step.id.clone(),

@@ -47,13 +47,14 @@ impl Recorder {
         mode: &str,
         student: Student,
     ) -> Self {
+        let scope = plan::Scope::new(&lab.meta, env);
         let steps = lab
             .steps
             .iter()
             .map(|step| {
                 let mut checks = Vec::new();
                 let mut questions = Vec::new();
-                for g in plan::gradables(step, &lab.meta, env) {
+                for g in plan::gradables(step, scope) {
                     match g.kind {
                         GradableKind::Check(c) => checks.push(skipped_check(
                             &g.id,
@@ -85,7 +86,11 @@ impl Recorder {
                     id: step.id.clone(),
                     title: step.title.clone(),
                     line: lab.line_of(step.span.start),
-                    status: StepStatus::Pending,
+                    status: if scope.step(step) {
+                        StepStatus::Pending
+                    } else {
+                        StepStatus::NotInEnv
+                    },
                     score: 0.0,
                     max_score: 0.0,
                     checks,
@@ -363,7 +368,9 @@ impl Recorder {
             .map(|c| c.verdict)
             .chain(s.questions.iter().map(|q| q.verdict))
             .collect();
-        s.status = if s.skipped {
+        s.status = if s.status == StepStatus::NotInEnv {
+            StepStatus::NotInEnv
+        } else if s.skipped {
             StepStatus::Skipped
         } else if verdicts.contains(&Verdict::Skipped) {
             StepStatus::Pending

@@ -38,6 +38,10 @@ pub async fn run(
         show_intro(session, printer);
     }
     for step in from..session.lab.steps.len() {
+        if !session.step_in_env(step) {
+            printer.not_in_env(session, step);
+            continue;
+        }
         printer.step_header(session, step);
         // The step's own starting state (a break-and-fix step breaks it here).
         if let Err(e) = session.setup_step(step, printer).await {
@@ -254,16 +258,12 @@ pub fn show_items(session: &Session<'_>, printer: &Printer, items: &[crate::lab:
                 }
                 printer.line("");
             }
-            ItemKind::Command(c)
-                if !c.solution && crate::session::plan::applies(&c.env, session.env_name()) =>
-            {
+            ItemKind::Command(c) if !c.solution && session.scope().command(c) => {
                 let role = session.role(&c.target);
                 printer.command_start(&session.shown(&c.script), role);
                 shell_hint(session, printer, role);
             }
-            ItemKind::Transcript(t)
-                if !t.solution && crate::session::plan::applies(&t.env, session.env_name()) =>
-            {
+            ItemKind::Transcript(t) if !t.solution && session.scope().transcript(t) => {
                 let role = session.role(&t.target);
                 for c in &t.commands {
                     printer.command_start(&session.shown(&c.command), role);
@@ -539,12 +539,12 @@ fn spinner(elapsed: Duration) -> char {
 /// The solution as the student would type it: the solution blocks, or, when they are
 /// tplab's own helpers (`solution=hidden`), the commands the step asks the student to type.
 fn show_solution(session: &Session<'_>, printer: &Printer, step: usize) {
-    let env = session.env_name();
+    let scope = session.scope();
     let commands: Vec<&crate::lab::CommandBlock> = session.lab.steps[step]
         .items
         .iter()
         .filter_map(|i| match &i.kind {
-            ItemKind::Command(c) if crate::session::plan::applies(&c.env, env) => Some(c),
+            ItemKind::Command(c) if scope.command(c) => Some(c),
             _ => None,
         })
         .collect();

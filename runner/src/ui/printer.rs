@@ -61,6 +61,26 @@ impl Printer {
         self.line(&style(header).bold().to_string());
     }
 
+    /// A step passed by because it is not in this environment: its header, dimmed, and why.
+    pub fn not_in_env(&self, session: &Session<'_>, step: usize) {
+        let s = &session.lab.steps[step];
+        let scope = session.scope();
+        let why = scope.not_in_env_message(session.lang, &scope.missing_roles(s));
+        let total = session.lab.steps.len();
+        self.line("");
+        self.line(&format!(
+            "{} {}",
+            style(format!(
+                "» {} {}/{total} · {} —",
+                self.text.step,
+                step + 1,
+                safe::text(&s.title)
+            ))
+            .dim(),
+            style(why).dim()
+        ));
+    }
+
     pub fn command_start(&self, command: &str, role: &str) {
         let command = safe::text(command);
         let mut lines = command.trim_end().lines();
@@ -205,7 +225,9 @@ impl Printer {
                 tplab_report::StepStatus::Failed => style("✘").red(),
                 tplab_report::StepStatus::Error => style("⚠").yellow(),
                 tplab_report::StepStatus::Pending => style("·").dim(),
-                tplab_report::StepStatus::Skipped => style("»").dim(),
+                tplab_report::StepStatus::Skipped | tplab_report::StepStatus::NotInEnv => {
+                    style("»").dim()
+                }
             };
             let title = safe::text(&s.title);
             let title = console::pad_str(&title, width, console::Alignment::Left, Some("…"));
@@ -276,6 +298,10 @@ impl Observer for Printer {
 
     fn proof(&self, proof: &StepProof) {
         Printer::proof(self, proof);
+    }
+
+    fn not_in_env(&self, session: &Session<'_>, step: usize) {
+        Printer::not_in_env(self, session, step);
     }
 
     fn warn(&self, message: &str) {
