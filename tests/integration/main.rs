@@ -30,6 +30,7 @@ mod lang_detect;
 mod language;
 mod lifecycle;
 mod lint;
+mod nodes;
 mod pipe;
 mod pod_to_service;
 mod records;
@@ -80,6 +81,7 @@ fn main() {
     let suite = records::register(suite);
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
+    let suite = nodes::register(suite);
     let suite = pod_to_service::register(suite);
     let suite = check_netns::register(suite);
     let suite = report_text::register(suite);

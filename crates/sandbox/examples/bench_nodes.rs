@@ -38,6 +38,7 @@ fn config() -> SandboxConfig {
             target_port: 8080,
             node_port,
             backends: vec!["web".into()],
+            selector: std::collections::BTreeMap::new(),
         });
     }
     cfg

@@ -43,6 +43,9 @@ pub struct ServiceConfig {
     pub node_port: Option<u16>,
     /// Pod names (the sandbox's own pods).
     pub backends: Vec<String>,
+    /// The labels the Service selects (empty: its first backend's `app`, see `selectors.rs`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub selector: std::collections::BTreeMap<String, String>,
 }
 
 /// The Service CIDR that `ClusterIP`s come from (kubeadm's default).

@@ -102,6 +102,7 @@ pub fn apply(mut config: SandboxConfig, topology: &LabSandbox) -> Result<Sandbox
             target_port: svc.target_port.unwrap_or(svc.port),
             node_port: svc.node_port,
             backends: svc.backends.clone(),
+            selector: svc.selector.clone(),
         });
     }
     config.validate().map_err(bad)?;

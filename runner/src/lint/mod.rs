@@ -3,6 +3,7 @@
 //! the cross-cutting ones (roles, ids, variables and captures, check shapes).
 
 mod check_netns;
+mod dotted;
 #[cfg(test)]
 mod codes;
 mod front_vars;
@@ -28,6 +29,7 @@ pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
     linter.front_matter();
     linter.steps();
     vars::check(lab, &mut linter.out);
+    dotted::check(lab, &mut linter.out);
     front_vars::check(lab, &mut linter.out);
     lead_in::check(lab, &mut linter.out);
     linter.lifecycle();
