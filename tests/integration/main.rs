@@ -36,6 +36,7 @@ mod pod_to_service;
 mod records;
 mod report_text;
 mod reports;
+mod requires_features;
 mod sandbox;
 mod seed_lab;
 mod serve;
@@ -82,6 +83,7 @@ fn main() {
     let suite = kube_env::register(suite);
     let suite = topology::register(suite);
     let suite = nodes::register(suite);
+    let suite = requires_features::register(suite);
     let suite = pod_to_service::register(suite);
     let suite = check_netns::register(suite);
     let suite = report_text::register(suite);

@@ -84,7 +84,18 @@ fn three_nodes() -> Result<(), Failed> {
     )?;
     // bpf_lxc on web's lxc, in node 2 (legacy tc filters, named as Cilium names them).
     let lxc = sb.fact("pod.web.lxc_name")?;
-    let filters = output("tc", &["-n", &sb.ns("node2"), "filter", "show", "dev", &lxc, "ingress"])?;
+    let filters = output(
+        "tc",
+        &[
+            "-n",
+            &sb.ns("node2"),
+            "filter",
+            "show",
+            "dev",
+            &lxc,
+            "ingress",
+        ],
+    )?;
     ensure(
         filters.contains(&format!("cil_from_container-{lxc}")),
         format!("tc filters on {lxc} in node2:\n{filters}"),
@@ -99,7 +110,10 @@ fn three_nodes() -> Result<(), Failed> {
         let seen = keys.iter().any(|k| holds(k, p, w));
         ensure(
             seen == expected,
-            format!("node {n}'s CT map holds {pod_ip} ↔ {web_ip}: {seen} ({} keys)", keys.len()),
+            format!(
+                "node {n}'s CT map holds {pod_ip} ↔ {web_ip}: {seen} ({} keys)",
+                keys.len()
+            ),
         )?;
     }
     // Each agent's `cilium` answers for its own node.
@@ -117,7 +131,10 @@ fn three_nodes() -> Result<(), Failed> {
     let ct3 = sb.exec("agent3", "cilium bpf ct list global");
     ensure(
         !ct3.stdout.contains(&web_ip),
-        format!("agent3's CT list shows the node 1 → node 2 flow:\n{}", ct3.stdout),
+        format!(
+            "agent3's CT list shows the node 1 → node 2 flow:\n{}",
+            ct3.stdout
+        ),
     )?;
     // The lab's checks name the node by their target (agent, agent2).
     let lab = fixture(LAB).to_string_lossy().into_owned();
@@ -147,7 +164,10 @@ fn kubectl_view(sb: &Up) -> Result<(), Failed> {
         .collect();
     agents.sort_unstable();
     agents.dedup();
-    ensure(agents.len() == 3, format!("Cilium agents on nodes {agents:?}"))?;
+    ensure(
+        agents.len() == 3,
+        format!("Cilium agents on nodes {agents:?}"),
+    )?;
     let web = items
         .iter()
         .find(|p| p["metadata"]["name"] == "web")

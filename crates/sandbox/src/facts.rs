@@ -43,7 +43,14 @@ pub const FACT_NAMES: &[&str] = &[
 /// against [`facts`]). `node.<name>.ip` exists with several nodes, `service.<name>.node_port`
 /// for a `NodePort` Service.
 pub const POD_FACTS: &[&str] = &["ip", "if", "mac", "netns", "lxc_name", "lxc_mac", "node"];
-pub const NODE_FACTS: &[&str] = &["netns", "pod_cidr", "cilium_host", "public_ip", "ip", "agent"];
+pub const NODE_FACTS: &[&str] = &[
+    "netns",
+    "pod_cidr",
+    "cilium_host",
+    "public_ip",
+    "ip",
+    "agent",
+];
 pub const SERVICE_FACTS: &[&str] = &["cluster_ip", "port", "target_port", "node_port", "selector"];
 
 /// Facts of a sandbox, from its state (no kernel access needed).
@@ -186,7 +193,11 @@ mod tests {
             selector: std::collections::BTreeMap::new(),
         });
         let facts = facts(&state);
-        for (object, leaves) in [("pod", POD_FACTS), ("node", NODE_FACTS), ("service", SERVICE_FACTS)] {
+        for (object, leaves) in [
+            ("pod", POD_FACTS),
+            ("node", NODE_FACTS),
+            ("service", SERVICE_FACTS),
+        ] {
             let mut found: Vec<&str> = facts
                 .keys()
                 .filter_map(|k| k.strip_prefix(object)?.strip_prefix('.'))

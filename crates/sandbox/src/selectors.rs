@@ -28,7 +28,11 @@ impl SandboxConfig {
     /// The labels pod `name` carries besides `run: <name>`: its Services' selectors.
     pub fn pod_labels(&self, name: &str) -> Labels {
         let mut labels = Labels::new();
-        for svc in self.services.iter().filter(|s| s.backends.iter().any(|b| b == name)) {
+        for svc in self
+            .services
+            .iter()
+            .filter(|s| s.backends.iter().any(|b| b == name))
+        {
             for (k, v) in self.service_selector(svc) {
                 labels.entry(k).or_insert(v);
             }
@@ -74,9 +78,15 @@ mod tests {
         cfg.services.push(service("web-np", &["a"], &[]));
         cfg.services
             .push(service("api", &["b"], &[("tier", "api"), ("app", "shop")]));
-        assert_eq!(selector_text(&cfg.service_selector(&cfg.services[0])), "app=web");
+        assert_eq!(
+            selector_text(&cfg.service_selector(&cfg.services[0])),
+            "app=web"
+        );
         // As before: the first Service listing the backend gives its label.
-        assert_eq!(selector_text(&cfg.service_selector(&cfg.services[1])), "app=web");
+        assert_eq!(
+            selector_text(&cfg.service_selector(&cfg.services[1])),
+            "app=web"
+        );
         assert_eq!(
             selector_text(&cfg.service_selector(&cfg.services[2])),
             "app=shop,tier=api"

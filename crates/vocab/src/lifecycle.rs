@@ -97,7 +97,10 @@ mod tests {
     #[test]
     fn feature_names_parse_back() {
         for name in KernelFeature::names() {
-            assert_eq!(name.parse::<KernelFeature>().map(KernelFeature::name), Ok(name));
+            assert_eq!(
+                name.parse::<KernelFeature>().map(KernelFeature::name),
+                Ok(name)
+            );
         }
         assert_eq!("8021q".parse(), Ok(KernelFeature::Vlan));
         assert!("vlans".parse::<KernelFeature>().is_err());

@@ -137,11 +137,21 @@ fn probe_link(ns: &ProbeNetns, feature: KernelFeature) -> Option<bool> {
             if !base {
                 return Some(false);
             }
-            ns.ip(&["link", "add", "link", "b0", "name", "v10", "type", "vlan", "id", "10"])
+            ns.ip(&[
+                "link", "add", "link", "b0", "name", "v10", "type", "vlan", "id", "10",
+            ])
         }
         KernelFeature::Bridge => ns.ip(&["link", "add", "br0", "type", "bridge"]),
         KernelFeature::BridgeVlanFiltering => {
-            if !ns.ip(&["link", "add", "br0", "type", "bridge", "vlan_filtering", "1"])? {
+            if !ns.ip(&[
+                "link",
+                "add",
+                "br0",
+                "type",
+                "bridge",
+                "vlan_filtering",
+                "1",
+            ])? {
                 return Some(false);
             }
             // A kernel without CONFIG_BRIDGE_VLAN_FILTERING ignores the flag: read it back.
@@ -152,7 +162,16 @@ fn probe_link(ns: &ProbeNetns, feature: KernelFeature) -> Option<bool> {
             Some(on == Some(1))
         }
         KernelFeature::Vxlan => ns.ip(&[
-            "link", "add", "vx0", "type", "vxlan", "id", "42", "dstport", "4789", "local",
+            "link",
+            "add",
+            "vx0",
+            "type",
+            "vxlan",
+            "id",
+            "42",
+            "dstport",
+            "4789",
+            "local",
             "127.0.0.1",
         ]),
         KernelFeature::Veth => ns.ip(&["link", "add", "p0", "type", "veth", "peer", "name", "p1"]),
@@ -179,10 +198,14 @@ pub fn presence(
         KernelFeature::BpfLsm => match std::fs::read_to_string("/sys/kernel/security/lsm") {
             Ok(list) if lsm_has_bpf(&list) => Presence::Available,
             Ok(_) => Presence::Missing(advice(feature, lang)),
-            Err(_) => Presence::Unknown(lang.pick(
-                "/sys/kernel/security/lsm cannot be read (securityfs not mounted, or not root)".to_string(),
-                "/sys/kernel/security/lsm est illisible (securityfs non monté, ou pas root)".to_string(),
-            )),
+            Err(_) => Presence::Unknown(
+                lang.pick(
+                    "/sys/kernel/security/lsm cannot be read (securityfs not mounted, or not root)"
+                        .to_string(),
+                    "/sys/kernel/security/lsm est illisible (securityfs non monté, ou pas root)"
+                        .to_string(),
+                ),
+            ),
         },
         _ => link_presence(feature, lang, module_available),
     }
@@ -221,9 +244,14 @@ mod tests {
     #[test]
     fn versions_and_lsm_lists() {
         assert_eq!(version_of("6.8.0-45-generic"), Some((6, 8)));
-        assert_eq!(version_of("5.15.153.1-microsoft-standard-WSL2"), Some((5, 15)));
+        assert_eq!(
+            version_of("5.15.153.1-microsoft-standard-WSL2"),
+            Some((5, 15))
+        );
         assert_eq!(version_of("garbage"), None);
-        assert!(lsm_has_bpf("lockdown,capability,landlock,yama,apparmor,bpf\n"));
+        assert!(lsm_has_bpf(
+            "lockdown,capability,landlock,yama,apparmor,bpf\n"
+        ));
         assert!(!lsm_has_bpf("lockdown,capability,bpfx"));
     }
 
@@ -232,14 +260,20 @@ mod tests {
         let en = advice(KernelFeature::Vlan, Lang::En);
         let fr = advice(KernelFeature::Vlan, Lang::Fr);
         assert!(en.contains("sudo modprobe 8021q"), "{en}");
-        assert!(fr.contains("sudo modprobe 8021q") && fr.contains("impossible"), "{fr}");
+        assert!(
+            fr.contains("sudo modprobe 8021q") && fr.contains("impossible"),
+            "{fr}"
+        );
     }
 
     #[test]
     fn without_a_probe_the_module_decides() {
         // Run unprivileged or privileged, TCX and the fallback give an answer, never a panic.
         let p = presence(KernelFeature::Tcx, Lang::En, &|_| None);
-        assert!(matches!(p, Presence::Available | Presence::Missing(_) | Presence::Unknown(_)));
+        assert!(matches!(
+            p,
+            Presence::Available | Presence::Missing(_) | Presence::Unknown(_)
+        ));
         if !tplab_netns::have_privileges() {
             assert_eq!(
                 presence(KernelFeature::Vxlan, Lang::En, &|_| Some(true)),

@@ -79,14 +79,18 @@ pub fn missing(lab: &Lab, how: &str, lang: Lang) -> (Vec<String>, Vec<String>) {
     }
     let available = |m: &str| module_available(m, Path::new("/sys/module"), modules.as_deref());
     // Unknown names are lint's to report (at their line and column); skipped here.
-    for feature in req.features.iter().filter_map(|f| f.parse::<KernelFeature>().ok()) {
+    for feature in req
+        .features
+        .iter()
+        .filter_map(|f| f.parse::<KernelFeature>().ok())
+    {
         match super::kernel_features::presence(feature, lang, &available) {
             Presence::Available => {}
             Presence::Missing(what) => missing.push(what),
             Presence::Unknown(why) => {
                 let text = lang.pick(
-                    format!("cannot tell whether kernel feature {feature} is available here ({why}); going on"),
-                    format!("impossible de savoir si la fonction noyau {feature} est disponible ici ({why}) ; on continue"),
+                    format!("cannot tell whether kernel feature {feature} is available here: {why}; going on"),
+                    format!("impossible de savoir si la fonction noyau {feature} est disponible ici : {why} ; on continue"),
                 );
                 eprintln!("{} {}", console::style("note").dim(), lang.typo(&text));
             }

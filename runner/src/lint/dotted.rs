@@ -58,7 +58,11 @@ fn objects(cfg: &SandboxConfig) -> [Objects; 3] {
 
 /// What is wrong with `words` (a dotted path): the index of the bad word and the message
 /// with its notes.
-fn problem(cfg: &SandboxConfig, kinds: &[Objects], words: &[&str]) -> Option<(usize, String, String)> {
+fn problem(
+    cfg: &SandboxConfig,
+    kinds: &[Objects],
+    words: &[&str],
+) -> Option<(usize, String, String)> {
     let (first, name) = (*words.first()?, *words.get(1)?);
     let objects = kinds.iter().find(|o| o.kind == first)?;
     let names: Vec<&str> = objects.names.iter().map(String::as_str).collect();
@@ -92,7 +96,11 @@ fn problem(cfg: &SandboxConfig, kinds: &[Objects], words: &[&str]) -> Option<(us
         } else {
             "only a `type: NodePort` Service has a node port"
         };
-        return Some((2, format!("`{first}.{name}` has no `{leaf}`"), why.to_string()));
+        return Some((
+            2,
+            format!("`{first}.{name}` has no `{leaf}`"),
+            why.to_string(),
+        ));
     }
     if objects.leaves.contains(&leaf) {
         return None;
@@ -198,7 +206,10 @@ mod tests {
         found.sort_by_key(|f| (f.1, f.2));
         assert_eq!(found.len(), 2, "{found:?}");
         let (msg, line, col) = &found[0];
-        assert!(msg.contains("no Service `wbe`") && msg.contains("did you mean `web`?"), "{msg}");
+        assert!(
+            msg.contains("no Service `wbe`") && msg.contains("did you mean `web`?"),
+            "{msg}"
+        );
         // HEAD has 14 lines; the fence is line 15.
         assert_eq!((*line, *col), (16, 17));
         let (msg, line, col) = &found[1];
@@ -212,7 +223,15 @@ mod tests {
             "```sh {target=pod}\necho {{ service.web.node_port }} {{ pod.web.ipp }}\n```\n\n```check\n- run: \"true\"\n```\n",
         );
         let messages: Vec<&str> = found.iter().map(|f| f.0.as_str()).collect();
-        assert!(messages.iter().any(|m| m.contains("`service.web` has no `node_port`")), "{messages:?}");
-        assert!(messages.iter().any(|m| m.contains("did you mean `ip`?")), "{messages:?}");
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("`service.web` has no `node_port`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.iter().any(|m| m.contains("did you mean `ip`?")),
+            "{messages:?}"
+        );
     }
 }

@@ -93,7 +93,10 @@ impl Linter<'_> {
         }
         let known = tplab_vocab::lifecycle::KernelFeature::names();
         for name in &requires.features {
-            if name.parse::<tplab_vocab::lifecycle::KernelFeature>().is_ok() {
+            if name
+                .parse::<tplab_vocab::lifecycle::KernelFeature>()
+                .is_ok()
+            {
                 continue;
             }
             let hint = tplab_vocab::diag::did_you_mean(name, &known)
@@ -123,7 +126,12 @@ impl Linter<'_> {
 impl Linter<'_> {
     /// Span of `value` after the YAML key `key` inside `within` (a short name such as
     /// `vlan` may appear earlier in the front matter), else of its first occurrence.
-    fn find_value(&self, within: &std::ops::Range<usize>, key: &str, value: &str) -> std::ops::Range<usize> {
+    fn find_value(
+        &self,
+        within: &std::ops::Range<usize>,
+        key: &str,
+        value: &str,
+    ) -> std::ops::Range<usize> {
         let text = &self.lab.source.text[within.clone()];
         let after = crate::lab::yaml::find_key(text, key).map_or(0, |r| r.end);
         match text[after..].find(value) {
@@ -151,6 +159,9 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         let (line, col, message) = &found[0];
         assert_eq!((*line, *col), (8, 25), "{message}");
-        assert!(message.contains("did you mean `bridge_vlan_filtering`?"), "{message}");
+        assert!(
+            message.contains("did you mean `bridge_vlan_filtering`?"),
+            "{message}"
+        );
     }
 }

@@ -3,9 +3,9 @@
 //! the cross-cutting ones (roles, ids, variables and captures, check shapes).
 
 mod check_netns;
-mod dotted;
 #[cfg(test)]
 mod codes;
+mod dotted;
 mod front_vars;
 mod lead_in;
 mod lifecycle;
