@@ -210,8 +210,7 @@ fn kubectl_view(sb: &Up) -> Result<(), Failed> {
         svcs["items"]
             .as_array()
             .and_then(|ss| ss.iter().find(|s| s["metadata"]["name"] == name))
-            .map(|s| s["spec"]["selector"].clone())
-            .unwrap_or(Value::Null)
+            .map_or(Value::Null, |s| s["spec"]["selector"].clone())
     };
     ensure(
         selector("web") == serde_json::json!({"tier": "front"}),

@@ -90,6 +90,12 @@ impl KernelFeature {
     }
 }
 
+impl Requires {
+    pub fn is_empty(&self) -> bool {
+        !self.root && self.kernel.is_empty() && self.tools.is_empty() && self.features.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::KernelFeature;
@@ -104,11 +110,5 @@ mod tests {
         }
         assert_eq!("8021q".parse(), Ok(KernelFeature::Vlan));
         assert!("vlans".parse::<KernelFeature>().is_err());
-    }
-}
-
-impl Requires {
-    pub fn is_empty(&self) -> bool {
-        !self.root && self.kernel.is_empty() && self.tools.is_empty() && self.features.is_empty()
     }
 }
