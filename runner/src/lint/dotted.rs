@@ -210,11 +210,11 @@ mod tests {
             msg.contains("no Service `wbe`") && msg.contains("did you mean `web`?"),
             "{msg}"
         );
-        // HEAD has 14 lines; the fence is line 15.
-        assert_eq!((*line, *col), (16, 17));
+        // HEAD has 15 lines; the fence is line 16.
+        assert_eq!((*line, *col), (17, 17));
         let (msg, line, col) = &found[1];
         assert!(msg.contains("`node.node2` has no fact `eth1_ip`"), "{msg}");
-        assert_eq!((*line, *col), (17, 20));
+        assert_eq!((*line, *col), (18, 20));
     }
 
     #[test]
