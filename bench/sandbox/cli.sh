@@ -6,6 +6,8 @@
 # Prints min / median / max of each and the ratio of the medians (plus the per-round ratio's
 # spread). Needs root. Usage: bench/sandbox/cli.sh [ROUNDS=20]
 # Only the sandboxes this script creates are removed (never `down --all`).
+# LAB=path builds that lab's topology (`sandbox up --lab`) and PEER=script is its classic
+# build (bench/sandbox/nodes.sh: the 3-node lab and topology_nodes.sh).
 set -eu
 cd "$(dirname "$0")/../.."
 rounds=${1:-20}
@@ -16,7 +18,8 @@ fi
 export CARGO_INCREMENTAL=0
 [ -n "${TPLAB:-}" ] || cargo build --release -q -p tplab
 tplab=${TPLAB:-$PWD/target/release/tplab}
-script=$PWD/bench/sandbox/topology.sh
+script=${PEER:-$PWD/bench/sandbox/topology.sh}
+lab=${LAB:+--lab $LAB}
 out=$(mktemp -d)
 live=""
 cleanup() {
@@ -31,7 +34,8 @@ now() { date +%s%N; }
 
 cli_round() { # appends "up_ns down_ns" to $out/cli
 	t0=$(now)
-	id=$("$tplab" --json sandbox up | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+	# shellcheck disable=SC2086 # $lab is empty or two words
+	id=$("$tplab" --json sandbox up $lab | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 	t1=$(now)
 	live="$live $id"
 	"$tplab" sandbox down "$id" >/dev/null

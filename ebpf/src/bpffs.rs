@@ -19,6 +19,18 @@ pub fn pin_dir_for(sandbox_id: &str) -> PathBuf {
     Path::new(PIN_ROOT).join(sandbox_id)
 }
 
+/// Pin directory (bpf root) of node `node`'s agent in a sandbox: node 1's is the
+/// sandbox's own (the seed's single node), node k's `node<k>` inside it, so each node has
+/// its own CT maps and endpoint links, and removing the sandbox's removes them all.
+pub fn pin_dir_for_node(sandbox_id: &str, node: usize) -> PathBuf {
+    let dir = pin_dir_for(sandbox_id);
+    if node <= 1 {
+        dir
+    } else {
+        dir.join(format!("node{node}"))
+    }
+}
+
 /// True when `path` is on a bpf filesystem.
 pub fn is_bpffs(path: &Path) -> bool {
     nix::sys::statfs::statfs(path)

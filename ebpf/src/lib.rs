@@ -31,7 +31,7 @@ pub mod trace;
 pub mod verify;
 
 pub use attached::{TcxProgram, tcx_programs};
-pub use bpffs::{PIN_ROOT, cleanup_pin_dir, cleanup_pins, pin_dir_for};
+pub use bpffs::{PIN_ROOT, cleanup_pin_dir, cleanup_pins, pin_dir_for, pin_dir_for_node};
 pub use cilium::{CiliumCtx, cilium_main, cilium_run};
 pub use ct::{CtDirection, CtEntry, CtLayout, ct_entries, ct_entries_with, ct_map_paths};
 pub use datapath::{

@@ -192,6 +192,16 @@ pub fn variables(s: &str) -> Result<BTreeSet<String>, TemplateError> {
         .collect())
 }
 
+/// The dotted paths a template reads (`service.web.cluster_ip`, `pod_ip`): its variables
+/// with their attribute lookups, for lint to check the words after the first.
+pub fn variable_paths(s: &str) -> Result<BTreeSet<String>, TemplateError> {
+    if !has_template(s) {
+        return Ok(BTreeSet::new());
+    }
+    let tmpl = environment().template_from_str(s)?;
+    Ok(tmpl.undeclared_variables(true).into_iter().collect())
+}
+
 /// Replaces template expressions by a neutral literal so the rest can be validated
 /// (e.g. as a regex) before variables are known.
 pub fn neutralize(s: &str) -> String {

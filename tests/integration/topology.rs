@@ -26,15 +26,20 @@ pub fn register(suite: Suite) -> Suite {
         )
 }
 
-/// A sandbox of the fixture lab, removed on drop.
-struct Up {
-    id: String,
-    facts: Value,
+/// A sandbox of a fixture lab, removed on drop.
+pub(crate) struct Up {
+    pub(crate) id: String,
+    pub(crate) facts: Value,
 }
 
 impl Up {
     fn new() -> Result<Up, Failed> {
-        let lab = fixture(LAB).to_string_lossy().into_owned();
+        Up::with_lab(LAB)
+    }
+
+    /// `tplab sandbox up --lab` of fixture `rel`.
+    pub(crate) fn with_lab(rel: &str) -> Result<Up, Failed> {
+        let lab = fixture(rel).to_string_lossy().into_owned();
         let out = tplab(["sandbox", "up", "--json", "--lab", &lab]).run();
         out.success()?;
         let json = out.json()?;
@@ -48,18 +53,18 @@ impl Up {
         })
     }
 
-    fn ns(&self, suffix: &str) -> String {
+    pub(crate) fn ns(&self, suffix: &str) -> String {
         format!("tplab-{}-{suffix}", self.id)
     }
 
-    fn fact(&self, key: &str) -> Result<String, Failed> {
+    pub(crate) fn fact(&self, key: &str) -> Result<String, Failed> {
         self.facts[key]
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| fail(format!("no fact {key} in {}", self.facts)))
     }
 
-    fn exec(&self, role: &str, script: &str) -> crate::harness::Output {
+    pub(crate) fn exec(&self, role: &str, script: &str) -> crate::harness::Output {
         tplab([
             "sandbox",
             "exec",
@@ -81,7 +86,7 @@ impl Drop for Up {
     }
 }
 
-fn output(program: &str, args: &[&str]) -> Result<String, Failed> {
+pub(crate) fn output(program: &str, args: &[&str]) -> Result<String, Failed> {
     let out = Command::new(program)
         .args(args)
         .output()
@@ -97,7 +102,7 @@ fn output(program: &str, args: &[&str]) -> Result<String, Failed> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn json_of(program: &str, args: &[&str]) -> Result<Value, Failed> {
+pub(crate) fn json_of(program: &str, args: &[&str]) -> Result<Value, Failed> {
     serde_json::from_str(&output(program, args)?).map_err(|e| fail(format!("{program}: {e}")))
 }
 

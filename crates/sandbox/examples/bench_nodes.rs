@@ -39,6 +39,7 @@ fn config() -> SandboxConfig {
             node_port,
             backends: vec!["web".into()],
             lb: None,
+            selector: std::collections::BTreeMap::new(),
         });
     }
     cfg

@@ -18,7 +18,9 @@ pub enum SandboxError {
     Busy { id: String, what: String },
     #[error("sandbox id `{id}` is already in use")]
     IdTaken { id: String },
-    #[error("unknown role `{role}`: expected pod, node, agent, world, local or pod:<name>")]
+    #[error(
+        "unknown role `{role}`: expected pod, node, agent, world, local, pod:<name>, node2… or agent2…"
+    )]
     UnknownRole { role: String },
     #[error("sandbox `{id}` has no pod named `{pod}`")]
     NoSuchPod { id: String, pod: String },

@@ -38,6 +38,21 @@ pub const FACT_NAMES: &[&str] = &[
     "services",
 ];
 
+/// The leaves of the per-object facts `pod.<name>.<leaf>`, `node.<name>.<leaf>` and
+/// `service.<name>.<leaf>` (lint checks dotted facts against them; a test checks them
+/// against [`facts`]). `node.<name>.ip` exists with several nodes, `service.<name>.node_port`
+/// for a `NodePort` Service.
+pub const POD_FACTS: &[&str] = &["ip", "if", "mac", "netns", "lxc_name", "lxc_mac", "node"];
+pub const NODE_FACTS: &[&str] = &[
+    "netns",
+    "pod_cidr",
+    "cilium_host",
+    "public_ip",
+    "ip",
+    "agent",
+];
+pub const SERVICE_FACTS: &[&str] = &["cluster_ip", "port", "target_port", "node_port", "selector"];
+
 /// Facts of a sandbox, from its state (no kernel access needed).
 pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
     let cfg = &state.config;
@@ -97,6 +112,7 @@ pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
         if let Some(ip) = plan.private_ip {
             put(&format!("{p}ip"), ip.to_string());
         }
+        put(&format!("{p}agent"), crate::nodes::agent_name(plan.number));
     }
     put(
         "services",
@@ -114,6 +130,10 @@ pub fn facts(state: &SandboxState) -> BTreeMap<String, String> {
         if let Some(np) = svc.node_port {
             put(&format!("{p}node_port"), np.to_string());
         }
+        put(
+            &format!("{p}selector"),
+            crate::selectors::selector_text(&cfg.service_selector(svc)),
+        );
     }
     for (i, pod) in state.pods.iter().enumerate() {
         if i == 0 {
@@ -156,5 +176,38 @@ mod tests {
         let mut declared: Vec<&str> = FACT_NAMES.to_vec();
         declared.sort_unstable();
         assert_eq!(names, declared);
+    }
+
+    #[test]
+    fn object_fact_leaves_are_what_facts_defines() {
+        let mut state = crate::state::SandboxState::example();
+        state.config.nodes = 2;
+        state.config.services.push(crate::services::ServiceConfig {
+            name: "web".into(),
+            kind: crate::services::ServiceType::NodePort,
+            cluster_ip: std::net::Ipv4Addr::new(10, 96, 0, 100),
+            port: 80,
+            target_port: 80,
+            node_port: Some(30080),
+            backends: vec![state.pods[0].name.clone()],
+            selector: std::collections::BTreeMap::new(),
+        });
+        let facts = facts(&state);
+        for (object, leaves) in [
+            ("pod", POD_FACTS),
+            ("node", NODE_FACTS),
+            ("service", SERVICE_FACTS),
+        ] {
+            let mut found: Vec<&str> = facts
+                .keys()
+                .filter_map(|k| k.strip_prefix(object)?.strip_prefix('.'))
+                .filter_map(|rest| rest.split_once('.').map(|(_, leaf)| leaf))
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            let mut declared = leaves.to_vec();
+            declared.sort_unstable();
+            assert_eq!(found, declared, "{object}");
+        }
     }
 }

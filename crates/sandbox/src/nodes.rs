@@ -51,6 +51,15 @@ pub fn node_name(number: usize) -> String {
     }
 }
 
+/// The Cilium agent role of node `number`: `agent` on node 1 (the seed's), then `agent2`…
+pub fn agent_name(number: usize) -> String {
+    if number <= 1 {
+        "agent".into()
+    } else {
+        format!("agent{number}")
+    }
+}
+
 fn block_of(ip: Ipv4Addr) -> u32 {
     u32::from(ip) & !((1u32 << (32 - NODE_CIDR_PREFIX)) - 1)
 }

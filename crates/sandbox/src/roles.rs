@@ -24,6 +24,8 @@ pub enum Role {
     /// Node 2, 3… of a multi-node sandbox (`node2`…); node 1 is `Node`.
     NamedNode(usize),
     Agent,
+    /// The Cilium agent of node 2, 3… (`agent2`…): that node's netns, its own `cilium`.
+    NamedAgent(usize),
     World,
     /// The host itself, no netns.
     Local,
@@ -38,7 +40,7 @@ impl Role {
         match self {
             Role::Pod | Role::NamedPod(_) => "pod",
             Role::Node | Role::NamedNode(_) => "node",
-            Role::Agent => "agent",
+            Role::Agent | Role::NamedAgent(_) => "agent",
             Role::World => "world",
             Role::Local => "local",
         }
@@ -52,6 +54,7 @@ impl Role {
             Role::Node => "node".into(),
             Role::NamedNode(n) => crate::nodes::node_name(*n),
             Role::Agent => "agent".into(),
+            Role::NamedAgent(n) => crate::nodes::agent_name(*n),
             Role::World => "world".into(),
             Role::Local => "local".into(),
         }
@@ -78,27 +81,31 @@ impl std::str::FromStr for Role {
         Ok(match s {
             "pod" => Role::Pod,
             "node" | "node1" => Role::Node,
-            "agent" | "cilium" | "cilium-agent" => Role::Agent,
+            "agent" | "agent1" | "cilium" | "cilium-agent" => Role::Agent,
             "world" | "internet" => Role::World,
             "local" | "host" => Role::Local,
-            other => match (other.strip_prefix("pod:"), node_number(other)) {
-                (None, Some(n)) => Role::NamedNode(n),
-                (Some(name), _) if crate::config::valid_pod_name(name) => {
-                    Role::NamedPod(name.to_string())
+            other => {
+                let pod = other
+                    .strip_prefix("pod:")
+                    .filter(|name| crate::config::valid_pod_name(name));
+                match (pod, numbered("node", other), numbered("agent", other)) {
+                    (Some(name), _, _) => Role::NamedPod(name.to_string()),
+                    (None, Some(n), _) => Role::NamedNode(n),
+                    (None, None, Some(n)) => Role::NamedAgent(n),
+                    (None, None, None) => {
+                        return Err(SandboxError::UnknownRole {
+                            role: s.to_string(),
+                        });
+                    }
                 }
-                _ => {
-                    return Err(SandboxError::UnknownRole {
-                        role: s.to_string(),
-                    });
-                }
-            },
+            }
         })
     }
 }
 
-/// `node2`… → 2… (`node1` is `node`; at most 32 nodes).
-fn node_number(name: &str) -> Option<usize> {
-    let digits = name.strip_prefix("node")?;
+/// `node2`… → 2… for `kind` `node` (`node1` is `node`; at most 32 nodes), `agent2`… the same.
+fn numbered(kind: &str, name: &str) -> Option<usize> {
+    let digits = name.strip_prefix(kind)?;
     if digits.starts_with('0') {
         return None;
     }
@@ -228,6 +235,9 @@ mod tests {
         );
         assert!("pod:".parse::<Role>().is_err());
         assert!("router".parse::<Role>().is_err());
+        assert_eq!("agent3".parse::<Role>().unwrap(), Role::NamedAgent(3));
+        assert_eq!(Role::NamedAgent(3).to_string(), "agent3");
+        assert!("agent1x".parse::<Role>().is_err());
         assert_eq!(Role::NamedPod("b".into()).to_string(), "pod:b");
     }
 

@@ -362,7 +362,7 @@ impl Sandbox {
             Role::Pod => &self.state.pods.first()?.netns,
             Role::NamedPod(n) => &self.state.pods.iter().find(|p| &p.name == n)?.netns,
             Role::Node | Role::Agent => &self.state.node_netns,
-            Role::NamedNode(n) => self.state.node_netns_of(*n)?,
+            Role::NamedNode(n) | Role::NamedAgent(n) => self.state.node_netns_of(*n)?,
             Role::World => &self.state.world_netns,
             Role::Local => return None,
         };
@@ -373,6 +373,7 @@ impl Sandbox {
     pub fn roles(&self) -> Vec<Role> {
         let mut roles = Role::ALL.to_vec();
         roles.extend((2..=self.state.extra_nodes.len() + 1).map(Role::NamedNode));
+        roles.extend((2..=self.state.extra_nodes.len() + 1).map(Role::NamedAgent));
         roles.extend(
             self.state
                 .pods
@@ -411,7 +412,7 @@ impl Sandbox {
                 pod: n.clone(),
             });
         }
-        if let Role::NamedNode(n) = role
+        if let Role::NamedNode(n) | Role::NamedAgent(n) = role
             && self.state.node_netns_of(*n).is_none()
         {
             return Err(SandboxError::UnknownRole {

@@ -47,6 +47,9 @@ pub struct ServiceConfig {
     /// Its load-balancer, when not the sandbox's `services_lb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lb: Option<ServicesLb>,
+    /// The labels the Service selects (empty: its first backend's `app`, see `selectors.rs`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub selector: std::collections::BTreeMap<String, String>,
 }
 
 /// The Service CIDR that `ClusterIP`s come from (kubeadm's default).

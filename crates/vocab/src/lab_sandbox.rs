@@ -11,6 +11,7 @@
 //!   services:
 //!     - { name: web, port: 80, target_port: 8080, backends: [web] }
 //!     - { name: web-np, type: NodePort, port: 80, target_port: 8080, node_port: 30080, backends: [web] }
+//!     - { name: api, port: 80, backends: [web], selector: { tier: api } }
 //!   services_lb: iptables            # or socket (Cilium's); per Service: `lb: socket`
 //! ```
 
@@ -103,6 +104,10 @@ pub struct LabService {
     /// This Service's load-balancer, when not the block's `services_lb`.
     #[serde(default)]
     pub lb: Option<ServicesLb>,
+    /// The labels the Service selects, carried by its backends (default: `app: <name of
+    /// the first Service listing its first backend>`).
+    #[serde(default)]
+    pub selector: BTreeMap<String, String>,
 }
 
 fn one() -> u8 {
@@ -117,7 +122,9 @@ impl LabSandbox {
     /// The roles this topology adds to the sandbox's fixed ones.
     pub fn roles(&self) -> Vec<String> {
         let nodes = (2..=self.nodes).map(|n| format!("node{n}"));
+        // Each node runs its own Cilium agent (`agent2`… as `node2`…).
+        let agents = (2..=self.nodes).map(|n| format!("agent{n}"));
         let pods = self.pods.keys().map(|p| format!("pod:{p}"));
-        nodes.chain(pods).collect()
+        nodes.chain(agents).chain(pods).collect()
     }
 }

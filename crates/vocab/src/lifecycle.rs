@@ -38,10 +38,77 @@ pub struct Requires {
     pub kernel: Vec<String>,
     /// Programs that must be on PATH (`ip`, `bridge`, `ping`).
     pub tools: Vec<String>,
+    /// Kernel features, probed for real ([`KernelFeature`] names: `vlan`,
+    /// `bridge_vlan_filtering`, `vxlan`, `tcx`, `bpf_lsm`…). Names stay text here so that
+    /// lint reports an unknown one at its line and column.
+    pub features: Vec<String>,
+}
+
+/// A kernel feature a lab may require (`requires.features`), each detected for real by
+/// `tplab run`/`test`/`check` before they start.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumIter,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+)]
+#[strum(serialize_all = "snake_case")]
+pub enum KernelFeature {
+    /// 802.1Q VLAN links (`ip link add … type vlan`, module `8021q`).
+    #[strum(serialize = "vlan", serialize = "8021q")]
+    Vlan,
+    /// Bridges (`type bridge`).
+    Bridge,
+    /// VLAN filtering on a bridge (`vlan_filtering 1`, `CONFIG_BRIDGE_VLAN_FILTERING`).
+    BridgeVlanFiltering,
+    /// VXLAN links (`type vxlan`).
+    Vxlan,
+    /// veth pairs (`type veth`).
+    Veth,
+    /// TCX BPF links on tc hooks (Linux 6.6+; Cilium 1.16's default attach).
+    Tcx,
+    /// The BPF LSM, active (`bpf` in `/sys/kernel/security/lsm`).
+    BpfLsm,
+}
+
+impl KernelFeature {
+    /// The name labs write.
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    /// Every name labs may write, for lint's "expected one of".
+    pub fn names() -> Vec<&'static str> {
+        use strum::IntoEnumIterator as _;
+        Self::iter().map(Self::name).collect()
+    }
 }
 
 impl Requires {
     pub fn is_empty(&self) -> bool {
-        !self.root && self.kernel.is_empty() && self.tools.is_empty()
+        !self.root && self.kernel.is_empty() && self.tools.is_empty() && self.features.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KernelFeature;
+
+    #[test]
+    fn feature_names_parse_back() {
+        for name in KernelFeature::names() {
+            assert_eq!(
+                name.parse::<KernelFeature>().map(KernelFeature::name),
+                Ok(name)
+            );
+        }
+        assert_eq!("8021q".parse(), Ok(KernelFeature::Vlan));
+        assert!("vlans".parse::<KernelFeature>().is_err());
     }
 }

@@ -32,7 +32,7 @@ pub async fn evaluate(
             packets(env, role, path, trigger.as_ref(), capture, lang).await,
             EbpfKind::Packets.name(),
         ),
-        FactQuery::BpfMap(q) => (bpf_map(env, q, lang).await, EbpfKind::BpfMap.name()),
+        FactQuery::BpfMap(q) => (bpf_map(env, role, q, lang).await, EbpfKind::BpfMap.name()),
         FactQuery::Probe(q) => (probe(env, role, q, lang).await, q.kind_name()),
         FactQuery::K8s(q) => (
             super::k8s::evaluate(env, q, capture, lang).await,
@@ -105,8 +105,15 @@ async fn probe(env: &dyn Environment, role: &str, query: &Query, lang: Lang) -> 
     }
 }
 
-async fn bpf_map(env: &dyn Environment, query: &tplab_ebpf::check::CtQuery, lang: Lang) -> Outcome {
-    let entries = match env.datapath_ct().await {
+/// The CT map of the node `role` names (`node2`, `agent2`…; node 1 otherwise).
+async fn bpf_map(
+    env: &dyn Environment,
+    role: &str,
+    query: &tplab_ebpf::check::CtQuery,
+    lang: Lang,
+) -> Outcome {
+    let node = crate::env::sandbox_agents::node_of_role(role);
+    let entries = match env.datapath_ct_on(node).await {
         Ok(entries) => entries,
         Err(e) => return Outcome::error(e.message_in(lang)),
     };

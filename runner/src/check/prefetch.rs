@@ -58,6 +58,10 @@ pub fn reads_of(item: &CheckItem, default_role: &str, vars: &Vars) -> Reads {
         Some(FactQuery::Probe(query) | FactQuery::Count { query, .. }) => {
             Reads::Only(vec![Fetch::Probe { role, query }])
         }
+        // Another node's map is read by the check itself (the batch reads node 1's).
+        Some(FactQuery::BpfMap(_)) if crate::env::sandbox_agents::node_of_role(&role) > 1 => {
+            Reads::Only(Vec::new())
+        }
         Some(FactQuery::BpfMap(_)) => Reads::Only(vec![Fetch::DatapathCt]),
         Some(FactQuery::K8s(_)) => Reads::Only(Vec::new()),
         // A request reaches a server the student runs: it may change what it serves.
@@ -278,6 +282,13 @@ impl Environment for Prefetched<'_> {
 
     async fn probe_kinds(&self, role: &str, kinds: &[FactKind]) -> Result<Vec<Facts>, EnvError> {
         self.inner.probe_kinds(role, kinds).await
+    }
+
+    async fn datapath_ct_on(&self, node: usize) -> Result<Vec<CtEntry>, EnvError> {
+        if node <= 1 {
+            return self.datapath_ct().await;
+        }
+        self.inner.datapath_ct_on(node).await
     }
 
     async fn datapath_ct(&self) -> Result<Vec<CtEntry>, EnvError> {

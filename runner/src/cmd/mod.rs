@@ -5,6 +5,7 @@ mod check;
 mod cilium;
 mod common;
 mod import;
+mod kernel_features;
 mod lint;
 mod preflight;
 mod probe;

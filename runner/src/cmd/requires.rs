@@ -1,10 +1,13 @@
-//! A lab's `requires` (root, kernel modules, tools), checked before `run`, `test` and
+//! A lab's `requires` (root, kernel modules and features, tools), checked before `run`, `test` and
 //! `check` start: what is missing is said with what to do, and the command exits 3 (the
 //! machine cannot carry the lab) instead of charging the student with failures.
 
 use std::path::Path;
 
 use tplab_vocab::Lang;
+use tplab_vocab::lifecycle::KernelFeature;
+
+use super::kernel_features::Presence;
 
 use crate::env::EnvError;
 use crate::lab::Lab;
@@ -72,6 +75,25 @@ pub fn missing(lab: &Lab, how: &str, lang: Lang) -> (Vec<String>, Vec<String>) {
                 ),
             )),
             None => unknown.push(module.clone()),
+        }
+    }
+    let available = |m: &str| module_available(m, Path::new("/sys/module"), modules.as_deref());
+    // Unknown names are lint's to report (at their line and column); skipped here.
+    for feature in req
+        .features
+        .iter()
+        .filter_map(|f| f.parse::<KernelFeature>().ok())
+    {
+        match super::kernel_features::presence(feature, lang, &available) {
+            Presence::Available => {}
+            Presence::Missing(what) => missing.push(what),
+            Presence::Unknown(why) => {
+                let text = lang.pick(
+                    format!("cannot tell whether kernel feature {feature} is available here: {why}; going on"),
+                    format!("impossible de savoir si la fonction noyau {feature} est disponible ici : {why} ; on continue"),
+                );
+                eprintln!("{} {}", console::style("note").dim(), lang.typo(&text));
+            }
         }
     }
     (missing, unknown)

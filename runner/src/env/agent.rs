@@ -515,6 +515,14 @@ impl Environment for AgentEnv {
             .collect()
     }
 
+    async fn datapath_ct_on(&self, node: usize) -> Result<Vec<CtEntry>, EnvError> {
+        if node <= 1 {
+            return self.datapath_ct().await;
+        }
+        // The other nodes' maps are read where they are pinned, as the sandbox does.
+        self.inner.datapath_ct_on(node).await
+    }
+
     async fn datapath_ct(&self) -> Result<Vec<CtEntry>, EnvError> {
         let Some(maps) = &self.ct_maps else {
             return self.inner.datapath_ct().await;

@@ -104,6 +104,7 @@ pub fn apply(mut config: SandboxConfig, topology: &LabSandbox) -> Result<Sandbox
             node_port: svc.node_port,
             backends: svc.backends.clone(),
             lb: svc.lb,
+            selector: svc.selector.clone(),
         });
     }
     config.validate().map_err(bad)?;

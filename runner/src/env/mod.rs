@@ -16,6 +16,7 @@ pub mod open;
 pub mod registry;
 pub mod sandbox;
 mod sock_lb;
+pub mod sandbox_agents;
 pub mod spy;
 pub mod teardown;
 
@@ -304,6 +305,17 @@ pub trait Environment: Send + Sync {
         Err(EnvError::Unsupported {
             env: self.name().to_string(),
             what: "an eBPF datapath conntrack map tplab can read".into(),
+        })
+    }
+    /// The entries of node `node`'s datapath conntrack map (1-based; node 1's is
+    /// [`Environment::datapath_ct`]'s).
+    async fn datapath_ct_on(&self, node: usize) -> Result<Vec<CtEntry>, EnvError> {
+        if node <= 1 {
+            return self.datapath_ct().await;
+        }
+        Err(EnvError::Unsupported {
+            env: self.name().to_string(),
+            what: format!("the conntrack map of node {node}'s datapath"),
         })
     }
     /// The objects `selector` selects in the environment's Kubernetes API, as JSON

@@ -3,7 +3,6 @@
 //! `tplab-ebpf`), and a `cilium` shim in the agent role answering over that state.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -104,64 +103,18 @@ impl SandboxEnv {
     }
 
     /// What the agent role's `cilium` command reads: the datapath's pins, the node, the
-    /// pods, the attach mode.
+    /// pods, the attach mode, for the node of the agent role it runs in (`agent2`…).
     pub fn cilium_ctx(&self) -> Result<tplab_ebpf::CiliumCtx, EnvError> {
-        let mut ctx = self.base_cilium_ctx()?;
-        let cfg = self.sandbox.config();
-        ctx.router_ip = cfg.gateway_ip;
-        ctx.node_ip = cfg.node_ip;
-        ctx.pod_cidr = cfg.pod_cidr_text();
-        ctx.attach = attach_mode(cfg.datapath_attach);
+        let node = super::sandbox_agents::cilium_node();
+        let mut ctx = super::sandbox_agents::cilium_ctx_for(&self.sandbox, node)?;
+        ctx.attach = attach_mode(self.sandbox.config().datapath_attach);
         ctx.kube_version = Some(tplab_kubeapi::KUBELET_VERSION.to_string());
         if let Ok(name) = std::env::var(CILIUM_NAME_ENV)
             && matches!(name.as_str(), "cilium" | "cilium-dbg")
         {
             ctx.prog_name = name;
         }
-        let first = ctx.pods.first().cloned();
-        if let Some(first) = first {
-            ctx.pods = self
-                .sandbox
-                .state()
-                .pods
-                .iter()
-                .enumerate()
-                .map(|(i, p)| tplab_ebpf::cilium::EndpointInfo {
-                    name: p.name.clone(),
-                    namespace: "default".into(),
-                    ip: p.ip,
-                    // Ids as Cilium hands them out: the first pod has the seed's.
-                    endpoint_id: first.endpoint_id + u16::try_from(i).unwrap_or(0),
-                    identity: first.identity,
-                    mac: p.mac.clone(),
-                    lxc_ifname: p.lxc_name.clone(),
-                    lxc_mac: p.lxc_mac.clone(),
-                    labels: Vec::new(),
-                })
-                .collect();
-        }
         Ok(ctx)
-    }
-
-    fn base_cilium_ctx(&self) -> Result<tplab_ebpf::CiliumCtx, EnvError> {
-        let facts = self.sandbox.facts();
-        let node = self.netns("node")?.ok_or_else(|| EnvError::Incomplete {
-            id: self.id().to_string(),
-            what: "node namespace",
-        })?;
-        let pod_ip = facts
-            .get("pod_ip")
-            .and_then(|ip| ip.parse().ok())
-            .ok_or_else(|| EnvError::Incomplete {
-                id: self.id().to_string(),
-                what: "pod IP",
-            })?;
-        Ok(tplab_ebpf::CiliumCtx::new(
-            tplab_ebpf::pin_dir_for(self.sandbox.id()),
-            node,
-            facts.get("lxc_name").cloned().unwrap_or_default(),
-            pod_ip,
-        ))
     }
 
     /// The network namespace of `role_name` (`None`: the local role, this process's own).
@@ -240,7 +193,7 @@ pub fn config_from_env() -> Result<SandboxConfig, EnvError> {
     Ok(config)
 }
 /// Set by the agent role's shims: the name the `cilium` command was invoked as.
-const CILIUM_NAME_ENV: &str = "TPLAB_CILIUM_NAME";
+pub(super) const CILIUM_NAME_ENV: &str = "TPLAB_CILIUM_NAME";
 
 fn attach_mode(mode: tplab_sandbox::DatapathAttach) -> tplab_ebpf::AttachMode {
     match mode {
@@ -249,55 +202,11 @@ fn attach_mode(mode: tplab_sandbox::DatapathAttach) -> tplab_ebpf::AttachMode {
     }
 }
 
-/// Attaches the eBPF datapath to the pod's lxc and installs the agent's `cilium` and
-/// `cilium-dbg` shims (one command, both names, as in Cilium >= 1.15).
+/// Attaches the eBPF datapath to every pod's lxc and installs the agents' `cilium` and
+/// `cilium-dbg` shims, on every node.
 fn equip(sandbox: &Sandbox) -> Result<(), EnvError> {
-    let facts = sandbox.facts();
-    let node = sandbox
-        .netns_path(&Role::Node)
-        .ok_or_else(|| EnvError::Incomplete {
-            id: sandbox.id().to_string(),
-            what: "node namespace",
-        })?;
-    let lxc = facts.get("lxc_name").cloned().unwrap_or_default();
-    let opts = tplab_ebpf::DatapathOptions {
-        attach: attach_mode(sandbox.config().datapath_attach),
-        ..tplab_ebpf::DatapathOptions::default()
-    };
-    tplab_ebpf::Datapath::attach_with(&node, &lxc, &tplab_ebpf::pin_dir_for(sandbox.id()), &opts)
-        .map_err(|e| EnvError::Ebpf {
-        action: format!(
-            "attaching the sandbox datapath to {lxc} ({})",
-            opts.attach.name()
-        ),
-        source: Box::new(e),
-    })?;
-    super::sock_lb::equip(sandbox)?;
-    let bin = sandbox
-        .ensure_bin_dir(&Role::Agent)
-        .map_err(|e| EnvError::sandbox("preparing the agent role's tools", e))?;
-    let exe = std::env::current_exe().map_err(|e| EnvError::io("locating tplab", e))?;
-    for name in ["cilium", "cilium-dbg"] {
-        let shim = bin.join(name);
-        let script = format!(
-            "#!/bin/sh\n# tplab sandbox shim: answers a few Cilium agent commands over the sandbox's eBPF state (not Cilium).\n{CILIUM_NAME_ENV}={name} exec '{}' cilium --sandbox {} \"$@\"\n",
-            exe.display(),
-            sandbox.id()
-        );
-        std::fs::write(&shim, script).map_err(|source| EnvError::File {
-            action: "writing",
-            path: shim.clone(),
-            source,
-        })?;
-        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).map_err(
-            |source| EnvError::File {
-                action: "chmod",
-                path: shim.clone(),
-                source,
-            },
-        )?;
-    }
-    Ok(())
+    super::sandbox_agents::equip(sandbox, attach_mode(sandbox.config().datapath_attach))?;
+    super::sock_lb::equip(sandbox)
 }
 
 /// Removes one sandbox and its eBPF pins; returns the problems met.
@@ -515,6 +424,10 @@ impl Environment for SandboxEnv {
         inproc::datapath_ct(&tplab_ebpf::pin_dir_for(self.sandbox.id())).await
     }
 
+    async fn datapath_ct_on(&self, node: usize) -> Result<Vec<CtEntry>, EnvError> {
+        inproc::datapath_ct(&tplab_ebpf::pin_dir_for_node(self.sandbox.id(), node)).await
+    }
+
     async fn k8s_objects(
         &self,
         selector: &crate::k8s::ObjectSelector,
@@ -544,9 +457,13 @@ impl Environment for SandboxEnv {
     }
 
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
-        let lxc = self.sandbox.facts().get("lxc_name").cloned();
         let mut points: Vec<ObservePoint> = Vec::new();
         for hop in hops {
+            // `lxc`: the lxc of the first pod on the hop's node (`node2`, `agent2`…).
+            let node = super::sandbox_agents::node_of_role(&hop.role);
+            let lxc = super::sandbox_agents::pods_on(&self.sandbox, node)
+                .first()
+                .map(|(_, p)| p.lxc_name.clone());
             let ifname = match (hop.ifname.as_str(), &lxc) {
                 ("lxc", Some(lxc)) => lxc.clone(),
                 (name, _) => name.to_string(),

@@ -118,6 +118,28 @@ impl Linter<'_> {
                 .add_note("one name per entry, e.g. `kernel: [bridge, veth]`, `tools: [ip, ping]`");
             }
         }
+        let known = tplab_vocab::lifecycle::KernelFeature::names();
+        for name in &requires.features {
+            if name
+                .parse::<tplab_vocab::lifecycle::KernelFeature>()
+                .is_ok()
+            {
+                continue;
+            }
+            let hint = tplab_vocab::diag::did_you_mean(name, &known)
+                .map(|k| format!(": did you mean `{k}`?"))
+                .unwrap_or_default();
+            let s = self.find_value(&span, "features", name);
+            self.error(
+                DiagCode::FrontMatterInvalid,
+                s,
+                format!("unknown kernel feature `{name}` in `requires.features`{hint}"),
+            )
+            .add_note(format!(
+                "tplab detects: {}; a kernel module goes in `requires.kernel`",
+                known.join(", ")
+            ));
+        }
         let lab = self.lab;
         for item in &lab.intro {
             if let ItemKind::Lifecycle(l) = &item.kind {
@@ -125,5 +147,48 @@ impl Linter<'_> {
                 self.envs(&l.block.env, &item.span);
             }
         }
+    }
+}
+
+impl Linter<'_> {
+    /// Span of `value` after the YAML key `key` inside `within` (a short name such as
+    /// `vlan` may appear earlier in the front matter), else of its first occurrence.
+    fn find_value(
+        &self,
+        within: &std::ops::Range<usize>,
+        key: &str,
+        value: &str,
+    ) -> std::ops::Range<usize> {
+        let text = &self.lab.source.text[within.clone()];
+        let after = crate::lab::yaml::find_key(text, key).map_or(0, |r| r.end);
+        match text[after..].find(value) {
+            Some(i) => within.start + after + i..within.start + after + i + value.len(),
+            None => self.find(within, value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_unknown_kernel_feature_is_reported_at_its_name() {
+        let text = "---\nid: t\ntitle: T\nenvironments: [local]\nroles: [local]\nrequires:\n  kernel: [vlan]\n  features: [tcx, vlan, brige_vlan_filtering]\n---\n\n## S\n\n```check\n- run: \"true\"\n```\n";
+        let parsed = crate::lab::parse("t.md", text.to_string());
+        let lab = parsed.lab.expect("parses");
+        let found: Vec<(usize, usize, String)> = super::super::lint(&lab)
+            .iter()
+            .filter(|d| d.message.contains("kernel feature"))
+            .map(|d| {
+                let (line, col) = lab.source.line_col(d.span.start);
+                (line, col, d.message.clone())
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let (line, col, message) = &found[0];
+        assert_eq!((*line, *col), (8, 25), "{message}");
+        assert!(
+            message.contains("did you mean `bridge_vlan_filtering`?"),
+            "{message}"
+        );
     }
 }

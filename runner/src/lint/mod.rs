@@ -5,6 +5,7 @@
 mod check_netns;
 #[cfg(test)]
 mod codes;
+mod dotted;
 mod front_vars;
 mod lead_in;
 mod lifecycle;
@@ -29,6 +30,7 @@ pub fn lint(lab: &Lab) -> Vec<Diagnostic> {
     linter.front_matter();
     linter.steps();
     vars::check(lab, &mut linter.out);
+    dotted::check(lab, &mut linter.out);
     front_vars::check(lab, &mut linter.out);
     lead_in::check(lab, &mut linter.out);
     linter.lifecycle();

@@ -159,13 +159,13 @@ pub fn exec_target(src: &Source<'_>, namespace: &str, name: &str) -> Option<Exec
             containers: vec![AGENT_CONTAINER.to_string()],
         });
     }
-    // Further nodes' agents run in their node (no `cilium` command there yet).
+    // Further nodes' agents: their node's agent role, with that node's `cilium`.
     if namespace == CILIUM_NAMESPACE
         && let Some(number) = (2..=usize::from(src.state.config.nodes))
             .find(|n| cilium::agent_pod_name(src, *n) == name)
     {
         return Some(ExecTarget {
-            role: tplab_sandbox::Role::NamedNode(number),
+            role: tplab_sandbox::Role::NamedAgent(number),
             containers: vec![AGENT_CONTAINER.to_string()],
         });
     }
@@ -279,6 +279,7 @@ mod tests {
             node_port: Some(30080),
             backends: vec!["web".into()],
             lb: None,
+            selector: std::collections::BTreeMap::new(),
         });
         let id = fixture::identity();
         let src = Source {
@@ -304,7 +305,7 @@ mod tests {
         assert_eq!(agents.len(), 2);
         assert_eq!(agents[1].value["spec"]["nodeName"], nodes[1].name.as_str());
         let target = exec_target(&src, "kube-system", &agents[1].name).unwrap();
-        assert_eq!(target.role, tplab_sandbox::Role::NamedNode(2));
+        assert_eq!(target.role, tplab_sandbox::Role::NamedAgent(2));
         let svc = of(&src, &resources::SERVICES, Some("default"))
             .into_iter()
             .find(|s| s.name == "web")

@@ -77,17 +77,14 @@ fn pod(src: &Source<'_>, p: &PodState) -> Obj {
         || src.state.config.node_ip.to_string(),
         |n| super::node::internal_ip(&n),
     );
-    // A Service's backends carry its selector (`app: <service>`, the first Service's).
-    let app = src
-        .state
-        .config
-        .services
+    // A Service's backends carry its selector (declared, or `app: <first Service>`).
+    let carried = src.state.config.pod_labels(&p.name);
+    let mut labels: Vec<(&str, &str)> = carried
         .iter()
-        .find(|svc| svc.backends.contains(&p.name))
-        .map(|svc| svc.name.clone());
-    let mut labels = vec![("run", p.name.as_str())];
-    if let Some(app) = &app {
-        labels.insert(0, ("app", app.as_str()));
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    if !carried.contains_key("run") {
+        labels.push(("run", p.name.as_str()));
     }
     let mut meta = src.meta("pod", Some("default"), &p.name, &labels);
     meta.annotations = Some(string_map(&[

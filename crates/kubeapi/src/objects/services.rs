@@ -1,26 +1,11 @@
 //! The lab's Services (`sandbox: services:` in its front matter), as the API server shows
-//! them: `ClusterIP` or `NodePort`, selector `app: …` (the label their backend pods carry).
+//! them: `ClusterIP` or `NodePort`, with the selector their backend pods' labels match.
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Obj, Source, obj, string_map};
+use super::{Obj, Source, obj};
 use crate::resources;
-
-/// The `app` label of a Service's backends: a pod carries the name of the first Service
-/// listing it (see `pods.rs`), so a Service selects by its first backend's label.
-fn selector_of(src: &Source<'_>, svc: &tplab_sandbox::ServiceConfig) -> String {
-    svc.backends
-        .first()
-        .and_then(|b| {
-            src.state
-                .config
-                .services
-                .iter()
-                .find(|other| other.backends.contains(b))
-        })
-        .map_or_else(|| svc.name.clone(), |first| first.name.clone())
-}
 
 pub(super) fn services(src: &Source<'_>) -> Vec<Obj> {
     src.state
@@ -29,7 +14,9 @@ pub(super) fn services(src: &Source<'_>) -> Vec<Obj> {
         .iter()
         .map(|s| {
             let ip = s.cluster_ip.to_string();
-            let app = selector_of(src, s);
+            // The lab's `selector:`, or its first backend's `app` label (see the sandbox's
+            // `selectors.rs`): what its backends carry.
+            let selector = src.state.config.service_selector(s);
             let svc = Service {
                 metadata: src.meta("service", Some("default"), &s.name, &[("app", &s.name)]),
                 spec: Some(ServiceSpec {
@@ -46,7 +33,7 @@ pub(super) fn services(src: &Source<'_>) -> Vec<Obj> {
                         target_port: Some(IntOrString::Int(i32::from(s.target_port))),
                         ..ServicePort::default()
                     }]),
-                    selector: Some(string_map(&[("app", &app)])),
+                    selector: Some(selector),
                     session_affinity: Some("None".into()),
                     type_: Some(s.kind.name().into()),
                     ..ServiceSpec::default()
