@@ -117,6 +117,8 @@
   function render(state) {
     S = state;
     T = state.text;
+    window.TplabDiagram.setText(T);
+    $('#diagram-title').textContent = T.d_title;
     document.documentElement.lang = state.lang;
     document.title = state.title;
     $('#title').textContent = state.title;
@@ -196,7 +198,13 @@
   function events() {
     const ws = new WebSocket(`ws://${location.host}/ws/events`);
     ws.onopen = () => banner('');
-    ws.onmessage = (e) => render(JSON.parse(e.data));
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      // The diagram's own messages; everything else is the session's state.
+      if (m.type === 'topology') window.TplabDiagram.topology(m.topology);
+      else if (m.type === 'path') window.TplabDiagram.path(m);
+      else render(m);
+    };
     ws.onclose = () => { if (S) banner(T.disconnected); setTimeout(events, 1000); };
   }
 

@@ -38,6 +38,7 @@ mod reports;
 mod sandbox;
 mod seed_lab;
 mod serve;
+mod serve_diagram;
 mod shows;
 mod skip;
 mod topology;
@@ -84,6 +85,7 @@ fn main() {
     let suite = check_netns::register(suite);
     let suite = report_text::register(suite);
     let suite = serve::register(suite);
+    let suite = serve_diagram::register(suite);
     let suite = import::register(suite);
     let suite = lab_gaps::register(suite);
     suite.run();

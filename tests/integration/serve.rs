@@ -25,15 +25,15 @@ pub fn register(suite: Suite) -> Suite {
 }
 
 /// A running `tplab serve`, stopped (SIGTERM: everything torn down) when dropped.
-struct Server {
+pub struct Server {
     child: Child,
-    addr: String,
+    pub addr: String,
     token: String,
-    dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start(lab: &str, extra: &[&str]) -> Result<Server, Failed> {
+    pub fn start(lab: &str, extra: &[&str]) -> Result<Server, Failed> {
         let dir = harness::tempdir();
         let mut cmd = harness::command();
         cmd.arg("serve")
@@ -81,17 +81,17 @@ impl Server {
         })
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}/?token={}", self.addr, self.token)
     }
 
-    fn cookie(&self) -> String {
+    pub fn cookie(&self) -> String {
         let port = self.addr.rsplit(':').next().unwrap_or_default();
         format!("tplab-token-{port}={}", self.token)
     }
 
     /// One HTTP/1.1 exchange: the status line's code, the headers and the body.
-    fn http(&self, request_head: &str, body: &str) -> Result<(u16, String, String), Failed> {
+    pub fn http(&self, request_head: &str, body: &str) -> Result<(u16, String, String), Failed> {
         let mut s = TcpStream::connect(&self.addr).map_err(|e| fail(format!("connecting: {e}")))?;
         s.set_read_timeout(Some(Duration::from_secs(30))).ok();
         let req = format!(
@@ -126,7 +126,7 @@ impl Server {
         Ok((code, head.to_ascii_lowercase(), body.to_string()))
     }
 
-    fn state(&self) -> Result<serde_json::Value, Failed> {
+    pub fn state(&self) -> Result<serde_json::Value, Failed> {
         let (code, _, body) = self.http(
             &format!(
                 "POST /api HTTP/1.1\r\nCookie: {}\r\nContent-Type: application/json",
@@ -380,7 +380,7 @@ fn remote_bind() -> Result<(), Failed> {
 }
 
 /// The PNG's width and height (its IHDR chunk).
-fn png_size(path: &std::path::Path) -> Result<(u32, u32), Failed> {
+pub fn png_size(path: &std::path::Path) -> Result<(u32, u32), Failed> {
     let b = std::fs::read(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
     ensure(
         b.len() > 24 && b.starts_with(b"\x89PNG\r\n\x1a\n"),

@@ -11,6 +11,7 @@ pub mod lab_topology;
 pub mod local;
 mod messages;
 pub mod open;
+pub mod packet_path;
 pub mod registry;
 pub mod sandbox;
 pub mod spy;

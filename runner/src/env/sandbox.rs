@@ -534,13 +534,10 @@ impl Environment for SandboxEnv {
     }
 
     async fn observe(&self, hops: &[Hop]) -> Result<Box<dyn PacketStream>, EnvError> {
-        let lxc = self.sandbox.facts().get("lxc_name").cloned();
+        let facts = self.sandbox.facts();
         let mut points: Vec<ObservePoint> = Vec::new();
         for hop in hops {
-            let ifname = match (hop.ifname.as_str(), &lxc) {
-                ("lxc", Some(lxc)) => lxc.clone(),
-                (name, _) => name.to_string(),
-            };
+            let ifname = super::packet_path::ifname(hop, &facts);
             let netns = self
                 .netns(&hop.role)?
                 .unwrap_or_else(|| PathBuf::from("/proc/self/ns/net"));

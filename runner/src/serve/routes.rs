@@ -138,6 +138,18 @@ async fn push_events(s: Shared, mut socket: WebSocket) {
     {
         return;
     }
+    // Then the diagram as it stands; later pushes carry only what changed.
+    if let Ok(Value::Array(messages)) = call(&s.calls, Ask::Diagram).await {
+        for m in messages {
+            if socket
+                .send(Message::Text(m.to_string().into()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+    }
     loop {
         tokio::select! {
             ev = rx.recv() => match ev {
