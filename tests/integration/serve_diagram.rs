@@ -67,7 +67,9 @@ fn wait_for(
             Err(e) => return Err(fail(format!("events socket: {e}"))),
         }
     }
-    Err(fail(format!("no {what} within {limit:?}; last diagram message: {last}")))
+    Err(fail(format!(
+        "no {what} within {limit:?}; last diagram message: {last}"
+    )))
 }
 
 fn ip_json(netns: &str, args: &[&str]) -> Result<Value, Failed> {
@@ -85,9 +87,13 @@ fn kernel_iface(netns: &str, ifname: &str) -> Result<(String, Option<String>), F
     let dev = &all[0];
     let mac = dev["address"].as_str().unwrap_or_default().to_string();
     let ip = dev["addr_info"].as_array().and_then(|a| {
-        a.iter()
-            .find(|i| i["family"] == "inet")
-            .map(|i| format!("{}/{}", i["local"].as_str().unwrap_or_default(), i["prefixlen"]))
+        a.iter().find(|i| i["family"] == "inet").map(|i| {
+            format!(
+                "{}/{}",
+                i["local"].as_str().unwrap_or_default(),
+                i["prefixlen"]
+            )
+        })
     });
     Ok((mac, ip))
 }
@@ -100,11 +106,17 @@ fn same_as_kernel(netns: &str, iface: &Value) -> Result<(), Failed> {
     let (mac, ip) = kernel_iface(netns, name)?;
     ensure(
         iface["mac"].as_str() == Some(mac.as_str()),
-        format!("{netns} {name}: drawn MAC {} , ip -j says {mac}", iface["mac"]),
+        format!(
+            "{netns} {name}: drawn MAC {} , ip -j says {mac}",
+            iface["mac"]
+        ),
     )?;
     ensure(
         iface["ip"].as_str().map(str::to_string) == ip,
-        format!("{netns} {name}: drawn address {}, ip -j says {ip:?}", iface["ip"]),
+        format!(
+            "{netns} {name}: drawn address {}, ip -j says {ip:?}",
+            iface["ip"]
+        ),
     )
 }
 
@@ -176,7 +188,14 @@ fn diagram_draws_the_kernel_and_the_nat_hop() -> Result<(), Failed> {
         .unwrap_or_default()
         .to_string();
     let out = Command::new("ip")
-        .args(["netns", "exec", &ns("pod"), "wget", "-qO-", "http://203.0.113.10/"])
+        .args([
+            "netns",
+            "exec",
+            &ns("pod"),
+            "wget",
+            "-qO-",
+            "http://203.0.113.10/",
+        ])
         .output()
         .map_err(|e| fail(format!("wget: {e}")))?;
     ensure(
@@ -194,27 +213,47 @@ fn diagram_draws_the_kernel_and_the_nat_hop() -> Result<(), Failed> {
             && lit(v, "node:lxc")
             && lit(v, "node:eth0")
             && v["hops"].as_array().is_some_and(|h| {
-                h.iter().any(|x| x["label"] == "node:eth0" && x["what"].as_str().is_some_and(|w| w.starts_with("tcp")) && !x["nat"].as_array().is_none_or(Vec::is_empty))
+                h.iter().any(|x| {
+                    x["label"] == "node:eth0"
+                        && x["what"].as_str().is_some_and(|w| w.starts_with("tcp"))
+                        && !x["nat"].as_array().is_none_or(Vec::is_empty)
+                })
             })
     })?;
     let hops = path["hops"].as_array().cloned().unwrap_or_default();
     let nat_hop = hops
         .iter()
-        .find(|h| h["label"] == "node:eth0" && h["dir"] == "egress" && !h["nat"].as_array().is_none_or(Vec::is_empty))
+        .find(|h| {
+            h["label"] == "node:eth0"
+                && h["dir"] == "egress"
+                && !h["nat"].as_array().is_none_or(Vec::is_empty)
+        })
         .ok_or_else(|| fail(format!("no NAT on the way out at node:eth0: {path}")))?;
     let nat = &nat_hop["nat"][0];
     ensure(
         nat["side"] == "source"
-            && nat["from"].as_str().is_some_and(|f| f.starts_with(&format!("{pod_ip}:")))
+            && nat["from"]
+                .as_str()
+                .is_some_and(|f| f.starts_with(&format!("{pod_ip}:")))
             && nat_hop["src"] != pod_ip.as_str(),
         format!("masquerade at node:eth0 from the pod's address: {nat_hop}"),
     )?;
-    // NAT is drawn where it happens only: not at the pod or its lxc.
+    // On the way out, NAT is drawn where it happens only: not at the pod or its lxc.
+    let outgoing = |h: &&Value| {
+        (h["label"] == "pod:eth0" && h["dir"] == "egress")
+            || (h["label"] == "node:lxc" && h["dir"] == "ingress")
+    };
     ensure(
         hops.iter()
-            .filter(|h| h["label"] != "node:eth0")
+            .filter(outgoing)
             .all(|h| h["nat"].as_array().is_some_and(Vec::is_empty)),
         format!("no NAT before the node's eth0: {path}"),
+    )?;
+    // One entry per hop crossed, in the order of the request.
+    let labels: Vec<&str> = hops.iter().filter_map(|h| h["label"].as_str()).collect();
+    ensure(
+        labels.starts_with(&["pod:eth0", "node:lxc", "node:eth0"]),
+        format!("the path in order: {labels:?}"),
     )?;
     Ok(())
 }

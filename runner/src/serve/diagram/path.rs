@@ -8,7 +8,7 @@ use tplab_vocab::Lang;
 
 /// Packets further apart than this start a new path (the previous one is replaced).
 const BURST_GAP_NS: u64 = 1_500_000_000;
-/// At most this many hops are kept (a long burst shows its end).
+/// At most this many hops are kept.
 const MAX_HOPS: usize = 24;
 
 /// One lit hop.
@@ -47,18 +47,36 @@ impl Path {
         }
         self.last_ts = Some(ev.ts_ns);
         let step = self.trace.step(ev);
+        // One entry per hop and direction: a flow's later packets light the same hops,
+        // and a NAT seen on its first packet (the SYN) stays shown where it happened.
+        let at = self
+            .hops
+            .iter()
+            .position(|h| h.label == ev.label && h.dir == ev.dir);
+        let nat = match at {
+            Some(i) if step.nat.is_empty() => self.hops[i].nat.clone(),
+            _ => step.nat.clone(),
+        };
+        let shown = tplab_ebpf::Step {
+            routed_from: step.routed_from,
+            nat,
+        };
         let lit = Lit {
-            line: line(ev, &step, lang),
+            line: line(ev, &shown, lang),
             label: ev.label.clone(),
             ifname: ev.ifname.clone(),
             dir: ev.dir,
             src: ev.src.to_string(),
             dst: ev.dst.to_string(),
             what: ev.l4_summary(),
-            routed_from: step.routed_from,
-            nat: step.nat,
+            routed_from: shown.routed_from,
+            nat: shown.nat,
         };
-        self.hops.push(lit);
+        // Kept in the order the hops were first crossed.
+        match at {
+            Some(i) => self.hops[i] = lit,
+            None => self.hops.push(lit),
+        }
         if self.hops.len() > MAX_HOPS {
             self.hops.remove(0);
         }
@@ -141,6 +159,17 @@ mod tests {
         assert_eq!(hops[2].nat[0].from, "10.244.0.213:40000");
         assert_eq!(hops[2].routed_from.as_deref(), Some("node:lxc"));
         assert!(hops[2].line.contains("sort\u{202f}:"), "{}", hops[2].line);
+        // The flow's next packet lights the same hops; the NAT stays at node:eth0.
+        p.add(&tcp("pod:eth0", Direction::Egress, pod, 4_000), Lang::Fr);
+        p.add(
+            &tcp("node:eth0", Direction::Egress, [198, 51, 100, 2], 6_000),
+            Lang::Fr,
+        );
+        let hops = p.hops();
+        assert_eq!(hops.len(), 3);
+        assert_eq!(hops[0].label, "pod:eth0");
+        assert_eq!(hops[2].label, "node:eth0");
+        assert_eq!(hops[2].nat.len(), 1);
         p.add(
             &tcp("pod:eth0", Direction::Egress, pod, 5_000_000_000),
             Lang::En,
