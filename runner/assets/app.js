@@ -139,7 +139,8 @@
       art.replaceChildren(
         el('h2', { class: 'done', text: T.done }),
         el('p', { text: `${T.score} ${fmt(state.score)}/${fmt(state.max_score)}` }),
-        state.report ? el('p', { text: `${T.report_written} ${state.report}` }) : null);
+        state.report ? el('p', { text: `${T.report_written} ${state.report}` }) : null,
+        state.report ? el('p', {}, el('a', { id: 'report-link', href: '/report', target: '_blank', rel: 'noopener', text: T.open_report })) : null);
       terminals(state);
       return;
     }
@@ -210,6 +211,8 @@
 
   // --- terminals ---
   const terms = {};
+  // The page's terminals, reachable from the console (and the browser tests).
+  window.tplabTerms = terms;
   let tabsDrawn = false;
   function terminals(state) {
     if (tabsDrawn) return;

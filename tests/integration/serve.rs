@@ -473,6 +473,74 @@ fn browser_end_to_end() -> Result<(), Failed> {
             .is_some_and(|t| t.contains("Lab complete.")),
         format!("end: {}", found["end"]),
     )?;
+    // The diagram in the page: the pod's eth0 drawn as the kernel has it, the ping's
+    // hops lit, the masquerade at node:eth0.
+    let sandbox = s.state()?["sandbox"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let pod_eth0 = found["diagram_ifaces"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["hop"] == "pod:eth0"))
+        .cloned()
+        .ok_or_else(|| fail(format!("no pod eth0 drawn: {found}")))?;
+    let kernel = std::process::Command::new("ip")
+        .args([
+            "-n",
+            &format!("tplab-{sandbox}-pod"),
+            "-j",
+            "link",
+            "show",
+            "eth0",
+        ])
+        .output()
+        .map_err(|e| fail(format!("ip: {e}")))?;
+    let kernel: serde_json::Value =
+        serde_json::from_slice(&kernel.stdout).map_err(|e| fail(format!("ip -j link: {e}")))?;
+    ensure(
+        pod_eth0["mac"] == kernel[0]["address"]
+            && pod_eth0["ip"]
+                .as_str()
+                .is_some_and(|ip| ip.starts_with("10.244.0.213/")),
+        format!("the drawn pod eth0 {pod_eth0} is the kernel's {kernel}"),
+    )?;
+    for hop in ["pod:eth0", "node:lxc", "node:eth0"] {
+        ensure(
+            found["lit"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x == hop)),
+            format!("{hop} lit after the ping: {}", found["lit"]),
+        )?;
+    }
+    ensure(
+        found["nat_line"].as_str().is_some_and(|l| {
+            l.starts_with("node:eth0") && l.contains("NAT (source): 10.244.0.213")
+        }),
+        format!("the NAT line: {}", found["nat_line"]),
+    )?;
+    ensure(
+        found["pid_before"].is_string() && found["pid_before"] == found["pid_after"],
+        format!(
+            "the same shell after the blip: {} then {}",
+            found["pid_before"], found["pid_after"]
+        ),
+    )?;
+    ensure(
+        found["replayed"] == true,
+        "the shell's earlier output replayed",
+    )?;
+    ensure(found["pasted"] == true, "a paste is typed into the shell")?;
+    ensure(
+        found["report_status"] == 200 && found["report_is_html"] == true,
+        format!("the report link: {found}"),
+    )?;
+    ensure(
+        found["report_without_token"] == 401,
+        format!(
+            "the report needs the token: {}",
+            found["report_without_token"]
+        ),
+    )?;
     ensure(
         png_size(&shots.join("serve-1280x800.png"))? == (1280, 800),
         "desktop screenshot 1280×800",

@@ -121,6 +121,9 @@ pub async fn serve(
         events: events.clone(),
         terminals: terminals.clone(),
         roles: Arc::new(roles.clone()),
+        report_html: Arc::new(crate::session::record::html_beside(
+            &report_dir.join("report.json"),
+        )),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

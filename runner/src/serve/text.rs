@@ -54,6 +54,7 @@ words! {
     live => "checked live", "vérifié en direct";
     pending => "not checked yet", "pas encore vérifié";
     intro => "Introduction", "Introduction";
+    open_report => "Open the report", "Ouvrir le rapport";
     d_title => "Topology and last packets", "Topologie et derniers paquets";
     d_pod => "pod", "pod";
     d_node => "node", "nœud";
