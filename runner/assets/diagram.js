@@ -37,6 +37,11 @@ window.TplabDiagram = (function () {
     g.append(svg('text', { x: x + 8, y: y + 16, class: 'boxlabel' }, label));
   }
 
+  // `pod web`, but `pod` alone for the pod named `pod` (and `nœud node2` in French).
+  function named(kind, name, word) {
+    return name === word ? kind : `${kind} ${name}`;
+  }
+
   function link(g, a, b, cls) {
     g.append(svg('line', { x1: a.x, y1: a.bottom, x2: b.x, y2: b.top, class: `wire ${cls || ''}` }));
   }
@@ -70,15 +75,16 @@ window.TplabDiagram = (function () {
       const extra = n.ifaces.length;
       const cols = Math.max(pods.length, extra, 1);
       const w = cols * COL_W - GAP + 16;
-      // Pods above their node, their lxc peer right below inside the node.
+      // The node first (its box under its chips), pods above it, each lxc peer right
+      // below its pod inside the node.
+      box(g, x, nodeY, w, 2 * CHIP_H + 48, 'node', named(T.d_node, n.name, 'node'));
       pods.forEach((p, i) => {
         const px = x + 8 + i * COL_W;
-        box(g, px - 6, podY - 2, CHIP_W + 12, CHIP_H + 24, 'pod', `${T.d_pod} ${p.name}`);
+        box(g, px - 6, podY - 2, CHIP_W + 12, CHIP_H + 24, 'pod', named(T.d_pod, p.name, 'pod'));
         const a = p.iface ? chip(g, px, podY + 20, p.role, p.iface) : null;
         const b = p.lxc ? chip(g, px, nodeY + 24, n.role, p.lxc) : null;
         if (a && b) link(g, a, b, 'veth');
       });
-      box(g, x, nodeY, w, 2 * CHIP_H + 48, 'node', `${T.d_node} ${n.name}`);
       const rowY = nodeY + 24 + CHIP_H + 12;
       n.ifaces.forEach((i, k) => {
         const c = chip(g, x + 8 + k * COL_W, rowY, n.role, i);
@@ -97,7 +103,8 @@ window.TplabDiagram = (function () {
       height = wy + CHIP_H + 30;
     }
     const width = Math.max(x, CHIP_W + 30);
-    const s = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': T.d_title });
+    // Drawn at its own size (never blown up), shrunk to fit a narrow panel.
+    const s = svg('svg', { viewBox: `0 0 ${width} ${height}`, width, role: 'img', 'aria-label': T.d_title });
     s.append(g);
     host.replaceChildren(s);
     if (top.unreadable.length) {

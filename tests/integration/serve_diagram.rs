@@ -17,10 +17,15 @@ use crate::harness::{Failed, ensure, fail};
 use crate::serve::Server;
 
 pub fn register(suite: Suite) -> Suite {
-    suite.root_test(
-        "serve::diagram_draws_the_kernel_and_the_nat_hop",
-        diagram_draws_the_kernel_and_the_nat_hop,
-    )
+    suite
+        .root_test(
+            "serve::diagram_draws_the_kernel_and_the_nat_hop",
+            diagram_draws_the_kernel_and_the_nat_hop,
+        )
+        .root_test(
+            "serve::diagram_draws_a_lab_topology",
+            diagram_draws_a_lab_topology,
+        )
 }
 
 /// The page's events socket, with the cookie and the page's Origin.
@@ -254,6 +259,58 @@ fn diagram_draws_the_kernel_and_the_nat_hop() -> Result<(), Failed> {
     ensure(
         labels.starts_with(&["pod:eth0", "node:lxc", "node:eth0"]),
         format!("the path in order: {labels:?}"),
+    )?;
+    Ok(())
+}
+
+/// A lab's `sandbox:` block (two nodes, a pod on node 2, two Services) is drawn too.
+fn diagram_draws_a_lab_topology() -> Result<(), Failed> {
+    let s = Server::start("tests/fixtures/topology/two-nodes.md", &[])?;
+    let mut ws = events(&s)?;
+    let topo = wait_for(&mut ws, Duration::from_secs(60), "topology", |v| {
+        v["type"] == "topology" && !v["topology"].is_null()
+    })?;
+    let t = &topo["topology"];
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    ensure(
+        names(&t["nodes"]) == ["node", "node2"],
+        format!("both nodes: {}", t["nodes"]),
+    )?;
+    for node in t["nodes"].as_array().into_iter().flatten() {
+        let ifaces = names(&node["ifaces"]);
+        ensure(
+            ifaces.iter().any(|i| i == "eth1") && ifaces.iter().any(|i| i == "eth0"),
+            format!("{}: eth0 and eth1 drawn: {ifaces:?}", node["name"]),
+        )?;
+    }
+    let web = t["pods"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "web"))
+        .ok_or_else(|| fail(format!("pod web drawn: {}", t["pods"])))?;
+    ensure(
+        web["node"] == "node2"
+            && web["iface"]["ip"]
+                .as_str()
+                .is_some_and(|ip| ip.starts_with("10.244.0."))
+            && web["lxc"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("lxc")),
+        format!("pod web on node2 with its address and lxc: {web}"),
+    )?;
+    let services = names(&t["services"]);
+    ensure(
+        services == ["web", "web-np"]
+            && t["services"][1]["node_port"] == "30080"
+            && t["services"][0]["cluster_ip"]
+                .as_str()
+                .is_some_and(|ip| ip.starts_with("10.96.")),
+        format!("the Services: {}", t["services"]),
     )?;
     Ok(())
 }
