@@ -2,6 +2,8 @@
 //! [`tplab_ebpf::Trace`] (the engine of `tplab trace`) says happened there — routing
 //! inside a role, NAT — and a sentence in the lab's language.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 use tplab_ebpf::{Direction, Nat, NatSide, PacketEvent, Trace};
 use tplab_vocab::Lang;
@@ -43,7 +45,9 @@ impl Path {
             .last_ts
             .is_some_and(|t| ev.ts_ns.saturating_sub(t) > BURST_GAP_NS)
         {
+            // A new path: and the trace's memory of flows starts again (it stays small).
             self.hops.clear();
+            self.trace = Trace::new();
         }
         self.last_ts = Some(ev.ts_ns);
         let step = self.trace.step(ev);
@@ -97,17 +101,18 @@ fn line(ev: &PacketEvent, step: &tplab_ebpf::Step, lang: Lang) -> String {
         ev.l4_summary()
     );
     if let Some(from) = &step.routed_from {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             " — {} {from}",
             lang.pick("routed from", "routé depuis")
-        ));
+        );
     }
     for nat in &step.nat {
         let side = match nat.side {
             NatSide::Source => "source",
             NatSide::Destination => "destination",
         };
-        out.push_str(&format!(" — NAT ({side}): {} → {}", nat.from, nat.to));
+        let _ = write!(out, " — NAT ({side}): {} → {}", nat.from, nat.to);
     }
     lang.typo(&out)
 }
