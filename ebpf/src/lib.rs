@@ -40,5 +40,5 @@ pub use datapath::{
 pub use error::EbpfError;
 pub use observer::{Direction, ObservePoint, Observer, PacketEvent, sandbox_points};
 pub use proto::Proto;
-pub use trace::{Follow, Trace, describe_hop};
+pub use trace::{Follow, Nat, NatSide, Step, Trace, describe_hop};
 pub use verify::verify_object;

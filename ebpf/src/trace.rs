@@ -4,6 +4,8 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use serde::Serialize;
+
 use crate::observer::{Direction, PacketEvent};
 use crate::proto::Proto;
 
@@ -68,10 +70,32 @@ impl Trace {
 
     /// Lines for this event: optional routing/NAT notes, then the hop itself.
     pub fn describe(&mut self, ev: &PacketEvent) -> Vec<String> {
+        let step = self.step(ev);
+        let mut lines = Vec::new();
+        if let Some(from) = &step.routed_from {
+            lines.push(format!(
+                "{:>15}routing: forwarded from {from} to {} (route to {})",
+                "", ev.label, ev.dst
+            ));
+        }
+        for nat in &step.nat {
+            let side = match nat.side {
+                NatSide::Source => "source",
+                NatSide::Destination => "destination",
+            };
+            lines.push(format!("{:>15}NAT: {side} {} -> {}", "", nat.from, nat.to));
+        }
+        lines.push(describe_hop(ev));
+        lines
+    }
+
+    /// What happened to the packet since its flow's previous hop: routed inside a role,
+    /// addresses rewritten (the text view and the page's diagram both draw this).
+    pub fn step(&mut self, ev: &PacketEvent) -> Step {
         let (sport, dport) = ports(ev);
         let src_end = End(ev.proto, Side::Src, ev.src, sport, ev.icmp_type);
         let dst_end = End(ev.proto, Side::Dst, ev.dst, dport, ev.icmp_type);
-        let mut lines = Vec::new();
+        let mut step = Step::default();
         // A node that both DNATs and masquerades rewrites both addresses at once; the
         // client's source port (MASQUERADE keeps it when it is free) still ties the
         // packet to the one before.
@@ -95,10 +119,7 @@ impl Trace {
                 && *label != ev.label
                 && role(label) == role(&ev.label)
             {
-                lines.push(format!(
-                    "{:>15}routing: forwarded from {label} to {} (route to {})",
-                    "", ev.label, ev.dst
-                ));
+                step.routed_from = Some(label.clone());
             }
             let with_port = |a: &Ipv4Addr, p: u16| {
                 if ev.icmp_id.is_some() || p == 0 {
@@ -108,29 +129,50 @@ impl Trace {
                 }
             };
             if *src != ev.src || *psport != sport {
-                lines.push(format!(
-                    "{:>15}NAT: source {} -> {}",
-                    "",
-                    with_port(src, *psport),
-                    with_port(&ev.src, sport)
-                ));
+                step.nat.push(Nat {
+                    side: NatSide::Source,
+                    from: with_port(src, *psport),
+                    to: with_port(&ev.src, sport),
+                });
             }
             if *dst != ev.dst || *pdport != dport {
-                lines.push(format!(
-                    "{:>15}NAT: destination {} -> {}",
-                    "",
-                    with_port(dst, *pdport),
-                    with_port(&ev.dst, dport)
-                ));
+                step.nat.push(Nat {
+                    side: NatSide::Destination,
+                    from: with_port(dst, *pdport),
+                    to: with_port(&ev.dst, dport),
+                });
             }
         }
-        lines.push(describe_hop(ev));
         let state = (ev.label.clone(), ev.dir, ev.src, ev.dst, sport, dport);
         self.last.insert(src_end, state.clone());
         self.last.insert(port_end, state.clone());
         self.last.insert(dst_end, state);
-        lines
+        step
     }
+}
+
+/// What [`Trace::step`] found about one hop.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// The hop of the same role the packet entered before being routed here.
+    pub routed_from: Option<String>,
+    /// Rewrites since the flow's previous hop (none: no NAT there).
+    pub nat: Vec<Nat>,
+}
+
+/// One address rewrite: which side of the tuple, from what to what (`addr[:port]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Nat {
+    pub side: NatSide,
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NatSide {
+    Source,
+    Destination,
 }
 
 /// `tplab trace --to ADDR`: the packets to or from that address and every packet of the

@@ -117,6 +117,8 @@
   function render(state) {
     S = state;
     T = state.text;
+    window.TplabDiagram.setText(T);
+    $('#diagram-title').textContent = T.d_title;
     document.documentElement.lang = state.lang;
     document.title = state.title;
     $('#title').textContent = state.title;
@@ -137,7 +139,8 @@
       art.replaceChildren(
         el('h2', { class: 'done', text: T.done }),
         el('p', { text: `${T.score} ${fmt(state.score)}/${fmt(state.max_score)}` }),
-        state.report ? el('p', { text: `${T.report_written} ${state.report}` }) : null);
+        state.report ? el('p', { text: `${T.report_written} ${state.report}` }) : null,
+        state.report ? el('p', {}, el('a', { id: 'report-link', href: '/report', target: '_blank', rel: 'noopener', text: T.open_report })) : null);
       terminals(state);
       return;
     }
@@ -196,12 +199,20 @@
   function events() {
     const ws = new WebSocket(`ws://${location.host}/ws/events`);
     ws.onopen = () => banner('');
-    ws.onmessage = (e) => render(JSON.parse(e.data));
+    ws.onmessage = (e) => {
+      const m = JSON.parse(e.data);
+      // The diagram's own messages; everything else is the session's state.
+      if (m.type === 'topology') window.TplabDiagram.topology(m.topology);
+      else if (m.type === 'path') window.TplabDiagram.path(m);
+      else render(m);
+    };
     ws.onclose = () => { if (S) banner(T.disconnected); setTimeout(events, 1000); };
   }
 
   // --- terminals ---
   const terms = {};
+  // The page's terminals, reachable from the console (and the browser tests).
+  window.tplabTerms = terms;
   let tabsDrawn = false;
   function terminals(state) {
     if (tabsDrawn) return;

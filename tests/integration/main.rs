@@ -41,6 +41,7 @@ mod requires_features;
 mod sandbox;
 mod seed_lab;
 mod serve;
+mod serve_diagram;
 mod shows;
 mod skip;
 mod socket_http;
@@ -92,6 +93,7 @@ fn main() {
     let suite = check_netns::register(suite);
     let suite = report_text::register(suite);
     let suite = serve::register(suite);
+    let suite = serve_diagram::register(suite);
     let suite = import::register(suite);
     let suite = lab_gaps::register(suite);
     let suite = socket_http::register(suite);

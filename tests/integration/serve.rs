@@ -25,15 +25,15 @@ pub fn register(suite: Suite) -> Suite {
 }
 
 /// A running `tplab serve`, stopped (SIGTERM: everything torn down) when dropped.
-struct Server {
+pub struct Server {
     child: Child,
-    addr: String,
+    pub addr: String,
     token: String,
-    dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Server {
-    fn start(lab: &str, extra: &[&str]) -> Result<Server, Failed> {
+    pub fn start(lab: &str, extra: &[&str]) -> Result<Server, Failed> {
         let dir = harness::tempdir();
         let mut cmd = harness::command();
         cmd.arg("serve")
@@ -81,17 +81,17 @@ impl Server {
         })
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("http://{}/?token={}", self.addr, self.token)
     }
 
-    fn cookie(&self) -> String {
+    pub fn cookie(&self) -> String {
         let port = self.addr.rsplit(':').next().unwrap_or_default();
         format!("tplab-token-{port}={}", self.token)
     }
 
     /// One HTTP/1.1 exchange: the status line's code, the headers and the body.
-    fn http(&self, request_head: &str, body: &str) -> Result<(u16, String, String), Failed> {
+    pub fn http(&self, request_head: &str, body: &str) -> Result<(u16, String, String), Failed> {
         let mut s = TcpStream::connect(&self.addr).map_err(|e| fail(format!("connecting: {e}")))?;
         s.set_read_timeout(Some(Duration::from_secs(30))).ok();
         let req = format!(
@@ -126,7 +126,7 @@ impl Server {
         Ok((code, head.to_ascii_lowercase(), body.to_string()))
     }
 
-    fn state(&self) -> Result<serde_json::Value, Failed> {
+    pub fn state(&self) -> Result<serde_json::Value, Failed> {
         let (code, _, body) = self.http(
             &format!(
                 "POST /api HTTP/1.1\r\nCookie: {}\r\nContent-Type: application/json",
@@ -380,7 +380,7 @@ fn remote_bind() -> Result<(), Failed> {
 }
 
 /// The PNG's width and height (its IHDR chunk).
-fn png_size(path: &std::path::Path) -> Result<(u32, u32), Failed> {
+pub fn png_size(path: &std::path::Path) -> Result<(u32, u32), Failed> {
     let b = std::fs::read(path).map_err(|e| fail(format!("{}: {e}", path.display())))?;
     ensure(
         b.len() > 24 && b.starts_with(b"\x89PNG\r\n\x1a\n"),
@@ -472,6 +472,74 @@ fn browser_end_to_end() -> Result<(), Failed> {
             .as_str()
             .is_some_and(|t| t.contains("Lab complete.")),
         format!("end: {}", found["end"]),
+    )?;
+    // The diagram in the page: the pod's eth0 drawn as the kernel has it, the ping's
+    // hops lit, the masquerade at node:eth0.
+    let sandbox = s.state()?["sandbox"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let pod_eth0 = found["diagram_ifaces"]
+        .as_array()
+        .and_then(|a| a.iter().find(|i| i["hop"] == "pod:eth0"))
+        .cloned()
+        .ok_or_else(|| fail(format!("no pod eth0 drawn: {found}")))?;
+    let kernel = std::process::Command::new("ip")
+        .args([
+            "-n",
+            &format!("tplab-{sandbox}-pod"),
+            "-j",
+            "link",
+            "show",
+            "eth0",
+        ])
+        .output()
+        .map_err(|e| fail(format!("ip: {e}")))?;
+    let kernel: serde_json::Value =
+        serde_json::from_slice(&kernel.stdout).map_err(|e| fail(format!("ip -j link: {e}")))?;
+    ensure(
+        pod_eth0["mac"] == kernel[0]["address"]
+            && pod_eth0["ip"]
+                .as_str()
+                .is_some_and(|ip| ip.starts_with("10.244.0.213/")),
+        format!("the drawn pod eth0 {pod_eth0} is the kernel's {kernel}"),
+    )?;
+    for hop in ["pod:eth0", "node:lxc", "node:eth0"] {
+        ensure(
+            found["lit"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|x| x == hop)),
+            format!("{hop} lit after the ping: {}", found["lit"]),
+        )?;
+    }
+    ensure(
+        found["nat_line"].as_str().is_some_and(|l| {
+            l.starts_with("node:eth0") && l.contains("NAT (source): 10.244.0.213")
+        }),
+        format!("the NAT line: {}", found["nat_line"]),
+    )?;
+    ensure(
+        found["pid_before"].is_string() && found["pid_before"] == found["pid_after"],
+        format!(
+            "the same shell after the blip: {} then {}",
+            found["pid_before"], found["pid_after"]
+        ),
+    )?;
+    ensure(
+        found["replayed"] == true,
+        "the shell's earlier output replayed",
+    )?;
+    ensure(found["pasted"] == true, "a paste is typed into the shell")?;
+    ensure(
+        found["report_status"] == 200 && found["report_is_html"] == true,
+        format!("the report link: {found}"),
+    )?;
+    ensure(
+        found["report_without_token"] == 401,
+        format!(
+            "the report needs the token: {}",
+            found["report_without_token"]
+        ),
     )?;
     ensure(
         png_size(&shots.join("serve-1280x800.png"))? == (1280, 800),

@@ -9,7 +9,7 @@ use tplab_sandbox::Role;
 use super::status;
 use crate::cli::{Global, TraceArgs};
 use crate::env::open::{self, Instance};
-use crate::env::{Environment as _, Hop};
+use crate::env::{Environment as _, packet_path};
 use crate::error::Error;
 
 pub async fn run(global: Global, args: TraceArgs) -> super::Result {
@@ -20,7 +20,6 @@ pub async fn run(global: Global, args: TraceArgs) -> super::Result {
         ));
     }
     let facts = env.facts().await?;
-    let lxc = facts.get("lxc_name").cloned().unwrap_or_default();
     let to: Option<Ipv4Addr> = match &args.to {
         Some(a) => Some(
             a.parse()
@@ -28,24 +27,14 @@ pub async fn run(global: Global, args: TraceArgs) -> super::Result {
         ),
         None => None,
     };
-    let hop = |role: &str, ifname: &str, label: &str| Hop {
-        role: role.to_string(),
-        ifname: ifname.to_string(),
-        label: label.to_string(),
-    };
-    // The seed's hops, with the labels checks use.
-    let hops = [
-        hop(&args.from, "eth0", "pod:eth0"),
-        hop("node", "lxc", "node:lxc"),
-        hop("node", "eth0", "node:eth0"),
-    ];
+    let hops = packet_path::seed_hops(&args.from);
     let mut observer = env.observe(&hops).await?;
     println!(
-        "tracing packets of `{}` in sandbox {}{} — hops: {}:eth0 -> node:{lxc} -> node routing -> node:eth0 (Ctrl-C to stop)",
+        "tracing packets of `{}` in sandbox {}{} — hops: {} (Ctrl-C to stop)",
         args.from,
         env.id(),
         to.map(|a| format!(" to/from {a}")).unwrap_or_default(),
-        args.from
+        packet_path::summary(&hops, &facts)
     );
     // The traffic to follow runs through the environment, beside the observation; it is
     // dropped (its process group killed) when the trace ends.

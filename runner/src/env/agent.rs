@@ -603,13 +603,10 @@ impl Environment for AgentEnv {
             return self.inner.observe(hops).await;
         }
         // `lxc` is the pod's veth peer on the node, whatever the environment named it.
-        let lxc = self.inner.facts().await?.get("lxc_name").cloned();
+        let facts = self.inner.facts().await?;
         let mut points = Vec::with_capacity(hops.len());
         for hop in hops {
-            let ifname = match (hop.ifname.as_str(), &lxc) {
-                ("lxc", Some(lxc)) => lxc.clone(),
-                (name, _) => name.to_string(),
-            };
+            let ifname = super::packet_path::ifname(hop, &facts);
             points.push(ObserveAt {
                 netns: self.target(&hop.role)?,
                 ifname,

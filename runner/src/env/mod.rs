@@ -13,6 +13,7 @@ pub mod lab_topology;
 pub mod local;
 mod messages;
 pub mod open;
+pub mod packet_path;
 pub mod registry;
 pub mod sandbox;
 mod sock_lb;

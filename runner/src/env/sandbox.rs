@@ -465,7 +465,7 @@ impl Environment for SandboxEnv {
                 .first()
                 .map(|(_, p)| p.lxc_name.clone());
             let ifname = match (hop.ifname.as_str(), &lxc) {
-                ("lxc", Some(lxc)) => lxc.clone(),
+                (super::packet_path::LXC, Some(lxc)) => lxc.clone(),
                 (name, _) => name.to_string(),
             };
             let netns = self

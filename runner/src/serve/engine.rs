@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use super::diagram::{self, Diagram};
 use super::log::{PageLog, Ran};
 use super::render::{escape, markdown};
 use super::text::Words;
@@ -25,6 +26,8 @@ use crate::ui::i18n::Text;
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Request {
     State,
+    /// The diagram's latest messages (topology and packet path), for a page that connects.
+    Diagram,
     Check {
         step: usize,
     },
@@ -101,6 +104,7 @@ pub struct Engine<'s, 'a> {
     pub terminals: bool,
     log: PageLog,
     page: Page,
+    diagram: Diagram,
 }
 
 impl<'s, 'a> Engine<'s, 'a> {
@@ -115,6 +119,7 @@ impl<'s, 'a> Engine<'s, 'a> {
         terminals: bool,
         from: usize,
     ) -> Self {
+        let lang = session.lang;
         Self {
             session,
             text,
@@ -124,6 +129,7 @@ impl<'s, 'a> Engine<'s, 'a> {
             roles,
             terminals,
             log: PageLog::default(),
+            diagram: Diagram::new(lang),
             page: Page {
                 current: from,
                 done: false,
@@ -149,8 +155,17 @@ impl<'s, 'a> Engine<'s, 'a> {
     ) -> Result<usize, crate::env::EnvError> {
         self.start_step().await?;
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut observer = None;
+        // When the packets gathered since the first of a burst are pushed.
+        let mut flush_at: Option<tokio::time::Instant> = None;
         tokio::pin!(stop);
         loop {
+            let flush = async {
+                match flush_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 biased;
                 () = &mut stop => break,
@@ -164,18 +179,48 @@ impl<'s, 'a> Engine<'s, 'a> {
                     let _ = reply.send(answer);
                     self.publish();
                 }
+                ev = diagram::next_packet(&mut observer) => match ev {
+                    Some(ev) => {
+                        self.diagram.packet(&ev);
+                        flush_at.get_or_insert_with(|| tokio::time::Instant::now() + diagram::FLUSH);
+                    }
+                    // The observer ended (its interfaces went away): the path stays as seen.
+                    None => observer = None,
+                },
+                () = flush => {
+                    flush_at = None;
+                    self.send(&self.diagram.path_message());
+                }
                 _ = tick.tick() => {
-                    if self.events.receiver_count() > 0 && self.watch_tick().await {
-                        self.publish();
+                    if self.events.receiver_count() > 0 {
+                        if self.watch_tick().await {
+                            self.publish();
+                        }
+                        if let Some(m) = self.diagram.refresh(self.session.env).await {
+                            self.send(&m);
+                        }
+                        if observer.is_none()
+                            && let Some(o) = self.diagram.observe(self.session.env).await
+                        {
+                            observer = Some(o);
+                            self.send(&self.diagram.path_message());
+                        }
                     }
                 }
             }
+        }
+        if let Some(o) = observer {
+            drop(o.stop().await);
         }
         Ok(if self.page.done {
             self.session.lab.steps.len()
         } else {
             self.page.current
         })
+    }
+
+    fn send(&self, message: &Value) {
+        let _ = self.events.send(message.to_string());
     }
 
     fn publish(&self) {
@@ -222,6 +267,15 @@ impl<'s, 'a> Engine<'s, 'a> {
     async fn handle(&mut self, req: Request) -> Result<Value, String> {
         let step = match &req {
             Request::State => return Ok(self.state()),
+            Request::Diagram => {
+                if self.diagram.topology_message()["topology"].is_null() {
+                    let _ = self.diagram.refresh(self.session.env).await;
+                }
+                return Ok(json!([
+                    self.diagram.topology_message(),
+                    self.diagram.path_message()
+                ]));
+            }
             Request::Check { step }
             | Request::Run { step, .. }
             | Request::Answer { step, .. }
@@ -235,7 +289,7 @@ impl<'s, 'a> Engine<'s, 'a> {
             return Ok(self.state());
         }
         match req {
-            Request::State => {}
+            Request::State | Request::Diagram => {}
             Request::Check { .. } => self.check_all(step).await,
             Request::Run { command, .. } => {
                 self.session.recorder.ran_for_me(step);

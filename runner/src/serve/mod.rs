@@ -1,10 +1,12 @@
 //! `tplab serve`: the lab in a browser page beside live terminals. The same session
 //! engine as `tplab run` (one [`engine::Engine`] owns the [`Session`]); an axum server
 //! on loopback talks to it through a channel; the page's terminals are real PTYs in the
-//! session's sandbox roles. The live topology diagram is a later slice.
+//! session's sandbox roles; a live diagram draws the sandbox's topology and the path
+//! of the last packets.
 
 pub mod assets;
 pub mod auth;
+pub mod diagram;
 pub mod engine;
 pub mod log;
 pub mod pty;
@@ -119,6 +121,9 @@ pub async fn serve(
         events: events.clone(),
         terminals: terminals.clone(),
         roles: Arc::new(roles.clone()),
+        report_html: Arc::new(crate::session::record::html_beside(
+            &report_dir.join("report.json"),
+        )),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {

@@ -26,6 +26,8 @@ pub struct Shared {
     pub events: broadcast::Sender<String>,
     pub terminals: Option<Arc<Terminals>>,
     pub roles: Arc<Vec<String>>,
+    /// The session's own HTML report: the only file `/report` serves.
+    pub report_html: Arc<std::path::PathBuf>,
 }
 
 pub fn router(shared: Shared) -> Router {
@@ -33,6 +35,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/", get(index))
         .route("/assets/{name}", get(asset))
         .route("/api", post(api))
+        .route("/report", get(report))
         .route("/ws/events", get(events))
         .route("/ws/term/{role}", get(terminal))
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
@@ -104,6 +107,21 @@ async fn asset(Path(name): Path<String>) -> Response {
     assets::respond(&name)
 }
 
+/// The session's HTML report (a fixed path, never one the request names).
+async fn report(State(s): State<Shared>) -> Response {
+    match tokio::fs::read(s.report_html.as_path()).await {
+        Ok(bytes) => {
+            let mut r = Response::new(Body::from(bytes));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            r
+        }
+        Err(_) => (StatusCode::NOT_FOUND, "no report written yet\n").into_response(),
+    }
+}
+
 async fn call(calls: &mpsc::Sender<Call>, ask: Ask) -> Result<Value, String> {
     let (tx, rx) = oneshot::channel();
     calls
@@ -137,6 +155,18 @@ async fn push_events(s: Shared, mut socket: WebSocket) {
             .is_err()
     {
         return;
+    }
+    // Then the diagram as it stands; later pushes carry only what changed.
+    if let Ok(Value::Array(messages)) = call(&s.calls, Ask::Diagram).await {
+        for m in messages {
+            if socket
+                .send(Message::Text(m.to_string().into()))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
     }
     loop {
         tokio::select! {

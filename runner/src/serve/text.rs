@@ -54,6 +54,15 @@ words! {
     live => "checked live", "vérifié en direct";
     pending => "not checked yet", "pas encore vérifié";
     intro => "Introduction", "Introduction";
+    open_report => "Open the report", "Ouvrir le rapport";
+    d_title => "Topology and last packets", "Topologie et derniers paquets";
+    d_pod => "pod", "pod";
+    d_node => "node", "nœud";
+    d_world => "world (internet)", "monde (internet)";
+    d_services => "Services", "Services";
+    d_no_packets => "No packet seen yet: send some (ping, curl) and watch their path light up.", "Aucun paquet vu pour l’instant\u{202f}: envoyez-en (ping, curl) et regardez leur chemin s’allumer.";
+    d_not_observed => "Packets are not observed:", "Les paquets ne sont pas observés\u{202f}:";
+    d_unreadable => "Could not read:", "Lecture impossible\u{202f}:";
 }
 
 pub fn code(lang: Lang) -> &'static str {
