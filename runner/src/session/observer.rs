@@ -21,4 +21,6 @@ pub trait Observer {
     fn proof(&self, proof: &StepProof);
     /// Something went wrong that does not stop the session.
     fn warn(&self, message: &str);
+    /// What the session is doing while the student may act (e.g. a packets window).
+    fn note(&self, message: &str);
 }
