@@ -63,11 +63,10 @@ impl SandboxEnv {
         // the shims; the API's files and the daemon's pid in the state): side by side.
         // Whatever fails, dropping `env` tears down what was started.
         let equipping = tokio::task::spawn_blocking(move || equip(&sandbox));
-        let api = tplab_kubeapi::start(&mut env.sandbox, faults).map_err(|source| {
-            EnvError::KubeApi {
+        let api =
+            tplab_kubeapi::start(&mut env.sandbox, faults).map_err(|source| EnvError::KubeApi {
                 source: Box::new(source),
-            }
-        });
+            });
         equipping.await.map_err(|source| EnvError::Task {
             action: "equipping the sandbox",
             source,
