@@ -42,5 +42,5 @@ pub(crate) fn loader() -> EbpfLoader<'static> {
         .take();
     pending
         .and_then(|h| h.join().ok())
-        .unwrap_or_else(EbpfLoader::new)
+        .unwrap_or_default()
 }
