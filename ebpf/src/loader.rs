@@ -40,7 +40,5 @@ pub(crate) fn loader() -> EbpfLoader<'static> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .take();
-    pending
-        .and_then(|h| h.join().ok())
-        .unwrap_or_default()
+    pending.and_then(|h| h.join().ok()).unwrap_or_default()
 }

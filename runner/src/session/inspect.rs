@@ -81,7 +81,7 @@ fn captured_vars(spec: &CheckSpec) -> Vec<String> {
 /// A verdict of the whole-lab pass: known, or a packets check observed with the others
 /// at the end (with the variables of its place in the lab).
 enum Slot<'a> {
-    Done(Gradable<'a>, Evaluated),
+    Done(Gradable<'a>, Box<Evaluated>),
     Deferred(Gradable<'a>, Vars),
 }
 
@@ -109,7 +109,7 @@ async fn whole_lab(session: &mut Session<'_>, observer: &dyn Observer) -> Vec<us
             if evaluated.outcome.passed() {
                 session.vars.extend(evaluated.outcome.captures.clone());
             }
-            mine.push(Slot::Done(g, evaluated));
+            mine.push(Slot::Done(g, Box::new(evaluated)));
         }
         let deferred = mine.iter().any(|s| matches!(s, Slot::Deferred(..)));
         if held.is_empty() && !deferred {
@@ -158,7 +158,7 @@ fn emit<'a>(
     observer.step_start(session, step);
     for slot in mine {
         let (g, evaluated) = match slot {
-            Slot::Done(g, e) => (g, e),
+            Slot::Done(g, e) => (g, *e),
             Slot::Deferred(g, _) => match observed.next() {
                 Some(e) => (g, e),
                 None => continue,
