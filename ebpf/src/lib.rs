@@ -38,6 +38,7 @@ pub use datapath::{
     AttachMode, Datapath, DatapathOptions, detach_all, endpoint_links_dir, filter_name,
 };
 pub use error::EbpfError;
+pub use loader::prewarm_loader;
 pub use observer::{Direction, ObservePoint, Observer, PacketEvent, sandbox_points};
 pub use proto::Proto;
 pub use trace::{Follow, Nat, NatSide, Step, Trace, describe_hop};

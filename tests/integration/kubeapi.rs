@@ -513,11 +513,18 @@ fn exec_tty_resize() -> Result<(), Failed> {
         )));
     }
     tmux.resize(100, 30)?;
-    std::thread::sleep(Duration::from_millis(500));
-    tmux.type_line("stty size; echo SIZE-$((6*8))")?;
-    let screen = tmux.wait_for("SIZE-48", Duration::from_secs(15))?;
-    if !screen.contains("30 100") {
-        return Err(fail(format!("resize not seen:\n{screen}")));
+    // The resize travels tmux -> kubectl -> the API's resize stream -> the pty: ask
+    // again until the shell sees it (bounded).
+    let start = Instant::now();
+    for asked in 1.. {
+        tmux.type_line("stty size; echo SIZE-$((6*8))")?;
+        let screen = tmux.wait_for_n("SIZE-48", asked, Duration::from_secs(15))?;
+        if screen.contains("30 100") {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            return Err(fail(format!("resize not seen:\n{screen}")));
+        }
     }
     tmux.type_line("exit 5")?;
     let start = Instant::now();

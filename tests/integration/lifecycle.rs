@@ -341,8 +341,15 @@ fn signals_remove_what_the_lab_creates() -> Result<(), Failed> {
             netns.exists(),
             format!("the lab's setup never created {name}"),
         )?;
-        // The step's `sleep 30` is running inside it now.
-        std::thread::sleep(Duration::from_millis(500));
+        // Signalled once the step's `sleep 30` runs inside it.
+        let start = Instant::now();
+        while !runs_in(&netns, "sleep") && start.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ensure(
+            runs_in(&netns, "sleep"),
+            format!("the step's `sleep 30` never ran in {name}"),
+        )?;
         let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).expect("pid"));
         nix::sys::signal::kill(pid, signal).map_err(|e| fail(e.to_string()))?;
         let status = child.wait().map_err(|e| fail(e.to_string()))?;
@@ -381,4 +388,21 @@ fn netns_basics() -> Result<(), Failed> {
         ensure(!listed.contains(name), format!("{name} left behind"))?;
     }
     Ok(())
+}
+
+/// Some process named `comm` runs in the network namespace pinned at `netns`.
+fn runs_in(netns: &std::path::Path, comm: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(ns) = std::fs::metadata(netns) else {
+        return false;
+    };
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    procs.filter_map(Result::ok).any(|p| {
+        let dir = p.path();
+        std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.trim_end() == comm)
+            && std::fs::metadata(dir.join("ns/net"))
+                .is_ok_and(|m| m.dev() == ns.dev() && m.ino() == ns.ino())
+    })
 }

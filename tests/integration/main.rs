@@ -5,6 +5,7 @@ mod agent;
 mod agent_batches;
 mod answers;
 mod check_netns;
+mod check_whole_lab;
 mod choices;
 mod cilium_fidelity;
 mod ctrl_c;
@@ -67,6 +68,7 @@ fn main() {
     let suite = shows::register(suite);
     let suite = pipe::register(suite);
     let suite = sandbox::register(suite);
+    let suite = check_whole_lab::register(suite);
     let suite = cilium_fidelity::register(suite);
     let suite = reports::register(suite);
     let suite = language::register(suite);

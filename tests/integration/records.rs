@@ -114,7 +114,9 @@ fn guided_session() -> Result<(), Failed> {
             })
         })
         .ok_or_else(|| fail(format!("no scratch directory on the screen:\n{screen}")))?;
-    std::thread::sleep(Duration::from_millis(3500));
+    // The first watch round has seen it missing (its row shows `…`): the file then
+    // makes a further evaluation pass.
+    t.wait_for("… the ready file appears", WAIT)?;
     std::fs::write(Path::new(&dir).join("ready"), b"")
         .map_err(|e| fail(format!("{dir}/ready: {e}")))?;
     // Step 5: quit.

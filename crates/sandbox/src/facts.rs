@@ -191,6 +191,7 @@ mod tests {
             node_port: Some(30080),
             backends: vec![state.pods[0].name.clone()],
             selector: std::collections::BTreeMap::new(),
+            lb: None,
         });
         let facts = facts(&state);
         for (object, leaves) in [

@@ -228,6 +228,22 @@ pub async fn evaluate_paced(
     }
 }
 
+/// A `packets` check that only watches (no `trigger` sending traffic, no captures):
+/// evaluating it changes nothing and nothing later depends on it, so the whole-lab
+/// `check` may observe it at the same time as the others. Its packets window, if so.
+pub fn only_observes(item: &CheckItem, vars: &Vars) -> Option<Duration> {
+    if !item.spec.capture.is_empty() {
+        return None;
+    }
+    match prepare(item, vars).ok()?.fact? {
+        FactQuery::Packets {
+            path,
+            trigger: None,
+        } => Some(path.within),
+        _ => None,
+    }
+}
+
 /// A packet check's expectation in words (it names its window).
 fn packet_words(fact: Option<&FactQuery>, lang: Lang) -> Option<String> {
     match fact {

@@ -46,6 +46,8 @@ impl SandboxEnv {
         config: SandboxConfig,
         faults: &tplab_kubeapi::Faults,
     ) -> Result<Self, EnvError> {
+        // The datapath's loader parses the kernel's BTF: meanwhile, on another thread.
+        tplab_ebpf::prewarm_loader();
         let sandbox = Sandbox::up(config)
             .await
             .map_err(|e| EnvError::sandbox("bringing a sandbox up", e))?;
@@ -56,15 +58,19 @@ impl SandboxEnv {
             kube: tokio::sync::OnceCell::new(),
         };
         let sandbox = env.sandbox.clone();
-        tokio::task::spawn_blocking(move || equip(&sandbox))
-            .await
-            .map_err(|source| EnvError::Task {
-                action: "equipping the sandbox",
-                source,
-            })??;
-        tplab_kubeapi::start(&mut env.sandbox, faults).map_err(|source| EnvError::KubeApi {
-            source: Box::new(source),
-        })?;
+        // The datapath attach and the API's start touch different things (tc/bpffs and
+        // the shims; the API's files and the daemon's pid in the state): side by side.
+        // Whatever fails, dropping `env` tears down what was started.
+        let equipping = tokio::task::spawn_blocking(move || equip(&sandbox));
+        let api =
+            tplab_kubeapi::start(&mut env.sandbox, faults).map_err(|source| EnvError::KubeApi {
+                source: Box::new(source),
+            });
+        equipping.await.map_err(|source| EnvError::Task {
+            action: "equipping the sandbox",
+            source,
+        })??;
+        api?;
         Ok(env)
     }
 

@@ -69,4 +69,6 @@ impl Observer for PageLog {
             w.push(message.to_string());
         }
     }
+    // The page shows the verdicts as they come; nothing to add.
+    fn note(&self, _: &str) {}
 }

@@ -420,28 +420,47 @@ impl<'a> Session<'a> {
     /// Evaluates a check or transcript now (polling as the check says), records it,
     /// and makes its captures available to what follows.
     pub async fn verify(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
-        let evaluated = self.evaluate_in(step, g, Pace::Poll).await;
+        let evaluated = self.evaluate_in(step, g, Pace::Poll, &self.vars).await;
+        self.settle_check(step, g, evaluated, record::Attempt::Asked)
+    }
+
+    /// Evaluates `g` of `step` with `vars` (polling as the check says) and records
+    /// nothing: the whole-lab `check` evaluates its packets checks together, after the
+    /// rest, then records every verdict in the lab's order with [`Session::record`].
+    pub async fn evaluate_deferred(&self, step: usize, g: &Gradable<'_>, vars: &Vars) -> Evaluated {
+        self.evaluate_in(step, g, Pace::Poll, vars).await
+    }
+
+    /// Records a verdict of [`Session::evaluate_deferred`] (or of [`Session::verify`]'s
+    /// evaluation) and makes its captures available to what follows.
+    pub fn record(&mut self, step: usize, g: &Gradable<'_>, evaluated: Evaluated) -> Evaluated {
         self.settle_check(step, g, evaluated, record::Attempt::Asked)
     }
 
     /// One quick attempt (packets observed for [`Pace::GLANCE`]), recorded like
     /// [`Session::verify`]: an earlier step replayed for its captures.
     pub async fn verify_glance(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
-        let evaluated = self.evaluate_in(step, g, Pace::GLANCE).await;
+        let evaluated = self.evaluate_in(step, g, Pace::GLANCE, &self.vars).await;
         self.settle_check(step, g, evaluated, record::Attempt::Asked)
     }
 
     /// One attempt, no polling (watch mode), recorded like [`Session::verify`].
     pub async fn verify_once(&mut self, step: usize, g: &Gradable<'_>) -> Evaluated {
-        let evaluated = self.evaluate_in(step, g, Pace::WATCH).await;
+        let evaluated = self.evaluate_in(step, g, Pace::WATCH, &self.vars).await;
         self.settle_check(step, g, evaluated, record::Attempt::WatchTick)
     }
 
     /// Evaluates `g` of `step`, its reads from the step's batch.
-    async fn evaluate_in(&self, step: usize, g: &Gradable<'_>, pace: Pace) -> Evaluated {
-        let mine = self.prefetch(step, g, &self.vars).await;
+    async fn evaluate_in(
+        &self,
+        step: usize,
+        g: &Gradable<'_>,
+        pace: Pace,
+        vars: &Vars,
+    ) -> Evaluated {
+        let mine = self.prefetch(step, g, vars).await;
         let env = Prefetched::new(self.env, &self.step_facts, mine);
-        self.evaluate_on(&env, g, pace).await
+        self.evaluate_on(&env, g, pace, vars).await
     }
 
     fn settle_check(
@@ -461,17 +480,22 @@ impl<'a> Session<'a> {
 
     /// Evaluates without recording (used for the "before" pass of `tplab test`).
     pub async fn evaluate(&self, g: &Gradable<'_>) -> Evaluated {
-        self.evaluate_on(self.env, g, Pace::Poll).await
+        self.evaluate_on(self.env, g, Pace::Poll, &self.vars).await
     }
 
     /// Evaluates `g` against `env` at `pace`.
-    async fn evaluate_on(&self, env: &dyn Environment, g: &Gradable<'_>, pace: Pace) -> Evaluated {
+    async fn evaluate_on(
+        &self,
+        env: &dyn Environment,
+        g: &Gradable<'_>,
+        pace: Pace,
+        vars: &Vars,
+    ) -> Evaluated {
         let default_role = self.lab.meta.default_role();
         match g.kind {
             GradableKind::Check(item) if let Some(e) = self.check_lacking(item) => e,
             GradableKind::Check(item) => {
-                check::eval::evaluate_paced(env, default_role, item, &self.vars, pace, self.lang)
-                    .await
+                check::eval::evaluate_paced(env, default_role, item, vars, pace, self.lang).await
             }
             GradableKind::Transcript(t)
                 if let Some(outcome) = self.lacking(t.commands.iter().flat_map(|c| {
@@ -507,7 +531,7 @@ impl<'a> Session<'a> {
                     role,
                     &t.commands,
                     t.timeout.unwrap_or(COMMAND_TIMEOUT),
-                    &self.vars,
+                    vars,
                     self.lang,
                 )
                 .await;

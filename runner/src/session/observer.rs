@@ -25,4 +25,6 @@ pub trait Observer {
     fn not_in_env(&self, session: &Session<'_>, step: usize) {
         let _ = (session, step);
     }
+    /// What the session is doing while the student may act (e.g. a packets window).
+    fn note(&self, message: &str);
 }

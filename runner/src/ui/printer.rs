@@ -307,4 +307,8 @@ impl Observer for Printer {
     fn warn(&self, message: &str) {
         Printer::warn(self, message);
     }
+
+    fn note(&self, message: &str) {
+        self.line(&style(safe::text(message)).dim().to_string());
+    }
 }
