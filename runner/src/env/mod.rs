@@ -16,8 +16,8 @@ pub mod open;
 pub mod packet_path;
 pub mod registry;
 pub mod sandbox;
-mod sock_lb;
 pub mod sandbox_agents;
+mod sock_lb;
 pub mod spy;
 pub mod teardown;
 
