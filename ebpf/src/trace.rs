@@ -34,7 +34,21 @@ pub fn describe_hop(ev: &PacketEvent) -> String {
 /// Stateful trace view: remembers the last addresses of each flow to show NAT and routing.
 #[derive(Debug, Default)]
 pub struct Trace {
-    last: HashMap<End, (String, Direction, Ipv4Addr, Ipv4Addr, u16, u16)>,
+    /// The last packet that *entered* a hop, by each of its ends: a packet leaving a
+    /// role is compared with what entered that role (where it was routed and NATed),
+    /// never with a hop further on, which a new packet of the same flow would wrongly
+    /// show as a NAT undone.
+    entered: HashMap<End, Entered>,
+}
+
+/// Where and how a packet of a flow entered a hop.
+#[derive(Debug, Clone)]
+struct Entered {
+    label: String,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
 }
 
 /// One end of a packet's tuple, by the side it is on: a NAT rewrites one side at a time
@@ -106,20 +120,28 @@ impl Trace {
             sport,
             ev.icmp_type,
         );
-        let prev = self
-            .last
-            .get(&src_end)
-            .or_else(|| self.last.get(&dst_end))
-            .or_else(|| self.last.get(&port_end));
-        if let Some((label, dir, src, dst, psport, pdport)) = prev {
-            // A packet entering a role and leaving it elsewhere was routed there; a new
-            // packet of the sender (a retransmission) is not.
-            if *dir == Direction::Ingress
-                && ev.dir == Direction::Egress
-                && *label != ev.label
-                && role(label) == role(&ev.label)
-            {
-                step.routed_from = Some(label.clone());
+        if ev.dir == Direction::Ingress {
+            let entered = Entered {
+                label: ev.label.clone(),
+                src: ev.src,
+                dst: ev.dst,
+                sport,
+                dport,
+            };
+            self.entered.insert(src_end, entered.clone());
+            self.entered.insert(port_end, entered.clone());
+            self.entered.insert(dst_end, entered);
+            return step;
+        }
+        // Leaving a role: forwarded (and maybe NATed) only if it entered this same role;
+        // otherwise it starts here (the pod sending, a reply leaving its server).
+        let same_role = |e: &&Entered| role(&e.label) == role(&ev.label);
+        let prev = [src_end, dst_end, port_end]
+            .iter()
+            .find_map(|end| self.entered.get(end).filter(same_role));
+        if let Some(prev) = prev {
+            if prev.label != ev.label {
+                step.routed_from = Some(prev.label.clone());
             }
             let with_port = |a: &Ipv4Addr, p: u16| {
                 if ev.icmp_id.is_some() || p == 0 {
@@ -128,25 +150,21 @@ impl Trace {
                     format!("{a}:{p}")
                 }
             };
-            if *src != ev.src || *psport != sport {
+            if prev.src != ev.src || prev.sport != sport {
                 step.nat.push(Nat {
                     side: NatSide::Source,
-                    from: with_port(src, *psport),
+                    from: with_port(&prev.src, prev.sport),
                     to: with_port(&ev.src, sport),
                 });
             }
-            if *dst != ev.dst || *pdport != dport {
+            if prev.dst != ev.dst || prev.dport != dport {
                 step.nat.push(Nat {
                     side: NatSide::Destination,
-                    from: with_port(dst, *pdport),
+                    from: with_port(&prev.dst, prev.dport),
                     to: with_port(&ev.dst, dport),
                 });
             }
         }
-        let state = (ev.label.clone(), ev.dir, ev.src, ev.dst, sport, dport);
-        self.last.insert(src_end, state.clone());
-        self.last.insert(port_end, state.clone());
-        self.last.insert(dst_end, state);
         step
     }
 }
@@ -292,6 +310,20 @@ mod tests {
         reply.icmp_type = Some(0);
         let lines = t.describe(&reply);
         assert_eq!(lines.len(), 1, "{lines:#?}");
+        // Its way back to the pod: the masquerade undone where it leaves for the lxc.
+        let mut back = reply.clone();
+        back.label = "node:lxc".into();
+        back.ifname = "lxc1234".into();
+        back.dir = Direction::Egress;
+        back.dst = Ipv4Addr::from(pod);
+        let lines = t.describe(&back).join("\n");
+        assert!(
+            lines.contains("NAT: destination 198.51.100.2 -> 10.244.0.213"),
+            "{lines}"
+        );
+        // The next request leaves the pod as the first did: no NAT "undone" there.
+        let lines = t.describe(&ev("pod:eth0", Direction::Egress, pod, 2_000_001_000));
+        assert_eq!(lines.len(), 1, "{lines:#?}");
     }
 
     fn tcp(label: &str, dir: Direction, from: ([u8; 4], u16), to: ([u8; 4], u16)) -> PacketEvent {
@@ -358,6 +390,6 @@ mod tests {
         );
         // A retransmission from the pod is not "forwarded" from the node to the pod.
         let again = t.describe(&flow[0]);
-        assert!(!again.iter().any(|l| l.contains("forwarded")), "{again:#?}");
+        assert_eq!(again.len(), 1, "{again:#?}");
     }
 }

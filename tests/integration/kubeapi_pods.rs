@@ -695,9 +695,15 @@ fn fault_pull_slow() -> Result<(), Failed> {
         "1.33",
         &["run", "slow", "--image=busybox", "--restart=Never"],
     )?;
-    let state = waiting_reason(&up, "slow")?;
-    if t0.elapsed() < Duration::from_secs(4) && state != "Pending ContainerCreating" {
-        return Err(fail(format!("slow-start, right after `run`: {state}")));
+    // Pending (no reason yet) until the API starts the container, then ContainerCreating
+    // for the fault's 4 s: poll until it says so, well before that delay ends.
+    let mut state = waiting_reason(&up, "slow")?;
+    while state != "Pending ContainerCreating" && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+        state = waiting_reason(&up, "slow")?;
+    }
+    if state != "Pending ContainerCreating" {
+        return Err(fail(format!("slow-start, before its 4 s: {state}")));
     }
     up.ok(
         "1.33",
