@@ -21,6 +21,7 @@ pub fn register(suite: Suite) -> Suite {
         .test("serve::websockets_need_token_and_origin", websockets)
         .test("serve::lab_html_is_inert", lab_html_is_inert)
         .test("serve::remote_bind_needs_a_flag", remote_bind)
+        .test("serve::lab_images_and_nothing_else", lab_images)
         .root_test("serve::browser_end_to_end", browser_end_to_end)
 }
 
@@ -369,6 +370,79 @@ fn lab_html_is_inert() -> Result<(), Failed> {
         js.matches("innerHTML").count() == 1,
         "app.js uses innerHTML only in its one sanitised-HTML path",
     )?;
+    Ok(())
+}
+
+/// The lab folder's images that the lab shows are served (under the token), nothing else:
+/// not the lab itself, not a symlink out of the folder, not a path with `..`.
+fn lab_images() -> Result<(), Failed> {
+    let lab = harness::tempdir();
+    let outside = harness::tempdir();
+    let png = b"\x89PNG\r\n\x1a\n tplab test image";
+    std::fs::create_dir(lab.path().join("img")).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(lab.path().join("img/topo.png"), png).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(outside.path().join("secret.png"), b"secret")
+        .map_err(|e| fail(e.to_string()))?;
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.png"),
+        lab.path().join("out.png"),
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let text = "---\nid: images\ntitle: Images\nenvironments: [local]\nroles: [local]\n---\n\n\
+        ![the topology](./img/topo.png) ![out](out.png) ![up](../secret.png)\n\n\
+        ## One {#one}\n\n```check\n- id: always\n  run: \"true\"\n```\n";
+    let md = lab.path().join("lab.md");
+    std::fs::write(&md, text).map_err(|e| fail(e.to_string()))?;
+    let s = Server::start(&md.display().to_string(), &["--env", "local"])?;
+    let intro = s.state()?["intro"].as_str().unwrap_or_default().to_string();
+    ensure(
+        intro.contains(r#"<img src="/lab-files/img/topo.png" alt="the topology""#),
+        format!("the lab's image is shown: {intro}"),
+    )?;
+    // A path out of the folder is its alt text; a file that is not served (the symlink
+    // out) is refused below, so the browser shows its alt text too.
+    ensure(
+        intro.contains(r#"<span class="img-alt">up</span>"#) && !intro.contains("secret"),
+        format!("`..` is alt text only: {intro}"),
+    )?;
+    let get = |path: &str, cookie: bool| {
+        let head = if cookie {
+            format!("GET {path} HTTP/1.1\r\nCookie: {}", s.cookie())
+        } else {
+            format!("GET {path} HTTP/1.1")
+        };
+        s.http(&head, "")
+    };
+    let (code, headers, body) = get("/lab-files/img/topo.png", true)?;
+    ensure(
+        code == 200
+            && headers
+                .to_ascii_lowercase()
+                .contains("content-type: image/png"),
+        format!("the image: {code} {headers}"),
+    )?;
+    ensure(body.as_bytes().ends_with(b"tplab test image"), "its bytes")?;
+    ensure(
+        headers.contains("sandbox"),
+        format!("sent with a sandboxing policy: {headers}"),
+    )?;
+    ensure(
+        get("/lab-files/img/topo.png", false)?.0 == 401,
+        "the token is needed",
+    )?;
+    for path in [
+        "/lab-files/out.png",
+        "/lab-files/lab.md",
+        "/lab-files/../secret.png",
+        "/lab-files/%2e%2e/secret.png",
+        "/lab-files/img/../img/topo.png",
+    ] {
+        let (code, _, body) = get(path, true)?;
+        ensure(
+            code == 404 && !body.contains("secret"),
+            format!("{path} must not be served: {code} {body}"),
+        )?;
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod assets;
 pub mod auth;
 pub mod diagram;
 pub mod engine;
+pub mod lab_files;
 pub mod log;
 pub mod pty;
 pub mod render;
@@ -123,6 +124,15 @@ pub async fn serve(
         roles: Arc::new(roles.clone()),
         report_html: Arc::new(crate::session::record::html_beside(
             &report_dir.join("report.json"),
+        )),
+        lab_files: Arc::new(lab_files::collect(
+            &session.lab.source.text,
+            session
+                .lab
+                .source
+                .path
+                .parent()
+                .unwrap_or(std::path::Path::new(".")),
         )),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -2,7 +2,8 @@
 //! reaches the page as markup except what pulldown-cmark itself produces and a few bare
 //! tags (`<details>`, `<summary>`, `<br>`, `<kbd>`…) without attributes; every other piece
 //! of raw HTML is shown as text, link targets are limited to safe schemes, and images
-//! become their alt text (the page loads nothing from the network).
+//! are the lab folder's own (served by the page's server, see `lab_files`) or their alt
+//! text (the page loads nothing from the network).
 
 use std::sync::LazyLock;
 
@@ -20,6 +21,8 @@ static TAG: LazyLock<Regex> =
 /// Renders Markdown (tables, strikethrough included) into safe HTML.
 pub fn markdown(text: &str) -> String {
     let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    // Whether each open image is served (its end closes an `<img>` or the alt span).
+    let mut images: Vec<bool> = Vec::new();
     let events = Parser::new_ext(text, options).map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Event::InlineHtml(raw_html(&raw).into()),
         Event::Start(Tag::Link {
@@ -33,9 +36,35 @@ pub fn markdown(text: &str) -> String {
             title,
             id,
         }),
-        // An image: its alt text only, in a marked span.
-        Event::Start(Tag::Image { .. }) => Event::InlineHtml(r#"<span class="img-alt">"#.into()),
-        Event::End(TagEnd::Image) => Event::InlineHtml("</span>".into()),
+        // An image of the lab's folder is served by the page's own server; any other
+        // (remote, `data:`, outside the folder) is its alt text only, in a marked span.
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => match super::lab_files::key(&dest_url) {
+            Some(key) => {
+                images.push(true);
+                Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: format!("{}{key}", super::lab_files::ROUTE).into(),
+                    title,
+                    id,
+                })
+            }
+            None => {
+                images.push(false);
+                Event::InlineHtml(r#"<span class="img-alt">"#.into())
+            }
+        },
+        Event::End(TagEnd::Image) => {
+            if images.pop().unwrap_or(false) {
+                Event::End(TagEnd::Image)
+            } else {
+                Event::InlineHtml("</span>".into())
+            }
+        }
         e => e,
     });
     let mut out = String::new();
@@ -141,5 +170,17 @@ mod tests {
     fn images_become_alt_text() {
         let h = markdown("![the path](http://example.org/x.png)");
         assert!(!h.contains("<img") && h.contains("the path"), "{h}");
+        let h = markdown("![up](../secret.png) ![inline](data:image/png;base64,AAAA)");
+        assert!(
+            !h.contains("<img") && h.contains("up") && h.contains("inline"),
+            "{h}"
+        );
+    }
+
+    #[test]
+    fn images_of_the_lab_folder_are_served_by_the_page_server() {
+        let h = markdown("![the *path* \"quoted\"](./img/topo.svg)");
+        assert!(h.contains(r#"<img src="/lab-files/img/topo.svg""#), "{h}");
+        assert!(h.contains(r#"alt="the path &quot;quoted&quot;""#), "{h}");
     }
 }

@@ -28,6 +28,8 @@ pub struct Shared {
     pub roles: Arc<Vec<String>>,
     /// The session's own HTML report: the only file `/report` serves.
     pub report_html: Arc<std::path::PathBuf>,
+    /// The lab folder's images the lab shows: the only files `/lab-files/` serves.
+    pub lab_files: Arc<std::collections::BTreeMap<String, super::lab_files::LabFile>>,
 }
 
 pub fn router(shared: Shared) -> Router {
@@ -36,6 +38,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/assets/{name}", get(asset))
         .route("/api", post(api))
         .route("/report", get(report))
+        .route("/lab-files/{*path}", get(lab_file))
         .route("/ws/events", get(events))
         .route("/ws/term/{role}", get(terminal))
         .layer(middleware::from_fn_with_state(shared.clone(), guard))
@@ -80,13 +83,16 @@ async fn guard(State(s): State<Shared>, req: Request, next: Next) -> Response {
     }
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    // The page loads nothing from elsewhere, runs only its own scripts, and is never framed.
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
-        ),
-    );
+    // The page loads nothing from elsewhere, runs only its own scripts, and is never framed
+    // (a lab image keeps the stricter policy it was sent with).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+            ),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -119,6 +125,30 @@ async fn report(State(s): State<Shared>) -> Response {
             r
         }
         Err(_) => (StatusCode::NOT_FOUND, "no report written yet\n").into_response(),
+    }
+}
+
+/// An image of the lab's folder that the lab shows (the list made at start; nothing else).
+async fn lab_file(State(s): State<Shared>, Path(path): Path<String>) -> Response {
+    let Some(file) = s.lab_files.get(&path) else {
+        return (StatusCode::NOT_FOUND, "no such lab image\n").into_response();
+    };
+    match tokio::fs::read(&file.path).await {
+        Ok(bytes) => {
+            let mut r = Response::new(Body::from(bytes));
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(file.media_type),
+            );
+            // An SVG opened on its own must not run anything under the page's origin.
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+            );
+            r
+        }
+        Err(_) => (StatusCode::NOT_FOUND, "no such lab image\n").into_response(),
     }
 }
 
