@@ -35,7 +35,7 @@ pub fn describe_hop(ev: &PacketEvent) -> String {
 #[derive(Debug, Default)]
 pub struct Trace {
     /// The last packet that *entered* a hop, by each of its ends: a packet leaving a
-    /// role is compared with what entered that role (where it was routed and NATed),
+    /// role is compared with what entered that role (where it was routed and translated),
     /// never with a hop further on, which a new packet of the same flow would wrongly
     /// show as a NAT undone.
     entered: HashMap<End, Entered>,
