@@ -43,8 +43,8 @@ pub fn markdown(text: &str) -> String {
             dest_url,
             title,
             id,
-        }) => match super::lab_files::key(&dest_url) {
-            Some(key) => {
+        }) => {
+            if let Some(key) = super::lab_files::key(&dest_url) {
                 images.push(true);
                 Event::Start(Tag::Image {
                     link_type,
@@ -52,12 +52,11 @@ pub fn markdown(text: &str) -> String {
                     title,
                     id,
                 })
-            }
-            None => {
+            } else {
                 images.push(false);
                 Event::InlineHtml(r#"<span class="img-alt">"#.into())
             }
-        },
+        }
         Event::End(TagEnd::Image) => {
             if images.pop().unwrap_or(false) {
                 Event::End(TagEnd::Image)
