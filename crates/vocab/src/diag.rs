@@ -190,6 +190,39 @@ pub fn unknown_key_message(key: &str, known: &[&str]) -> String {
     )
 }
 
+/// A map key read as a string and refused, when `known` lacks it, inside the visitor, so
+/// that `serde_yaml` places the error at the key's own line and column; `unknown` words it.
+pub struct KnownKey<'a> {
+    /// What serde says it expected ("an `http` field").
+    pub expecting: &'a str,
+    pub known: &'a [&'a str],
+    pub unknown: &'a dyn Fn(&str) -> String,
+}
+
+impl<'de> DeserializeSeed<'de> for KnownKey<'_> {
+    type Value = String;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for KnownKey<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
+        if self.known.contains(&key) {
+            Ok(key.to_string())
+        } else {
+            Err(raise(DiagCode::UnknownKey, (self.unknown)(key)))
+        }
+    }
+}
+
 /// Reads a map into a derived struct, checking each key against the struct's fields as
 /// it is read: an unknown key raises `unknown`, a repeated one `duplicate`, at the key.
 /// Afterwards, [`StrictKeys::missing`] tells which required keys were absent.

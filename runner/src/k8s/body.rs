@@ -33,7 +33,12 @@ impl<'de> Visitor<'de> for Body {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut body = serde_yaml::Mapping::new();
-        while let Some(key) = map.next_key_seed(Key)? {
+        let key = || diag::KnownKey {
+            expecting: "a `k8s` key",
+            known: KEYS,
+            unknown: &unknown_key,
+        };
+        while let Some(key) = map.next_key_seed(key())? {
             let value = if key == "fields" {
                 map.next_value_seed(Fields)?
             } else {
@@ -42,33 +47,6 @@ impl<'de> Visitor<'de> for Body {
             body.insert(serde_yaml::Value::String(key), value);
         }
         Ok(serde_yaml::Value::Mapping(body))
-    }
-}
-
-/// One key of the body.
-struct Key;
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = String;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for Key {
-    type Value = String;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a `k8s` key")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<String, E> {
-        if KEYS.contains(&key) {
-            Ok(key.to_string())
-        } else {
-            Err(diag::raise(DiagCode::UnknownKey, unknown_key(key)))
-        }
     }
 }
 

@@ -4,7 +4,6 @@
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_yaml::Value;
-use tplab_vocab::DiagCode;
 use tplab_vocab::diag::{self, fields_of};
 
 use super::kinds::{EbpfKind, Trigger};
@@ -69,7 +68,14 @@ impl<'de> Visitor<'de> for Body {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut out = serde_yaml::Mapping::new();
-        while let Some(key) = map.next_key_seed(Key(self.0))? {
+        let keys = self.0.keys();
+        let unknown = |key: &str| diag::unknown_key_message(key, &keys);
+        let key = || diag::KnownKey {
+            expecting: "a key",
+            known: &keys,
+            unknown: &unknown,
+        };
+        while let Some(key) = map.next_key_seed(key())? {
             let value = match self.0.child(&key) {
                 Some(Shape::Hop) => map.next_value_seed(Hops)?,
                 Some(child) => map.next_value_seed(Body(child))?,
@@ -135,33 +141,5 @@ impl<'de> Visitor<'de> for Hops {
     }
     fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::Null)
-    }
-}
-
-/// A key of a shape, refused at its own position when unknown.
-struct Key(Shape);
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = String;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for Key {
-    type Value = String;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a key")
-    }
-    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
-        let keys = self.0.keys();
-        if keys.contains(&key) {
-            Ok(key.to_string())
-        } else {
-            Err(diag::raise(
-                DiagCode::UnknownKey,
-                diag::unknown_key_message(key, &keys),
-            ))
-        }
     }
 }

@@ -150,7 +150,19 @@ impl<'de> Visitor<'de> for Body {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut body = serde_yaml::Mapping::new();
-        while let Some(key) = map.next_key_seed(Key)? {
+        let known = diag::fields_of::<HttpQuery>();
+        let unknown = |key: &str| {
+            format!(
+                "unknown `http` field `{key}` (expected one of: {})",
+                known.join(", ")
+            )
+        };
+        let key = || diag::KnownKey {
+            expecting: "an `http` field",
+            known,
+            unknown: &unknown,
+        };
+        while let Some(key) = map.next_key_seed(key())? {
             let value: serde_yaml::Value = map.next_value()?;
             body.insert(serde_yaml::Value::String(key), value);
         }
@@ -161,40 +173,6 @@ impl<'de> Visitor<'de> for Body {
             ));
         }
         Ok(serde_yaml::Value::Mapping(body))
-    }
-}
-
-/// One key of an `http` body.
-struct Key;
-
-impl<'de> DeserializeSeed<'de> for Key {
-    type Value = String;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<String, D::Error> {
-        d.deserialize_str(self)
-    }
-}
-
-impl Visitor<'_> for Key {
-    type Value = String;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an `http` field")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<String, E> {
-        let known = diag::fields_of::<HttpQuery>();
-        if known.contains(&key) {
-            Ok(key.to_string())
-        } else {
-            Err(diag::raise(
-                DiagCode::UnknownKey,
-                format!(
-                    "unknown `http` field `{key}` (expected one of: {})",
-                    known.join(", ")
-                ),
-            ))
-        }
     }
 }
 
